@@ -1,0 +1,190 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseCaptionUrl } from '../src/caption/caption-url.js';
+import { SeqStore } from '../src/caption/seq-store.js';
+import { parseZoomTimestamp, ZoomCaptionSender, type ZoomSenderOptions } from '../src/caption/zoom-sender.js';
+import { FakeZoom, type ZoomFault } from './helpers/fake-zoom.js';
+import { captureLogs } from './helpers/log-capture.js';
+
+let zoom: FakeZoom;
+let stateDir: string;
+const logs = captureLogs();
+
+beforeEach(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), 'cb-sender-'));
+});
+afterEach(async () => {
+  await zoom?.stop();
+  await rm(stateDir, { recursive: true, force: true, maxRetries: 3 });
+});
+
+function sender(url: string, overrides: Partial<ZoomSenderOptions> = {}): ZoomCaptionSender {
+  return new ZoomCaptionSender({
+    url: parseCaptionUrl(url),
+    lang: 'en-US',
+    seqStore: new SeqStore(stateDir),
+    log: logs.log,
+    ...overrides,
+  });
+}
+
+describe('ZoomCaptionSender', () => {
+  it('posts captions in order with seq +1, lang, text/plain and every original parameter', async () => {
+    zoom = new FakeZoom({ subconfid: 'breakout-7' });
+    const s = sender(await zoom.start());
+    const texts = Array.from({ length: 20 }, (_, i) => `caption number ${i + 1}\nsecond line ünïcode`);
+    const results = await Promise.all(texts.map((t) => s.send(t)));
+
+    expect(results.map((r) => r.status)).toEqual(texts.map(() => 'accepted'));
+    expect(zoom.violations).toEqual([]);
+    expect(zoom.accepted.map((c) => c.seq)).toEqual(texts.map((_, i) => i + 1));
+    expect(zoom.accepted.map((c) => c.body)).toEqual(texts);
+    expect(new Set(zoom.accepted.map((c) => c.lang))).toEqual(new Set(['en-US']));
+    expect(s.stats.clockOffsetMs).toBeTypeOf('number');
+    expect(Math.abs(s.stats.clockOffsetMs!)).toBeLessThan(1000);
+  });
+
+  it('survives every failing answer Zoom lists: retries reuse seq and body, nothing lost, doubled or reordered', async () => {
+    zoom = new FakeZoom();
+    const s = sender(await zoom.start(), { requestTimeoutMs: 300 });
+    const faults: ZoomFault[] = [
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 408 },
+      { kind: 'status', status: 400, body: 'The meeting has not started' },
+      { kind: 'status', status: 403 },
+      { kind: 'status', status: 405 },
+      { kind: 'status', status: 502 },
+      { kind: 'status', status: 503 },
+      { kind: 'status', status: 504 },
+      { kind: 'hang' },
+      { kind: 'reset-before' },
+      { kind: 'accept-then-reset' },
+    ];
+    // Each of the first eleven captions meets one fault, then succeeds on its retry.
+    zoom.faults.push(...faults.flatMap((fault) => [fault, { kind: 'ok' as const }]));
+    const texts = Array.from({ length: 12 }, (_, i) => `line ${i + 1}`);
+    const results = await Promise.all(texts.map((t) => s.send(t)));
+
+    expect(results.map((r) => r.status)).toEqual(texts.map(() => 'accepted'));
+    expect(results.map((r) => r.attempts)).toEqual([...faults.map(() => 2), 1]);
+    expect(zoom.violations).toEqual([]);
+    expect(zoom.gaps).toEqual([]);
+    expect(zoom.accepted.map((c) => c.body)).toEqual(texts);
+    expect(zoom.accepted.map((c) => c.seq)).toEqual(texts.map((_, i) => i + 1));
+    const postedSeqs = zoom.requests.filter((r) => r.method === 'POST').map((r) => r.seq);
+    expect(postedSeqs).toEqual([...faults.flatMap((_, i) => [i + 1, i + 1]), 12]);
+    expect(s.stats.retries).toBe(11);
+  });
+
+  it('gives one caption the whole budget: a run of failures is retried until Zoom answers', async () => {
+    zoom = new FakeZoom();
+    const s = sender(await zoom.start(), { random: () => 0.5 });
+    zoom.faults.push(...Array.from({ length: 5 }, () => ({ kind: 'status' as const, status: 503 })));
+    const result = await s.send('patience');
+    expect(result).toMatchObject({ status: 'accepted', attempts: 6, seq: 1 });
+    expect(zoom.violations).toEqual([]);
+  });
+
+  it('the caption answered by a reset after Zoom accepted it is retried with the same body, not doubled', async () => {
+    zoom = new FakeZoom();
+    const s = sender(await zoom.start());
+    zoom.faults.push({ kind: 'accept-then-reset' }, { kind: 'ok' }, { kind: 'accept-then-reset' });
+    const results = await Promise.all([s.send('one'), s.send('two')]);
+    expect(results.map((r) => [r.seq, r.status, r.attempts])).toEqual([
+      [1, 'accepted', 2],
+      [2, 'accepted', 2],
+    ]);
+    expect(zoom.accepted.map((c) => [c.seq, c.body])).toEqual([
+      [1, 'one'],
+      [2, 'two'],
+    ]);
+    expect(zoom.violations).toEqual([]);
+  });
+
+  it('waits randomized binary exponential backoff between retries: [0..100], [0..200], [0..400] ms', async () => {
+    zoom = new FakeZoom();
+    const windows: number[] = [];
+    let call = 0;
+    // Always the top of each window, so the waits must be at least 100, 200, 400 ms.
+    const s = sender(await zoom.start(), { random: () => (windows.push(++call), 1) });
+    zoom.faults.push({ kind: 'status', status: 503 }, { kind: 'status', status: 503 }, { kind: 'status', status: 503 });
+    const result = await s.send('after three failures');
+    expect(result).toMatchObject({ status: 'accepted', attempts: 4, seq: 1 });
+    const times = zoom.requests.filter((r) => r.method === 'POST').map((r) => r.at);
+    const waits = times.slice(1).map((t, i) => t - times[i]!);
+    expect(waits[0]).toBeGreaterThanOrEqual(99);
+    expect(waits[1]).toBeGreaterThanOrEqual(199);
+    expect(waits[2]).toBeGreaterThanOrEqual(399);
+  });
+
+  it('moves on after the give-up budget and never reuses the abandoned seq', async () => {
+    zoom = new FakeZoom();
+    const s = sender(await zoom.start(), { giveUpAfterMs: 600, requestTimeoutMs: 200 });
+    zoom.faults.push(...Array.from({ length: 200 }, () => ({ kind: 'status' as const, status: 503 })));
+    const first = s.send('lost while Zoom was down');
+    const outcome = await first;
+    expect(outcome.status).toBe('gave_up');
+    expect(outcome.error?.code).toBe('ZOOM_GAVE_UP');
+    expect(outcome.seq).toBe(1);
+    zoom.faults.length = 0;
+    const next = await s.send('after recovery');
+    expect(next).toMatchObject({ status: 'accepted', seq: 2 });
+    expect(zoom.accepted.map((c) => c.seq)).toEqual([2]);
+    expect(zoom.violations).toEqual([]);
+    expect(s.stats.gaveUp).toBe(1);
+  });
+
+  it('resumes from the higher of the state dir and Zoom GET seq, so a restart never reuses a seq', async () => {
+    zoom = new FakeZoom();
+    const url = await zoom.start();
+    const first = sender(url);
+    await first.send('a');
+    await first.send('b');
+    await first.close();
+    await first.close();
+
+    zoom.setLastSeq(15); // Zoom heard from another client meanwhile
+    const second = sender(url);
+    expect((await second.send('c')).seq).toBe(16);
+
+    zoom.serveSeq = false; // Zoom does not answer GET seq: the state dir alone must carry it
+    const third = sender(url);
+    expect((await third.send('d')).seq).toBe(17);
+    expect(zoom.violations).toEqual([]);
+  });
+
+  it('never lets the signature reach the logs', async () => {
+    zoom = new FakeZoom();
+    const s = sender(await zoom.start(), { giveUpAfterMs: 300, requestTimeoutMs: 100 });
+    zoom.faults.push(...Array.from({ length: 50 }, () => ({ kind: 'status' as const, status: 500, body: `echo ${zoom.captionUrl()}` })));
+    await s.send('x');
+    expect(logs.text()).toContain('caption given up');
+    expect(logs.text()).not.toContain(zoom.query.signature);
+  });
+});
+
+describe('parseCaptionUrl', () => {
+  it('rejects what is not an http(s) URL with a clear code', () => {
+    expect(() => parseCaptionUrl('not a url')).toThrowError(expect.objectContaining({ code: 'CAPTION_URL_INVALID' }));
+    expect(() => parseCaptionUrl('ftp://zoom.us/closedcaption?id=1')).toThrow(/http/);
+  });
+
+  it('replaces seq and lang but keeps every other parameter', () => {
+    const url = parseCaptionUrl('https://wmcc.zoom.us/closedcaption?id=1&subconfid=abc&signature=s3cret&seq=9&lang=de-DE');
+    const post = new URL(url.postUrl(42, 'en-US'));
+    expect(Object.fromEntries(post.searchParams)).toEqual({ id: '1', subconfid: 'abc', signature: 's3cret', seq: '42', lang: 'en-US' });
+    expect(url.seqUrl()).toBe('https://wmcc.zoom.us/closedcaption/seq?id=1&subconfid=abc&signature=s3cret');
+    expect(url.redacted).not.toContain('s3cret');
+  });
+});
+
+describe('parseZoomTimestamp', () => {
+  it('reads ISO with or without zone and epoch numbers', () => {
+    expect(parseZoomTimestamp('2024-01-02T03:04:05.678')).toBe(Date.UTC(2024, 0, 2, 3, 4, 5, 678));
+    expect(parseZoomTimestamp('2024-01-02T03:04:05.678Z')).toBe(Date.UTC(2024, 0, 2, 3, 4, 5, 678));
+    expect(parseZoomTimestamp('1700000000')).toBe(1700000000000);
+    expect(parseZoomTimestamp('garbage')).toBeUndefined();
+  });
+});
