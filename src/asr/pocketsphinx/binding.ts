@@ -1,0 +1,234 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import koffi from 'koffi';
+import { BridgeError } from '../../errors.js';
+import type { RecognizedWord, SpeechEvent } from '../types.js';
+import { PCM_SAMPLE_RATE } from '../../ingest/pcm.js';
+
+export const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
+
+export interface PocketsphinxOptions {
+  /** Folder with en-us/ (acoustic model), en-us.lm.bin and cmudict-en-us.dict, as Debian's pocketsphinx-en-us lays it out. */
+  modelDir: string;
+  /** Silence that ends an utterance (the engine's VAD hangover). */
+  endpointSilenceMs: number;
+  /** How often, in audio time, the partial hypothesis is read while someone speaks. */
+  partialIntervalMs: number;
+  /** An utterance this long is cut, so a speaker who never pauses still gets finals. */
+  maxUtteranceMs: number;
+}
+
+// The engine counts in 10 ms feature frames.
+const FRAMES_PER_SECOND = 100;
+// Audio kept before the frame the VAD first calls speech, so a soft first syllable is not clipped.
+const VAD_PRESPEECH_FRAMES = 20;
+
+interface Native {
+  ps_args: () => unknown;
+  cmd_ln_parse_r: (inout: unknown, defn: unknown, argc: number, argv: string[], strict: number) => unknown;
+  cmd_ln_free_r: (config: unknown) => number;
+  ps_init: (config: unknown) => unknown;
+  ps_free: (ps: unknown) => number;
+  ps_start_stream: (ps: unknown) => number;
+  ps_start_utt: (ps: unknown) => number;
+  ps_end_utt: (ps: unknown) => number;
+  ps_process_raw: (ps: unknown, data: Int16Array, n: number, noSearch: number, fullUtt: number) => number;
+  ps_get_hyp: (ps: unknown, score: number[]) => string | null;
+  ps_get_in_speech: (ps: unknown) => number;
+  ps_seg_iter: (ps: unknown) => unknown;
+  ps_seg_next: (seg: unknown) => unknown;
+  ps_seg_word: (seg: unknown) => string;
+  ps_seg_frames: (seg: unknown, sf: number[], ef: number[]) => void;
+}
+
+let native: Native | undefined;
+
+function loadNative(): Native {
+  if (native) return native;
+  let ps: ReturnType<typeof koffi.load>;
+  let sb: ReturnType<typeof koffi.load>;
+  try {
+    ps = koffi.load('libpocketsphinx.so.3');
+    sb = koffi.load('libsphinxbase.so.3');
+  } catch (err) {
+    throw new BridgeError(
+      'ASR_MODEL_MISSING',
+      'libpocketsphinx.so.3 not found: install Debian packages libpocketsphinx3 and pocketsphinx-en-us (scripts/setup does)',
+      { cause: err },
+    );
+  }
+  native = {
+    ps_args: ps.func('void *ps_args()'),
+    cmd_ln_parse_r: sb.func('void *cmd_ln_parse_r(void *inout, void *defn, int argc, const char **argv, int strict)'),
+    cmd_ln_free_r: sb.func('int cmd_ln_free_r(void *config)'),
+    ps_init: ps.func('void *ps_init(void *config)'),
+    ps_free: ps.func('int ps_free(void *ps)'),
+    ps_start_stream: ps.func('int ps_start_stream(void *ps)'),
+    ps_start_utt: ps.func('int ps_start_utt(void *ps)'),
+    ps_end_utt: ps.func('int ps_end_utt(void *ps)'),
+    ps_process_raw: ps.func('int ps_process_raw(void *ps, const int16_t *data, size_t n, int no_search, int full_utt)'),
+    ps_get_hyp: ps.func('const char *ps_get_hyp(void *ps, _Out_ int32_t *score)'),
+    ps_get_in_speech: ps.func('uint8_t ps_get_in_speech(void *ps)'),
+    ps_seg_iter: ps.func('void *ps_seg_iter(void *ps)'),
+    ps_seg_next: ps.func('void *ps_seg_next(void *seg)'),
+    ps_seg_word: ps.func('const char *ps_seg_word(void *seg)'),
+    ps_seg_frames: ps.func('void ps_seg_frames(void *seg, _Out_ int *sf, _Out_ int *ef)'),
+  };
+  return native;
+}
+
+/** Fillers and markers the engine emits between words; never caption text. */
+function isSpokenWord(word: string): boolean {
+  return !(word.startsWith('<') || word.startsWith('[') || word.startsWith('++'));
+}
+
+/** "read(2)" is the dictionary's second pronunciation of "read". */
+function cleanWord(word: string): string {
+  return word.replace(/\(\d+\)$/, '');
+}
+
+export function cleanHypothesis(hyp: string | null): string {
+  if (!hyp) return '';
+  return hyp
+    .split(/\s+/)
+    .filter((w) => w && isSpokenWord(w))
+    .map(cleanWord)
+    .join(' ');
+}
+
+/**
+ * One streaming pocketsphinx decoder with its own endpointing. Synchronous and CPU-bound: run it in a worker
+ * thread (see worker.ts), never on the event loop that serves ingest and the caption sender.
+ */
+export class PocketsphinxDecoder {
+  private readonly lib = loadNative();
+  private ps: unknown;
+  private samplesIn = 0;
+  private inUtterance = false;
+  private utteranceOpen = false;
+  private utteranceStartSample = 0;
+  private lastPartialSample = 0;
+  private lastPartial = '';
+  private readonly partialIntervalSamples: number;
+  private readonly maxUtteranceSamples: number;
+
+  constructor(private readonly options: PocketsphinxOptions) {
+    const { modelDir } = options;
+    const hmm = join(modelDir, 'en-us');
+    const lm = join(modelDir, 'en-us.lm.bin');
+    const dict = join(modelDir, 'cmudict-en-us.dict');
+    for (const file of [hmm, lm, dict]) {
+      if (!existsSync(file)) {
+        throw new BridgeError(
+          'ASR_MODEL_MISSING',
+          `pocketsphinx model file missing: ${file} (install Debian package pocketsphinx-en-us, or set asr.modelDir)`,
+        );
+      }
+    }
+    const argv = [
+      '-hmm', hmm,
+      '-lm', lm,
+      '-dict', dict,
+      '-logfn', '/dev/null',
+      // Digital silence (all zeros) wrecks the live cepstral mean and with it recognition; dither avoids that.
+      '-dither', 'yes',
+      '-seed', '1',
+      '-vad_postspeech', String(Math.max(10, Math.round(options.endpointSilenceMs / (1000 / FRAMES_PER_SECOND)))),
+      '-vad_prespeech', String(VAD_PRESPEECH_FRAMES),
+    ];
+    const config = this.lib.cmd_ln_parse_r(null, this.lib.ps_args(), argv.length, argv, 1);
+    if (!config) throw new BridgeError('ASR_ENGINE_FAILED', `pocketsphinx rejected its arguments: ${argv.join(' ')}`);
+    this.ps = this.lib.ps_init(config);
+    // ps_init took its own reference to the config.
+    this.lib.cmd_ln_free_r(config);
+    if (!this.ps) throw new BridgeError('ASR_ENGINE_FAILED', `pocketsphinx failed to load the model in ${modelDir}`);
+    this.partialIntervalSamples = Math.round((options.partialIntervalMs / 1000) * PCM_SAMPLE_RATE);
+    this.maxUtteranceSamples = Math.round((options.maxUtteranceMs / 1000) * PCM_SAMPLE_RATE);
+    this.resetStream();
+  }
+
+  /** Begin a new stream: audio time starts again from zero. */
+  resetStream(): void {
+    if (this.utteranceOpen) this.lib.ps_end_utt(this.ps);
+    this.samplesIn = 0;
+    this.inUtterance = false;
+    this.lastPartial = '';
+    this.lib.ps_start_stream(this.ps);
+    this.lib.ps_start_utt(this.ps);
+    this.utteranceOpen = true;
+  }
+
+  process(pcm: Int16Array): SpeechEvent[] {
+    const events: SpeechEvent[] = [];
+    this.lib.ps_process_raw(this.ps, pcm, pcm.length, 0, 0);
+    this.samplesIn += pcm.length;
+    const now = this.samplesIn / PCM_SAMPLE_RATE;
+    const inSpeech = this.lib.ps_get_in_speech(this.ps) !== 0;
+
+    if (inSpeech && !this.inUtterance) {
+      this.inUtterance = true;
+      this.utteranceStartSample = this.samplesIn;
+      this.lastPartialSample = this.samplesIn;
+      this.lastPartial = '';
+      events.push({ type: 'start_of_speech', time: now });
+    }
+    if (!this.inUtterance) return events;
+
+    if (!inSpeech || this.samplesIn - this.utteranceStartSample >= this.maxUtteranceSamples) {
+      events.push(...this.endUtterance());
+      return events;
+    }
+    if (this.samplesIn - this.lastPartialSample >= this.partialIntervalSamples) {
+      this.lastPartialSample = this.samplesIn;
+      const text = cleanHypothesis(this.lib.ps_get_hyp(this.ps, [0]));
+      if (text && text !== this.lastPartial) {
+        this.lastPartial = text;
+        events.push({ type: 'interim', text, time: now });
+      }
+    }
+    return events;
+  }
+
+  /** End of the audio (or a client's Finalize): settle whatever is being said now. */
+  finish(): SpeechEvent[] {
+    return this.inUtterance ? this.endUtterance() : [];
+  }
+
+  free(): void {
+    if (!this.ps) return;
+    this.lib.ps_free(this.ps);
+    this.ps = null;
+  }
+
+  private endUtterance(): SpeechEvent[] {
+    this.lib.ps_end_utt(this.ps);
+    const now = this.samplesIn / PCM_SAMPLE_RATE;
+    const words = this.wordTimings();
+    const text = words.map((w) => w.word).join(' ') || cleanHypothesis(this.lib.ps_get_hyp(this.ps, [0]));
+    this.inUtterance = false;
+    this.lastPartial = '';
+    this.lib.ps_start_utt(this.ps);
+    const events: SpeechEvent[] = [];
+    if (text) events.push({ type: 'final', text, words, time: now });
+    events.push({ type: 'end_of_speech', time: now });
+    return events;
+  }
+
+  /** Segment frames count from ps_start_stream (measured: they match the audio's own timeline to 10 ms). */
+  private wordTimings(): RecognizedWord[] {
+    const words: RecognizedWord[] = [];
+    for (let seg = this.lib.ps_seg_iter(this.ps); seg; seg = this.lib.ps_seg_next(seg)) {
+      const word = this.lib.ps_seg_word(seg);
+      if (!isSpokenWord(word)) continue;
+      const sf = [0];
+      const ef = [0];
+      this.lib.ps_seg_frames(seg, sf, ef);
+      words.push({
+        word: cleanWord(word),
+        start: sf[0]! / FRAMES_PER_SECOND,
+        end: (ef[0]! + 1) / FRAMES_PER_SECOND,
+      });
+    }
+    return words;
+  }
+}

@@ -1,0 +1,39 @@
+import type { AudioItem } from '../ingest/pcm.js';
+
+/** A word with its place in the stream's audio, in seconds from the stream's first sample. */
+export interface RecognizedWord {
+  word: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * What a recognizer reports while listening (after LiveKit agents' SpeechEventType). Times are seconds of
+ * stream audio, so latency can be measured against the moment a word was spoken.
+ */
+export type SpeechEvent =
+  | { type: 'start_of_speech'; time: number }
+  /** The engine's current best guess for the utterance so far; any word may still change. */
+  | { type: 'interim'; text: string; time: number }
+  /** The settled text of one utterance. Words that were in interims but not here were mis-heard. */
+  | { type: 'final'; text: string; words: RecognizedWord[]; time: number }
+  | { type: 'end_of_speech'; time: number };
+
+export interface RecognizerCapabilities {
+  streaming: boolean;
+  interimResults: boolean;
+  wordTimings: boolean;
+  languages: string[];
+}
+
+/** One engine instance for one meeting. Streams are transcribed one after another, never at once. */
+export interface SpeechRecognizer {
+  readonly engine: string;
+  readonly capabilities: RecognizerCapabilities;
+  /** Load the model or connect; resolves when audio can be taken. */
+  start(): Promise<void>;
+  /** Consume one stream of 16 kHz mono audio; ends after the last final once the audio ends. */
+  transcribe(audio: AsyncIterable<AudioItem>): AsyncIterable<SpeechEvent>;
+  /** Safe to call twice. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,9 @@
+/** The one audio format between ingest and ASR: 16 kHz, mono, signed 16-bit samples. */
+export const PCM_SAMPLE_RATE = 16_000;
+
+export type PcmChunk = Int16Array;
+
+/** A client's request to settle what is being said now (Deepgram's Finalize), in order with the audio. */
+export const FINALIZE = Symbol('finalize');
+
+export type AudioItem = PcmChunk | typeof FINALIZE;
