@@ -108,7 +108,8 @@ export class Segmenter {
     while (stable < limit && audioTime - this.agreedSince[stable]! >= stableSeconds) stable++;
 
     const covered = coveredPrefixLength(this.settledInUtterance, words);
-    for (let i = covered; i < stable; i++) this.settle(words[i]!, this.agreedSince[i]!, audioTime);
+    // When the engine first heard a word is the closest an interim comes to when it was spoken.
+    for (let i = covered; i < stable; i++) this.settle(words[i]!, this.agreedSince[i]!, this.agreedSince[i]!);
   }
 
   private settle(word: string, audioStart: number, audioEnd: number): void {

@@ -1,0 +1,22 @@
+import { BridgeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { MeetingConfig } from '../config/schema.js';
+import { PocketsphinxRecognizer } from './pocketsphinx/recognizer.js';
+import type { SpeechRecognizer } from './types.js';
+
+export function createRecognizer(asr: MeetingConfig['asr'], log: Logger): SpeechRecognizer {
+  switch (asr.engine) {
+    case 'pocketsphinx':
+      return new PocketsphinxRecognizer(
+        {
+          modelDir: asr.modelDir,
+          endpointSilenceMs: asr.endpointSilenceMs,
+          partialIntervalMs: asr.partialIntervalMs,
+          maxUtteranceMs: asr.maxUtteranceMs,
+        },
+        log,
+      );
+    default:
+      throw new BridgeError('ASR_UNKNOWN_ENGINE', `unknown ASR engine "${asr.engine}"`);
+  }
+}

@@ -1,0 +1,29 @@
+/** A caption on its way out, timed on the meeting's clock (seconds since the meeting's first audio). */
+export interface OutgoingCaption {
+  text: string;
+  words: string[];
+  start: number;
+  end: number;
+  /** Wall-clock ms when the segmenter released it; end-to-end latency is measured from the words' end. */
+  releasedAt: number;
+  /** Wall-clock ms at which the last word of the caption was spoken (best estimate). */
+  spokenAt: number;
+}
+
+export interface SinkResult {
+  status: 'accepted' | 'written' | 'gave_up' | 'stale' | 'disabled';
+  seq?: number;
+  /** Wall-clock ms when the destination confirmed it. */
+  confirmedAt?: number;
+}
+
+/** A caption destination. `deliver` never rejects: a destination's failure must not stop the others. */
+export interface CaptionSink {
+  readonly kind: string;
+  /** Printable, secret-free. */
+  readonly description: string;
+  start(): Promise<void>;
+  deliver(caption: OutgoingCaption): Promise<SinkResult>;
+  /** Finish what is queued, release resources. Safe to call twice. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,46 @@
+import type { Logger } from '../log.js';
+import { parseCaptionUrl } from './caption-url.js';
+import { SeqStore } from './seq-store.js';
+import type { CaptionSink, OutgoingCaption, SinkResult } from './sink.js';
+import { ZoomCaptionSender } from './zoom-sender.js';
+
+export interface ZoomSinkOptions {
+  url: string;
+  lang: string;
+  stateDir: string;
+  requestTimeoutMs: number;
+  giveUpAfterMs: number;
+}
+
+export class ZoomSink implements CaptionSink {
+  readonly kind = 'zoom';
+  readonly sender: ZoomCaptionSender;
+
+  constructor(options: ZoomSinkOptions, log: Logger) {
+    this.sender = new ZoomCaptionSender({
+      url: parseCaptionUrl(options.url),
+      lang: options.lang,
+      seqStore: new SeqStore(options.stateDir),
+      log,
+      requestTimeoutMs: options.requestTimeoutMs,
+      giveUpAfterMs: options.giveUpAfterMs,
+    });
+  }
+
+  get description(): string {
+    return `zoom ${this.sender.destination}`;
+  }
+
+  start(): Promise<void> {
+    return this.sender.start();
+  }
+
+  async deliver(caption: OutgoingCaption): Promise<SinkResult> {
+    const result = await this.sender.send(caption.text);
+    return { status: result.status, seq: result.seq, confirmedAt: result.acceptedAt };
+  }
+
+  close(): Promise<void> {
+    return this.sender.close();
+  }
+}

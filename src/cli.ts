@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, formatProblem, loadConfig } from './config/load.js';
+import { startDaemon } from './daemon.js';
+import { BridgeError, errorMessage } from './errors.js';
+import { createLogger } from './log.js';
+import { postLines } from './post.js';
+
+const USAGE = `caption-bridge: live speech to Zoom captions
+
+Usage:
+  caption-bridge [--config FILE]                 run the daemon (default config/caption-bridge.yaml)
+  caption-bridge --check --config FILE           validate the config, print every problem with its YAML path
+  caption-bridge post --url CAPTION_URL [--lang en-US] [--state-dir DIR]
+                                                 post each line of stdin as one caption
+`;
+
+const DEFAULT_CONFIG = 'config/caption-bridge.yaml';
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'post') return post(argv.slice(1));
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c', default: DEFAULT_CONFIG },
+      check: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.check) return check(values.config);
+  return run(values.config);
+}
+
+function check(file: string): number {
+  try {
+    const config = loadConfig(file);
+    process.stdout.write(`${file}: OK (${config.meetings.length} meeting${config.meetings.length === 1 ? '' : 's'})\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const problem of err.problems) process.stderr.write(`${formatProblem(file, problem)}\n`);
+      process.stderr.write(`${err.problems.length} problem(s) in ${file}\n`);
+    } else {
+      process.stderr.write(`${errorMessage(err)}\n`);
+    }
+    return 1;
+  }
+}
+
+async function run(file: string): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(file);
+  } catch (err) {
+    process.stderr.write(`${errorMessage(err)}\n`);
+    return 2;
+  }
+  const log = createLogger(config.log.level);
+  const daemon = await startDaemon(config, log);
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string): void => {
+      log.info({ signal }, 'signal received');
+      void daemon.stop().then(resolve);
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+  return 0;
+}
+
+async function post(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      url: { type: 'string' },
+      lang: { type: 'string', default: 'en-US' },
+      'state-dir': { type: 'string', default: './state' },
+      'log-level': { type: 'string', default: 'warn' },
+    },
+    strict: true,
+  });
+  if (!values.url) {
+    process.stderr.write(`post needs --url CAPTION_URL\n\n${USAGE}`);
+    return 2;
+  }
+  const log = createLogger(values['log-level'] as 'warn');
+  const { accepted, failed } = await postLines({ url: values.url, lang: values.lang, stateDir: values['state-dir'], input: process.stdin }, log);
+  process.stderr.write(`${accepted} caption(s) accepted, ${failed} given up\n`);
+  return failed === 0 ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const code = err instanceof BridgeError ? ` [${err.code}]` : '';
+    process.stderr.write(`caption-bridge: ${errorMessage(err)}${code}\n`);
+    process.exitCode = err instanceof BridgeError && !err.retryable ? 2 : 1;
+  },
+);

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import type { z } from 'zod';
+import { BridgeError } from '../errors.js';
+import { configSchema, type Config } from './schema.js';
+
+export interface ConfigProblem {
+  /** YAML path, e.g. meetings[0].source.token */
+  path: string;
+  line?: number;
+  column?: number;
+  message: string;
+}
+
+export class ConfigError extends BridgeError {
+  constructor(
+    readonly file: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super('CONFIG_INVALID', `${file}: ${problems.length} problem(s)\n${problems.map((p) => formatProblem(file, p)).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatProblem(file: string, problem: ConfigProblem): string {
+  const where = problem.line === undefined ? file : `${file}:${problem.line}:${problem.column}`;
+  return `${where} ${problem.path || '(top level)'}: ${problem.message}`;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+}
+
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * ${VAR} and ${VAR:-default} in scalar values, substituted after parsing so a value from the environment can
+ * never change the YAML's structure. An unset variable without a default is a problem at that path.
+ */
+function substituteEnv(doc: Document, env: NodeJS.ProcessEnv, problems: ConfigProblem[], lines: LineCounter): void {
+  visit(doc, {
+    Scalar(_key, node, ancestry) {
+      if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+      const path: (string | number)[] = [];
+      ancestry.forEach((item, i) => {
+        if (isPair(item) && isScalar(item.key)) path.push(String(item.key.value));
+        if (isSeq(item)) path.push(item.items.indexOf((ancestry[i + 1] ?? node) as never));
+      });
+      node.value = node.value.replace(VARIABLE, (_match, name: string, fallback: string | undefined) => {
+        const value = env[name];
+        // Shell semantics: ${VAR:-x} also replaces an empty value; plain ${VAR} keeps an empty one.
+        if (value !== undefined && (value !== '' || fallback === undefined)) return value;
+        if (fallback !== undefined) return fallback;
+        const position = node.range ? lines.linePos(node.range[0]) : undefined;
+        problems.push({ path: formatPath(path), line: position?.line, column: position?.col, message: `environment variable ${name} is not set` });
+        return '';
+      });
+    },
+  });
+}
+
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: '', line: e.linePos?.[0].line, column: e.linePos?.[0].col, message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const problems: ConfigProblem[] = [];
+  substituteEnv(doc, env, problems, lines);
+  const result = configSchema.safeParse(doc.toJS() ?? {});
+  if (!result.success) {
+    // An unset variable already explains whatever the schema then says about the empty value.
+    const explained = new Set(problems.map((p) => p.path));
+    problems.push(...result.error.issues.map((issue) => toProblem(issue, doc, lines)).filter((p) => !explained.has(p.path)));
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return result.data!;
+}
+
+function toProblem(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter): ConfigProblem {
+  // Point at the deepest node that exists: a missing key is reported where its parent is.
+  let position: { line: number; col: number } | undefined;
+  for (let depth = issue.path.length; depth >= 0 && !position; depth--) {
+    const node = doc.getIn(issue.path.slice(0, depth) as (string | number)[], true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && node.range) position = lines.linePos(node.range[0]);
+  }
+  return { path: formatPath(issue.path), line: position?.line, column: position?.col, message: issue.message };
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new BridgeError('CONFIG_UNREADABLE', `cannot read config ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseConfig(text, file, env);
+}

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { parseCaptionUrl } from '../caption/caption-url.js';
+import { DEFAULT_MODEL_DIR } from '../asr/pocketsphinx/binding.js';
+
+/** Engines this build can run; the config names others only once their adapter exists. */
+export const ENGINES = ['pocketsphinx'] as const;
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const milliseconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const language = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'expected a language tag like en-US');
+
+const websocketSource = z.strictObject({
+  type: z.literal('websocket'),
+  token: z.string().min(1, 'an ingest token is required (clients send it as a bearer token)'),
+});
+const notYet = (source: { type: string }, ctx: z.RefinementCtx): void =>
+  ctx.addIssue({ code: 'custom', path: ['type'], message: `source type ${source.type} is not available in this version yet (websocket is)` });
+const rtmpSource = z.strictObject({ type: z.literal('rtmp'), streamKey: z.string().min(1) }).superRefine(notYet);
+const rtmpPullSource = z.strictObject({ type: z.literal('rtmp-pull'), url: z.string().url() }).superRefine(notYet);
+
+const asr = z.strictObject({
+  engine: z
+    .string()
+    .refine((engine) => (ENGINES as readonly string[]).includes(engine), {
+      error: (issue) => `unknown engine "${String(issue.input)}"; available: ${ENGINES.join(', ')}`,
+    })
+    .default('pocketsphinx'),
+  language: language.default('en-US'),
+  modelDir: z.string().default(DEFAULT_MODEL_DIR),
+  endpointSilenceMs: milliseconds(100, 5_000).default(500),
+  partialIntervalMs: milliseconds(20, 2_000).default(100),
+  maxUtteranceMs: milliseconds(2_000, 120_000).default(20_000),
+});
+
+const zoomDestination = z
+  .strictObject({
+    url: z.string(),
+    lang: language.optional(),
+    /** An empty url turns this destination off instead of failing: for the quick start's ${ZOOM_CAPTION_URL:-}. */
+    optional: z.boolean().default(false),
+    requestTimeoutMs: milliseconds(100, 30_000).default(2_500),
+    giveUpAfterMs: milliseconds(500, 60_000).default(5_000),
+  })
+  .superRefine((zoom, ctx) => {
+    if (zoom.url === '' && zoom.optional) return;
+    try {
+      parseCaptionUrl(zoom.url);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: (err as Error).message });
+    }
+  });
+const fileDestination = z.strictObject({
+  path: z.string().regex(/\.(vtt|srt|txt)$/, 'transcript file must end in .vtt, .srt or .txt'),
+});
+
+/** One key per entry (zoom, file or stdout); an object rather than a union so errors name the exact field. */
+const captionDestination = z
+  .strictObject({ zoom: zoomDestination.optional(), file: fileDestination.optional(), stdout: z.strictObject({}).optional() })
+  .superRefine((entry, ctx) => {
+    const kinds = Object.keys(entry).filter((key) => entry[key as keyof typeof entry] !== undefined);
+    if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `each caption destination needs exactly one of zoom, file, stdout (got ${kinds.join(', ') || 'none'})` });
+  });
+
+const segmenter = z.strictObject({
+  maxLineChars: z.coerce.number().int().min(10).max(80).default(32),
+  maxLines: z.coerce.number().int().min(1).max(4).default(2),
+  stableMs: milliseconds(0, 5_000).default(300),
+  holdBackWords: z.coerce.number().int().min(0).max(5).default(1),
+  minIntervalMs: milliseconds(0, 10_000).default(700),
+});
+
+const meeting = z.strictObject({
+    id: z.string().regex(/^[a-z0-9-]+$/, 'meeting id must be lower-case letters, digits and dashes (it appears in URLs)'),
+    source: z.discriminatedUnion('type', [websocketSource, rtmpSource, rtmpPullSource]),
+    asr: asr.default(asr.parse({})),
+    segmenter: segmenter.default(segmenter.parse({})),
+    captions: z.array(captionDestination).min(1, 'at least one caption destination'),
+  });
+
+export const configSchema = z
+  .strictObject({
+    log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
+    http: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).default({ host: '0.0.0.0', port: 8080 }),
+    rtmp: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(1935) }).optional(),
+    state: z.strictObject({ dir: z.string().default('./state') }).default({ dir: './state' }),
+    meetings: z.array(meeting).min(1, 'at least one meeting'),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.meetings.forEach((m, index) => {
+      const first = seen.get(m.id);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['meetings', index, 'id'], message: `duplicate meeting id "${m.id}" (also meetings[${first}])` });
+      }
+      seen.set(m.id, index);
+    });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type MeetingConfig = Config['meetings'][number];
+export type CaptionDestinationConfig = MeetingConfig['captions'][number];
+export type SegmenterConfig = MeetingConfig['segmenter'];

@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import type { Config } from './config/schema.js';
+import { errorMessage } from './errors.js';
+import { HttpServer } from './http/server.js';
+import { WebSocketIngest, type IngestTarget } from './ingest/websocket.js';
+import type { Logger } from './log.js';
+import { MeetingPipeline } from './pipeline/meeting.js';
+
+/** How long a shutdown may spend flushing captions before it gives up on them. */
+const SHUTDOWN_FLUSH_MS = 10_000;
+
+export interface Daemon {
+  port: number;
+  meetings: MeetingPipeline[];
+  /** Stop taking audio, flush the segmenters, deliver queued captions (bounded), persist state. Safe twice. */
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
+  const meetings = config.meetings.map((m) => new MeetingPipeline(m, join(config.state.dir), log));
+  const targets = new Map<string, IngestTarget>();
+  config.meetings.forEach((m, i) => {
+    if (m.source.type === 'websocket') targets.set(m.id, { pipeline: meetings[i]!, token: m.source.token });
+  });
+  const ingest = new WebSocketIngest(targets, log);
+  const http = new HttpServer(meetings, ingest, log);
+  // Listen first so /healthz answers (and /readyz says 503) while the engines load.
+  const address = await http.listen(config.http.port, config.http.host);
+  log.info({ host: address.address, port: address.port }, 'listening: /healthz /readyz ws /ingest/<meeting>');
+
+  // A meeting whose engine cannot start is reported and left out; the others run.
+  const started = await Promise.allSettled(meetings.map((m) => m.start()));
+  started.forEach((result, i) => {
+    if (result.status === 'rejected') log.error({ meeting: meetings[i]!.id, err: result.reason as Error }, 'meeting failed to start');
+  });
+  if (started.every((r) => r.status === 'rejected')) {
+    await Promise.allSettled([http.close(), ...meetings.map((m) => m.close())]);
+    throw new Error(`no meeting could start: ${errorMessage((started[0] as PromiseRejectedResult).reason)}`);
+  }
+  log.info({ meetings: meetings.filter((m) => m.state === 'ready').map((m) => m.id) }, 'ready');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port: address.port,
+    meetings,
+    stop() {
+      stopping ??= (async () => {
+        log.info('shutting down: flushing captions');
+        ingest.close();
+        const flushed = Promise.allSettled(meetings.map((m) => m.close()));
+        const timedOut = await Promise.race([
+          flushed.then(() => false),
+          new Promise<boolean>((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS, true).unref()),
+        ]);
+        if (timedOut) log.warn({ afterMs: SHUTDOWN_FLUSH_MS }, 'shutdown flush timed out; remaining captions dropped');
+        await http.close();
+        log.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { WebSocketIngest } from '../ingest/websocket.js';
+import type { Logger } from '../log.js';
+import type { MeetingPipeline } from '../pipeline/meeting.js';
+
+const INGEST_PATH = /^\/ingest\/([^/]+)\/?$/;
+
+/** Health, readiness and the WebSocket ingest on one port. */
+export class HttpServer {
+  private readonly server: Server;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly meetings: MeetingPipeline[],
+    private readonly ingest: WebSocketIngest,
+    private readonly log: Logger,
+  ) {
+    this.server = createServer((req, res) => this.route(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.server.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  get ready(): boolean {
+    return this.server.listening && !this.closing && this.meetings.every((m) => m.state === 'ready' || m.state === 'streaming');
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+    switch (url.pathname) {
+      case '/healthz':
+        return json(res, 200, { status: 'ok' });
+      case '/readyz':
+        return json(res, this.ready ? 200 : 503, {
+          status: this.ready ? 'ready' : 'not ready',
+          meetings: Object.fromEntries(this.meetings.map((m) => [m.id, m.state])),
+        });
+      default:
+        if (INGEST_PATH.test(url.pathname)) return json(res, 426, { error: 'WebSocket upgrade required' });
+        return json(res, 404, { error: 'not found' });
+    }
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'upgrade socket error'));
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const match = INGEST_PATH.exec(url.pathname);
+    if (!match) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.ingest.handleUpgrade(req, socket, head, url, decodeURIComponent(match[1]!));
+  }
+
+  /** Stop listening; open sockets end as their streams finish. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+    return this.closing;
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}

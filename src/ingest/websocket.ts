@@ -1,0 +1,210 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { timingSafeEqual } from 'node:crypto';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Logger } from '../log.js';
+import type { MeetingPipeline } from '../pipeline/meeting.js';
+import { AsyncQueue } from '../util/async-queue.js';
+import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from './pcm.js';
+
+/** Audio held for a stream whose recognizer lags; beyond it the oldest is dropped (and counted). */
+const BUFFER_SECONDS = 10;
+/** 1 MiB is ~33 s of 16 kHz audio in one frame: anything larger is not a live stream. */
+export const MAX_FRAME_BYTES = 1 << 20;
+const HEARTBEAT_MS = 15_000;
+
+/** WebSocket close codes: 1000 normal, 1003 unsupported data, 1007 invalid payload, 1008 policy, 4000+ ours. */
+export const CLOSE = {
+  normal: 1000,
+  goingAway: 1001,
+  unsupported: 1003,
+  invalidPayload: 1007,
+  replaced: 4009,
+} as const;
+
+export interface IngestTarget {
+  pipeline: MeetingPipeline;
+  token: string;
+}
+
+function tokensMatch(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Bearer (or Deepgram-style "Token") from the Authorization header, else ?token= for browsers. */
+function presentedToken(req: IncomingMessage, url: URL): string | undefined {
+  const header = req.headers.authorization;
+  const match = header ? /^(?:Bearer|Token)\s+(.+)$/i.exec(header.trim()) : null;
+  return match?.[1] ?? url.searchParams.get('token') ?? undefined;
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  const body = `${reason}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function statusText(status: number): string {
+  return { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+}
+
+/** Checks the stream's declared format; null when it is linear16 16 kHz mono (the only format this version takes). */
+function formatProblem(url: URL): string | null {
+  const encoding = url.searchParams.get('encoding') ?? 'linear16';
+  const sampleRate = url.searchParams.get('sample_rate') ?? String(PCM_SAMPLE_RATE);
+  const channels = url.searchParams.get('channels') ?? '1';
+  if (encoding !== 'linear16') return `encoding "${encoding}" is not supported by this version (use linear16)`;
+  if (sampleRate !== String(PCM_SAMPLE_RATE)) return `sample_rate ${sampleRate} is not supported by this version (use 16000)`;
+  if (channels !== '1') return `channels ${channels} is not supported by this version (use 1)`;
+  return null;
+}
+
+/**
+ * WebSocket audio ingest: GET /ingest/<meetingId>, upgraded after the token and format are checked. Binary
+ * frames are s16le samples; text frames are JSON control messages (KeepAlive, Finalize, CloseStream).
+ * A newer authenticated publisher replaces the current one, so a mixer that reconnects after a network
+ * blip never waits for a half-dead connection to time out.
+ */
+export class WebSocketIngest {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  private readonly publishers = new Map<string, { ws: WebSocket; audio: AsyncQueue<AudioItem> }>();
+  private readonly heartbeat: NodeJS.Timeout;
+  /** Sockets that answered the last ping; one that misses a whole interval is dead and is terminated. */
+  private readonly alive = new WeakSet<WebSocket>();
+  private accepting = true;
+
+  constructor(
+    private readonly targets: Map<string, IngestTarget>,
+    private readonly log: Logger,
+  ) {
+    this.heartbeat = setInterval(() => {
+      for (const ws of this.wss.clients) {
+        if (!this.alive.has(ws)) ws.terminate();
+        else {
+          this.alive.delete(ws);
+          ws.ping();
+        }
+      }
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, meetingId: string): void {
+    const target = this.targets.get(meetingId);
+    if (!this.accepting) return refuse(socket, 503, 'shutting down');
+    if (!target) return refuse(socket, 404, `unknown meeting "${meetingId}"`);
+    const token = presentedToken(req, url);
+    if (!token || !tokensMatch(token, target.token)) {
+      this.log.warn({ meeting: meetingId, remote: req.socket.remoteAddress }, 'ingest refused: bad or missing token');
+      return refuse(socket, 401, 'missing or wrong token');
+    }
+    const problem = formatProblem(url);
+    if (problem) return refuse(socket, 400, problem);
+    if (target.pipeline.state === 'failed' || target.pipeline.state === 'starting') return refuse(socket, 503, 'meeting not ready');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.pipeline, req));
+  }
+
+  private accept(ws: WebSocket, pipeline: MeetingPipeline, req: IncomingMessage): void {
+    const publisher = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    // With noServer, ws emits no 'connection' event: liveness tracking starts here.
+    this.alive.add(ws);
+    ws.on('pong', () => this.alive.add(ws));
+    const log = this.log.child({ meeting: pipeline.id, publisher });
+    let dropped = 0;
+    const audio = new AsyncQueue<AudioItem>({
+      capacity: BUFFER_SECONDS * PCM_SAMPLE_RATE,
+      sizeOf: (item) => (item === FINALIZE ? 0 : item.length),
+      onDrop: (item) => {
+        if (item === FINALIZE) return;
+        dropped += item.length;
+        pipeline.noteDroppedSamples(item.length);
+      },
+    });
+    const previous = this.publishers.get(pipeline.id);
+    if (previous) {
+      log.info('a new publisher replaces the current one');
+      // End its audio now: a dead peer would hold the close handshake (and the meeting) for 30 s.
+      previous.audio.end();
+      previous.ws.close(CLOSE.replaced, 'replaced by a newer publisher');
+    }
+    this.publishers.set(pipeline.id, { ws, audio });
+
+    let oddByte: number | undefined;
+    const closeWith = (code: number, reason: string): void => {
+      log.warn({ code, reason }, 'closing ingest stream');
+      audio.end(); // what was heard so far is still transcribed and captioned
+      ws.close(code, reason);
+    };
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (isBinary) {
+        if (audio.isEnded) return;
+        audio.push(toSamples(bytes, oddByte, (rest) => (oddByte = rest)));
+        return;
+      }
+      let message: { type?: unknown };
+      try {
+        message = JSON.parse(bytes.toString('utf8')) as { type?: unknown };
+      } catch {
+        return closeWith(CLOSE.invalidPayload, 'text frames must be JSON control messages');
+      }
+      switch (message?.type) {
+        case 'KeepAlive':
+          return;
+        case 'Finalize':
+          return audio.push(FINALIZE);
+        case 'CloseStream':
+          return audio.end();
+        default:
+          return closeWith(CLOSE.unsupported, `unknown control message type ${JSON.stringify(message?.type ?? null).slice(0, 40)}`);
+      }
+    });
+    ws.on('close', () => audio.end());
+    ws.on('error', (err) => {
+      log.warn({ err: err.message }, 'ingest socket error');
+      audio.end();
+    });
+
+    pipeline
+      .runStream(audio, publisher)
+      .then(
+        (summary) => {
+          if (dropped > 0) log.warn({ droppedSeconds: dropped / PCM_SAMPLE_RATE }, 'audio dropped: the recognizer fell behind');
+          if (ws.readyState === ws.OPEN) {
+            ws.send(JSON.stringify({ type: 'Metadata', captions: summary.captions, words: summary.words, dropped_seconds: dropped / PCM_SAMPLE_RATE }));
+            ws.close(CLOSE.normal, 'stream complete');
+          }
+        },
+        () => {
+          if (ws.readyState === ws.OPEN) ws.close(1011, 'speech engine failed');
+        },
+      )
+      .finally(() => {
+        if (this.publishers.get(pipeline.id)?.ws === ws) this.publishers.delete(pipeline.id);
+      });
+  }
+
+  /** Stop taking streams and end the ones running (their audio so far is still captioned). Safe twice. */
+  close(): void {
+    this.accepting = false;
+    clearInterval(this.heartbeat);
+    for (const { ws, audio } of this.publishers.values()) {
+      audio.end();
+      ws.close(CLOSE.goingAway, 'server shutting down');
+    }
+  }
+}
+
+/** s16le bytes to samples; a frame may split a sample, so an odd last byte is carried into the next frame. */
+function toSamples(bytes: Buffer, carried: number | undefined, carry: (rest: number | undefined) => void): Int16Array {
+  const data = carried === undefined ? bytes : Buffer.concat([Buffer.from([carried]), bytes]);
+  const whole = data.length - (data.length % 2);
+  carry(whole < data.length ? data[whole] : undefined);
+  const samples = new Int16Array(whole / 2);
+  for (let i = 0; i < samples.length; i++) samples[i] = data.readInt16LE(i * 2);
+  return samples;
+}

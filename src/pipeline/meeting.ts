@@ -1,0 +1,168 @@
+import { join } from 'node:path';
+import { createRecognizer } from '../asr/create.js';
+import type { SpeechRecognizer } from '../asr/types.js';
+import { StdoutSink } from '../caption/stdout-sink.js';
+import type { CaptionSink, OutgoingCaption, SinkResult } from '../caption/sink.js';
+import { TranscriptFileSink } from '../caption/transcript-sink.js';
+import { ZoomSink } from '../caption/zoom-sink.js';
+import type { MeetingConfig } from '../config/schema.js';
+import { errorMessage } from '../errors.js';
+import type { AudioItem } from '../ingest/pcm.js';
+import type { Logger } from '../log.js';
+import { Segmenter } from '../segmenter/segmenter.js';
+import { segmentCaptions } from '../segmenter/stream.js';
+
+export type MeetingState = 'starting' | 'ready' | 'streaming' | 'failed' | 'closed';
+
+export interface StreamSummary {
+  captions: number;
+  words: number;
+  audioSeconds: number;
+}
+
+export interface MeetingStats {
+  streams: number;
+  captions: number;
+  words: number;
+  droppedSamples: number;
+}
+
+/**
+ * One meeting: its recognizer, its caption destinations, and the flow between them. Streams of audio are
+ * transcribed one at a time; a new publisher's stream waits until the previous one has flushed.
+ */
+export class MeetingPipeline {
+  state: MeetingState = 'starting';
+  readonly recognizer: SpeechRecognizer;
+  readonly sinks: CaptionSink[] = [];
+  readonly stats: MeetingStats = { streams: 0, captions: 0, words: 0, droppedSamples: 0 };
+  /** Wall-clock ms of the meeting's first audio: transcript times count from here. */
+  private epoch: number | undefined;
+  private streamChain: Promise<unknown> = Promise.resolve();
+  private readonly log: Logger;
+
+  constructor(
+    readonly config: MeetingConfig,
+    stateDir: string,
+    log: Logger,
+  ) {
+    this.log = log.child({ meeting: config.id });
+    this.recognizer = createRecognizer(config.asr, this.log);
+    for (const destination of config.captions) {
+      if (destination.zoom) {
+        if (destination.zoom.url === '') {
+          this.log.warn('zoom caption URL is empty (optional): captions go to the other destinations only');
+          continue;
+        }
+        this.sinks.push(
+          new ZoomSink(
+            {
+              url: destination.zoom.url,
+              lang: destination.zoom.lang ?? config.asr.language,
+              stateDir: join(stateDir, 'seq'),
+              requestTimeoutMs: destination.zoom.requestTimeoutMs,
+              giveUpAfterMs: destination.zoom.giveUpAfterMs,
+            },
+            this.log,
+          ),
+        );
+      } else if (destination.file) {
+        this.sinks.push(new TranscriptFileSink(destination.file.path, this.log));
+      } else if (destination.stdout) {
+        this.sinks.push(new StdoutSink(config.id));
+      }
+    }
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  async start(): Promise<void> {
+    try {
+      await Promise.all([this.recognizer.start(), ...this.sinks.map((sink) => sink.start())]);
+      this.state = 'ready';
+      this.log.info({ engine: this.recognizer.engine, destinations: this.sinks.map((s) => s.description) }, 'meeting ready');
+    } catch (err) {
+      this.state = 'failed';
+      throw err;
+    }
+  }
+
+  /** Transcribe one publisher's stream; resolves after its last caption was delivered or given up. */
+  runStream(audio: AsyncIterable<AudioItem>, publisher: string): Promise<StreamSummary> {
+    const run = this.streamChain.then(() => this.transcribeStream(audio, publisher));
+    this.streamChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async transcribeStream(audio: AsyncIterable<AudioItem>, publisher: string): Promise<StreamSummary> {
+    const streamStart = Date.now();
+    this.epoch ??= streamStart;
+    const offset = (streamStart - this.epoch) / 1000;
+    const summary: StreamSummary = { captions: 0, words: 0, audioSeconds: 0 };
+    const inFlight = new Set<Promise<unknown>>();
+    this.state = 'streaming';
+    this.stats.streams += 1;
+    this.log.info({ publisher }, 'stream started');
+    try {
+      const segmenter = new Segmenter(this.config.segmenter);
+      for await (const caption of segmentCaptions(this.recognizer.transcribe(audio), segmenter)) {
+        const outgoing: OutgoingCaption = {
+          text: caption.text,
+          words: caption.words,
+          start: offset + caption.audioStart,
+          end: offset + caption.audioEnd,
+          releasedAt: caption.releasedAt,
+          spokenAt: streamStart + caption.audioEnd * 1000,
+        };
+        summary.captions += 1;
+        summary.words += caption.words.length;
+        summary.audioSeconds = caption.audioEnd;
+        this.stats.captions += 1;
+        this.stats.words += caption.words.length;
+        // Not awaited: a slow destination must not hold up recognition (each sink keeps its own order).
+        for (const sink of this.sinks) {
+          const delivery = sink.deliver(outgoing).then((result) => this.logDelivery(sink, outgoing, result));
+          inFlight.add(delivery);
+          void delivery.finally(() => inFlight.delete(delivery));
+        }
+      }
+    } catch (err) {
+      this.log.error({ publisher, err: errorMessage(err) }, 'stream failed; captions so far were kept');
+      throw err;
+    } finally {
+      await Promise.all(inFlight);
+      if ((this.state as MeetingState) !== 'closed') this.state = 'ready';
+      this.log.info({ publisher, ...summary }, 'stream ended');
+    }
+    return summary;
+  }
+
+  private logDelivery(sink: CaptionSink, caption: OutgoingCaption, result: SinkResult): void {
+    if (sink.kind !== 'zoom') return;
+    this.log.info(
+      {
+        seq: result.seq,
+        status: result.status,
+        words: caption.words.length,
+        // From the end of the caption's last word to Zoom's acceptance: what a reader waits.
+        latencyMs: result.confirmedAt === undefined ? undefined : result.confirmedAt - caption.spokenAt,
+      },
+      'caption delivered',
+    );
+  }
+
+  noteDroppedSamples(count: number): void {
+    this.stats.droppedSamples += count;
+  }
+
+  /** Finish the stream in progress (if its audio ended), deliver what is queued, stop the engine. Safe twice. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    await this.streamChain;
+    this.state = 'closed';
+    await Promise.all(this.sinks.map((sink) => sink.close()));
+    await this.recognizer.close();
+  }
+}

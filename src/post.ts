@@ -1,0 +1,43 @@
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { parseCaptionUrl } from './caption/caption-url.js';
+import { SeqStore } from './caption/seq-store.js';
+import { ZoomCaptionSender, type DeliveryResult } from './caption/zoom-sender.js';
+import type { Logger } from './log.js';
+
+export interface PostOptions {
+  url: string;
+  lang: string;
+  stateDir: string;
+  input: NodeJS.ReadableStream;
+}
+
+/**
+ * For a captioner who types: each line of input becomes one caption, sent with the daemon's sender (same seq,
+ * retry and resume rules). Resolves with the number of lines that were given up.
+ */
+export async function postLines(options: PostOptions, log: Logger): Promise<{ accepted: number; failed: number }> {
+  const sender = new ZoomCaptionSender({
+    url: parseCaptionUrl(options.url),
+    lang: options.lang,
+    seqStore: new SeqStore(join(options.stateDir, 'seq')),
+    log,
+  });
+  await sender.start();
+  const deliveries: Promise<DeliveryResult>[] = [];
+  const lines = createInterface({ input: options.input, crlfDelay: Infinity });
+  for await (const line of lines) {
+    const text = line.trim();
+    if (!text) continue;
+    deliveries.push(
+      sender.send(text).then((result) => {
+        if (result.status === 'accepted') log.info({ seq: result.seq, attempts: result.attempts }, 'caption accepted');
+        return result;
+      }),
+    );
+  }
+  const results = await Promise.all(deliveries);
+  await sender.close();
+  const accepted = results.filter((r) => r.status === 'accepted').length;
+  return { accepted, failed: results.length - accepted };
+}
