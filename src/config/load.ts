@@ -61,12 +61,20 @@ function substituteEnv(doc: Document, env: NodeJS.ProcessEnv, problems: ConfigPr
 
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines });
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: '', line: e.linePos?.[0].line, column: e.linePos?.[0].col, message: `YAML syntax: ${e.message.split('\n')[0]}` })),
-    );
+    // After the first syntax error the parser reports the rest of the file as noise: the first one is the news.
+    const first = doc.errors[0]!;
+    const unquotedVariable = /flow-map|flow-seq/.test(first.message) && text.includes('${');
+    const hint = unquotedVariable ? ' (inside { } or [ ], quote values that use ${VAR}: "${VAR}")' : '';
+    throw new ConfigError(file, [
+      {
+        path: '',
+        line: first.linePos?.[0].line,
+        column: first.linePos?.[0].col,
+        message: `YAML syntax: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}${hint}`,
+      },
+    ]);
   }
   const problems: ConfigProblem[] = [];
   substituteEnv(doc, env, problems, lines);
