@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Two cores: running the heavy suites side by side would distort each other's timing.
     fileParallelism: false,
+    reporters: ['default', './test/helpers/plain-summary-reporter.ts'],
   },
 });

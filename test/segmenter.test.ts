@@ -91,11 +91,11 @@ describe('Segmenter', () => {
     const segmenter = new Segmenter();
     const out: Caption[] = [];
     events.forEach((e) => out.push(...segmenter.onEvent(e, e.time * 1000)));
-    expect(words(out)).toBe('a'); // "a" is stable after 300 ms; the flickering second word is never settled
+    expect(words(out)).toBe('a'); // "a" is stable after 200 ms; the flickering second word is never settled
   });
 
   it('spaces captions by minIntervalMs during an utterance and releases waiting words on the deadline', () => {
-    const segmenter = new Segmenter({ ...DEFAULT_SEGMENTER_OPTIONS, stableMs: 0, holdBackWords: 0 });
+    const segmenter = new Segmenter({ ...DEFAULT_SEGMENTER_OPTIONS, stableMs: 0, holdBackWords: 0, minIntervalMs: 700 });
     expect(segmenter.onEvent(interim('one', 0.1), 100).map((c) => c.text)).toEqual(['One']);
     expect(segmenter.onEvent(interim('one two', 0.2), 200)).toEqual([]);
     expect(segmenter.nextDeadline()).toBe(800);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseCaptionUrl } from '../caption/caption-url.js';
 import { DEFAULT_MODEL_DIR } from '../asr/pocketsphinx/binding.js';
+import { DEFAULT_SEGMENTER_OPTIONS } from '../segmenter/segmenter.js';
 
 /** Engines this build can run; the config names others only once their adapter exists. */
 export const ENGINES = ['pocketsphinx'] as const;
@@ -62,11 +63,11 @@ const captionDestination = z
   });
 
 const segmenter = z.strictObject({
-  maxLineChars: z.coerce.number().int().min(10).max(80).default(32),
-  maxLines: z.coerce.number().int().min(1).max(4).default(2),
-  stableMs: milliseconds(0, 5_000).default(300),
-  holdBackWords: z.coerce.number().int().min(0).max(5).default(1),
-  minIntervalMs: milliseconds(0, 10_000).default(700),
+  maxLineChars: z.coerce.number().int().min(10).max(80).default(DEFAULT_SEGMENTER_OPTIONS.maxLineChars),
+  maxLines: z.coerce.number().int().min(1).max(4).default(DEFAULT_SEGMENTER_OPTIONS.maxLines),
+  stableMs: milliseconds(0, 5_000).default(DEFAULT_SEGMENTER_OPTIONS.stableMs),
+  holdBackWords: z.coerce.number().int().min(0).max(5).default(DEFAULT_SEGMENTER_OPTIONS.holdBackWords),
+  minIntervalMs: milliseconds(0, 10_000).default(DEFAULT_SEGMENTER_OPTIONS.minIntervalMs),
 });
 
 const meeting = z.strictObject({

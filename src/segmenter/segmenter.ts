@@ -16,12 +16,13 @@ export interface SegmenterOptions extends LayoutOptions {
   minIntervalMs: number;
 }
 
+/** Tuned with bench/segmenter-sweep.bench.ts (results in bench/results/segmenter-sweep-*.json). */
 export const DEFAULT_SEGMENTER_OPTIONS: SegmenterOptions = {
   maxLineChars: 32,
   maxLines: 2,
-  stableMs: 300,
+  stableMs: 200,
   holdBackWords: 1,
-  minIntervalMs: 700,
+  minIntervalMs: 1_000,
 };
 
 export interface Caption {

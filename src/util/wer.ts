@@ -8,6 +8,39 @@ export function normalizeWords(text: string): string[] {
     .filter(Boolean);
 }
 
+export type AlignmentStep =
+  | { op: 'match' | 'substitution'; ref: number; hyp: number }
+  | { op: 'deletion'; ref: number }
+  | { op: 'insertion'; hyp: number };
+
+/** Minimum-edit alignment of two word sequences (Levenshtein with backtrace). */
+export function alignWords(ref: readonly string[], hyp: readonly string[]): AlignmentStep[] {
+  const cols = hyp.length + 1;
+  const cost = new Uint32Array((ref.length + 1) * cols);
+  for (let j = 0; j <= hyp.length; j++) cost[j] = j;
+  for (let i = 1; i <= ref.length; i++) {
+    cost[i * cols] = i;
+    for (let j = 1; j <= hyp.length; j++) {
+      const diagonal = cost[(i - 1) * cols + j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1);
+      cost[i * cols + j] = Math.min(diagonal, cost[(i - 1) * cols + j]! + 1, cost[i * cols + j - 1]! + 1);
+    }
+  }
+  const steps: AlignmentStep[] = [];
+  let i = ref.length;
+  let j = hyp.length;
+  while (i > 0 || j > 0) {
+    const here = cost[i * cols + j]!;
+    if (i > 0 && j > 0 && here === cost[(i - 1) * cols + j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1)) {
+      steps.push({ op: ref[i - 1] === hyp[j - 1] ? 'match' : 'substitution', ref: --i, hyp: --j });
+    } else if (i > 0 && here === cost[(i - 1) * cols + j]! + 1) {
+      steps.push({ op: 'deletion', ref: --i });
+    } else {
+      steps.push({ op: 'insertion', hyp: --j });
+    }
+  }
+  return steps.reverse();
+}
+
 export interface WordErrors {
   substitutions: number;
   deletions: number;
@@ -17,36 +50,11 @@ export interface WordErrors {
   wer: number;
 }
 
-/** Word error rate by Levenshtein alignment over words. */
 export function wordErrorRate(reference: string, hypothesis: string): WordErrors {
   const ref = normalizeWords(reference);
-  const hyp = normalizeWords(hypothesis);
-  // cost[j] holds the alignment of ref[0..i) with hyp[0..j); ops tracks S/D/I along the cheapest path.
-  type Cell = { cost: number; s: number; d: number; i: number };
-  let previous: Cell[] = hyp.map((_, j) => ({ cost: j + 1, s: 0, d: 0, i: j + 1 }));
-  previous.unshift({ cost: 0, s: 0, d: 0, i: 0 });
-  for (let i = 1; i <= ref.length; i++) {
-    const current: Cell[] = [{ cost: i, s: 0, d: i, i: 0 }];
-    for (let j = 1; j <= hyp.length; j++) {
-      const diagonal = previous[j - 1]!;
-      const up = previous[j]!;
-      const left = current[j - 1]!;
-      const same = ref[i - 1] === hyp[j - 1];
-      const candidates: Cell[] = [
-        { ...diagonal, cost: diagonal.cost + (same ? 0 : 1), s: diagonal.s + (same ? 0 : 1) },
-        { ...up, cost: up.cost + 1, d: up.d + 1 },
-        { ...left, cost: left.cost + 1, i: left.i + 1 },
-      ];
-      current.push(candidates.reduce((a, b) => (b.cost < a.cost ? b : a)));
-    }
-    previous = current;
-  }
-  const best = previous[hyp.length]!;
-  return {
-    substitutions: best.s,
-    deletions: best.d,
-    insertions: best.i,
-    referenceWords: ref.length,
-    wer: ref.length === 0 ? (hyp.length === 0 ? 0 : 1) : best.cost / ref.length,
-  };
+  const steps = alignWords(ref, normalizeWords(hypothesis));
+  const count = (op: AlignmentStep['op']): number => steps.filter((s) => s.op === op).length;
+  const errors = { substitutions: count('substitution'), deletions: count('deletion'), insertions: count('insertion') };
+  const total = errors.substitutions + errors.deletions + errors.insertions;
+  return { ...errors, referenceWords: ref.length, wer: ref.length === 0 ? (total === 0 ? 0 : 1) : total / ref.length };
 }

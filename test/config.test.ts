@@ -1,0 +1,122 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../src/config/load.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const SHIPPED = fileURLToPath(new URL('../config/caption-bridge.yaml', import.meta.url));
+
+function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(yaml, 'c.yaml', env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);
+    throw err;
+  }
+  return [];
+}
+
+const minimal = (captions = '[ { stdout: {} } ]') => `meetings:
+  - id: weekly-allhands
+    source:
+      type: websocket
+      token: \${INGEST_TOKEN}
+    captions: ${captions}
+`;
+
+describe('config', () => {
+  it('substitutes ${VAR} and ${VAR:-default} in values and fills the defaults', () => {
+    const config = parseConfig(
+      `http: { port: "\${PORT:-9090}" }\n${minimal('[ { zoom: { url: "${ZOOM_CAPTION_URL}" } } ]')}`,
+      'c.yaml',
+      { INGEST_TOKEN: 's3cret', ZOOM_CAPTION_URL: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x' },
+    );
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 9090 });
+    expect(config.meetings[0]!.source).toEqual({ type: 'websocket', token: 's3cret' });
+    expect(config.meetings[0]!.asr).toMatchObject({ engine: 'pocketsphinx', language: 'en-US', endpointSilenceMs: 500 });
+    expect(config.meetings[0]!.captions[0]!.zoom).toMatchObject({ url: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x', optional: false });
+    expect(config.state.dir).toBe('./state');
+  });
+
+  it('names the YAML path and line of every problem', () => {
+    const found = problems(
+      `http: { port: 99999 }
+meetings:
+  - id: Bad_Id
+    source: { type: websocket, token: "\${NOT_SET}" }
+    asr: { engine: whisper, langauge: en-US }
+    captions:
+      - zoom: { url: "not a url" }
+      - file: { path: out.doc }
+      - {}
+`,
+    );
+    expect(found).toEqual([
+      '4:39 meetings[0].source.token: environment variable NOT_SET is not set',
+      expect.stringMatching(/^1:15 http\.port: .*65535/),
+      '3:9 meetings[0].id: meeting id must be lower-case letters, digits and dashes (it appears in URLs)',
+      '5:20 meetings[0].asr.engine: unknown engine "whisper"; available: pocketsphinx',
+      '5:10 meetings[0].asr: Unrecognized key: "langauge"',
+      '7:22 meetings[0].captions[0].zoom.url: caption URL is not a valid URL: [REDACTED]',
+      '8:23 meetings[0].captions[1].file.path: transcript file must end in .vtt, .srt or .txt',
+      '9:9 meetings[0].captions[2]: each caption destination needs exactly one of zoom, file, stdout (got none)',
+    ]);
+  });
+
+  it('refuses duplicate meeting ids and an empty zoom url unless marked optional', () => {
+    const twice = `meetings:\n${[1, 2].map(() => `  - { id: a, source: { type: websocket, token: t }, captions: [ { zoom: { url: "" } } ] }`).join('\n')}\n`;
+    expect(problems(twice)).toEqual([
+      '2:80 meetings[0].captions[0].zoom.url: caption URL is not a valid URL: [REDACTED]',
+      '3:80 meetings[1].captions[0].zoom.url: caption URL is not a valid URL: [REDACTED]',
+      '3:11 meetings[1].id: duplicate meeting id "a" (also meetings[0])',
+    ]);
+    const fixed = twice.replaceAll('url: ""', 'url: "", optional: true');
+    expect(problems(fixed)).toEqual(['3:11 meetings[1].id: duplicate meeting id "a" (also meetings[0])']);
+  });
+
+  it('never prints a caption URL signature in a problem', () => {
+    const found = problems(minimal('[ { zoom: { url: "ftp://zoom.us/cc?signature=TOPSECRET" } } ]'), { INGEST_TOKEN: 't' });
+    expect(found.join('\n')).not.toContain('TOPSECRET');
+  });
+});
+
+describe('caption-bridge --check', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cb-check-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('accepts the shipped quick-start config with no environment set', () => {
+    const run = spawnSync(process.execPath, [CLI, '--check', '--config', SHIPPED], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('OK (1 meeting)');
+    expect(run.status).toBe(0);
+  });
+
+  it('prints each problem with file, line and YAML path, and exits non-zero', async () => {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, minimal('[]'));
+    const run = spawnSync(process.execPath, [CLI, '--check', '--config', file], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`${file}:5:14 meetings[0].source.token: environment variable INGEST_TOKEN is not set`);
+    expect(run.stderr).toContain(`${file}:6:15 meetings[0].captions: at least one caption destination`);
+  });
+
+  it('points at the line of a YAML syntax error and explains the ${VAR}-in-braces trap', async () => {
+    const file = join(dir, 'syntax.yaml');
+    await writeFile(file, 'meetings:\n  - source: { token: ${T} }\n');
+    const run = spawnSync(process.execPath, [CLI, '--check', '--config', file], { encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`${file}:2:\\d+ .*YAML syntax.*quote values that use`));
+  });
+
+  it('reports a missing config file clearly', () => {
+    const run = spawnSync(process.execPath, [CLI, '--check', '--config', join(dir, 'nope.yaml')], { encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('cannot read config');
+  });
+});

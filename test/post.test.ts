@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeZoom } from './helpers/fake-zoom.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+function post(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'post', ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+let zoom: FakeZoom;
+let stateDir: string;
+beforeEach(async () => {
+  zoom = new FakeZoom();
+  stateDir = await mkdtemp(join(tmpdir(), 'cb-post-'));
+});
+afterEach(async () => {
+  await zoom.stop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+describe('caption-bridge post (a captioner typing)', () => {
+  it('posts each stdin line as one caption in order, through failures, and exits 0', async () => {
+    const url = await zoom.start();
+    zoom.faults.push({ kind: 'status', status: 503 }, { kind: 'ok' }, { kind: 'accept-then-reset' });
+    const run = await post(['--url', url, '--lang', 'de-DE', '--state-dir', stateDir], 'Guten Morgen\n\nzweite Zeile\r\ndritte Zeile\n');
+    expect(run.code).toBe(0);
+    expect(zoom.accepted.map((c) => [c.seq, c.lang, c.body])).toEqual([
+      [1, 'de-DE', 'Guten Morgen'],
+      [2, 'de-DE', 'zweite Zeile'],
+      [3, 'de-DE', 'dritte Zeile'],
+    ]);
+    expect(zoom.violations).toEqual([]);
+    expect(run.stderr).toContain('3 caption(s) accepted, 0 given up');
+    expect(run.stderr).not.toContain(zoom.query.signature);
+
+    // A second session continues the seq instead of starting over.
+    const again = await post(['--url', url, '--state-dir', stateDir], 'vierte\n');
+    expect(again.code).toBe(0);
+    expect(zoom.accepted.at(-1)).toMatchObject({ seq: 4, body: 'vierte' });
+  });
+
+  it('exits non-zero with a clear message for a bad URL or a missing --url', async () => {
+    const bad = await post(['--url', 'zoom.us/closedcaption?signature=abc'], 'hello\n');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('caption URL is not a valid URL');
+    expect(bad.stderr).not.toContain('signature=abc');
+    const missing = await post([], 'hello\n');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('post needs --url');
+  });
+
+  it('exits 1 when Zoom never accepts a line', async () => {
+    const url = await zoom.start();
+    zoom.faults.push(...Array.from({ length: 500 }, () => ({ kind: 'status' as const, status: 500 })));
+    const run = await post(['--url', url, '--state-dir', stateDir], 'lost\n');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('0 caption(s) accepted, 1 given up');
+  });
+});
