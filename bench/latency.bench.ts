@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { it } from 'vitest';
 import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/binding.js';
 import type { RecognizedWord } from '../src/asr/types.js';
+import { DEFAULT_SEGMENTER_OPTIONS } from '../src/segmenter/segmenter.js';
 import { alignWords, normalizeWords, wordErrorRate } from '../src/util/wer.js';
 import { freePort, startDaemonProcess } from '../test/helpers/daemon-process.js';
 import { FakeZoom } from '../test/helpers/fake-zoom.js';
@@ -97,6 +98,10 @@ it('latency and accuracy of the daemon on a few minutes of speech at real-time p
       { measure: 'Zoom rule violations', value: zoom.violations.length, target: '0' },
       { measure: 'audio seconds streamed', value: audioSeconds.toFixed(1), target: '' },
     ],
-    { corpus: { audioSeconds, speechSeconds: corpus.speechSeconds, rounds: ROUNDS }, captions: zoom.accepted.map((c) => c.body) },
+    {
+      corpus: { audioSeconds, speechSeconds: corpus.speechSeconds, rounds: ROUNDS },
+      segmenter: DEFAULT_SEGMENTER_OPTIONS,
+      captions: zoom.accepted.map((c) => c.body),
+    },
   );
 });

@@ -22,6 +22,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   config.meetings.forEach((m, i) => {
     if (m.source.type === 'websocket') targets.set(m.id, { pipeline: meetings[i]!, token: m.source.token });
   });
+  warnAboutWeakTokens(config, log);
   const ingest = new WebSocketIngest(targets, log);
   const http = new HttpServer(meetings, ingest, log);
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
@@ -59,4 +60,20 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       return stopping;
     },
   };
+}
+
+const LOOPBACK = /^(127\.|::1$|localhost$)/;
+const STRONG_TOKEN_LENGTH = 16;
+
+/** The quick start's default token is fine on loopback; reachable from a network it invites anyone in. */
+function warnAboutWeakTokens(config: Config, log: Logger): void {
+  if (LOOPBACK.test(config.http.host)) return;
+  for (const meeting of config.meetings) {
+    if (meeting.source.type === 'websocket' && meeting.source.token.length < STRONG_TOKEN_LENGTH) {
+      log.warn(
+        { meeting: meeting.id, host: config.http.host },
+        `ingest token is shorter than ${STRONG_TOKEN_LENGTH} characters on a network-facing address: set a long random INGEST_TOKEN`,
+      );
+    }
+  }
 }
