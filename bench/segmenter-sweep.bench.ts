@@ -1,7 +1,8 @@
 import { it } from 'vitest';
 import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/binding.js';
 import type { RecognizedWord, SpeechEvent } from '../src/asr/types.js';
-import { DEFAULT_SEGMENTER_OPTIONS, Segmenter, type Caption, type SegmenterOptions } from '../src/segmenter/segmenter.js';
+import { replayEvents } from '../src/segmenter/replay.js';
+import { DEFAULT_SEGMENTER_OPTIONS, Segmenter, type SegmenterOptions } from '../src/segmenter/segmenter.js';
 import { alignWords, wordErrorRate } from '../src/util/wer.js';
 import { buildCorpus } from './corpus.js';
 import { percentile, report } from './report.js';
@@ -27,15 +28,7 @@ it('segmenter settings: latency against accuracy and caption size', () => {
     for (const holdBackWords of [0, 1, 2]) for (const minIntervalMs of [700, 1000, 1500]) settings.push({ stableMs, holdBackWords, minIntervalMs });
 
   const rows = settings.map((overrides) => {
-    const segmenter = new Segmenter({ ...DEFAULT_SEGMENTER_OPTIONS, ...overrides });
-    const captions: Caption[] = [];
-    let now = 0;
-    for (const event of events) {
-      const at = event.time * 1000;
-      for (; now < at; now += 50) captions.push(...segmenter.onTick(now));
-      captions.push(...segmenter.onEvent(event, at));
-    }
-    captions.push(...segmenter.flush(now));
+    const captions = replayEvents(events, new Segmenter({ ...DEFAULT_SEGMENTER_OPTIONS, ...overrides }));
     const words = captions.flatMap((c) => c.words.map((word) => ({ word, at: c.releasedAt })));
     const latencies = alignWords(finalWords.map((w) => w.word), words.map((w) => w.word))
       .filter((s) => s.op === 'match')

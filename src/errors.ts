@@ -16,8 +16,6 @@ export type ErrorCode =
   | 'ASR_MODEL_MISSING'
   | 'ASR_ENGINE_FAILED'
   | 'ASR_UNKNOWN_ENGINE'
-  | 'INGEST_BAD_FRAME'
-  | 'INGEST_BAD_REQUEST'
   | 'CLOSED';
 
 export class BridgeError extends Error {

@@ -82,6 +82,32 @@ describe('pocketsphinx recognizer (real engine, real speech)', () => {
   });
 });
 
+describe('pocketsphinx engine failure', () => {
+  it('a crashed engine fails its stream at once, even with the audio source still open, and the next stream restarts it', async () => {
+    const recognizer = new PocketsphinxRecognizer(options, silentLogger);
+    await recognizer.start();
+    const samples = readWav(librivoxClips()[0]!.path).samples;
+    let sent = 0;
+    async function* neverEnding(): AsyncIterable<AudioItem> {
+      for (;;) {
+        yield samples.slice(0, 1600);
+        sent += 1;
+        if (sent === 5) {
+          // The worker dies mid-stream (as a native crash would take it down) while the publisher stays
+          // connected but silent: the stream must fail now, not when the publisher eventually leaves.
+          await (recognizer as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+          await new Promise(() => {});
+        }
+      }
+    }
+    await expect(collect(recognizer.transcribe(neverEnding()))).rejects.toMatchObject({ code: 'ASR_ENGINE_FAILED' });
+    // A fresh decoder: its first utterance is a little worse (its cepstral mean has not adapted yet).
+    const events = await collect(recognizer.transcribe(chunks(samples)));
+    expect(finalText(events)).toMatch(/leisure to consider/);
+    await recognizer.close();
+  });
+});
+
 describe('pocketsphinx decoder errors', () => {
   it('names the missing model file and the Debian package', () => {
     expect(() => new PocketsphinxDecoder({ ...options, modelDir: '/nonexistent/model' })).toThrowError(

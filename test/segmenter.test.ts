@@ -3,6 +3,7 @@ import type { SpeechEvent } from '../src/asr/types.js';
 import { coveredPrefixLength } from '../src/segmenter/align.js';
 import { layoutCaption } from '../src/segmenter/format.js';
 import { DEFAULT_SEGMENTER_OPTIONS, Segmenter, type Caption } from '../src/segmenter/segmenter.js';
+import { replayEvents } from '../src/segmenter/replay.js';
 import { segmentCaptions } from '../src/segmenter/stream.js';
 
 const interim = (text: string, time: number): SpeechEvent => ({ type: 'interim', text, time });
@@ -13,18 +14,7 @@ const final = (text: string, time: number): SpeechEvent => ({
   words: text.split(' ').map((word, i) => ({ word, start: i * 0.3, end: i * 0.3 + 0.25 })),
 });
 
-/** Feeds events at their audio time as wall time (real-time pace), ticking every 50 ms like a live loop. */
-function run(events: SpeechEvent[], segmenter = new Segmenter()): Caption[] {
-  const out: Caption[] = [];
-  let now = 0;
-  for (const event of events) {
-    const at = event.time * 1000;
-    for (; now < at; now += 50) out.push(...segmenter.onTick(now));
-    out.push(...segmenter.onEvent(event, at));
-  }
-  out.push(...segmenter.flush(now + 5000));
-  return out;
-}
+const run = (events: SpeechEvent[], segmenter = new Segmenter()): Caption[] => replayEvents(events, segmenter);
 
 const words = (captions: Caption[]): string => captions.flatMap((c) => c.words).join(' ');
 

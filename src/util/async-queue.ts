@@ -18,10 +18,6 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   constructor(private readonly options: AsyncQueueOptions<T> = {}) {}
 
-  get length(): number {
-    return this.items.length;
-  }
-
   get isEnded(): boolean {
     return this.ended;
   }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BridgeError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { FINALIZE, type AudioItem } from '../../ingest/pcm.js';
+import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../ingest/pcm.js';
 import { AsyncQueue } from '../../util/async-queue.js';
 import type { RecognizerCapabilities, SpeechEvent, SpeechRecognizer } from '../types.js';
 import type { PocketsphinxOptions } from './binding.js';
@@ -122,33 +122,38 @@ export class PocketsphinxRecognizer implements SpeechRecognizer {
       creditWaiter?.();
     };
 
+    // Set when this stream's consumer is gone (done, failed, or stopped early): the pump must not feed a later stream.
+    let abandoned = false;
     send({ type: 'reset' });
     const pump = async (): Promise<void> => {
       try {
         for await (const item of audio) {
-          while (inFlight >= MAX_CHUNKS_IN_FLIGHT && !this.failure) await new Promise<void>((r) => (creditWaiter = r));
-          if (this.failure) return;
+          while (inFlight >= MAX_CHUNKS_IN_FLIGHT && !this.failure && !abandoned) await new Promise<void>((r) => (creditWaiter = r));
+          if (this.failure || abandoned) return;
           inFlight += 1;
           if (item === FINALIZE) {
             send({ type: 'finalize', id: this.nextId++ });
           } else {
-            this.stats.audioSeconds += item.length / 16_000;
+            this.stats.audioSeconds += item.length / PCM_SAMPLE_RATE;
             send({ type: 'audio', id: this.nextId++, pcm: item });
           }
         }
       } catch (err) {
         this.log.warn({ err }, 'audio source failed; settling what was heard');
       }
+      if (abandoned) return;
       finishId = this.nextId++;
       inFlight += 1;
       send({ type: 'finish', id: finishId });
     };
-    const pumping = pump();
+    void pump();
     try {
       yield* output;
     } finally {
+      // Not awaited: after an engine failure the audio source may stay open until its owner closes it.
+      abandoned = true;
       this.listener = undefined;
-      await pumping;
+      creditWaiter?.();
     }
   }
 
