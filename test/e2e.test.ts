@@ -80,6 +80,16 @@ describe('daemon end to end: speech over WebSocket to Zoom captions', () => {
     expect(vtt.startsWith('WEBVTT')).toBe(true);
     expect(vtt.match(/ --> /g)?.length).toBe(zoom.accepted.length);
     expect(daemon.stdout().trim().split('\n').length).toBe(zoom.accepted.length);
+    // And to the archive in the state dir, as WebVTT and SRT, with the cue times counted from a stated start.
+    const archiveDir = join(dir, 'state', 'transcripts', 'allhands');
+    const archived = (await readdir(archiveDir)).sort();
+    expect(archived.map((f) => f.slice(-4))).toEqual(['.srt', '.vtt']);
+    const archivedVtt = await readFile(join(archiveDir, archived[1]!), 'utf8');
+    expect(archivedVtt).toMatch(/^WEBVTT\n\nNOTE meeting allhands; cue times count from \d{4}-/);
+    expect(archivedVtt.match(/ --> /g)?.length).toBe(zoom.accepted.length);
+    const srt = await readFile(join(archiveDir, archived[0]!), 'utf8');
+    expect(srt).toMatch(/^1\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n/);
+    expect(srt.match(/ --> /g)?.length).toBe(zoom.accepted.length);
     // The caption URL's signature never reaches the logs.
     expect(daemon.stderr()).not.toContain(zoom.query.signature);
     expect(daemon.stderr()).toContain('caption delivered');

@@ -3,6 +3,7 @@ import type { SpeechEvent } from '../src/asr/types.js';
 import { coveredPrefixLength } from '../src/segmenter/align.js';
 import { layoutCaption } from '../src/segmenter/format.js';
 import { DEFAULT_SEGMENTER_OPTIONS, Segmenter, type Caption } from '../src/segmenter/segmenter.js';
+import { DEFAULT_TEXT_OPTIONS, TextRules } from '../src/segmenter/text-rules.js';
 import { replayEvents } from '../src/segmenter/replay.js';
 import { segmentCaptions } from '../src/segmenter/stream.js';
 
@@ -86,12 +87,47 @@ describe('Segmenter', () => {
 
   it('spaces captions by minIntervalMs during an utterance and releases waiting words on the deadline', () => {
     const segmenter = new Segmenter({ ...DEFAULT_SEGMENTER_OPTIONS, stableMs: 0, holdBackWords: 0, minIntervalMs: 700 });
-    expect(segmenter.onEvent(interim('one', 0.1), 100).map((c) => c.text)).toEqual(['One']);
-    expect(segmenter.onEvent(interim('one two', 0.2), 200)).toEqual([]);
+    expect(segmenter.onEvent(interim('hello', 0.1), 100).map((c) => c.text)).toEqual(['Hello']);
+    expect(segmenter.onEvent(interim('hello there', 0.2), 200)).toEqual([]);
     expect(segmenter.nextDeadline()).toBe(800);
     expect(segmenter.onTick(799)).toEqual([]);
-    expect(segmenter.onTick(800).map((c) => c.text)).toEqual(['two']);
+    expect(segmenter.onTick(800).map((c) => c.text)).toEqual(['there']);
     expect(segmenter.nextDeadline()).toBeUndefined();
+  });
+
+  it('holds a number that may go on, then writes it in digits; one to ten stay words', () => {
+    const segmenter = new Segmenter({ ...DEFAULT_SEGMENTER_OPTIONS, stableMs: 0, holdBackWords: 0, minIntervalMs: 0 });
+    const out: Caption[] = [];
+    const feed = (text: string, t: number): void => void out.push(...segmenter.onEvent(interim(text, t), t * 1000));
+    feed('we hired twenty', 0.5);
+    expect(out.map((c) => c.text)).toEqual(['We hired']); // "twenty" may become "twenty five"
+    expect(segmenter.nextDeadline()).toBeUndefined(); // no timer can complete it
+    feed('we hired twenty five', 0.8);
+    feed('we hired twenty five people in three teams', 1.6);
+    out.push(...segmenter.onEvent(final('we hired twenty five people in three teams in nineteen ninety nine', 2.5), 2500));
+    expect(out.map((c) => c.text).join(' ')).toBe('We hired 25 people in three teams in 1999.');
+    expect(words(out)).toBe('we hired twenty five people in three teams in nineteen ninety nine');
+  });
+
+  it('drops fillers, applies the replacement list across words, and masks profanity when asked', () => {
+    const rules = new TextRules({
+      ...DEFAULT_TEXT_OPTIONS,
+      profanity: 'mask',
+      replacements: { 'caption bridge': 'caption-bridge', zoom: 'Zoom' },
+    });
+    const captions = run([final('um so uh the caption bridge posts to zoom oh shit', 3)], new Segmenter(DEFAULT_SEGMENTER_OPTIONS, rules));
+    expect(captions.map((c) => c.text).join(' ')).toBe('So the caption-bridge posts to\nZoom oh s***.');
+    // A multi-word replacement is not cut by a caption boundary: "caption" waits for the next word.
+    const segmenter = new Segmenter({ ...DEFAULT_SEGMENTER_OPTIONS, stableMs: 0, holdBackWords: 0, minIntervalMs: 0 }, rules);
+    expect(segmenter.onEvent(interim('the caption', 0.2), 200).map((c) => c.text)).toEqual(['The']);
+    expect(segmenter.onEvent(interim('the caption bridge is', 0.5), 500).map((c) => c.text)).toEqual(['caption-bridge is']);
+  });
+
+  it('ends a full caption at a clause boundary in its second half', () => {
+    const text = 'the team shipped the mobile release last week and the feedback has been very good so far';
+    const captions = run([final(text, 4)]);
+    expect(captions[0]!.text).toBe('The team shipped the mobile\nrelease last week');
+    expect(captions[1]!.text.startsWith('and the feedback')).toBe(true);
   });
 
   it('sends a full caption at once and never exceeds two lines of 32 characters', () => {
@@ -117,8 +153,8 @@ describe('segmentCaptions', () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
     async function* events(): AsyncIterable<SpeechEvent> {
-      yield interim('one', 0.1);
-      yield interim('one two', 0.2);
+      yield interim('hello', 0.1);
+      yield interim('hello there', 0.2);
       await gate; // the engine says nothing more for a while
     }
     const seen: string[] = [];
@@ -129,6 +165,6 @@ describe('segmentCaptions', () => {
       }
     })();
     await done;
-    expect(seen).toEqual(['One', 'two']); // released by the timer while the utterance was still open
+    expect(seen).toEqual(['Hello', 'there']); // released by the timer while the utterance was still open
   });
 });

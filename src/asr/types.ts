@@ -14,7 +14,7 @@ export interface RecognizedWord {
 export type SpeechEvent =
   | { type: 'start_of_speech'; time: number }
   /** The engine's current best guess for the utterance so far; any word may still change. */
-  | { type: 'interim'; text: string; time: number }
+  | { type: 'interim'; text: string; words?: RecognizedWord[]; time: number }
   /** The settled text of one utterance. Words that were in interims but not here were mis-heard. */
   | { type: 'final'; text: string; words: RecognizedWord[]; time: number }
   | { type: 'end_of_speech'; time: number };

@@ -26,6 +26,8 @@ export class TranscriptFileSink implements CaptionSink {
   constructor(
     private readonly path: string,
     private readonly log: Logger,
+    /** Written once at the top of a new WebVTT file (a NOTE block): what the cue times count from. */
+    private readonly note?: string,
   ) {
     this.format = extname(path).slice(1) as TranscriptFormat;
   }
@@ -37,7 +39,9 @@ export class TranscriptFileSink implements CaptionSink {
   async start(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     const existing = await readFile(this.path, 'utf8').catch(() => '');
-    if (this.format === 'vtt' && !existing.startsWith('WEBVTT')) await appendFile(this.path, 'WEBVTT\n\n');
+    if (this.format === 'vtt' && !existing.startsWith('WEBVTT')) {
+      await appendFile(this.path, `WEBVTT\n\n${this.note ? `NOTE ${this.note}\n\n` : ''}`);
+    }
     // SRT numbers its cues: continue the numbering of an earlier run.
     this.cueCount = existing.split('\n').filter((line) => line.includes(' --> ')).length;
   }

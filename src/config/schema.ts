@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseCaptionUrl } from '../caption/caption-url.js';
 import { DEFAULT_MODEL_DIR } from '../asr/pocketsphinx/binding.js';
 import { DEFAULT_SEGMENTER_OPTIONS } from '../segmenter/segmenter.js';
+import { DEFAULT_TEXT_OPTIONS } from '../segmenter/text-rules.js';
 
 /** Engines this build can run; the config names others only once their adapter exists. */
 export const ENGINES = ['pocketsphinx'] as const;
@@ -70,11 +71,22 @@ const segmenter = z.strictObject({
   minIntervalMs: milliseconds(0, 10_000).default(DEFAULT_SEGMENTER_OPTIONS.minIntervalMs),
 });
 
+const text = z.strictObject({
+  fillers: z.enum(['drop', 'keep']).default(DEFAULT_TEXT_OPTIONS.fillers),
+  fillerWords: z.array(z.string().min(1)).default(DEFAULT_TEXT_OPTIONS.fillerWords),
+  numbers: z.enum(['digits', 'words']).default(DEFAULT_TEXT_OPTIONS.numbers),
+  profanity: z.enum(['keep', 'mask']).default(DEFAULT_TEXT_OPTIONS.profanity),
+  replacements: z.record(z.string().min(1), z.string().min(1)).default({}),
+});
+
 const meeting = z.strictObject({
     id: z.string().regex(/^[a-z0-9-]+$/, 'meeting id must be lower-case letters, digits and dashes (it appears in URLs)'),
     source: z.discriminatedUnion('type', [websocketSource, rtmpSource, rtmpPullSource]),
     asr: asr.default(asr.parse({})),
     segmenter: segmenter.default(segmenter.parse({})),
+    text: text.default(text.parse({})),
+    /** WebVTT and SRT of everything captioned, in the state dir, one pair per meeting per run. */
+    archive: z.boolean().default(true),
     captions: z.array(captionDestination).min(1, 'at least one caption destination'),
   });
 

@@ -10,6 +10,7 @@ import { errorMessage } from '../errors.js';
 import type { AudioItem } from '../ingest/pcm.js';
 import type { Logger } from '../log.js';
 import { Segmenter } from '../segmenter/segmenter.js';
+import { TextRules } from '../segmenter/text-rules.js';
 import { segmentCaptions } from '../segmenter/stream.js';
 
 export type MeetingState = 'starting' | 'ready' | 'streaming' | 'failed' | 'closed';
@@ -36,8 +37,10 @@ export class MeetingPipeline {
   readonly recognizer: SpeechRecognizer;
   readonly sinks: CaptionSink[] = [];
   readonly stats: MeetingStats = { streams: 0, captions: 0, words: 0, droppedSamples: 0 };
-  /** Wall-clock ms of the meeting's first audio: transcript times count from here. */
-  private epoch: number | undefined;
+  /** Wall-clock ms the pipeline was created: transcript cue times count from here. */
+  private readonly epoch = Date.now();
+  /** Built once per meeting: the profanity matcher and replacement list are shared by all its streams. */
+  private readonly textRules: TextRules;
   private streamChain: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
 
@@ -48,6 +51,13 @@ export class MeetingPipeline {
   ) {
     this.log = log.child({ meeting: config.id });
     this.recognizer = createRecognizer(config.asr, this.log);
+    this.textRules = new TextRules(config.text);
+    if (config.archive) {
+      const started = new Date(this.epoch).toISOString();
+      const base = join(stateDir, 'transcripts', config.id, started.replace(/[:.]/g, '-'));
+      const note = `meeting ${config.id}; cue times count from ${started}`;
+      this.sinks.push(new TranscriptFileSink(`${base}.vtt`, this.log, note), new TranscriptFileSink(`${base}.srt`, this.log));
+    }
     for (const destination of config.captions) {
       if (destination.zoom) {
         if (destination.zoom.url === '') {
@@ -98,7 +108,6 @@ export class MeetingPipeline {
 
   private async transcribeStream(audio: AsyncIterable<AudioItem>, publisher: string): Promise<StreamSummary> {
     const streamStart = Date.now();
-    this.epoch ??= streamStart;
     const offset = (streamStart - this.epoch) / 1000;
     const summary: StreamSummary = { captions: 0, words: 0, audioSeconds: 0 };
     const inFlight = new Set<Promise<unknown>>();
@@ -106,7 +115,7 @@ export class MeetingPipeline {
     this.stats.streams += 1;
     this.log.info({ publisher }, 'stream started');
     try {
-      const segmenter = new Segmenter(this.config.segmenter);
+      const segmenter = new Segmenter(this.config.segmenter, this.textRules);
       for await (const caption of segmentCaptions(this.recognizer.transcribe(audio), segmenter)) {
         const outgoing: OutgoingCaption = {
           text: caption.text,

@@ -4,25 +4,13 @@ export interface LayoutOptions {
   maxLines: number;
 }
 
-/** Words that read wrong in lower case. */
-const ALWAYS_CAPITALISED = new Map([
-  ['i', 'I'],
-  ["i'm", "I'm"],
-  ["i'll", "I'll"],
-  ["i've", "I've"],
-  ["i'd", "I'd"],
+/** Words a reader takes as the start of a new clause: a good place to end a caption that is full. */
+const CLAUSE_STARTS = new Set([
+  'and', 'but', 'so', 'or', 'because', 'which', 'who', 'when', 'while', 'if', 'then', 'although', 'though', 'since',
+  'until', 'after', 'before', 'where', 'whether', 'unless',
 ]);
 
-export function displayWord(word: string, startsSentence: boolean): string {
-  const fixed = ALWAYS_CAPITALISED.get(word) ?? word;
-  return startsSentence ? fixed.charAt(0).toUpperCase() + fixed.slice(1) : fixed;
-}
-
-/**
- * Greedy line filling. Returns how many of `words` fit in the caption and the caption's lines; at least one
- * word always fits (a word longer than a line is cut across lines rather than held back forever).
- */
-export function layoutCaption(words: readonly string[], options: LayoutOptions): { taken: number; lines: string[] } {
+function greedy(words: readonly string[], options: LayoutOptions): { taken: number; lines: string[] } {
   const lines: string[] = [];
   let current = '';
   let taken = 0;
@@ -53,4 +41,19 @@ export function layoutCaption(words: readonly string[], options: LayoutOptions):
   }
   if (current) lines.push(current);
   return { taken, lines };
+}
+
+/**
+ * Fills at most maxLines lines of maxLineChars and returns how many words fit; at least one word always does.
+ * When not everything fits, the caption ends at a clause or sentence boundary in its second half if there is
+ * one, so each caption reads as a unit.
+ */
+export function layoutCaption(words: readonly string[], options: LayoutOptions): { taken: number; lines: string[] } {
+  const fitted = greedy(words, options);
+  if (fitted.taken >= words.length) return fitted;
+  for (let end = fitted.taken; end > fitted.taken / 2; end--) {
+    const endsSentence = /[.,;:?!]$/.test(words[end - 1]!);
+    if (endsSentence || CLAUSE_STARTS.has(words[end]!.toLowerCase())) return greedy(words.slice(0, end), options);
+  }
+  return fitted;
 }

@@ -1,7 +1,8 @@
-import type { SpeechEvent } from '../asr/types.js';
+import type { RecognizedWord, SpeechEvent } from '../asr/types.js';
 import { normalizeWords } from '../util/wer.js';
 import { coveredPrefixLength } from './align.js';
-import { displayWord, layoutCaption, type LayoutOptions } from './format.js';
+import { layoutCaption, type LayoutOptions } from './format.js';
+import { TextRules } from './text-rules.js';
 
 export interface SegmenterOptions extends LayoutOptions {
   /** An interim word is settled once it and every word before it stayed unchanged for this much audio. */
@@ -28,9 +29,9 @@ export const DEFAULT_SEGMENTER_OPTIONS: SegmenterOptions = {
 export interface Caption {
   /** What is posted: at most maxLines lines of at most maxLineChars, joined by \n. */
   text: string;
-  /** The recognised words it carries, as the engine spelled them. */
+  /** The recognised words it carries, as the engine spelled them (fillers included). */
   words: string[];
-  /** Stream audio seconds: when the first word was heard and the last one ended (best estimate). */
+  /** Stream audio seconds: when the first word began and the last one ended. */
   audioStart: number;
   audioEnd: number;
   /** Wall-clock ms when the segmenter let it go. */
@@ -39,9 +40,8 @@ export interface Caption {
 
 interface SettledWord {
   word: string;
-  display: string;
-  audioStart: number;
-  audioEnd: number;
+  start: number;
+  end: number;
 }
 
 /**
@@ -57,95 +57,127 @@ export class Segmenter {
   private agreedSince: number[] = [];
   private lastInterim: string[] = [];
   private sentenceStart = true;
+  private utteranceEnded = false;
   private lastReleaseAt = -Infinity;
 
-  constructor(private readonly options: SegmenterOptions = DEFAULT_SEGMENTER_OPTIONS) {}
+  constructor(
+    private readonly options: SegmenterOptions = DEFAULT_SEGMENTER_OPTIONS,
+    private readonly rules: TextRules = new TextRules(),
+  ) {}
 
   onEvent(event: SpeechEvent, now: number): Caption[] {
     switch (event.type) {
       case 'start_of_speech':
         return [];
       case 'interim':
-        this.onInterim(normalizeWords(event.text), event.time);
-        return this.release(now, false);
+        this.onInterim(wordsOf(event), event.time);
+        return this.release(now);
       case 'final': {
-        const words = event.words.length > 0 ? event.words : normalizeWords(event.text).map((word) => ({ word, start: event.time, end: event.time }));
+        const words = wordsOf(event);
         const covered = coveredPrefixLength(this.settledInUtterance, words.map((w) => w.word));
-        for (const w of words.slice(covered)) this.settle(w.word, w.start, w.end);
+        for (const w of words.slice(covered)) this.settle(w);
         this.endUtterance();
-        return this.release(now, true);
+        return this.release(now);
       }
       case 'end_of_speech':
         this.endUtterance();
-        return this.release(now, true);
+        return this.release(now);
     }
   }
 
   /** Call when `nextDeadline()` passes with no event. */
   onTick(now: number): Caption[] {
-    return this.release(now, false);
+    return this.release(now);
   }
 
   /** End of the stream: everything settled goes out. */
   flush(now: number): Caption[] {
     this.endUtterance();
-    return this.release(now, true);
+    return this.release(now);
   }
 
-  /** Wall-clock ms at which waiting words must be released even if no event arrives. */
+  /**
+   * Wall-clock ms at which waiting words must be released even if no event arrives. Words the text rules hold
+   * back (a number that may go on) wait for the next event instead: no timer can complete them.
+   */
   nextDeadline(): number | undefined {
-    return this.pending.length > 0 ? this.lastReleaseAt + this.options.minIntervalMs : undefined;
+    if (this.pending.length === 0) return undefined;
+    const releasable = this.utteranceEnded || this.rules.render(this.pending.map((w) => w.word), false).consumed > 0;
+    return releasable ? this.lastReleaseAt + this.options.minIntervalMs : undefined;
   }
 
-  private onInterim(words: string[], audioTime: number): void {
+  private onInterim(words: SettledWord[], audioTime: number): void {
     let same = 0;
-    while (same < words.length && same < this.lastInterim.length && words[same] === this.lastInterim[same]) same++;
+    while (same < words.length && same < this.lastInterim.length && words[same]!.word === this.lastInterim[same]) same++;
     this.agreedSince = words.map((_, i) => (i < same ? this.agreedSince[i]! : audioTime));
-    this.lastInterim = words;
+    this.lastInterim = words.map((w) => w.word);
 
     const stableSeconds = this.options.stableMs / 1000;
     let stable = 0;
     const limit = Math.max(0, words.length - this.options.holdBackWords);
     while (stable < limit && audioTime - this.agreedSince[stable]! >= stableSeconds) stable++;
 
-    const covered = coveredPrefixLength(this.settledInUtterance, words);
-    // When the engine first heard a word is the closest an interim comes to when it was spoken.
-    for (let i = covered; i < stable; i++) this.settle(words[i]!, this.agreedSince[i]!, this.agreedSince[i]!);
+    const covered = coveredPrefixLength(this.settledInUtterance, this.lastInterim);
+    for (let i = covered; i < stable; i++) this.settle(words[i]!);
   }
 
-  private settle(word: string, audioStart: number, audioEnd: number): void {
-    this.settledInUtterance.push(word);
-    this.pending.push({ word, display: displayWord(word, this.sentenceStart), audioStart, audioEnd });
-    this.sentenceStart = false;
+  private settle(word: SettledWord): void {
+    this.settledInUtterance.push(word.word);
+    this.pending.push(word);
+    this.utteranceEnded = false;
   }
 
   private endUtterance(): void {
-    const last = this.pending.at(-1);
-    // Pocketsphinx gives no punctuation: an utterance ends a sentence. With nothing waiting, the previous caption
-    // already ended without it; a lone "." would be a caption of its own, which reads worse than none.
-    if (last && this.settledInUtterance.length > 0 && !/[.?!]$/.test(last.display)) last.display += '.';
-    if (this.settledInUtterance.length > 0) this.sentenceStart = true;
+    if (this.settledInUtterance.length > 0) this.utteranceEnded = true;
     this.settledInUtterance = [];
     this.agreedSince = [];
     this.lastInterim = [];
   }
 
-  private release(now: number, endOfUtterance: boolean): Caption[] {
+  private release(now: number): Caption[] {
     const captions: Caption[] = [];
-    const full = (): boolean => layoutCaption(this.pending.map((w) => w.display), this.options).taken < this.pending.length;
+    const endOfUtterance = this.utteranceEnded;
     while (this.pending.length > 0) {
-      if (!endOfUtterance && !full() && now - this.lastReleaseAt < this.options.minIntervalMs) break;
-      const { taken, lines } = layoutCaption(this.pending.map((w) => w.display), this.options);
-      const words = this.pending.splice(0, taken);
+      const { tokens, consumed } = this.rules.render(this.pending.map((w) => w.word), endOfUtterance);
+      if (tokens.length === 0) {
+        if (consumed === 0) break; // all held back until the phrase is complete
+        // Only fillers: nothing to show, nothing to wait for.
+        this.pending.splice(0, consumed);
+        continue;
+      }
+      const texts = tokens.map((t) => t.text);
+      if (this.sentenceStart) texts[0] = texts[0]!.charAt(0).toUpperCase() + texts[0]!.slice(1);
+      const everything = consumed === this.pending.length;
+      // Pocketsphinx gives no punctuation: an utterance ends a sentence.
+      if (endOfUtterance && everything && !/[.?!]$/.test(texts.at(-1)!)) texts[texts.length - 1] += '.';
+
+      const { taken, lines } = layoutCaption(texts, this.options);
+      const full = taken < tokens.length;
+      if (!endOfUtterance && !full && now - this.lastReleaseAt < this.options.minIntervalMs) break;
+      // A caption that holds every token also takes the words after the last one (dropped fillers).
+      const wordCount = taken === tokens.length ? consumed : tokens[taken]!.from;
+      const words = this.pending.splice(0, wordCount);
       captions.push({
         text: lines.join('\n'),
         words: words.map((w) => w.word),
-        audioStart: words[0]!.audioStart,
-        audioEnd: words.at(-1)!.audioEnd,
+        audioStart: words[0]!.start,
+        audioEnd: words.at(-1)!.end,
         releasedAt: now,
       });
       this.lastReleaseAt = now;
+      this.sentenceStart = false;
+      if (!full && !everything) break; // the rest is held back by the text rules
+    }
+    if (endOfUtterance && this.pending.length === 0) {
+      this.utteranceEnded = false;
+      this.sentenceStart = true;
     }
     return captions;
   }
+}
+
+/** Engines that give no word timings get the event's time for every word. */
+function wordsOf(event: { text: string; words?: RecognizedWord[]; time: number }): SettledWord[] {
+  if (event.words && event.words.length > 0) return event.words.map((w) => ({ word: w.word.toLowerCase(), start: w.start, end: w.end }));
+  return normalizeWords(event.text).map((word) => ({ word, start: event.time, end: event.time }));
 }
