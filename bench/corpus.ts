@@ -40,15 +40,19 @@ function espeak(text: string, dir: string, index: number, wordsPerMinute: number
   const raw = join(dir, `s${index}.wav`);
   const resampled = join(dir, `s${index}-16k.wav`);
   execFileSync('espeak-ng', ['-v', 'en-us', '-s', String(wordsPerMinute), '-w', raw, text]);
-  execFileSync('sox', [raw, '-r', '16000', '-c', '1', '-b', '16', resampled]);
+  // -D: no dither, so the corpus is the same sample for sample on every run.
+  execFileSync('sox', ['-D', raw, '-r', '16000', '-c', '1', '-b', '16', resampled]);
   return readWav(resampled).samples;
 }
+
+export const WITH_PAUSES = [0.3, 0.8, 1.5, 0.5];
+export const WITHOUT_PAUSES = [0.1, 0.15];
 
 /**
  * A few minutes of speech: the librivox clips (human read speech) and espeak-ng meeting talk, with pauses
  * of room noise between sentences, some short (a speaker who barely pauses) and some long.
  */
-export function buildCorpus(rounds = 2): Corpus {
+export function buildCorpus(rounds = 2, pauses: readonly number[] = WITH_PAUSES): Corpus {
   const dir = mkdtempSync(join(tmpdir(), 'cb-corpus-'));
   try {
     const segments: Segment[] = [];
@@ -68,8 +72,8 @@ export function buildCorpus(rounds = 2): Corpus {
       placed.push({ kind: segment.kind, start: offset, end: offset + segment.samples.length });
       offset += segment.samples.length;
       speech += segment.samples.length / 16_000;
-      // Pauses from 0.3 s (run-on) to 1.5 s (end of a thought).
-      const pause = roomNoise([0.3, 0.8, 1.5, 0.5][i % 4]!, i + 7);
+      // By default pauses from 0.3 s (run-on) to 1.5 s (end of a thought); a speaker who never stops gets ~0.1 s.
+      const pause = roomNoise(pauses[i % pauses.length]!, i + 7);
       parts.push(pause);
       offset += pause.length;
     });

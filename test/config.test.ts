@@ -39,6 +39,16 @@ describe('config', () => {
     expect(config.meetings[0]!.asr).toMatchObject({ engine: 'pocketsphinx', language: 'en-US', endpointSilenceMs: 500 });
     expect(config.meetings[0]!.captions[0]!.zoom).toMatchObject({ url: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x', optional: false });
     expect(config.state.dir).toBe('./state');
+    expect(config.meetings[0]!.text).toMatchObject({ fillers: 'drop', numbers: 'digits', profanity: 'keep', replacements: {} });
+    expect(config.meetings[0]!.archive).toBe(true);
+  });
+
+  it('checks the text rules and names the bad key', () => {
+    const yaml = minimal().replace('    captions:', '    text: { numbers: roman, replacements: { zoom: "" } }\n    captions:');
+    expect(problems(yaml, { INGEST_TOKEN: 't' })).toEqual([
+      '6:22 meetings[0].text.numbers: Invalid option: expected one of "digits"|"words"',
+      expect.stringMatching(/^6:51 meetings\[0\]\.text\.replacements\.zoom: Too small/),
+    ]);
   });
 
   it('names the YAML path and line of every problem', () => {

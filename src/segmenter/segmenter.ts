@@ -23,7 +23,7 @@ export const DEFAULT_SEGMENTER_OPTIONS: SegmenterOptions = {
   maxLines: 2,
   stableMs: 200,
   holdBackWords: 1,
-  minIntervalMs: 1_000,
+  minIntervalMs: 850,
 };
 
 export interface Caption {

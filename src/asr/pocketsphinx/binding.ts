@@ -130,7 +130,8 @@ export class PocketsphinxDecoder {
       '-lm', lm,
       '-dict', dict,
       '-logfn', '/dev/null',
-      // Digital silence (all zeros) wrecks the live cepstral mean and with it recognition; dither avoids that.
+      // Measured on bench/corpus.ts: WER 0.502 with dither, 0.516 without; the fixed seed keeps runs identical.
+      // (It does not rescue a stream that starts with digital silence: see the README.)
       '-dither', 'yes',
       '-seed', '1',
       '-vad_postspeech', String(Math.max(10, Math.round(options.endpointSilenceMs / (1000 / FRAMES_PER_SECOND)))),
@@ -180,7 +181,7 @@ export class PocketsphinxDecoder {
     }
     if (this.samplesIn - this.lastPartialSample >= this.partialIntervalSamples) {
       this.lastPartialSample = this.samplesIn;
-      // The best path so far, with timings (measured: under 0.2 ms per call).
+      // The best path so far, with timings (measured: under 0.2 ms per call; the same words as ps_get_hyp).
       const words = this.wordTimings();
       const text = words.map((w) => w.word).join(' ');
       if (text && text !== this.lastPartial) {
