@@ -5,6 +5,9 @@ import { startDaemon } from './daemon.js';
 import { BridgeError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { postLines } from './post.js';
+import { captionUrlExpiry } from './caption/caption-url.js';
+import { redactUrl } from './redact.js';
+import { ZoomApiClient } from './zoom-api/client.js';
 
 const USAGE = `caption-bridge: live speech to Zoom captions
 
@@ -13,12 +16,17 @@ Usage:
   caption-bridge --check --config FILE           validate the config, print every problem with its YAML path
   caption-bridge post --url CAPTION_URL [--lang en-US] [--state-dir DIR]
                                                  post each line of stdin as one caption
+  caption-bridge zoom-url --meeting ID | --webinar ID
+                                                 fetch a Caption URL with the Zoom app's credentials
+                                                 (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET) and
+                                                 print it redacted: checks the app without starting
 `;
 
 const DEFAULT_CONFIG = 'config/caption-bridge.yaml';
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'post') return post(argv.slice(1));
+  if (argv[0] === 'zoom-url') return zoomUrl(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -92,6 +100,36 @@ async function post(argv: string[]): Promise<number> {
   const { accepted, failed } = await postLines({ url: values.url, lang: values.lang, stateDir: values['state-dir'], input: process.stdin }, log);
   process.stderr.write(`${accepted} caption(s) accepted, ${failed} given up\n`);
   return failed === 0 ? 0 : 1;
+}
+
+async function zoomUrl(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { meeting: { type: 'string' }, webinar: { type: 'string' } }, strict: true });
+  if ((values.meeting === undefined) === (values.webinar === undefined)) {
+    process.stderr.write(`zoom-url needs --meeting ID or --webinar ID\n\n${USAGE}`);
+    return 2;
+  }
+  const env = process.env;
+  const missing = ['ZOOM_ACCOUNT_ID', 'ZOOM_CLIENT_ID', 'ZOOM_CLIENT_SECRET'].filter((name) => !env[name]);
+  if (missing.length > 0) {
+    process.stderr.write(`zoom-url: set ${missing.join(', ')} (the Server-to-Server OAuth app's credentials)\n`);
+    return 2;
+  }
+  const client = new ZoomApiClient(
+    {
+      accountId: env.ZOOM_ACCOUNT_ID!,
+      clientId: env.ZOOM_CLIENT_ID!,
+      clientSecret: env.ZOOM_CLIENT_SECRET!,
+      apiBase: env.ZOOM_API_BASE ?? 'https://api.zoom.us/v2',
+      oauthBase: env.ZOOM_OAUTH_BASE ?? 'https://zoom.us',
+    },
+    createLogger('warn'),
+  );
+  const issuedAt = Date.now();
+  const raw = await client.captionUrl(values.meeting !== undefined ? { meetingId: values.meeting } : { webinarId: values.webinar! });
+  const expiresAt = captionUrlExpiry(raw, issuedAt);
+  process.stdout.write(`${redactUrl(raw)}\n`);
+  if (expiresAt !== undefined) process.stdout.write(`expires ${new Date(expiresAt).toISOString()}\n`);
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -4,6 +4,8 @@ import { errorMessage } from './errors.js';
 import { HttpServer } from './http/server.js';
 import { WebSocketIngest, type IngestTarget } from './ingest/websocket.js';
 import type { Logger } from './log.js';
+import { ZoomApiClient } from './zoom-api/client.js';
+import { ZoomWebhookVerifier, type ZoomWebhookEvent } from './zoom-api/webhook.js';
 import { MeetingPipeline } from './pipeline/meeting.js';
 
 /** How long a shutdown may spend flushing captions before it gives up on them. */
@@ -17,14 +19,19 @@ export interface Daemon {
 }
 
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
-  const meetings = config.meetings.map((m) => new MeetingPipeline(m, join(config.state.dir), log));
+  const zoomApi = config.zoomApi ? new ZoomApiClient(config.zoomApi, log) : undefined;
+  const meetings = config.meetings.map((m) => new MeetingPipeline(m, join(config.state.dir), log, zoomApi));
   const targets = new Map<string, IngestTarget>();
   config.meetings.forEach((m, i) => {
     if (m.source.type === 'websocket') targets.set(m.id, { pipeline: meetings[i]!, token: m.source.token });
   });
   warnAboutWeakTokens(config, log);
   const ingest = new WebSocketIngest(targets, log);
-  const http = new HttpServer(meetings, ingest, log);
+  const webhookSecret = config.zoomApi?.webhookSecret;
+  const webhook = webhookSecret
+    ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, meetings, ingest, log) }
+    : undefined;
+  const http = new HttpServer(meetings, ingest, log, webhook);
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
   const address = await http.listen(config.http.port, config.http.host);
   log.info({ host: address.address, port: address.port }, 'listening: /healthz /readyz ws /ingest/<meeting>');
@@ -60,6 +67,20 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       return stopping;
     },
   };
+}
+
+/** meeting.started fetches the Caption URL at once; meeting.ended flushes the stream and drops the URL. */
+function onZoomEvent(event: ZoomWebhookEvent, meetings: MeetingPipeline[], ingest: WebSocketIngest, log: Logger): void {
+  const id = event.payload?.object?.id === undefined ? undefined : String(event.payload.object.id);
+  const concerned = id === undefined ? [] : meetings.filter((m) => m.zoomIds.includes(id));
+  log.info({ event: event.event, zoomId: id, meetings: concerned.map((m) => m.id) }, 'Zoom webhook');
+  for (const meeting of concerned) {
+    if (event.event === 'meeting.started' || event.event === 'webinar.started') meeting.zoomMeetingStarted();
+    if (event.event === 'meeting.ended' || event.event === 'webinar.ended') {
+      ingest.endStream(meeting.id);
+      void meeting.zoomMeetingEnded().catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, 'flush at meeting end failed'));
+    }
+  }
 }
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;

@@ -16,6 +16,11 @@ export type ErrorCode =
   | 'ASR_MODEL_MISSING'
   | 'ASR_ENGINE_FAILED'
   | 'ASR_UNKNOWN_ENGINE'
+  | 'ZOOM_API_AUTH'
+  | 'ZOOM_API_RATE_LIMITED'
+  | 'ZOOM_MEETING_NOT_STARTED'
+  | 'ZOOM_MEETING_NOT_FOUND'
+  | 'ZOOM_API_ERROR'
   | 'CLOSED';
 
 export class BridgeError extends Error {

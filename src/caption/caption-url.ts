@@ -14,7 +14,11 @@ export interface CaptionUrl {
   seqUrl(): string;
 }
 
-export function parseCaptionUrl(raw: string): CaptionUrl {
+/**
+ * `stateKey` names the destination for seq persistence; by default it is derived from the URL. A URL fetched from
+ * the Zoom API is renewed with a new signature for the same meeting, so it passes a key derived from the meeting.
+ */
+export function parseCaptionUrl(raw: string, stateKey?: string): CaptionUrl {
   let url: URL;
   try {
     url = new URL(raw.trim());
@@ -29,11 +33,11 @@ export function parseCaptionUrl(raw: string): CaptionUrl {
   }
   const base = new URL(url.toString());
   for (const name of SENDER_PARAMS) base.searchParams.delete(name);
-  const stateKey = createHash('sha256').update(base.toString()).digest('hex').slice(0, 24);
+  const key = stateKey ?? hashKey(base.toString());
 
   return {
     redacted: redactUrl(base),
-    stateKey,
+    stateKey: key,
     postUrl(seq, lang) {
       const post = new URL(base.toString());
       post.searchParams.set('seq', String(seq));
@@ -46,4 +50,19 @@ export function parseCaptionUrl(raw: string): CaptionUrl {
       return seqUrl.toString();
     },
   };
+}
+
+/** Short, file-name-safe and irreversible: the state dir must not hold a usable caption URL. */
+export function hashKey(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 24);
+}
+
+/**
+ * When the URL stops working, from its `expire` parameter: an epoch time in seconds, or (as in Zoom's examples,
+ * expire=86400) a lifetime in seconds from when it was issued. Undefined when the URL does not say.
+ */
+export function captionUrlExpiry(raw: string, issuedAt: number): number | undefined {
+  const expire = Number(new URL(raw).searchParams.get('expire'));
+  if (!Number.isFinite(expire) || expire <= 0) return undefined;
+  return expire > 1e9 ? expire * 1000 : issuedAt + expire * 1000;
 }

@@ -65,6 +65,7 @@ export class ZoomCaptionSender {
   private readonly backoffBaseMs: number;
   private readonly maxQueueDelayMs: number;
   private readonly random: () => number;
+  private url: CaptionUrl;
   private lastSeq: number | undefined;
   private started: Promise<void> | undefined;
   private closed = false;
@@ -79,6 +80,7 @@ export class ZoomCaptionSender {
   };
 
   constructor(private readonly options: ZoomSenderOptions) {
+    this.url = options.url;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2_500;
     this.giveUpAfterMs = options.giveUpAfterMs ?? 5_000;
     this.backoffBaseMs = options.backoffBaseMs ?? 100;
@@ -87,7 +89,15 @@ export class ZoomCaptionSender {
   }
 
   get destination(): string {
-    return this.options.url.redacted;
+    return this.url.redacted;
+  }
+
+  /**
+   * A renewed Caption URL for the same destination (a fresh signature before the old one expires). The seq goes
+   * on from where it is: captions already queued use the new URL, none reuses a seq.
+   */
+  setUrl(url: CaptionUrl): void {
+    this.url = url;
   }
 
   /** Resume the seq from the state dir and from Zoom's GET .../seq, whichever is higher. Idempotent. */
@@ -118,7 +128,8 @@ export class ZoomCaptionSender {
   }
 
   private async resumeSeq(): Promise<void> {
-    const { url, seqStore, log } = this.options;
+    const { seqStore, log } = this.options;
+    const url = this.url;
     const stored = await seqStore.read(url.stateKey);
     const remote = await this.fetchRemoteSeq();
     this.lastSeq = Math.max(stored ?? 0, remote ?? 0);
@@ -127,7 +138,8 @@ export class ZoomCaptionSender {
   }
 
   private async fetchRemoteSeq(): Promise<number | undefined> {
-    const { url, log } = this.options;
+    const { log } = this.options;
+    const url = this.url;
     try {
       const response = await request(url.seqUrl(), {
         method: 'GET',
@@ -148,7 +160,8 @@ export class ZoomCaptionSender {
 
   private async deliver(text: string, enqueuedAt: number): Promise<DeliveryResult> {
     await this.start();
-    const { url, lang, seqStore, log } = this.options;
+    const { lang, seqStore, log } = this.options;
+    const url = this.url;
     if (Date.now() - enqueuedAt > this.maxQueueDelayMs) {
       this.stats.stale += 1;
       log.warn({ destination: url.redacted, queuedMs: Date.now() - enqueuedAt }, 'caption skipped: stale after a backlog');

@@ -36,7 +36,10 @@ const asr = z.strictObject({
 
 const zoomDestination = z
   .strictObject({
-    url: z.string(),
+    /** The Caption URL itself, or the meeting/webinar whose Caption URL the bridge fetches from the Zoom API. */
+    url: z.string().optional(),
+    meetingId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom meeting id is 9 to 12 digits').optional(),
+    webinarId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom webinar id is 9 to 12 digits').optional(),
     lang: language.optional(),
     /** An empty url turns this destination off instead of failing: for the quick start's ${ZOOM_CAPTION_URL:-}. */
     optional: z.boolean().default(false),
@@ -44,7 +47,12 @@ const zoomDestination = z
     giveUpAfterMs: milliseconds(500, 60_000).default(5_000),
   })
   .superRefine((zoom, ctx) => {
-    if (zoom.url === '' && zoom.optional) return;
+    const given = (['url', 'meetingId', 'webinarId'] as const).filter((key) => zoom[key] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: `zoom needs exactly one of url, meetingId, webinarId (got ${given.join(', ') || 'none'})` });
+      return;
+    }
+    if (zoom.url === undefined || (zoom.url === '' && zoom.optional)) return;
     try {
       parseCaptionUrl(zoom.url);
     } catch (err) {
@@ -96,9 +104,40 @@ export const configSchema = z
     http: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).default({ host: '0.0.0.0', port: 8080 }),
     rtmp: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(1935) }).optional(),
     state: z.strictObject({ dir: z.string().default('./state') }).default({ dir: './state' }),
+    /** A Zoom Server-to-Server OAuth app: fetches Caption URLs for meetingId/webinarId and takes webhooks. */
+    zoomApi: z
+      .strictObject({
+        accountId: z.string(),
+        clientId: z.string(),
+        clientSecret: z.string(),
+        /** The app's webhook Secret Token; without it POST /zoom/webhook is off. */
+        webhookSecret: z.string().optional(),
+        apiBase: z.string().url().default('https://api.zoom.us/v2'),
+        oauthBase: z.string().url().default('https://zoom.us'),
+      })
+      .optional(),
     meetings: z.array(meeting).min(1, 'at least one meeting'),
   })
   .superRefine((config, ctx) => {
+    // Credentials are checked at start, where a missing one is a clear config error, not a failure mid-meeting.
+    config.meetings.forEach((m, index) =>
+      m.captions.forEach((destination, c) => {
+        const key = destination.zoom?.meetingId !== undefined ? 'meetingId' : destination.zoom?.webinarId !== undefined ? 'webinarId' : undefined;
+        if (!key) return;
+        for (const field of ['accountId', 'clientId', 'clientSecret'] as const) {
+          if (!config.zoomApi?.[field]) {
+            ctx.addIssue({
+              code: 'custom',
+              path: config.zoomApi ? ['zoomApi', field] : ['meetings', index, 'captions', c, 'zoom', key],
+              message: config.zoomApi
+                ? `zoomApi.${field} is empty (set ZOOM_${field.replace(/[A-Z]/g, (l) => `_${l}`).toUpperCase()}); meetings[${index}] needs it for its ${key}`
+                : `${key} needs a zoomApi section with the app's accountId, clientId and clientSecret`,
+            });
+            if (!config.zoomApi) return;
+          }
+        }
+      }),
+    );
     const seen = new Map<string, number>();
     config.meetings.forEach((m, index) => {
       const first = seen.get(m.id);

@@ -4,8 +4,17 @@ import type { Duplex } from 'node:stream';
 import type { WebSocketIngest } from '../ingest/websocket.js';
 import type { Logger } from '../log.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
+import type { ZoomWebhookEvent, ZoomWebhookVerifier } from '../zoom-api/webhook.js';
 
 const INGEST_PATH = /^\/ingest\/([^/]+)\/?$/;
+/** Zoom's webhook bodies are small JSON documents. */
+const MAX_WEBHOOK_BYTES = 64 * 1024;
+
+export interface WebhookHandler {
+  verifier: ZoomWebhookVerifier;
+  /** Called after Zoom has been answered (Zoom wants a 2xx within 3 s). */
+  onEvent(event: ZoomWebhookEvent): void;
+}
 
 /** Health, readiness and the WebSocket ingest on one port. */
 export class HttpServer {
@@ -16,6 +25,7 @@ export class HttpServer {
     private readonly meetings: MeetingPipeline[],
     private readonly ingest: WebSocketIngest,
     private readonly log: Logger,
+    private readonly webhook?: WebhookHandler,
   ) {
     this.server = createServer((req, res) => this.route(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
@@ -38,6 +48,7 @@ export class HttpServer {
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/zoom/webhook' && this.webhook) return void this.zoomWebhook(req, res, this.webhook);
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
     switch (url.pathname) {
       case '/healthz':
@@ -51,6 +62,29 @@ export class HttpServer {
         if (INGEST_PATH.test(url.pathname)) return json(res, 426, { error: 'WebSocket upgrade required' });
         return json(res, 404, { error: 'not found' });
     }
+  }
+
+  private async zoomWebhook(req: IncomingMessage, res: ServerResponse, webhook: WebhookHandler): Promise<void> {
+    if (req.method !== 'POST') return json(res, 405, { error: 'method not allowed' });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_WEBHOOK_BYTES) return json(res, 413, { error: 'body too large' });
+      chunks.push(chunk);
+    }
+    const verdict = webhook.verifier.verify(req.headers, Buffer.concat(chunks));
+    if (!verdict.ok) {
+      this.log.warn({ reason: verdict.reason, remote: req.socket.remoteAddress }, 'Zoom webhook refused');
+      return json(res, verdict.status, { error: verdict.reason });
+    }
+    const { event } = verdict;
+    if (event.event === 'endpoint.url_validation') {
+      if (typeof event.payload?.plainToken !== 'string') return json(res, 400, { error: 'no plainToken' });
+      return json(res, 200, webhook.verifier.validationResponse(event.payload.plainToken));
+    }
+    json(res, 200, { status: 'received' });
+    webhook.onEvent(event);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -188,6 +188,11 @@ export class WebSocketIngest {
       });
   }
 
+  /** End one meeting's stream as if its publisher had sent CloseStream: the rest is captioned, then it closes. */
+  endStream(meetingId: string): void {
+    this.publishers.get(meetingId)?.audio.end();
+  }
+
   /** Stop taking streams and end the ones running (their audio so far is still captioned). Safe twice. */
   close(): void {
     this.accepting = false;

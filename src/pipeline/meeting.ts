@@ -5,6 +5,8 @@ import { StdoutSink } from '../caption/stdout-sink.js';
 import type { CaptionSink, OutgoingCaption, SinkResult } from '../caption/sink.js';
 import { TranscriptFileSink } from '../caption/transcript-sink.js';
 import { ZoomSink } from '../caption/zoom-sink.js';
+import { ZoomApiSink } from '../caption/zoom-api-sink.js';
+import type { ZoomApiClient } from '../zoom-api/client.js';
 import type { MeetingConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { AudioItem } from '../ingest/pcm.js';
@@ -48,6 +50,8 @@ export class MeetingPipeline {
     readonly config: MeetingConfig,
     stateDir: string,
     log: Logger,
+    /** Present when the config has a zoomApi section: Caption URLs by meeting or webinar id. */
+    zoomApi?: ZoomApiClient,
   ) {
     this.log = log.child({ meeting: config.id });
     this.recognizer = createRecognizer(config.asr, this.log);
@@ -60,18 +64,24 @@ export class MeetingPipeline {
     }
     for (const destination of config.captions) {
       if (destination.zoom) {
-        if (destination.zoom.url === '') {
+        const zoom = destination.zoom;
+        const lang = zoom.lang ?? config.asr.language;
+        const shared = { lang, stateDir: join(stateDir, 'seq'), requestTimeoutMs: zoom.requestTimeoutMs, giveUpAfterMs: zoom.giveUpAfterMs };
+        if (zoom.url === undefined) {
+          // The schema guarantees credentials (hence a client) whenever a meeting or webinar id is given.
+          const target = zoom.meetingId !== undefined ? { meetingId: zoom.meetingId } : { webinarId: zoom.webinarId! };
+          this.sinks.push(new ZoomApiSink({ target, ...shared }, zoomApi!, this.log));
+          continue;
+        }
+        if (zoom.url === '') {
           this.log.warn('zoom caption URL is empty (optional): captions go to the other destinations only');
           continue;
         }
         this.sinks.push(
           new ZoomSink(
             {
-              url: destination.zoom.url,
-              lang: destination.zoom.lang ?? config.asr.language,
-              stateDir: join(stateDir, 'seq'),
-              requestTimeoutMs: destination.zoom.requestTimeoutMs,
-              giveUpAfterMs: destination.zoom.giveUpAfterMs,
+              url: zoom.url,
+              ...shared,
             },
             this.log,
           ),
@@ -160,6 +170,21 @@ export class MeetingPipeline {
       },
       'caption delivered',
     );
+  }
+
+  /** Zoom meeting and webinar ids whose webhooks concern this pipeline. */
+  get zoomIds(): string[] {
+    return this.config.captions.flatMap((d) => [d.zoom?.meetingId, d.zoom?.webinarId].filter((id): id is string => id !== undefined));
+  }
+
+  zoomMeetingStarted(): void {
+    for (const sink of this.sinks) if (sink instanceof ZoomApiSink) sink.meetingStarted();
+  }
+
+  /** The stream in progress has been ended by the caller; deliver what it settled, then drop the URL. */
+  async zoomMeetingEnded(): Promise<void> {
+    await this.streamChain;
+    await Promise.all(this.sinks.map((sink) => (sink instanceof ZoomApiSink ? sink.meetingEnded() : undefined)));
   }
 
   noteDroppedSamples(count: number): void {

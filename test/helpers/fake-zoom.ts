@@ -40,6 +40,8 @@ export class FakeZoom {
   private readonly sockets = new Set<Socket>();
   readonly query = { id: '200610693', ns: 'GZHkEA==', expire: '86400', sparams: 'id,ns,expire', signature: 'nYtXJqRKCWsecret' };
   private readonly listeners = new Set<() => void>();
+  /** Signatures Zoom would accept: a renewed Caption URL carries a new one while the old one still works. */
+  readonly acceptedSignatures = new Set<string>([this.query.signature]);
 
   constructor(private readonly extraQuery: Record<string, string> = {}) {}
 
@@ -53,9 +55,9 @@ export class FakeZoom {
     return this.captionUrl();
   }
 
-  captionUrl(): string {
+  captionUrl(overrides: Record<string, string> = {}): string {
     const { port } = this.server!.address() as AddressInfo;
-    const params = new URLSearchParams({ ...this.query, ...this.extraQuery });
+    const params = new URLSearchParams({ ...this.query, ...this.extraQuery, ...overrides });
     return `http://127.0.0.1:${port}${CAPTION_PATH}?${params.toString()}`;
   }
 
@@ -152,7 +154,9 @@ export class FakeZoom {
   private checkParams(url: URL): boolean {
     const expected = { ...this.query, ...this.extraQuery };
     for (const [name, value] of Object.entries(expected)) {
-      if (url.searchParams.get(name) !== value) {
+      // A renewed Caption URL differs in signature and expire; acceptedSignatures says which are valid.
+      if (name === 'expire') continue;
+      if (name === 'signature' ? !this.acceptedSignatures.has(url.searchParams.get(name) ?? '') : url.searchParams.get(name) !== value) {
         this.violations.push({ kind: 'wrong-param', detail: `${name}=${url.searchParams.get(name)}` });
         return false;
       }

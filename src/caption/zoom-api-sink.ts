@@ -1,0 +1,166 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage, isBridgeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { CaptionTarget, ZoomApiClient } from '../zoom-api/client.js';
+import { captionUrlExpiry, hashKey, parseCaptionUrl } from './caption-url.js';
+import { SeqStore } from './seq-store.js';
+import type { CaptionSink, OutgoingCaption, SinkResult } from './sink.js';
+import { ZoomCaptionSender } from './zoom-sender.js';
+
+export interface ZoomApiSinkOptions {
+  target: CaptionTarget;
+  lang: string;
+  stateDir: string;
+  requestTimeoutMs: number;
+  giveUpAfterMs: number;
+  /** How long a caption waits for a Caption URL (meeting not started yet) before it is skipped as stale. */
+  maxUrlWaitMs?: number;
+  /** Never renew sooner than this after fetching (a URL with a very short life must not cause a request storm). */
+  minRenewMs?: number;
+}
+
+/** Polling for a meeting that has not started: 5 s, doubling to at most a minute (the API limit is per account). */
+const NOT_STARTED_FIRST_WAIT_MS = 5_000;
+const NOT_STARTED_MAX_WAIT_MS = 60_000;
+/** Renew the Caption URL when this share of its lifetime has passed. */
+const RENEW_AT_LIFETIME_SHARE = 0.8;
+
+/**
+ * A Zoom destination named by meeting or webinar id: the Caption URL comes from the Zoom API (fetched when the
+ * meeting starts, renewed before it expires), never from a person copying it. One sender for the meeting's
+ * whole life, so seq only ever goes up, across renewed URLs and meeting restarts.
+ */
+export class ZoomApiSink implements CaptionSink {
+  readonly kind = 'zoom';
+  private sender: ZoomCaptionSender | undefined;
+  private haveUrl = false;
+  private urlWaiters: (() => void)[] = [];
+  private wakeAcquire: (() => void) | undefined;
+  private acquiring: Promise<void> | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly stateKey: string;
+
+  constructor(
+    private readonly options: ZoomApiSinkOptions,
+    private readonly api: ZoomApiClient,
+    private readonly log: Logger,
+  ) {
+    this.stateKey = hashKey(`zoom-api:${JSON.stringify(options.target)}`);
+  }
+
+  get description(): string {
+    return 'meetingId' in this.options.target ? `zoom meeting ${this.options.target.meetingId}` : `zoom webinar ${this.options.target.webinarId}`;
+  }
+
+  /** Does not wait for the meeting: the URL is fetched in the background until it has started. */
+  async start(): Promise<void> {
+    this.acquire();
+  }
+
+  /** The meeting started (webhook): fetch the Caption URL now instead of at the next poll. */
+  meetingStarted(): void {
+    if (this.haveUrl) return;
+    this.acquire();
+    this.wakeAcquire?.();
+  }
+
+  /** The meeting ended (webhook): deliver what is queued, then forget its URL; a new instance gets a new one. */
+  async meetingEnded(): Promise<void> {
+    await this.sender?.drain();
+    this.haveUrl = false;
+    clearTimeout(this.renewTimer);
+  }
+
+  async deliver(caption: OutgoingCaption): Promise<SinkResult> {
+    if (!(await this.waitForUrl(this.options.maxUrlWaitMs ?? 20_000))) {
+      this.log.warn({ destination: this.description }, 'caption skipped: no Caption URL yet (meeting not started?)');
+      return { status: 'stale' };
+    }
+    const result = await this.sender!.send(caption.text);
+    return { status: result.status, seq: result.seq, confirmedAt: result.acceptedAt };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.renewTimer);
+    this.wakeAcquire?.();
+    for (const waiter of this.urlWaiters.splice(0)) waiter();
+    await this.acquiring;
+    await this.sender?.close();
+  }
+
+  private acquire(): void {
+    this.acquiring ??= this.acquireLoop().finally(() => (this.acquiring = undefined));
+  }
+
+  private async acquireLoop(): Promise<void> {
+    let waitMs = NOT_STARTED_FIRST_WAIT_MS;
+    while (!this.closed && !this.haveUrl) {
+      try {
+        await this.install(await this.api.captionUrl(this.options.target));
+        return;
+      } catch (err) {
+        if (!isBridgeError(err) || !err.retryable) {
+          this.log.error({ destination: this.description, code: isBridgeError(err) ? err.code : undefined, err: errorMessage(err) }, 'cannot get the Caption URL');
+          return;
+        }
+        this.log.info({ destination: this.description, code: err.code, retryInMs: waitMs }, 'Caption URL not available yet');
+      }
+      await Promise.race([sleep(waitMs), new Promise<void>((resolve) => (this.wakeAcquire = resolve))]);
+      waitMs = Math.min(waitMs * 2, NOT_STARTED_MAX_WAIT_MS);
+    }
+  }
+
+  private async install(raw: string): Promise<void> {
+    const issuedAt = Date.now();
+    const url = parseCaptionUrl(raw, this.stateKey);
+    if (this.sender) this.sender.setUrl(url);
+    else {
+      this.sender = new ZoomCaptionSender({
+        url,
+        lang: this.options.lang,
+        seqStore: new SeqStore(this.options.stateDir),
+        log: this.log,
+        requestTimeoutMs: this.options.requestTimeoutMs,
+        giveUpAfterMs: this.options.giveUpAfterMs,
+      });
+      await this.sender.start();
+    }
+    this.haveUrl = true;
+    this.log.info({ destination: url.redacted }, 'Caption URL obtained from the Zoom API');
+    for (const waiter of this.urlWaiters.splice(0)) waiter();
+
+    const expiresAt = captionUrlExpiry(raw, issuedAt);
+    if (expiresAt !== undefined) {
+      const renewIn = Math.max(this.options.minRenewMs ?? 30_000, (expiresAt - issuedAt) * RENEW_AT_LIFETIME_SHARE);
+      clearTimeout(this.renewTimer);
+      this.renewTimer = setTimeout(() => void this.renew(), renewIn);
+      this.renewTimer.unref();
+    }
+  }
+
+  /** A fresh URL before the old one expires; the old one keeps working until the new one is in. */
+  private async renew(): Promise<void> {
+    try {
+      await this.install(await this.api.captionUrl(this.options.target));
+    } catch (err) {
+      this.log.warn({ destination: this.description, err: errorMessage(err) }, 'Caption URL renewal failed; retrying in 60 s');
+      this.renewTimer = setTimeout(() => void this.renew(), 60_000);
+      this.renewTimer.unref();
+    }
+  }
+
+  private waitForUrl(timeoutMs: number): Promise<boolean> {
+    if (this.haveUrl) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.urlWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(this.haveUrl);
+      });
+    });
+  }
+}

@@ -1,0 +1,280 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ZoomApiSink } from '../src/caption/zoom-api-sink.js';
+import { parseConfig } from '../src/config/load.js';
+import { startDaemon, type Daemon } from '../src/daemon.js';
+import { readWav } from '../src/util/wav.js';
+import { ZoomApiClient } from '../src/zoom-api/client.js';
+import { ZoomWebhookVerifier } from '../src/zoom-api/webhook.js';
+import { FakeZoom } from './helpers/fake-zoom.js';
+import { FakeZoomApi, signWebhook } from './helpers/fake-zoom-api.js';
+import { captureLogs } from './helpers/log-capture.js';
+import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
+import { streamAudio } from './helpers/ws-client.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const MEETING = '123456789';
+
+let api: FakeZoomApi;
+let bases: { apiBase: string; oauthBase: string };
+let zoom: FakeZoom;
+
+beforeEach(async () => {
+  api = new FakeZoomApi();
+  bases = await api.start();
+  zoom = new FakeZoom();
+  await zoom.start();
+});
+afterEach(async () => {
+  await Promise.all([api.stop(), zoom.stop()]);
+});
+
+function client(log = captureLogs().log, now?: () => number): ZoomApiClient {
+  return new ZoomApiClient({ accountId: api.accountId, clientId: api.clientId, clientSecret: api.clientSecret, ...bases }, log, now);
+}
+
+describe('Zoom API client (server-to-server OAuth, caption token)', () => {
+  it('fetches the Caption URL with a cached access token, renewed shortly before it expires', async () => {
+    api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
+    let clock = Date.now();
+    const c = client(undefined, () => clock);
+    expect(await c.captionUrl({ meetingId: MEETING })).toBe(zoom.captionUrl());
+    await c.captionUrl({ meetingId: MEETING });
+    expect(api.calls.token).toBe(1);
+    clock += 3_500_000; // 58 minutes on: inside the renewal margin of a one-hour token
+    await c.captionUrl({ meetingId: MEETING });
+    expect(api.calls.token).toBe(2);
+  });
+
+  it('renews the access token once on 401, and reports a second 401 clearly', async () => {
+    api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
+    const c = client();
+    api.unauthorizedNext = 1;
+    expect(await c.captionUrl({ meetingId: MEETING })).toBe(zoom.captionUrl());
+    expect(api.calls.token).toBe(2);
+    api.unauthorizedNext = 2;
+    await expect(c.captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_AUTH', message: expect.stringContaining('meeting:read:token:master') });
+  });
+
+  it('waits as long as a 429 asks (Retry-After), then succeeds', async () => {
+    api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
+    api.rateLimitNext = 1;
+    api.retryAfter = '1';
+    const started = Date.now();
+    expect(await client().captionUrl({ meetingId: MEETING })).toBe(zoom.captionUrl());
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    expect(api.calls.captionToken).toBe(2);
+    // A daily limit that resets far in the future is reported, not slept through.
+    api.rateLimitNext = 1;
+    api.retryAfter = new Date(Date.now() + 86_400_000).toUTCString();
+    await expect(client().captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_RATE_LIMITED', retryable: true });
+  });
+
+  it('tells "not started", "does not exist" and bad credentials apart', async () => {
+    api.meetings.set(MEETING, { started: false, captionUrl: () => zoom.captionUrl() });
+    await expect(client().captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_MEETING_NOT_STARTED', retryable: true });
+    await expect(client().captionUrl({ webinarId: '987654321' })).rejects.toMatchObject({ code: 'ZOOM_MEETING_NOT_FOUND', retryable: false });
+    const logs = captureLogs();
+    const wrong = new ZoomApiClient({ accountId: api.accountId, clientId: api.clientId, clientSecret: 'nope', ...bases }, logs.log);
+    await expect(wrong.captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_AUTH', message: expect.stringContaining('ZOOM_CLIENT_SECRET') });
+  });
+
+  it('never logs the client secret, the access token or the caption signature', async () => {
+    api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
+    const logs = captureLogs();
+    const sink = new ZoomApiSink(
+      { target: { meetingId: MEETING }, lang: 'en-US', stateDir: await mkdtemp(join(tmpdir(), 'cb-api-')), requestTimeoutMs: 1000, giveUpAfterMs: 1000 },
+      client(logs.log),
+      logs.log,
+    );
+    await sink.start();
+    await sink.deliver({ text: 'hello', words: ['hello'], start: 0, end: 1, releasedAt: 0, spokenAt: 0 });
+    await sink.close();
+    expect(zoom.accepted.map((c) => c.body)).toEqual(['hello']);
+    const text = logs.text();
+    expect(text).toContain('Caption URL obtained');
+    for (const secret of [api.clientSecret, api.issuedTokens[0]!, zoom.query.signature]) expect(text).not.toContain(secret);
+  });
+});
+
+describe('Caption URL from the API: waiting for the meeting, renewing before expiry', () => {
+  it('waits for a meeting that has not started, then renews the URL and keeps the seq going', async () => {
+    let issued = 0;
+    const meeting = {
+      started: false,
+      captionUrl: () => {
+        issued += 1;
+        const signature = `sig-${issued}`;
+        zoom.acceptedSignatures.add(signature);
+        // One-second life: the sink must renew it (at 80 %, here bounded below by minRenewMs).
+        return zoom.captionUrl({ signature, expire: String(Math.floor(Date.now() / 1000) + 1) });
+      },
+    };
+    api.meetings.set(MEETING, meeting);
+    const stateDir = await mkdtemp(join(tmpdir(), 'cb-api-'));
+    const sink = new ZoomApiSink(
+      { target: { meetingId: MEETING }, lang: 'en-US', stateDir, requestTimeoutMs: 1000, giveUpAfterMs: 2000, minRenewMs: 300, maxUrlWaitMs: 30_000 },
+      client(),
+      captureLogs().log,
+    );
+    await sink.start();
+    const first = sink.deliver({ text: 'before start', words: [], start: 0, end: 1, releasedAt: 0, spokenAt: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(zoom.accepted).toEqual([]); // not started: nothing can be posted yet
+    meeting.started = true;
+    sink.meetingStarted(); // as the meeting.started webhook does: no waiting for the next poll
+    expect(await first).toMatchObject({ status: 'accepted', seq: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(issued).toBeGreaterThanOrEqual(2);
+    expect(await sink.deliver({ text: 'after renewal', words: [], start: 0, end: 1, releasedAt: 0, spokenAt: 0 })).toMatchObject({ status: 'accepted', seq: 2 });
+    await sink.close();
+    await sink.close();
+    expect(zoom.violations).toEqual([]);
+    expect(zoom.requests.filter((r) => r.method === 'POST').length).toBe(2);
+    await rm(stateDir, { recursive: true, force: true });
+  });
+});
+
+describe('Zoom webhook signature', () => {
+  const secret = 'webhook-secret-token';
+  const body = JSON.stringify({ event: 'meeting.started', payload: { object: { id: MEETING } } });
+
+  it('accepts a signed request once and refuses unsigned, forged, stale and replayed ones', () => {
+    const verifier = new ZoomWebhookVerifier(secret);
+    const headers = signWebhook(secret, body);
+    expect(verifier.verify(headers, Buffer.from(body))).toMatchObject({ ok: true, event: { event: 'meeting.started' } });
+    expect(verifier.verify(headers, Buffer.from(body))).toMatchObject({ ok: false, status: 409, reason: 'replayed request' });
+    expect(verifier.verify({}, Buffer.from(body))).toMatchObject({ ok: false, status: 401, reason: 'unsigned request' });
+    expect(verifier.verify(signWebhook('other-secret', body), Buffer.from(body))).toMatchObject({ ok: false, reason: 'bad signature' });
+    expect(verifier.verify(headers, Buffer.from(body.replace(MEETING, '999999999')))).toMatchObject({ ok: false, reason: 'bad signature' });
+    const old = signWebhook(secret, body, Math.floor(Date.now() / 1000) - 600);
+    expect(verifier.verify(old, Buffer.from(body))).toMatchObject({ ok: false, reason: 'stale timestamp' });
+  });
+
+  it('answers the URL validation challenge with the HMAC of the plain token', () => {
+    const verifier = new ZoomWebhookVerifier(secret);
+    // Known answer, computed independently: printf '%s' abc | openssl dgst -sha256 -hmac webhook-secret-token
+    expect(verifier.validationResponse('abc')).toEqual({
+      plainToken: 'abc',
+      encryptedToken: 'c2769f9dc323215b3942440f76e937a0d50d723f8acd6d69a95157956b15eb38',
+    });
+  });
+});
+
+describe('daemon with a Zoom app: webhooks start and end the captioning', () => {
+  let daemon: Daemon;
+  let dir: string;
+  const secret = 'daemon-webhook-secret';
+  const logs = captureLogs('info');
+  const sentence = concatSamples([roomNoise(0.5), readWav(librivoxClips()[0]!.path).samples, roomNoise(1)]);
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cb-webhook-'));
+    api.meetings.set(MEETING, { started: false, captionUrl: () => zoom.captionUrl() });
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0 }
+state: { dir: ${dir} }
+zoomApi:
+  accountId: \${ZOOM_ACCOUNT_ID}
+  clientId: \${ZOOM_CLIENT_ID}
+  clientSecret: \${ZOOM_CLIENT_SECRET}
+  webhookSecret: \${ZOOM_WEBHOOK_SECRET}
+  apiBase: ${bases.apiBase}
+  oauthBase: ${bases.oauthBase}
+meetings:
+  - id: townhall
+    source: { type: websocket, token: townhall-token }
+    captions: [ { zoom: { meetingId: "${MEETING}" } } ]
+`,
+      'webhook.yaml',
+      { ZOOM_ACCOUNT_ID: api.accountId, ZOOM_CLIENT_ID: api.clientId, ZOOM_CLIENT_SECRET: api.clientSecret, ZOOM_WEBHOOK_SECRET: secret },
+    );
+    daemon = await startDaemon(config, logs.log);
+  });
+  afterEach(async () => {
+    await daemon.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const post = (body: unknown, headers: Record<string, string>): Promise<Response> =>
+    fetch(`http://127.0.0.1:${daemon.port}/zoom/webhook`, { method: 'POST', headers, body: JSON.stringify(body) });
+  const signed = (body: unknown): Promise<Response> => post(body, signWebhook(secret, JSON.stringify(body)));
+
+  it('validates the endpoint, starts on meeting.started, refuses forgeries and replays, captions via the fetched URL', async () => {
+    expect((await fetch(`http://127.0.0.1:${daemon.port}/readyz`)).status).toBe(200); // ready before the meeting starts
+
+    const challenge = { event: 'endpoint.url_validation', payload: { plainToken: 'qgg8vlvZRS6UYooatFL8Aw' } };
+    const validation = await signed(challenge);
+    expect(validation.status).toBe(200);
+    expect(await validation.json()).toEqual(new ZoomWebhookVerifier(secret).validationResponse('qgg8vlvZRS6UYooatFL8Aw'));
+    expect((await post(challenge, { 'content-type': 'application/json' })).status).toBe(401);
+
+    api.meetings.get(MEETING)!.started = true;
+    const started = { event: 'meeting.started', event_ts: Date.now(), payload: { object: { id: MEETING, topic: 'Town hall' } } };
+    const headers = signWebhook(secret, JSON.stringify(started));
+    expect((await post(started, headers)).status).toBe(200);
+    expect((await post(started, headers)).status).toBe(409); // the same signed request again is a replay
+
+    const outcome = await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/townhall`, sentence, { token: 'townhall-token', realtime: false });
+    expect(outcome.code).toBe(1000);
+    expect(zoom.accepted.length).toBeGreaterThan(0);
+    expect(zoom.text()).toMatch(/leisure/i);
+    expect(zoom.violations).toEqual([]);
+    for (const secretText of [secret, api.clientSecret, zoom.query.signature]) expect(logs.text()).not.toContain(secretText);
+    expect(logs.text()).toContain('Zoom webhook refused');
+  });
+
+  it('meeting.ended ends the open stream and delivers its last captions', async () => {
+    api.meetings.get(MEETING)!.started = true;
+    await signed({ event: 'meeting.started', payload: { object: { id: MEETING } } });
+    const long = concatSamples([sentence, sentence, sentence, sentence]);
+    const streaming = streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/townhall`, long, { token: 'townhall-token', closeStream: false });
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect((await signed({ event: 'meeting.ended', payload: { object: { id: MEETING } } })).status).toBe(200);
+    const outcome = await streaming;
+    expect(outcome).toMatchObject({ code: 1000, reason: 'stream complete' });
+    expect(outcome.messages).toEqual([expect.objectContaining({ type: 'Metadata' })]);
+    // Ended after ~4 s of a ~28 s stream, and what was said was captioned.
+    expect(Date.now() - outcome.startedAt).toBeLessThan(15_000);
+    expect(zoom.text()).toMatch(/leisure/i);
+    expect(zoom.violations).toEqual([]);
+  });
+});
+
+describe('config and command line for the Zoom app', () => {
+  it('requires the app credentials as soon as a meeting is named by id', () => {
+    const yaml = `meetings:\n  - id: a\n    source: { type: websocket, token: t }\n    captions: [ { zoom: { meetingId: "${MEETING}" } } ]\n`;
+    expect(() => parseConfig(yaml, 'c.yaml', {})).toThrow(/meetings\[0\]\.captions\[0\]\.zoom\.meetingId: meetingId needs a zoomApi section/);
+    const withEmpty = `zoomApi: { accountId: "\${ZOOM_ACCOUNT_ID:-}", clientId: x, clientSecret: y }\n${yaml}`;
+    expect(() => parseConfig(withEmpty, 'c.yaml', {})).toThrow(/zoomApi\.accountId: zoomApi\.accountId is empty \(set ZOOM_ACCOUNT_ID\)/);
+    expect(() => parseConfig(yaml.replace(`meetingId: "${MEETING}"`, `meetingId: "12", url: "https://x/y"`), 'c.yaml', {})).toThrow(/exactly one of url, meetingId, webinarId/);
+  });
+
+  it('zoom-url prints the redacted Caption URL, or says what is missing', () => {
+    api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
+    const env = { PATH: process.env.PATH, ZOOM_ACCOUNT_ID: api.accountId, ZOOM_CLIENT_ID: api.clientId, ZOOM_CLIENT_SECRET: api.clientSecret, ZOOM_API_BASE: bases.apiBase, ZOOM_OAUTH_BASE: bases.oauthBase };
+    // spawnSync would block this process's event loop, and with it the fake API: run the CLI asynchronously.
+    return new Promise<void>((resolve, reject) => {
+      import('node:child_process').then(({ execFile }) =>
+        execFile(process.execPath, [CLI, 'zoom-url', '--meeting', MEETING], { env }, (error, stdout, stderr) => {
+          try {
+            expect(error).toBeNull();
+            expect(stdout).toContain('/closedcaption?id=200610693');
+            expect(stdout).toContain('signature=REDACTED');
+            expect(stdout + stderr).not.toContain(zoom.query.signature);
+            const missing = spawnSync(process.execPath, [CLI, 'zoom-url', '--meeting', MEETING], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+            expect(missing.status).toBe(2);
+            expect(missing.stderr).toContain('set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET');
+            resolve();
+          } catch (err) {
+            reject(err);
+          }
+        }),
+      );
+    });
+  });
+});
