@@ -77,6 +77,15 @@ async function run(file: string): Promise<number> {
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
+    // SIGHUP: re-read the config. A config that does not load is reported and the running one stays.
+    process.on('SIGHUP', () => {
+      try {
+        const next = loadConfig(file);
+        void daemon.reload(next).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'config reload failed'));
+      } catch (err) {
+        log.error({ err: errorMessage(err) }, 'config reload refused: the running config stays');
+      }
+    });
   });
   return 0;
 }

@@ -1,9 +1,9 @@
-import { join } from 'node:path';
-import type { Config } from './config/schema.js';
+import type { Config, MeetingConfig } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import { HttpServer } from './http/server.js';
 import { WebSocketIngest, type IngestTarget } from './ingest/websocket.js';
 import type { Logger } from './log.js';
+import { BridgeMetrics } from './metrics.js';
 import { ZoomApiClient } from './zoom-api/client.js';
 import { ZoomWebhookVerifier, type ZoomWebhookEvent } from './zoom-api/webhook.js';
 import { MeetingPipeline } from './pipeline/meeting.js';
@@ -14,43 +14,86 @@ const SHUTDOWN_FLUSH_MS = 10_000;
 export interface Daemon {
   port: number;
   meetings: MeetingPipeline[];
+  /**
+   * Apply a new config: meetings added, removed or changed start and stop; untouched meetings keep streaming
+   * and keep their seq. Listener, state dir and Zoom app changes need a restart (logged).
+   */
+  reload(config: Config): Promise<void>;
   /** Stop taking audio, flush the segmenters, deliver queued captions (bounded), persist state. Safe twice. */
   stop(): Promise<void>;
 }
 
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const zoomApi = config.zoomApi ? new ZoomApiClient(config.zoomApi, log) : undefined;
-  const meetings = config.meetings.map((m) => new MeetingPipeline(m, join(config.state.dir), log, zoomApi));
+  const meetings: MeetingPipeline[] = [];
+  const metrics = new BridgeMetrics(() => meetings);
   const targets = new Map<string, IngestTarget>();
-  config.meetings.forEach((m, i) => {
-    if (m.source.type === 'websocket') targets.set(m.id, { pipeline: meetings[i]!, token: m.source.token });
-  });
-  warnAboutWeakTokens(config, log);
   const ingest = new WebSocketIngest(targets, log);
+  let current = config;
+  let stopping: Promise<void> | undefined;
+
+  /** One way in for a meeting, at start and on reload: its pipeline, its ingest route. */
+  const addMeeting = (meetingConfig: MeetingConfig): MeetingPipeline => {
+    const pipeline = new MeetingPipeline(meetingConfig, { stateDir: current.state.dir, log, zoomApi, metrics });
+    meetings.push(pipeline);
+    if (meetingConfig.source.type === 'websocket') targets.set(meetingConfig.id, { pipeline, token: meetingConfig.source.token });
+    return pipeline;
+  };
+  const startMeeting = (pipeline: MeetingPipeline): Promise<void> =>
+    pipeline.start().catch((err: unknown) => {
+      log.error({ meeting: pipeline.id, err: errorMessage(err) }, 'meeting failed to start');
+      throw err;
+    });
+  const removeMeeting = async (pipeline: MeetingPipeline): Promise<void> => {
+    targets.delete(pipeline.id);
+    ingest.endStream(pipeline.id);
+    meetings.splice(meetings.indexOf(pipeline), 1);
+    await pipeline.close();
+  };
+
+  config.meetings.forEach(addMeeting);
+  warnAboutWeakTokens(config, log);
   const webhookSecret = config.zoomApi?.webhookSecret;
   const webhook = webhookSecret
     ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, meetings, ingest, log) }
     : undefined;
-  const http = new HttpServer(meetings, ingest, log, webhook);
+  const http = new HttpServer({ meetings: () => meetings, ingest, log, metrics, webhook, adminToken: config.http.adminToken });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
   const address = await http.listen(config.http.port, config.http.host);
   log.info({ host: address.address, port: address.port }, 'listening: /healthz /readyz ws /ingest/<meeting>');
 
   // A meeting whose engine cannot start is reported and left out; the others run.
-  const started = await Promise.allSettled(meetings.map((m) => m.start()));
-  started.forEach((result, i) => {
-    if (result.status === 'rejected') log.error({ meeting: meetings[i]!.id, err: result.reason as Error }, 'meeting failed to start');
-  });
+  const started = await Promise.allSettled(meetings.map(startMeeting));
   if (started.every((r) => r.status === 'rejected')) {
     await Promise.allSettled([http.close(), ...meetings.map((m) => m.close())]);
     throw new Error(`no meeting could start: ${errorMessage((started[0] as PromiseRejectedResult).reason)}`);
   }
   log.info({ meetings: meetings.filter((m) => m.state === 'ready').map((m) => m.id) }, 'ready');
 
-  let stopping: Promise<void> | undefined;
   return {
     port: address.port,
     meetings,
+    async reload(next) {
+      const restartNeeded = (['http', 'state', 'zoomApi'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
+      if (restartNeeded.length > 0) log.warn({ sections: restartNeeded }, 'these config sections change only on restart');
+      current = { ...next, http: current.http, state: current.state, zoomApi: current.zoomApi };
+      log.level = next.log.level;
+      const wanted = new Map(next.meetings.map((m) => [m.id, m]));
+      const changes: Record<string, string[]> = { removed: [], changed: [], added: [], unchanged: [] };
+      for (const pipeline of [...meetings]) {
+        const desired = wanted.get(pipeline.id);
+        if (desired && JSON.stringify(desired) === JSON.stringify(pipeline.config)) {
+          changes.unchanged!.push(pipeline.id);
+          continue;
+        }
+        (desired ? changes.changed : changes.removed)!.push(pipeline.id);
+        await removeMeeting(pipeline);
+      }
+      const fresh = next.meetings.filter((m) => !meetings.some((running) => running.id === m.id));
+      for (const m of fresh) if (!changes.changed!.includes(m.id)) changes.added!.push(m.id);
+      await Promise.allSettled(fresh.map(addMeeting).map(startMeeting));
+      log.info(changes, 'config reloaded');
+    },
     stop() {
       stopping ??= (async () => {
         log.info('shutting down: flushing captions');

@@ -112,4 +112,21 @@ describe('daemon end to end: speech over WebSocket to Zoom captions', () => {
     expect(after[0]!.seq).toBe(lastSeq + 1);
     expect(zoom.violations).toEqual([]);
   });
+
+  it('SIGHUP reloads the config file; a broken file is refused and the running config stays', async () => {
+    const original = await readFile(configFile, 'utf8');
+    const readyz = async (): Promise<{ meetings: Record<string, string> }> =>
+      (await fetch(`http://127.0.0.1:${port}/readyz`)).json() as Promise<{ meetings: Record<string, string> }>;
+    await writeFile(configFile, `${original}  - id: second\n    source: { type: websocket, token: second-token-1 }\n    captions: [ { stdout: {} } ]\n`);
+    daemon.child.kill('SIGHUP');
+    for (let i = 0; i < 100 && (await readyz()).meetings.second !== 'ready'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await readyz()).meetings).toEqual({ allhands: 'ready', second: 'ready' });
+
+    await writeFile(configFile, 'meetings: [ oops');
+    daemon.child.kill('SIGHUP');
+    for (let i = 0; i < 50 && !daemon.stderr().includes('config reload refused'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(daemon.stderr()).toContain('config reload refused');
+    expect((await readyz()).meetings).toEqual({ allhands: 'ready', second: 'ready' });
+    await writeFile(configFile, original);
+  });
 });

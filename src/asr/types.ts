@@ -30,6 +30,8 @@ export interface RecognizerCapabilities {
 export interface SpeechRecognizer {
   readonly engine: string;
   readonly capabilities: RecognizerCapabilities;
+  /** Work done so far, for metrics: audio taken and CPU spent on it. */
+  readonly stats?: { audioSeconds: number; cpuMs: number };
   /** Load the model or connect; resolves when audio can be taken. */
   start(): Promise<void>;
   /** Consume one stream of 16 kHz mono audio; ends after the last final once the audio ends. */

@@ -1,3 +1,5 @@
+import type { SenderStats } from './zoom-sender.js';
+
 /** A caption on its way out, timed on the meeting's clock (seconds since the meeting's first audio). */
 export interface OutgoingCaption {
   text: string;
@@ -26,4 +28,6 @@ export interface CaptionSink {
   deliver(caption: OutgoingCaption): Promise<SinkResult>;
   /** Finish what is queued, release resources. Safe to call twice. */
   close(): Promise<void>;
+  /** Zoom destinations: the sender's counters, for metrics. */
+  senderStats?(): SenderStats | undefined;
 }

@@ -5,7 +5,7 @@ import type { CaptionTarget, ZoomApiClient } from '../zoom-api/client.js';
 import { captionUrlExpiry, hashKey, parseCaptionUrl } from './caption-url.js';
 import { SeqStore } from './seq-store.js';
 import type { CaptionSink, OutgoingCaption, SinkResult } from './sink.js';
-import { ZoomCaptionSender } from './zoom-sender.js';
+import { ZoomCaptionSender, type SenderStats } from './zoom-sender.js';
 
 export interface ZoomApiSinkOptions {
   target: CaptionTarget;
@@ -79,6 +79,10 @@ export class ZoomApiSink implements CaptionSink {
     }
     const result = await this.sender!.send(caption.text);
     return { status: result.status, seq: result.seq, confirmedAt: result.acceptedAt };
+  }
+
+  senderStats(): SenderStats | undefined {
+    return this.sender?.stats;
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import type { Logger } from '../log.js';
 import { parseCaptionUrl } from './caption-url.js';
 import { SeqStore } from './seq-store.js';
 import type { CaptionSink, OutgoingCaption, SinkResult } from './sink.js';
-import { ZoomCaptionSender } from './zoom-sender.js';
+import { ZoomCaptionSender, type SenderStats } from './zoom-sender.js';
 
 export interface ZoomSinkOptions {
   url: string;
@@ -42,5 +42,9 @@ export class ZoomSink implements CaptionSink {
 
   close(): Promise<void> {
     return this.sender.close();
+  }
+
+  senderStats(): SenderStats {
+    return this.sender.stats;
   }
 }

@@ -101,7 +101,14 @@ const meeting = z.strictObject({
 export const configSchema = z
   .strictObject({
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
-    http: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).default({ host: '0.0.0.0', port: 8080 }),
+    http: z
+      .strictObject({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(8080),
+        /** Bearer token for /meetings and /metrics; an empty value (unset ${VAR:-}) leaves it off. */
+        adminToken: z.string().optional().transform((token) => token || undefined),
+      })
+      .default({ host: '0.0.0.0', port: 8080, adminToken: undefined }),
     rtmp: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(1935) }).optional(),
     state: z.strictObject({ dir: z.string().default('./state') }).default({ dir: './state' }),
     /** A Zoom Server-to-Server OAuth app: fetches Caption URLs for meetingId/webinarId and takes webhooks. */

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { WebSocketIngest } from '../ingest/websocket.js';
+import { tokensMatch, type WebSocketIngest } from '../ingest/websocket.js';
+import type { BridgeMetrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
 import type { ZoomWebhookEvent, ZoomWebhookVerifier } from '../zoom-api/webhook.js';
@@ -21,12 +22,24 @@ export class HttpServer {
   private readonly server: Server;
   private closing: Promise<void> | undefined;
 
-  constructor(
-    private readonly meetings: MeetingPipeline[],
-    private readonly ingest: WebSocketIngest,
-    private readonly log: Logger,
-    private readonly webhook?: WebhookHandler,
-  ) {
+  private readonly meetings: () => readonly MeetingPipeline[];
+  private readonly ingest: WebSocketIngest;
+  private readonly log: Logger;
+  private readonly webhook: WebhookHandler | undefined;
+  private readonly metrics: BridgeMetrics;
+  private readonly adminToken: string | undefined;
+
+  constructor(options: {
+    /** A function: the set changes when the config is reloaded. */
+    meetings: () => readonly MeetingPipeline[];
+    ingest: WebSocketIngest;
+    log: Logger;
+    metrics: BridgeMetrics;
+    webhook?: WebhookHandler;
+    /** Guards /meetings and /metrics; without it /meetings is off and /metrics is open. */
+    adminToken?: string;
+  }) {
+    ({ meetings: this.meetings, ingest: this.ingest, log: this.log, webhook: this.webhook, metrics: this.metrics, adminToken: this.adminToken } = options);
     this.server = createServer((req, res) => this.route(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.server.on('clientError', (_err, socket) => socket.destroy());
@@ -43,7 +56,7 @@ export class HttpServer {
   }
 
   get ready(): boolean {
-    return this.server.listening && !this.closing && this.meetings.every((m) => m.state === 'ready' || m.state === 'streaming');
+    return this.server.listening && !this.closing && this.meetings().every((m) => m.state === 'ready' || m.state === 'streaming');
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
@@ -56,12 +69,25 @@ export class HttpServer {
       case '/readyz':
         return json(res, this.ready ? 200 : 503, {
           status: this.ready ? 'ready' : 'not ready',
-          meetings: Object.fromEntries(this.meetings.map((m) => [m.id, m.state])),
+          meetings: Object.fromEntries(this.meetings().map((m) => [m.id, m.state])),
         });
+      case '/metrics':
+        if (this.adminToken !== undefined && !this.authorized(req)) return json(res, 401, { error: 'admin token required' });
+        void this.metrics.text().then((text) => res.writeHead(200, { 'content-type': this.metrics.contentType }).end(text));
+        return;
+      case '/meetings':
+        if (this.adminToken === undefined) return json(res, 404, { error: 'set http.adminToken to enable /meetings' });
+        if (!this.authorized(req)) return json(res, 401, { error: 'admin token required' });
+        return json(res, 200, { meetings: this.meetings().map(describeMeeting) });
       default:
         if (INGEST_PATH.test(url.pathname)) return json(res, 426, { error: 'WebSocket upgrade required' });
         return json(res, 404, { error: 'not found' });
     }
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    return given !== undefined && this.adminToken !== undefined && tokensMatch(given, this.adminToken);
   }
 
   private async zoomWebhook(req: IncomingMessage, res: ServerResponse, webhook: WebhookHandler): Promise<void> {
@@ -106,6 +132,19 @@ export class HttpServer {
     });
     return this.closing;
   }
+}
+
+function describeMeeting(meeting: MeetingPipeline): unknown {
+  return {
+    id: meeting.id,
+    state: meeting.state,
+    engine: meeting.recognizer.engine,
+    stats: meeting.stats,
+    destinations: meeting.sinks.map((sink) => {
+      const sender = sink.senderStats?.();
+      return { kind: sink.kind, description: sink.description, ...(sender ? { sender } : {}) };
+    }),
+  };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -27,7 +27,8 @@ export interface IngestTarget {
   token: string;
 }
 
-function tokensMatch(given: string, expected: string): boolean {
+/** Constant-time comparison of a presented secret with the expected one. */
+export function tokensMatch(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
@@ -143,7 +144,9 @@ export class WebSocketIngest {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (isBinary) {
         if (audio.isEnded) return;
-        audio.push(toSamples(bytes, oddByte, (rest) => (oddByte = rest)));
+        const samples = toSamples(bytes, oddByte, (rest) => (oddByte = rest));
+        pipeline.noteAudioSamples(samples.length);
+        audio.push(samples);
         return;
       }
       let message: { type?: unknown };

@@ -9,7 +9,8 @@ import { ZoomApiSink } from '../caption/zoom-api-sink.js';
 import type { ZoomApiClient } from '../zoom-api/client.js';
 import type { MeetingConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import type { AudioItem } from '../ingest/pcm.js';
+import { PCM_SAMPLE_RATE, type AudioItem } from '../ingest/pcm.js';
+import type { BridgeMetrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { Segmenter } from '../segmenter/segmenter.js';
 import { TextRules } from '../segmenter/text-rules.js';
@@ -27,7 +28,16 @@ export interface MeetingStats {
   streams: number;
   captions: number;
   words: number;
-  droppedSamples: number;
+  audioSeconds: number;
+  droppedSeconds: number;
+}
+
+export interface MeetingDeps {
+  stateDir: string;
+  log: Logger;
+  /** Present when the config has a zoomApi section: Caption URLs by meeting or webinar id. */
+  zoomApi?: ZoomApiClient;
+  metrics?: BridgeMetrics;
 }
 
 /**
@@ -38,7 +48,8 @@ export class MeetingPipeline {
   state: MeetingState = 'starting';
   readonly recognizer: SpeechRecognizer;
   readonly sinks: CaptionSink[] = [];
-  readonly stats: MeetingStats = { streams: 0, captions: 0, words: 0, droppedSamples: 0 };
+  readonly stats: MeetingStats = { streams: 0, captions: 0, words: 0, audioSeconds: 0, droppedSeconds: 0 };
+  private readonly metrics: BridgeMetrics | undefined;
   /** Wall-clock ms the pipeline was created: transcript cue times count from here. */
   private readonly epoch = Date.now();
   /** Built once per meeting: the profanity matcher and replacement list are shared by all its streams. */
@@ -48,20 +59,12 @@ export class MeetingPipeline {
 
   constructor(
     readonly config: MeetingConfig,
-    stateDir: string,
-    log: Logger,
-    /** Present when the config has a zoomApi section: Caption URLs by meeting or webinar id. */
-    zoomApi?: ZoomApiClient,
+    { stateDir, log, zoomApi, metrics }: MeetingDeps,
   ) {
     this.log = log.child({ meeting: config.id });
+    this.metrics = metrics;
     this.recognizer = createRecognizer(config.asr, this.log);
     this.textRules = new TextRules(config.text);
-    if (config.archive) {
-      const started = new Date(this.epoch).toISOString();
-      const base = join(stateDir, 'transcripts', config.id, started.replace(/[:.]/g, '-'));
-      const note = `meeting ${config.id}; cue times count from ${started}`;
-      this.sinks.push(new TranscriptFileSink(`${base}.vtt`, this.log, note), new TranscriptFileSink(`${base}.srt`, this.log));
-    }
     for (const destination of config.captions) {
       if (destination.zoom) {
         const zoom = destination.zoom;
@@ -91,6 +94,13 @@ export class MeetingPipeline {
       } else if (destination.stdout) {
         this.sinks.push(new StdoutSink(config.id));
       }
+    }
+    // After the configured destinations, so their index in metrics is their index in the config.
+    if (config.archive) {
+      const started = new Date(this.epoch).toISOString();
+      const base = join(stateDir, 'transcripts', config.id, started.replace(/[:.]/g, '-'));
+      const note = `meeting ${config.id}; cue times count from ${started}`;
+      this.sinks.push(new TranscriptFileSink(`${base}.vtt`, this.log, note), new TranscriptFileSink(`${base}.srt`, this.log));
     }
   }
 
@@ -123,6 +133,7 @@ export class MeetingPipeline {
     const inFlight = new Set<Promise<unknown>>();
     this.state = 'streaming';
     this.stats.streams += 1;
+    this.metrics?.streams.inc({ meeting: this.id });
     this.log.info({ publisher }, 'stream started');
     try {
       const segmenter = new Segmenter(this.config.segmenter, this.textRules);
@@ -159,7 +170,9 @@ export class MeetingPipeline {
   }
 
   private logDelivery(sink: CaptionSink, caption: OutgoingCaption, result: SinkResult): void {
+    this.metrics?.captions.inc({ meeting: this.id, destination: sink.kind, status: result.status });
     if (sink.kind !== 'zoom') return;
+    if (result.confirmedAt !== undefined) this.metrics?.wordLatency.observe({ meeting: this.id }, (result.confirmedAt - caption.spokenAt) / 1000);
     this.log.info(
       {
         seq: result.seq,
@@ -187,8 +200,18 @@ export class MeetingPipeline {
     await Promise.all(this.sinks.map((sink) => (sink instanceof ZoomApiSink ? sink.meetingEnded() : undefined)));
   }
 
+  noteAudioSamples(count: number): void {
+    this.stats.audioSeconds += count / PCM_SAMPLE_RATE;
+    this.metrics?.audioSeconds.inc({ meeting: this.id }, count / PCM_SAMPLE_RATE);
+  }
+
   noteDroppedSamples(count: number): void {
-    this.stats.droppedSamples += count;
+    this.stats.droppedSeconds += count / PCM_SAMPLE_RATE;
+    this.metrics?.droppedAudioSeconds.inc({ meeting: this.id }, count / PCM_SAMPLE_RATE);
+  }
+
+  recognizerCpuSeconds(): number {
+    return (this.recognizer.stats?.cpuMs ?? 0) / 1000;
   }
 
   /** Finish the stream in progress (if its audio ended), deliver what is queued, stop the engine. Safe twice. */

@@ -1,0 +1,107 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { MeetingPipeline } from './pipeline/meeting.js';
+
+/**
+ * Prometheus metrics, labelled by meeting (never by caption URL: it is a secret). Event counts are pushed where
+ * they happen; sender state (seq, retries, clock offset) is read from the pipelines at scrape time, so a
+ * reloaded config is reflected without bookkeeping.
+ */
+export class BridgeMetrics {
+  readonly registry = new Registry();
+  readonly audioSeconds: Counter<'meeting'>;
+  readonly droppedAudioSeconds: Counter<'meeting'>;
+  readonly captions: Counter<'meeting' | 'destination' | 'status'>;
+  readonly wordLatency: Histogram<'meeting'>;
+  readonly streams: Counter<'meeting'>;
+
+  constructor(meetings: () => readonly MeetingPipeline[]) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'caption_bridge_' });
+    this.audioSeconds = new Counter({ name: 'caption_bridge_audio_seconds_total', help: 'Audio received, in seconds', labelNames: ['meeting'], registers });
+    this.droppedAudioSeconds = new Counter({
+      name: 'caption_bridge_dropped_audio_seconds_total',
+      help: 'Audio dropped because the recognizer fell behind',
+      labelNames: ['meeting'],
+      registers,
+    });
+    this.streams = new Counter({ name: 'caption_bridge_streams_total', help: 'Audio streams started', labelNames: ['meeting'], registers });
+    this.captions = new Counter({
+      name: 'caption_bridge_captions_total',
+      help: 'Captions by destination kind and outcome (accepted, written, gave_up, stale)',
+      labelNames: ['meeting', 'destination', 'status'],
+      registers,
+    });
+    this.wordLatency = new Histogram({
+      name: 'caption_bridge_word_latency_seconds',
+      help: 'From the end of a caption\'s last word (as heard) to Zoom accepting it',
+      labelNames: ['meeting'],
+      buckets: [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
+      registers,
+    });
+    const senders = () =>
+      meetings().flatMap((meeting) =>
+        meeting.sinks.flatMap((sink, index) => {
+          const stats = sink.senderStats?.();
+          return stats ? [{ labels: { meeting: meeting.id, destination: `${sink.kind}:${index}` }, stats }] : [];
+        }),
+      );
+    new Gauge({
+      name: 'caption_bridge_zoom_seq',
+      help: 'Last seq used per Zoom destination',
+      labelNames: ['meeting', 'destination'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { labels, stats } of senders()) if (stats.lastSeq !== undefined) this.set(labels, stats.lastSeq);
+      },
+    });
+    new Gauge({
+      name: 'caption_bridge_zoom_clock_offset_seconds',
+      help: "Zoom's clock minus ours, from the fastest recent answer",
+      labelNames: ['meeting', 'destination'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { labels, stats } of senders()) if (stats.clockOffsetMs !== undefined) this.set(labels, stats.clockOffsetMs / 1000);
+      },
+    });
+    new Counter({
+      name: 'caption_bridge_zoom_retries_total',
+      help: 'Caption POSTs retried',
+      labelNames: ['meeting', 'destination'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { labels, stats } of senders()) this.inc(labels, stats.retries);
+      },
+    });
+    new Counter({
+      name: 'caption_bridge_zoom_give_ups_total',
+      help: 'Captions given up after the retry budget',
+      labelNames: ['meeting', 'destination'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { labels, stats } of senders()) this.inc(labels, stats.gaveUp);
+      },
+    });
+    new Counter({
+      name: 'caption_bridge_asr_cpu_seconds_total',
+      help: 'CPU time the speech engine spent, per meeting (divide by audio seconds for the real-time factor)',
+      labelNames: ['meeting'],
+      registers,
+      collect() {
+        this.reset();
+        for (const meeting of meetings()) this.inc({ meeting: meeting.id }, meeting.recognizerCpuSeconds());
+      },
+    });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,93 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
+import { startDaemon, type Daemon } from '../src/daemon.js';
+import { silentLogger } from '../src/log.js';
+import { readWav } from '../src/util/wav.js';
+import { FakeZoom } from './helpers/fake-zoom.js';
+import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
+import { refusedUpgrade, streamAudio } from './helpers/ws-client.js';
+
+let dir: string;
+let daemon: Daemon;
+const zooms = { a: new FakeZoom(), b: new FakeZoom(), c: new FakeZoom() };
+const urls: Record<string, string> = {};
+const sentence = concatSamples([roomNoise(0.5), readWav(librivoxClips()[0]!.path).samples, roomNoise(1)]);
+
+const meeting = (id: string, extra = ''): string =>
+  `  - id: ${id}\n    source: { type: websocket, token: ${id}-token }\n    captions: [ { zoom: { url: "${urls[id]}" } } ]\n${extra}`;
+const config = (meetings: string): ReturnType<typeof parseConfig> =>
+  parseConfig(`http: { host: 127.0.0.1, port: 0, adminToken: admin-secret-1 }\nstate: { dir: ${dir} }\nmeetings:\n${meetings}`, 'ops.yaml', {});
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cb-ops-'));
+  for (const [id, zoom] of Object.entries(zooms)) urls[id] = await zoom.start();
+  daemon = await startDaemon(config(meeting('a') + meeting('b')), silentLogger);
+});
+afterAll(async () => {
+  await daemon.stop();
+  await Promise.all(Object.values(zooms).map((z) => z.stop()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+const http = (path: string, token?: string): Promise<Response> =>
+  fetch(`http://127.0.0.1:${daemon.port}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+
+describe('operating the daemon', () => {
+  it('reloads the config while a meeting streams: it keeps streaming and its seq, others come and go', async () => {
+    const base = `ws://127.0.0.1:${daemon.port}`;
+    const running = streamAudio(`${base}/ingest/a`, concatSamples([sentence, sentence]), { token: 'a-token' });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const before = zooms.a.accepted.length;
+
+    // b removed, c added, a untouched; a change in b's or c's settings would restart only that meeting.
+    await daemon.reload(config(meeting('a') + meeting('c')));
+    expect(daemon.meetings.map((m) => m.id).sort()).toEqual(['a', 'c']);
+    expect((await refusedUpgrade(`${base}/ingest/b`, { Authorization: 'Bearer b-token' })).status).toBe(404);
+    const toC = await streamAudio(`${base}/ingest/c`, sentence, { token: 'c-token', realtime: false });
+    expect(toC.code).toBe(1000);
+    expect(zooms.c.accepted.length).toBeGreaterThan(0);
+
+    const outcome = await running;
+    expect(outcome.code).toBe(1000); // never interrupted by the reload
+    expect(before).toBeGreaterThan(0);
+    expect(zooms.a.accepted.map((c) => c.seq)).toEqual(zooms.a.accepted.map((_, i) => i + 1));
+    expect(zooms.a.violations).toEqual([]);
+  });
+
+  it('restarts a meeting whose settings changed, resuming its seq without reuse', async () => {
+    const last = zooms.c.lastAcceptedSeq;
+    await daemon.reload(config(meeting('a') + meeting('c', '    text: { numbers: words }\n')));
+    const again = await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/c`, sentence, { token: 'c-token', realtime: false });
+    expect(again.code).toBe(1000);
+    expect(zooms.c.accepted.filter((c) => c.seq > last)[0]?.seq).toBe(last + 1);
+    expect(zooms.c.violations).toEqual([]);
+  });
+
+  it('exposes Prometheus metrics per meeting, with no caption URL in them', async () => {
+    expect((await http('/metrics')).status).toBe(401);
+    const response = await http('/metrics', 'admin-secret-1');
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toMatch(/caption_bridge_audio_seconds_total\{meeting="a"\} \d+/);
+    expect(text).toMatch(/caption_bridge_captions_total\{meeting="a",destination="zoom",status="accepted"\} [1-9]/);
+    expect(text).toMatch(/caption_bridge_zoom_seq\{meeting="a",destination="zoom:0"\} [1-9]/);
+    expect(text).toMatch(/caption_bridge_word_latency_seconds_count\{meeting="a"\} [1-9]/);
+    expect(text).toMatch(/caption_bridge_asr_cpu_seconds_total\{meeting="a"\} [0-9.]+/);
+    expect(text).toContain('caption_bridge_zoom_clock_offset_seconds');
+    for (const zoom of Object.values(zooms)) expect(text).not.toContain(zoom.query.signature);
+  });
+
+  it('lists the meetings as JSON for an admin, and only for an admin', async () => {
+    expect((await http('/meetings')).status).toBe(401);
+    expect((await http('/meetings', 'wrong')).status).toBe(401);
+    const body = (await (await http('/meetings', 'admin-secret-1')).json()) as { meetings: { id: string; state: string; destinations: { description: string; sender?: { lastSeq: number } }[] }[] };
+    expect(body.meetings.map((m) => m.id).sort()).toEqual(['a', 'c']);
+    const a = body.meetings.find((m) => m.id === 'a')!;
+    expect(a.state).toBe('ready');
+    expect(a.destinations[0]!.sender!.lastSeq).toBe(zooms.a.lastAcceptedSeq);
+    expect(JSON.stringify(body)).not.toContain(zooms.a.query.signature);
+  });
+});
