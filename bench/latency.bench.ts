@@ -1,44 +1,17 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'vitest';
-import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/binding.js';
-import type { RecognizedWord } from '../src/asr/types.js';
 import { DEFAULT_SEGMENTER_OPTIONS } from '../src/segmenter/segmenter.js';
-import { alignWords, normalizeWords, wordErrorRate } from '../src/util/wer.js';
+import { normalizeWords, wordErrorRate } from '../src/util/wer.js';
 import { freePort, startDaemonProcess } from '../test/helpers/daemon-process.js';
 import { FakeZoom } from '../test/helpers/fake-zoom.js';
 import { streamAudio } from '../test/helpers/ws-client.js';
 import { buildCorpus, WITH_PAUSES, WITHOUT_PAUSES, type Corpus } from './corpus.js';
+import { cpuSeconds, engineOffline, wordLatencies } from './measure.js';
 import { percentile, report } from './report.js';
 
-const CHUNK = 1_600;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-
-/** The engine alone, offline on the same audio: its words with their timings, and when each final fired. */
-function engineOffline(samples: Int16Array): { words: RecognizedWord[]; finalsOnlyLatencies: number[] } {
-  const decoder = new PocketsphinxDecoder({ modelDir: DEFAULT_MODEL_DIR, endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs: 20_000 });
-  const words: RecognizedWord[] = [];
-  const finalsOnlyLatencies: number[] = [];
-  const take = (events: ReturnType<PocketsphinxDecoder['process']>): void => {
-    for (const event of events) {
-      if (event.type !== 'final') continue;
-      words.push(...event.words);
-      // A "post each final" pipeline shows a word when its utterance's final fires.
-      for (const word of event.words) finalsOnlyLatencies.push((event.time - word.end) * 1000);
-    }
-  };
-  for (let i = 0; i < samples.length; i += CHUNK) take(decoder.process(samples.slice(i, i + CHUNK)));
-  take(decoder.finish());
-  decoder.free();
-  return { words, finalsOnlyLatencies };
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
-}
 
 /** Streams the corpus through the daemon process at real-time pace into a local Zoom stand-in and measures. */
 async function measure(corpus: Corpus): Promise<Record<string, string | number>> {
@@ -61,13 +34,8 @@ async function measure(corpus: Corpus): Promise<Record<string, string | number>>
   await zoom.stop();
   await rm(dir, { recursive: true, force: true });
 
-  // Word latency: each caption word matched to the same word in the engine's offline alignment, whose end
-  // time says when it was spoken; latency runs from there to Zoom's acceptance of the caption.
-  const captionWords = zoom.accepted.flatMap((c) => normalizeWords(c.body).map((word) => ({ word, acceptedAt: c.receivedAt })));
-  const latencies: number[] = [];
-  for (const step of alignWords(offline.words.map((w) => w.word), captionWords.map((w) => w.word))) {
-    if (step.op === 'match') latencies.push(captionWords[step.hyp]!.acceptedAt - (outcome.startedAt + offline.words[step.ref]!.end * 1000));
-  }
+  const latencies = wordLatencies(offline.words, zoom.accepted, outcome.startedAt);
+  const captionWords = zoom.accepted.flatMap((c) => normalizeWords(c.body));
   const captionWer = wordErrorRate(corpus.transcript, zoom.text()).wer;
   const engineWer = wordErrorRate(corpus.transcript, offline.words.map((w) => w.word).join(' ')).wer;
   const gaps = zoom.accepted.slice(1).map((c, i) => c.receivedAt - zoom.accepted[i]!.receivedAt);
