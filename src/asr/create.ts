@@ -2,6 +2,7 @@ import { BridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MeetingConfig } from '../config/schema.js';
 import { PocketsphinxRecognizer } from './pocketsphinx/recognizer.js';
+import { VoskServerRecognizer } from './vosk-server/recognizer.js';
 import type { SpeechRecognizer } from './types.js';
 
 export function createRecognizer(asr: MeetingConfig['asr'], log: Logger): SpeechRecognizer {
@@ -16,6 +17,9 @@ export function createRecognizer(asr: MeetingConfig['asr'], log: Logger): Speech
         },
         log,
       );
+    case 'vosk-server':
+      // The schema requires asr.url for this engine.
+      return new VoskServerRecognizer(asr.url!, log);
     default:
       throw new BridgeError('ASR_UNKNOWN_ENGINE', `unknown ASR engine "${asr.engine}"`);
   }

@@ -5,7 +5,7 @@ import { DEFAULT_SEGMENTER_OPTIONS } from '../segmenter/segmenter.js';
 import { DEFAULT_TEXT_OPTIONS } from '../segmenter/text-rules.js';
 
 /** Engines this build can run; the config names others only once their adapter exists. */
-export const ENGINES = ['pocketsphinx'] as const;
+export const ENGINES = ['pocketsphinx', 'vosk-server'] as const;
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const milliseconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -20,7 +20,8 @@ const notYet = (source: { type: string }, ctx: z.RefinementCtx): void =>
 const rtmpSource = z.strictObject({ type: z.literal('rtmp'), streamKey: z.string().min(1) }).superRefine(notYet);
 const rtmpPullSource = z.strictObject({ type: z.literal('rtmp-pull'), url: z.string().url() }).superRefine(notYet);
 
-const asr = z.strictObject({
+const asr = z
+  .strictObject({
   engine: z
     .string()
     .refine((engine) => (ENGINES as readonly string[]).includes(engine), {
@@ -32,7 +33,12 @@ const asr = z.strictObject({
   endpointSilenceMs: milliseconds(100, 5_000).default(500),
   partialIntervalMs: milliseconds(20, 2_000).default(100),
   maxUtteranceMs: milliseconds(2_000, 120_000).default(20_000),
-});
+  /** Server engines (vosk-server): ws:// or wss:// address of the recognizer. */
+  url: z.string().regex(/^wss?:\/\//, 'expected a ws:// or wss:// URL').optional(),
+})
+  .superRefine((asr, ctx) => {
+    if (asr.engine === 'vosk-server' && !asr.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'engine vosk-server needs asr.url (ws://host:2700)' });
+  });
 
 const zoomDestination = z
   .strictObject({

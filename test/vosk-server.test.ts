@@ -1,0 +1,90 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VoskServerRecognizer } from '../src/asr/vosk-server/recognizer.js';
+import type { SpeechEvent } from '../src/asr/types.js';
+import { parseConfig } from '../src/config/load.js';
+import { startDaemon } from '../src/daemon.js';
+import type { AudioItem } from '../src/ingest/pcm.js';
+import { silentLogger } from '../src/log.js';
+import { readWav } from '../src/util/wav.js';
+import { wordErrorRate } from '../src/util/wer.js';
+import { FakeVoskServer } from './helpers/fake-vosk-server.js';
+import { FakeZoom } from './helpers/fake-zoom.js';
+import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
+import { streamAudio } from './helpers/ws-client.js';
+
+let server: FakeVoskServer;
+let url: string;
+beforeAll(async () => {
+  server = new FakeVoskServer();
+  url = await server.start();
+});
+afterAll(() => server.stop());
+
+async function* chunks(samples: Int16Array): AsyncIterable<AudioItem> {
+  for (let i = 0; i < samples.length; i += 1600) yield samples.slice(i, i + 1600);
+}
+async function collect(events: AsyncIterable<SpeechEvent>): Promise<SpeechEvent[]> {
+  const out: SpeechEvent[] = [];
+  for await (const event of events) out.push(event);
+  return out;
+}
+
+const finalWords = (events: SpeechEvent[]): string => events.flatMap((e) => (e.type === 'final' ? [e.text] : [])).join(' ');
+
+describe('vosk-server adapter (self-hosted recognizer over WebSocket)', () => {
+  it('maps the protocol to speech events and recognises real speech', async () => {
+    const recognizer = new VoskServerRecognizer(url, silentLogger);
+    await recognizer.start();
+    const clip = librivoxClips()[3]!;
+    const events = await collect(recognizer.transcribe(chunks(concatSamples([readWav(clip.path).samples, roomNoise(1)]))));
+    expect(server.configs.at(-1)).toEqual({ config: { sample_rate: 16000, words: 1 } });
+    expect(events[0]!.type).toBe('start_of_speech');
+    expect(events.filter((e) => e.type === 'interim').length).toBeGreaterThan(5);
+    const finals = events.filter((e) => e.type === 'final');
+    expect(finals.length).toBeGreaterThan(0);
+    const text = finals.map((e) => e.text).join(' ');
+    expect(wordErrorRate(clip.transcript, text).wer).toBeLessThan(0.4);
+    expect(finals[0]!.type === 'final' && finals[0]!.words.length).toBeGreaterThan(3);
+    await recognizer.close();
+  });
+
+  it('reports an unreachable server at start, and a server that dies mid-stream as an engine failure', async () => {
+    await expect(new VoskServerRecognizer('ws://127.0.0.1:1', silentLogger).start()).rejects.toMatchObject({ code: 'ASR_ENGINE_FAILED', message: expect.stringContaining('cannot reach the vosk server') });
+    server.dropAfter = 10;
+    const recognizer = new VoskServerRecognizer(url, silentLogger);
+    const samples = readWav(librivoxClips()[0]!.path).samples;
+    // Dropped before our end of stream: the stream fails (its publisher is told, and reconnects to a fresh one).
+    await expect(collect(recognizer.transcribe(chunks(samples)))).rejects.toMatchObject({ code: 'ASR_ENGINE_FAILED', message: expect.stringContaining('closed the stream early') });
+    server.dropAfter = Infinity;
+    expect(finalWords(await collect(recognizer.transcribe(chunks(samples))))).toMatch(/leisure/);
+    await recognizer.close();
+  });
+
+  it('the daemon captions a meeting with its recognition offloaded to the server', async () => {
+    const zoom = new FakeZoom();
+    const captionUrl = await zoom.start();
+    const dir = await mkdtemp(join(tmpdir(), 'cb-vosk-'));
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: offloaded\n    source: { type: websocket, token: t0k3n }\n    asr: { engine: vosk-server, url: "${url}" }\n    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
+      'vosk.yaml',
+      {},
+    );
+    const daemon = await startDaemon(config, silentLogger);
+    const speech = concatSamples([roomNoise(0.5), readWav(librivoxClips()[0]!.path).samples, roomNoise(1)]);
+    const outcome = await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/offloaded`, speech, { token: 't0k3n', realtime: false });
+    await daemon.stop();
+    await zoom.stop();
+    await rm(dir, { recursive: true, force: true });
+    expect(outcome.code).toBe(1000);
+    expect(zoom.text()).toMatch(/leisure to\s+consider/i);
+    expect(zoom.violations).toEqual([]);
+  });
+
+  it('asks for the server address in the config', () => {
+    const yaml = 'meetings:\n  - id: a\n    source: { type: websocket, token: t }\n    asr: { engine: vosk-server }\n    captions: [ { stdout: {} } ]\n';
+    expect(() => parseConfig(yaml, 'c.yaml', {})).toThrow(/meetings\[0\]\.asr\.url: engine vosk-server needs asr\.url/);
+  });
+});
