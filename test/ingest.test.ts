@@ -68,7 +68,7 @@ describe('WebSocket ingest: bad input gets a clear answer and disturbs nothing e
       refusedUpgrade(`${base}/ingest/victim`, { Authorization: 'Bearer healthy-token' }),
       refusedUpgrade(`${base}/ingest/nobody`, { Authorization: 'Bearer healthy-token' }),
       refusedUpgrade(`${base}/ingest/victim?encoding=mp3`, { Authorization: 'Bearer victim-token' }),
-      refusedUpgrade(`${base}/ingest/victim?sample_rate=44100`, { Authorization: 'Bearer victim-token' }),
+      refusedUpgrade(`${base}/ingest/victim?sample_rate=96000`, { Authorization: 'Bearer victim-token' }),
       refusedUpgrade(`${base}/ingest/victim?channels=6`, { Authorization: 'Bearer victim-token' }),
       refusedUpgrade(`${base}/elsewhere`),
     ]);
@@ -106,8 +106,8 @@ describe('WebSocket ingest: bad input gets a clear answer and disturbs nothing e
     const code = await new Promise((resolve) => ws.on('close', resolve));
     expect(code).toBe(1000);
     const text = zoom.accepted.slice(before).map((c) => c.body).join(' ');
-    expect(text).toMatch(/dashwood/i);
     expect(text).toMatch(/leisure/i);
+    expect(text).toMatch(/consider/i);
   });
 
   it('a newer publisher replaces the current one, whose audio so far is still captioned', async () => {

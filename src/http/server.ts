@@ -116,6 +116,8 @@ export class HttpServer {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'upgrade socket error'));
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // Deepgram's live streaming path: existing Deepgram clients stream here unchanged.
+    if (url.pathname === '/v1/listen') return this.ingest.handleUpgrade(req, socket, head, url, undefined);
     const match = INGEST_PATH.exec(url.pathname);
     if (!match) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from './pcm.js';
+import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, PcmConverter } from './pcm-converter.js';
 
 /** Audio held for a stream whose recognizer lags; beyond it the oldest is dropped (and counted). */
 const BUFFER_SECONDS = 10;
@@ -52,15 +53,17 @@ function statusText(status: number): string {
   return { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
 }
 
-/** Checks the stream's declared format; null when it is linear16 16 kHz mono (the only format this version takes). */
-function formatProblem(url: URL): string | null {
+/** The stream's declared format, or what is wrong with it. Deepgram's query names. */
+function streamFormat(url: URL): { sampleRate: number; channels: number } | { problem: string } {
   const encoding = url.searchParams.get('encoding') ?? 'linear16';
-  const sampleRate = url.searchParams.get('sample_rate') ?? String(PCM_SAMPLE_RATE);
-  const channels = url.searchParams.get('channels') ?? '1';
-  if (encoding !== 'linear16') return `encoding "${encoding}" is not supported by this version (use linear16)`;
-  if (sampleRate !== String(PCM_SAMPLE_RATE)) return `sample_rate ${sampleRate} is not supported by this version (use 16000)`;
-  if (channels !== '1') return `channels ${channels} is not supported by this version (use 1)`;
-  return null;
+  const sampleRate = Number(url.searchParams.get('sample_rate') ?? PCM_SAMPLE_RATE);
+  const channels = Number(url.searchParams.get('channels') ?? 1);
+  if (encoding !== 'linear16') return { problem: `encoding "${encoding.slice(0, 40)}" is not supported by this version (use linear16)` };
+  if (!Number.isInteger(sampleRate) || sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
+    return { problem: `sample_rate must be a whole number from ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE}` };
+  }
+  if (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) return { problem: `channels must be 1 or ${MAX_CHANNELS}` };
+  return { sampleRate, channels };
 }
 
 /**
@@ -93,22 +96,29 @@ export class WebSocketIngest {
     this.heartbeat.unref();
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, meetingId: string): void {
-    const target = this.targets.get(meetingId);
+  /**
+   * `meetingId` comes from the path (/ingest/<id>). Deepgram-style clients (/v1/listen) name it with ?meeting=,
+   * or not at all: then the meeting is the one whose token they present.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, meetingId: string | undefined): void {
     if (!this.accepting) return refuse(socket, 503, 'shutting down');
-    if (!target) return refuse(socket, 404, `unknown meeting "${meetingId}"`);
     const token = presentedToken(req, url);
+    const id = meetingId ?? url.searchParams.get('meeting') ?? [...this.targets].find(([, t]) => token && tokensMatch(token, t.token))?.[0];
+    if (id === undefined) return refuse(socket, token ? 401 : 400, token ? 'missing or wrong token' : 'name the meeting (?meeting=) or present its token');
+    const target = this.targets.get(id);
+    if (!target) return refuse(socket, 404, `unknown meeting "${id.slice(0, 64)}"`);
     if (!token || !tokensMatch(token, target.token)) {
-      this.log.warn({ meeting: meetingId, remote: req.socket.remoteAddress }, 'ingest refused: bad or missing token');
+      this.log.warn({ meeting: id, remote: req.socket.remoteAddress }, 'ingest refused: bad or missing token');
       return refuse(socket, 401, 'missing or wrong token');
     }
-    const problem = formatProblem(url);
-    if (problem) return refuse(socket, 400, problem);
+    const format = streamFormat(url);
+    if ('problem' in format) return refuse(socket, 400, format.problem);
     if (target.pipeline.state === 'failed' || target.pipeline.state === 'starting') return refuse(socket, 503, 'meeting not ready');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.pipeline, req));
+    const converter = new PcmConverter(format.sampleRate, format.channels);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.pipeline, req, converter));
   }
 
-  private accept(ws: WebSocket, pipeline: MeetingPipeline, req: IncomingMessage): void {
+  private accept(ws: WebSocket, pipeline: MeetingPipeline, req: IncomingMessage, converter: PcmConverter): void {
     const publisher = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     // With noServer, ws emits no 'connection' event: liveness tracking starts here.
     this.alive.add(ws);
@@ -133,7 +143,6 @@ export class WebSocketIngest {
     }
     this.publishers.set(pipeline.id, { ws, audio });
 
-    let oddByte: number | undefined;
     const closeWith = (code: number, reason: string): void => {
       log.warn({ code, reason }, 'closing ingest stream');
       audio.end(); // what was heard so far is still transcribed and captioned
@@ -144,7 +153,7 @@ export class WebSocketIngest {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (isBinary) {
         if (audio.isEnded) return;
-        const samples = toSamples(bytes, oddByte, (rest) => (oddByte = rest));
+        const samples = converter.convert(bytes);
         pipeline.noteAudioSamples(samples.length);
         audio.push(samples);
         return;
@@ -207,12 +216,3 @@ export class WebSocketIngest {
   }
 }
 
-/** s16le bytes to samples; a frame may split a sample, so an odd last byte is carried into the next frame. */
-function toSamples(bytes: Buffer, carried: number | undefined, carry: (rest: number | undefined) => void): Int16Array {
-  const data = carried === undefined ? bytes : Buffer.concat([Buffer.from([carried]), bytes]);
-  const whole = data.length - (data.length % 2);
-  carry(whole < data.length ? data[whole] : undefined);
-  const samples = new Int16Array(whole / 2);
-  for (let i = 0; i < samples.length; i++) samples[i] = data.readInt16LE(i * 2);
-  return samples;
-}

@@ -1,0 +1,49 @@
+import { createRequire } from 'node:module';
+import { PCM_SAMPLE_RATE } from './pcm.js';
+
+// A CommonJS package whose class is `exports.default`; require() reads it the same under Node and under vitest.
+const { default: SpeexResampler } = createRequire(import.meta.url)('speex-resampler') as typeof import('speex-resampler');
+type SpeexResampler = InstanceType<typeof SpeexResampler>;
+await SpeexResampler.initPromise;
+
+export const MIN_SAMPLE_RATE = 8_000;
+export const MAX_SAMPLE_RATE = 48_000;
+export const MAX_CHANNELS = 2;
+/** speex quality 5 of 10: transparent for speech recognition at a fraction of the cost of 10. */
+const RESAMPLER_QUALITY = 5;
+
+/**
+ * Interleaved s16le at the sender's rate and channel count to the pipeline's 16 kHz mono. Stateful: a frame
+ * (one sample for every channel) split across messages is carried over, and the resampler keeps its filter
+ * state between chunks, so chunk boundaries leave no clicks.
+ */
+export class PcmConverter {
+  private readonly frameBytes: number;
+  private carry = Buffer.alloc(0);
+  private readonly resampler: SpeexResampler | undefined;
+
+  constructor(
+    readonly sampleRate: number,
+    readonly channels: number,
+  ) {
+    this.frameBytes = 2 * channels;
+    this.resampler = sampleRate === PCM_SAMPLE_RATE ? undefined : new SpeexResampler(1, sampleRate, PCM_SAMPLE_RATE, RESAMPLER_QUALITY);
+  }
+
+  convert(bytes: Buffer): Int16Array {
+    const data = this.carry.length > 0 ? Buffer.concat([this.carry, bytes]) : bytes;
+    const whole = data.length - (data.length % this.frameBytes);
+    this.carry = Buffer.from(data.subarray(whole));
+    const frames = whole / this.frameBytes;
+    const mono = Buffer.alloc(frames * 2);
+    for (let f = 0; f < frames; f++) {
+      let sum = 0;
+      for (let c = 0; c < this.channels; c++) sum += data.readInt16LE(f * this.frameBytes + c * 2);
+      mono.writeInt16LE(Math.round(sum / this.channels), f * 2);
+    }
+    const out = this.resampler ? this.resampler.processChunk(mono) : mono;
+    const samples = new Int16Array(out.length / 2);
+    for (let i = 0; i < samples.length; i++) samples[i] = out.readInt16LE(i * 2);
+    return samples;
+  }
+}
