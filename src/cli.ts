@@ -69,6 +69,8 @@ async function run(file: string): Promise<number> {
     return 2;
   }
   const log = createLogger(config.log.level);
+  // A promise nobody awaited must not take every meeting's captions down with it: report it loudly, keep running.
+  process.on('unhandledRejection', (reason) => log.error({ err: errorMessage(reason) }, 'unhandled rejection (a bug): the daemon keeps running'));
   const daemon = await startDaemon(config, log);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SenderStats } from './caption/zoom-sender.js';
 import type { MeetingPipeline } from './pipeline/meeting.js';
 
 /**
@@ -45,46 +46,30 @@ export class BridgeMetrics {
           return stats ? [{ labels: { meeting: meeting.id, destination: `${sink.kind}:${index}` }, stats }] : [];
         }),
       );
-    new Gauge({
-      name: 'caption_bridge_zoom_seq',
-      help: 'Last seq used per Zoom destination',
-      labelNames: ['meeting', 'destination'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { labels, stats } of senders()) if (stats.lastSeq !== undefined) this.set(labels, stats.lastSeq);
-      },
-    });
-    new Gauge({
-      name: 'caption_bridge_zoom_clock_offset_seconds',
-      help: "Zoom's clock minus ours, from the fastest recent answer",
-      labelNames: ['meeting', 'destination'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { labels, stats } of senders()) if (stats.clockOffsetMs !== undefined) this.set(labels, stats.clockOffsetMs / 1000);
-      },
-    });
-    new Counter({
-      name: 'caption_bridge_zoom_retries_total',
-      help: 'Caption POSTs retried',
-      labelNames: ['meeting', 'destination'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { labels, stats } of senders()) this.inc(labels, stats.retries);
-      },
-    });
-    new Counter({
-      name: 'caption_bridge_zoom_give_ups_total',
-      help: 'Captions given up after the retry budget',
-      labelNames: ['meeting', 'destination'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { labels, stats } of senders()) this.inc(labels, stats.gaveUp);
-      },
-    });
+    // Read from each Zoom sender at scrape time: counters hold the sender's running totals.
+    const fromSenders = (Metric: typeof Gauge | typeof Counter, name: string, help: string, value: (stats: SenderStats) => number | undefined): void => {
+      new Metric({
+        name,
+        help,
+        labelNames: ['meeting', 'destination'],
+        registers,
+        collect(this: Gauge<'meeting' | 'destination'> | Counter<'meeting' | 'destination'>) {
+          this.reset();
+          for (const { labels, stats } of senders()) {
+            const v = value(stats);
+            if (v === undefined) continue;
+            if (this instanceof Gauge) this.set(labels, v);
+            else this.inc(labels, v);
+          }
+        },
+      });
+    };
+    fromSenders(Gauge, 'caption_bridge_zoom_seq', 'Last seq used per Zoom destination', (s) => s.lastSeq);
+    fromSenders(Gauge, 'caption_bridge_zoom_clock_offset_seconds', "Zoom's clock minus ours, from the fastest recent answer", (s) =>
+      s.clockOffsetMs === undefined ? undefined : s.clockOffsetMs / 1000,
+    );
+    fromSenders(Counter, 'caption_bridge_zoom_retries_total', 'Caption POSTs retried', (s) => s.retries);
+    fromSenders(Counter, 'caption_bridge_zoom_give_ups_total', 'Captions given up after the retry budget', (s) => s.gaveUp);
     new Counter({
       name: 'caption_bridge_asr_cpu_seconds_total',
       help: 'CPU time the speech engine spent, per meeting (divide by audio seconds for the real-time factor)',

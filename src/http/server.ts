@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { tokensMatch, type WebSocketIngest } from '../ingest/websocket.js';
 import type { BridgeMetrics } from '../metrics.js';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
 import type { ZoomWebhookEvent, ZoomWebhookVerifier } from '../zoom-api/webhook.js';
@@ -73,7 +74,13 @@ export class HttpServer {
         });
       case '/metrics':
         if (this.adminToken !== undefined && !this.authorized(req)) return json(res, 401, { error: 'admin token required' });
-        void this.metrics.text().then((text) => res.writeHead(200, { 'content-type': this.metrics.contentType }).end(text));
+        void this.metrics.text().then(
+          (text) => res.writeHead(200, { 'content-type': this.metrics.contentType }).end(text),
+          (err: unknown) => {
+            this.log.error({ err: errorMessage(err) }, 'metrics collection failed');
+            json(res, 500, { error: 'metrics collection failed' });
+          },
+        );
         return;
       case '/meetings':
         if (this.adminToken === undefined) return json(res, 404, { error: 'set http.adminToken to enable /meetings' });
