@@ -83,8 +83,54 @@ describe('vosk-server adapter (self-hosted recognizer over WebSocket)', () => {
     expect(zoom.violations).toEqual([]);
   });
 
-  it('asks for the server address in the config', () => {
+  it('asks for the server address in the config, for the engine and for each fallback', () => {
     const yaml = 'meetings:\n  - id: a\n    source: { type: websocket, token: t }\n    asr: { engine: vosk-server }\n    captions: [ { stdout: {} } ]\n';
     expect(() => parseConfig(yaml, 'c.yaml', {})).toThrow(/meetings\[0\]\.asr\.url: engine vosk-server needs asr\.url/);
+    const fallback = yaml.replace('asr: { engine: vosk-server }', 'asr: { engine: pocketsphinx, fallback: [ { engine: vosk-server }, { engine: whisper } ] }');
+    expect(() => parseConfig(fallback, 'c.yaml', {})).toThrow(/meetings\[0\]\.asr\.fallback\[0\]\.url: engine vosk-server needs asr\.url[\s\S]*meetings\[0\]\.asr\.fallback\[1\]\.engine: unknown engine "whisper"/);
+  });
+});
+
+describe('fallback between engines', () => {
+  it('when the server dies mid-stream the embedded engine takes over the same stream and captions keep flowing', async () => {
+    const zoom = new FakeZoom();
+    const captionUrl = await zoom.start();
+    const dir = await mkdtemp(join(tmpdir(), 'cb-fallback-'));
+    const logs: string[] = [];
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: resilient\n    source: { type: websocket, token: t0k3n }\n    asr:\n      engine: vosk-server\n      url: "${url}"\n      fallback: [ { engine: pocketsphinx } ]\n    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
+      'fallback.yaml',
+      {},
+    );
+    const { captureLogs } = await import('./helpers/log-capture.js');
+    const captured = captureLogs('info');
+    const daemon = await startDaemon(config, captured.log);
+    const clips = librivoxClips();
+    const speech = concatSamples([roomNoise(0.5), readWav(clips[0]!.path).samples, roomNoise(1), readWav(clips[3]!.path).samples, roomNoise(1)]);
+    const connectionsBefore = server.connections;
+    server.dropAfter = 30; // the server dies 3 s into the stream
+    const outcome = await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/resilient`, speech, { token: 't0k3n', realtime: false });
+    server.dropAfter = Infinity;
+    await daemon.stop();
+    await zoom.stop();
+    await rm(dir, { recursive: true, force: true });
+    logs.push(captured.text());
+
+    expect(outcome.code).toBe(1000); // the publisher never noticed
+    expect(server.connections).toBeGreaterThan(connectionsBefore);
+    const switched = logs
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { msg: string; atSeconds?: number; next?: string })
+      .find((entry) => entry.msg === 'speech engine failed: switching');
+    expect(switched).toMatchObject({ next: 'pocketsphinx' });
+    expect(switched!.atSeconds).toBeLessThan(4);
+    // The first clip's end ("in his power to do") and the whole second clip came after the switch.
+    expect(zoom.text()).toMatch(/power to do/i);
+    expect(zoom.text()).toMatch(/married/i);
+    expect(zoom.text()).toMatch(/respectable/i);
+    expect(zoom.accepted.length).toBeGreaterThanOrEqual(4);
+    expect(zoom.violations).toEqual([]);
   });
 });

@@ -20,8 +20,7 @@ const notYet = (source: { type: string }, ctx: z.RefinementCtx): void =>
 const rtmpSource = z.strictObject({ type: z.literal('rtmp'), streamKey: z.string().min(1) }).superRefine(notYet);
 const rtmpPullSource = z.strictObject({ type: z.literal('rtmp-pull'), url: z.string().url() }).superRefine(notYet);
 
-const asr = z
-  .strictObject({
+const engineFields = {
   engine: z
     .string()
     .refine((engine) => (ENGINES as readonly string[]).includes(engine), {
@@ -35,10 +34,13 @@ const asr = z
   maxUtteranceMs: milliseconds(2_000, 120_000).default(20_000),
   /** Server engines (vosk-server): ws:// or wss:// address of the recognizer. */
   url: z.string().regex(/^wss?:\/\//, 'expected a ws:// or wss:// URL').optional(),
-})
-  .superRefine((asr, ctx) => {
-    if (asr.engine === 'vosk-server' && !asr.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'engine vosk-server needs asr.url (ws://host:2700)' });
-  });
+};
+const needsUrl = (asr: { engine: string; url?: string }, ctx: z.RefinementCtx): void => {
+  if (asr.engine === 'vosk-server' && !asr.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'engine vosk-server needs asr.url (ws://host:2700)' });
+};
+const engine = z.strictObject(engineFields).superRefine(needsUrl);
+/** The preferred engine, and engines that take over, in order, when it fails (e.g. a GPU server, then the embedded one). */
+const asr = z.strictObject({ ...engineFields, fallback: z.array(engine).default([]) }).superRefine(needsUrl);
 
 const zoomDestination = z
   .strictObject({
@@ -165,3 +167,4 @@ export type Config = z.infer<typeof configSchema>;
 export type MeetingConfig = Config['meetings'][number];
 export type CaptionDestinationConfig = MeetingConfig['captions'][number];
 export type SegmenterConfig = MeetingConfig['segmenter'];
+export type EngineConfig = z.infer<typeof engine>;

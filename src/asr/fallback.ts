@@ -1,0 +1,121 @@
+import { errorMessage, isBridgeError } from '../errors.js';
+import { PCM_SAMPLE_RATE, type AudioItem } from '../ingest/pcm.js';
+import type { Logger } from '../log.js';
+import type { RecognizerCapabilities, SpeechEvent, SpeechRecognizer } from './types.js';
+
+/** How soon a failed engine is tried again (for the next stream) after it failed. */
+const RETRY_FAILED_AFTER_MS = 30_000;
+
+/**
+ * Several engines in order of preference. When the one in use fails mid-stream, the next takes over the same
+ * stream at once (its event times shifted to the stream's timeline), so captions keep flowing; the failed one is
+ * retried in the background and used again from the next stream on once it starts.
+ */
+export class FallbackRecognizer implements SpeechRecognizer {
+  readonly engine: string;
+  readonly capabilities: RecognizerCapabilities;
+  private active = 0;
+  private readonly available: boolean[];
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly engines: SpeechRecognizer[],
+    private readonly log: Logger,
+  ) {
+    this.engine = `fallback(${engines.map((e) => e.engine).join(', ')})`;
+    this.capabilities = engines[0]!.capabilities;
+    this.available = engines.map(() => false);
+  }
+
+  get stats(): { audioSeconds: number; cpuMs: number } {
+    const all = this.engines.map((e) => e.stats ?? { audioSeconds: 0, cpuMs: 0 });
+    return { audioSeconds: all.reduce((a, s) => a + s.audioSeconds, 0), cpuMs: all.reduce((a, s) => a + s.cpuMs, 0) };
+  }
+
+  /** Starts every engine so the fallbacks are warm; fails only if none starts. */
+  async start(): Promise<void> {
+    const results = await Promise.allSettled(this.engines.map((e) => e.start()));
+    results.forEach((r, i) => {
+      this.available[i] = r.status === 'fulfilled';
+      if (r.status === 'rejected') {
+        this.log.warn({ engine: this.engines[i]!.engine, err: errorMessage(r.reason) }, 'engine unavailable at start; retrying in the background');
+        this.retryLater(i);
+      }
+    });
+    const first = this.available.indexOf(true);
+    if (first < 0) throw (results[0] as PromiseRejectedResult).reason;
+    this.active = first;
+  }
+
+  async *transcribe(audio: AsyncIterable<AudioItem>): AsyncIterable<SpeechEvent> {
+    const source = audio[Symbol.asyncIterator]();
+    let samples = 0;
+    // Every engine reads the same stream; one that stops reading (it failed) must not end it for the next.
+    const shared: AsyncIterable<AudioItem> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          const result = await source.next();
+          if (!result.done && result.value instanceof Int16Array) samples += result.value.length;
+          return result;
+        },
+        return: async () => ({ done: true as const, value: undefined }),
+      }),
+    };
+    for (;;) {
+      const index = this.active;
+      const engine = this.engines[index]!;
+      const offset = samples / PCM_SAMPLE_RATE;
+      try {
+        for await (const event of engine.transcribe(shared)) yield shift(event, offset);
+        return;
+      } catch (err) {
+        const next = this.nextAvailable(index);
+        if (!isBridgeError(err) || !err.retryable || next === undefined) throw err;
+        this.log.warn({ failed: engine.engine, next: this.engines[next]!.engine, atSeconds: samples / PCM_SAMPLE_RATE, err: errorMessage(err) }, 'speech engine failed: switching');
+        this.available[index] = false;
+        this.active = next;
+        this.retryLater(index);
+        // What the failed engine had not finalised is gone; close its utterance so the segmenter sends what was settled.
+        yield { type: 'end_of_speech', time: samples / PCM_SAMPLE_RATE };
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    await Promise.all(this.engines.map((e) => e.close()));
+  }
+
+  private nextAvailable(failed: number): number | undefined {
+    for (let step = 1; step < this.engines.length; step++) {
+      const candidate = (failed + step) % this.engines.length;
+      if (this.available[candidate]) return candidate;
+    }
+    return undefined;
+  }
+
+  /** Back in service once it starts again; preferred engines win for the next stream. */
+  private retryLater(index: number): void {
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.engines[index]!.start().then(
+        () => {
+          this.available[index] = true;
+          if (index < this.active) this.active = index;
+          this.log.info({ engine: this.engines[index]!.engine }, 'speech engine back; used from the next stream');
+        },
+        () => this.retryLater(index),
+      );
+    }, RETRY_FAILED_AFTER_MS);
+    timer.unref();
+    this.retryTimers.add(timer);
+  }
+}
+
+function shift(event: SpeechEvent, offset: number): SpeechEvent {
+  if (offset === 0) return event;
+  if (event.type === 'final') return { ...event, time: event.time + offset, words: event.words.map((w) => ({ ...w, start: w.start + offset, end: w.end + offset })) };
+  if (event.type === 'interim') return { ...event, time: event.time + offset, words: event.words?.map((w) => ({ ...w, start: w.start + offset, end: w.end + offset })) };
+  return { ...event, time: event.time + offset };
+}
