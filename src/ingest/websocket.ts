@@ -6,7 +6,8 @@ import type { Logger } from '../log.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from './pcm.js';
-import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, PcmConverter } from './pcm-converter.js';
+import { createDecoder, ENCODINGS, type Encoding } from './decoders.js';
+import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm-converter.js';
 
 /** Audio held for a stream whose recognizer lags; beyond it the oldest is dropped (and counted). */
 const BUFFER_SECONDS = 10;
@@ -54,16 +55,16 @@ function statusText(status: number): string {
 }
 
 /** The stream's declared format, or what is wrong with it. Deepgram's query names. */
-function streamFormat(url: URL): { sampleRate: number; channels: number } | { problem: string } {
-  const encoding = url.searchParams.get('encoding') ?? 'linear16';
+function streamFormat(url: URL): { encoding: Encoding; sampleRate: number; channels: number } | { problem: string } {
+  const encoding = (url.searchParams.get('encoding') ?? 'linear16') as Encoding;
   const sampleRate = Number(url.searchParams.get('sample_rate') ?? PCM_SAMPLE_RATE);
   const channels = Number(url.searchParams.get('channels') ?? 1);
-  if (encoding !== 'linear16') return { problem: `encoding "${encoding.slice(0, 40)}" is not supported by this version (use linear16)` };
+  if (!ENCODINGS.includes(encoding)) return { problem: `encoding "${encoding.slice(0, 40)}" is not supported (use ${ENCODINGS.join(', ')})` };
   if (!Number.isInteger(sampleRate) || sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
     return { problem: `sample_rate must be a whole number from ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE}` };
   }
   if (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) return { problem: `channels must be 1 or ${MAX_CHANNELS}` };
-  return { sampleRate, channels };
+  return { encoding, sampleRate, channels };
 }
 
 /**
@@ -114,11 +115,10 @@ export class WebSocketIngest {
     const format = streamFormat(url);
     if ('problem' in format) return refuse(socket, 400, format.problem);
     if (target.pipeline.state === 'failed' || target.pipeline.state === 'starting') return refuse(socket, 503, 'meeting not ready');
-    const converter = new PcmConverter(format.sampleRate, format.channels);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.pipeline, req, converter));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.pipeline, req, format));
   }
 
-  private accept(ws: WebSocket, pipeline: MeetingPipeline, req: IncomingMessage, converter: PcmConverter): void {
+  private accept(ws: WebSocket, pipeline: MeetingPipeline, req: IncomingMessage, format: { encoding: Encoding; sampleRate: number; channels: number }): void {
     const publisher = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     // With noServer, ws emits no 'connection' event: liveness tracking starts here.
     this.alive.add(ws);
@@ -148,14 +148,22 @@ export class WebSocketIngest {
       audio.end(); // what was heard so far is still transcribed and captioned
       ws.close(code, reason);
     };
+    const decoder = createDecoder(
+      format,
+      (samples) => {
+        pipeline.noteAudioSamples(samples.length);
+        audio.push(samples);
+      },
+      (reason) => closeWith(CLOSE.invalidPayload, reason),
+    );
+    // The end of the input, however it comes: what the decoder still holds is audio too.
+    const endInput = (): void => void decoder.end().then(() => audio.end());
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (isBinary) {
         if (audio.isEnded) return;
-        const samples = converter.convert(bytes);
-        pipeline.noteAudioSamples(samples.length);
-        audio.push(samples);
+        decoder.write(bytes);
         return;
       }
       let message: { type?: unknown };
@@ -170,15 +178,15 @@ export class WebSocketIngest {
         case 'Finalize':
           return audio.push(FINALIZE);
         case 'CloseStream':
-          return audio.end();
+          return endInput();
         default:
           return closeWith(CLOSE.unsupported, `unknown control message type ${JSON.stringify(message?.type ?? null).slice(0, 40)}`);
       }
     });
-    ws.on('close', () => audio.end());
+    ws.on('close', endInput);
     ws.on('error', (err) => {
       log.warn({ err: err.message }, 'ingest socket error');
-      audio.end();
+      endInput();
     });
 
     pipeline
