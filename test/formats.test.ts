@@ -6,9 +6,10 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
+import { createDecoder } from '../src/ingest/decoders.js';
 import { PcmConverter } from '../src/ingest/pcm-converter.js';
-import { silentLogger } from '../src/log.js';
 import { readWav } from '../src/util/wav.js';
+import { silentLogger } from '../src/log.js';
 import { wordErrorRate } from '../src/util/wer.js';
 import { FakeZoom } from './helpers/fake-zoom.js';
 import { librivoxClips } from './helpers/speech.js';
@@ -54,6 +55,18 @@ async function captionsFor(url: string, bytes: Buffer, headers: Record<string, s
 }
 
 describe('audio formats on the WebSocket ingest', () => {
+  it('an Opus decoder can be ended twice (CloseStream, then the socket closing) and both calls resolve', async () => {
+    const ogg = execFileSync('ffmpeg', ['-loglevel', 'error', '-i', clip.path, '-c:a', 'libopus', '-f', 'ogg', '-'], { maxBuffer: 64 << 20 });
+    let samples = 0;
+    const decoder = createDecoder({ encoding: 'ogg-opus', sampleRate: 48_000, channels: 1 }, (s) => (samples += s.length), (reason) => {
+      throw new Error(reason);
+    });
+    decoder.write(ogg);
+    await decoder.end();
+    await decoder.end();
+    expect(Math.abs(samples - readWav(clip.path).samples.length)).toBeLessThan(1600);
+  });
+
   it('converts 48 kHz stereo to 16 kHz mono, statefully across arbitrary frame splits', () => {
     const seconds = 0.5;
     const stereo = Buffer.alloc(48_000 * seconds * 4);

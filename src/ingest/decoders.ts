@@ -57,6 +57,7 @@ export function createDecoder(
     decodedAny = true;
     onSamples(converter.convert(pcm));
   });
+  let ending: Promise<void> | undefined;
   // Raw `opus`: one packet per WebSocket message, so each write must stay one chunk (object-like boundaries).
   return {
     write: (bytes) => {
@@ -64,15 +65,19 @@ export function createDecoder(
       bytesIn += bytes.length;
       input.write(bytes);
     },
-    async end() {
-      if (failed) return;
-      input.end();
-      await Promise.race([once(decoder, 'end'), once(decoder, 'close'), once(decoder, 'error')]).catch(() => undefined);
-      // A container a demuxer cannot read does not always make it fail: it just finds nothing. Say so.
-      if (!failed && bytesIn > 0 && !decodedAny) {
-        failed = true;
-        onError(`no Opus audio found: not a ${format.encoding} stream, or truncated`);
-      }
+    // Idempotent: the input may end by CloseStream and then by the socket closing; the 'end' event fires once.
+    end() {
+      ending ??= (async () => {
+        if (failed) return;
+        input.end();
+        await Promise.race([once(decoder, 'end'), once(decoder, 'close'), once(decoder, 'error')]).catch(() => undefined);
+        // A container a demuxer cannot read does not always make it fail: it just finds nothing. Say so.
+        if (!failed && bytesIn > 0 && !decodedAny) {
+          failed = true;
+          onError(`no Opus audio found: not a ${format.encoding} stream, or truncated`);
+        }
+      })();
+      return ending;
     },
   };
 }
