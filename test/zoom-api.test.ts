@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ZoomApiSink } from '../src/caption/zoom-api-sink.js';
 import { parseConfig } from '../src/config/load.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';

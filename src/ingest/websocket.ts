@@ -12,7 +12,7 @@ import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm-converter.
 /** Audio held for a stream whose recognizer lags; beyond it the oldest is dropped (and counted). */
 const BUFFER_SECONDS = 10;
 /** 1 MiB is ~33 s of 16 kHz audio in one frame: anything larger is not a live stream. */
-export const MAX_FRAME_BYTES = 1 << 20;
+const MAX_FRAME_BYTES = 1 << 20;
 const HEARTBEAT_MS = 15_000;
 
 /** WebSocket close codes: 1000 normal, 1003 unsupported data, 1007 invalid payload, 1008 policy, 4000+ ours. */

@@ -172,17 +172,10 @@ export class MeetingPipeline {
   private logDelivery(sink: CaptionSink, caption: OutgoingCaption, result: SinkResult): void {
     this.metrics?.captions.inc({ meeting: this.id, destination: sink.kind, status: result.status });
     if (sink.kind !== 'zoom') return;
-    if (result.confirmedAt !== undefined) this.metrics?.wordLatency.observe({ meeting: this.id }, (result.confirmedAt - caption.spokenAt) / 1000);
-    this.log.info(
-      {
-        seq: result.seq,
-        status: result.status,
-        words: caption.words.length,
-        // From the end of the caption's last word to Zoom's acceptance: what a reader waits.
-        latencyMs: result.confirmedAt === undefined ? undefined : result.confirmedAt - caption.spokenAt,
-      },
-      'caption delivered',
-    );
+    // From the end of the caption's last word to Zoom's acceptance: what a reader waits.
+    const latencyMs = result.confirmedAt === undefined ? undefined : result.confirmedAt - caption.spokenAt;
+    if (latencyMs !== undefined) this.metrics?.wordLatency.observe({ meeting: this.id }, latencyMs / 1000);
+    this.log.info({ seq: result.seq, status: result.status, words: caption.words.length, latencyMs }, 'caption delivered');
   }
 
   /** Zoom meeting and webinar ids whose webhooks concern this pipeline. */

@@ -112,7 +112,7 @@ export class PocketsphinxDecoder {
   private readonly partialIntervalSamples: number;
   private readonly maxUtteranceSamples: number;
 
-  constructor(private readonly options: PocketsphinxOptions) {
+  constructor(options: PocketsphinxOptions) {
     const { modelDir } = options;
     const hmm = join(modelDir, 'en-us');
     const lm = join(modelDir, 'en-us.lm.bin');
