@@ -16,6 +16,12 @@ export type ErrorCode =
   | 'ASR_MODEL_MISSING'
   | 'ASR_ENGINE_FAILED'
   | 'ASR_UNKNOWN_ENGINE'
+  /** The engine refused the API key: a person has to fix it, retrying will not. */
+  | 'ASR_AUTH_FAILED'
+  /** The engine refused the request itself (options, parameters); retrying the same request will not help. */
+  | 'ASR_ENGINE_REJECTED'
+  /** The engine's library is not installed in this build. */
+  | 'ASR_ENGINE_UNAVAILABLE'
   | 'ZOOM_API_AUTH'
   | 'ZOOM_API_RATE_LIMITED'
   | 'ZOOM_MEETING_NOT_STARTED'

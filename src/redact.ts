@@ -36,7 +36,11 @@ export const LOG_REDACT_PATHS = [
   '*.captionUrl',
   '*.token',
   '*.authorization',
+  'apiKey',
+  '*.apiKey',
   'req.headers.authorization',
   'config.meetings[*].source.token',
   'config.meetings[*].captions[*].zoom.url',
+  'config.meetings[*].asr.apiKey',
+  'config.meetings[*].asr.fallback[*].apiKey',
 ];

@@ -1,31 +1,42 @@
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { EngineConfig, MeetingConfig } from '../config/schema.js';
+import { AssemblyAiRecognizer } from './assemblyai/recognizer.js';
+import { DeepgramRecognizer } from './deepgram/recognizer.js';
 import { FallbackRecognizer } from './fallback.js';
+import { phraseTexts, type Phrase } from './phrases.js';
+import { DEFAULT_MODEL_DIR } from './pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from './pocketsphinx/recognizer.js';
-import { VoskServerRecognizer } from './vosk-server/recognizer.js';
+import { SherpaOnnxRecognizer } from './sherpa-onnx/recognizer.js';
 import type { SpeechRecognizer } from './types.js';
+import { VoskServerRecognizer } from './vosk-server/recognizer.js';
 
 export function createRecognizer(asr: MeetingConfig['asr'], log: Logger): SpeechRecognizer {
-  if (asr.fallback.length === 0) return createEngine(asr, log);
-  return new FallbackRecognizer([createEngine(asr, log), ...asr.fallback.map((engine) => createEngine(engine, log))], log);
+  const engines = [asr, ...asr.fallback].map((engine) => createEngine(engine, asr.phrases, log));
+  return engines.length === 1 ? engines[0]! : new FallbackRecognizer(engines, log);
 }
 
-function createEngine(asr: EngineConfig, log: Logger): SpeechRecognizer {
+// The schema checks each engine's required fields (url, apiKey, modelDir) before this runs.
+function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger): SpeechRecognizer {
+  const timing = { endpointSilenceMs: asr.endpointSilenceMs, partialIntervalMs: asr.partialIntervalMs, maxUtteranceMs: asr.maxUtteranceMs };
   switch (asr.engine) {
     case 'pocketsphinx':
-      return new PocketsphinxRecognizer(
-        {
-          modelDir: asr.modelDir,
-          endpointSilenceMs: asr.endpointSilenceMs,
-          partialIntervalMs: asr.partialIntervalMs,
-          maxUtteranceMs: asr.maxUtteranceMs,
-        },
+      return new PocketsphinxRecognizer({ modelDir: asr.modelDir ?? DEFAULT_MODEL_DIR, ...timing, phrases }, log);
+    case 'sherpa-onnx':
+      return new SherpaOnnxRecognizer({ modelDir: asr.modelDir!, ...timing, phrases }, asr.language, log);
+    case 'vosk-server':
+      if (phrases.length > 0) log.warn({ engine: asr.engine }, 'the vosk-server protocol cannot boost words; asr.phrases are ignored for this engine');
+      return new VoskServerRecognizer(asr.url!, log);
+    case 'deepgram':
+      return new DeepgramRecognizer(
+        { apiKey: asr.apiKey!, url: asr.url, model: asr.model ?? 'nova-3', language: asr.language, endpointSilenceMs: asr.endpointSilenceMs, phrases: phraseTexts(phrases) },
         log,
       );
-    case 'vosk-server':
-      // The schema requires asr.url for this engine.
-      return new VoskServerRecognizer(asr.url!, log);
+    case 'assemblyai':
+      return new AssemblyAiRecognizer(
+        { apiKey: asr.apiKey!, url: asr.url, model: asr.model ?? 'universal-streaming-english', language: asr.language, endpointSilenceMs: asr.endpointSilenceMs, phrases: phraseTexts(phrases) },
+        log,
+      );
     default:
       throw new BridgeError('ASR_UNKNOWN_ENGINE', `unknown ASR engine "${asr.engine}"`);
   }

@@ -14,13 +14,15 @@ export interface StreamOptions {
   chunkMs?: number;
   /** Send at the pace of speech (a live microphone); otherwise as fast as the socket takes it. */
   realtime?: boolean;
+  /** With realtime: this many seconds of audio per second (a paced test that keeps the engine in step, faster). */
+  speed?: number;
   closeStream?: boolean;
   query?: string;
 }
 
 /** A real `ws` client that streams s16le samples like an audio mixer would, then sends CloseStream. */
 export async function streamAudio(url: string, samples: Int16Array, options: StreamOptions = {}): Promise<StreamOutcome> {
-  const { token, chunkMs = 100, realtime = true, closeStream = true } = options;
+  const { token, chunkMs = 100, realtime = true, speed = 1, closeStream = true } = options;
   const ws = new WebSocket(url, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
   const messages: unknown[] = [];
   ws.on('message', (data) => messages.push(JSON.parse(String(data))));
@@ -39,7 +41,7 @@ export async function streamAudio(url: string, samples: Int16Array, options: Str
     const chunk = samples.subarray(i, i + step);
     ws.send(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     // Pace against the clock, not per chunk, so timer jitter does not accumulate.
-    if (realtime) await sleep(Math.max(0, startedAt + ((i + step) / 16_000) * 1000 - Date.now()));
+    if (realtime) await sleep(Math.max(0, startedAt + ((i + step) / 16_000 / speed) * 1000 - Date.now()));
   }
   if (closeStream && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'CloseStream' }));
   return { ...(await closed), messages, startedAt };

@@ -4,6 +4,8 @@ import koffi from 'koffi';
 import { BridgeError } from '../../errors.js';
 import type { RecognizedWord, SpeechEvent } from '../types.js';
 import { PCM_SAMPLE_RATE } from '../../ingest/pcm.js';
+import type { LocalDecoder } from '../local/protocol.js';
+import type { Phrase } from '../phrases.js';
 
 export const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
 
@@ -16,6 +18,8 @@ export interface PocketsphinxOptions {
   partialIntervalMs: number;
   /** An utterance this long is cut, so a speaker who never pauses still gets finals. */
   maxUtteranceMs: number;
+  /** Meeting vocabulary: words with a pronunciation are added to the dictionary; the others must already be in it. */
+  phrases?: Phrase[];
 }
 
 // The engine counts in 10 ms feature frames.
@@ -39,6 +43,9 @@ interface Native {
   ps_seg_next: (seg: unknown) => unknown;
   ps_seg_word: (seg: unknown) => string;
   ps_seg_frames: (seg: unknown, sf: number[], ef: number[]) => void;
+  ps_add_word: (ps: unknown, word: string, phones: string, update: number) => number;
+  ps_lookup_word: (ps: unknown, word: string) => unknown;
+  ckd_free: (ptr: unknown) => void;
 }
 
 let native: Native | undefined;
@@ -73,6 +80,9 @@ function loadNative(): Native {
     ps_seg_next: ps.func('void *ps_seg_next(void *seg)'),
     ps_seg_word: ps.func('const char *ps_seg_word(void *seg)'),
     ps_seg_frames: ps.func('void ps_seg_frames(void *seg, _Out_ int *sf, _Out_ int *ef)'),
+    ps_add_word: ps.func('int ps_add_word(void *ps, const char *word, const char *phones, int update)'),
+    ps_lookup_word: ps.func('void *ps_lookup_word(void *ps, const char *word)'),
+    ckd_free: sb.func('void ckd_free(void *ptr)'),
   };
   return native;
 }
@@ -100,7 +110,8 @@ export function cleanHypothesis(hyp: string | null): string {
  * One streaming pocketsphinx decoder with its own endpointing. Synchronous and CPU-bound: run it in a worker
  * thread (see worker.ts), never on the event loop that serves ingest and the caption sender.
  */
-export class PocketsphinxDecoder {
+export class PocketsphinxDecoder implements LocalDecoder {
+  readonly notices: string[] = [];
   private readonly lib = loadNative();
   private ps: unknown;
   private samplesIn = 0;
@@ -143,9 +154,34 @@ export class PocketsphinxDecoder {
     // ps_init took its own reference to the config.
     this.lib.cmd_ln_free_r(config);
     if (!this.ps) throw new BridgeError('ASR_ENGINE_FAILED', `pocketsphinx failed to load the model in ${modelDir}`);
+    this.addVocabulary(options.phrases ?? []);
     this.partialIntervalSamples = Math.round((options.partialIntervalMs / 1000) * PCM_SAMPLE_RATE);
     this.maxUtteranceSamples = Math.round((options.maxUtteranceMs / 1000) * PCM_SAMPLE_RATE);
     this.resetStream();
+  }
+
+  /**
+   * pocketsphinx can only recognise words its dictionary has; it has no boosting. A phrase with a pronunciation
+   * (CMU phones) is added, also to the language model as a unigram; a phrase without one is checked word by word.
+   */
+  private addVocabulary(phrases: Phrase[]): void {
+    const unknown: string[] = [];
+    for (const phrase of phrases) {
+      if (phrase.pronunciation) {
+        if (this.lib.ps_add_word(this.ps, phrase.text.toLowerCase(), phrase.pronunciation, 1) < 0) {
+          throw new BridgeError('ASR_ENGINE_REJECTED', `pocketsphinx refused the pronunciation "${phrase.pronunciation}" of "${phrase.text}" (phones must be CMU phones like K AE T)`);
+        }
+        continue;
+      }
+      for (const word of phrase.text.toLowerCase().split(/\s+/)) {
+        const phones = this.lib.ps_lookup_word(this.ps, word);
+        if (phones) this.lib.ckd_free(phones);
+        else unknown.push(word);
+      }
+    }
+    if (unknown.length > 0) {
+      this.notices.push(`pocketsphinx does not know these phrase words and will never recognise them: ${unknown.join(', ')}; give each a pronunciation (asr.phrases: [{ text: word, pronunciation: "CMU PHONES" }])`);
+    }
   }
 
   /** Begin a new stream: audio time starts again from zero. */

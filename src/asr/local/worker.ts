@@ -1,15 +1,24 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isBridgeError } from '../../errors.js';
-import { PocketsphinxDecoder } from './binding.js';
-import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
+import type { FromWorker, LocalDecoder, LocalEngineSpec, ToWorker } from './protocol.js';
 
 const port = parentPort!;
 const post = (message: FromWorker): void => port.postMessage(message);
 
-let decoder: PocketsphinxDecoder;
+/** Loaded on demand, so a thread running one engine never loads the other's native library. */
+async function createDecoder(spec: LocalEngineSpec): Promise<LocalDecoder> {
+  if (spec.kind === 'pocketsphinx') {
+    const { PocketsphinxDecoder } = await import('../pocketsphinx/binding.js');
+    return new PocketsphinxDecoder(spec.options);
+  }
+  const { SherpaOnnxDecoder } = await import('../sherpa-onnx/decoder.js');
+  return new SherpaOnnxDecoder(spec.options);
+}
+
+let decoder: LocalDecoder;
 try {
-  decoder = new PocketsphinxDecoder((workerData as WorkerData).options);
-  post({ type: 'ready' });
+  decoder = await createDecoder(workerData as LocalEngineSpec);
+  post({ type: 'ready', notices: decoder.notices ?? [] });
 } catch (err) {
   post({
     type: 'failed',

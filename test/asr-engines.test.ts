@@ -1,0 +1,197 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AssemblyAiRecognizer } from '../src/asr/assemblyai/recognizer.js';
+import { DeepgramRecognizer } from '../src/asr/deepgram/recognizer.js';
+import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/binding.js';
+import { SherpaOnnxRecognizer } from '../src/asr/sherpa-onnx/recognizer.js';
+import type { SpeechEvent } from '../src/asr/types.js';
+import { ConfigError, parseConfig } from '../src/config/load.js';
+import { startDaemon } from '../src/daemon.js';
+import type { AudioItem } from '../src/ingest/pcm.js';
+import { silentLogger } from '../src/log.js';
+import { readWav } from '../src/util/wav.js';
+import { FakeAssemblyAi } from './helpers/fake-assemblyai.js';
+import { FakeDeepgram } from './helpers/fake-deepgram.js';
+import { FakeZoom } from './helpers/fake-zoom.js';
+import { captureLogs } from './helpers/log-capture.js';
+import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
+import { streamAudio } from './helpers/ws-client.js';
+
+const clips = librivoxClips();
+const speech = (index: number): Int16Array => readWav(clips[index]!.path).samples;
+const timing = { endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs: 20_000 };
+
+async function* paced(samples: Int16Array, pause?: { at: number; ms: number }): AsyncIterable<AudioItem> {
+  for (let i = 0; i < samples.length; i += 1600) {
+    if (pause && i >= pause.at && i - 1600 < pause.at) await new Promise((r) => setTimeout(r, pause.ms));
+    await new Promise((r) => setTimeout(r, 15));
+    yield samples.slice(i, i + 1600);
+  }
+}
+async function collect(events: AsyncIterable<SpeechEvent>): Promise<SpeechEvent[]> {
+  const out: SpeechEvent[] = [];
+  for await (const event of events) out.push(event);
+  return out;
+}
+const finalText = (events: SpeechEvent[]): string => events.flatMap((e) => (e.type === 'final' ? [e.text] : [])).join(' ');
+
+function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(yaml, 'c.yaml', env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);
+    throw err;
+  }
+  return [];
+}
+const meetingWith = (asr: string): string => `meetings:\n  - id: m\n    source: { type: websocket, token: t }\n    asr: ${asr}\n    captions: [ { stdout: {} } ]\n`;
+
+describe('Deepgram adapter', () => {
+  const server = new FakeDeepgram('dg-key');
+  let url = '';
+  beforeAll(async () => (url = await server.start()));
+  afterAll(() => server.stop());
+
+  it('asks for linear16 16 kHz with interim results, endpointing and the phrases as key terms, authenticated by Token', async () => {
+    const recognizer = new DeepgramRecognizer({ apiKey: 'dg-key', url: `${url}/v1/listen`, model: 'nova-3', language: 'en-US', endpointSilenceMs: 400, phrases: ['Quint', 'caption bridge'] }, silentLogger);
+    await recognizer.start();
+    const { url: request, headers } = server.requests.at(-1)!;
+    expect(request.pathname).toBe('/v1/listen');
+    expect(Object.fromEntries(request.searchParams)).toMatchObject({ model: 'nova-3', language: 'en-US', encoding: 'linear16', sample_rate: '16000', channels: '1', interim_results: 'true', endpointing: '400', utterance_end_ms: '1000', vad_events: 'true' });
+    expect(request.searchParams.getAll('keyterm')).toEqual(['Quint', 'caption bridge']);
+    expect(headers.authorization).toBe('Token dg-key');
+    await recognizer.close();
+  });
+
+  it('sends KeepAlive while the audio pauses, so Deepgram does not close the connection as idle', async () => {
+    server.idleTimeoutMs = 800;
+    const recognizer = new DeepgramRecognizer({ apiKey: 'dg-key', url, model: 'nova-3', language: 'en-US', endpointSilenceMs: 500, phrases: [], keepAliveMs: 300 }, silentLogger);
+    const before = server.connections;
+    const audio = concatSamples([roomNoise(0.3), speech(0), roomNoise(0.5), speech(3), roomNoise(1)]);
+    // A two-second gap in the audio itself (a muted mixer), longer than the idle timeout.
+    const events = await collect(recognizer.transcribe(paced(audio, { at: 16_000 * 8, ms: 2_000 })));
+    server.idleTimeoutMs = 10_000;
+    expect(server.keepAlives).toBeGreaterThan(2);
+    expect(server.connections).toBe(before + 1);
+    expect(finalText(events)).toMatch(/respectable|married/);
+    await recognizer.close();
+  });
+});
+
+describe('AssemblyAI adapter', () => {
+  const server = new FakeAssemblyAi('aai-key');
+  let url = '';
+  beforeAll(async () => (url = await server.start()));
+  afterAll(() => server.stop());
+
+  it('asks for the speech model, pcm_s16le at 16 kHz, unformatted turns and the phrases as key terms, with the raw key', async () => {
+    const recognizer = new AssemblyAiRecognizer({ apiKey: 'aai-key', url, model: 'universal-streaming-english', language: 'en-US', endpointSilenceMs: 400, phrases: ['Quint', 'caption bridge'] }, silentLogger);
+    await recognizer.start();
+    const { url: request, headers } = server.requests.at(-1)!;
+    expect(Object.fromEntries(request.searchParams)).toMatchObject({ speech_model: 'universal-streaming-english', sample_rate: '16000', encoding: 'pcm_s16le', format_turns: 'false', min_end_of_turn_silence_when_confident: '400' });
+    expect(JSON.parse(request.searchParams.get('keyterms_prompt')!)).toEqual(['Quint', 'caption bridge']);
+    expect(headers.authorization).toBe('aai-key');
+    await recognizer.close();
+  });
+
+  it('continues on a new session when the service ends one for its maximum duration (3005), and pads the last message to 50 ms', async () => {
+    const recognizer = new AssemblyAiRecognizer({ apiKey: 'aai-key', url, model: 'universal-streaming-english', language: 'en-US', endpointSilenceMs: 500, phrases: [] }, silentLogger);
+    const before = server.connections;
+    server.expireNextAfter = 40;
+    // 30 ms over a whole number of messages: the last one would be shorter than the 50 ms the API takes.
+    const audio = concatSamples([roomNoise(0.3), speech(0), roomNoise(0.5), speech(3), roomNoise(1.03)]);
+    const events = await collect(recognizer.transcribe(paced(audio)));
+    expect(server.connections).toBe(before + 2);
+    expect(finalText(events)).toMatch(/respectable|married/);
+    await recognizer.close();
+  });
+});
+
+describe('cloud engines in the daemon', () => {
+  it('captions a meeting through Deepgram, the key coming from the environment and never reaching the logs', async () => {
+    const deepgram = new FakeDeepgram('dg-secret-key-123');
+    const dgUrl = await deepgram.start();
+    const zoom = new FakeZoom();
+    const captionUrl = await zoom.start();
+    const dir = await mkdtemp(join(tmpdir(), 'cb-deepgram-'));
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: cloud\n    source: { type: websocket, token: t0k3n }\n    asr: { engine: deepgram, apiKey: "\${DEEPGRAM_API_KEY}", url: "${dgUrl}/v1/listen" }\n    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
+      'deepgram.yaml',
+      { DEEPGRAM_API_KEY: 'dg-secret-key-123' },
+    );
+    const captured = captureLogs('debug');
+    const daemon = await startDaemon(config, captured.log);
+    const audio = concatSamples([roomNoise(0.5), speech(3), roomNoise(1)]);
+    const outcome = await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/cloud`, audio, { token: 't0k3n', realtime: true });
+    await daemon.stop();
+    await zoom.stop();
+    await deepgram.stop();
+    await rm(dir, { recursive: true, force: true });
+    expect(outcome.code).toBe(1000);
+    expect(zoom.text()).toMatch(/married/i);
+    expect(zoom.violations).toEqual([]);
+    expect(captured.text()).not.toContain('dg-secret-key-123');
+  });
+
+  it('refuses a wrong key at start with a message that says so', async () => {
+    const deepgram = new FakeDeepgram('right-key');
+    const dgUrl = await deepgram.start();
+    const config = parseConfig(meetingWith(`{ engine: deepgram, apiKey: wrong-key, url: "${dgUrl}" }`).replace('meetings:', 'http: { host: 127.0.0.1, port: 0 }\nstate: { dir: /tmp/cb-wrong-key }\nmeetings:'), 'c.yaml', {});
+    await expect(startDaemon(config, silentLogger)).rejects.toThrow(`no meeting could start: deepgram refused the API key (HTTP 401 from ${dgUrl}/)`);
+    await deepgram.stop();
+  });
+});
+
+describe('engine configuration', () => {
+  it('requires an API key for cloud engines, from an environment variable that must be set', () => {
+    expect(problems(meetingWith('{ engine: deepgram }'))).toEqual(['4:10 meetings[0].asr.apiKey: engine deepgram needs an API key: apiKey: ${DEEPGRAM_API_KEY}']);
+    expect(problems(meetingWith('{ engine: assemblyai, fallback: [ { engine: deepgram } ] }'))).toEqual([
+      '4:44 meetings[0].asr.fallback[0].apiKey: engine deepgram needs an API key: apiKey: ${DEEPGRAM_API_KEY}',
+      '4:10 meetings[0].asr.apiKey: engine assemblyai needs an API key: apiKey: ${ASSEMBLYAI_API_KEY}',
+    ]);
+    expect(problems(meetingWith('{ engine: deepgram, apiKey: "${DEEPGRAM_API_KEY}" }'))).toEqual(['4:38 meetings[0].asr.apiKey: environment variable DEEPGRAM_API_KEY is not set']);
+    expect(problems(meetingWith('{ engine: deepgram, apiKey: "${DEEPGRAM_API_KEY}" }'), { DEEPGRAM_API_KEY: 'k' })).toEqual([]);
+  });
+
+  it('checks the sherpa-onnx model folder at config time and names what is missing', async () => {
+    expect(problems(meetingWith('{ engine: sherpa-onnx }'))).toEqual(['4:10 meetings[0].asr.modelDir: engine sherpa-onnx needs asr.modelDir, the folder of a streaming model']);
+    expect(problems(meetingWith('{ engine: sherpa-onnx, modelDir: /nonexistent/model }'))[0]).toMatch(/asr\.modelDir: model folder \/nonexistent\/model does not exist; download a streaming transducer model, e\.g\. https:\/\/github\.com\/k2-fsa/);
+    const dir = await mkdtemp(join(tmpdir(), 'cb-sherpa-'));
+    await writeFile(join(dir, 'encoder-epoch-99-avg-1.onnx'), '');
+    expect(problems(meetingWith(`{ engine: sherpa-onnx, modelDir: ${dir} }`))[0]).toMatch(/lacks decoder\*\.onnx, joiner\*\.onnx, tokens\.txt/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('takes phrases as text or as a word with its pronunciation', () => {
+    const config = parseConfig(meetingWith('{ phrases: [ Quint, { text: kubernetes, pronunciation: "K UW B ER N EH T IY Z" } ] }'), 'c.yaml', {});
+    expect(config.meetings[0]!.asr.phrases).toEqual([{ text: 'Quint' }, { text: 'kubernetes', pronunciation: 'K UW B ER N EH T IY Z' }]);
+    expect(problems(meetingWith('{ phrases: [ { text: "new york", pronunciation: "N UW" } ] }'))[0]).toMatch(/phrases\[0\]\.text: a pronunciation is for a single word/);
+    expect(problems(meetingWith('{ phrases: [ { text: quokka, pronunciation: "kwokka" } ] }'))[0]).toMatch(/phrases\[0\]\.pronunciation: expected CMU phones/);
+  });
+});
+
+describe('sherpa-onnx', () => {
+  it('a corrupt model fails the engine with a clear error, and the process survives the library aborting', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cb-sherpa-'));
+    await mkdir(dir, { recursive: true });
+    for (const name of ['encoder-epoch-99.onnx', 'decoder-epoch-99.onnx', 'joiner-epoch-99.onnx']) await writeFile(join(dir, name), 'not a model');
+    await writeFile(join(dir, 'tokens.txt'), '<blk> 0\n');
+    const recognizer = new SherpaOnnxRecognizer({ modelDir: dir, ...timing }, 'en-US', silentLogger);
+    await expect(recognizer.start()).rejects.toMatchObject({ code: 'ASR_ENGINE_FAILED', message: expect.stringContaining(`sherpa-onnx cannot load the model in ${dir}`) });
+    await recognizer.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('pocketsphinx vocabulary', () => {
+  it('adds a word given with its pronunciation and names phrase words it cannot recognise', () => {
+    const decoder = new PocketsphinxDecoder({ modelDir: DEFAULT_MODEL_DIR, ...timing, phrases: [{ text: 'kubernetes', pronunciation: 'K UW B ER N EH T IY Z' }, { text: 'grafana dashboard' }] });
+    expect(decoder.notices).toEqual([expect.stringContaining('will never recognise them: grafana;')]);
+    decoder.free();
+    const known = new PocketsphinxDecoder({ modelDir: DEFAULT_MODEL_DIR, ...timing, phrases: [{ text: 'kubernetes', pronunciation: 'K UW B ER N EH T IY Z' }, { text: 'kubernetes' }] });
+    expect(known.notices).toEqual([]);
+    known.free();
+  });
+});

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import type { RecognizedWord, SpeechEvent } from '../../src/asr/types.js';
+import { FakeEngineServer, type EngineSession } from './fake-engine-server.js';
+
+/**
+ * AssemblyAI Universal-Streaming v3 (`/v3/ws`) message for message: `Begin`, `Turn` objects whose `transcript`
+ * holds the words already final and whose `words` carry ms times and `word_is_final`, a Turn with
+ * `end_of_turn: true`, `ForceEndpoint`, `Terminate` -> `Termination` and close 1000. A wrong key closes with 1008;
+ * a missing speech_model or an audio message outside 50-1000 ms closes with 3007, as the service does.
+ */
+export class FakeAssemblyAi extends FakeEngineServer {
+  forceEndpoints = 0;
+  /** Close the next session after this many audio messages with 3005 (its maximum duration reached). */
+  expireNextAfter: number | undefined;
+
+  constructor(readonly apiKey = 'aai-test-key') {
+    super();
+  }
+
+  protected checkUpgrade(): number | undefined {
+    return undefined;
+  }
+
+  protected serve(ws: WebSocket, session: EngineSession, url: URL): void {
+    if (this.requests.at(-1)!.headers.authorization !== this.apiKey) return ws.close(1008, 'Unauthorized connection: Invalid API key');
+    if (!url.searchParams.get('speech_model')) return ws.close(3007, 'Invalid query: speech_model is required');
+    const sampleRate = Number(url.searchParams.get('sample_rate') ?? 16_000);
+    const startedAt = Date.now();
+    let turnOrder = 0;
+    let audioMessages = 0;
+    const expireAfter = this.expireNextAfter;
+    this.expireNextAfter = undefined;
+    ws.send(JSON.stringify({ type: 'Begin', id: randomUUID(), expires_at: Math.floor(Date.now() / 1000) + 3 * 3600 }));
+    const turn = (words: RecognizedWord[], endOfTurn: boolean): string => {
+      const finalCount = endOfTurn ? words.length : Math.max(0, words.length - 1);
+      const transcript = words.slice(0, finalCount).map((w) => w.word).join(' ');
+      return JSON.stringify({
+        turn_order: turnOrder,
+        turn_is_formatted: false,
+        end_of_turn: endOfTurn,
+        transcript,
+        end_of_turn_confidence: endOfTurn ? 0.9 : 0.01,
+        words: words.map((w, i) => ({ start: Math.round(w.start * 1000), end: Math.round(w.end * 1000), text: w.word, confidence: 0.9, word_is_final: i < finalCount })),
+        utterance: endOfTurn ? transcript : '',
+        type: 'Turn',
+      });
+    };
+    const send = (events: SpeechEvent[]): void => {
+      for (const event of events) {
+        if (event.type === 'interim') ws.send(turn(event.words ?? [], false));
+        else if (event.type === 'final') {
+          ws.send(turn(event.words, true));
+          turnOrder += 1;
+        }
+      }
+    };
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        const ms = ((data as Buffer).length / 2 / sampleRate) * 1000;
+        if (ms < 50 || ms > 1000) return ws.close(3007, `Input duration violation: ${ms.toFixed(0)} ms. Expected between 50 and 1000 ms.`);
+        if (expireAfter !== undefined && ++audioMessages > expireAfter) return ws.close(3005, 'Session expired: maximum session duration exceeded');
+        const events = session.audio(data as Buffer);
+        if (events) send(events);
+        return;
+      }
+      const message = JSON.parse(String(data)) as { type?: string };
+      if (message.type === 'ForceEndpoint') {
+        this.forceEndpoints += 1;
+        send(session.finish());
+      } else if (message.type === 'Terminate') {
+        send(session.finish());
+        ws.send(JSON.stringify({ type: 'Termination', audio_duration_seconds: Math.round(session.samples / sampleRate), session_duration_seconds: Math.round((Date.now() - startedAt) / 1000) }));
+        ws.close(1000);
+      }
+    });
+  }
+}

@@ -1,0 +1,97 @@
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../../src/asr/pocketsphinx/binding.js';
+import type { SpeechEvent } from '../../src/asr/types.js';
+
+/**
+ * The common part of the local stand-ins for recognizer services (vosk-server, Deepgram, AssemblyAI): a real
+ * WebSocket server with real recognition behind it (the embedded pocketsphinx decoder), so adapters are tested
+ * on real speech. Each stand-in speaks its service's exact wire protocol on top. It can also misbehave on purpose:
+ * drop a connection mid-stream, or be stopped and restarted on the same port.
+ */
+export abstract class FakeEngineServer {
+  private wss: WebSocketServer | undefined;
+  private port = 0;
+  connections = 0;
+  /** Query and headers of every accepted connection. */
+  readonly requests: { url: URL; headers: IncomingMessage['headers'] }[] = [];
+  /** The next connection is cut (no close frame) after this many audio messages; then it resets. */
+  private dropNext: { after: number; stopServer: boolean } | undefined;
+
+  /** Answer to the HTTP upgrade: a status refuses it, as a real service does for a wrong key. */
+  protected abstract checkUpgrade(req: IncomingMessage, url: URL): number | undefined;
+  protected abstract serve(ws: WebSocket, session: EngineSession, url: URL): void;
+
+  /** With stopServer the whole server goes down too (a dead box): reconnects are refused until start() again. */
+  dropNextConnectionAfter(audioMessages: number, options: { stopServer?: boolean } = {}): void {
+    this.dropNext = { after: audioMessages, stopServer: options.stopServer ?? false };
+  }
+
+  async start(): Promise<string> {
+    this.wss = new WebSocketServer({
+      port: this.port,
+      host: '127.0.0.1',
+      verifyClient: (info, done) => {
+        const status = this.checkUpgrade(info.req, new URL(info.req.url ?? '/', 'http://x'));
+        if (status) done(false, status);
+        else done(true);
+      },
+    });
+    await new Promise((resolve) => this.wss!.once('listening', resolve));
+    this.port = (this.wss.address() as AddressInfo).port;
+    this.wss.on('connection', (ws, req) => {
+      this.connections += 1;
+      const url = new URL(req.url ?? '/', 'http://x');
+      this.requests.push({ url, headers: req.headers });
+      const drop = this.dropNext;
+      const session = new EngineSession(drop?.after, () => {
+        ws.terminate();
+        if (drop?.stopServer) void this.stop();
+      });
+      this.dropNext = undefined;
+      ws.on('close', () => session.free());
+      this.serve(ws, session, url);
+    });
+    return `ws://127.0.0.1:${this.port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const client of this.wss?.clients ?? []) client.terminate();
+    await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
+    this.wss = undefined;
+  }
+}
+
+/** One connection's recognition: audio in, pocketsphinx's events out, and the count of audio seconds heard. */
+export class EngineSession {
+  private decoder: PocketsphinxDecoder | undefined = new PocketsphinxDecoder({ modelDir: DEFAULT_MODEL_DIR, endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs: 20_000 });
+  private audioMessages = 0;
+  samples = 0;
+
+  constructor(
+    private readonly dropAfter: number | undefined,
+    private readonly drop: () => void,
+  ) {}
+
+  /** Undefined when the connection was just cut on purpose. */
+  audio(bytes: Buffer): SpeechEvent[] | undefined {
+    if (this.dropAfter !== undefined && ++this.audioMessages > this.dropAfter) {
+      this.drop();
+      return undefined;
+    }
+    const pcm = new Int16Array(bytes.length >> 1);
+    for (let i = 0; i < pcm.length; i++) pcm[i] = bytes.readInt16LE(i * 2);
+    this.samples += pcm.length;
+    return this.decoder?.process(pcm) ?? [];
+  }
+
+  finish(): SpeechEvent[] {
+    return this.decoder?.finish() ?? [];
+  }
+
+  free(): void {
+    this.decoder?.free();
+    this.decoder = undefined;
+  }
+}
