@@ -1,6 +1,9 @@
 import type { Config, MeetingConfig } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import { HttpServer } from './http/server.js';
+import { locateFfmpeg } from './ingest/ffmpeg.js';
+import { RtmpIngest, type RtmpTarget } from './ingest/rtmp.js';
+import { RtmpPull } from './ingest/rtmp-pull.js';
 import { WebSocketIngest, type IngestTarget } from './ingest/websocket.js';
 import type { Logger } from './log.js';
 import { BridgeMetrics } from './metrics.js';
@@ -13,6 +16,8 @@ const SHUTDOWN_FLUSH_MS = 10_000;
 
 export interface Daemon {
   port: number;
+  /** The RTMP listener's port, when the config has one. */
+  rtmpPort?: number;
   meetings: MeetingPipeline[];
   /**
    * Apply a new config: meetings added, removed or changed start and stop; untouched meetings keep streaming
@@ -29,6 +34,11 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const metrics = new BridgeMetrics(() => meetings);
   const targets = new Map<string, IngestTarget>();
   const ingest = new WebSocketIngest(targets, log);
+  const rtmpTargets = new Map<string, RtmpTarget>();
+  const rtmp = config.rtmp ? new RtmpIngest(rtmpTargets, log) : undefined;
+  const pulls = new Map<string, RtmpPull>();
+  // Found now, so a machine without ffmpeg fails at start with the fix in the message, not at the first publisher.
+  if (config.meetings.some((m) => m.source.type !== 'websocket')) locateFfmpeg();
   let current = config;
   let stopping: Promise<void> | undefined;
 
@@ -36,17 +46,33 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const addMeeting = (meetingConfig: MeetingConfig): MeetingPipeline => {
     const pipeline = new MeetingPipeline(meetingConfig, { stateDir: current.state.dir, log, zoomApi, metrics });
     meetings.push(pipeline);
-    if (meetingConfig.source.type === 'websocket') targets.set(meetingConfig.id, { pipeline, token: meetingConfig.source.token });
+    const { source } = meetingConfig;
+    if (source.type === 'websocket') targets.set(meetingConfig.id, { pipeline, token: source.token });
+    if (source.type === 'rtmp') rtmpTargets.set(meetingConfig.id, { pipeline, streamKey: source.streamKey });
     return pipeline;
   };
   const startMeeting = (pipeline: MeetingPipeline): Promise<void> =>
-    pipeline.start().catch((err: unknown) => {
-      log.error({ meeting: pipeline.id, err: errorMessage(err) }, 'meeting failed to start');
-      throw err;
-    });
+    pipeline.start().then(
+      () => {
+        const { source } = pipeline.config;
+        if (source.type === 'rtmp-pull') pulls.set(pipeline.id, new RtmpPull(pipeline, source.url, log));
+      },
+      (err: unknown) => {
+        log.error({ meeting: pipeline.id, err: errorMessage(err) }, 'meeting failed to start');
+        throw err;
+      },
+    );
+  /** Whatever the source, end its current stream as CloseStream would. */
+  const endStream = (id: string): void => {
+    ingest.endStream(id);
+    rtmp?.endStream(id);
+  };
   const removeMeeting = async (pipeline: MeetingPipeline): Promise<void> => {
     targets.delete(pipeline.id);
-    ingest.endStream(pipeline.id);
+    rtmpTargets.delete(pipeline.id);
+    endStream(pipeline.id);
+    await pulls.get(pipeline.id)?.close();
+    pulls.delete(pipeline.id);
     meetings.splice(meetings.indexOf(pipeline), 1);
     await pipeline.close();
   };
@@ -55,26 +81,37 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   warnAboutWeakTokens(config, log);
   const webhookSecret = config.zoomApi?.webhookSecret;
   const webhook = webhookSecret
-    ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, meetings, ingest, log) }
+    ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, meetings, endStream, log) }
     : undefined;
   const http = new HttpServer({ meetings: () => meetings, ingest, log, metrics, webhook, adminToken: config.http.adminToken });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
   const address = await http.listen(config.http.port, config.http.host);
   log.info({ host: address.address, port: address.port }, 'listening: /healthz /readyz ws /ingest/<meeting>');
+  let rtmpPort: number | undefined;
+  if (rtmp && config.rtmp) {
+    try {
+      rtmpPort = (await rtmp.listen(config.rtmp.port, config.rtmp.host)).port;
+    } catch (err) {
+      await http.close();
+      throw err;
+    }
+    log.info({ host: config.rtmp.host, port: rtmpPort }, 'listening: rtmp://HOST:PORT/live/<stream key>');
+  }
 
   // A meeting whose engine cannot start is reported and left out; the others run.
   const started = await Promise.allSettled(meetings.map(startMeeting));
   if (started.every((r) => r.status === 'rejected')) {
-    await Promise.allSettled([http.close(), ...meetings.map((m) => m.close())]);
+    await Promise.allSettled([http.close(), rtmp?.close(), ...meetings.map((m) => m.close())]);
     throw new Error(`no meeting could start: ${errorMessage((started[0] as PromiseRejectedResult).reason)}`);
   }
   log.info({ meetings: meetings.filter((m) => m.state === 'ready').map((m) => m.id) }, 'ready');
 
   return {
     port: address.port,
+    rtmpPort,
     meetings,
     async reload(next) {
-      const restartNeeded = (['http', 'state', 'zoomApi'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
+      const restartNeeded = (['http', 'rtmp', 'state', 'zoomApi'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
       if (restartNeeded.length > 0) log.warn({ sections: restartNeeded }, 'these config sections change only on restart');
       current = { ...next, http: current.http, state: current.state, zoomApi: current.zoomApi };
       log.level = next.log.level;
@@ -98,13 +135,15 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       stopping ??= (async () => {
         log.info('shutting down: flushing captions');
         ingest.close();
+        const closingRtmp = rtmp?.close();
+        await Promise.all([...pulls.values()].map((pull) => pull.close()));
         const flushed = Promise.allSettled(meetings.map((m) => m.close()));
         const timedOut = await Promise.race([
           flushed.then(() => false),
           new Promise<boolean>((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS, true).unref()),
         ]);
         if (timedOut) log.warn({ afterMs: SHUTDOWN_FLUSH_MS }, 'shutdown flush timed out; remaining captions dropped');
-        await http.close();
+        await Promise.all([http.close(), closingRtmp]);
         log.info('stopped');
       })();
       return stopping;
@@ -113,14 +152,14 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
 }
 
 /** meeting.started fetches the Caption URL at once; meeting.ended flushes the stream and drops the URL. */
-function onZoomEvent(event: ZoomWebhookEvent, meetings: MeetingPipeline[], ingest: WebSocketIngest, log: Logger): void {
+function onZoomEvent(event: ZoomWebhookEvent, meetings: MeetingPipeline[], endStream: (meetingId: string) => void, log: Logger): void {
   const id = event.payload?.object?.id === undefined ? undefined : String(event.payload.object.id);
   const concerned = id === undefined ? [] : meetings.filter((m) => m.zoomIds.includes(id));
   log.info({ event: event.event, zoomId: id, meetings: concerned.map((m) => m.id) }, 'Zoom webhook');
   for (const meeting of concerned) {
     if (event.event === 'meeting.started' || event.event === 'webinar.started') meeting.zoomMeetingStarted();
     if (event.event === 'meeting.ended' || event.event === 'webinar.ended') {
-      ingest.endStream(meeting.id);
+      endStream(meeting.id);
       void meeting.zoomMeetingEnded().catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, 'flush at meeting end failed'));
     }
   }

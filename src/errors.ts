@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'ASR_ENGINE_REJECTED'
   /** The engine's library is not installed in this build. */
   | 'ASR_ENGINE_UNAVAILABLE'
+  | 'INGEST_FFMPEG_MISSING'
   | 'ZOOM_API_AUTH'
   | 'ZOOM_API_RATE_LIMITED'
   | 'ZOOM_MEETING_NOT_STARTED'

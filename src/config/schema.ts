@@ -17,10 +17,13 @@ const websocketSource = z.strictObject({
   type: z.literal('websocket'),
   token: z.string().min(1, 'an ingest token is required (clients send it as a bearer token)'),
 });
-const notYet = (source: { type: string }, ctx: z.RefinementCtx): void =>
-  ctx.addIssue({ code: 'custom', path: ['type'], message: `source type ${source.type} is not available in this version yet (websocket is)` });
-const rtmpSource = z.strictObject({ type: z.literal('rtmp'), streamKey: z.string().min(1) }).superRefine(notYet);
-const rtmpPullSource = z.strictObject({ type: z.literal('rtmp-pull'), url: z.string().url() }).superRefine(notYet);
+/** Published to rtmp://HOST:PORT/live/<streamKey> (the top-level rtmp listener); the key is the publisher's secret. */
+const rtmpSource = z.strictObject({
+  type: z.literal('rtmp'),
+  streamKey: z.string().regex(/^[A-Za-z0-9_-]{8,128}$/, 'a stream key is 8-128 letters, digits, - or _ (it is the publisher\'s password: make it long and random)'),
+});
+/** Played from another server, reconnecting with backoff. */
+const rtmpPullSource = z.strictObject({ type: z.literal('rtmp-pull'), url: z.string().regex(/^rtmps?:\/\/\S+$/, 'expected an rtmp:// or rtmps:// URL') });
 
 const engineFields = {
   engine: z
@@ -181,6 +184,14 @@ export const configSchema = z
         }
       }),
     );
+    const keys = new Map<string, number>();
+    config.meetings.forEach((m, index) => {
+      if (m.source.type !== 'rtmp') return;
+      if (!config.rtmp) ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'type'], message: 'rtmp sources need the RTMP listener: add rtmp: { port: 1935 } at the top level' });
+      const first = keys.get(m.source.streamKey);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'streamKey'], message: `the same stream key as meetings[${first}]: each meeting needs its own` });
+      keys.set(m.source.streamKey, index);
+    });
     const seen = new Map<string, number>();
     config.meetings.forEach((m, index) => {
       const first = seen.get(m.id);

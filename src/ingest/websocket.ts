@@ -4,13 +4,11 @@ import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
-import { AsyncQueue } from '../util/async-queue.js';
+import type { AsyncQueue } from '../util/async-queue.js';
 import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from './pcm.js';
 import { createDecoder, ENCODINGS, type Encoding } from './decoders.js';
 import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm-converter.js';
-
-/** Audio held for a stream whose recognizer lags; beyond it the oldest is dropped (and counted). */
-const BUFFER_SECONDS = 10;
+import { StreamBuffer } from './stream-buffer.js';
 /** 1 MiB is ~33 s of 16 kHz audio in one frame: anything larger is not a live stream. */
 const MAX_FRAME_BYTES = 1 << 20;
 const HEARTBEAT_MS = 15_000;
@@ -124,16 +122,8 @@ export class WebSocketIngest {
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));
     const log = this.log.child({ meeting: pipeline.id, publisher });
-    let dropped = 0;
-    const audio = new AsyncQueue<AudioItem>({
-      capacity: BUFFER_SECONDS * PCM_SAMPLE_RATE,
-      sizeOf: (item) => (item === FINALIZE ? 0 : item.length),
-      onDrop: (item) => {
-        if (item === FINALIZE) return;
-        dropped += item.length;
-        pipeline.noteDroppedSamples(item.length);
-      },
-    });
+    const buffer = new StreamBuffer(pipeline);
+    const audio = buffer.audio;
     const previous = this.publishers.get(pipeline.id);
     if (previous) {
       log.info('a new publisher replaces the current one');
@@ -150,10 +140,7 @@ export class WebSocketIngest {
     };
     const decoder = createDecoder(
       format,
-      (samples) => {
-        pipeline.noteAudioSamples(samples.length);
-        audio.push(samples);
-      },
+      (samples) => buffer.push(samples),
       (reason) => closeWith(CLOSE.invalidPayload, reason),
     );
     // The end of the input, however it comes: what the decoder still holds is audio too.
@@ -193,9 +180,9 @@ export class WebSocketIngest {
       .runStream(audio, publisher)
       .then(
         (summary) => {
-          if (dropped > 0) log.warn({ droppedSeconds: dropped / PCM_SAMPLE_RATE }, 'audio dropped: the recognizer fell behind');
+          if (buffer.droppedSeconds > 0) log.warn({ droppedSeconds: buffer.droppedSeconds }, 'audio dropped: the recognizer fell behind');
           if (ws.readyState === ws.OPEN) {
-            ws.send(JSON.stringify({ type: 'Metadata', captions: summary.captions, words: summary.words, dropped_seconds: dropped / PCM_SAMPLE_RATE }));
+            ws.send(JSON.stringify({ type: 'Metadata', captions: summary.captions, words: summary.words, dropped_seconds: buffer.droppedSeconds }));
             ws.close(CLOSE.normal, 'stream complete');
           }
         },

@@ -1,0 +1,96 @@
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type { Readable, Writable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { BridgeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { redactSecrets } from '../redact.js';
+import { PcmConverter } from './pcm-converter.js';
+import { PCM_SAMPLE_RATE } from './pcm.js';
+
+/**
+ * Measured here: with these flags Debian's ffmpeg adds < 20 ms once audio flows; with default probing it first
+ * buffers ~5 s of input to guess the format.
+ */
+const LOW_LATENCY_INPUT = ['-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0'];
+const PCM_OUTPUT = ['-vn', '-sn', '-dn', '-ac', '1', '-ar', String(PCM_SAMPLE_RATE), '-f', 's16le', 'pipe:1'];
+
+let located: string | undefined;
+
+/**
+ * The ffmpeg to run: $FFMPEG_PATH, else the system's (Debian's package), else the static build that the optional
+ * npm package @ffmpeg-installer/ffmpeg ships, so a plain `npm install` works without apt.
+ */
+export function locateFfmpeg(): string {
+  if (located) return located;
+  const candidates = [process.env.FFMPEG_PATH, 'ffmpeg'].filter((c): c is string => Boolean(c));
+  for (const candidate of candidates) {
+    if (spawnSync(candidate, ['-version'], { stdio: 'ignore' }).status === 0) return (located = candidate);
+  }
+  try {
+    const installer = createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string };
+    if (spawnSync(installer.path, ['-version'], { stdio: 'ignore' }).status === 0) return (located = installer.path);
+  } catch {
+    // not installed: fall through to the error
+  }
+  throw new BridgeError('INGEST_FFMPEG_MISSING', 'RTMP ingest needs ffmpeg: install Debian package ffmpeg, or npm install @ffmpeg-installer/ffmpeg, or set FFMPEG_PATH');
+}
+
+export interface FfmpegAudioOptions {
+  /** Arguments that say where the input comes from, e.g. ['-f', 'flv', '-i', 'pipe:0'] or ['-i', 'rtmp://...']. */
+  input: string[];
+  onSamples: (samples: Int16Array) => void;
+  log: Logger;
+}
+
+/**
+ * One ffmpeg process turning whatever it is given into 16 kHz mono s16le on stdout. Its stderr goes to the log
+ * line by line (ffmpeg only prints warnings and errors at this log level); `exited` resolves with its exit code.
+ */
+export class FfmpegAudio {
+  readonly exited: Promise<number | null>;
+  private readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
+  private readonly converter = new PcmConverter(PCM_SAMPLE_RATE, 1);
+  private stopping = false;
+
+  constructor(options: FfmpegAudioOptions) {
+    const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning', ...LOW_LATENCY_INPUT, ...options.input, ...PCM_OUTPUT];
+    if (options.input.includes('pipe:0')) args.splice(args.indexOf('-nostdin'), 1);
+    this.child = spawn(locateFfmpeg(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout.on('data', (bytes: Buffer) => {
+      const samples = this.converter.convert(bytes);
+      if (samples.length > 0) options.onSamples(samples);
+    });
+    // A publisher that vanishes mid-write must not crash the process with EPIPE.
+    this.child.stdin.on('error', () => undefined);
+    createInterface({ input: this.child.stderr }).on('line', (line) => {
+      if (!this.stopping) options.log.warn({ ffmpeg: redactSecrets(line).slice(0, 300) }, 'ffmpeg');
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('error', (err) => {
+        options.log.error({ err: err.message }, 'ffmpeg could not be started');
+        resolve(null);
+      });
+      // 'close', not 'exit': stdout is drained by then, so no samples arrive after it.
+      this.child.on('close', (code) => resolve(code));
+    });
+  }
+
+  /** Input bytes, when the input is pipe:0. */
+  write(bytes: Buffer): void {
+    if (this.child.stdin.writable) this.child.stdin.write(bytes);
+  }
+
+  /** No more input: ffmpeg decodes what it has and exits. */
+  endInput(): void {
+    this.child.stdin.end();
+  }
+
+  /** Stop now (a pull being closed). Safe twice. */
+  stop(): Promise<number | null> {
+    this.stopping = true;
+    this.child.stdin.end();
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+}

@@ -1,0 +1,76 @@
+import type { Logger } from '../log.js';
+import type { MeetingPipeline } from '../pipeline/meeting.js';
+import { redactUrl } from '../redact.js';
+import { FfmpegAudio } from './ffmpeg.js';
+import { StreamBuffer } from './stream-buffer.js';
+
+/** Waits between attempts: quick at first (a blip), then every 30 s (a mixer switched off for the break). */
+const BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 15_000, 30_000];
+/** A stream that ran this long was a real one: the next drop starts the backoff from the beginning. */
+const HEALTHY_AFTER_MS = 30_000;
+/** ffmpeg gives up on a source that sends nothing for this long (its -rw_timeout, in microseconds below). */
+const READ_TIMEOUT_MS = 10_000;
+
+/**
+ * RTMP pull: the bridge plays a stream someone else serves (rtmp://mixer.local/live/main), through ffmpeg, and
+ * when it drops or cannot be reached, tries again with backoff for as long as the meeting runs. Each connection is
+ * one stream to the meeting, like a WebSocket publisher that reconnects.
+ */
+export class RtmpPull {
+  private current: FfmpegAudio | undefined;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  private readonly log: Logger;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly pipeline: MeetingPipeline,
+    private readonly url: string,
+    log: Logger,
+  ) {
+    this.log = log.child({ meeting: pipeline.id, source: redactUrl(url) });
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.closed) {
+      const started = Date.now();
+      const buffer = new StreamBuffer(this.pipeline);
+      let received = false;
+      const ffmpeg = new FfmpegAudio({
+        input: ['-rw_timeout', String(READ_TIMEOUT_MS * 1000), '-i', this.url],
+        onSamples: (samples) => {
+          if (!received) this.log.info('rtmp pull connected');
+          received = true;
+          buffer.push(samples);
+        },
+        log: this.log,
+      });
+      this.current = ffmpeg;
+      const stream = this.pipeline.runStream(buffer.audio, `pull ${redactUrl(this.url)}`).catch(() => undefined);
+      const code = await ffmpeg.exited;
+      buffer.audio.end();
+      await stream;
+      if (this.closed) break;
+      failures = received && Date.now() - started >= HEALTHY_AFTER_MS ? 0 : failures + 1;
+      const delay = BACKOFF_MS[Math.min(failures, BACKOFF_MS.length) - 1] ?? 0;
+      this.log.warn({ code, retryInMs: delay }, received ? 'rtmp pull stream ended; reconnecting' : 'rtmp pull source unreachable; retrying');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Stop pulling; the stream in progress ends after its last captions. Safe twice. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake?.();
+    await this.current?.stop();
+    await this.loop;
+  }
+}

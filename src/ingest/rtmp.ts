@@ -1,0 +1,187 @@
+import { createRequire } from 'node:module';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Logger } from '../log.js';
+import type { MeetingPipeline } from '../pipeline/meeting.js';
+import { FfmpegAudio } from './ffmpeg.js';
+import { StreamBuffer } from './stream-buffer.js';
+import { tokensMatch } from './websocket.js';
+
+/**
+ * node-media-server's RTMP protocol engine (handshake, chunk streams, AMF commands) and its FLV tag writer, used
+ * without its server framework. That framework brings an HTTP API, a JSON store in ./data and process-wide
+ * state, and it accepts every stream key; here each TCP connection gets its own protocol instance, and the key
+ * check, one publisher per meeting and teardown are the bridge's.
+ */
+interface NmsAvPacket {
+  codec_type: number;
+}
+interface NmsRtmp {
+  onConnectCallback: (req: { app: string; name: string }) => void;
+  onPlayCallback: () => void;
+  onPushCallback: () => void;
+  onPacketCallback: (packet: NmsAvPacket) => void;
+  onOutputCallback: (buffer: Buffer) => void;
+  parserData(buffer: Buffer): string | null;
+  sendStatusMessage(streamId: number, level: string, code: string, description: string): void;
+  streamId: number;
+}
+const require = createRequire(import.meta.url);
+const Rtmp = require('node-media-server/src/protocol/rtmp.js') as new () => NmsRtmp;
+const Flv = require('node-media-server/src/protocol/flv.js') as { createHeader(audio: boolean, video: boolean): Buffer; createMessage(packet: NmsAvPacket): Buffer };
+const nmsLogger = require('node-media-server/src/core/logger.js') as { log: (message: string, level?: string) => void };
+
+const FLV_AUDIO = 8;
+/** rtmp://HOST:PORT/live/<streamKey>, as OBS and mixers expect. */
+export const RTMP_APP = 'live';
+/** A connection that has not started publishing by then is closed (a port scanner, a stuck client). */
+const PUBLISH_TIMEOUT_MS = 10_000;
+const MAX_CONNECTIONS = 100;
+
+export interface RtmpTarget {
+  pipeline: MeetingPipeline;
+  streamKey: string;
+}
+
+interface Publisher {
+  socket: Socket;
+  ffmpeg: FfmpegAudio;
+}
+
+/**
+ * RTMP push ingest: publishers (OBS, mixers, ffmpeg) send to rtmp://HOST:PORT/live/<streamKey>. A wrong key is
+ * refused with NetStream.Publish.BadName and the connection closed. The audio tags go, as FLV, straight into
+ * one ffmpeg per publisher (AAC, MP3, anything ffmpeg decodes), which writes 16 kHz PCM for the recognizer; video
+ * is never forwarded. A newer publisher for a meeting replaces the current one (as on the WebSocket).
+ */
+export class RtmpIngest {
+  private readonly server: Server;
+  private readonly publishers = new Map<string, Publisher>();
+  private accepting = true;
+
+  constructor(
+    private readonly targets: Map<string, RtmpTarget>,
+    private readonly log: Logger,
+  ) {
+    // The library logs with console.log; stdout may be a caption sink.
+    nmsLogger.log = (message, level = 'info') => this.log.debug({ nms: level }, message);
+    this.server = createServer((socket) => this.accept(socket));
+    this.server.maxConnections = MAX_CONNECTIONS;
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  private accept(socket: Socket): void {
+    if (!this.accepting) return void socket.destroy();
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    let log = this.log.child({ publisher: remote, via: 'rtmp' });
+    socket.setNoDelay(true);
+    const rtmp = new Rtmp();
+    let app = '';
+    let key = '';
+    let publisher: Publisher | undefined;
+    const timeout = setTimeout(() => {
+      log.warn('rtmp connection did not publish in time; closed');
+      socket.destroy();
+    }, PUBLISH_TIMEOUT_MS);
+    const refuse = (code: string, description: string): void => {
+      log.warn({ code }, `rtmp publish refused: ${description}`);
+      rtmp.sendStatusMessage(rtmp.streamId, 'error', code, description);
+      socket.end();
+    };
+
+    rtmp.onOutputCallback = (buffer) => {
+      if (!socket.destroyed) socket.write(buffer);
+    };
+    rtmp.onConnectCallback = (req) => {
+      app = req.app;
+      key = req.name;
+    };
+    rtmp.onPlayCallback = () => refuse('NetStream.Play.Failed', 'this server takes published streams only');
+    rtmp.onPushCallback = () => {
+      if (app !== RTMP_APP) return refuse('NetStream.Publish.BadName', `publish to rtmp://host/${RTMP_APP}/<stream key>`);
+      const match = [...this.targets.values()].find((t) => tokensMatch(key, t.streamKey));
+      if (!match) return refuse('NetStream.Publish.BadName', 'wrong stream key');
+      const { pipeline } = match;
+      if (pipeline.state === 'failed' || pipeline.state === 'starting') return refuse('NetStream.Publish.Failed', 'meeting not ready');
+      clearTimeout(timeout);
+      log = log.child({ meeting: pipeline.id });
+      publisher = this.startStream(pipeline, socket, remote, log);
+    };
+    rtmp.onPacketCallback = (packet) => {
+      if (publisher && packet.codec_type === FLV_AUDIO) publisher.ffmpeg.write(Flv.createMessage(packet));
+    };
+
+    socket.on('data', (data: Buffer) => {
+      let problem: string | null;
+      try {
+        problem = rtmp.parserData(data);
+      } catch (err) {
+        problem = (err as Error).message;
+      }
+      if (problem) {
+        log.warn({ reason: String(problem).slice(0, 200) }, 'malformed rtmp data; connection closed');
+        socket.destroy();
+      }
+    });
+    socket.on('error', (err) => log.debug({ err: err.message }, 'rtmp socket error'));
+    socket.on('close', () => {
+      clearTimeout(timeout);
+      // The publisher left: ffmpeg decodes what it has, exits, and the stream ends after its last captions.
+      publisher?.ffmpeg.endInput();
+    });
+  }
+
+  private startStream(pipeline: MeetingPipeline, socket: Socket, remote: string, log: Logger): Publisher {
+    const previous = this.publishers.get(pipeline.id);
+    if (previous) {
+      log.info('a new publisher replaces the current one');
+      previous.socket.destroy();
+      previous.ffmpeg.endInput();
+    }
+    const buffer = new StreamBuffer(pipeline);
+    const ffmpeg = new FfmpegAudio({ input: ['-f', 'flv', '-i', 'pipe:0'], onSamples: (samples) => buffer.push(samples), log });
+    ffmpeg.write(Flv.createHeader(true, false));
+    const publisher = { socket, ffmpeg };
+    this.publishers.set(pipeline.id, publisher);
+    void ffmpeg.exited.then((code) => {
+      if (code !== 0 && !socket.destroyed) {
+        log.warn({ code }, 'ffmpeg could not decode this stream; connection closed');
+        socket.destroy();
+      }
+      buffer.audio.end();
+    });
+    log.info('rtmp publisher connected');
+    pipeline
+      .runStream(buffer.audio, remote)
+      .then(
+        (summary) => log.info({ ...summary, droppedSeconds: buffer.droppedSeconds }, 'rtmp stream complete'),
+        () => socket.destroy(),
+      )
+      .finally(() => {
+        if (this.publishers.get(pipeline.id) === publisher) this.publishers.delete(pipeline.id);
+      });
+    return publisher;
+  }
+
+  /** End one meeting's stream: the rest is captioned, the publisher disconnected (it may reconnect). */
+  endStream(meetingId: string): void {
+    const publisher = this.publishers.get(meetingId);
+    publisher?.socket.destroy();
+    publisher?.ffmpeg.endInput();
+  }
+
+  /** Stop listening and end the streams running (their audio so far is still captioned). Safe twice. */
+  close(): Promise<void> {
+    this.accepting = false;
+    for (const id of [...this.publishers.keys()]) this.endStream(id);
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,37 @@
+import type { MeetingPipeline } from '../pipeline/meeting.js';
+import { AsyncQueue } from '../util/async-queue.js';
+import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from './pcm.js';
+
+/** Audio held for a stream whose recognizer lags; beyond it the oldest is dropped (and counted). */
+const BUFFER_SECONDS = 10;
+
+/**
+ * One publisher's audio on its way to the meeting's recognizer, whatever it came by (WebSocket, RTMP, a pull):
+ * bounded, dropping the oldest when the recognizer lags (live captions want the present), counted in metrics.
+ */
+export class StreamBuffer {
+  readonly audio: AsyncQueue<AudioItem>;
+  private dropped = 0;
+
+  constructor(private readonly pipeline: MeetingPipeline) {
+    this.audio = new AsyncQueue<AudioItem>({
+      capacity: BUFFER_SECONDS * PCM_SAMPLE_RATE,
+      sizeOf: (item) => (item === FINALIZE ? 0 : item.length),
+      onDrop: (item) => {
+        if (item === FINALIZE) return;
+        this.dropped += item.length;
+        pipeline.noteDroppedSamples(item.length);
+      },
+    });
+  }
+
+  get droppedSeconds(): number {
+    return this.dropped / PCM_SAMPLE_RATE;
+  }
+
+  push(samples: Int16Array): void {
+    if (this.audio.isEnded) return;
+    this.pipeline.noteAudioSamples(samples.length);
+    this.audio.push(samples);
+  }
+}

@@ -1,0 +1,140 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../src/config/load.js';
+import { startDaemon, type Daemon } from '../src/daemon.js';
+import { locateFfmpeg } from '../src/ingest/ffmpeg.js';
+import { silentLogger } from '../src/log.js';
+import { freePort } from './helpers/daemon-process.js';
+import { FakeZoom } from './helpers/fake-zoom.js';
+import { librivoxClips } from './helpers/speech.js';
+
+const clips = librivoxClips();
+const ffmpeg = locateFfmpeg();
+
+/** Real ffmpeg publishing a speech file at its natural pace, as a mixer or OBS would. Resolves with its exit. */
+function publish(url: string, clip: string, codec: 'aac' | 'libmp3lame'): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-re', '-i', clip, '-c:a', codec, '-ar', '44100', '-ac', '2', '-f', 'flv', url]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('RTMP push ingest', () => {
+  let daemon: Daemon;
+  let dir: string;
+  const zooms = [new FakeZoom(), new FakeZoom()];
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cb-rtmp-'));
+    const urls = await Promise.all(zooms.map((z) => z.start()));
+    const rtmpPort = await freePort();
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0 }\nrtmp: { host: 127.0.0.1, port: ${rtmpPort} }\nstate: { dir: ${dir} }\nmeetings:\n` +
+        `  - id: stage\n    source: { type: rtmp, streamKey: stage-key-0123456789 }\n    captions: [ { zoom: { url: "${urls[0]}" } } ]\n` +
+        `  - id: breakout\n    source: { type: rtmp, streamKey: breakout-key-0123456789 }\n    captions: [ { zoom: { url: "${urls[1]}" } } ]\n`,
+      'rtmp.yaml',
+      {},
+    );
+    daemon = await startDaemon(config, silentLogger);
+  });
+  afterAll(async () => {
+    await daemon.stop();
+    await Promise.all(zooms.map((z) => z.stop()));
+    await rm(dir, { recursive: true, force: true });
+  });
+  const url = (key: string): string => `rtmp://127.0.0.1:${daemon.rtmpPort}/live/${key}`;
+
+  it('captions two meetings published at once (AAC and MP3 in FLV), refusing a wrong key and garbage meanwhile', async () => {
+    const stage = publish(url('stage-key-0123456789'), clips[3]!.path, 'aac');
+    const breakout = publish(url('breakout-key-0123456789'), clips[0]!.path, 'libmp3lame');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const intruder = await publish(url('guessed-key-000000'), clips[1]!.path, 'aac');
+    const player = await new Promise<number | null>((resolve) => execFile(ffmpeg, ['-loglevel', 'error', '-i', url('stage-key-0123456789'), '-t', '1', '-f', 'null', '-'], (err) => resolve(err ? (err as { code?: number }).code ?? 1 : 0)));
+    // Bytes that are not RTMP: that connection is closed (parse error, or no publish within 10 s); nobody else notices.
+    const garbage = connect(daemon.rtmpPort!, '127.0.0.1', () => garbage.write(Buffer.alloc(4_000, 0xff)));
+    garbage.on('error', () => undefined);
+    expect(intruder.code).not.toBe(0);
+    expect(intruder.stderr).toMatch(/wrong stream key/);
+    expect(player).not.toBe(0);
+    expect((await stage).code).toBe(0);
+    expect((await breakout).code).toBe(0);
+    await Promise.all([zooms[0]!.waitForCaptions(3), zooms[1]!.waitForCaptions(3)]);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(zooms[0]!.text()).toMatch(/married|respectable/i);
+    expect(zooms[1]!.text()).toMatch(/power to do/i);
+    expect(zooms.flatMap((z) => z.violations)).toEqual([]);
+    expect(zooms[0]!.text()).not.toMatch(/power to do/i);
+    garbage.destroy();
+  });
+
+  it('a publisher that disconnects and comes back keeps captioning, with the seq going on', async () => {
+    const before = zooms[0]!.accepted.length;
+    const first = zooms[0]!.lastAcceptedSeq;
+    expect((await publish(url('stage-key-0123456789'), clips[2]!.path, 'aac')).code).toBe(0);
+    expect((await publish(url('stage-key-0123456789'), clips[4]!.path, 'aac')).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(zooms[0]!.accepted.length).toBeGreaterThan(before + 3);
+    expect(zooms[0]!.lastAcceptedSeq).toBeGreaterThan(first + 3);
+    expect(zooms[0]!.violations).toEqual([]);
+  });
+});
+
+describe('RTMP pull ingest', () => {
+  it('pulls a stream, and when the source drops or is not there yet, reconnects with backoff', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cb-pull-'));
+    const zoom = new FakeZoom();
+    const captionUrl = await zoom.start();
+    const sourcePort = await freePort();
+    const source = `rtmp://127.0.0.1:${sourcePort}/live/main`;
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: pulled\n    source: { type: rtmp-pull, url: "${source}" }\n    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
+      'pull.yaml',
+      {},
+    );
+    // The source is not up yet when the meeting starts: the pull retries.
+    const daemon = await startDaemon(config, silentLogger);
+    const serve = (clip: string): Promise<unknown> =>
+      new Promise((resolve) => execFile(ffmpeg, ['-loglevel', 'error', '-re', '-i', clip, '-c:a', 'aac', '-f', 'flv', '-listen', '1', source], resolve));
+    await new Promise((r) => setTimeout(r, 500));
+    await serve(clips[3]!.path);
+    await zoom.waitForCaptions(2);
+    // The source goes away and comes back (a mixer restarted): the bridge finds it again.
+    await serve(clips[0]!.path);
+    await new Promise((r) => setTimeout(r, 2_000));
+    await daemon.stop();
+    await zoom.stop();
+    await rm(dir, { recursive: true, force: true });
+    expect(zoom.text()).toMatch(/married|respectable/i);
+    expect(zoom.text()).toMatch(/power/i);
+    expect(zoom.violations).toEqual([]);
+  });
+});
+
+describe('RTMP configuration', () => {
+  const problems = (yaml: string): string[] => {
+    try {
+      parseConfig(yaml, 'c.yaml', {});
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems.map((p) => `${p.path}: ${p.message}`);
+      throw err;
+    }
+    return [];
+  };
+  const meeting = (id: string, source: string): string => `  - id: ${id}\n    source: ${source}\n    captions: [ { stdout: {} } ]\n`;
+
+  it('needs the listener, a long key per meeting, and an rtmp:// URL to pull', () => {
+    expect(problems(`meetings:\n${meeting('a', '{ type: rtmp, streamKey: k-0123456789 }')}`)).toEqual([
+      'meetings[0].source.type: rtmp sources need the RTMP listener: add rtmp: { port: 1935 } at the top level',
+    ]);
+    expect(problems(`rtmp: {}\nmeetings:\n${meeting('a', '{ type: rtmp, streamKey: k-0123456789 }')}${meeting('b', '{ type: rtmp, streamKey: k-0123456789 }')}`)).toEqual([
+      'meetings[1].source.streamKey: the same stream key as meetings[0]: each meeting needs its own',
+    ]);
+    expect(problems(`rtmp: {}\nmeetings:\n${meeting('a', '{ type: rtmp, streamKey: short }')}`)[0]).toMatch(/streamKey: a stream key is 8-128 letters/);
+    expect(problems(`meetings:\n${meeting('a', '{ type: rtmp-pull, url: "http://mixer/live" }')}`)).toEqual(['meetings[0].source.url: expected an rtmp:// or rtmps:// URL']);
+  });
+});
