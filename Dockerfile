@@ -22,7 +22,7 @@ ENV NODE_ENV=production \
 RUN mkdir -p /var/lib/caption-bridge && chown node:node /var/lib/caption-bridge
 VOLUME /var/lib/caption-bridge
 USER node
-EXPOSE 8080
+EXPOSE 8080 1935
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "dist/cli.js"]
