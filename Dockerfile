@@ -16,6 +16,7 @@ COPY scripts/setup ./scripts/setup
 RUN scripts/setup --runtime && rm -rf /var/lib/apt/lists/* && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY config ./config
+COPY public ./public
 ENV NODE_ENV=production \
     HTTP_HOST=0.0.0.0 \
     STATE_DIR=/var/lib/caption-bridge

@@ -71,8 +71,10 @@ describe('WebSocket ingest: bad input gets a clear answer and disturbs nothing e
       refusedUpgrade(`${base}/ingest/victim?sample_rate=96000`, { Authorization: 'Bearer victim-token' }),
       refusedUpgrade(`${base}/ingest/victim?channels=6`, { Authorization: 'Bearer victim-token' }),
       refusedUpgrade(`${base}/elsewhere`),
+      // A malformed %-escape in the meeting id once threw inside the upgrade handler and took the process down.
+      refusedUpgrade(`${base}/ingest/%E0%A4%A`, { Authorization: 'Bearer victim-token' }),
     ]);
-    expect(refusals.map((r) => r.status)).toEqual([401, 401, 401, 404, 400, 400, 400, 404]);
+    expect(refusals.map((r) => r.status)).toEqual([401, 401, 401, 404, 400, 400, 400, 404, 400]);
     expect(refusals[3]!.body).toContain('unknown meeting "nobody"');
     expect(refusals[4]!.body).toContain('encoding "mp3"');
 

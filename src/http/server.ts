@@ -7,8 +7,18 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
 import type { ZoomWebhookEvent, ZoomWebhookVerifier } from '../zoom-api/webhook.js';
+import { CAPTURE_PATH, serveCapture } from './capture-page.js';
 
 const INGEST_PATH = /^\/ingest\/([^/]+)\/?$/;
+
+/** A path segment, or undefined when its %-encoding is malformed (decodeURIComponent would throw). */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
 /** Zoom's webhook bodies are small JSON documents. */
 const MAX_WEBHOOK_BYTES = 64 * 1024;
 
@@ -86,9 +96,15 @@ export class HttpServer {
         if (this.adminToken === undefined) return json(res, 404, { error: 'set http.adminToken to enable /meetings' });
         if (!this.authorized(req)) return json(res, 401, { error: 'admin token required' });
         return json(res, 200, { meetings: this.meetings().map(describeMeeting) });
-      default:
+      default: {
         if (INGEST_PATH.test(url.pathname)) return json(res, 426, { error: 'WebSocket upgrade required' });
+        const capture = CAPTURE_PATH.exec(url.pathname);
+        const isWebSocketMeeting = (id: string): boolean => this.meetings().some((m) => m.id === id && m.config.source.type === 'websocket');
+        const name = capture ? decodeSegment(capture[1]!) : undefined;
+        if (name !== undefined && serveCapture(name, res, isWebSocketMeeting)) return;
+        if (capture) return json(res, 404, { error: 'no meeting with a websocket source by that id' });
         return json(res, 404, { error: 'not found' });
+      }
     }
   }
 
@@ -130,7 +146,12 @@ export class HttpServer {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.ingest.handleUpgrade(req, socket, head, url, decodeURIComponent(match[1]!));
+    const meetingId = decodeSegment(match[1]!);
+    if (meetingId === undefined) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.ingest.handleUpgrade(req, socket, head, url, meetingId);
   }
 
   /** Stop listening; open sockets end as their streams finish. Safe to call twice. */
