@@ -47,7 +47,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     const pipeline = new MeetingPipeline(meetingConfig, { stateDir: current.state.dir, log, zoomApi, metrics });
     meetings.push(pipeline);
     const { source } = meetingConfig;
-    if (source.type === 'websocket') targets.set(meetingConfig.id, { pipeline, token: source.token });
+    if (source.type === 'websocket') targets.set(meetingConfig.id, { pipeline, token: source.token, idleTimeoutMs: source.idleTimeoutMs });
     if (source.type === 'rtmp') rtmpTargets.set(meetingConfig.id, { pipeline, streamKey: source.streamKey });
     return pipeline;
   };

@@ -35,7 +35,7 @@ describe('config', () => {
       { INGEST_TOKEN: 's3cret', ZOOM_CAPTION_URL: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x' },
     );
     expect(config.http).toEqual({ host: '0.0.0.0', port: 9090 });
-    expect(config.meetings[0]!.source).toEqual({ type: 'websocket', token: 's3cret' });
+    expect(config.meetings[0]!.source).toEqual({ type: 'websocket', token: 's3cret', idleTimeoutMs: 30_000 });
     expect(config.meetings[0]!.asr).toMatchObject({ engine: 'pocketsphinx', language: 'en-US', endpointSilenceMs: 500 });
     expect(config.meetings[0]!.captions[0]!.zoom).toMatchObject({ url: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x', optional: false });
     expect(config.state.dir).toBe('./state');

@@ -4,15 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeepgramRecognizer } from '../src/asr/deepgram/recognizer.js';
+import type { SpeechEvent } from '../src/asr/types.js';
 import { parseConfig } from '../src/config/load.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
 import { createDecoder } from '../src/ingest/decoders.js';
 import { PcmConverter } from '../src/ingest/pcm-converter.js';
+import type { AudioItem } from '../src/ingest/pcm.js';
 import { readWav } from '../src/util/wav.js';
 import { silentLogger } from '../src/log.js';
 import { wordErrorRate } from '../src/util/wer.js';
 import { FakeZoom } from './helpers/fake-zoom.js';
-import { librivoxClips } from './helpers/speech.js';
+import { librivoxClips, roomNoise } from './helpers/speech.js';
 import { refusedUpgrade } from './helpers/ws-client.js';
 
 const clip = librivoxClips()[3]!;
@@ -118,6 +121,29 @@ describe('audio formats on the WebSocket ingest', () => {
     expect((await refusedUpgrade(listen, { Authorization: 'Token nobody' })).status).toBe(401);
     expect((await refusedUpgrade(listen)).status).toBe(400);
     expect((await refusedUpgrade(`${listen}&meeting=elsewhere`, { Authorization: 'Token formats-token' })).status).toBe(404);
+  });
+
+  it('answers Deepgram clients with Deepgram messages: our own Deepgram adapter, pointed at the bridge, transcribes through it', async () => {
+    // The bridge's Deepgram adapter is a Deepgram live client (Results, UtteranceEnd, KeepAlive, CloseStream,
+    // Metadata); aimed at /v1/listen it must get back what Deepgram would send.
+    const client = new DeepgramRecognizer(
+      { apiKey: 'formats-token', url: `ws://127.0.0.1:${daemon.port}/v1/listen`, model: 'nova-3', language: 'en-US', endpointSilenceMs: 500, phrases: [] },
+      silentLogger,
+    );
+    const samples = readWav(clip.path).samples;
+    const audio = async function* (): AsyncIterable<AudioItem> {
+      for (let i = 0; i < samples.length + 16_000; i += 1_600) {
+        await new Promise((r) => setTimeout(r, 20));
+        yield i < samples.length ? samples.slice(i, i + 1_600) : roomNoise(0.1, i);
+      }
+    };
+    const events: SpeechEvent[] = [];
+    for await (const event of client.transcribe(audio())) events.push(event);
+    expect(events.some((e) => e.type === 'interim')).toBe(true);
+    const finals = events.filter((e) => e.type === 'final');
+    expect(finals.map((e) => e.text).join(' ')).toMatch(/married/);
+    expect(finals[0]!.type === 'final' && finals[0]!.words.length).toBeGreaterThan(3);
+    await client.close();
   });
 
   it('captions Opus speech: Ogg and WebM containers (as MediaRecorder makes) and raw packets, one per frame', async () => {

@@ -32,7 +32,7 @@ meetings:
     source: { type: websocket, token: healthy-token }
     captions: [ { zoom: { url: "${healthyUrl}" } } ]
   - id: victim
-    source: { type: websocket, token: victim-token }
+    source: { type: websocket, token: victim-token, idleTimeoutMs: 1500 }
     captions: [ { zoom: { url: "${victimUrl}" } } ]
 `,
     'test.yaml',
@@ -96,6 +96,25 @@ describe('WebSocket ingest: bad input gets a clear answer and disturbs nothing e
     const again = await streamAudio(`${base}/ingest/victim`, sentence, { token: 'victim-token', realtime: false });
     expect(again.code).toBe(1000);
     expect(victimZoom.text()).toMatch(/dashwood/i);
+  });
+
+  it('closes a slow client that trickles a few bytes and then stalls, while another meeting streams on', async () => {
+    const healthy = streamAudio(`${base}/ingest/healthy`, sentence, { token: 'healthy-token' });
+    const ws = new WebSocket(`${base}/ingest/victim?token=victim-token`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    const opened = Date.now();
+    for (let i = 0; i < 4; i++) {
+      ws.send(Buffer.alloc(3));
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const { code, reason } = await closed;
+    // Trickling kept it open; 1.5 s of nothing closed it.
+    expect(Date.now() - opened).toBeGreaterThan(2_400);
+    expect(code).toBe(4008);
+    expect(reason).toContain('idle: nothing received for 1.5 s');
+    expect((await healthy).code).toBe(1000);
+    expect(zoom.violations).toEqual([]);
   });
 
   it('accepts audio frames that split samples (odd byte counts) without garbling them', async () => {

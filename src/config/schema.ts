@@ -16,6 +16,8 @@ const language = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'expected 
 const websocketSource = z.strictObject({
   type: z.literal('websocket'),
   token: z.string().min(1, 'an ingest token is required (clients send it as a bearer token)'),
+  /** A publisher that sends nothing (no audio, no KeepAlive) this long is closed; a muted mixer still sends silence. */
+  idleTimeoutMs: milliseconds(1_000, 600_000).default(30_000),
 });
 /** Published to rtmp://HOST:PORT/live/<streamKey> (the top-level rtmp listener); the key is the publisher's secret. */
 const rtmpSource = z.strictObject({

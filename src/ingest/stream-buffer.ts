@@ -12,6 +12,7 @@ const BUFFER_SECONDS = 10;
 export class StreamBuffer {
   readonly audio: AsyncQueue<AudioItem>;
   private dropped = 0;
+  private received = 0;
 
   constructor(private readonly pipeline: MeetingPipeline) {
     this.audio = new AsyncQueue<AudioItem>({
@@ -25,12 +26,17 @@ export class StreamBuffer {
     });
   }
 
+  get receivedSeconds(): number {
+    return this.received / PCM_SAMPLE_RATE;
+  }
+
   get droppedSeconds(): number {
     return this.dropped / PCM_SAMPLE_RATE;
   }
 
   push(samples: Int16Array): void {
     if (this.audio.isEnded) return;
+    this.received += samples.length;
     this.pipeline.noteAudioSamples(samples.length);
     this.audio.push(samples);
   }

@@ -8,6 +8,7 @@ import type { AsyncQueue } from '../util/async-queue.js';
 import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from './pcm.js';
 import { createDecoder, ENCODINGS, type Encoding } from './decoders.js';
 import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm-converter.js';
+import { DeepgramReplies } from './deepgram-replies.js';
 import { StreamBuffer } from './stream-buffer.js';
 /** 1 MiB is ~33 s of 16 kHz audio in one frame: anything larger is not a live stream. */
 const MAX_FRAME_BYTES = 1 << 20;
@@ -19,12 +20,14 @@ export const CLOSE = {
   goingAway: 1001,
   unsupported: 1003,
   invalidPayload: 1007,
+  idle: 4008,
   replaced: 4009,
 } as const;
 
 export interface IngestTarget {
   pipeline: MeetingPipeline;
   token: string;
+  idleTimeoutMs: number;
 }
 
 /** Constant-time comparison of a presented secret with the expected one. */
@@ -113,10 +116,24 @@ export class WebSocketIngest {
     const format = streamFormat(url);
     if ('problem' in format) return refuse(socket, 400, format.problem);
     if (target.pipeline.state === 'failed' || target.pipeline.state === 'starting') return refuse(socket, 503, 'meeting not ready');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target.pipeline, req, format));
+    // Clients of the Deepgram-compatible path get Deepgram's replies (Results...); /ingest clients only Metadata.
+    const deepgram = meetingId === undefined;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target, req, format, deepgram ? url.searchParams : undefined));
   }
 
-  private accept(ws: WebSocket, pipeline: MeetingPipeline, req: IncomingMessage, format: { encoding: Encoding; sampleRate: number; channels: number }): void {
+  private accept(
+    ws: WebSocket,
+    target: IngestTarget,
+    req: IncomingMessage,
+    format: { encoding: Encoding; sampleRate: number; channels: number },
+    deepgramQuery: URLSearchParams | undefined,
+  ): void {
+    const { pipeline } = target;
+    const replies = deepgramQuery
+      ? new DeepgramReplies(deepgramQuery, (message) => {
+          if (ws.readyState === ws.OPEN) ws.send(message);
+        })
+      : undefined;
     const publisher = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     // With noServer, ws emits no 'connection' event: liveness tracking starts here.
     this.alive.add(ws);
@@ -144,9 +161,22 @@ export class WebSocketIngest {
       (reason) => closeWith(CLOSE.invalidPayload, reason),
     );
     // The end of the input, however it comes: what the decoder still holds is audio too.
-    const endInput = (): void => void decoder.end().then(() => audio.end());
+    const endInput = (): void => {
+      // The client now waits for the last captions; its silence is not idleness.
+      clearTimeout(idle);
+      void decoder.end().then(() => audio.end());
+    };
 
+    // Ping/pong finds dead peers; this finds live ones that stopped sending (a stalled or trickling client).
+    let idle: NodeJS.Timeout | undefined;
+    const stillSending = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => closeWith(CLOSE.idle, `idle: nothing received for ${target.idleTimeoutMs / 1000} s (send audio or KeepAlive)`), target.idleTimeoutMs);
+    };
+    stillSending();
+    ws.on('close', () => clearTimeout(idle));
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      stillSending();
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (isBinary) {
         if (audio.isEnded) return;
@@ -177,12 +207,13 @@ export class WebSocketIngest {
     });
 
     pipeline
-      .runStream(audio, publisher)
+      .runStream(audio, publisher, replies && ((event) => replies.event(event)))
       .then(
         (summary) => {
           if (buffer.droppedSeconds > 0) log.warn({ droppedSeconds: buffer.droppedSeconds }, 'audio dropped: the recognizer fell behind');
           if (ws.readyState === ws.OPEN) {
-            ws.send(JSON.stringify({ type: 'Metadata', captions: summary.captions, words: summary.words, dropped_seconds: buffer.droppedSeconds }));
+            const counts = { captions: summary.captions, words: summary.words, dropped_seconds: buffer.droppedSeconds };
+            ws.send(replies ? replies.metadata(buffer.receivedSeconds, counts) : JSON.stringify({ type: 'Metadata', ...counts }));
             ws.close(CLOSE.normal, 'stream complete');
           }
         },

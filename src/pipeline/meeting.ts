@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { createRecognizer } from '../asr/create.js';
-import type { SpeechRecognizer } from '../asr/types.js';
+import type { SpeechEvent, SpeechRecognizer } from '../asr/types.js';
 import { StdoutSink } from '../caption/stdout-sink.js';
 import type { CaptionSink, OutgoingCaption, SinkResult } from '../caption/sink.js';
 import { TranscriptFileSink } from '../caption/transcript-sink.js';
@@ -120,13 +120,14 @@ export class MeetingPipeline {
   }
 
   /** Transcribe one publisher's stream; resolves after its last caption was delivered or given up. */
-  runStream(audio: AsyncIterable<AudioItem>, publisher: string): Promise<StreamSummary> {
-    const run = this.streamChain.then(() => this.transcribeStream(audio, publisher));
+  /** `onSpeech` sees the recognizer's events as they come (the Deepgram-compatible path sends them back). */
+  runStream(audio: AsyncIterable<AudioItem>, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary> {
+    const run = this.streamChain.then(() => this.transcribeStream(audio, publisher, onSpeech));
     this.streamChain = run.catch(() => undefined);
     return run;
   }
 
-  private async transcribeStream(audio: AsyncIterable<AudioItem>, publisher: string): Promise<StreamSummary> {
+  private async transcribeStream(audio: AsyncIterable<AudioItem>, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary> {
     const streamStart = Date.now();
     const offset = (streamStart - this.epoch) / 1000;
     const summary: StreamSummary = { captions: 0, words: 0, audioSeconds: 0 };
@@ -137,7 +138,8 @@ export class MeetingPipeline {
     this.log.info({ publisher }, 'stream started');
     try {
       const segmenter = new Segmenter(this.config.segmenter, this.textRules);
-      for await (const caption of segmentCaptions(this.recognizer.transcribe(audio), segmenter)) {
+      const events = this.recognizer.transcribe(audio);
+      for await (const caption of segmentCaptions(onSpeech ? tap(events, onSpeech) : events, segmenter)) {
         const outgoing: OutgoingCaption = {
           text: caption.text,
           words: caption.words,
@@ -214,5 +216,12 @@ export class MeetingPipeline {
     this.state = 'closed';
     await Promise.all(this.sinks.map((sink) => sink.close()));
     await this.recognizer.close();
+  }
+}
+
+async function* tap<T>(items: AsyncIterable<T>, see: (item: T) => void): AsyncIterable<T> {
+  for await (const item of items) {
+    see(item);
+    yield item;
   }
 }
