@@ -36,6 +36,8 @@ export const RTMP_APP = 'live';
 /** A connection that has not started publishing by then is closed (a port scanner, a stuck client). */
 const PUBLISH_TIMEOUT_MS = 10_000;
 const MAX_CONNECTIONS = 100;
+/** A publisher streams continuously; this long without a byte means its network died without a FIN. */
+const IDLE_TIMEOUT_MS = 30_000;
 
 export interface RtmpTarget {
   pipeline: MeetingPipeline;
@@ -83,6 +85,10 @@ export class RtmpIngest {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     let log = this.log.child({ publisher: remote, via: 'rtmp' });
     socket.setNoDelay(true);
+    socket.setTimeout(IDLE_TIMEOUT_MS, () => {
+      log.warn('rtmp publisher sent nothing for 30 s; closed');
+      socket.destroy();
+    });
     const rtmp = new Rtmp();
     let app = '';
     let key = '';
