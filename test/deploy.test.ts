@@ -13,7 +13,7 @@ describe('deployment files stay true', () => {
     const secretKeys = Object.keys(docs[1]!.stringData!);
     const env = Object.fromEntries(secretKeys.map((key) => [key, key.endsWith('CAPTION_URL') ? 'https://wmcc.zoom.us/closedcaption?id=1&signature=x' : 'filled-in']));
     const config = parseConfig(docs[0]!.data!['caption-bridge.yaml']!, 'configmap', env);
-    expect(config.meetings.map((m) => m.id)).toEqual(['weekly-allhands', 'support-standup']);
+    expect(config.meetings.map((m) => m.id)).toEqual(['weekly-allhands', 'support-standup', 'town-hall-stage']);
     // Every ${VAR} the config uses is a key of the Secret.
     const used = [...docs[0]!.data!['caption-bridge.yaml']!.matchAll(/\$\{([A-Z_]+)/g)].map((m) => m[1]);
     for (const name of used) expect(secretKeys).toContain(name);
