@@ -37,21 +37,24 @@ export class RtmpPull {
     while (!this.closed) {
       const started = Date.now();
       const buffer = new StreamBuffer(this.pipeline);
-      let received = false;
+      // The meeting's stream begins with the first audio, so attempts on an absent source leave no empty streams.
+      let stream: Promise<unknown> | undefined;
       const ffmpeg = new FfmpegAudio({
         input: ['-rw_timeout', String(READ_TIMEOUT_MS * 1000), '-i', this.url],
         onSamples: (samples) => {
-          if (!received) this.log.info('rtmp pull connected');
-          received = true;
+          if (!stream) {
+            this.log.info('rtmp pull connected');
+            stream = this.pipeline.runStream(buffer.audio, `pull ${redactUrl(this.url)}`).catch(() => undefined);
+          }
           buffer.push(samples);
         },
         log: this.log,
       });
       this.current = ffmpeg;
-      const stream = this.pipeline.runStream(buffer.audio, `pull ${redactUrl(this.url)}`).catch(() => undefined);
       const code = await ffmpeg.exited;
       buffer.audio.end();
       await stream;
+      const received = stream !== undefined;
       if (this.closed) break;
       failures = received && Date.now() - started >= HEALTHY_AFTER_MS ? 0 : failures + 1;
       const delay = BACKOFF_MS[Math.min(failures, BACKOFF_MS.length) - 1] ?? 0;
