@@ -32,8 +32,6 @@ async function collect(events: AsyncIterable<SpeechEvent>): Promise<SpeechEvent[
   return out;
 }
 
-const finalWords = (events: SpeechEvent[]): string => events.flatMap((e) => (e.type === 'final' ? [e.text] : [])).join(' ');
-
 describe('vosk-server adapter (self-hosted recognizer over WebSocket)', () => {
   it('maps the protocol to speech events and recognises real speech', async () => {
     const recognizer = new VoskServerRecognizer(url, silentLogger);
