@@ -5,7 +5,7 @@ import { DEFAULT_MODEL_DIR } from '../src/asr/pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from '../src/asr/pocketsphinx/recognizer.js';
 import type { SpeechEvent, SpeechRecognizer } from '../src/asr/types.js';
 import { VoskServerRecognizer } from '../src/asr/vosk-server/recognizer.js';
-import { FINALIZE, type AudioItem } from '../src/ingest/pcm.js';
+import type { AudioItem } from '../src/ingest/pcm.js';
 import { silentLogger } from '../src/log.js';
 import { readWav } from '../src/util/wav.js';
 import { wordErrorRate } from '../src/util/wer.js';
@@ -14,6 +14,7 @@ import { FakeDeepgram } from './helpers/fake-deepgram.js';
 import type { FakeEngineServer } from './helpers/fake-engine-server.js';
 import { FakeVoskServer } from './helpers/fake-vosk-server.js';
 import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
+import { audioChunks, collectEvents, finalText, type ChunkOptions } from './helpers/speech-events.js';
 
 /**
  * One suite every adapter runs: the same speech, the same questions. Engines that are services run against a
@@ -53,26 +54,7 @@ const engines: EngineUnderTest[] = [
 const clips = librivoxClips();
 const speech = (index: number): Int16Array => readWav(clips[index]!.path).samples;
 
-/**
- * 100 ms chunks, paced at about 7x real time so a stand-in (on this process's event loop) keeps up as a real
- * service does with live audio; unpaced, the whole file would be sent before the first reply.
- */
-async function* chunks(samples: Int16Array, options: { finalizeAt?: number; pause?: { at: number; ms: number } } = {}): AsyncIterable<AudioItem> {
-  for (let i = 0; i < samples.length; i += 1600) {
-    if (options.finalizeAt !== undefined && i >= options.finalizeAt && i - 1600 < options.finalizeAt) yield FINALIZE;
-    if (options.pause && i >= options.pause.at && i - 1600 < options.pause.at) await new Promise((r) => setTimeout(r, options.pause!.ms));
-    await new Promise((r) => setTimeout(r, 15));
-    yield samples.slice(i, i + 1600);
-  }
-}
-
-async function collect(events: AsyncIterable<SpeechEvent>): Promise<SpeechEvent[]> {
-  const out: SpeechEvent[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
-
-const finalText = (events: SpeechEvent[]): string => events.flatMap((e) => (e.type === 'final' ? [e.text] : [])).join(' ');
+const chunks = (samples: Int16Array, options: ChunkOptions = {}): AsyncIterable<AudioItem> => audioChunks(samples, { paceMs: 15, ...options });
 
 /** The order the segmenter relies on: start, interims, at most one final, end; times never go back. */
 function expectWellFormed(events: SpeechEvent[], audioSeconds: number): void {
@@ -125,7 +107,7 @@ describe.each(engines)('speech engine conformance: $name', (engine) => {
     expect(recognizer.capabilities).toMatchObject({ streaming: true, interimResults: true, wordTimings: true });
     await recognizer.start();
     const audio = concatSamples([roomNoise(0.5), speech(3), roomNoise(1)]);
-    const events = await collect(recognizer.transcribe(chunks(audio)));
+    const events = await collectEvents(recognizer.transcribe(chunks(audio)));
     expectWellFormed(events, audio.length / 16_000);
     expect(events.filter((e) => e.type === 'interim').length).toBeGreaterThan(3);
     expect(wordErrorRate(clips[3]!.transcript, finalText(events)).wer).toBeLessThan(0.4);
@@ -139,7 +121,7 @@ describe.each(engines)('speech engine conformance: $name', (engine) => {
     const whole = speech(0);
     // Cut inside the last words, with no trailing silence: only the end of the stream can settle them.
     const audio = concatSamples([roomNoise(0.3), whole.slice(0, whole.length - 4_000)]);
-    const events = await collect(recognizer.transcribe(chunks(audio)));
+    const events = await collectEvents(recognizer.transcribe(chunks(audio)));
     expectWellFormed(events, audio.length / 16_000);
     expect(events.at(-1)!.type).toBe('end_of_speech');
     expect(finalText(events)).toMatch(/power/);
@@ -151,7 +133,7 @@ describe.each(engines)('speech engine conformance: $name', (engine) => {
     await recognizer.start();
     const audio = concatSamples([roomNoise(0.3), speech(0), roomNoise(1)]);
     // Two seconds into the clip, mid-sentence: the engine's endpointing would not end this utterance yet.
-    const events = await collect(recognizer.transcribe(chunks(audio, { finalizeAt: 16_000 * 2.3 })));
+    const events = await collectEvents(recognizer.transcribe(chunks(audio, { finalizeAt: 16_000 * 2.3 })));
     expectWellFormed(events, audio.length / 16_000);
     const finals = events.filter((e) => e.type === 'final');
     expect(finals.length).toBeGreaterThanOrEqual(2);
@@ -164,7 +146,7 @@ describe.each(engines)('speech engine conformance: $name', (engine) => {
     await recognizer.start();
     await recognizer.close();
     await recognizer.close();
-    await expect(collect(recognizer.transcribe(chunks(speech(1))))).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(collectEvents(recognizer.transcribe(chunks(speech(1))))).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
   describe.runIf(engine.server)('as a network service', () => {
@@ -174,7 +156,7 @@ describe.each(engines)('speech engine conformance: $name', (engine) => {
       const before = server!.connections;
       server!.dropNextConnectionAfter(25);
       const audio = concatSamples([roomNoise(0.5), speech(0), roomNoise(1), speech(3), roomNoise(1)]);
-      const events = await collect(recognizer.transcribe(chunks(audio)));
+      const events = await collectEvents(recognizer.transcribe(chunks(audio)));
       expectWellFormed(events, audio.length / 16_000);
       expect(server!.connections).toBe(before + 2);
       // The second clip starts ~7.8 s in: recognised on the new connection, timed on the stream's timeline.
@@ -190,7 +172,7 @@ describe.each(engines)('speech engine conformance: $name', (engine) => {
       await recognizer.start();
       server!.dropNextConnectionAfter(10, { stopServer: true });
       const started = Date.now();
-      const failure = await collect(recognizer.transcribe(chunks(concatSamples([speech(0), speech(1)])))).catch((err: unknown) => err);
+      const failure = await collectEvents(recognizer.transcribe(chunks(concatSamples([speech(0), speech(1)])))).catch((err: unknown) => err);
       await server!.start();
       expect(failure).toMatchObject({ code: 'ASR_ENGINE_FAILED', retryable: true });
       expect(Date.now() - started).toBeLessThan(8_000);

@@ -6,46 +6,26 @@ import { AssemblyAiRecognizer } from '../src/asr/assemblyai/recognizer.js';
 import { DeepgramRecognizer } from '../src/asr/deepgram/recognizer.js';
 import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/binding.js';
 import { SherpaOnnxRecognizer } from '../src/asr/sherpa-onnx/recognizer.js';
-import type { SpeechEvent } from '../src/asr/types.js';
-import { ConfigError, parseConfig } from '../src/config/load.js';
+import { parseConfig } from '../src/config/load.js';
 import { startDaemon } from '../src/daemon.js';
 import type { AudioItem } from '../src/ingest/pcm.js';
 import { silentLogger } from '../src/log.js';
 import { readWav } from '../src/util/wav.js';
 import { FakeAssemblyAi } from './helpers/fake-assemblyai.js';
 import { FakeDeepgram } from './helpers/fake-deepgram.js';
+import { configProblems } from './helpers/config-problems.js';
 import { FakeZoom } from './helpers/fake-zoom.js';
 import { captureLogs } from './helpers/log-capture.js';
 import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
+import { audioChunks, collectEvents, finalText } from './helpers/speech-events.js';
 import { streamAudio } from './helpers/ws-client.js';
 
 const clips = librivoxClips();
 const speech = (index: number): Int16Array => readWav(clips[index]!.path).samples;
 const timing = { endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs: 20_000 };
 
-async function* paced(samples: Int16Array, pause?: { at: number; ms: number }): AsyncIterable<AudioItem> {
-  for (let i = 0; i < samples.length; i += 1600) {
-    if (pause && i >= pause.at && i - 1600 < pause.at) await new Promise((r) => setTimeout(r, pause.ms));
-    await new Promise((r) => setTimeout(r, 15));
-    yield samples.slice(i, i + 1600);
-  }
-}
-async function collect(events: AsyncIterable<SpeechEvent>): Promise<SpeechEvent[]> {
-  const out: SpeechEvent[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
-const finalText = (events: SpeechEvent[]): string => events.flatMap((e) => (e.type === 'final' ? [e.text] : [])).join(' ');
+const paced = (samples: Int16Array, pause?: { at: number; ms: number }): AsyncIterable<AudioItem> => audioChunks(samples, { paceMs: 15, pause });
 
-function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    parseConfig(yaml, 'c.yaml', env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);
-    throw err;
-  }
-  return [];
-}
 const meetingWith = (asr: string): string => `meetings:\n  - id: m\n    source: { type: websocket, token: t }\n    asr: ${asr}\n    captions: [ { stdout: {} } ]\n`;
 
 describe('Deepgram adapter', () => {
@@ -71,7 +51,7 @@ describe('Deepgram adapter', () => {
     const before = server.connections;
     const audio = concatSamples([roomNoise(0.3), speech(0), roomNoise(0.5), speech(3), roomNoise(1)]);
     // A two-second gap in the audio itself (a muted mixer), longer than the idle timeout.
-    const events = await collect(recognizer.transcribe(paced(audio, { at: 16_000 * 8, ms: 2_000 })));
+    const events = await collectEvents(recognizer.transcribe(paced(audio, { at: 16_000 * 8, ms: 2_000 })));
     server.idleTimeoutMs = 10_000;
     expect(server.keepAlives).toBeGreaterThan(2);
     expect(server.connections).toBe(before + 1);
@@ -102,7 +82,7 @@ describe('AssemblyAI adapter', () => {
     server.expireNextAfter = 40;
     // 30 ms over a whole number of messages: the last one would be shorter than the 50 ms the API takes.
     const audio = concatSamples([roomNoise(0.3), speech(0), roomNoise(0.5), speech(3), roomNoise(1.03)]);
-    const events = await collect(recognizer.transcribe(paced(audio)));
+    const events = await collectEvents(recognizer.transcribe(paced(audio)));
     expect(server.connections).toBe(before + 2);
     expect(finalText(events)).toMatch(/respectable|married/);
     await recognizer.close();
@@ -146,29 +126,29 @@ describe('cloud engines in the daemon', () => {
 
 describe('engine configuration', () => {
   it('requires an API key for cloud engines, from an environment variable that must be set', () => {
-    expect(problems(meetingWith('{ engine: deepgram }'))).toEqual(['4:10 meetings[0].asr.apiKey: engine deepgram needs an API key: apiKey: ${DEEPGRAM_API_KEY}']);
-    expect(problems(meetingWith('{ engine: assemblyai, fallback: [ { engine: deepgram } ] }'))).toEqual([
+    expect(configProblems(meetingWith('{ engine: deepgram }'))).toEqual(['4:10 meetings[0].asr.apiKey: engine deepgram needs an API key: apiKey: ${DEEPGRAM_API_KEY}']);
+    expect(configProblems(meetingWith('{ engine: assemblyai, fallback: [ { engine: deepgram } ] }'))).toEqual([
       '4:44 meetings[0].asr.fallback[0].apiKey: engine deepgram needs an API key: apiKey: ${DEEPGRAM_API_KEY}',
       '4:10 meetings[0].asr.apiKey: engine assemblyai needs an API key: apiKey: ${ASSEMBLYAI_API_KEY}',
     ]);
-    expect(problems(meetingWith('{ engine: deepgram, apiKey: "${DEEPGRAM_API_KEY}" }'))).toEqual(['4:38 meetings[0].asr.apiKey: environment variable DEEPGRAM_API_KEY is not set']);
-    expect(problems(meetingWith('{ engine: deepgram, apiKey: "${DEEPGRAM_API_KEY}" }'), { DEEPGRAM_API_KEY: 'k' })).toEqual([]);
+    expect(configProblems(meetingWith('{ engine: deepgram, apiKey: "${DEEPGRAM_API_KEY}" }'))).toEqual(['4:38 meetings[0].asr.apiKey: environment variable DEEPGRAM_API_KEY is not set']);
+    expect(configProblems(meetingWith('{ engine: deepgram, apiKey: "${DEEPGRAM_API_KEY}" }'), { DEEPGRAM_API_KEY: 'k' })).toEqual([]);
   });
 
   it('checks the sherpa-onnx model folder at config time and names what is missing', async () => {
-    expect(problems(meetingWith('{ engine: sherpa-onnx }'))).toEqual(['4:10 meetings[0].asr.modelDir: engine sherpa-onnx needs asr.modelDir, the folder of a streaming model']);
-    expect(problems(meetingWith('{ engine: sherpa-onnx, modelDir: /nonexistent/model }'))[0]).toMatch(/asr\.modelDir: model folder \/nonexistent\/model does not exist; download a streaming transducer model, e\.g\. https:\/\/github\.com\/k2-fsa/);
+    expect(configProblems(meetingWith('{ engine: sherpa-onnx }'))).toEqual(['4:10 meetings[0].asr.modelDir: engine sherpa-onnx needs asr.modelDir, the folder of a streaming model']);
+    expect(configProblems(meetingWith('{ engine: sherpa-onnx, modelDir: /nonexistent/model }'))[0]).toMatch(/asr\.modelDir: model folder \/nonexistent\/model does not exist; download a streaming transducer model, e\.g\. https:\/\/github\.com\/k2-fsa/);
     const dir = await mkdtemp(join(tmpdir(), 'cb-sherpa-'));
     await writeFile(join(dir, 'encoder-epoch-99-avg-1.onnx'), '');
-    expect(problems(meetingWith(`{ engine: sherpa-onnx, modelDir: ${dir} }`))[0]).toMatch(/lacks decoder\*\.onnx, joiner\*\.onnx, tokens\.txt/);
+    expect(configProblems(meetingWith(`{ engine: sherpa-onnx, modelDir: ${dir} }`))[0]).toMatch(/lacks decoder\*\.onnx, joiner\*\.onnx, tokens\.txt/);
     await rm(dir, { recursive: true, force: true });
   });
 
   it('takes phrases as text or as a word with its pronunciation', () => {
     const config = parseConfig(meetingWith('{ phrases: [ Quint, { text: kubernetes, pronunciation: "K UW B ER N EH T IY Z" } ] }'), 'c.yaml', {});
     expect(config.meetings[0]!.asr.phrases).toEqual([{ text: 'Quint' }, { text: 'kubernetes', pronunciation: 'K UW B ER N EH T IY Z' }]);
-    expect(problems(meetingWith('{ phrases: [ { text: "new york", pronunciation: "N UW" } ] }'))[0]).toMatch(/phrases\[0\]\.text: a pronunciation is for a single word/);
-    expect(problems(meetingWith('{ phrases: [ { text: quokka, pronunciation: "kwokka" } ] }'))[0]).toMatch(/phrases\[0\]\.pronunciation: expected CMU phones/);
+    expect(configProblems(meetingWith('{ phrases: [ { text: "new york", pronunciation: "N UW" } ] }'))[0]).toMatch(/phrases\[0\]\.text: a pronunciation is for a single word/);
+    expect(configProblems(meetingWith('{ phrases: [ { text: quokka, pronunciation: "kwokka" } ] }'))[0]).toMatch(/phrases\[0\]\.pronunciation: expected CMU phones/);
   });
 });
 

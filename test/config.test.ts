@@ -4,20 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../src/config/load.js';
+import { parseConfig } from '../src/config/load.js';
+import { configProblems } from './helpers/config-problems.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const SHIPPED = fileURLToPath(new URL('../config/caption-bridge.yaml', import.meta.url));
 
-function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    parseConfig(yaml, 'c.yaml', env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);
-    throw err;
-  }
-  return [];
-}
 
 const minimal = (captions = '[ { stdout: {} } ]') => `meetings:
   - id: weekly-allhands
@@ -45,14 +37,14 @@ describe('config', () => {
 
   it('checks the text rules and names the bad key', () => {
     const yaml = minimal().replace('    captions:', '    text: { numbers: roman, replacements: { zoom: "" } }\n    captions:');
-    expect(problems(yaml, { INGEST_TOKEN: 't' })).toEqual([
+    expect(configProblems(yaml, { INGEST_TOKEN: 't' })).toEqual([
       '6:22 meetings[0].text.numbers: Invalid option: expected one of "digits"|"words"',
       expect.stringMatching(/^6:51 meetings\[0\]\.text\.replacements\.zoom: Too small/),
     ]);
   });
 
   it('names the YAML path and line of every problem', () => {
-    const found = problems(
+    const found = configProblems(
       `http: { port: 99999 }
 meetings:
   - id: Bad_Id
@@ -78,17 +70,17 @@ meetings:
 
   it('refuses duplicate meeting ids and an empty zoom url unless marked optional', () => {
     const twice = `meetings:\n${[1, 2].map(() => `  - { id: a, source: { type: websocket, token: t }, captions: [ { zoom: { url: "" } } ] }`).join('\n')}\n`;
-    expect(problems(twice)).toEqual([
+    expect(configProblems(twice)).toEqual([
       '2:80 meetings[0].captions[0].zoom.url: caption URL is not a valid URL: [REDACTED]',
       '3:80 meetings[1].captions[0].zoom.url: caption URL is not a valid URL: [REDACTED]',
       '3:11 meetings[1].id: duplicate meeting id "a" (also meetings[0])',
     ]);
     const fixed = twice.replaceAll('url: ""', 'url: "", optional: true');
-    expect(problems(fixed)).toEqual(['3:11 meetings[1].id: duplicate meeting id "a" (also meetings[0])']);
+    expect(configProblems(fixed)).toEqual(['3:11 meetings[1].id: duplicate meeting id "a" (also meetings[0])']);
   });
 
   it('never prints a caption URL signature in a problem', () => {
-    const found = problems(minimal('[ { zoom: { url: "ftp://zoom.us/cc?signature=TOPSECRET" } } ]'), { INGEST_TOKEN: 't' });
+    const found = configProblems(minimal('[ { zoom: { url: "ftp://zoom.us/cc?signature=TOPSECRET" } } ]'), { INGEST_TOKEN: 't' });
     expect(found.join('\n')).not.toContain('TOPSECRET');
   });
 });

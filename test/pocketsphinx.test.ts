@@ -1,27 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from '../src/asr/pocketsphinx/recognizer.js';
-import type { SpeechEvent } from '../src/asr/types.js';
 import { FINALIZE, type AudioItem } from '../src/ingest/pcm.js';
 import { silentLogger } from '../src/log.js';
 import { readWav } from '../src/util/wav.js';
 import { wordErrorRate } from '../src/util/wer.js';
 import { librivoxClips } from './helpers/speech.js';
+import { audioChunks, collectEvents, finalText } from './helpers/speech-events.js';
 
 const options = { modelDir: DEFAULT_MODEL_DIR, endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs: 20_000 };
 
-async function* chunks(samples: Int16Array, size = 1600): AsyncIterable<AudioItem> {
-  for (let i = 0; i < samples.length; i += size) yield samples.slice(i, i + size);
-}
-
-async function collect(events: AsyncIterable<SpeechEvent>): Promise<SpeechEvent[]> {
-  const out: SpeechEvent[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
-
-const finalText = (events: SpeechEvent[]): string =>
-  events.flatMap((e) => (e.type === 'final' ? [e.text] : [])).join(' ');
+const chunks = (samples: Int16Array, size = 1600): AsyncIterable<AudioItem> => audioChunks(samples, { size });
 
 describe('pocketsphinx recognizer (real engine, real speech)', () => {
   const recognizer = new PocketsphinxRecognizer(options, silentLogger);
@@ -36,7 +25,7 @@ describe('pocketsphinx recognizer (real engine, real speech)', () => {
     let errors = 0;
     let words = 0;
     for (const clip of clips) {
-      const events = await collect(recognizer.transcribe(chunks(readWav(clip.path).samples)));
+      const events = await collectEvents(recognizer.transcribe(chunks(readWav(clip.path).samples)));
       const result = wordErrorRate(clip.transcript, finalText(events));
       errors += result.wer * result.referenceWords;
       words += result.referenceWords;
@@ -51,7 +40,7 @@ describe('pocketsphinx recognizer (real engine, real speech)', () => {
   it('streams: start of speech, interims that grow, then a final with word timings inside the audio', async () => {
     const clip = librivoxClips()[0]!;
     const samples = readWav(clip.path).samples;
-    const events = await collect(recognizer.transcribe(chunks(samples)));
+    const events = await collectEvents(recognizer.transcribe(chunks(samples)));
     const types = events.map((e) => e.type);
     expect(types[0]).toBe('start_of_speech');
     expect(types.filter((t) => t === 'interim').length).toBeGreaterThan(10);
@@ -75,7 +64,7 @@ describe('pocketsphinx recognizer (real engine, real speech)', () => {
       yield FINALIZE;
       yield* chunks(samples.subarray(samples.length / 2));
     }
-    const events = await collect(recognizer.transcribe(halfThenFinalize()));
+    const events = await collectEvents(recognizer.transcribe(halfThenFinalize()));
     const finals = events.filter((e) => e.type === 'final');
     expect(finals.length).toBe(2);
     expect(finals[0]!.time).toBeCloseTo(samples.length / 2 / 16_000, 1);
@@ -100,9 +89,9 @@ describe('pocketsphinx engine failure', () => {
         }
       }
     }
-    await expect(collect(recognizer.transcribe(neverEnding()))).rejects.toMatchObject({ code: 'ASR_ENGINE_FAILED' });
+    await expect(collectEvents(recognizer.transcribe(neverEnding()))).rejects.toMatchObject({ code: 'ASR_ENGINE_FAILED' });
     // A fresh decoder: its first utterance is a little worse (its cepstral mean has not adapted yet).
-    const events = await collect(recognizer.transcribe(chunks(samples)));
+    const events = await collectEvents(recognizer.transcribe(chunks(samples)));
     expect(finalText(events)).toMatch(/leisure to consider/);
     await recognizer.close();
   });

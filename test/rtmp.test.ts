@@ -4,13 +4,14 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../src/config/load.js';
+import { parseConfig } from '../src/config/load.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
 import { locateFfmpeg } from '../src/ingest/ffmpeg.js';
 import { silentLogger } from '../src/log.js';
 import { readWav } from '../src/util/wav.js';
 import { wordErrorRate } from '../src/util/wer.js';
 import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/binding.js';
+import { configProblems } from './helpers/config-problems.js';
 import { freePort } from './helpers/daemon-process.js';
 import { FakeZoom } from './helpers/fake-zoom.js';
 import { librivoxClips } from './helpers/speech.js';
@@ -134,25 +135,16 @@ describe('RTMP pull ingest', () => {
 });
 
 describe('RTMP configuration', () => {
-  const problems = (yaml: string): string[] => {
-    try {
-      parseConfig(yaml, 'c.yaml', {});
-    } catch (err) {
-      if (err instanceof ConfigError) return err.problems.map((p) => `${p.path}: ${p.message}`);
-      throw err;
-    }
-    return [];
-  };
   const meeting = (id: string, source: string): string => `  - id: ${id}\n    source: ${source}\n    captions: [ { stdout: {} } ]\n`;
 
   it('needs the listener, a long key per meeting, and an rtmp:// URL to pull', () => {
-    expect(problems(`meetings:\n${meeting('a', '{ type: rtmp, streamKey: k-0123456789 }')}`)).toEqual([
-      'meetings[0].source.type: rtmp sources need the RTMP listener: add rtmp: { port: 1935 } at the top level',
+    expect(configProblems(`meetings:\n${meeting('a', '{ type: rtmp, streamKey: k-0123456789 }')}`)).toEqual([
+      '3:21 meetings[0].source.type: rtmp sources need the RTMP listener: add rtmp: { port: 1935 } at the top level',
     ]);
-    expect(problems(`rtmp: {}\nmeetings:\n${meeting('a', '{ type: rtmp, streamKey: k-0123456789 }')}${meeting('b', '{ type: rtmp, streamKey: k-0123456789 }')}`)).toEqual([
-      'meetings[1].source.streamKey: the same stream key as meetings[0]: each meeting needs its own',
+    expect(configProblems(`rtmp: {}\nmeetings:\n${meeting('a', '{ type: rtmp, streamKey: k-0123456789 }')}${meeting('b', '{ type: rtmp, streamKey: k-0123456789 }')}`)).toEqual([
+      '7:38 meetings[1].source.streamKey: the same stream key as meetings[0]: each meeting needs its own',
     ]);
-    expect(problems(`rtmp: {}\nmeetings:\n${meeting('a', '{ type: rtmp, streamKey: short }')}`)[0]).toMatch(/streamKey: a stream key is 8-128 letters/);
-    expect(problems(`meetings:\n${meeting('a', '{ type: rtmp-pull, url: "http://mixer/live" }')}`)).toEqual(['meetings[0].source.url: expected an rtmp:// or rtmps:// URL']);
+    expect(configProblems(`rtmp: {}\nmeetings:\n${meeting('a', '{ type: rtmp, streamKey: short }')}`)[0]).toMatch(/streamKey: a stream key is 8-128 letters/);
+    expect(configProblems(`meetings:\n${meeting('a', '{ type: rtmp-pull, url: "http://mixer/live" }')}`)).toEqual(['3:37 meetings[0].source.url: expected an rtmp:// or rtmps:// URL']);
   });
 });

@@ -3,16 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VoskServerRecognizer } from '../src/asr/vosk-server/recognizer.js';
-import type { SpeechEvent } from '../src/asr/types.js';
 import { parseConfig } from '../src/config/load.js';
 import { startDaemon } from '../src/daemon.js';
-import type { AudioItem } from '../src/ingest/pcm.js';
 import { silentLogger } from '../src/log.js';
 import { readWav } from '../src/util/wav.js';
 import { wordErrorRate } from '../src/util/wer.js';
 import { FakeVoskServer } from './helpers/fake-vosk-server.js';
 import { FakeZoom } from './helpers/fake-zoom.js';
 import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
+import { audioChunks, collectEvents } from './helpers/speech-events.js';
 import { streamAudio } from './helpers/ws-client.js';
 
 let server: FakeVoskServer;
@@ -23,21 +22,12 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-async function* chunks(samples: Int16Array): AsyncIterable<AudioItem> {
-  for (let i = 0; i < samples.length; i += 1600) yield samples.slice(i, i + 1600);
-}
-async function collect(events: AsyncIterable<SpeechEvent>): Promise<SpeechEvent[]> {
-  const out: SpeechEvent[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
-
 describe('vosk-server adapter (self-hosted recognizer over WebSocket)', () => {
   it('maps the protocol to speech events and recognises real speech', async () => {
     const recognizer = new VoskServerRecognizer(url, silentLogger);
     await recognizer.start();
     const clip = librivoxClips()[3]!;
-    const events = await collect(recognizer.transcribe(chunks(concatSamples([readWav(clip.path).samples, roomNoise(1)]))));
+    const events = await collectEvents(recognizer.transcribe(audioChunks(concatSamples([readWav(clip.path).samples, roomNoise(1)]))));
     expect(server.configs.at(-1)).toEqual({ config: { sample_rate: 16000, words: 1 } });
     expect(events[0]!.type).toBe('start_of_speech');
     expect(events.filter((e) => e.type === 'interim').length).toBeGreaterThan(5);
