@@ -5,6 +5,7 @@ import { tokensMatch, type WebSocketIngest } from '../ingest/websocket.js';
 import type { BridgeMetrics } from '../metrics.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { listen } from '../util/listen.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
 import type { ZoomWebhookEvent, ZoomWebhookVerifier } from '../zoom-api/webhook.js';
 import { CAPTURE_PATH, serveCapture } from './capture-page.js';
@@ -57,13 +58,7 @@ export class HttpServer {
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return listen(this.server, port, host);
   }
 
   get ready(): boolean {

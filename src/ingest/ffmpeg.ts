@@ -54,8 +54,9 @@ export class FfmpegAudio {
   private stopping = false;
 
   constructor(options: FfmpegAudioOptions) {
-    const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning', ...LOW_LATENCY_INPUT, ...options.input, ...PCM_OUTPUT];
-    if (options.input.includes('pipe:0')) args.splice(args.indexOf('-nostdin'), 1);
+    // -nostdin stops ffmpeg reading keystrokes from stdin, unless stdin is the input.
+    const stdin = options.input.includes('pipe:0') ? [] : ['-nostdin'];
+    const args = ['-hide_banner', ...stdin, '-loglevel', 'warning', ...LOW_LATENCY_INPUT, ...options.input, ...PCM_OUTPUT];
     this.child = spawn(locateFfmpeg(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.on('data', (bytes: Buffer) => {
       const samples = this.converter.convert(bytes);

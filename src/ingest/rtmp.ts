@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
+import { listen } from '../util/listen.js';
 import { FfmpegAudio } from './ffmpeg.js';
 import { StreamBuffer } from './stream-buffer.js';
 import { tokensMatch } from './websocket.js';
@@ -71,13 +72,7 @@ export class RtmpIngest {
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return listen(this.server, port, host);
   }
 
   private accept(socket: Socket): void {

@@ -1,19 +1,10 @@
 import { BridgeError } from '../../errors.js';
 import { PCM_SAMPLE_RATE } from '../../ingest/pcm.js';
 import type { Logger } from '../../log.js';
-import { WebSocketRecognizer, type WebSocketEndpoint, type WireSession } from '../remote/websocket-recognizer.js';
+import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint, type WireSession } from '../remote/websocket-recognizer.js';
 import type { RecognizerCapabilities } from '../types.js';
 
 export const ASSEMBLYAI_URL = 'wss://streaming.assemblyai.com/v3/ws';
-
-export interface AssemblyAiOptions {
-  apiKey: string;
-  url?: string;
-  model: string;
-  language: string;
-  endpointSilenceMs: number;
-  phrases: string[];
-}
 
 interface AssemblyAiWord {
   text: string;
@@ -38,7 +29,7 @@ export class AssemblyAiRecognizer extends WebSocketRecognizer {
   readonly capabilities: RecognizerCapabilities;
 
   constructor(
-    private readonly options: AssemblyAiOptions,
+    private readonly options: CloudEngineOptions,
     log: Logger,
   ) {
     super(log);

@@ -1,18 +1,12 @@
 import { BridgeError } from '../../errors.js';
 import { PCM_SAMPLE_RATE } from '../../ingest/pcm.js';
 import type { Logger } from '../../log.js';
-import { WebSocketRecognizer, type WebSocketEndpoint, type WireReply, type WireSession } from '../remote/websocket-recognizer.js';
+import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint, type WireReply, type WireSession } from '../remote/websocket-recognizer.js';
 import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
 
 export const DEEPGRAM_URL = 'wss://api.deepgram.com/v1/listen';
 
-export interface DeepgramOptions {
-  apiKey: string;
-  url?: string;
-  model: string;
-  language: string;
-  endpointSilenceMs: number;
-  phrases: string[];
+export interface DeepgramOptions extends CloudEngineOptions {
   /** KeepAlive after this long without audio (Deepgram closes a connection idle for 10 s). */
   keepAliveMs?: number;
 }

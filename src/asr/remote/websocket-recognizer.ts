@@ -30,6 +30,19 @@ export interface WireSession {
   onMessage(text: string): WireReply[];
 }
 
+/** What a cloud engine (Deepgram, AssemblyAI) is configured with. */
+export interface CloudEngineOptions {
+  /** From the environment (`apiKey: ${DEEPGRAM_API_KEY}`); never logged. */
+  apiKey: string;
+  /** Another endpoint than the service's own (a proxy, a region, a local stand-in). */
+  url?: string;
+  model: string;
+  language: string;
+  endpointSilenceMs: number;
+  /** Meeting vocabulary to boost. */
+  phrases: string[];
+}
+
 export interface WebSocketEndpoint {
   url: string;
   headers?: Record<string, string>;
@@ -69,9 +82,7 @@ export abstract class WebSocketRecognizer implements SpeechRecognizer {
   protected abstract endpoint(): WebSocketEndpoint;
   protected abstract session(): WireSession;
   /** A close code by which the engine refuses this request for good (bad key, bad parameters): no reconnect. */
-  protected refusal(code: number, reason: string): BridgeError | undefined {
-    void code;
-    void reason;
+  protected refusal(_code: number, _reason: string): BridgeError | undefined {
     return undefined;
   }
 
