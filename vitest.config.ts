@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['./test/helpers/global-setup.ts'],
     // The engine and end-to-end tests start real processes and stream audio at real-time pace.
     testTimeout: 60_000,
     hookTimeout: 30_000,

@@ -4,7 +4,12 @@ import { fileURLToPath } from 'node:url';
 
 /** public/ sits two levels above this file both in src/http and in dist/http. */
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/capture/', import.meta.url));
-const ASSETS: Record<string, string> = { 'app.js': 'text/javascript', 'worklet.js': 'text/javascript', 'capture.css': 'text/css' };
+// A Map, not an object literal: a name from the URL such as `constructor` must not find Object.prototype.
+const ASSETS = new Map([
+  ['app.js', 'text/javascript'],
+  ['worklet.js', 'text/javascript'],
+  ['capture.css', 'text/css'],
+]);
 export const CAPTURE_PATH = /^\/capture\/([^/]+)$/;
 
 /**
@@ -35,7 +40,7 @@ const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#
  * enters its token; GET /capture/app.js, worklet.js, capture.css: its parts. Answers false for other names.
  */
 export function serveCapture(name: string, res: ServerResponse, isWebSocketMeeting: (id: string) => boolean): boolean {
-  const type = ASSETS[name];
+  const type = ASSETS.get(name);
   if (type) {
     res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, ...SECURITY_HEADERS }).end(asset(name));
     return true;

@@ -20,6 +20,20 @@ function decodeSegment(segment: string): string | undefined {
     return undefined;
   }
 }
+/**
+ * The request target as a URL, or undefined when it is not one. Prefixing the origin (instead of resolving
+ * against a base) keeps `//x` a path: resolved, it is a protocol-relative URL with an empty host, and throws.
+ */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  const target = req.url ?? '/';
+  if (!target.startsWith('/')) return undefined;
+  try {
+    return new URL(`http://localhost${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Zoom's webhook bodies are small JSON documents. */
 const MAX_WEBHOOK_BYTES = 64 * 1024;
 
@@ -52,8 +66,22 @@ export class HttpServer {
     adminToken?: string;
   }) {
     ({ meetings: this.meetings, ingest: this.ingest, log: this.log, webhook: this.webhook, metrics: this.metrics, adminToken: this.adminToken } = options);
-    this.server = createServer((req, res) => this.route(req, res));
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    // A peer's request must never end the process: whatever a handler throws becomes a 500 or a closed socket.
+    this.server = createServer((req, res) => {
+      try {
+        this.route(req, res);
+      } catch (err) {
+        this.failRequest(req, res, err);
+      }
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      try {
+        this.upgrade(req, socket, head);
+      } catch (err) {
+        this.log.error({ path: req.url?.slice(0, 100), err: errorMessage(err) }, 'upgrade handler failed');
+        socket.destroy();
+      }
+    });
     this.server.on('clientError', (_err, socket) => socket.destroy());
   }
 
@@ -65,9 +93,18 @@ export class HttpServer {
     return this.server.listening && !this.closing && this.meetings().every((m) => m.state === 'ready' || m.state === 'streaming');
   }
 
+  private failRequest(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    this.log.error({ method: req.method, path: req.url?.slice(0, 100), err: errorMessage(err) }, 'request handler failed');
+    if (res.headersSent) return void res.destroy();
+    json(res, 500, { error: 'internal error' });
+  }
+
   private route(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/zoom/webhook' && this.webhook) return void this.zoomWebhook(req, res, this.webhook);
+    const url = requestUrl(req);
+    if (!url) return json(res, 400, { error: 'bad request target' });
+    if (url.pathname === '/zoom/webhook' && this.webhook) {
+      return void this.zoomWebhook(req, res, this.webhook).catch((err: unknown) => this.failRequest(req, res, err));
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
     switch (url.pathname) {
       case '/healthz':
@@ -133,7 +170,11 @@ export class HttpServer {
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'upgrade socket error'));
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
+    if (!url) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     // Deepgram's live streaming path: existing Deepgram clients stream here unchanged.
     if (url.pathname === '/v1/listen') return this.ingest.handleUpgrade(req, socket, head, url, undefined);
     const match = INGEST_PATH.exec(url.pathname);

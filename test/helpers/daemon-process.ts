@@ -12,6 +12,12 @@ export interface DaemonProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Daemons not yet stopped: a test that fails before its cleanup must not leave one running past this worker. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Starts the built daemon as its own process (as a user would) and waits until /readyz says ready. */
 export async function startDaemonProcess(configFile: string, port: number, env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
   const child = spawn(process.execPath, [CLI, '--config', configFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -19,12 +25,17 @@ export async function startDaemonProcess(configFile: string, port: number, env: 
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}: ${err}`);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
     if (ready) break;
-    if (Date.now() > deadline) throw new Error(`daemon not ready within 20 s: ${err}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`daemon not ready within 20 s: ${err}`);
+    }
     await sleep(100);
   }
   return {

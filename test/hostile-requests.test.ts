@@ -1,0 +1,168 @@
+import { createHmac } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWav } from '../src/util/wav.js';
+import { freePort, startDaemonProcess, type DaemonProcess } from './helpers/daemon-process.js';
+import { FakeZoom } from './helpers/fake-zoom.js';
+import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
+import { streamAudio } from './helpers/ws-client.js';
+
+const WEBHOOK_SECRET = 'fuzz-webhook-secret';
+let zoom: FakeZoom;
+let dir: string;
+let daemon: DaemonProcess;
+let httpPort: number;
+let rtmpPort: number;
+
+beforeAll(async () => {
+  zoom = new FakeZoom();
+  const captionUrl = await zoom.start();
+  dir = await mkdtemp(join(tmpdir(), 'cb-hostile-'));
+  [httpPort, rtmpPort] = [await freePort(), await freePort()];
+  const configFile = join(dir, 'config.yaml');
+  await writeFile(
+    configFile,
+    `log: { level: warn }
+http: { host: 127.0.0.1, port: ${httpPort}, adminToken: fuzz-admin-token-0123456789 }
+rtmp: { host: 127.0.0.1, port: ${rtmpPort} }
+state: { dir: ${join(dir, 'state')} }
+zoomApi: { accountId: acct, clientId: client, clientSecret: secret, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "http://127.0.0.1:9/v2", oauthBase: "http://127.0.0.1:9" }
+meetings:
+  - id: live
+    source: { type: websocket, token: live-token-0123456789 }
+    captions: [ { zoom: { url: "${captionUrl}" } } ]
+  - id: pushed
+    source: { type: rtmp, streamKey: pushed-key-0123456789 }
+    captions: [ { stdout: {} } ]
+`,
+  );
+  daemon = await startDaemonProcess(configFile, httpPort);
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+  await zoom?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Raw bytes to a port; resolves with the first line that came back, or '' once the peer closes or stays quiet. */
+function rawExchange(port: number, bytes: Buffer | string, quietMs = 1_000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    const done = (): void => {
+      socket.destroy();
+      resolve(answer.split('\r\n')[0] ?? '');
+    };
+    const timer = setTimeout(done, quietMs);
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString('latin1');
+      if (answer.includes('\r\n')) done();
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      done();
+    });
+    socket.on('error', () => undefined);
+    socket.write(bytes);
+  });
+}
+
+const PATHS = [
+  '/', '//', '///', '//evil.example/x', '/\\\\', '/%', '/%00', '/%E0%A4%A', '/..', '/../../etc/passwd', '/%2e%2e/%2e%2e/',
+  '/healthz/', '/healthz?%%', '/readyz#x', '/metrics', '/meetings', '/meetings/../metrics',
+  '/capture/constructor', '/capture/__proto__', '/capture/toString', '/capture/hasOwnProperty', '/capture/valueOf',
+  '/capture/', '/capture/%E0%A4%A', '/capture/..%2F..%2Fpackage.json', '/capture/../../package.json', '/capture/live/x',
+  '/capture/index.html', '/ingest/', '/ingest/constructor', '/ingest/__proto__', '/ingest/live/extra', '/ingest/%00',
+  '/ingest/live?encoding=constructor&sample_rate=NaN&channels=-1', '/v1/listen?encoding=__proto__', '/zoom/webhook',
+  '/zoom/webhook/', `/${'a'.repeat(8_000)}`, '*', 'http://127.0.0.1/healthz', 'healthz',
+];
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'PATCH', 'CONNECT', 'BREW'];
+
+function httpCases(): string[] {
+  const cases: string[] = [];
+  for (const path of PATHS) {
+    for (const method of METHODS) cases.push(`${method} ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`);
+    cases.push(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer live-token-0123456789\r\n\r\n`);
+    cases.push(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: junk\r\n\r\n`);
+  }
+  const webhook = (body: string, headers = ''): string =>
+    `POST /zoom/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const signed = (body: string): string => {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = `v0=${createHmac('sha256', WEBHOOK_SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+    return webhook(body, `x-zm-request-timestamp: ${timestamp}\r\nx-zm-signature: ${signature}\r\n`);
+  };
+  cases.push(
+    webhook('{}'),
+    webhook('not json'),
+    webhook('{"event":'),
+    webhook('x'.repeat(200_000)),
+    `POST /zoom/webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"truncated":`,
+    `POST /zoom/webhook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot hex\r\n0\r\n\r\n`,
+    // Signed, so they reach the event handler: odd shapes of real event names.
+    ...['null', '[]', '"text"', '{"event":"endpoint.url_validation"}', '{"event":"endpoint.url_validation","payload":{"plainToken":{}}}',
+      '{"event":"meeting.started"}', '{"event":"meeting.started","payload":null}', '{"event":"meeting.started","payload":{"object":{"id":{"x":1}}}}',
+      '{"event":"meeting.ended","payload":{"object":{"id":"__proto__"}}}', '{"event":"constructor","payload":{"object":{"id":"123456789"}}}',
+    ].map(signed),
+    'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: ' + 'y'.repeat(40_000) + '\r\n\r\n',
+    'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n',
+    'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
+    'GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \u00ff\u00fe\r\n\r\n',
+    'GET /meetings HTTP/1.1\r\nHost: x\r\nAuthorization: Basic Zm9vOmJhcg==\r\n\r\n',
+    'GARBAGE\r\n\r\n',
+    '\x00\x01\x02\x03',
+    'GET / HTTP/9.9\r\n\r\n',
+    'GET /healthz HTTP/1.1\r\nHost: x\r\n', // headers never finished
+  );
+  return cases;
+}
+
+function rtmpCases(): Buffer[] {
+  const c1 = Buffer.alloc(1536, 7);
+  return [
+    Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+    Buffer.from([0x03]), // C0 and nothing else
+    Buffer.concat([Buffer.from([0x03]), c1.subarray(0, 700)]), // half a C1
+    Buffer.concat([Buffer.from([0x06]), c1]), // an unknown version
+    Buffer.concat([Buffer.from([0x03]), c1, c1, Buffer.alloc(4_000, 0xff)]), // handshake, then junk chunks
+    Buffer.alloc(70_000, 0x41),
+  ];
+}
+
+async function inBatches<T, R>(items: T[], size: number, each: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += size) results.push(...(await Promise.all(items.slice(i, i + size).map(each))));
+  return results;
+}
+
+describe('hostile requests', () => {
+  it('no request of any shape ends the daemon or a meeting that is streaming', async () => {
+    const clip = readWav(librivoxClips()[0]!.path).samples;
+    const speech = concatSamples([roomNoise(0.5), clip, roomNoise(0.5), clip, roomNoise(1)]);
+    const streaming = streamAudio(`ws://127.0.0.1:${httpPort}/ingest/live`, speech, { token: 'live-token-0123456789' });
+
+    const http = httpCases();
+    const rtmp = rtmpCases();
+    const answers = await inBatches(http, 25, (request) => rawExchange(httpPort, request));
+    await inBatches(rtmp, 6, (bytes) => rawExchange(rtmpPort, bytes));
+
+    // The two one-request crashes this suite was written for answer like any other bad path.
+    const statusOf = (request: string): string => answers[http.indexOf(request)]!;
+    expect(statusOf('GET // HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n')).toMatch(/^HTTP\/1\.1 404/);
+    expect(statusOf('GET /capture/constructor HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n')).toMatch(/^HTTP\/1\.1 404/);
+    // Every HTTP request was answered or closed; none got a 500 (a handler that threw).
+    expect(answers.filter((a) => a.includes(' 500 '))).toEqual([]);
+
+    expect(daemon.child.exitCode).toBeNull();
+    expect((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status).toBe(200);
+    const outcome = await streaming;
+    expect(outcome.code).toBe(1000);
+    expect(zoom.text()).toMatch(/dashwood/i);
+    expect(zoom.violations).toEqual([]);
+    console.log(`hostile requests: ${http.length} HTTP and ${rtmp.length} RTMP cases, daemon alive, ${zoom.accepted.length} captions`);
+  });
+});
