@@ -5,9 +5,8 @@ import { startDaemon } from './daemon.js';
 import { BridgeError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { postLines } from './post.js';
-import { captionUrlExpiry } from './caption/caption-url.js';
-import { redactUrl } from './redact.js';
 import { ZoomApiClient } from './zoom-api/client.js';
+import { diagnose, formatReport } from './zoom-api/doctor.js';
 
 const USAGE = `caption-bridge: live speech to Zoom captions
 
@@ -16,10 +15,11 @@ Usage:
   caption-bridge --check --config FILE           validate the config, print every problem with its YAML path
   caption-bridge post --url CAPTION_URL [--lang en-US] [--state-dir DIR]
                                                  post each line of stdin as one caption
-  caption-bridge zoom-url --meeting ID | --webinar ID
-                                                 fetch a Caption URL with the Zoom app's credentials
-                                                 (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET) and
-                                                 print it redacted: checks the app without starting
+  caption-bridge zoom-url --meeting ID | --webinar ID [--sub-account ID]
+                                                 check the Zoom app (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID,
+                                                 ZOOM_CLIENT_SECRET): credentials, scopes, account settings,
+                                                 the meeting, its Caption URL (printed redacted), and what
+                                                 the host still has to do; posts nothing
 `;
 
 const DEFAULT_CONFIG = 'config/caption-bridge.yaml';
@@ -114,7 +114,11 @@ async function post(argv: string[]): Promise<number> {
 }
 
 async function zoomUrl(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { meeting: { type: 'string' }, webinar: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { meeting: { type: 'string' }, webinar: { type: 'string' }, 'sub-account': { type: 'string' } },
+    strict: true,
+  });
   if ((values.meeting === undefined) === (values.webinar === undefined)) {
     process.stderr.write(`zoom-url needs --meeting ID or --webinar ID\n\n${USAGE}`);
     return 2;
@@ -125,6 +129,7 @@ async function zoomUrl(argv: string[]): Promise<number> {
     process.stderr.write(`zoom-url: set ${missing.join(', ')} (the Server-to-Server OAuth app's credentials)\n`);
     return 2;
   }
+  const subAccountId = values['sub-account'] ?? (env.ZOOM_SUB_ACCOUNT_ID || undefined);
   const client = new ZoomApiClient(
     {
       accountId: env.ZOOM_ACCOUNT_ID!,
@@ -132,15 +137,13 @@ async function zoomUrl(argv: string[]): Promise<number> {
       clientSecret: env.ZOOM_CLIENT_SECRET!,
       apiBase: env.ZOOM_API_BASE ?? 'https://api.zoom.us/v2',
       oauthBase: env.ZOOM_OAUTH_BASE ?? 'https://zoom.us',
+      ...(subAccountId ? { subAccountId } : {}),
     },
-    createLogger('warn'),
+    createLogger('silent'),
   );
-  const issuedAt = Date.now();
-  const raw = await client.captionUrl(values.meeting !== undefined ? { meetingId: values.meeting } : { webinarId: values.webinar! });
-  const expiresAt = captionUrlExpiry(raw, issuedAt);
-  process.stdout.write(`${redactUrl(raw)}\n`);
-  if (expiresAt !== undefined) process.stdout.write(`expires ${new Date(expiresAt).toISOString()}\n`);
-  return 0;
+  const report = await diagnose(client, values.meeting !== undefined ? { meetingId: values.meeting } : { webinarId: values.webinar! });
+  process.stdout.write(formatReport(report));
+  return report.captionUrl !== undefined && report.findings.every((f) => f.verdict !== 'fix') ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

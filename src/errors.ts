@@ -28,6 +28,12 @@ export type ErrorCode =
   | 'ZOOM_MEETING_NOT_STARTED'
   | 'ZOOM_MEETING_NOT_FOUND'
   | 'ZOOM_API_ERROR'
+  /** The Zoom app's token lacks a scope the call needs: add it to the app. */
+  | 'ZOOM_API_SCOPE_MISSING'
+  /** The account (or group/user) settings forbid the caption API token. */
+  | 'ZOOM_CAPTION_API_OFF'
+  /** Zoom refused the call for this account: another account's meeting, or the wrong API edition. */
+  | 'ZOOM_API_NO_PERMISSION'
   | 'CLOSED';
 
 export class BridgeError extends Error {

@@ -57,7 +57,7 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
     expect(await c.captionUrl({ meetingId: MEETING })).toBe(zoom.captionUrl());
     expect(api.calls.token).toBe(2);
     api.unauthorizedNext = 2;
-    await expect(c.captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_AUTH', message: expect.stringContaining('meeting:read:token:master') });
+    await expect(c.captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_AUTH', message: expect.stringContaining('deactivated or deleted') });
   });
 
   it('waits as long as a 429 asks (Retry-After), then succeeds', async () => {
@@ -83,6 +83,64 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
     await expect(wrong.captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_AUTH', message: expect.stringContaining('ZOOM_CLIENT_SECRET') });
   });
 
+  it('each refusal becomes one sentence saying what to change where', async () => {
+    api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
+    const refusal = async (prepare: () => void, target: { meetingId: string } | { webinarId: string } = { meetingId: MEETING }): Promise<unknown> => {
+      prepare();
+      return client().captionUrl(target).then(() => 'no error', (err: unknown) => err);
+    };
+    const scope = await refusal(() => (api.scopes = ['meeting:read:meeting:admin']));
+    expect(scope).toMatchObject({ code: 'ZOOM_API_SCOPE_MISSING', retryable: false });
+    expect((scope as Error).message).toBe(
+      'The Zoom app lacks a scope for meeting 123456789: in the Zoom App Marketplace (Manage > your Server-to-Server OAuth app), Scopes > Add Scopes, ' +
+        'add meeting:read:token:admin (or the classic meeting:read:admin); Zoom named meeting:read:token:admin. The bridge picks up the new scope with its next access token',
+    );
+    // The classic scope also grants it.
+    expect(await refusal(() => (api.scopes = ['meeting:read:admin']))).toBe('no error');
+
+    const off = await refusal(() => (api.captionApiEnabled = false));
+    expect(off).toMatchObject({ code: 'ZOOM_CAPTION_API_OFF' });
+    expect((off as Error).message).toMatch(/Account Settings > Meeting > In Meeting \(Advanced\), turn on "Closed captioning" and "Allow use of caption API Token/);
+    api.captionApiEnabled = true;
+
+    const notStarted = await refusal(() => (api.meetings.get(MEETING)!.started = false));
+    expect(notStarted).toMatchObject({ code: 'ZOOM_MEETING_NOT_STARTED', retryable: true, message: expect.stringMatching(/^Meeting 123456789 has not started: the host has to start it/) });
+    api.meetings.get(MEETING)!.started = true;
+
+    // A meeting hosted in another account: Zoom answers as for a missing one.
+    const foreign = await refusal(() => undefined, { meetingId: '111222333' });
+    expect(foreign).toMatchObject({ code: 'ZOOM_MEETING_NOT_FOUND', retryable: false });
+    expect((foreign as Error).message).toMatch(/Zoom finds no meeting 111222333 in the app's account .* the Zoom app must be made in the host's account/);
+
+    const deleted = await refusal(() => (api.appDeleted = true));
+    expect(deleted).toMatchObject({ code: 'ZOOM_API_AUTH' });
+    expect((deleted as Error).message).toMatch(/does not accept the app's client id and secret .*copy ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET again .* a deleted app needs a new one/);
+  });
+
+  it('uses the ordinary endpoints by default and the master-account ones only with subAccountId; each fake refuses the other', async () => {
+    api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
+    expect(await client().captionUrl({ meetingId: MEETING })).toBe(zoom.captionUrl());
+    const asMaster = new ZoomApiClient({ accountId: api.accountId, clientId: api.clientId, clientSecret: api.clientSecret, subAccountId: 'sub-456', ...bases }, captureLogs().log);
+    const wrongEdition = await asMaster.captionUrl({ meetingId: MEETING }).catch((err: unknown) => err);
+    expect(wrongEdition).toMatchObject({ code: 'ZOOM_API_NO_PERMISSION' });
+    expect((wrongEdition as Error).message).toMatch(/only an app of a Zoom master account with :master scopes may do; for an ordinary account remove subAccountId/);
+
+    const master = new FakeZoomApi('master');
+    const masterBases = await master.start();
+    try {
+      master.webinars.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
+      const subAccount = new ZoomApiClient({ accountId: master.accountId, clientId: master.clientId, clientSecret: master.clientSecret, subAccountId: master.subAccountId, ...masterBases }, captureLogs().log);
+      expect(await subAccount.captionUrl({ webinarId: MEETING })).toBe(zoom.captionUrl());
+      const ordinary = new ZoomApiClient({ accountId: master.accountId, clientId: master.clientId, clientSecret: master.clientSecret, ...masterBases }, captureLogs().log);
+      await expect(ordinary.captionUrl({ webinarId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_MEETING_NOT_FOUND' });
+      master.scopes = ['webinar:read:token:admin'];
+      const withAdminScope = new ZoomApiClient({ accountId: master.accountId, clientId: master.clientId, clientSecret: master.clientSecret, subAccountId: master.subAccountId, ...masterBases }, captureLogs().log);
+      await expect(withAdminScope.captionUrl({ webinarId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_SCOPE_MISSING', message: expect.stringContaining('add webinar:read:token:master (or the classic webinar:master)') });
+    } finally {
+      await master.stop();
+    }
+  });
+
   it('never logs the client secret, the access token or the caption signature', async () => {
     api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
     const logs = captureLogs();
@@ -97,7 +155,7 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
     expect(zoom.accepted.map((c) => c.body)).toEqual(['hello']);
     const text = logs.text();
     expect(text).toContain('Caption URL obtained');
-    for (const secret of [api.clientSecret, api.issuedTokens[0]!, zoom.query.signature]) expect(text).not.toContain(secret);
+    for (const secret of [api.clientSecret, [...api.issuedTokens.keys()][0]!, zoom.query.signature]) expect(text).not.toContain(secret);
   });
 });
 
@@ -176,7 +234,7 @@ describe('daemon with a Zoom app: webhooks start and end the captioning', () => 
     dir = await mkdtemp(join(tmpdir(), 'cb-webhook-'));
     api.meetings.set(MEETING, { started: false, captionUrl: () => zoom.captionUrl() });
     const config = parseConfig(
-      `http: { host: 127.0.0.1, port: 0 }
+      `http: { host: 127.0.0.1, port: 0, adminToken: admin-token-0123456789 }
 state: { dir: ${dir} }
 zoomApi:
   accountId: \${ZOOM_ACCOUNT_ID}
@@ -213,6 +271,14 @@ meetings:
     expect(await validation.json()).toEqual(new ZoomWebhookVerifier(secret).validationResponse('qgg8vlvZRS6UYooatFL8Aw'));
     expect((await post(challenge, { 'content-type': 'application/json' })).status).toBe(401);
 
+    // Until the meeting starts, /meetings says why there are no captions, in words the operator can act on.
+    const destination = async (): Promise<{ problem?: string }> => {
+      const answer = await fetch(`http://127.0.0.1:${daemon.port}/meetings`, { headers: { authorization: 'Bearer admin-token-0123456789' } });
+      return ((await answer.json()) as { meetings: { destinations: { problem?: string }[] }[] }).meetings[0]!.destinations[0]!;
+    };
+    for (let i = 0; i < 50 && !(await destination()).problem; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await destination()).problem).toMatch(/^Meeting 123456789 has not started: the host has to start it/);
+
     api.meetings.get(MEETING)!.started = true;
     const started = { event: 'meeting.started', event_ts: Date.now(), payload: { object: { id: MEETING, topic: 'Town hall' } } };
     const headers = signWebhook(secret, JSON.stringify(started));
@@ -224,6 +290,7 @@ meetings:
     expect(zoom.accepted.length).toBeGreaterThan(0);
     expect(zoom.text()).toMatch(/leisure/i);
     expect(zoom.violations).toEqual([]);
+    expect((await destination()).problem).toBeUndefined();
     for (const secretText of [secret, api.clientSecret, zoom.query.signature]) expect(logs.text()).not.toContain(secretText);
     expect(logs.text()).toContain('Zoom webhook refused');
   });
@@ -252,6 +319,38 @@ describe('config and command line for the Zoom app', () => {
     const withEmpty = `zoomApi: { accountId: "\${ZOOM_ACCOUNT_ID:-}", clientId: x, clientSecret: y }\n${yaml}`;
     expect(() => parseConfig(withEmpty, 'c.yaml', {})).toThrow(/zoomApi\.accountId: zoomApi\.accountId is empty \(set ZOOM_ACCOUNT_ID\)/);
     expect(() => parseConfig(yaml.replace(`meetingId: "${MEETING}"`, `meetingId: "12", url: "https://x/y"`), 'c.yaml', {})).toThrow(/exactly one of url, meetingId, webinarId/);
+  });
+
+  it('zoom-url is a doctor: credentials, scopes, account settings, the meeting, the URL, and what the host still has to do', async () => {
+    api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
+    const env = { PATH: process.env.PATH, ZOOM_ACCOUNT_ID: api.accountId, ZOOM_CLIENT_ID: api.clientId, ZOOM_CLIENT_SECRET: api.clientSecret, ZOOM_API_BASE: bases.apiBase, ZOOM_OAUTH_BASE: bases.oauthBase };
+    const doctor = async (): Promise<{ code: number; out: string }> => {
+      const { execFile } = await import('node:child_process');
+      return new Promise((resolve) =>
+        execFile(process.execPath, [CLI, 'zoom-url', '--meeting', MEETING], { env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout + stderr })),
+      );
+    };
+    const healthy = await doctor();
+    expect(healthy.code).toBe(0);
+    expect(healthy.out.split('\n').filter((line) => /^(ok|FIX|\?\?) /.test(line)).map((line) => line.slice(0, 4))).toEqual(['ok  ', 'ok  ', 'ok  ', 'ok  ', 'ok  ']);
+    expect(healthy.out).toContain('Use a 3rd-party CC service');
+    expect(healthy.out).not.toContain(zoom.query.signature);
+
+    api.scopes = ['meeting:read:token:admin'];
+    api.captionApiEnabled = false;
+    const settingsOff = await doctor();
+    expect(settingsOff.code).toBe(1);
+    expect(settingsOff.out).toMatch(/^\?\?  could not read the account settings \(optional scope account:read:settings:admin/m);
+    expect(settingsOff.out).toMatch(/^FIX Zoom will not give a Caption URL for meeting 123456789 because the caption API is off/m);
+
+    api.scopes = ['meeting:read:meeting:admin', 'account:read:settings:admin'];
+    api.captionApiEnabled = true;
+    api.meetings.get(MEETING)!.started = false;
+    const noScope = await doctor();
+    expect(noScope.code).toBe(1);
+    expect(noScope.out).toMatch(/^FIX the app lacks the scope for the caption token: add meeting:read:token:admin \(or the classic meeting:read:admin\)/m);
+    expect(noScope.out).toMatch(/^ok  meeting 123456789 exists \("Weekly all-hands"\), status waiting/m);
+    console.log(`zoom-url doctor, missing scope:\n${noScope.out}`);
   });
 
   it('zoom-url prints the redacted Caption URL, or says what is missing', () => {

@@ -30,4 +30,6 @@ export interface CaptionSink {
   close(): Promise<void>;
   /** Zoom destinations: the sender's counters, for metrics. */
   senderStats?(): SenderStats | undefined;
+  /** What stops this destination from delivering now, as a sentence saying what to change; undefined when fine. */
+  status?(): string | undefined;
 }

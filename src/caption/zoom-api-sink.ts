@@ -40,6 +40,8 @@ export class ZoomApiSink implements CaptionSink {
   private renewTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly stateKey: string;
+  /** Why there is no Caption URL yet, in words the user can act on (shown in /meetings). */
+  private problem: { code: string | undefined; message: string } | undefined;
 
   constructor(
     private readonly options: ZoomApiSinkOptions,
@@ -85,6 +87,10 @@ export class ZoomApiSink implements CaptionSink {
     return this.sender?.stats;
   }
 
+  status(): string | undefined {
+    return this.problem?.message;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -106,11 +112,17 @@ export class ZoomApiSink implements CaptionSink {
         await this.install(await this.api.captionUrl(this.options.target));
         return;
       } catch (err) {
-        if (!isBridgeError(err) || !err.retryable) {
-          this.log.error({ destination: this.description, code: isBridgeError(err) ? err.code : undefined, err: errorMessage(err) }, 'cannot get the Caption URL');
-          return;
+        const code = isBridgeError(err) ? err.code : undefined;
+        const message = errorMessage(err);
+        if (isBridgeError(err) && err.retryable) {
+          this.log.info({ destination: this.description, code, retryInMs: waitMs }, 'Caption URL not available yet');
+        } else {
+          // A person has to change a setting, a scope or the config; they can do it while the bridge runs, so keep
+          // asking (slowly) instead of needing a restart. Said once per distinct problem, not every minute.
+          if (message !== this.problem?.message) this.log.error({ destination: this.description, code, err: message }, 'cannot get the Caption URL');
+          waitMs = NOT_STARTED_MAX_WAIT_MS;
         }
-        this.log.info({ destination: this.description, code: err.code, retryInMs: waitMs }, 'Caption URL not available yet');
+        this.problem = { code, message };
       }
       await Promise.race([sleep(waitMs), new Promise<void>((resolve) => (this.wakeAcquire = resolve))]);
       waitMs = Math.min(waitMs * 2, NOT_STARTED_MAX_WAIT_MS);
@@ -133,6 +145,7 @@ export class ZoomApiSink implements CaptionSink {
       await this.sender.start();
     }
     this.haveUrl = true;
+    this.problem = undefined;
     this.log.info({ destination: url.redacted }, 'Caption URL obtained from the Zoom API');
     for (const waiter of this.urlWaiters.splice(0)) waiter();
 

@@ -160,6 +160,11 @@ export const configSchema = z
         clientSecret: z.string(),
         /** The app's webhook Secret Token; without it POST /zoom/webhook is off. */
         webhookSecret: z.string().optional(),
+        /**
+         * Only for an app of a Zoom master account captioning a sub-account's meetings: the sub-account's id. Every
+         * call then uses the master-account edition (/accounts/{id}/..., :master scopes). Ordinary accounts omit it.
+         */
+        subAccountId: z.string().min(1, 'subAccountId is empty: omit it for an ordinary account').optional(),
         apiBase: z.string().url().default('https://api.zoom.us/v2'),
         oauthBase: z.string().url().default('https://zoom.us'),
       })

@@ -208,7 +208,8 @@ function describeMeeting(meeting: MeetingPipeline): unknown {
     stats: meeting.stats,
     destinations: meeting.sinks.map((sink) => {
       const sender = sink.senderStats?.();
-      return { kind: sink.kind, description: sink.description, ...(sender ? { sender } : {}) };
+      const problem = sink.status?.();
+      return { kind: sink.kind, description: sink.description, ...(sender ? { sender } : {}), ...(problem ? { problem } : {}) };
     }),
   };
 }

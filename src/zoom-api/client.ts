@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { explainApiError, explainOAuthError } from './explain.js';
 
 export interface ZoomApiCredentials {
   accountId: string;
@@ -11,9 +12,35 @@ export interface ZoomApiCredentials {
   oauthBase: string;
   /** https://api.zoom.us/v2 */
   apiBase: string;
+  /**
+   * Set only for an app of a Zoom *master* account that captions a sub-account's meetings: every call then goes to
+   * /accounts/{subAccountId}/... with :master scopes. Unset (almost everyone): the ordinary API, :admin scopes.
+   */
+  subAccountId?: string;
 }
 
 export type CaptionTarget = { meetingId: string } | { webinarId: string };
+
+/** What the bridge asks the Zoom API for; each needs its own scope. */
+export type ApiFeature = 'meetingCaptionToken' | 'webinarCaptionToken' | 'meetingDetails' | 'webinarDetails' | 'accountSettings';
+
+/** Granular scope first, then the classic scope that also grants it. */
+const SCOPES: Record<'ordinary' | 'master', Record<ApiFeature, readonly string[]>> = {
+  ordinary: {
+    meetingCaptionToken: ['meeting:read:token:admin', 'meeting:read:admin'],
+    webinarCaptionToken: ['webinar:read:token:admin', 'webinar:read:admin'],
+    meetingDetails: ['meeting:read:meeting:admin', 'meeting:read:admin'],
+    webinarDetails: ['webinar:read:webinar:admin', 'webinar:read:admin'],
+    accountSettings: ['account:read:settings:admin', 'account:read:admin'],
+  },
+  master: {
+    meetingCaptionToken: ['meeting:read:token:master', 'meeting:master'],
+    webinarCaptionToken: ['webinar:read:token:master', 'webinar:master'],
+    meetingDetails: ['meeting:read:meeting:master', 'meeting:master'],
+    webinarDetails: ['webinar:read:webinar:master', 'webinar:master'],
+    accountSettings: ['account:read:settings:master', 'account:master'],
+  },
+};
 
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Renew the access token this long before Zoom says it expires (clock skew, slow requests). */
@@ -24,11 +51,23 @@ const MAX_RATE_LIMIT_WAIT_MS = 60_000;
 interface AccessToken {
   value: string;
   expiresAt: number;
+  /** What Zoom says the token may do (the OAuth answer's `scope`); undefined when it did not say. */
+  scopes: string[] | undefined;
+}
+
+/** What a call is about, for the sentence the user gets when it fails. */
+export interface ApiCallContext {
+  feature: ApiFeature;
+  /** "meeting 123456789" */
+  what: string;
+  /** A resource of the account itself (see `path`). */
+  ofAccount?: boolean;
 }
 
 /**
- * The two Zoom API calls the bridge needs: a server-to-server OAuth access token (account_credentials grant,
- * cached until shortly before it expires) and a meeting's or webinar's caption token (the Caption URL).
+ * The Zoom API as the bridge uses it: a server-to-server OAuth access token (account_credentials grant, cached
+ * until shortly before it expires) and GETs with one renewal on 401 and patience on 429. Every refusal becomes a
+ * BridgeError whose message says what to change where (./explain.ts).
  */
 export class ZoomApiClient {
   private token: AccessToken | undefined;
@@ -40,12 +79,40 @@ export class ZoomApiClient {
     private readonly now: () => number = Date.now,
   ) {}
 
+  get edition(): 'ordinary' | 'master' {
+    return this.credentials.subAccountId === undefined ? 'ordinary' : 'master';
+  }
+
+  /** The scopes a feature needs in this edition: the granular one, then the classic one that also covers it. */
+  scopesFor(feature: ApiFeature): readonly string[] {
+    return SCOPES[this.edition][feature];
+  }
+
+  /**
+   * The path in this edition: `/meetings/1` or `/accounts/{subAccountId}/meetings/1`. Resources of the account
+   * itself (`ofAccount`, e.g. /settings) sit under `/accounts/me` in the ordinary edition.
+   */
+  path(resource: string, ofAccount = false): string {
+    const sub = this.credentials.subAccountId;
+    if (sub !== undefined) return `/accounts/${encodeURIComponent(sub)}${resource}`;
+    return ofAccount ? `/accounts/me${resource}` : resource;
+  }
+
   /** Single-flight: concurrent callers share one token request. */
   async accessToken(): Promise<string> {
-    if (this.token && this.token.expiresAt - TOKEN_RENEW_MARGIN_MS > this.now()) return this.token.value;
+    return (await this.currentToken()).value;
+  }
+
+  /** The scopes granted to the app's token, when Zoom lists them. */
+  async grantedScopes(): Promise<string[] | undefined> {
+    return (await this.currentToken()).scopes;
+  }
+
+  private async currentToken(): Promise<AccessToken> {
+    if (this.token && this.token.expiresAt - TOKEN_RENEW_MARGIN_MS > this.now()) return this.token;
     this.pendingToken ??= this.requestToken().finally(() => (this.pendingToken = undefined));
     this.token = await this.pendingToken;
-    return this.token.value;
+    return this.token;
   }
 
   private async requestToken(): Promise<AccessToken> {
@@ -59,36 +126,28 @@ export class ZoomApiClient {
       },
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
-    const body = (await response.body.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; reason?: string };
-    if (response.statusCode !== 200 || !body.access_token) {
-      throw new BridgeError(
-        'ZOOM_API_AUTH',
-        `Zoom OAuth refused the app credentials (HTTP ${response.statusCode}${body.reason ? `: ${body.reason}` : ''}); check ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET`,
-        { retryable: response.statusCode >= 500 || response.statusCode === 429 },
-      );
-    }
+    const body = (await response.body.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; scope?: string; reason?: string; error?: string };
+    if (response.statusCode !== 200 || !body.access_token) throw explainOAuthError(response.statusCode, body);
     this.log.info({ expiresInSeconds: body.expires_in }, 'Zoom API access token obtained');
-    return { value: body.access_token, expiresAt: this.now() + (body.expires_in ?? 3600) * 1000 };
+    const scopes = typeof body.scope === 'string' ? body.scope.split(/\s+/).filter(Boolean) : undefined;
+    return { value: body.access_token, expiresAt: this.now() + (body.expires_in ?? 3600) * 1000, scopes };
   }
 
   /**
-   * GET /accounts/{accountId}/meetings/{id}/token (or webinars). A 401 renews the access token once; a 429 waits
-   * as long as Zoom says (Retry-After) when that is reasonable. "Not started" is ZOOM_MEETING_NOT_STARTED.
+   * GET an account-relative resource (the edition's prefix is added). A 401 renews the access token once; a 429
+   * waits as long as Zoom says (Retry-After) when that is reasonable.
    */
-  async captionUrl(target: CaptionTarget): Promise<string> {
-    const [kind, id] = 'meetingId' in target ? ['meetings', target.meetingId] : ['webinars', target.webinarId];
-    const path = `/accounts/${encodeURIComponent(this.credentials.accountId)}/${kind}/${encodeURIComponent(id)}/token`;
+  async get<T>(resource: string, context: ApiCallContext): Promise<T> {
     let renewed = false;
     for (let rateLimited = 0; ; ) {
-      const response = await request(`${this.credentials.apiBase.replace(/\/$/, '')}${path}`, {
+      const response = await request(`${this.credentials.apiBase.replace(/\/$/, '')}${this.path(resource, context.ofAccount)}`, {
         method: 'GET',
         headers: { authorization: `Bearer ${await this.accessToken()}` },
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       const text = await response.body.text();
-      const body = parseJson(text) as { token?: string; code?: number; message?: string };
-      const what = `${kind.slice(0, -1)} ${id}`;
-      if (response.statusCode === 200 && typeof body.token === 'string') return body.token;
+      if (response.statusCode === 200) return parseJson(text) as T;
+      const body = parseJson(text) as { code?: number; message?: string };
       if (response.statusCode === 401 && !renewed) {
         renewed = true;
         this.token = undefined;
@@ -101,26 +160,32 @@ export class ZoomApiClient {
           await sleep(waitMs);
           continue;
         }
-        throw new BridgeError('ZOOM_API_RATE_LIMITED', `Zoom API rate limit reached for ${what}: ${body.message ?? ''}`.trim(), { retryable: true });
       }
-      const message = `${body.message ?? text.slice(0, 200)}`.trim();
-      if (response.statusCode === 400 && /not started/i.test(message)) {
-        throw new BridgeError('ZOOM_MEETING_NOT_STARTED', `${what} has not started`, { retryable: true });
-      }
-      if (response.statusCode === 404) throw new BridgeError('ZOOM_MEETING_NOT_FOUND', `${what} does not exist: ${message}`);
-      if (response.statusCode === 401 || response.statusCode === 403) {
-        throw new BridgeError('ZOOM_API_AUTH', `Zoom API refused the caption token for ${what} (HTTP ${response.statusCode}): ${message}; the app needs the meeting:read:token:master or webinar:read:token:master scope`);
-      }
-      throw new BridgeError('ZOOM_API_ERROR', `Zoom API answered ${response.statusCode} for ${what}: ${message}`, {
-        retryable: response.statusCode >= 500,
+      const error = explainApiError(response.statusCode, { code: body.code, message: body.message ?? text.slice(0, 200) }, {
+        ...context,
+        edition: this.edition,
+        scopes: this.scopesFor(context.feature),
       });
+      // A scope added to the app reaches only tokens issued after it: the next call must not reuse this one.
+      if (error.code === 'ZOOM_API_SCOPE_MISSING') this.token = undefined;
+      throw error;
     }
+  }
+
+  /** The meeting's or webinar's Caption URL (Zoom calls it the closed caption token). */
+  async captionUrl(target: CaptionTarget): Promise<string> {
+    const [kind, id, feature] =
+      'meetingId' in target ? (['meetings', target.meetingId, 'meetingCaptionToken'] as const) : (['webinars', target.webinarId, 'webinarCaptionToken'] as const);
+    const what = `${kind.slice(0, -1)} ${id}`;
+    const body = await this.get<{ token?: unknown }>(`/${kind}/${encodeURIComponent(id)}/token?type=closed_caption_token`, { feature, what });
+    if (typeof body.token !== 'string') throw new BridgeError('ZOOM_API_ERROR', `Zoom answered the caption token request for ${what} without a token`, { retryable: true });
+    return body.token;
   }
 }
 
 function parseJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(text) ?? {};
   } catch {
     return {};
   }

@@ -9,11 +9,15 @@ export interface FakeMeeting {
 }
 
 /**
- * Plays Zoom's server-to-server OAuth endpoint and the caption-token endpoints of the Meetings API, with the
- * failures the bridge must handle: expiring access tokens, 401, 429 with Retry-After, 400 not started, 404.
+ * Plays Zoom's server-to-server OAuth endpoint and the Meetings API calls the bridge makes, in one edition: an
+ * ordinary account (/meetings/{id}/token?type=closed_caption_token, :admin scopes) or a master account acting on a
+ * sub-account (/accounts/{subAccountId}/meetings/{id}/token, :master scopes). It refuses the other edition's paths
+ * as Zoom would, and gives the failures the bridge must explain: expiring tokens, 401, 429 with Retry-After, not
+ * started, does not exist, a missing scope, the caption API setting off, a deleted app.
  */
 export class FakeZoomApi {
   readonly accountId = 'acct-123';
+  readonly subAccountId = 'sub-456';
   readonly clientId = 'client-abc';
   readonly clientSecret = 'client-secret-XYZ';
   readonly meetings = new Map<string, FakeMeeting>();
@@ -24,9 +28,22 @@ export class FakeZoomApi {
   retryAfter = '1';
   /** Answer the next N caption-token requests with 401 (as for a revoked access token). */
   unauthorizedNext = 0;
+  /** Scopes granted to tokens issued from now on. */
+  scopes: string[];
+  /** Account settings: "Closed captioning" and "Allow use of caption API Token ...". */
+  captionApiEnabled = true;
+  /** The app was deleted in the Marketplace: OAuth refuses its credentials. */
+  appDeleted = false;
   readonly calls = { token: 0, captionToken: 0 };
-  readonly issuedTokens: string[] = [];
+  readonly issuedTokens = new Map<string, string[]>();
   private server: Server | undefined;
+
+  constructor(readonly edition: 'ordinary' | 'master' = 'ordinary') {
+    this.scopes =
+      edition === 'ordinary'
+        ? ['meeting:read:token:admin', 'webinar:read:token:admin', 'meeting:read:meeting:admin', 'account:read:settings:admin']
+        : ['meeting:read:token:master', 'webinar:read:token:master', 'meeting:read:meeting:master', 'account:read:settings:master'];
+  }
 
   async start(): Promise<{ apiBase: string; oauthBase: string }> {
     this.server = createServer((req, res) => this.handle(req, res));
@@ -41,7 +58,7 @@ export class FakeZoomApi {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = new URL(`http://localhost${req.url ?? '/'}`);
     const send = (status: number, body: unknown, headers: Record<string, string> = {}): void =>
       void res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 
@@ -49,38 +66,73 @@ export class FakeZoomApi {
       this.calls.token += 1;
       const basic = `Basic ${Buffer.from(`${this.clientId}:${this.clientSecret}`).toString('base64')}`;
       if (url.searchParams.get('grant_type') !== 'account_credentials') return send(400, { reason: 'unsupported grant type', error: 'unsupported_grant_type' });
-      if (req.headers.authorization !== basic || url.searchParams.get('account_id') !== this.accountId) {
-        return send(400, { reason: 'Invalid client_id or client_secret', error: 'invalid_client' });
-      }
-      const token = `access-${this.issuedTokens.length + 1}-${Math.random().toString(36).slice(2)}`;
-      this.issuedTokens.push(token);
-      return send(200, { access_token: token, token_type: 'bearer', expires_in: this.tokenLifetimeSeconds, scope: 'meeting:read:token:master' });
+      if (this.appDeleted || req.headers.authorization !== basic) return send(400, { reason: 'Invalid client_id or client_secret', error: 'invalid_client' });
+      if (url.searchParams.get('account_id') !== this.accountId) return send(400, { reason: 'Invalid account_id', error: 'invalid_request' });
+      const token = `access-${this.issuedTokens.size + 1}-${Math.random().toString(36).slice(2)}`;
+      this.issuedTokens.set(token, [...this.scopes]);
+      return send(200, { access_token: token, token_type: 'bearer', expires_in: this.tokenLifetimeSeconds, scope: this.scopes.join(' ') });
     }
 
-    const match = /^\/v2\/accounts\/([^/]+)\/(meetings|webinars)\/([^/]+)\/token$/.exec(url.pathname);
-    if (req.method === 'GET' && match) {
-      this.calls.captionToken += 1;
-      const bearer = req.headers.authorization?.replace(/^Bearer /, '');
-      if (this.unauthorizedNext > 0) {
-        this.unauthorizedNext -= 1;
-        return send(401, { code: 124, message: 'Invalid access token.' });
-      }
-      if (!bearer || !this.issuedTokens.includes(bearer) || match[1] !== this.accountId) return send(401, { code: 124, message: 'Invalid access token.' });
-      if (this.rateLimitNext > 0) {
-        this.rateLimitNext -= 1;
-        return send(429, { code: 429, message: 'You have reached the maximum per-second rate limit for this API.' }, {
-          'retry-after': this.retryAfter,
-          'x-ratelimit-category': 'Light',
-          'x-ratelimit-type': 'QPS',
+    // /v2/<edition prefix>/meetings/{id}[/token], /v2/accounts/me/settings
+    const match = /^\/v2(\/accounts\/([^/]+))?\/(meetings|webinars)\/([^/]+)(\/token)?$|^\/v2\/accounts\/([^/]+)\/settings$/.exec(url.pathname);
+    if (req.method !== 'GET' || !match) return send(404, { code: 404, message: 'not found' });
+    const bearer = req.headers.authorization?.replace(/^Bearer /, '') ?? '';
+    if (match[5]) this.calls.captionToken += 1;
+    if (this.unauthorizedNext > 0) {
+      this.unauthorizedNext -= 1;
+      return send(401, { code: 124, message: 'Invalid access token.' });
+    }
+    const granted = this.issuedTokens.get(bearer);
+    if (!granted) return send(401, { code: 124, message: 'Invalid access token.' });
+    if (this.rateLimitNext > 0) {
+      this.rateLimitNext -= 1;
+      return send(429, { code: 429, message: 'You have reached the maximum per-second rate limit for this API.' }, {
+        'retry-after': this.retryAfter,
+        'x-ratelimit-category': 'Light',
+        'x-ratelimit-type': 'QPS',
+      });
+    }
+    const suffix = this.edition === 'ordinary' ? 'admin' : 'master';
+    const needScope = (granular: string, classic: string): boolean => {
+      if (granted.includes(`${granular}:${suffix}`) || granted.includes(classic)) return true;
+      send(400, { code: 4711, message: `Invalid access token, does not contain scopes:[${granular}:${suffix}].` });
+      return false;
+    };
+
+    // Account settings: `me` for an ordinary account, the sub-account's id for a master account.
+    if (match[6] !== undefined) {
+      const expected = this.edition === 'ordinary' ? 'me' : this.subAccountId;
+      if (match[6] !== expected) return send(400, { code: 200, message: 'No permission.' });
+      if (!needScope('account:read:settings', `account:read:${suffix}`)) return;
+      return send(200, { in_meeting: { closed_caption: this.captionApiEnabled, closed_captioning: { enable: this.captionApiEnabled, third_party_captioning_service: this.captionApiEnabled } } });
+    }
+
+    // An ordinary account may not use the master edition's /accounts/{id}/ paths; a master account's sub-account
+    // meetings are not found on its own (unprefixed) paths.
+    const subAccount = match[2];
+    if (this.edition === 'ordinary' && subAccount !== undefined) return send(400, { code: 200, message: 'No permission.' });
+    if (this.edition === 'master' && subAccount !== this.subAccountId) return send(404, { code: 3001, message: `Meeting does not exist: ${match[4]}.` });
+
+    const isMeeting = match[3] === 'meetings';
+    const kind = isMeeting ? 'Meeting' : 'Webinar';
+    const id = match[4]!;
+    const meeting = (isMeeting ? this.meetings : this.webinars).get(id);
+    if (match[5]) {
+      if (!needScope(isMeeting ? 'meeting:read:token' : 'webinar:read:token', isMeeting ? `meeting:read:${suffix}` : `webinar:read:${suffix}`)) return;
+      if (url.searchParams.get('type') !== 'closed_caption_token') return send(400, { code: 300, message: 'Invalid token type.' });
+      if (!meeting) return send(404, { code: 3001, message: `${kind} does not exist: ${id}.` });
+      if (!this.captionApiEnabled) {
+        return send(400, {
+          code: 3000,
+          message: 'Closed captioning disabled. To enable this feature, enable the "Closed captioning" and "Allow use of caption API Token to integrate with 3rd-party Closed Captioning services" settings.',
         });
       }
-      const kind = match[2] === 'meetings' ? 'Meeting' : 'Webinar';
-      const meeting = (match[2] === 'meetings' ? this.meetings : this.webinars).get(match[3]!);
-      if (!meeting) return send(404, { code: 3001, message: `${kind} does not exist: ${match[3]}.` });
-      if (!meeting.started) return send(400, { code: 3000, message: `${kind} ${match[3]} has not started.` });
+      if (!meeting.started) return send(400, { code: 3000, message: `${kind} ${id} has not started.` });
       return send(200, { token: meeting.captionUrl() });
     }
-    send(404, { code: 404, message: 'not found' });
+    if (!needScope(isMeeting ? 'meeting:read:meeting' : 'webinar:read:webinar', isMeeting ? `meeting:read:${suffix}` : `webinar:read:${suffix}`)) return;
+    if (!meeting) return send(404, { code: 3001, message: `${kind} does not exist: ${id}.` });
+    return send(200, { id: Number(id), topic: 'Weekly all-hands', status: meeting.started ? 'started' : 'waiting' });
   }
 }
 

@@ -1,0 +1,101 @@
+import { captionUrlExpiry } from '../caption/caption-url.js';
+import { errorMessage, isBridgeError } from '../errors.js';
+import { redactUrl } from '../redact.js';
+import type { ApiFeature, CaptionTarget, ZoomApiClient } from './client.js';
+
+/** One line of the doctor's report: `ok`, `fix` (the user must change something), or `unknown` (could not look). */
+export interface Finding {
+  verdict: 'ok' | 'fix' | 'unknown';
+  text: string;
+}
+
+export interface DoctorReport {
+  findings: Finding[];
+  /** The redacted Caption URL, when Zoom gave one. */
+  captionUrl?: string;
+  /** What the host still has to do in the meeting: the API cannot see or change it. */
+  hostSteps: string[];
+}
+
+interface AccountSettings {
+  in_meeting?: { closed_caption?: boolean; closed_captioning?: { enable?: boolean; third_party_captioning_service?: boolean } };
+}
+
+/**
+ * Checks everything the bridge needs from Zoom for one meeting or webinar, in the order a person fixes them:
+ * credentials, scopes, account settings, the meeting, the Caption URL. It reads only; it posts no caption (a POST
+ * would show text to the participants).
+ */
+export async function diagnose(client: ZoomApiClient, target: CaptionTarget): Promise<DoctorReport> {
+  const isMeeting = 'meetingId' in target;
+  const id = isMeeting ? target.meetingId : target.webinarId;
+  const what = `${isMeeting ? 'meeting' : 'webinar'} ${id}`;
+  const findings: Finding[] = [];
+  const report: DoctorReport = { findings, hostSteps: HOST_STEPS };
+  const say = (verdict: Finding['verdict'], text: string): void => void findings.push({ verdict, text });
+
+  try {
+    await client.accessToken();
+    say('ok', `the app's credentials work (${client.edition === 'master' ? 'master-account edition, sub-account calls' : 'ordinary account'})`);
+  } catch (err) {
+    say('fix', errorMessage(err));
+    return report;
+  }
+
+  const tokenFeature: ApiFeature = isMeeting ? 'meetingCaptionToken' : 'webinarCaptionToken';
+  const granted = await client.grantedScopes();
+  const has = (feature: ApiFeature): boolean | undefined => (granted ? client.scopesFor(feature).some((s) => granted.includes(s)) : undefined);
+  const [needed, classic] = client.scopesFor(tokenFeature);
+  if (granted === undefined) say('unknown', `Zoom did not list the app's scopes; the caption token needs ${needed} (or ${classic})`);
+  else if (has(tokenFeature)) say('ok', `the app has a scope for the caption token (${needed} or ${classic})`);
+  else say('fix', `the app lacks the scope for the caption token: add ${needed} (or the classic ${classic}) to the app in the Zoom App Marketplace (Manage > your app > Scopes)`);
+
+  try {
+    const settings = await client.get<AccountSettings>('/settings', { feature: 'accountSettings', what: 'the account settings', ofAccount: true });
+    const inMeeting = settings.in_meeting ?? {};
+    const captions = inMeeting.closed_captioning?.enable ?? inMeeting.closed_caption;
+    const thirdParty = inMeeting.closed_captioning?.third_party_captioning_service;
+    if (captions === false) say('fix', 'the account has "Closed captioning" off: Account Settings > Meeting > In Meeting (Advanced) in the Zoom web portal');
+    else if (thirdParty === false) say('fix', 'the account does not allow the caption API token: turn on "Allow use of caption API Token to integrate with 3rd-party Closed Captioning services" (Account Settings > Meeting > In Meeting (Advanced))');
+    else if (captions === true && thirdParty === true) say('ok', 'the account allows closed captioning through the caption API token');
+    else say('unknown', 'the account settings do not say whether the caption API token is allowed: check "Allow use of caption API Token ..." in Account Settings > Meeting > In Meeting (Advanced)');
+  } catch (err) {
+    if (isBridgeError(err, 'ZOOM_API_SCOPE_MISSING')) {
+      const [scope] = client.scopesFor('accountSettings');
+      say('unknown', `could not read the account settings (optional scope ${scope} lets this check see them); check "Closed captioning" and "Allow use of caption API Token ..." by hand`);
+    } else say('fix', errorMessage(err));
+  }
+
+  const detailsFeature: ApiFeature = isMeeting ? 'meetingDetails' : 'webinarDetails';
+  try {
+    const details = await client.get<{ topic?: string; status?: string }>(`/${isMeeting ? 'meetings' : 'webinars'}/${encodeURIComponent(id)}`, { feature: detailsFeature, what });
+    say('ok', `${what} exists${details.topic ? ` ("${details.topic}")` : ''}${details.status ? `, status ${details.status}` : ''}`);
+  } catch (err) {
+    if (isBridgeError(err, 'ZOOM_API_SCOPE_MISSING')) say('unknown', `could not read ${what} itself (optional scope ${client.scopesFor(detailsFeature)[0]}); the caption token check below still tells`);
+    else say('fix', errorMessage(err));
+  }
+
+  try {
+    const issuedAt = Date.now();
+    const raw = await client.captionUrl(target);
+    const expiresAt = captionUrlExpiry(raw, issuedAt);
+    report.captionUrl = redactUrl(raw);
+    say('ok', `Zoom gave the Caption URL ${report.captionUrl}${expiresAt === undefined ? '' : `, valid until ${new Date(expiresAt).toISOString()}`}`);
+  } catch (err) {
+    say(isBridgeError(err, 'ZOOM_MEETING_NOT_STARTED') ? 'unknown' : 'fix', errorMessage(err));
+  }
+  return report;
+}
+
+const HOST_STEPS = [
+  'Start the meeting (the Caption URL exists only while it runs).',
+  'In the meeting, the host (or a co-host) opens Captions (CC) > "Set up manual captioner" and turns on "Use a 3rd-party CC service"; the bridge already has the token, so nothing needs copying. Until then Zoom does not show the captions.',
+  'Each participant who wants captions clicks Captions (CC) > "Show captions"; "View full transcript" shows every caption posted so far.',
+];
+
+export function formatReport(report: DoctorReport): string {
+  const mark = { ok: 'ok  ', fix: 'FIX ', unknown: '??  ' };
+  const lines = report.findings.map((f) => `${mark[f.verdict]}${f.text}`);
+  lines.push('', 'Then, in Zoom:', ...report.hostSteps.map((step, i) => `  ${i + 1}. ${step}`));
+  return `${lines.join('\n')}\n`;
+}
