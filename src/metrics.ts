@@ -69,7 +69,10 @@ export class BridgeMetrics {
       s.clockOffsetMs === undefined ? undefined : s.clockOffsetMs / 1000,
     );
     fromSenders(Counter, 'caption_bridge_zoom_retries_total', 'Caption POSTs retried', (s) => s.retries);
-    fromSenders(Counter, 'caption_bridge_zoom_give_ups_total', 'Captions given up after the retry budget', (s) => s.gaveUp);
+    fromSenders(Counter, 'caption_bridge_zoom_give_ups_total', 'POSTs whose retry budget ran out (then GET seq decides)', (s) => s.gaveUp);
+    fromSenders(Counter, 'caption_bridge_zoom_confirmed_by_seq_total', 'Given-up POSTs that Zoom had after all (only the answer was lost)', (s) => s.confirmedBySeq);
+    fromSenders(Counter, 'caption_bridge_zoom_carried_total', 'Captions Zoom did not get in time, sent again with a later POST', (s) => s.carried);
+    fromSenders(Counter, 'caption_bridge_zoom_never_delivered_total', 'Captions that never reached Zoom (waited too long, or unsent at shutdown)', (s) => s.stale);
     new Counter({
       name: 'caption_bridge_asr_cpu_seconds_total',
       help: 'CPU time the speech engine spent, per meeting (divide by audio seconds for the real-time factor)',

@@ -27,7 +27,7 @@ export class TranscriptFileSink implements CaptionSink {
     private readonly path: string,
     private readonly log: Logger,
     /** Written once at the top of a new WebVTT file (a NOTE block): what the cue times count from. */
-    private readonly note?: string,
+    private readonly header?: string,
   ) {
     this.format = extname(path).slice(1) as TranscriptFormat;
   }
@@ -40,7 +40,7 @@ export class TranscriptFileSink implements CaptionSink {
     await mkdir(dirname(this.path), { recursive: true });
     const existing = await readFile(this.path, 'utf8').catch(() => '');
     if (this.format === 'vtt' && !existing.startsWith('WEBVTT')) {
-      await appendFile(this.path, `WEBVTT\n\n${this.note ? `NOTE ${this.note}\n\n` : ''}`);
+      await appendFile(this.path, `WEBVTT\n\n${this.header ? `NOTE ${this.header}\n\n` : ''}`);
     }
     // SRT numbers its cues: continue the numbering of an earlier run.
     this.cueCount = existing.split('\n').filter((line) => line.includes(' --> ')).length;
@@ -57,6 +57,14 @@ export class TranscriptFileSink implements CaptionSink {
         return { status: 'gave_up' };
       },
     );
+  }
+
+  /** A remark between cues (WebVTT NOTE); SRT and plain text have no comments, so it is left out there. */
+  note(text: string): Promise<void> {
+    if (this.format !== 'vtt') return Promise.resolve();
+    const written = this.writing.then(() => appendFile(this.path, `NOTE ${text.replace(/-->/g, '->').replace(/\n+/g, ' / ')}\n\n`));
+    this.writing = written.catch(() => undefined);
+    return written.catch((err: unknown) => this.log.error({ path: this.path, err: errorMessage(err) }, 'could not write transcript note'));
   }
 
   private render(caption: OutgoingCaption): string {

@@ -19,6 +19,8 @@ export interface ZoomSenderOptions {
   backoffBaseMs?: number;
   /** A caption still queued this long after it was settled is stale: readers have moved on, so skip it. */
   maxQueueDelayMs?: number;
+  /** Lines one POST may hold: captions Zoom never got are joined to the next one within this limit. */
+  maxLines?: number;
   random?: () => number;
 }
 
@@ -26,19 +28,27 @@ export type DeliveryStatus = 'accepted' | 'gave_up' | 'stale';
 
 export interface DeliveryResult {
   status: DeliveryStatus;
-  /** Undefined only for a stale caption, which never took a seq. */
+  /** The seq of the POST that carried it; undefined for a caption that never reached Zoom. */
   seq?: number;
   text: string;
   attempts: number;
   enqueuedAt: number;
-  /** Epoch ms when Zoom's 200 arrived. */
+  /** Epoch ms when Zoom's 200 arrived (or when GET seq confirmed a caption whose answer was lost). */
   acceptedAt?: number;
+  /** It went out late, joined to a later POST, after Zoom had not got it on time. */
+  carried?: boolean;
   error?: BridgeError;
 }
 
 export interface SenderStats {
   accepted: number;
+  /** Retry budgets that ran out; what happened to those captions is counted below. */
   gaveUp: number;
+  /** Given up, then found delivered by Zoom's GET seq (only the answer was lost). */
+  confirmedBySeq: number;
+  /** Given up, not delivered, so sent again later with a following caption. */
+  carried: number;
+  /** Captions that never reached Zoom: skipped after waiting too long, or still unsent at shutdown. */
   stale: number;
   retries: number;
   lastSeq: number | undefined;
@@ -53,10 +63,29 @@ interface ClockSample {
 
 const CLOCK_SAMPLES_KEPT = 16;
 
+interface QueuedCaption {
+  text: string;
+  enqueuedAt: number;
+  settle: (result: DeliveryResult) => void;
+}
+
+/** A POST that has a seq: until Zoom's answer or its GET seq decides, it is retried exactly as it is. */
+interface OpenPost {
+  seq: number;
+  body: string;
+  captions: QueuedCaption[];
+  carried: boolean;
+}
+
 /**
- * Posts captions to one Zoom caption URL following Zoom's rules: one caption in flight, in order; seq +1 per
- * new caption and unchanged (same body) on retries; randomized binary exponential backoff; move on after the
- * give-up budget. The seq is persisted before each first attempt, so a restart never reuses one.
+ * Posts captions to one Zoom caption URL following Zoom's rules: one POST in flight, in order; seq +1 per new
+ * POST and unchanged (same body) on retries; randomized binary exponential backoff.
+ *
+ * Nothing is lost and no seq is skipped (Zoom answers an out-of-order seq with 403, so a gap can lock the URL
+ * out). When a POST's retry budget runs out, Zoom's GET seq decides: if Zoom has it, only the answer was lost; if
+ * not, the seq is free again and the text goes out with the next POST (joined to the next caption within
+ * `maxLines`); if Zoom cannot say, the same POST is retried unchanged, which is right either way. A caption that
+ * waits longer than `maxQueueDelayMs` (a long outage) is skipped and counted: the newest text matters most.
  */
 export class ZoomCaptionSender {
   private readonly queue = new PQueue({ concurrency: 1 });
@@ -67,12 +96,23 @@ export class ZoomCaptionSender {
   private readonly random: () => number;
   private url: CaptionUrl;
   private lastSeq: number | undefined;
+  private readonly maxLines: number;
   private started: Promise<void> | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
+  /** Captions waiting for a seq, oldest first (new ones, and ones Zoom never got). */
+  private readonly backlog: QueuedCaption[] = [];
+  /** The POST in progress, or one whose fate Zoom could not tell: retried unchanged. */
+  private open: OpenPost | undefined;
+  /** Captions that missed their first POST (for `carried` in their result). */
+  private readonly carriedTexts = new Set<QueuedCaption>();
+  private retryTimer: NodeJS.Timeout | undefined;
   private readonly clockSamples: ClockSample[] = [];
   readonly stats: SenderStats = {
     accepted: 0,
     gaveUp: 0,
+    confirmedBySeq: 0,
+    carried: 0,
     stale: 0,
     retries: 0,
     lastSeq: undefined,
@@ -85,6 +125,7 @@ export class ZoomCaptionSender {
     this.giveUpAfterMs = options.giveUpAfterMs ?? 5_000;
     this.backoffBaseMs = options.backoffBaseMs ?? 100;
     this.maxQueueDelayMs = options.maxQueueDelayMs ?? 20_000;
+    this.maxLines = options.maxLines ?? 2;
     this.random = options.random ?? Math.random;
   }
 
@@ -106,25 +147,35 @@ export class ZoomCaptionSender {
     return this.started;
   }
 
-  /** Queue a caption; resolves once Zoom accepted it or the sender moved on. Never rejects. */
+  /** Queue a caption; resolves once Zoom has it, or once it is skipped (stale, or unsent at close). Never rejects. */
   send(text: string): Promise<DeliveryResult> {
     const enqueuedAt = Date.now();
     if (this.closed) {
       const error = new BridgeError('CLOSED', 'caption sender is closed');
       return Promise.resolve({ status: 'gave_up', text, attempts: 0, enqueuedAt, error });
     }
-    return this.queue.add(() => this.deliver(text, enqueuedAt));
+    return new Promise((settle) => {
+      this.backlog.push({ text, enqueuedAt, settle });
+      void this.queue.add(() => this.flush());
+    });
   }
 
-  /** Wait until every queued caption is delivered or given up. */
+  /** Wait until every caption so far is delivered or skipped (one more try for any still waiting). */
   async drain(): Promise<void> {
-    await this.queue.onIdle();
+    await this.queue.add(() => this.flush());
   }
 
-  /** Stop taking captions, finish what is queued. Safe to call twice. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.queue.onIdle();
+  /** Stop taking captions, try once more to deliver what waits, then skip the rest. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      clearTimeout(this.retryTimer);
+      await this.queue.add(() => this.flush());
+      const unsent = [...(this.open?.captions ?? []), ...this.backlog.splice(0)];
+      this.open = undefined;
+      if (unsent.length > 0) this.skip(unsent, 'still unsent when the sender closed');
+    })();
+    return this.closing;
   }
 
   private async resumeSeq(): Promise<void> {
@@ -132,7 +183,9 @@ export class ZoomCaptionSender {
     const url = this.url;
     const stored = await seqStore.read(url.stateKey);
     const remote = await this.fetchRemoteSeq();
-    this.lastSeq = Math.max(stored ?? 0, remote ?? 0);
+    // Zoom's own count wins when it answers: the state dir may hold a seq taken just before a crash that Zoom never
+    // got, and skipping it would leave a gap. Without Zoom's answer the state dir is the only safe floor.
+    this.lastSeq = remote ?? stored ?? 0;
     this.stats.lastSeq = this.lastSeq;
     log.info({ destination: url.redacted, storedSeq: stored, zoomSeq: remote, nextSeq: this.lastSeq + 1 }, 'caption seq resumed');
   }
@@ -147,63 +200,129 @@ export class ZoomCaptionSender {
       });
       const body = (await response.body.text()).trim();
       if (response.statusCode !== 200) {
-        log.info({ destination: url.redacted, status: response.statusCode }, 'Zoom did not answer GET seq; using the state dir');
+        log.info({ destination: url.redacted, status: response.statusCode }, 'Zoom did not answer GET seq');
         return undefined;
       }
       const seq = Number(body);
       return Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
     } catch (err) {
-      log.info({ destination: url.redacted, err: errorMessage(err) }, 'GET seq failed; using the state dir');
+      log.info({ destination: url.redacted, err: errorMessage(err) }, 'GET seq failed');
       return undefined;
     }
   }
 
-  private async deliver(text: string, enqueuedAt: number): Promise<DeliveryResult> {
+  /** Deliver what waits, in order, until it is all out or Zoom stops answering (then a retry is scheduled). */
+  private async flush(): Promise<void> {
     await this.start();
-    const { lang, seqStore, log } = this.options;
-    const url = this.url;
-    if (Date.now() - enqueuedAt > this.maxQueueDelayMs) {
-      this.stats.stale += 1;
-      log.warn({ destination: url.redacted, queuedMs: Date.now() - enqueuedAt }, 'caption skipped: stale after a backlog');
-      return { status: 'stale', text, attempts: 0, enqueuedAt };
+    const { log } = this.options;
+    while (this.open || this.backlog.length > 0) {
+      this.open ??= await this.openNextPost();
+      const post = this.open;
+      if (!post) return;
+      const outcome = await this.postWithRetries(post);
+      if (outcome.ok) {
+        this.settle(post, outcome.attempts, Date.now());
+        continue;
+      }
+      this.stats.gaveUp += 1;
+      const zoomSeq = await this.fetchRemoteSeq();
+      if (zoomSeq !== undefined && zoomSeq >= post.seq) {
+        this.stats.confirmedBySeq += 1;
+        log.info({ destination: this.url.redacted, seq: post.seq, zoomSeq }, 'caption answer was lost, but Zoom has it (GET seq)');
+        this.settle(post, outcome.attempts, Date.now());
+        continue;
+      }
+      if (zoomSeq !== undefined) {
+        // Zoom never got it: the seq is free again, and the text goes out with the next POST.
+        this.lastSeq = post.seq - 1;
+        this.stats.lastSeq = this.lastSeq;
+        this.stats.carried += post.captions.length;
+        for (const caption of post.captions) this.carriedTexts.add(caption);
+        this.backlog.unshift(...post.captions);
+        this.open = undefined;
+      }
+      log.warn(
+        { destination: this.url.redacted, seq: post.seq, zoomSeq, attempts: outcome.attempts, code: outcome.error.code, err: outcome.error.message },
+        zoomSeq === undefined ? 'caption not confirmed and Zoom cannot say whether it has it: retrying the same POST' : 'caption not delivered: it goes out with the next one',
+      );
+      this.scheduleRetry();
+      return;
     }
+  }
 
+  /** Takes the next captions that fit in one POST, after skipping those that waited too long; gives it a seq. */
+  private async openNextPost(): Promise<OpenPost | undefined> {
+    const now = Date.now();
+    const stale: QueuedCaption[] = [];
+    while (this.backlog.length > 0 && now - this.backlog[0]!.enqueuedAt > this.maxQueueDelayMs) stale.push(this.backlog.shift()!);
+    if (stale.length > 0) this.skip(stale, `waited more than ${this.maxQueueDelayMs} ms`);
+    if (this.backlog.length === 0) return undefined;
+
+    const captions = [this.backlog.shift()!];
+    let lines = lineCount(captions[0]!.text);
+    // Only late text is joined to what follows (so it reaches the reader with the next caption); captions that are
+    // merely queued keep their own POST, as the display stage paced them.
+    const late = this.carriedTexts.has(captions[0]!);
+    while (late && this.backlog.length > 0 && lines + lineCount(this.backlog[0]!.text) <= this.maxLines) {
+      lines += lineCount(this.backlog[0]!.text);
+      captions.push(this.backlog.shift()!);
+    }
     const seq = (this.lastSeq ?? 0) + 1;
     this.lastSeq = seq;
     this.stats.lastSeq = seq;
     try {
-      await seqStore.write(url.stateKey, seq, url.redacted);
+      await this.options.seqStore.write(this.url.stateKey, seq, this.url.redacted);
     } catch (err) {
       // Captions matter more than the crash-safety of one seq; Zoom's GET seq is the backstop on restart.
-      log.error({ err, destination: url.redacted, seq }, 'could not persist seq; posting anyway');
+      this.options.log.error({ err, destination: this.url.redacted, seq }, 'could not persist seq; posting anyway');
     }
+    return { seq, body: captions.map((c) => c.text).join('\n'), captions, carried: captions.some((c) => this.carriedTexts.has(c)) };
+  }
 
-    const postUrl = url.postUrl(seq, lang);
+  private settle(post: OpenPost, attempts: number, acceptedAt: number): void {
+    this.open = undefined;
+    this.stats.accepted += 1;
+    for (const caption of post.captions) {
+      const carried = this.carriedTexts.delete(caption);
+      caption.settle({ status: 'accepted', seq: post.seq, text: caption.text, attempts, enqueuedAt: caption.enqueuedAt, acceptedAt, ...(carried ? { carried } : {}) });
+    }
+  }
+
+  private skip(captions: QueuedCaption[], why: string): void {
+    this.stats.stale += captions.length;
+    this.options.log.warn({ destination: this.url.redacted, captions: captions.length, why }, 'captions skipped: they never reached Zoom');
+    for (const caption of captions) {
+      this.carriedTexts.delete(caption);
+      const error = new BridgeError('ZOOM_GAVE_UP', `never reached Zoom: ${why}`, { retryable: true });
+      caption.settle({ status: 'stale', text: caption.text, attempts: 0, enqueuedAt: caption.enqueuedAt, error });
+    }
+  }
+
+  /** Zoom is not answering: try again soon even if no new caption comes to trigger it. */
+  private scheduleRetry(): void {
+    if (this.closed) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.queue.add(() => this.flush()), this.backoffBaseMs * 10);
+  }
+
+  private async postWithRetries(post: OpenPost): Promise<{ ok: true; attempts: number } | { ok: false; attempts: number; error: BridgeError }> {
+    const { lang, log } = this.options;
+    const postUrl = this.url.postUrl(post.seq, lang);
     const firstAttemptAt = Date.now();
-    let lastError: BridgeError | undefined;
     for (let attempt = 1; ; attempt++) {
       const remaining = this.giveUpAfterMs - (Date.now() - firstAttemptAt);
-      const outcome = await this.postOnce(postUrl, text, Math.max(1, Math.min(this.requestTimeoutMs, remaining)));
-      if (outcome.ok) {
-        this.stats.accepted += 1;
-        return { status: 'accepted', seq, text, attempts: attempt, enqueuedAt, acceptedAt: Date.now() };
-      }
-      lastError = outcome.error;
+      const outcome = await this.postOnce(postUrl, post.body, Math.max(1, Math.min(this.requestTimeoutMs, remaining)));
+      if (outcome.ok) return { ok: true, attempts: attempt };
       const backoff = this.random() * this.backoffBaseMs * 2 ** (attempt - 1);
       if (Date.now() - firstAttemptAt + backoff >= this.giveUpAfterMs) {
-        this.stats.gaveUp += 1;
-        log.warn(
-          { destination: url.redacted, seq, attempts: attempt, code: lastError.code, err: lastError.message },
-          'caption given up after retries',
-        );
-        const error = new BridgeError('ZOOM_GAVE_UP', `gave up seq ${seq} after ${attempt} attempts: ${lastError.message}`, {
+        const error = new BridgeError('ZOOM_GAVE_UP', `no success for seq ${post.seq} after ${attempt} attempts: ${outcome.error.message}`, {
           retryable: true,
-          cause: lastError,
+          cause: outcome.error,
         });
-        return { status: 'gave_up', seq, text, attempts: attempt, enqueuedAt, error };
+        return { ok: false, attempts: attempt, error };
       }
       this.stats.retries += 1;
-      log.debug({ destination: url.redacted, seq, attempt, code: lastError.code, backoffMs: Math.round(backoff) }, 'caption retry');
+      log.debug({ destination: this.url.redacted, seq: post.seq, attempt, code: outcome.error.code, backoffMs: Math.round(backoff) }, 'caption retry');
       await sleep(backoff);
     }
   }
@@ -251,6 +370,10 @@ export class ZoomCaptionSender {
     const best = this.clockSamples.reduce((a, b) => (b.rttMs < a.rttMs ? b : a));
     this.stats.clockOffsetMs = Math.round(best.offsetMs);
   }
+}
+
+function lineCount(text: string): number {
+  return text.split('\n').length;
 }
 
 /** Zoom answers a timestamp; accept ISO-8601 (zone-less means UTC) or epoch seconds/milliseconds. */

@@ -56,6 +56,8 @@ export class MeetingPipeline {
   private readonly textRules: TextRules;
   private streamChain: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
+  /** The meeting's WebVTT archive, which also records captions that never reached Zoom. */
+  private archive: TranscriptFileSink | undefined;
 
   constructor(
     readonly config: MeetingConfig,
@@ -100,7 +102,8 @@ export class MeetingPipeline {
       const started = new Date(this.epoch).toISOString();
       const base = join(stateDir, 'transcripts', config.id, started.replace(/[:.]/g, '-'));
       const note = `meeting ${config.id}; cue times count from ${started}`;
-      this.sinks.push(new TranscriptFileSink(`${base}.vtt`, this.log, note), new TranscriptFileSink(`${base}.srt`, this.log));
+      this.archive = new TranscriptFileSink(`${base}.vtt`, this.log, note);
+      this.sinks.push(this.archive, new TranscriptFileSink(`${base}.srt`, this.log));
     }
   }
 
@@ -174,6 +177,10 @@ export class MeetingPipeline {
   private logDelivery(sink: CaptionSink, caption: OutgoingCaption, result: SinkResult): void {
     this.metrics?.captions.inc({ meeting: this.id, destination: sink.kind, status: result.status });
     if (sink.kind !== 'zoom') return;
+    if (result.status === 'stale' || result.status === 'gave_up') {
+      this.log.warn({ destination: sink.description, words: caption.words.length }, 'caption never reached Zoom');
+      void this.archive?.note(`never reached ${sink.description}: ${caption.text}`);
+    }
     // From the end of the caption's last word to Zoom's acceptance: what a reader waits.
     const latencyMs = result.confirmedAt === undefined ? undefined : result.confirmedAt - caption.spokenAt;
     if (latencyMs !== undefined) this.metrics?.wordLatency.observe({ meeting: this.id }, latencyMs / 1000);
