@@ -49,7 +49,7 @@ it('load: meetings with the embedded engine, destinations for the sender alone, 
     const cpu = cpuSeconds(pid) - cpuBefore;
     const rss = rssMiB(pid);
     await daemon.stop();
-    const latencies = outcomes.flatMap((o, i) => wordLatencies(spoken, zooms[i]!.accepted, o.startedAt));
+    const latencies = outcomes.flatMap((o, i) => wordLatencies(spoken, zooms[i]!.accepted.map((c) => ({ text: c.body, at: c.receivedAt })), o.startedAt));
     const audioSeconds = speech.length / 16_000;
     // How long after the last audio the stream was flushed and closed: grows when the engine falls behind.
     const flush = outcomes.map((o) => wall * 1000 - (o.startedAt - wallStart) - audioSeconds * 1000);

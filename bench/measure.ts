@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/binding.js';
 import type { RecognizedWord } from '../src/asr/types.js';
 import { alignWords, normalizeWords } from '../src/util/wer.js';
-import type { ReceivedCaption } from '../test/helpers/fake-zoom.js';
 
 const CHUNK = 1_600;
 
@@ -26,11 +25,11 @@ export function engineOffline(samples: Int16Array): { words: RecognizedWord[]; f
 }
 
 /**
- * Word latency: each caption word matched to the same word in the engine's offline alignment, whose end time
- * says when it was spoken; latency runs from there to Zoom's acceptance of the caption.
+ * Word latency: each word a POST shows for the first time, matched to the same word in the engine's offline
+ * alignment, whose end time says when it was spoken; latency runs from there to Zoom's acceptance of the POST.
  */
-export function wordLatencies(spoken: RecognizedWord[], accepted: ReceivedCaption[], streamStartedAt: number): number[] {
-  const captionWords = accepted.flatMap((c) => normalizeWords(c.body).map((word) => ({ word, acceptedAt: c.receivedAt })));
+export function wordLatencies(spoken: RecognizedWord[], firstShown: { text: string; at: number }[], streamStartedAt: number): number[] {
+  const captionWords = firstShown.flatMap((p) => normalizeWords(p.text).map((word) => ({ word, acceptedAt: p.at })));
   return alignWords(spoken.map((w) => w.word), captionWords.map((w) => w.word)).flatMap((step) =>
     step.op === 'match' ? [captionWords[step.hyp]!.acceptedAt - (streamStartedAt + spoken[step.ref]!.end * 1000)] : [],
   );

@@ -48,6 +48,15 @@ function check(file: string): number {
   try {
     const config = loadConfig(file);
     process.stdout.write(`${file}: OK (${config.meetings.length} meeting${config.meetings.length === 1 ? '' : 's'})\n`);
+    config.meetings.forEach((meeting, m) =>
+      meeting.captions.forEach((destination, c) => {
+        if (destination.zoom?.display !== 'rollup') return;
+        process.stdout.write(
+          `info: meetings[${m}].captions[${c}].zoom.display: rollup shows words sooner, but every line reaches Zoom's transcript twice ` +
+            '(each POST is a transcript entry); blocks keeps the transcript clean\n',
+        );
+      }),
+    );
     return 0;
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -7,10 +7,12 @@ import { wordErrorRate } from '../src/util/wer.js';
 import { freePort, startDaemonProcess, type DaemonProcess } from './helpers/daemon-process.js';
 import { FakeZoom } from './helpers/fake-zoom.js';
 import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
+import { viewerStats } from './helpers/viewer.js';
 import { streamAudio } from './helpers/ws-client.js';
 
 const TOKEN = 'e2e-token-123';
 let zoom: FakeZoom;
+let rollupZoom: FakeZoom;
 let dir: string;
 let port: number;
 let configFile: string;
@@ -24,6 +26,8 @@ const reference = clips.map((c) => c.transcript).join(' ');
 beforeAll(async () => {
   zoom = new FakeZoom({ subconfid: 'room-2' });
   const captionUrl = await zoom.start();
+  rollupZoom = new FakeZoom();
+  const rollupUrl = await rollupZoom.start();
   dir = await mkdtemp(join(tmpdir(), 'cb-e2e-'));
   port = await freePort();
   configFile = join(dir, 'bridge.yaml');
@@ -37,6 +41,7 @@ meetings:
     source: { type: websocket, token: "\${INGEST_TOKEN}" }
     captions:
       - zoom: { url: "\${ZOOM_CAPTION_URL}", lang: en-US }
+      - zoom: { url: "${rollupUrl}", display: rollup }
       - file: { path: ${join(dir, 'allhands.vtt')} }
       - stdout: {}
 `,
@@ -47,6 +52,7 @@ meetings:
 afterAll(async () => {
   await daemon?.stop('SIGKILL');
   await zoom?.stop();
+  await rollupZoom?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -66,6 +72,24 @@ describe('daemon end to end: speech over WebSocket to Zoom captions', () => {
       expect(lines.length).toBeLessThanOrEqual(2);
       for (const line of lines) expect(line.length).toBeLessThanOrEqual(32);
     }
+    // What a reader of Zoom's pop-on box gets from blocks: readable units, not scraps, and no word twice.
+    const viewer = viewerStats(zoom.accepted.map((c) => ({ text: c.body, at: c.receivedAt })));
+    console.log(`e2e blocks as the viewer sees them: ${JSON.stringify(viewer)}`);
+    expect(viewer['fragments %']).toBeLessThanOrEqual(5);
+    expect(viewer['repeated words %']).toBe(0);
+    expect(viewer['chars per POST']).toBeGreaterThanOrEqual(20);
+
+    // Roll-up on the other destination: two lines at most, and a line that moves up is the lower line as shown.
+    expect(rollupZoom.violations).toEqual([]);
+    expect(rollupZoom.accepted.length).toBeGreaterThan(zoom.accepted.length);
+    rollupZoom.accepted.forEach((caption, i) => {
+      const lines = caption.body.split('\n');
+      expect(lines.length).toBeLessThanOrEqual(2);
+      const previous = rollupZoom.accepted[i - 1]?.body.split('\n');
+      if (previous && lines.length === 2 && lines[0] !== previous[0]) expect(lines[0]).toBe(previous.at(-1));
+    });
+    expect(wordErrorRate(reference, zoom.text()).wer).toBeLessThan(0.4);
+
     // Captions went out while people were still speaking, not in one batch at the end.
     const streamEnd = outcome.startedAt + (speech.length / 16_000) * 1000;
     expect(zoom.accepted.filter((c) => c.receivedAt < streamEnd - 10_000).length).toBeGreaterThan(3);
@@ -99,7 +123,8 @@ describe('daemon end to end: speech over WebSocket to Zoom captions', () => {
     const lastSeq = zoom.lastAcceptedSeq;
     expect(await daemon.stop('SIGTERM')).toBe(0);
     const seqFiles = await readdir(join(dir, 'state', 'seq'));
-    const stored = JSON.parse(await readFile(join(dir, 'state', 'seq', seqFiles[0]!), 'utf8')) as { lastSeq: number; destination: string };
+    const states = await Promise.all(seqFiles.map(async (f) => JSON.parse(await readFile(join(dir, 'state', 'seq', f), 'utf8')) as { lastSeq: number; destination: string }));
+    const stored = states.find((state) => state.destination.includes('subconfid=room-2'))!;
     expect(stored.lastSeq).toBe(lastSeq);
     expect(stored.destination).not.toContain(zoom.query.signature);
 

@@ -150,7 +150,7 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
       logs.log,
     );
     await sink.start();
-    await sink.deliver({ text: 'hello', words: ['hello'], start: 0, end: 1, releasedAt: 0, spokenAt: 0 });
+    await sink.deliver({ text: 'hello', words: ['hello'], start: 0, end: 1, releasedAt: 0, spokenAt: 0, wordsSpokenAt: [] });
     await sink.close();
     expect(zoom.accepted.map((c) => c.body)).toEqual(['hello']);
     const text = logs.text();
@@ -180,7 +180,7 @@ describe('Caption URL from the API: waiting for the meeting, renewing before exp
       captureLogs().log,
     );
     await sink.start();
-    const first = sink.deliver({ text: 'before start', words: [], start: 0, end: 1, releasedAt: 0, spokenAt: 0 });
+    const first = sink.deliver({ text: 'before start', words: [], start: 0, end: 1, releasedAt: 0, spokenAt: 0, wordsSpokenAt: [] });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(zoom.accepted).toEqual([]); // not started: nothing can be posted yet
     meeting.started = true;
@@ -188,7 +188,7 @@ describe('Caption URL from the API: waiting for the meeting, renewing before exp
     expect(await first).toMatchObject({ status: 'accepted', seq: 1 });
     await new Promise((resolve) => setTimeout(resolve, 1200));
     expect(issued).toBeGreaterThanOrEqual(2);
-    expect(await sink.deliver({ text: 'after renewal', words: [], start: 0, end: 1, releasedAt: 0, spokenAt: 0 })).toMatchObject({ status: 'accepted', seq: 2 });
+    expect(await sink.deliver({ text: 'after renewal', words: [], start: 0, end: 1, releasedAt: 0, spokenAt: 0, wordsSpokenAt: [] })).toMatchObject({ status: 'accepted', seq: 2 });
     await sink.close();
     await sink.close();
     expect(zoom.violations).toEqual([]);

@@ -10,6 +10,8 @@ export interface OutgoingCaption {
   releasedAt: number;
   /** Wall-clock ms at which the last word of the caption was spoken (best estimate). */
   spokenAt: number;
+  /** Wall-clock ms at which each word (or phrase shown as one) first shown in this caption was spoken. */
+  wordsSpokenAt: number[];
 }
 
 export interface SinkResult {

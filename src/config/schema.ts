@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseCaptionUrl } from '../caption/caption-url.js';
 import { findSherpaModelFiles } from '../asr/sherpa-onnx/model-files.js';
+import { DEFAULT_DISPLAY_OPTIONS } from '../display/types.js';
 import { DEFAULT_SEGMENTER_OPTIONS } from '../segmenter/segmenter.js';
 import { DEFAULT_TEXT_OPTIONS } from '../segmenter/text-rules.js';
 
@@ -82,6 +83,8 @@ const zoomDestination = z
     meetingId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom meeting id is 9 to 12 digits').optional(),
     webinarId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom webinar id is 9 to 12 digits').optional(),
     lang: language.optional(),
+    /** blocks: complete one- or two-line blocks paced for reading; rollup: two rolling lines (each line reaches Zoom's transcript twice). */
+    display: z.enum(['blocks', 'rollup']).default('blocks'),
     /** An empty url turns this destination off instead of failing: for the quick start's ${ZOOM_CAPTION_URL:-}. */
     optional: z.boolean().default(false),
     requestTimeoutMs: milliseconds(100, 30_000).default(2_500),
@@ -113,11 +116,24 @@ const captionDestination = z
   });
 
 const segmenter = z.strictObject({
-  maxLineChars: z.coerce.number().int().min(10).max(80).default(DEFAULT_SEGMENTER_OPTIONS.maxLineChars),
-  maxLines: z.coerce.number().int().min(1).max(4).default(DEFAULT_SEGMENTER_OPTIONS.maxLines),
   stableMs: milliseconds(0, 5_000).default(DEFAULT_SEGMENTER_OPTIONS.stableMs),
   holdBackWords: z.coerce.number().int().min(0).max(5).default(DEFAULT_SEGMENTER_OPTIONS.holdBackWords),
-  minIntervalMs: milliseconds(0, 10_000).default(DEFAULT_SEGMENTER_OPTIONS.minIntervalMs),
+  /** Before the display stage these lived here; still read (display's own keys win), so older files keep working. */
+  maxLineChars: z.coerce.number().int().min(10).max(80).optional(),
+  maxLines: z.coerce.number().int().min(1).max(4).optional(),
+  minIntervalMs: milliseconds(0, 10_000).optional(),
+});
+
+/** How captions are laid out and paced on screen; the mode is chosen per destination. */
+const display = z.strictObject({
+  maxLineChars: z.coerce.number().int().min(10).max(80).optional(),
+  maxLines: z.coerce.number().int().min(1).max(4).optional(),
+  maxHoldMs: milliseconds(0, 10_000).default(DEFAULT_DISPLAY_OPTIONS.maxHoldMs),
+  minShowMs: milliseconds(0, 10_000).default(DEFAULT_DISPLAY_OPTIONS.minShowMs),
+  maxCharsPerSecond: z.coerce.number().min(5).max(60).default(DEFAULT_DISPLAY_OPTIONS.maxCharsPerSecond),
+  maxLagMs: milliseconds(0, 30_000).default(DEFAULT_DISPLAY_OPTIONS.maxLagMs),
+  rollupIntervalMs: milliseconds(0, 10_000).optional(),
+  speakerMarker: z.string().max(8).default(DEFAULT_DISPLAY_OPTIONS.speakerMarker),
 });
 
 const text = z.strictObject({
@@ -133,11 +149,22 @@ const meeting = z.strictObject({
     source: z.discriminatedUnion('type', [websocketSource, rtmpSource, rtmpPullSource]),
     asr: asr.default(asr.parse({})),
     segmenter: segmenter.default(segmenter.parse({})),
+    display: display.default(display.parse({})),
     text: text.default(text.parse({})),
     /** WebVTT and SRT of everything captioned, in the state dir, one pair per meeting per run. */
     archive: z.boolean().default(true),
     captions: z.array(captionDestination).min(1, 'at least one caption destination'),
-  });
+  })
+  .transform(({ segmenter: { stableMs, holdBackWords, ...legacy }, display: given, ...rest }) => ({
+    ...rest,
+    segmenter: { stableMs, holdBackWords },
+    display: {
+      ...given,
+      maxLineChars: given.maxLineChars ?? legacy.maxLineChars ?? DEFAULT_DISPLAY_OPTIONS.maxLineChars,
+      maxLines: given.maxLines ?? legacy.maxLines ?? DEFAULT_DISPLAY_OPTIONS.maxLines,
+      rollupIntervalMs: given.rollupIntervalMs ?? legacy.minIntervalMs ?? DEFAULT_DISPLAY_OPTIONS.rollupIntervalMs,
+    },
+  }));
 
 export const configSchema = z
   .strictObject({

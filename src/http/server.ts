@@ -206,10 +206,10 @@ function describeMeeting(meeting: MeetingPipeline): unknown {
     state: meeting.state,
     engine: meeting.recognizer.engine,
     stats: meeting.stats,
-    destinations: meeting.sinks.map((sink) => {
+    destinations: meeting.destinations.map(({ sink, mode, lastPost }) => {
       const sender = sink.senderStats?.();
       const problem = sink.status?.();
-      return { kind: sink.kind, description: sink.description, ...(sender ? { sender } : {}), ...(problem ? { problem } : {}) };
+      return { kind: sink.kind, description: sink.description, display: mode, ...(lastPost ? { lastPost } : {}), ...(sender ? { sender } : {}), ...(problem ? { problem } : {}) };
     }),
   };
 }

@@ -12,9 +12,13 @@ import { errorMessage } from '../errors.js';
 import { PCM_SAMPLE_RATE, type AudioItem } from '../ingest/pcm.js';
 import type { BridgeMetrics } from '../metrics.js';
 import type { Logger } from '../log.js';
-import { Segmenter } from '../segmenter/segmenter.js';
+import { createDisplay } from '../display/create.js';
+import { displayPosts } from '../display/stream.js';
+import type { DisplayMode, DisplayPost } from '../display/types.js';
+import { Segmenter, type SettledPiece } from '../segmenter/segmenter.js';
 import { TextRules } from '../segmenter/text-rules.js';
-import { segmentCaptions } from '../segmenter/stream.js';
+import { settleWords } from '../segmenter/stream.js';
+import { AsyncQueue } from '../util/async-queue.js';
 
 export type MeetingState = 'starting' | 'ready' | 'streaming' | 'failed' | 'closed';
 
@@ -32,6 +36,13 @@ export interface MeetingStats {
   droppedSeconds: number;
 }
 
+/** A caption destination with the display mode its POSTs follow, and the last thing it showed. */
+export interface Destination {
+  sink: CaptionSink;
+  mode: DisplayMode;
+  lastPost?: { text: string; seq?: number; at: number };
+}
+
 export interface MeetingDeps {
   stateDir: string;
   log: Logger;
@@ -47,7 +58,7 @@ export interface MeetingDeps {
 export class MeetingPipeline {
   state: MeetingState = 'starting';
   readonly recognizer: SpeechRecognizer;
-  readonly sinks: CaptionSink[] = [];
+  readonly destinations: Destination[] = [];
   readonly stats: MeetingStats = { streams: 0, captions: 0, words: 0, audioSeconds: 0, droppedSeconds: 0 };
   private readonly metrics: BridgeMetrics | undefined;
   /** Wall-clock ms the pipeline was created: transcript cue times count from here. */
@@ -75,26 +86,19 @@ export class MeetingPipeline {
         if (zoom.url === undefined) {
           // The schema guarantees credentials (hence a client) whenever a meeting or webinar id is given.
           const target = zoom.meetingId !== undefined ? { meetingId: zoom.meetingId } : { webinarId: zoom.webinarId! };
-          this.sinks.push(new ZoomApiSink({ target, ...shared }, zoomApi!, this.log));
+          this.destinations.push({ sink: new ZoomApiSink({ target, ...shared }, zoomApi!, this.log), mode: zoom.display });
           continue;
         }
         if (zoom.url === '') {
           this.log.warn('zoom caption URL is empty (optional): captions go to the other destinations only');
           continue;
         }
-        this.sinks.push(
-          new ZoomSink(
-            {
-              url: zoom.url,
-              ...shared,
-            },
-            this.log,
-          ),
-        );
+        this.destinations.push({ sink: new ZoomSink({ url: zoom.url, ...shared }, this.log), mode: zoom.display });
       } else if (destination.file) {
-        this.sinks.push(new TranscriptFileSink(destination.file.path, this.log));
+        // Transcripts hold each word once, in blocks, whatever the Zoom destinations show.
+        this.destinations.push({ sink: new TranscriptFileSink(destination.file.path, this.log), mode: 'blocks' });
       } else if (destination.stdout) {
-        this.sinks.push(new StdoutSink(config.id));
+        this.destinations.push({ sink: new StdoutSink(config.id), mode: 'blocks' });
       }
     }
     // After the configured destinations, so their index in metrics is their index in the config.
@@ -103,12 +107,16 @@ export class MeetingPipeline {
       const base = join(stateDir, 'transcripts', config.id, started.replace(/[:.]/g, '-'));
       const note = `meeting ${config.id}; cue times count from ${started}`;
       this.archive = new TranscriptFileSink(`${base}.vtt`, this.log, note);
-      this.sinks.push(this.archive, new TranscriptFileSink(`${base}.srt`, this.log));
+      this.destinations.push({ sink: this.archive, mode: 'blocks' }, { sink: new TranscriptFileSink(`${base}.srt`, this.log), mode: 'blocks' });
     }
   }
 
   get id(): string {
     return this.config.id;
+  }
+
+  get sinks(): CaptionSink[] {
+    return this.destinations.map((d) => d.sink);
   }
 
   async start(): Promise<void> {
@@ -139,34 +147,42 @@ export class MeetingPipeline {
     this.stats.streams += 1;
     this.metrics?.streams.inc({ meeting: this.id });
     this.log.info({ publisher }, 'stream started');
-    try {
-      const segmenter = new Segmenter(this.config.segmenter, this.textRules);
-      const events = this.recognizer.transcribe(audio);
-      for await (const caption of segmentCaptions(onSpeech ? tap(events, onSpeech) : events, segmenter)) {
-        const outgoing: OutgoingCaption = {
-          text: caption.text,
-          words: caption.words,
-          start: offset + caption.audioStart,
-          end: offset + caption.audioEnd,
-          releasedAt: caption.releasedAt,
-          spokenAt: streamStart + caption.audioEnd * 1000,
-        };
-        summary.captions += 1;
-        summary.words += caption.words.length;
-        summary.audioSeconds = caption.audioEnd;
-        this.stats.captions += 1;
-        this.stats.words += caption.words.length;
-        // Not awaited: a slow destination must not hold up recognition (each sink keeps its own order).
-        for (const sink of this.sinks) {
-          const delivery = sink.deliver(outgoing).then((result) => this.logDelivery(sink, outgoing, result));
+
+    // One display per mode in use; each paces its own destinations (a slow one must not hold up recognition).
+    const modes = [...new Set(this.destinations.map((d) => d.mode))];
+    const feeds = modes.map(() => new AsyncQueue<SettledPiece>());
+    const shows = modes.map(async (mode, i) => {
+      const destinations = this.destinations.filter((d) => d.mode === mode);
+      for await (const post of displayPosts(feeds[i]!, createDisplay(mode, this.config.display))) {
+        const outgoing = toOutgoing(post, streamStart, offset);
+        if (i === 0) {
+          summary.captions += 1;
+          this.stats.captions += 1;
+        }
+        for (const destination of destinations) {
+          const delivery = destination.sink.deliver(outgoing).then((result) => this.logDelivery(destination, outgoing, result));
           inFlight.add(delivery);
           void delivery.finally(() => inFlight.delete(delivery));
         }
+      }
+    });
+    try {
+      const segmenter = new Segmenter(this.config.segmenter, this.textRules);
+      const events = this.recognizer.transcribe(audio);
+      for await (const piece of settleWords(onSpeech ? tap(events, onSpeech) : events, segmenter)) {
+        const words = piece.tokens.reduce((n, t) => n + t.words.length, 0);
+        summary.words += words;
+        this.stats.words += words;
+        if (piece.tokens.length > 0) summary.audioSeconds = piece.tokens.at(-1)!.end;
+        for (const feed of feeds) feed.push(piece);
       }
     } catch (err) {
       this.log.error({ publisher, err: errorMessage(err) }, 'stream failed; captions so far were kept');
       throw err;
     } finally {
+      // What was settled before the end (or a failure) is still shown and delivered.
+      for (const feed of feeds) feed.end();
+      await Promise.all(shows);
       await Promise.all(inFlight);
       if ((this.state as MeetingState) !== 'closed') this.state = 'ready';
       this.log.info({ publisher, ...summary }, 'stream ended');
@@ -174,16 +190,19 @@ export class MeetingPipeline {
     return summary;
   }
 
-  private logDelivery(sink: CaptionSink, caption: OutgoingCaption, result: SinkResult): void {
+  private logDelivery(destination: Destination, caption: OutgoingCaption, result: SinkResult): void {
+    const { sink } = destination;
     this.metrics?.captions.inc({ meeting: this.id, destination: sink.kind, status: result.status });
     if (sink.kind !== 'zoom') return;
+    if (result.status === 'accepted') destination.lastPost = { text: caption.text, seq: result.seq, at: result.confirmedAt ?? Date.now() };
     if (result.status === 'stale' || result.status === 'gave_up') {
       this.log.warn({ destination: sink.description, words: caption.words.length }, 'caption never reached Zoom');
       void this.archive?.note(`never reached ${sink.description}: ${caption.text}`);
     }
-    // From the end of the caption's last word to Zoom's acceptance: what a reader waits.
-    const latencyMs = result.confirmedAt === undefined ? undefined : result.confirmedAt - caption.spokenAt;
-    if (latencyMs !== undefined) this.metrics?.wordLatency.observe({ meeting: this.id }, latencyMs / 1000);
+    // From when each word was spoken to Zoom's acceptance: what a reader waits.
+    const confirmedAt = result.confirmedAt;
+    if (confirmedAt !== undefined) for (const spokenAt of caption.wordsSpokenAt) this.metrics?.wordLatency.observe({ meeting: this.id }, (confirmedAt - spokenAt) / 1000);
+    const latencyMs = confirmedAt === undefined ? undefined : confirmedAt - caption.spokenAt;
     this.log.info({ seq: result.seq, status: result.status, words: caption.words.length, latencyMs }, 'caption delivered');
   }
 
@@ -193,7 +212,7 @@ export class MeetingPipeline {
   }
 
   zoomMeetingStarted(): void {
-    for (const sink of this.sinks) if (sink instanceof ZoomApiSink) sink.meetingStarted();
+    for (const { sink } of this.destinations) if (sink instanceof ZoomApiSink) sink.meetingStarted();
   }
 
   /** The stream in progress has been ended by the caller; deliver what it settled, then drop the URL. */
@@ -224,6 +243,21 @@ export class MeetingPipeline {
     await Promise.all(this.sinks.map((sink) => sink.close()));
     await this.recognizer.close();
   }
+}
+
+/** A display's POST as the destinations take it: times on the meeting's clock and the wall clock. */
+function toOutgoing(post: DisplayPost, streamStart: number, offset: number): OutgoingCaption {
+  const first = post.tokens[0];
+  const last = post.tokens.at(-1);
+  return {
+    text: post.text,
+    words: post.tokens.flatMap((t) => t.words),
+    start: offset + (first?.start ?? 0),
+    end: offset + (last?.end ?? 0),
+    releasedAt: post.releasedAt,
+    spokenAt: streamStart + (last?.end ?? 0) * 1000,
+    wordsSpokenAt: post.tokens.map((t) => streamStart + t.end * 1000),
+  };
 }
 
 async function* tap<T>(items: AsyncIterable<T>, see: (item: T) => void): AsyncIterable<T> {

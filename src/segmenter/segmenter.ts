@@ -1,41 +1,38 @@
 import type { RecognizedWord, SpeechEvent } from '../asr/types.js';
 import { normalizeWords } from '../util/wer.js';
 import { coveredPrefixLength } from './align.js';
-import { layoutCaption, type LayoutOptions } from './format.js';
 import { TextRules } from './text-rules.js';
 
-export interface SegmenterOptions extends LayoutOptions {
+export interface SegmenterOptions {
   /** An interim word is settled once it and every word before it stayed unchanged for this much audio. */
   stableMs: number;
   /** The last words of an interim are still being heard; never settle these from an interim. */
   holdBackWords: number;
-  /**
-   * While an utterance goes on, captions are spaced at least this far apart (each POST is a transcript line, and
-   * a flicker of one-word captions is hard to read). Settled words wait at most this long; the end of an
-   * utterance or a full caption goes out at once.
-   */
-  minIntervalMs: number;
 }
 
 /** Tuned with bench/segmenter-sweep.bench.ts (results in bench/results/segmenter-sweep-*.json). */
 export const DEFAULT_SEGMENTER_OPTIONS: SegmenterOptions = {
-  maxLineChars: 32,
-  maxLines: 2,
   stableMs: 200,
   holdBackWords: 1,
-  minIntervalMs: 850,
 };
 
-export interface Caption {
-  /** What is posted: at most maxLines lines of at most maxLineChars, joined by \n. */
+/** A piece of readable text whose words will not change any more. */
+export interface SettledToken {
+  /** As shown: after the text rules, capitalised at a sentence start, with the full stop that ends an utterance. */
   text: string;
-  /** The recognised words it carries, as the engine spelled them (fillers included). */
+  /** The recognised words it stands for, as the engine spelled them. */
   words: string[];
-  /** Stream audio seconds: when the first word began and the last one ended. */
-  audioStart: number;
-  audioEnd: number;
-  /** Wall-clock ms when the segmenter let it go. */
-  releasedAt: number;
+  /** Stream audio seconds: when its first word began and its last one ended. */
+  start: number;
+  end: number;
+  /** Wall-clock ms when the segmenter settled it. */
+  settledAt: number;
+}
+
+/** What one engine event settles: new tokens, and whether the utterance (so the sentence) ended with them. */
+export interface SettledPiece {
+  tokens: SettledToken[];
+  endsUtterance: boolean;
 }
 
 interface SettledWord {
@@ -45,30 +42,31 @@ interface SettledWord {
 }
 
 /**
- * Turns an engine's interims and finals into caption text that is never revised: a caption cannot be taken
- * back once posted (each POST is a line of Zoom's saved transcript). Synchronous and clock-injected, so every
- * decision is testable; `segmentCaptions` runs it against a live event stream with timers.
+ * Decides which recognised words are settled: an engine's interims are revised as it hears more, and a caption
+ * cannot be taken back once posted (each POST is a line of Zoom's saved transcript). Settled words leave at once,
+ * as readable tokens; how they are laid out and paced on screen is the display stage's job. Synchronous, so every
+ * decision is testable; `settleWords` runs it against a live event stream.
  */
 export class Segmenter {
-  /** Words of the current utterance already settled (sent or waiting in `pending`). */
+  /** Words of the current utterance already settled (released or waiting in `pending`). */
   private settledInUtterance: string[] = [];
+  /** Settled words the text rules hold back (a number or a replacement that may go on). */
   private pending: SettledWord[] = [];
   /** For each position of the last interim: audio time since which it and its prefix have been unchanged. */
   private agreedSince: number[] = [];
   private lastInterim: string[] = [];
   private sentenceStart = true;
   private utteranceEnded = false;
-  private lastReleaseAt = -Infinity;
 
   constructor(
     private readonly options: SegmenterOptions = DEFAULT_SEGMENTER_OPTIONS,
     private readonly rules: TextRules = new TextRules(),
   ) {}
 
-  onEvent(event: SpeechEvent, now: number): Caption[] {
+  onEvent(event: SpeechEvent, now: number): SettledPiece | undefined {
     switch (event.type) {
       case 'start_of_speech':
-        return [];
+        return undefined;
       case 'interim':
         this.onInterim(wordsOf(event), event.time);
         return this.release(now);
@@ -85,25 +83,10 @@ export class Segmenter {
     }
   }
 
-  /** Call when `nextDeadline()` passes with no event. */
-  onTick(now: number): Caption[] {
-    return this.release(now);
-  }
-
   /** End of the stream: everything settled goes out. */
-  flush(now: number): Caption[] {
+  flush(now: number): SettledPiece | undefined {
     this.endUtterance();
     return this.release(now);
-  }
-
-  /**
-   * Wall-clock ms at which waiting words must be released even if no event arrives. Words the text rules hold
-   * back (a number that may go on) wait for the next event instead: no timer can complete them.
-   */
-  nextDeadline(): number | undefined {
-    if (this.pending.length === 0) return undefined;
-    const releasable = this.utteranceEnded || this.rules.render(this.pending.map((w) => w.word), false).consumed > 0;
-    return releasable ? this.lastReleaseAt + this.options.minIntervalMs : undefined;
   }
 
   private onInterim(words: SettledWord[], audioTime: number): void {
@@ -124,55 +107,34 @@ export class Segmenter {
   private settle(word: SettledWord): void {
     this.settledInUtterance.push(word.word);
     this.pending.push(word);
-    this.utteranceEnded = false;
   }
 
   private endUtterance(): void {
-    if (this.settledInUtterance.length > 0) this.utteranceEnded = true;
+    if (this.settledInUtterance.length > 0 || this.pending.length > 0) this.utteranceEnded = true;
     this.settledInUtterance = [];
     this.agreedSince = [];
     this.lastInterim = [];
   }
 
-  private release(now: number): Caption[] {
-    const captions: Caption[] = [];
-    const endOfUtterance = this.utteranceEnded;
-    while (this.pending.length > 0) {
-      const { tokens, consumed } = this.rules.render(this.pending.map((w) => w.word), endOfUtterance);
-      if (tokens.length === 0) {
-        if (consumed === 0) break; // all held back until the phrase is complete
-        // Only fillers: nothing to show, nothing to wait for.
-        this.pending.splice(0, consumed);
-        continue;
-      }
-      const texts = tokens.map((t) => t.text);
-      if (this.sentenceStart) texts[0] = texts[0]!.charAt(0).toUpperCase() + texts[0]!.slice(1);
-      const everything = consumed === this.pending.length;
-      // Pocketsphinx gives no punctuation: an utterance ends a sentence.
-      if (endOfUtterance && everything && !/[.?!]$/.test(texts.at(-1)!)) texts[texts.length - 1] += '.';
-
-      const { taken, lines } = layoutCaption(texts, this.options);
-      const full = taken < tokens.length;
-      if (!endOfUtterance && !full && now - this.lastReleaseAt < this.options.minIntervalMs) break;
-      // A caption that holds every token also takes the words after the last one (dropped fillers).
-      const wordCount = taken === tokens.length ? consumed : tokens[taken]!.from;
-      const words = this.pending.splice(0, wordCount);
-      captions.push({
-        text: lines.join('\n'),
-        words: words.map((w) => w.word),
-        audioStart: words[0]!.start,
-        audioEnd: words.at(-1)!.end,
-        releasedAt: now,
-      });
-      this.lastReleaseAt = now;
-      this.sentenceStart = false;
-      if (!full && !everything) break; // the rest is held back by the text rules
-    }
-    if (endOfUtterance && this.pending.length === 0) {
+  private release(now: number): SettledPiece | undefined {
+    const endsUtterance = this.utteranceEnded;
+    const { tokens, consumed } = this.rules.render(this.pending.map((w) => w.word), endsUtterance);
+    const words = this.pending.splice(0, consumed);
+    const settled: SettledToken[] = tokens.map((token, i) => {
+      let text = token.text;
+      if (i === 0 && this.sentenceStart) text = text.charAt(0).toUpperCase() + text.slice(1);
+      const span = words.slice(token.from, token.to);
+      return { text, words: span.map((w) => w.word), start: span[0]!.start, end: span.at(-1)!.end, settledAt: now };
+    });
+    // Pocketsphinx gives no punctuation: an utterance ends a sentence.
+    const last = settled.at(-1);
+    if (endsUtterance && last && !/[.?!]$/.test(last.text)) last.text += '.';
+    if (last) this.sentenceStart = false;
+    if (endsUtterance) {
       this.utteranceEnded = false;
       this.sentenceStart = true;
     }
-    return captions;
+    return settled.length > 0 || endsUtterance ? { tokens: settled, endsUtterance } : undefined;
   }
 }
 

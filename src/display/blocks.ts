@@ -1,0 +1,122 @@
+import type { SettledPiece, SettledToken } from '../segmenter/segmenter.js';
+import { breakLines, cutQuality, endsSentence, tokensThatFit } from './layout.js';
+import type { CaptionDisplay, DisplayOptions, DisplayPost } from './types.js';
+
+/**
+ * Pop-on blocks for Zoom's caption box, which shows the latest POST alone until the next one replaces it. Every
+ * POST is a complete block of one or two lines that never repeats an earlier word. A block goes out when it ends a
+ * sentence, when it is full, or when it holds about a line and its first word has waited `maxHoldMs` (a long
+ * sentence still moves). It then stays up for its reading time, `max(minShowMs, chars / maxCharsPerSecond)`;
+ * words that arrive meanwhile gather in the next block.
+ *
+ * When speech outruns reading, reading wins until the oldest waiting word is `maxLagMs` late; from then the block
+ * on screen may be replaced once it has been up `minShowMs`, so captions fall behind by a bounded amount.
+ */
+export class BlockDisplay implements CaptionDisplay {
+  readonly mode = 'blocks' as const;
+  private pending: SettledToken[] = [];
+  private ended = false;
+  private lastShownAt = -Infinity;
+  private shownUntil = -Infinity;
+  private deadline: number | undefined;
+  /** About one line: a block this size may go out on the hold timer. */
+  private readonly minBlockChars: number;
+
+  constructor(private readonly options: DisplayOptions) {
+    this.minBlockChars = Math.round(options.maxLineChars * 0.75);
+  }
+
+  push(piece: SettledPiece, now: number): DisplayPost[] {
+    // Copies: a full stop added here must not change the token another display holds.
+    this.pending.push(...piece.tokens.map((token) => ({ ...token })));
+    const last = this.pending.at(-1);
+    // The utterance ended after words already settled (only fillers came last): the sentence still ends here.
+    if (piece.endsUtterance && last && !endsSentence(last.text)) last.text += '.';
+    return this.release(now);
+  }
+
+  tick(now: number): DisplayPost[] {
+    return this.release(now);
+  }
+
+  end(now: number): DisplayPost[] {
+    this.ended = true;
+    return this.release(now);
+  }
+
+  nextDeadline(): number | undefined {
+    return this.deadline;
+  }
+
+  private release(now: number): DisplayPost[] {
+    const { maxLineChars, maxLines, maxHoldMs, minShowMs, maxLagMs } = this.options;
+    const posts: DisplayPost[] = [];
+    this.deadline = undefined;
+    while (this.pending.length > 0) {
+      const texts = this.pending.map((t) => t.text);
+      const fit = tokensThatFit(texts, maxLineChars, maxLines);
+      const full = fit < texts.length;
+      let count = lastSentenceEnd(texts, fit);
+      // A short sentence ("Thank you.") waits a moment for the next one to share its block, unless the block is
+      // full anyway or nothing more will come.
+      const shortSentence = count > 0 && !full && !this.ended && texts.slice(0, count).join(' ').length < this.minBlockChars;
+      if (shortSentence) {
+        const holdUntil = this.pending[0]!.settledAt + maxHoldMs;
+        if (now < holdUntil) {
+          this.deadline = holdUntil;
+          break;
+        }
+      }
+      if (count === 0) {
+        count = full ? bestCut(texts, fit) : fit;
+        if (!full && !this.ended) {
+          const chars = texts.slice(0, count).join(' ').length;
+          // A block of about a line goes on the hold timer; a shorter one waits twice as long for more words.
+          // (The deadline is compared as computed, not as a difference: a float difference can fall short of it.)
+          const holdUntil = this.pending[0]!.settledAt + (chars >= this.minBlockChars ? maxHoldMs : 2 * maxHoldMs);
+          if (now < holdUntil) {
+            this.deadline = holdUntil;
+            break;
+          }
+          count = bestCut(texts, count);
+        }
+      }
+      const earliest = Math.min(this.shownUntil, Math.max(this.lastShownAt + minShowMs, this.pending[0]!.settledAt + maxLagMs));
+      if (now < earliest) {
+        this.deadline = earliest;
+        break;
+      }
+      const tokens = this.pending.splice(0, count);
+      const text = breakLines(tokens.map((t) => t.text), maxLineChars, maxLines).join('\n');
+      posts.push({ text, tokens, releasedAt: now });
+      this.lastShownAt = now;
+      this.shownUntil = now + readingMs(text, this.options);
+    }
+    return posts;
+  }
+}
+
+/** How long a block must stay up to be read. */
+export function readingMs(text: string, options: Pick<DisplayOptions, 'minShowMs' | 'maxCharsPerSecond'>): number {
+  return Math.max(options.minShowMs, (text.replace(/\n/g, '').length / options.maxCharsPerSecond) * 1000);
+}
+
+/** The number of tokens up to the last sentence end among the first `limit`, or 0. */
+function lastSentenceEnd(texts: readonly string[], limit: number): number {
+  for (let count = limit; count >= 1; count--) if (endsSentence(texts[count - 1]!)) return count;
+  return 0;
+}
+
+/** Where to end a block of at most `limit` tokens: the best cut in its second half, the longer of equals. */
+function bestCut(texts: readonly string[], limit: number): number {
+  let best = limit;
+  let bestQuality = cutQuality(texts, limit);
+  for (let count = limit - 1; count >= Math.ceil(limit / 2); count--) {
+    const quality = cutQuality(texts, count);
+    if (quality > bestQuality) {
+      best = count;
+      bestQuality = quality;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,63 @@
+import type { SettledPiece, SettledToken } from '../segmenter/segmenter.js';
+import type { CaptionDisplay, DisplayOptions, DisplayPost } from './types.js';
+
+/**
+ * Roll-up, as on broadcast TV: the last completed line(s) above the line being built. Words appear sooner than in
+ * blocks, but each POST repeats the lines above, so every line reaches Zoom's transcript twice. A new POST comes
+ * when the lower line gains words, at most every `rollupIntervalMs`; a full lower line moves up exactly as it was
+ * last shown.
+ */
+export class RollupDisplay implements CaptionDisplay {
+  readonly mode = 'rollup' as const;
+  private pending: SettledToken[] = [];
+  /** Completed lines still on screen, oldest first. */
+  private upper: string[] = [];
+  /** The lower line as last posted. */
+  private lower: string[] = [];
+  private lastPostAt = -Infinity;
+  private deadline: number | undefined;
+
+  constructor(private readonly options: DisplayOptions) {}
+
+  push(piece: SettledPiece, now: number): DisplayPost[] {
+    this.pending.push(...piece.tokens);
+    return this.release(now);
+  }
+
+  tick(now: number): DisplayPost[] {
+    return this.release(now);
+  }
+
+  end(now: number): DisplayPost[] {
+    return this.release(now);
+  }
+
+  nextDeadline(): number | undefined {
+    return this.deadline;
+  }
+
+  private release(now: number): DisplayPost[] {
+    const { maxLineChars, maxLines, rollupIntervalMs } = this.options;
+    this.deadline = undefined;
+    if (this.pending.length === 0) return [];
+    if (now < this.lastPostAt + rollupIntervalMs) {
+      this.deadline = this.lastPostAt + rollupIntervalMs;
+      return [];
+    }
+    const fits = (text: string): boolean => this.lower.length === 0 || this.lower.join(' ').length + 1 + text.length <= maxLineChars;
+    if (!fits(this.pending[0]!.text)) {
+      this.upper = [...this.upper, this.lower.join(' ')].slice(-(maxLines - 1));
+      this.lower = [];
+    }
+    const added: SettledToken[] = [];
+    while (this.pending.length > 0 && fits(this.pending[0]!.text)) {
+      const token = this.pending.shift()!;
+      this.lower.push(token.text);
+      added.push(token);
+    }
+    this.lastPostAt = now;
+    if (this.pending.length > 0) this.deadline = now + rollupIntervalMs;
+    const lines = maxLines > 1 ? [...this.upper, this.lower.join(' ')] : [this.lower.join(' ')];
+    return [{ text: lines.join('\n'), tokens: added, releasedAt: now }];
+  }
+}

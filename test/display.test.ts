@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { BlockDisplay, readingMs } from '../src/display/blocks.js';
+import { breakLines, tokensThatFit } from '../src/display/layout.js';
+import { RollupDisplay } from '../src/display/rollup.js';
+import { displayPosts } from '../src/display/stream.js';
+import { DEFAULT_DISPLAY_OPTIONS, type DisplayOptions, type DisplayPost } from '../src/display/types.js';
+import type { SettledPiece, SettledToken } from '../src/segmenter/segmenter.js';
+
+const options: DisplayOptions = { ...DEFAULT_DISPLAY_OPTIONS, maxHoldMs: 1_000, minShowMs: 1_500, maxCharsPerSecond: 20, maxLagMs: 3_000, rollupIntervalMs: 1_000 };
+
+/** Tokens of a phrase, settled at `at` (wall ms), spoken one every 300 ms of audio. */
+function piece(phrase: string, at: number, endsUtterance = false): SettledPiece {
+  const tokens: SettledToken[] = phrase.split(' ').map((text, i) => ({ text, words: [text.toLowerCase()], start: i * 0.3, end: i * 0.3 + 0.25, settledAt: at }));
+  return { tokens, endsUtterance };
+}
+const texts = (posts: DisplayPost[]): string[] => posts.map((p) => p.text);
+
+describe('layout', () => {
+  it('fills at most two lines and counts the tokens that fit; a word longer than a line gets a block of its own', () => {
+    const words = 'and mister john dashwood had then leisure to consider how much there might be prudently'.split(' ');
+    expect(tokensThatFit(words, 32, 2)).toBe(10);
+    expect(tokensThatFit(['x'.repeat(40), 'y'], 32, 2)).toBe(1);
+    expect(breakLines(['x'.repeat(40)], 32, 2)).toEqual(['x'.repeat(32), 'x'.repeat(8)]);
+  });
+
+  it('keeps a short block on one line and balances two lines, never ending the first on a leaning word', () => {
+    expect(breakLines('we have three topics today'.split(' '), 32, 2)).toEqual(['we have three topics today']);
+    expect(breakLines('the team shipped the mobile release last week'.split(' '), 32, 2)).toEqual(['the team shipped the mobile', 'release last week']);
+    // "of" would balance best, but a line does not end on a preposition when another break fits.
+    expect(breakLines('most of the people in the room of course agreed'.split(' '), 32, 2)[0]).not.toMatch(/ (of|the|in)$/);
+  });
+});
+
+describe('BlockDisplay', () => {
+  it('sends a block at a sentence end at once (a short one waits for company), and a full block cut where a reader would', () => {
+    const short = new BlockDisplay(options);
+    expect(short.push(piece('Thank you.', 0, true), 0)).toEqual([]);
+    expect(texts(short.push(piece('Now the first topic.', 400, true), 400))).toEqual(['Thank you. Now the first topic.']);
+    const display = new BlockDisplay(options);
+    expect(texts(display.push(piece('Good morning everyone, and welcome.', 0, true), 0))).toEqual(['Good morning everyone,\nand welcome.']);
+    const later = 10_000;
+    const posts = display.push(piece('the team shipped the mobile release last week and the feedback has been very good so far', later), later);
+    expect(texts(posts)).toEqual(['the team shipped the mobile\nrelease last week']);
+    expect(posts[0]!.tokens.map((t) => t.text).at(-1)).toBe('week');
+  });
+
+  it('holds an unfinished sentence until it makes a line and has waited maxHoldMs; a fragment waits longer', () => {
+    const display = new BlockDisplay(options);
+    expect(display.push(piece('if you know someone who would be a', 0), 0)).toEqual([]);
+    expect(display.nextDeadline()).toBe(1_000);
+    // The hold expires: the block goes, cut before the clause, not after "a" (it leans on the next word).
+    expect(texts(display.tick(1_000))).toEqual(['if you know someone']);
+    expect(display.push(piece('good', 1_100), 1_100)).toEqual([]);
+    expect(display.nextDeadline()).toBe(2_000); // "who would be a good" is short of a line: twice the hold
+    expect(display.tick(2_000)).toEqual([]);
+    expect(display.nextDeadline()).toBe(2_500); // and the block on screen is read until then
+    expect(texts(display.tick(2_500))).toEqual(['who would be a good']);
+  });
+
+  it('keeps a block up for its reading time; words meanwhile gather into the next block', () => {
+    const display = new BlockDisplay(options);
+    const first = display.push(piece('We have three topics today so let us get started.', 0, true), 0);
+    expect(first).toHaveLength(1);
+    const shownFor = readingMs(first[0]!.text, options);
+    expect(shownFor).toBe(Math.max(1_500, (first[0]!.text.replace('\n', '').length / 20) * 1000));
+    expect(display.push(piece('First the new office opens.', 300, true), 300)).toEqual([]);
+    expect(display.push(piece('Everyone is welcome.', 600, true), 600)).toEqual([]);
+    expect(display.nextDeadline()).toBe(shownFor);
+    expect(texts(display.tick(shownFor))).toEqual(['First the new office opens.\nEveryone is welcome.']);
+  });
+
+  it('lets speech outrun reading only by maxLagMs: then a block may go after minShowMs', () => {
+    const display = new BlockDisplay({ ...options, maxCharsPerSecond: 5, maxLagMs: 2_000 });
+    display.push(piece('This block takes a long time to read.', 0, true), 0); // 37 chars at 5/s: 7.4 s
+    display.push(piece('Next one, please.', 100, true), 100);
+    expect(display.nextDeadline()).toBe(1_100); // a short sentence first waits maxHoldMs for company
+    expect(display.tick(1_100)).toEqual([]);
+    expect(display.nextDeadline()).toBe(2_100); // the waiting word is 2 s late then (and 1.5 s minimum has passed)
+    expect(texts(display.tick(2_100))).toEqual(['Next one, please.']);
+  });
+
+  it('adds the full stop when an utterance ends after its last words were settled, and flushes what waits at the end', () => {
+    const display = new BlockDisplay(options);
+    expect(display.push(piece('we are done', 0), 0)).toEqual([]);
+    expect(display.push({ tokens: [], endsUtterance: true }, 200)).toEqual([]);
+    // A short sentence waits maxHoldMs for the next one to share its block; none comes.
+    expect(texts(display.tick(1_000))).toEqual(['we are done.']);
+    display.push(piece('and then', 5_000), 5_000);
+    expect(texts(display.end(5_000))).toEqual(['and then']);
+    expect(display.nextDeadline()).toBeUndefined();
+  });
+
+  it('never repeats a word, never exceeds two lines of 32 characters, and loses nothing', () => {
+    const display = new BlockDisplay(options);
+    const speech = 'and mister john dashwood had then leisure to consider how much there might be prudently in his power to do for them. he was not an ill disposed young man unless to be rather cold hearted and rather selfish is to be ill disposed.';
+    const posts: DisplayPost[] = [];
+    let now = 0;
+    for (const word of speech.split(' ')) {
+      now += 300;
+      for (let d = display.nextDeadline(); d !== undefined && d <= now; d = display.nextDeadline()) posts.push(...display.tick(d));
+      posts.push(...display.push(piece(word, now, word.endsWith('.')), now));
+    }
+    posts.push(...display.end(now));
+    for (let d = display.nextDeadline(); d !== undefined; d = display.nextDeadline()) posts.push(...display.tick(d));
+    expect(posts.flatMap((p) => p.tokens.map((t) => t.text)).join(' ')).toBe(speech);
+    for (const post of posts) {
+      const lines = post.text.split('\n');
+      expect(lines.length).toBeLessThanOrEqual(2);
+      for (const line of lines) expect(line.length).toBeLessThanOrEqual(32);
+    }
+    const gaps = posts.slice(1).map((p, i) => p.releasedAt - posts[i]!.releasedAt);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1_500);
+  });
+});
+
+describe('RollupDisplay', () => {
+  it('builds the lower line at most once a second and moves a full line up exactly as it was last shown', () => {
+    const display = new RollupDisplay(options);
+    const posts: DisplayPost[] = [];
+    const words = 'we have three topics today so let us get started first the new office opens in march'.split(' ');
+    let now = 0;
+    for (const word of words) {
+      now += 250;
+      for (let d = display.nextDeadline(); d !== undefined && d <= now; d = display.nextDeadline()) posts.push(...display.tick(d));
+      posts.push(...display.push(piece(word, now), now));
+    }
+    posts.push(...display.end(now));
+    for (let d = display.nextDeadline(); d !== undefined; d = display.nextDeadline()) posts.push(...display.tick(d));
+    expect(posts.flatMap((p) => p.tokens.map((t) => t.text))).toEqual(words); // each word appears for the first time once
+    for (let i = 1; i < posts.length; i++) {
+      expect(posts[i]!.releasedAt - posts[i - 1]!.releasedAt).toBeGreaterThanOrEqual(1_000);
+      const lines = posts[i]!.text.split('\n');
+      const previous = posts[i - 1]!.text.split('\n');
+      expect(lines.length).toBeLessThanOrEqual(2);
+      for (const line of lines) expect(line.length).toBeLessThanOrEqual(32);
+      // Either the lower line grew under the same upper line, or the previous lower line moved up unchanged.
+      const grew = lines.at(-1)!.startsWith(previous.at(-1)!) && lines.slice(0, -1).join('\n') === previous.slice(0, -1).join('\n');
+      expect(grew || lines.at(-2) === previous.at(-1)).toBe(true);
+    }
+    expect(posts.some((p) => p.text.includes('\n'))).toBe(true);
+  });
+});
+
+describe('displayPosts', () => {
+  it('releases a held block on its own timer while the engine says nothing, and ends after the last block', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    async function* pieces(): AsyncIterable<SettledPiece> {
+      yield piece('if you know someone who would be', Date.now());
+      await gate; // the engine is quiet
+    }
+    const seen: string[] = [];
+    for await (const post of displayPosts(pieces(), new BlockDisplay({ ...options, maxHoldMs: 50, minShowMs: 100 }))) {
+      seen.push(post.text);
+      release();
+    }
+    expect(seen).toEqual(['if you know someone', 'who would be']);
+  });
+});
