@@ -13,8 +13,9 @@ const USAGE = `caption-bridge: live speech to Zoom captions
 Usage:
   caption-bridge [--config FILE]                 run the daemon (default config/caption-bridge.yaml)
   caption-bridge --check --config FILE           validate the config, print every problem with its YAML path
-  caption-bridge post --url CAPTION_URL [--lang en-US] [--state-dir DIR]
-                                                 post each line of stdin as one caption
+  caption-bridge post [--url CAPTION_URL] [--lang en-US] [--state-dir DIR]
+                                                 post each line of stdin as one caption (the URL from
+                                                 ZOOM_CAPTION_URL by preference: argv shows in ps)
   caption-bridge zoom-url --meeting ID | --webinar ID [--sub-account ID]
                                                  check the Zoom app (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID,
                                                  ZOOM_CLIENT_SECRET): credentials, scopes, account settings,
@@ -112,12 +113,14 @@ async function post(argv: string[]): Promise<number> {
     },
     strict: true,
   });
-  if (!values.url) {
-    process.stderr.write(`post needs --url CAPTION_URL\n\n${USAGE}`);
+  // From the environment by preference: a --url argument is visible to every user of the machine in `ps`.
+  const url = values.url ?? (process.env.ZOOM_CAPTION_URL || undefined);
+  if (!url) {
+    process.stderr.write(`post needs the Caption URL: set ZOOM_CAPTION_URL (or pass --url)\n\n${USAGE}`);
     return 2;
   }
   const log = createLogger(values['log-level'] as 'warn');
-  const { accepted, failed } = await postLines({ url: values.url, lang: values.lang, stateDir: values['state-dir'], input: process.stdin }, log);
+  const { accepted, failed } = await postLines({ url, lang: values.lang, stateDir: values['state-dir'], input: process.stdin }, log);
   process.stderr.write(`${accepted} caption(s) accepted, ${failed} given up\n`);
   return failed === 0 ? 0 : 1;
 }

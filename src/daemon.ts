@@ -8,6 +8,7 @@ import { WebSocketIngest, type IngestTarget } from './ingest/websocket.js';
 import type { Logger } from './log.js';
 import { BridgeMetrics } from './metrics.js';
 import { ZoomApiClient } from './zoom-api/client.js';
+import { FailureThrottle } from './security/throttle.js';
 import { ZoomWebhookVerifier, type ZoomWebhookEvent } from './zoom-api/webhook.js';
 import { MeetingPipeline } from './pipeline/meeting.js';
 
@@ -33,9 +34,11 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const meetings: MeetingPipeline[] = [];
   const metrics = new BridgeMetrics(() => meetings);
   const targets = new Map<string, IngestTarget>();
-  const ingest = new WebSocketIngest(targets, log);
+  // One record of failed attempts for every port: guessing a token on one counts on the others.
+  const throttle = new FailureThrottle();
+  const ingest = new WebSocketIngest(targets, log, { throttle, allowedOrigins: config.http.allowedOrigins });
   const rtmpTargets = new Map<string, RtmpTarget>();
-  const rtmp = config.rtmp ? new RtmpIngest(rtmpTargets, log) : undefined;
+  const rtmp = config.rtmp ? new RtmpIngest(rtmpTargets, log, throttle) : undefined;
   const pulls = new Map<string, RtmpPull>();
   // Found now, so a machine without ffmpeg fails at start with the fix in the message, not at the first publisher.
   if (config.meetings.some((m) => m.source.type !== 'websocket')) locateFfmpeg();
@@ -83,7 +86,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const webhook = webhookSecret
     ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, meetings, endStream, log) }
     : undefined;
-  const http = new HttpServer({ meetings: () => meetings, ingest, log, metrics, webhook, adminToken: config.http.adminToken });
+  const http = new HttpServer({ meetings: () => meetings, ingest, log, metrics, webhook, adminToken: config.http.adminToken, throttle });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
   const address = await http.listen(config.http.port, config.http.host);
   log.info({ host: address.address, port: address.port }, 'listening: /healthz /readyz ws /ingest/<meeting>');

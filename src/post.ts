@@ -20,7 +20,7 @@ export async function postLines(options: PostOptions, log: Logger): Promise<{ ac
   const sender = new ZoomCaptionSender({
     url: parseCaptionUrl(options.url),
     lang: options.lang,
-    seqStore: new SeqStore(join(options.stateDir, 'seq')),
+    seqStore: new SeqStore(join(options.stateDir, 'seq'), log),
     log,
   });
   await sender.start();

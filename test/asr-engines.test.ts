@@ -26,7 +26,7 @@ const timing = { endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs:
 
 const paced = (samples: Int16Array, pause?: { at: number; ms: number }): AsyncIterable<AudioItem> => audioChunks(samples, { paceMs: 15, pause });
 
-const meetingWith = (asr: string): string => `meetings:\n  - id: m\n    source: { type: websocket, token: t }\n    asr: ${asr}\n    captions: [ { stdout: {} } ]\n`;
+const meetingWith = (asr: string): string => `meetings:\n  - id: m\n    source: { type: websocket, token: t-0123456789abcdef }\n    asr: ${asr}\n    captions: [ { stdout: {} } ]\n`;
 
 describe('Deepgram adapter', () => {
   const server = new FakeDeepgram('dg-key');
@@ -43,6 +43,38 @@ describe('Deepgram adapter', () => {
     expect(request.searchParams.getAll('keyterm')).toEqual(['Quint', 'caption bridge']);
     expect(headers.authorization).toBe('Token dg-key');
     await recognizer.close();
+  });
+
+  it('uses Deepgram\'s punctuation to end blocks, and with diarize a new speaker starts a block marked ">>"', async () => {
+    const zoom = new FakeZoom();
+    const captionUrl = await zoom.start();
+    const dir = await mkdtemp(join(tmpdir(), 'cb-diarize-'));
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: m\n    source: { type: websocket, token: t }\n` +
+        `    asr: { engine: deepgram, apiKey: dg-key, url: "${url}/v1/listen", diarize: true }\n    display: { speakerMarker: ">>" }\n` +
+        `    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
+      'diarize.yaml',
+      {},
+    );
+    const daemon = await startDaemon(config, silentLogger);
+    try {
+      const audio = concatSamples([roomNoise(0.5), speech(0), roomNoise(1.5), speech(3), roomNoise(1.5)]);
+      expect((await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/m`, audio, { token: 't', realtime: false })).code).toBe(1000);
+    } finally {
+      await daemon.stop();
+      await zoom.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(Object.fromEntries(server.requests.at(-1)!.url.searchParams)).toMatchObject({ punctuate: 'true', diarize: 'true', smart_format: 'false' });
+    const posts = zoom.accepted.map((c) => c.body);
+    // Speaker 0 says the first clip, speaker 1 the second: the second clip's first block is marked, none of the first's.
+    const marked = posts.filter((p) => p.startsWith('>> '));
+    expect(marked.length).toBeGreaterThanOrEqual(1);
+    expect(posts[0]!.startsWith('>> ')).toBe(false);
+    expect(marked.some((p) => /married|more/i.test(p))).toBe(true);
+    // No block mixes the two speakers' words.
+    expect(posts.some((p) => /dashwood/i.test(p) && /married/i.test(p))).toBe(false);
+    expect(zoom.violations).toEqual([]);
   });
 
   it('sends KeepAlive while the audio pauses, so Deepgram does not close the connection as idle', async () => {

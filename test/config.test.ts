@@ -24,10 +24,10 @@ describe('config', () => {
     const config = parseConfig(
       `http: { port: "\${PORT:-9090}" }\n${minimal('[ { zoom: { url: "${ZOOM_CAPTION_URL}" } } ]')}`,
       'c.yaml',
-      { INGEST_TOKEN: 's3cret', ZOOM_CAPTION_URL: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x' },
+      { INGEST_TOKEN: 's3cret-0123456789abcdef', ZOOM_CAPTION_URL: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x' },
     );
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 9090 });
-    expect(config.meetings[0]!.source).toEqual({ type: 'websocket', token: 's3cret', idleTimeoutMs: 30_000 });
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 9090, allowedOrigins: [] });
+    expect(config.meetings[0]!.source).toEqual({ type: 'websocket', token: 's3cret-0123456789abcdef', idleTimeoutMs: 30_000 });
     expect(config.meetings[0]!.asr).toMatchObject({ engine: 'pocketsphinx', language: 'en-US', endpointSilenceMs: 500 });
     expect(config.meetings[0]!.captions[0]!.zoom).toMatchObject({ url: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x', optional: false });
     expect(config.state.dir).toBe('./state');
@@ -69,14 +69,26 @@ meetings:
   });
 
   it('refuses duplicate meeting ids and an empty zoom url unless marked optional', () => {
-    const twice = `meetings:\n${[1, 2].map(() => `  - { id: a, source: { type: websocket, token: t }, captions: [ { zoom: { url: "" } } ] }`).join('\n')}\n`;
+    const twice = `http: { host: 127.0.0.1 }\nmeetings:\n${[1, 2].map(() => `  - { id: a, source: { type: websocket, token: t }, captions: [ { zoom: { url: "" } } ] }`).join('\n')}\n`;
     expect(configProblems(twice)).toEqual([
-      '2:80 meetings[0].captions[0].zoom.url: caption URL is not a valid URL: [REDACTED]',
-      '3:80 meetings[1].captions[0].zoom.url: caption URL is not a valid URL: [REDACTED]',
-      '3:11 meetings[1].id: duplicate meeting id "a" (also meetings[0])',
+      '3:80 meetings[0].captions[0].zoom.url: caption URL is not a valid URL: [REDACTED]',
+      '4:80 meetings[1].captions[0].zoom.url: caption URL is not a valid URL: [REDACTED]',
+      '4:11 meetings[1].id: duplicate meeting id "a" (also meetings[0])',
     ]);
     const fixed = twice.replaceAll('url: ""', 'url: "", optional: true');
-    expect(configProblems(fixed)).toEqual(['3:11 meetings[1].id: duplicate meeting id "a" (also meetings[0])']);
+    expect(configProblems(fixed)).toEqual(['4:11 meetings[1].id: duplicate meeting id "a" (also meetings[0])']);
+  });
+
+  it('refuses a placeholder or short token, admin token or stream key on an address others can reach, naming the YAML path', () => {
+    const exposed = `http: { host: 0.0.0.0, adminToken: demo-token }\nrtmp: { host: 0.0.0.0 }\nmeetings:\n  - id: a\n    source: { type: websocket, token: demo-token-change-me }\n    captions: [ { stdout: {} } ]\n  - id: b\n    source: { type: rtmp, streamKey: change-me-long-random }\n    captions: [ { stdout: {} } ]\n`;
+    expect(configProblems(exposed)).toEqual([
+      expect.stringMatching(/^1:\d+ http\.adminToken: the admin token is too weak for 0\.0\.0\.0, which other machines can reach: "demo-token" is a placeholder/),
+      expect.stringMatching(/^5:\d+ meetings\[0\]\.source\.token: the ingest token is too weak .*"demo-token-change-me" is a placeholder/),
+      expect.stringMatching(/^8:\d+ meetings\[1\]\.source\.streamKey: the stream key is too weak .*placeholder.* or listen on 127\.0\.0\.1$/),
+    ]);
+    // The quick start's loopback listener keeps its zero-config demo token.
+    expect(configProblems(exposed.replaceAll('0.0.0.0', '127.0.0.1'))).toEqual([]);
+    expect(configProblems(exposed.replace('demo-token-change-me', 'short-token'))).toContainEqual(expect.stringMatching(/shorter than 16 characters/));
   });
 
   it('never prints a caption URL signature in a problem', () => {

@@ -113,6 +113,27 @@ describe('BlockDisplay', () => {
   });
 });
 
+describe('speakers', () => {
+  const spoken = (phrase: string, at: number, speaker: string): SettledPiece => {
+    const p = piece(phrase, at, true);
+    return { ...p, tokens: p.tokens.map((t) => ({ ...t, speaker })) };
+  };
+  it('blocks: a new speaker ends the block and starts the next with the marker', () => {
+    const display = new BlockDisplay({ ...options, speakerMarker: '>>' });
+    const posts = [...display.push(spoken('Are there any questions before we move on?', 0, 'a'), 0)];
+    posts.push(...display.push(spoken('Yes, one.', 100, 'b'), 100), ...display.end(100));
+    for (let d = display.nextDeadline(); d !== undefined; d = display.nextDeadline()) posts.push(...display.tick(d));
+    expect(texts(posts)).toEqual(['Are there any questions\nbefore we move on?', '>> Yes, one.']);
+  });
+  it('rollup: a new speaker starts a new line with the marker', () => {
+    const display = new RollupDisplay({ ...options, speakerMarker: '>>' });
+    const posts = [...display.push(spoken('Any questions?', 0, 'a'), 0)];
+    display.push(spoken('Yes.', 100, 'b'), 100);
+    posts.push(...display.tick(display.nextDeadline()!));
+    expect(texts(posts)).toEqual(['Any questions?', 'Any questions?\n>> Yes.']);
+  });
+});
+
 describe('RollupDisplay', () => {
   it('builds the lower line at most once a second and moves a full line up exactly as it was last shown', () => {
     const display = new RollupDisplay(options);

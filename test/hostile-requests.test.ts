@@ -8,7 +8,7 @@ import { readWav } from '../src/util/wav.js';
 import { freePort, startDaemonProcess, type DaemonProcess } from './helpers/daemon-process.js';
 import { FakeZoom } from './helpers/fake-zoom.js';
 import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
-import { streamAudio } from './helpers/ws-client.js';
+import { refusedUpgrade, streamAudio } from './helpers/ws-client.js';
 
 const WEBHOOK_SECRET = 'fuzz-webhook-secret';
 let zoom: FakeZoom;
@@ -164,5 +164,18 @@ describe('hostile requests', () => {
     expect(zoom.text()).toMatch(/dashwood/i);
     expect(zoom.violations).toEqual([]);
     console.log(`hostile requests: ${http.length} HTTP and ${rtmp.length} RTMP cases, daemon alive, ${zoom.accepted.length} captions`);
+  });
+
+  it('refuses a web page of another origin, and an address that keeps guessing tokens', async () => {
+    const ingest = `ws://127.0.0.1:${httpPort}/ingest/live`;
+    const good = { Authorization: 'Bearer live-token-0123456789' };
+    expect(await refusedUpgrade(ingest, { ...good, Origin: 'https://evil.example' })).toMatchObject({ status: 403, body: expect.stringContaining('origin not allowed') });
+    // The capture page, served by the bridge itself, may publish (same origin).
+    const sameOrigin = await streamAudio(ingest, roomNoise(0.3), { token: 'live-token-0123456789', realtime: false, headers: { Origin: `http://127.0.0.1:${httpPort}` } });
+    expect(sameOrigin.code).toBe(1000);
+    const guesses = await Promise.all(Array.from({ length: 12 }, (_, i) => refusedUpgrade(ingest, { Authorization: `Bearer guess-${i}` })));
+    expect(guesses.map((g) => g.status)).toContain(429);
+    // Blocked for a while even with the right token; other addresses are not affected (not testable from one host).
+    expect((await refusedUpgrade(ingest, good)).status).toBe(429);
   });
 });

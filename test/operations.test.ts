@@ -39,7 +39,7 @@ describe('operating the daemon', () => {
   it('reloads the config while a meeting streams: it keeps streaming and its seq, others come and go', async () => {
     const base = `ws://127.0.0.1:${daemon.port}`;
     const running = streamAudio(`${base}/ingest/a`, concatSamples([sentence, sentence]), { token: 'a-token' });
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await zooms.a.waitForCaptions(1); // captioning is under way when the reload comes
     const before = zooms.a.accepted.length;
 
     // b removed, c added, a untouched; a change in b's or c's settings would restart only that meeting.

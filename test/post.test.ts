@@ -8,9 +8,9 @@ import { FakeZoom } from './helpers/fake-zoom.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-function post(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function post(args: string[], input: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'post', ...args]);
+    const child = spawn(process.execPath, [CLI, 'post', ...args], { env: { ...process.env, ZOOM_CAPTION_URL: '', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -46,8 +46,8 @@ describe('caption-bridge post (a captioner typing)', () => {
     expect(run.stderr).toContain('3 caption(s) accepted, 0 given up');
     expect(run.stderr).not.toContain(zoom.query.signature);
 
-    // A second session continues the seq instead of starting over.
-    const again = await post(['--url', url, '--state-dir', stateDir], 'vierte\n');
+    // A second session continues the seq instead of starting over; the URL from the environment stays out of ps.
+    const again = await post(['--state-dir', stateDir], 'vierte\n', { ZOOM_CAPTION_URL: url });
     expect(again.code).toBe(0);
     expect(zoom.accepted.at(-1)).toMatchObject({ seq: 4, body: 'vierte' });
   });
@@ -59,7 +59,7 @@ describe('caption-bridge post (a captioner typing)', () => {
     expect(bad.stderr).not.toContain('signature=abc');
     const missing = await post([], 'hello\n');
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('post needs --url');
+    expect(missing.stderr).toContain('post needs the Caption URL: set ZOOM_CAPTION_URL');
   });
 
   it('exits 1 when Zoom never accepts a line', async () => {

@@ -141,7 +141,7 @@ describe('RTMP configuration', () => {
     expect(configProblems(`meetings:\n${meeting('a', '{ type: rtmp, streamKey: k-0123456789 }')}`)).toEqual([
       '3:21 meetings[0].source.type: rtmp sources need the RTMP listener: add rtmp: { port: 1935 } at the top level',
     ]);
-    expect(configProblems(`rtmp: {}\nmeetings:\n${meeting('a', '{ type: rtmp, streamKey: k-0123456789 }')}${meeting('b', '{ type: rtmp, streamKey: k-0123456789 }')}`)).toEqual([
+    expect(configProblems(`rtmp: { host: 127.0.0.1 }\nmeetings:\n${meeting('a', '{ type: rtmp, streamKey: k-0123456789 }')}${meeting('b', '{ type: rtmp, streamKey: k-0123456789 }')}`)).toEqual([
       '7:38 meetings[1].source.streamKey: the same stream key as meetings[0]: each meeting needs its own',
     ]);
     expect(configProblems(`rtmp: {}\nmeetings:\n${meeting('a', '{ type: rtmp, streamKey: short }')}`)[0]).toMatch(/streamKey: a stream key is 8-128 letters/);

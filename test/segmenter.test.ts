@@ -98,6 +98,14 @@ describe('Segmenter', () => {
     expect(pieces.map((p) => p && [text(p.tokens), p.endsUtterance])).toEqual([['I think so.', true], undefined, ['Yes I am.', true]]);
   });
 
+  it('keeps an engine\'s own punctuation and casing (Deepgram punctuated_word), under the meeting\'s text rules', () => {
+    const rules = new TextRules({ ...DEFAULT_TEXT_OPTIONS, replacements: { 'cube control': 'kubectl' } });
+    const said = (word: string, display: string, i: number) => ({ word, display, start: i * 0.3, end: i * 0.3 + 0.25 });
+    const words = [said('hello', 'Hello,', 0), said('paris', 'Paris', 1), said('twenty', 'twenty', 2), said('five', 'five.', 3), said('use', 'Use', 4), said('cube', 'cube', 5), said('control', 'control?', 6)];
+    const tokens = settle([{ type: 'final', text: words.map((w) => w.word).join(' '), words, time: 3 }], new Segmenter(DEFAULT_SEGMENTER_OPTIONS, rules));
+    expect(text(tokens)).toBe('Hello, Paris 25. Use kubectl?');
+  });
+
   it('reports an utterance that ends on a filler, so the display can still end the sentence', () => {
     const segmenter = new Segmenter(immediate);
     expect(segmenter.onEvent(interim('we are done um', 0.5), 500)).toMatchObject({ endsUtterance: false });

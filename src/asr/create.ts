@@ -29,7 +29,7 @@ function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger): Speech
       return new VoskServerRecognizer(asr.url!, log);
     case 'deepgram':
       return new DeepgramRecognizer(
-        { apiKey: asr.apiKey!, url: asr.url, model: asr.model ?? 'nova-3', language: asr.language, endpointSilenceMs: asr.endpointSilenceMs, phrases: phraseTexts(phrases) },
+        { apiKey: asr.apiKey!, url: asr.url, model: asr.model ?? 'nova-3', language: asr.language, endpointSilenceMs: asr.endpointSilenceMs, phrases: phraseTexts(phrases), diarize: asr.diarize },
         log,
       );
     case 'assemblyai':

@@ -5,6 +5,10 @@ export interface RecognizedWord {
   word: string;
   start: number;
   end: number;
+  /** The engine's own written form, when it punctuates and cases ("Hello,"): `word` stays the plain word. */
+  display?: string;
+  /** Who said it, when the engine tells speakers apart (diarization). */
+  speaker?: string;
 }
 
 /**

@@ -36,14 +36,19 @@ export class TranscriptFileSink implements CaptionSink {
     return `file ${this.path}`;
   }
 
+  /** A transcript that cannot be written (full disk, read-only dir) is reported, never a reason not to caption. */
   async start(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const existing = await readFile(this.path, 'utf8').catch(() => '');
-    if (this.format === 'vtt' && !existing.startsWith('WEBVTT')) {
-      await appendFile(this.path, `WEBVTT\n\n${this.header ? `NOTE ${this.header}\n\n` : ''}`);
+    try {
+      await mkdir(dirname(this.path), { recursive: true });
+      const existing = await readFile(this.path, 'utf8').catch(() => '');
+      if (this.format === 'vtt' && !existing.startsWith('WEBVTT')) {
+        await appendFile(this.path, `WEBVTT\n\n${this.header ? `NOTE ${this.header}\n\n` : ''}`);
+      }
+      // SRT numbers its cues: continue the numbering of an earlier run.
+      this.cueCount = existing.split('\n').filter((line) => line.includes(' --> ')).length;
+    } catch (err) {
+      this.log.error({ path: this.path, err: errorMessage(err) }, 'transcript file unavailable: captions go on without it');
     }
-    // SRT numbers its cues: continue the numbering of an earlier run.
-    this.cueCount = existing.split('\n').filter((line) => line.includes(' --> ')).length;
   }
 
   deliver(caption: OutgoingCaption): Promise<SinkResult> {

@@ -137,7 +137,7 @@ export class ZoomApiSink implements CaptionSink {
       this.sender = new ZoomCaptionSender({
         url,
         lang: this.options.lang,
-        seqStore: new SeqStore(this.options.stateDir),
+        seqStore: new SeqStore(this.options.stateDir, this.log),
         log: this.log,
         requestTimeoutMs: this.options.requestTimeoutMs,
         giveUpAfterMs: this.options.giveUpAfterMs,

@@ -20,7 +20,7 @@ export class ZoomSink implements CaptionSink {
     this.sender = new ZoomCaptionSender({
       url: parseCaptionUrl(options.url),
       lang: options.lang,
-      seqStore: new SeqStore(options.stateDir),
+      seqStore: new SeqStore(options.stateDir, log),
       log,
       requestTimeoutMs: options.requestTimeoutMs,
       giveUpAfterMs: options.giveUpAfterMs,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseCaptionUrl } from '../caption/caption-url.js';
 import { findSherpaModelFiles } from '../asr/sherpa-onnx/model-files.js';
+import { isLoopback, weakSecret } from '../security/tokens.js';
 import { DEFAULT_DISPLAY_OPTIONS } from '../display/types.js';
 import { DEFAULT_SEGMENTER_OPTIONS } from '../segmenter/segmenter.js';
 import { DEFAULT_TEXT_OPTIONS } from '../segmenter/text-rules.js';
@@ -47,6 +48,8 @@ const engineFields = {
   apiKey: z.string().min(1, 'the API key is empty').optional(),
   /** Cloud engines' model: deepgram nova-3 by default, assemblyai universal-streaming-english. */
   model: z.string().min(1).optional(),
+  /** deepgram: tell speakers apart; a new speaker starts a new block (marked with display.speakerMarker). */
+  diarize: z.boolean().default(false),
 };
 const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; modelDir?: string }, ctx: z.RefinementCtx): void => {
   if (asr.engine === 'vosk-server' && !asr.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'engine vosk-server needs asr.url (ws://host:2700)' });
@@ -175,8 +178,10 @@ export const configSchema = z
         port: port.default(8080),
         /** Bearer token for /meetings and /metrics; an empty value (unset ${VAR:-}) leaves it off. */
         adminToken: z.string().optional().transform((token) => token || undefined),
+        /** Web origins (https://mixer.example) whose pages may stream into ingest; the bridge's own pages always may. */
+        allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected an origin like https://host or http://host:port')).default([]),
       })
-      .default({ host: '0.0.0.0', port: 8080, adminToken: undefined }),
+      .default({ host: '0.0.0.0', port: 8080, adminToken: undefined, allowedOrigins: [] }),
     rtmp: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(1935) }).optional(),
     state: z.strictObject({ dir: z.string().default('./state') }).default({ dir: './state' }),
     /** A Zoom Server-to-Server OAuth app: fetches Caption URLs for meetingId/webinarId and takes webhooks. */
@@ -218,6 +223,23 @@ export const configSchema = z
         }
       }),
     );
+    // A port others can reach must not be guarded by an example's placeholder or a short secret.
+    const exposed = (host: string): string | undefined => (isLoopback(host) ? undefined : host);
+    const weak = (path: (string | number)[], value: string | undefined, host: string | undefined, what: string): void => {
+      const why = value === undefined || host === undefined ? undefined : weakSecret(value);
+      if (why) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `${what} is too weak for ${host}, which other machines can reach: ${why}. Use a long random value (openssl rand -hex 24), or listen on 127.0.0.1`,
+        });
+      }
+    };
+    weak(['http', 'adminToken'], config.http.adminToken, exposed(config.http.host), 'the admin token');
+    config.meetings.forEach((m, index) => {
+      if (m.source.type === 'websocket') weak(['meetings', index, 'source', 'token'], m.source.token, exposed(config.http.host), 'the ingest token');
+      if (m.source.type === 'rtmp' && config.rtmp) weak(['meetings', index, 'source', 'streamKey'], m.source.streamKey, exposed(config.rtmp.host), 'the stream key');
+    });
     const keys = new Map<string, number>();
     config.meetings.forEach((m, index) => {
       if (m.source.type !== 'rtmp') return;

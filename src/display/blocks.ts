@@ -19,6 +19,7 @@ export class BlockDisplay implements CaptionDisplay {
   private lastShownAt = -Infinity;
   private shownUntil = -Infinity;
   private deadline: number | undefined;
+  private lastSpeaker: string | undefined;
   /** About one line: a block this size may go out on the hold timer. */
   private readonly minBlockChars: number;
 
@@ -54,12 +55,17 @@ export class BlockDisplay implements CaptionDisplay {
     this.deadline = undefined;
     while (this.pending.length > 0) {
       const texts = this.pending.map((t) => t.text);
-      const fit = tokensThatFit(texts, maxLineChars, maxLines);
-      const full = fit < texts.length;
-      let count = lastSentenceEnd(texts, fit);
+      // A new speaker is marked at the start of their first block (CART's ">>").
+      const marked = this.options.speakerMarker !== '' && changesSpeaker(this.lastSpeaker, this.pending[0]!.speaker);
+      if (marked) texts[0] = `${this.options.speakerMarker} ${texts[0]}`;
+      // A change of speaker ends a block as a sentence end does.
+      const turn = this.pending.findIndex((t, i) => i > 0 && changesSpeaker(this.pending[i - 1]!.speaker, t.speaker));
+      const fit = Math.min(tokensThatFit(texts, maxLineChars, maxLines), turn > 0 ? turn : Infinity);
+      const full = fit < texts.length && fit !== turn;
+      let count = fit === turn ? turn : lastSentenceEnd(texts, fit);
       // A short sentence ("Thank you.") waits a moment for the next one to share its block, unless the block is
       // full anyway or nothing more will come.
-      const shortSentence = count > 0 && !full && !this.ended && texts.slice(0, count).join(' ').length < this.minBlockChars;
+      const shortSentence = count > 0 && count !== turn && !full && !this.ended && texts.slice(0, count).join(' ').length < this.minBlockChars;
       if (shortSentence) {
         const holdUntil = this.pending[0]!.settledAt + maxHoldMs;
         if (now < holdUntil) {
@@ -87,13 +93,19 @@ export class BlockDisplay implements CaptionDisplay {
         break;
       }
       const tokens = this.pending.splice(0, count);
-      const text = breakLines(tokens.map((t) => t.text), maxLineChars, maxLines).join('\n');
+      const text = breakLines(texts.slice(0, count), maxLineChars, maxLines).join('\n');
+      this.lastSpeaker = tokens.at(-1)!.speaker ?? this.lastSpeaker;
       posts.push({ text, tokens, releasedAt: now });
       this.lastShownAt = now;
       this.shownUntil = now + readingMs(text, this.options);
     }
     return posts;
   }
+}
+
+/** Both speakers known and different: engines without diarization never cause a change. */
+export function changesSpeaker(before: string | undefined, after: string | undefined): boolean {
+  return before !== undefined && after !== undefined && before !== after;
 }
 
 /** How long a block must stay up to be read. */

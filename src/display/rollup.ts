@@ -1,4 +1,5 @@
 import type { SettledPiece, SettledToken } from '../segmenter/segmenter.js';
+import { changesSpeaker } from './blocks.js';
 import type { CaptionDisplay, DisplayOptions, DisplayPost } from './types.js';
 
 /**
@@ -16,6 +17,7 @@ export class RollupDisplay implements CaptionDisplay {
   private lower: string[] = [];
   private lastPostAt = -Infinity;
   private deadline: number | undefined;
+  private lastSpeaker: string | undefined;
 
   constructor(private readonly options: DisplayOptions) {}
 
@@ -44,15 +46,20 @@ export class RollupDisplay implements CaptionDisplay {
       this.deadline = this.lastPostAt + rollupIntervalMs;
       return [];
     }
-    const fits = (text: string): boolean => this.lower.length === 0 || this.lower.join(' ').length + 1 + text.length <= maxLineChars;
-    if (!fits(this.pending[0]!.text)) {
+    // A new speaker starts a new line, marked when a marker is configured.
+    const turn = (token: SettledToken): boolean => changesSpeaker(this.lastSpeaker, token.speaker);
+    const shown = (token: SettledToken): string => (turn(token) && this.options.speakerMarker ? `${this.options.speakerMarker} ${token.text}` : token.text);
+    const fits = (token: SettledToken): boolean =>
+      this.lower.length === 0 || (!turn(token) && this.lower.join(' ').length + 1 + token.text.length <= maxLineChars);
+    if (!fits(this.pending[0]!)) {
       this.upper = [...this.upper, this.lower.join(' ')].slice(-(maxLines - 1));
       this.lower = [];
     }
     const added: SettledToken[] = [];
-    while (this.pending.length > 0 && fits(this.pending[0]!.text)) {
+    while (this.pending.length > 0 && fits(this.pending[0]!)) {
       const token = this.pending.shift()!;
-      this.lower.push(token.text);
+      this.lower.push(shown(token));
+      this.lastSpeaker = token.speaker ?? this.lastSpeaker;
       added.push(token);
     }
     this.lastPostAt = now;

@@ -24,7 +24,7 @@ export interface DisplayOptions {
 export const DEFAULT_DISPLAY_OPTIONS: DisplayOptions = {
   maxLineChars: 32,
   maxLines: 2,
-  maxHoldMs: 1_200,
+  maxHoldMs: 1_600,
   minShowMs: 1_500,
   maxCharsPerSecond: 17,
   maxLagMs: 3_000,

@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { tokensMatch, type WebSocketIngest } from '../ingest/websocket.js';
+import type { WebSocketIngest } from '../ingest/websocket.js';
+import { FailureThrottle } from '../security/throttle.js';
+import { tokensMatch } from '../security/tokens.js';
 import type { BridgeMetrics } from '../metrics.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -54,6 +56,7 @@ export class HttpServer {
   private readonly webhook: WebhookHandler | undefined;
   private readonly metrics: BridgeMetrics;
   private readonly adminToken: string | undefined;
+  private readonly throttle: FailureThrottle;
 
   constructor(options: {
     /** A function: the set changes when the config is reloaded. */
@@ -64,8 +67,11 @@ export class HttpServer {
     webhook?: WebhookHandler;
     /** Guards /meetings and /metrics; without it /meetings is off and /metrics is open. */
     adminToken?: string;
+    /** Shared with the ingest, so guessing at either counts against the same address. */
+    throttle?: FailureThrottle;
   }) {
     ({ meetings: this.meetings, ingest: this.ingest, log: this.log, webhook: this.webhook, metrics: this.metrics, adminToken: this.adminToken } = options);
+    this.throttle = options.throttle ?? new FailureThrottle();
     // A peer's request must never end the process: whatever a handler throws becomes a 500 or a closed socket.
     this.server = createServer((req, res) => {
       try {
@@ -83,6 +89,12 @@ export class HttpServer {
       }
     });
     this.server.on('clientError', (_err, socket) => socket.destroy());
+    // Slow or idle clients must not pile up: headers within 10 s, a whole request within 30 s, 1000 sockets at most
+    // (ingest streams are upgraded and leave these limits).
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 30_000;
+    this.server.keepAliveTimeout = 5_000;
+    this.server.maxConnections = 1_000;
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -141,12 +153,18 @@ export class HttpServer {
   }
 
   private authorized(req: IncomingMessage): boolean {
+    const remote = req.socket.remoteAddress;
+    if (this.throttle.blocked(remote)) return false;
     const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    return given !== undefined && this.adminToken !== undefined && tokensMatch(given, this.adminToken);
+    const ok = given !== undefined && this.adminToken !== undefined && tokensMatch(given, this.adminToken);
+    if (!ok && given !== undefined) this.throttle.fail(remote);
+    return ok;
   }
 
   private async zoomWebhook(req: IncomingMessage, res: ServerResponse, webhook: WebhookHandler): Promise<void> {
     if (req.method !== 'POST') return json(res, 405, { error: 'method not allowed' });
+    // Refused before reading a byte when the client says it is too large.
+    if (Number(req.headers['content-length'] ?? 0) > MAX_WEBHOOK_BYTES) return json(res, 413, { error: 'body too large' });
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {

@@ -5,7 +5,8 @@ import type { MeetingPipeline } from '../pipeline/meeting.js';
 import { listen } from '../util/listen.js';
 import { FfmpegAudio } from './ffmpeg.js';
 import { StreamBuffer } from './stream-buffer.js';
-import { tokensMatch } from './websocket.js';
+import { FailureThrottle } from '../security/throttle.js';
+import { tokensMatch } from '../security/tokens.js';
 
 /**
  * node-media-server's RTMP protocol engine (handshake, chunk streams, AMF commands) and its FLV tag writer, used
@@ -64,6 +65,7 @@ export class RtmpIngest {
   constructor(
     private readonly targets: Map<string, RtmpTarget>,
     private readonly log: Logger,
+    private readonly throttle: FailureThrottle = new FailureThrottle(),
   ) {
     // The library logs with console.log; stdout may be a caption sink.
     nmsLogger.log = (message, level = 'info') => this.log.debug({ nms: level }, message);
@@ -108,8 +110,12 @@ export class RtmpIngest {
     rtmp.onPlayCallback = () => refuse('NetStream.Play.Failed', 'this server takes published streams only');
     rtmp.onPushCallback = () => {
       if (app !== RTMP_APP) return refuse('NetStream.Publish.BadName', `publish to rtmp://host/${RTMP_APP}/<stream key>`);
+      if (this.throttle.blocked(socket.remoteAddress)) return refuse('NetStream.Publish.Failed', 'too many failed attempts; try again in a minute');
       const match = [...this.targets.values()].find((t) => tokensMatch(key, t.streamKey));
-      if (!match) return refuse('NetStream.Publish.BadName', 'wrong stream key');
+      if (!match) {
+        this.throttle.fail(socket.remoteAddress);
+        return refuse('NetStream.Publish.BadName', 'wrong stream key');
+      }
       const { pipeline } = match;
       if (pipeline.state === 'failed' || pipeline.state === 'starting') return refuse('NetStream.Publish.Failed', 'meeting not ready');
       clearTimeout(timeout);

@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
+import { FailureThrottle } from '../security/throttle.js';
+import { tokensMatch } from '../security/tokens.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
 import type { AsyncQueue } from '../util/async-queue.js';
 import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from './pcm.js';
@@ -30,13 +31,6 @@ export interface IngestTarget {
   idleTimeoutMs: number;
 }
 
-/** Constant-time comparison of a presented secret with the expected one. */
-export function tokensMatch(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** Bearer (or Deepgram-style "Token") from the Authorization header, else ?token= for browsers. */
 function presentedToken(req: IncomingMessage, url: URL): string | undefined {
   const header = req.headers.authorization;
@@ -52,7 +46,7 @@ function refuse(socket: Duplex, status: number, reason: string): void {
 }
 
 function statusText(status: number): string {
-  return { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  return { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ?? 'Error';
 }
 
 /** The stream's declared format, or what is wrong with it. Deepgram's query names. */
@@ -85,6 +79,7 @@ export class WebSocketIngest {
   constructor(
     private readonly targets: Map<string, IngestTarget>,
     private readonly log: Logger,
+    private readonly guard: { throttle: FailureThrottle; allowedOrigins: readonly string[] } = { throttle: new FailureThrottle(), allowedOrigins: [] },
   ) {
     this.heartbeat = setInterval(() => {
       for (const ws of this.wss.clients) {
@@ -104,13 +99,25 @@ export class WebSocketIngest {
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, meetingId: string | undefined): void {
     if (!this.accepting) return refuse(socket, 503, 'shutting down');
+    // A web page in a participant's browser must not publish into a meeting: browsers send Origin, mixers do not.
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.originAllowed(origin, req.headers.host)) {
+      this.log.warn({ origin: origin.slice(0, 100), remote: req.socket.remoteAddress }, 'ingest refused: origin not allowed');
+      return refuse(socket, 403, 'origin not allowed (http.allowedOrigins)');
+    }
+    const remote = req.socket.remoteAddress;
+    if (this.guard.throttle.blocked(remote)) return refuse(socket, 429, 'too many failed attempts; try again in a minute');
     const token = presentedToken(req, url);
     const id = meetingId ?? url.searchParams.get('meeting') ?? [...this.targets].find(([, t]) => token && tokensMatch(token, t.token))?.[0];
-    if (id === undefined) return refuse(socket, token ? 401 : 400, token ? 'missing or wrong token' : 'name the meeting (?meeting=) or present its token');
+    if (id === undefined) {
+      if (token) this.guard.throttle.fail(remote);
+      return refuse(socket, token ? 401 : 400, token ? 'missing or wrong token' : 'name the meeting (?meeting=) or present its token');
+    }
     const target = this.targets.get(id);
     if (!target) return refuse(socket, 404, `unknown meeting "${id.slice(0, 64)}"`);
     if (!token || !tokensMatch(token, target.token)) {
-      this.log.warn({ meeting: id, remote: req.socket.remoteAddress }, 'ingest refused: bad or missing token');
+      this.guard.throttle.fail(remote);
+      this.log.warn({ meeting: id, remote }, 'ingest refused: bad or missing token');
       return refuse(socket, 401, 'missing or wrong token');
     }
     const format = streamFormat(url);
@@ -119,6 +126,12 @@ export class WebSocketIngest {
     // Clients of the Deepgram-compatible path get Deepgram's replies (Results...); /ingest clients only Metadata.
     const deepgram = meetingId === undefined;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target, req, format, deepgram ? url.searchParams : undefined));
+  }
+
+  /** The bridge's own pages (the capture page) and the configured origins. */
+  private originAllowed(origin: string, host: string | undefined): boolean {
+    if (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`)) return true;
+    return this.guard.allowedOrigins.includes(origin);
   }
 
   private accept(

@@ -27,6 +27,8 @@ export interface SettledToken {
   end: number;
   /** Wall-clock ms when the segmenter settled it. */
   settledAt: number;
+  /** Who said it, when the engine tells speakers apart. */
+  speaker?: string;
 }
 
 /** What one engine event settles: new tokens, and whether the utterance (so the sentence) ended with them. */
@@ -35,11 +37,7 @@ export interface SettledPiece {
   endsUtterance: boolean;
 }
 
-interface SettledWord {
-  word: string;
-  start: number;
-  end: number;
-}
+type SettledWord = RecognizedWord;
 
 /**
  * Decides which recognised words are settled: an engine's interims are revised as it hears more, and a caption
@@ -121,15 +119,16 @@ export class Segmenter {
     const { tokens, consumed } = this.rules.render(this.pending.map((w) => w.word), endsUtterance);
     const words = this.pending.splice(0, consumed);
     const settled: SettledToken[] = tokens.map((token, i) => {
-      let text = token.text;
-      if (i === 0 && this.sentenceStart) text = text.charAt(0).toUpperCase() + text.slice(1);
       const span = words.slice(token.from, token.to);
-      return { text, words: span.map((w) => w.word), start: span[0]!.start, end: span.at(-1)!.end, settledAt: now };
+      let text = withEnginePunctuation(token.text, span);
+      if (i === 0 && this.sentenceStart) text = text.charAt(0).toUpperCase() + text.slice(1);
+      this.sentenceStart = /[.?!]$/.test(text);
+      const speaker = span[0]!.speaker;
+      return { text, words: span.map((w) => w.word), start: span[0]!.start, end: span.at(-1)!.end, settledAt: now, ...(speaker === undefined ? {} : { speaker }) };
     });
     // Pocketsphinx gives no punctuation: an utterance ends a sentence.
     const last = settled.at(-1);
     if (endsUtterance && last && !/[.?!]$/.test(last.text)) last.text += '.';
-    if (last) this.sentenceStart = false;
     if (endsUtterance) {
       this.utteranceEnded = false;
       this.sentenceStart = true;
@@ -138,8 +137,21 @@ export class Segmenter {
   }
 }
 
+/**
+ * An engine that punctuates and cases (Deepgram's punctuated_word) keeps its casing for a plain word and its
+ * punctuation after the token's last word; the text rules' own forms (digits, replacements, masks) stay as made.
+ */
+function withEnginePunctuation(ruled: string, span: readonly SettledWord[]): string {
+  const written = span.at(-1)!.display;
+  if (written === undefined) return ruled;
+  const punctuation = /[.,;:?!]+$/.exec(written)?.[0] ?? '';
+  const bare = written.slice(0, written.length - punctuation.length);
+  const cased = span.length === 1 && bare.toLowerCase() === ruled.toLowerCase() ? bare : ruled;
+  return cased + punctuation;
+}
+
 /** Engines that give no word timings get the event's time for every word. */
 function wordsOf(event: { text: string; words?: RecognizedWord[]; time: number }): SettledWord[] {
-  if (event.words && event.words.length > 0) return event.words.map((w) => ({ word: w.word.toLowerCase(), start: w.start, end: w.end }));
+  if (event.words && event.words.length > 0) return event.words.map((w) => ({ ...w, word: w.word.toLowerCase() }));
   return normalizeWords(event.text).map((word) => ({ word, start: event.time, end: event.time }));
 }

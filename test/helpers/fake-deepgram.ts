@@ -26,8 +26,18 @@ export class FakeDeepgram extends FakeEngineServer {
     return undefined;
   }
 
-  protected serve(ws: WebSocket, session: EngineSession): void {
+  protected serve(ws: WebSocket, session: EngineSession, url: URL): void {
     const requestId = randomUUID();
+    // As Deepgram does with punctuate=true / diarize=true: a written form per word, and a speaker per utterance
+    // (here the speakers simply take turns, so a client can see the changes).
+    const query = url.searchParams;
+    const punctuate = query.get('punctuate') === 'true';
+    const diarize = query.get('diarize') === 'true';
+    let utterance = 0;
+    const written = (w: RecognizedWord, i: number, all: RecognizedWord[], last: boolean): Record<string, unknown> => ({
+      punctuated_word: punctuate ? `${i === 0 ? w.word.charAt(0).toUpperCase() + w.word.slice(1) : w.word}${last && i === all.length - 1 ? '.' : ''}` : w.word,
+      ...(diarize ? { speaker: utterance % 2 } : {}),
+    });
     let idle: NodeJS.Timeout | undefined;
     const stillThere = (): void => {
       clearTimeout(idle);
@@ -35,7 +45,7 @@ export class FakeDeepgram extends FakeEngineServer {
     };
     stillThere();
     ws.on('close', () => clearTimeout(idle));
-    const results = (words: RecognizedWord[], flags: { is_final: boolean; speech_final: boolean; from_finalize?: boolean }): string => {
+    const results = (words: RecognizedWord[], flags: { is_final: boolean; speech_final: boolean; from_finalize?: boolean }, first = true): string => {
       const start = words[0]?.start ?? session.samples / 16_000;
       const end = words.at(-1)?.end ?? start;
       return JSON.stringify({
@@ -51,7 +61,7 @@ export class FakeDeepgram extends FakeEngineServer {
             {
               transcript: words.map((w) => w.word).join(' '),
               confidence: 0.9,
-              words: words.map((w) => ({ word: w.word, start: w.start, end: w.end, confidence: 0.9, punctuated_word: w.word })),
+              words: words.map((w, i, all) => ({ word: w.word, start: w.start, end: w.end, confidence: 0.9, ...written(w, first ? i : i + 1, all, flags.speech_final) })),
             },
           ],
         },
@@ -65,7 +75,8 @@ export class FakeDeepgram extends FakeEngineServer {
         else if (event.type === 'final') {
           const half = Math.ceil(event.words.length / 2);
           ws.send(results(event.words.slice(0, half), { is_final: true, speech_final: false }));
-          ws.send(results(event.words.slice(half), { is_final: true, speech_final: true, from_finalize: fromFinalize }));
+          ws.send(results(event.words.slice(half), { is_final: true, speech_final: true, from_finalize: fromFinalize }, half === 0));
+          utterance += 1;
           ws.send(JSON.stringify({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: event.words.at(-1)?.end ?? event.time }));
         }
       }

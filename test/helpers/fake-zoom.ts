@@ -70,8 +70,9 @@ export class FakeZoom {
     return this.lastSeq;
   }
 
+  /** Everything accepted, as one text (line breaks within a caption read as spaces). */
   text(): string {
-    return this.accepted.map((c) => c.body).join(' ');
+    return this.accepted.map((c) => c.body.replace(/\n/g, ' ')).join(' ');
   }
 
   /** Resolves once `count` captions have been accepted. */

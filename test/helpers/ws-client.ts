@@ -18,12 +18,13 @@ export interface StreamOptions {
   speed?: number;
   closeStream?: boolean;
   query?: string;
+  headers?: Record<string, string>;
 }
 
 /** A real `ws` client that streams s16le samples like an audio mixer would, then sends CloseStream. */
 export async function streamAudio(url: string, samples: Int16Array, options: StreamOptions = {}): Promise<StreamOutcome> {
   const { token, chunkMs = 100, realtime = true, speed = 1, closeStream = true } = options;
-  const ws = new WebSocket(url, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
+  const ws = new WebSocket(url, { headers: { ...options.headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) } });
   const messages: unknown[] = [];
   ws.on('message', (data) => messages.push(JSON.parse(String(data))));
   const closed = new Promise<{ code: number; reason: string }>((resolve, reject) => {

@@ -9,12 +9,16 @@ export const DEEPGRAM_URL = 'wss://api.deepgram.com/v1/listen';
 export interface DeepgramOptions extends CloudEngineOptions {
   /** KeepAlive after this long without audio (Deepgram closes a connection idle for 10 s). */
   keepAliveMs?: number;
+  /** Ask Deepgram who speaks (diarize): a change of speaker starts a new caption block. */
+  diarize?: boolean;
 }
 
 interface DeepgramWord {
   word: string;
   start: number;
   end: number;
+  punctuated_word?: string;
+  speaker?: number;
 }
 interface DeepgramMessage {
   type?: string;
@@ -57,9 +61,11 @@ export class DeepgramRecognizer extends WebSocketRecognizer {
     query.set('endpointing', String(this.options.endpointSilenceMs));
     // The smallest value Deepgram accepts; a backstop for when endpointing misses the end of speech in noise.
     query.set('utterance_end_ms', '1000');
-    // Plain lowercase words: the segmenter applies the meeting's own text rules (numbers, casing, replacements).
+    // Punctuation and casing (punctuated_word) let sentence ends cut caption blocks; words stay plain otherwise,
+    // so the meeting's own text rules (numbers, replacements) still apply: no smart_format.
     query.set('smart_format', 'false');
-    query.set('punctuate', 'false');
+    query.set('punctuate', 'true');
+    if (this.options.diarize) query.set('diarize', 'true');
     for (const phrase of this.options.phrases) {
       // Nova-3 takes key terms; earlier models take boosted keywords.
       if (this.options.model.startsWith('nova-3')) query.append('keyterm', phrase);
@@ -84,7 +90,7 @@ export class DeepgramRecognizer extends WebSocketRecognizer {
         const message = JSON.parse(raw) as DeepgramMessage;
         switch (message.type) {
           case 'Results': {
-            const words = (message.channel?.alternatives?.[0]?.words ?? []).map((w) => ({ word: w.word, start: w.start, end: w.end }));
+            const words = (message.channel?.alternatives?.[0]?.words ?? []).map(toWord);
             if (!message.is_final) return [{ kind: 'interim', text: text([...settled, ...words]), words: [...settled, ...words] }];
             settled.push(...words);
             if (message.speech_final || message.from_finalize) return endUtterance();
@@ -111,4 +117,14 @@ export class DeepgramRecognizer extends WebSocketRecognizer {
     if (code === 1008) return new BridgeError('ASR_ENGINE_REJECTED', `deepgram refused the stream: ${reason || 'policy violation'}`);
     return undefined;
   }
+}
+
+function toWord(w: DeepgramWord): RecognizedWord {
+  return {
+    word: w.word,
+    start: w.start,
+    end: w.end,
+    ...(w.punctuated_word ? { display: w.punctuated_word } : {}),
+    ...(typeof w.speaker === 'number' ? { speaker: String(w.speaker) } : {}),
+  };
 }

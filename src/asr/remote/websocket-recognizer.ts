@@ -129,7 +129,7 @@ export abstract class WebSocketRecognizer implements SpeechRecognizer {
     const now = (): number => sentSamples / PCM_SAMPLE_RATE;
     const offset = (): number => offsetSamples / PCM_SAMPLE_RATE;
     const onStream = (words: RecognizedWord[] | undefined): RecognizedWord[] | undefined =>
-      words?.map((w) => ({ word: w.word, start: w.start + offset(), end: w.end + offset() }));
+      words?.map((w) => ({ ...w, start: w.start + offset(), end: w.end + offset() }));
 
     const finish = (err?: BridgeError): void => {
       if (finished) return;
