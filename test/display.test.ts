@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BlockDisplay, readingMs } from '../src/display/blocks.js';
-import { breakLines, tokensThatFit } from '../src/display/layout.js';
+import { breakLines, cutQuality, tokensThatFit } from '../src/display/layout.js';
 import { RollupDisplay } from '../src/display/rollup.js';
 import { displayPosts } from '../src/display/stream.js';
 import { DEFAULT_DISPLAY_OPTIONS, type DisplayOptions, type DisplayPost } from '../src/display/types.js';
@@ -26,6 +26,9 @@ describe('layout', () => {
   it('keeps a short block on one line and balances two lines, never ending the first on a leaning word', () => {
     expect(breakLines('we have three topics today'.split(' '), 32, 2)).toEqual(['we have three topics today']);
     expect(breakLines('the team shipped the mobile release last week'.split(' '), 32, 2)).toEqual(['the team shipped the mobile', 'release last week']);
+    // A clause start after a leaning word does not make the cut good: "and | then" would strand "and".
+    expect(cutQuality('mr john dashwood and then'.split(' '), 4)).toBe(0);
+    expect(cutQuality('mr john dashwood and then'.split(' '), 3)).toBe(2);
     // "of" would balance best, but a line does not end on a preposition when another break fits.
     expect(breakLines('most of the people in the room of course agreed'.split(' '), 32, 2)[0]).not.toMatch(/ (of|the|in)$/);
   });

@@ -31,9 +31,11 @@ export const leans = (text: string): boolean => LEANING_WORDS.has(bare(text));
 export function cutQuality(texts: readonly string[], count: number): number {
   const last = texts[count - 1]!;
   if (endsSentence(last)) return 3;
+  // Checked before the clause test: "and | then" starts a clause, but the cut still strands "and".
+  if (leans(last) && !endsClause(last)) return 0;
   const next = texts[count];
   if (endsClause(last) || (next !== undefined && CLAUSE_STARTS.has(bare(next)))) return 2;
-  return leans(last) ? 0 : 1;
+  return 1;
 }
 
 /** How many tokens from the start fit in `maxLines` lines of `maxLineChars` (at least one: an over-long word is cut). */
