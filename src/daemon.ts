@@ -139,8 +139,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         log.info('shutting down: flushing captions');
         ingest.close();
         const closingRtmp = rtmp?.close();
-        await Promise.all([...pulls.values()].map((pull) => pull.close()));
-        const flushed = Promise.allSettled(meetings.map((m) => m.close()));
+        // Pulls end inside the flush deadline too: their ffmpeg is killed if it does not stop in time.
+        const flushed = Promise.allSettled([...pulls.values()].map((pull) => pull.close())).then(() => Promise.allSettled(meetings.map((m) => m.close())));
         const timedOut = await Promise.race([
           flushed.then(() => false),
           new Promise<boolean>((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS, true).unref()),

@@ -26,6 +26,34 @@ export function redactUrl(url: string | URL): string {
   }
 }
 
+/**
+ * An RTMP URL safe to print: its stream key (the last path segment, the publisher's password) and any password in
+ * it are replaced; the host and application stay, so the source is still recognisable.
+ */
+export function redactStreamUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = 'REDACTED';
+    const segments = parsed.pathname.split('/');
+    if (segments.length > 2 && segments.at(-1)) segments[segments.length - 1] = 'REDACTED';
+    parsed.pathname = segments.join('/');
+    return redactUrl(parsed);
+  } catch {
+    return REDACTED;
+  }
+}
+
+/** The secret parts of an RTMP URL (stream key, password), to scrub from text that may quote the URL. */
+export function streamUrlSecrets(url: string): string[] {
+  try {
+    const parsed = new URL(url);
+    const key = parsed.pathname.split('/').slice(2).at(-1);
+    return [key, parsed.password].filter((secret): secret is string => secret !== undefined && secret.length >= 8);
+  } catch {
+    return [];
+  }
+}
+
 /** pino `redact` paths: every place a config, error or log call may carry a caption URL or token. */
 export const LOG_REDACT_PATHS = [
   'url',

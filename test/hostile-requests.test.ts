@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { locateFfmpeg } from '../src/ingest/ffmpeg.js';
 import { readWav } from '../src/util/wav.js';
 import { freePort, startDaemonProcess, type DaemonProcess } from './helpers/daemon-process.js';
 import { FakeZoom } from './helpers/fake-zoom.js';
@@ -164,6 +167,27 @@ describe('hostile requests', () => {
     expect(zoom.text()).toMatch(/dashwood/i);
     expect(zoom.violations).toEqual([]);
     console.log(`hostile requests: ${http.length} HTTP and ${rtmp.length} RTMP cases, daemon alive, ${zoom.accepted.length} captions`);
+  });
+
+  it('a flood of RTMP handshakes declaring 16 MiB messages costs little memory, and a real publisher still gets in', async () => {
+    const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${daemon.child.pid}/status`, 'utf8'))![1]) / 1024;
+    const before = rss();
+    // C0, C1, C2, then a type-0 chunk header declaring a 16 MiB command message (the parser would allocate it).
+    const hostile = Buffer.concat([Buffer.from([0x03]), Buffer.alloc(1536, 1), Buffer.alloc(1536, 2), Buffer.from([0x03, 0, 0, 0, 0xff, 0xff, 0xff, 0x14, 0, 0, 0, 0]), Buffer.alloc(512, 3)]);
+    const answers = await inBatches(Array.from({ length: 200 }, () => hostile), 40, (bytes) => rawExchange(rtmpPort, bytes, 2_000));
+    const grown = rss() - before;
+    console.log(`rtmp flood: 200 connections declaring 16 MiB each; daemon RSS ${before.toFixed(0)} -> ${rss().toFixed(0)} MiB`);
+    expect(answers).toHaveLength(200);
+    expect(grown).toBeLessThan(100); // unbounded, this would be 200 x 16 MiB
+    expect(daemon.child.exitCode).toBeNull();
+
+    const clip = librivoxClips()[0]!.path;
+    const published = await new Promise<number | null>((resolve) =>
+      execFile(locateFfmpeg(), ['-loglevel', 'error', '-re', '-i', clip, '-c:a', 'aac', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/pushed-key-0123456789`], (err) => resolve(err ? 1 : 0)),
+    );
+    expect(published).toBe(0);
+    for (let i = 0; i < 100 && !daemon.stdout().includes('[pushed]'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(daemon.stdout()).toMatch(/\[pushed\] .*(john|leisure|consider|power)/i);
   });
 
   it('refuses a web page of another origin, and an address that keeps guessing tokens', async () => {

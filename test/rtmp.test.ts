@@ -13,6 +13,7 @@ import { wordErrorRate } from '../src/util/wer.js';
 import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/binding.js';
 import { configProblems } from './helpers/config-problems.js';
 import { freePort } from './helpers/daemon-process.js';
+import { redactStreamUrl, streamUrlSecrets } from '../src/redact.js';
 import { FakeZoom } from './helpers/fake-zoom.js';
 import { librivoxClips } from './helpers/speech.js';
 
@@ -131,6 +132,14 @@ describe('RTMP pull ingest', () => {
     expect(zoom.text()).toMatch(/married|respectable/i);
     expect(zoom.text()).toMatch(/power/i);
     expect(zoom.violations).toEqual([]);
+  });
+});
+
+describe('RTMP stream keys stay out of the logs', () => {
+  it('prints a pull URL without its key or password, and names the secrets to scrub from ffmpeg\'s messages', () => {
+    expect(redactStreamUrl('rtmp://user:hunter2-secret@mixer.local:1935/live/k3y-0123456789abcdef')).toBe('rtmp://user:REDACTED@mixer.local:1935/live/REDACTED');
+    expect(redactStreamUrl('rtmps://mixer.local/app')).toBe('rtmps://mixer.local/app');
+    expect(streamUrlSecrets('rtmp://user:hunter2-secret@mixer.local/live/k3y-0123456789abcdef')).toEqual(['k3y-0123456789abcdef', 'hunter2-secret']);
   });
 });
 

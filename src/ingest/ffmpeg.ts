@@ -36,11 +36,16 @@ export function locateFfmpeg(): string {
   throw new BridgeError('INGEST_FFMPEG_MISSING', 'RTMP ingest needs ffmpeg: install Debian package ffmpeg, or npm install @ffmpeg-installer/ffmpeg, or set FFMPEG_PATH');
 }
 
+/** How long ffmpeg gets to exit after SIGTERM before it is killed. */
+const FFMPEG_STOP_GRACE_MS = 2_000;
+
 export interface FfmpegAudioOptions {
   /** Arguments that say where the input comes from, e.g. ['-f', 'flv', '-i', 'pipe:0'] or ['-i', 'rtmp://...']. */
   input: string[];
   onSamples: (samples: Int16Array) => void;
   log: Logger;
+  /** Strings ffmpeg may quote in its messages that must not reach the log (a stream key in the input URL). */
+  secrets?: string[];
 }
 
 /**
@@ -65,7 +70,8 @@ export class FfmpegAudio {
     // A publisher that vanishes mid-write must not crash the process with EPIPE.
     this.child.stdin.on('error', () => undefined);
     createInterface({ input: this.child.stderr }).on('line', (line) => {
-      if (!this.stopping) options.log.warn({ ffmpeg: redactSecrets(line).slice(0, 300) }, 'ffmpeg');
+      const scrubbed = (options.secrets ?? []).reduce((text, secret) => text.replaceAll(secret, 'REDACTED'), redactSecrets(line));
+      if (!this.stopping) options.log.warn({ ffmpeg: scrubbed.slice(0, 300) }, 'ffmpeg');
     });
     this.exited = new Promise((resolve) => {
       this.child.on('error', (err) => {
@@ -87,11 +93,17 @@ export class FfmpegAudio {
     this.child.stdin.end();
   }
 
-  /** Stop now (a pull being closed). Safe twice. */
-  stop(): Promise<number | null> {
+  /** Stop now (a pull being closed): SIGTERM, and SIGKILL if ffmpeg still runs after a grace period. Safe twice. */
+  stop(graceMs = FFMPEG_STOP_GRACE_MS): Promise<number | null> {
     this.stopping = true;
     this.child.stdin.end();
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      // ffmpeg blocked in a network read can ignore SIGTERM; shutdown must not wait on it.
+      const kill = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      kill.unref();
+      void this.exited.finally(() => clearTimeout(kill));
+    }
     return this.exited;
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
-import { redactUrl } from '../redact.js';
+import { redactStreamUrl, streamUrlSecrets } from '../redact.js';
 import { FfmpegAudio } from './ffmpeg.js';
 import { StreamBuffer } from './stream-buffer.js';
 
@@ -28,7 +28,7 @@ export class RtmpPull {
     private readonly url: string,
     log: Logger,
   ) {
-    this.log = log.child({ meeting: pipeline.id, source: redactUrl(url) });
+    this.log = log.child({ meeting: pipeline.id, source: redactStreamUrl(url) });
     this.loop = this.run();
   }
 
@@ -41,10 +41,11 @@ export class RtmpPull {
       let stream: Promise<unknown> | undefined;
       const ffmpeg = new FfmpegAudio({
         input: ['-rw_timeout', String(READ_TIMEOUT_MS * 1000), '-i', this.url],
+        secrets: streamUrlSecrets(this.url),
         onSamples: (samples) => {
           if (!stream) {
             this.log.info('rtmp pull connected');
-            stream = this.pipeline.runStream(buffer.audio, `pull ${redactUrl(this.url)}`).catch(() => undefined);
+            stream = this.pipeline.runStream(buffer.audio, `pull ${redactStreamUrl(this.url)}`).catch(() => undefined);
           }
           buffer.push(samples);
         },

@@ -26,6 +26,11 @@ interface NmsRtmp {
   parserData(buffer: Buffer): string | null;
   sendStatusMessage(streamId: number, level: string, code: string, description: string): void;
   streamId: number;
+  /** The parser's internals that a client's declared sizes reach (see `limitParser`). */
+  parserPacket: { header: { length: number } };
+  inPackets: Map<number, unknown>;
+  packetAlloc(): void;
+  packetParse(): void;
 }
 const require = createRequire(import.meta.url);
 const Rtmp = require('node-media-server/src/protocol/rtmp.js') as new () => NmsRtmp;
@@ -36,8 +41,36 @@ const FLV_AUDIO = 8;
 /** rtmp://HOST:PORT/live/<streamKey>, as OBS and mixers expect. */
 export const RTMP_APP = 'live';
 /** A connection that has not started publishing by then is closed (a port scanner, a stuck client). */
-const PUBLISH_TIMEOUT_MS = 10_000;
-const MAX_CONNECTIONS = 100;
+const PUBLISH_TIMEOUT_MS = 5_000;
+const MAX_CONNECTIONS = 200;
+/** Connections not yet publishing, in all and per address: a flood of idle ones must not lock publishers out. */
+const MAX_UNAUTHENTICATED = 50;
+const MAX_UNAUTHENTICATED_PER_ADDRESS = 8;
+/**
+ * The parser allocates whatever message length a client declares (up to 16 MiB per chunk stream). Before the key
+ * check only small command messages are expected; a publisher's video keyframes can be large, audio never is.
+ */
+const MAX_MESSAGE_BYTES_BEFORE_PUBLISH = 64 * 1024;
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const MAX_CHUNK_STREAMS = 16;
+
+/**
+ * Bounds what one connection can make the protocol engine allocate: each declared message length and the number
+ * of chunk streams. A breach throws inside parserData, which closes the connection.
+ */
+function limitParser(rtmp: NmsRtmp, published: () => boolean): void {
+  const alloc = rtmp.packetAlloc.bind(rtmp);
+  rtmp.packetAlloc = () => {
+    const limit = published() ? MAX_MESSAGE_BYTES : MAX_MESSAGE_BYTES_BEFORE_PUBLISH;
+    if (rtmp.parserPacket.header.length > limit) throw new Error(`message of ${rtmp.parserPacket.header.length} bytes exceeds ${limit}`);
+    alloc();
+  };
+  const parse = rtmp.packetParse.bind(rtmp);
+  rtmp.packetParse = () => {
+    parse();
+    if (rtmp.inPackets.size > MAX_CHUNK_STREAMS) throw new Error(`more than ${MAX_CHUNK_STREAMS} chunk streams`);
+  };
+}
 /** A publisher streams continuously; this long without a byte means its network died without a FIN. */
 const IDLE_TIMEOUT_MS = 30_000;
 
@@ -61,6 +94,8 @@ export class RtmpIngest {
   private readonly server: Server;
   private readonly publishers = new Map<string, Publisher>();
   private accepting = true;
+  private readonly unauthenticated = new Map<string, number>();
+  private unauthenticatedTotal = 0;
 
   constructor(
     private readonly targets: Map<string, RtmpTarget>,
@@ -79,6 +114,23 @@ export class RtmpIngest {
 
   private accept(socket: Socket): void {
     if (!this.accepting) return void socket.destroy();
+    const address = socket.remoteAddress ?? '';
+    const waitingHere = this.unauthenticated.get(address) ?? 0;
+    if (this.unauthenticatedTotal >= MAX_UNAUTHENTICATED || waitingHere >= MAX_UNAUTHENTICATED_PER_ADDRESS) {
+      this.log.warn({ address, waitingHere, waiting: this.unauthenticatedTotal }, 'rtmp connection refused: too many not publishing');
+      return void socket.destroy();
+    }
+    this.unauthenticated.set(address, waitingHere + 1);
+    this.unauthenticatedTotal += 1;
+    let counted = true;
+    const authenticated = (): void => {
+      if (!counted) return;
+      counted = false;
+      this.unauthenticatedTotal -= 1;
+      const left = (this.unauthenticated.get(address) ?? 1) - 1;
+      if (left > 0) this.unauthenticated.set(address, left);
+      else this.unauthenticated.delete(address);
+    };
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     let log = this.log.child({ publisher: remote, via: 'rtmp' });
     socket.setNoDelay(true);
@@ -90,6 +142,7 @@ export class RtmpIngest {
     let app = '';
     let key = '';
     let publisher: Publisher | undefined;
+    limitParser(rtmp, () => publisher !== undefined);
     const timeout = setTimeout(() => {
       log.warn('rtmp connection did not publish in time; closed');
       socket.destroy();
@@ -119,6 +172,7 @@ export class RtmpIngest {
       const { pipeline } = match;
       if (pipeline.state === 'failed' || pipeline.state === 'starting') return refuse('NetStream.Publish.Failed', 'meeting not ready');
       clearTimeout(timeout);
+      authenticated();
       log = log.child({ meeting: pipeline.id });
       publisher = this.startStream(pipeline, socket, remote, log);
     };
@@ -141,6 +195,7 @@ export class RtmpIngest {
     socket.on('error', (err) => log.debug({ err: err.message }, 'rtmp socket error'));
     socket.on('close', () => {
       clearTimeout(timeout);
+      authenticated();
       // The publisher left: ffmpeg decodes what it has, exits, and the stream ends after its last captions.
       publisher?.ffmpeg.endInput();
     });

@@ -153,17 +153,22 @@ export class MeetingPipeline {
     const feeds = modes.map(() => new AsyncQueue<SettledPiece>());
     const shows = modes.map(async (mode, i) => {
       const destinations = this.destinations.filter((d) => d.mode === mode);
-      for await (const post of displayPosts(feeds[i]!, createDisplay(mode, this.config.display))) {
-        const outgoing = toOutgoing(post, streamStart, offset);
-        if (i === 0) {
-          summary.captions += 1;
-          this.stats.captions += 1;
+      try {
+        for await (const post of displayPosts(feeds[i]!, createDisplay(mode, this.config.display))) {
+          const outgoing = toOutgoing(post, streamStart, offset);
+          if (i === 0) {
+            summary.captions += 1;
+            this.stats.captions += 1;
+          }
+          for (const destination of destinations) {
+            const delivery = destination.sink.deliver(outgoing).then((result) => this.logDelivery(destination, outgoing, result));
+            inFlight.add(delivery);
+            void delivery.finally(() => inFlight.delete(delivery));
+          }
         }
-        for (const destination of destinations) {
-          const delivery = destination.sink.deliver(outgoing).then((result) => this.logDelivery(destination, outgoing, result));
-          inFlight.add(delivery);
-          void delivery.finally(() => inFlight.delete(delivery));
-        }
+      } catch (err) {
+        // Awaited only when the stream ends: a failure here must be caught now, and must not stop the other mode.
+        this.log.error({ publisher, display: mode, err: errorMessage(err) }, 'display failed; its destinations get no more captions this stream');
       }
     });
     try {
