@@ -84,8 +84,22 @@ export class FfmpegAudio {
   }
 
   /** Input bytes, when the input is pipe:0. */
-  write(bytes: Buffer): void {
-    if (this.child.stdin.writable) this.child.stdin.write(bytes);
+  /**
+   * Resolves at once while ffmpeg keeps up; when its input pipe is full, once it has drained. The caller pauses its
+   * own source meanwhile, so a sender faster than ffmpeg is slowed down instead of filling memory.
+   */
+  write(bytes: Buffer): Promise<void> | undefined {
+    const stdin = this.child.stdin;
+    if (!stdin.writable || stdin.write(bytes)) return undefined;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        stdin.off('drain', done);
+        stdin.off('close', done);
+        resolve();
+      };
+      stdin.once('drain', done);
+      stdin.once('close', done);
+    });
   }
 
   /** No more input: ffmpeg decodes what it has and exits. */

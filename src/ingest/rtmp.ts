@@ -177,7 +177,13 @@ export class RtmpIngest {
       publisher = this.startStream(pipeline, socket, remote, log);
     };
     rtmp.onPacketCallback = (packet) => {
-      if (publisher && packet.codec_type === FLV_AUDIO) publisher.ffmpeg.write(Flv.createMessage(packet));
+      if (!publisher || packet.codec_type !== FLV_AUDIO) return;
+      // Backpressure: while ffmpeg's input is full, stop reading from the publisher (TCP then slows it down).
+      const full = publisher.ffmpeg.write(Flv.createMessage(packet));
+      if (full && !socket.isPaused()) {
+        socket.pause();
+        void full.then(() => socket.resume());
+      }
     };
 
     socket.on('data', (data: Buffer) => {
