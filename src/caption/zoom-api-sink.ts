@@ -41,7 +41,7 @@ export class ZoomApiSink implements CaptionSink {
   private closed = false;
   private readonly stateKey: string;
   /** Why there is no Caption URL yet, in words the user can act on (shown in /meetings). */
-  private problem: { code: string | undefined; message: string } | undefined;
+  private problem: string | undefined;
 
   constructor(
     private readonly options: ZoomApiSinkOptions,
@@ -88,7 +88,7 @@ export class ZoomApiSink implements CaptionSink {
   }
 
   status(): string | undefined {
-    return this.problem?.message;
+    return this.problem;
   }
 
   async close(): Promise<void> {
@@ -119,10 +119,10 @@ export class ZoomApiSink implements CaptionSink {
         } else {
           // A person has to change a setting, a scope or the config; they can do it while the bridge runs, so keep
           // asking (slowly) instead of needing a restart. Said once per distinct problem, not every minute.
-          if (message !== this.problem?.message) this.log.error({ destination: this.description, code, err: message }, 'cannot get the Caption URL');
+          if (message !== this.problem) this.log.error({ destination: this.description, code, err: message }, 'cannot get the Caption URL');
           waitMs = NOT_STARTED_MAX_WAIT_MS;
         }
-        this.problem = { code, message };
+        this.problem = message;
       }
       await Promise.race([sleep(waitMs), new Promise<void>((resolve) => (this.wakeAcquire = resolve))]);
       waitMs = Math.min(waitMs * 2, NOT_STARTED_MAX_WAIT_MS);

@@ -74,7 +74,6 @@ interface OpenPost {
   seq: number;
   body: string;
   captions: QueuedCaption[];
-  carried: boolean;
 }
 
 /**
@@ -276,7 +275,7 @@ export class ZoomCaptionSender {
       // Captions matter more than the crash-safety of one seq; Zoom's GET seq is the backstop on restart.
       this.options.log.error({ err, destination: this.url.redacted, seq }, 'could not persist seq; posting anyway');
     }
-    return { seq, body: captions.map((c) => c.text).join('\n'), captions, carried: captions.some((c) => this.carriedTexts.has(c)) };
+    return { seq, body: captions.map((c) => c.text).join('\n'), captions };
   }
 
   private settle(post: OpenPost, attempts: number, acceptedAt: number): void {

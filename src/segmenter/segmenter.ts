@@ -1,4 +1,5 @@
 import type { RecognizedWord, SpeechEvent } from '../asr/types.js';
+import { capitalize } from '../util/text.js';
 import { normalizeWords } from '../util/wer.js';
 import { coveredPrefixLength } from './align.js';
 import { TextRules } from './text-rules.js';
@@ -121,7 +122,7 @@ export class Segmenter {
     const settled: SettledToken[] = tokens.map((token, i) => {
       const span = words.slice(token.from, token.to);
       let text = withEnginePunctuation(token.text, span);
-      if (i === 0 && this.sentenceStart) text = text.charAt(0).toUpperCase() + text.slice(1);
+      if (i === 0 && this.sentenceStart) text = capitalize(text);
       this.sentenceStart = /[.?!]$/.test(text);
       const speaker = span[0]!.speaker;
       return { text, words: span.map((w) => w.word), start: span[0]!.start, end: span.at(-1)!.end, settledAt: now, ...(speaker === undefined ? {} : { speaker }) };

@@ -1,4 +1,5 @@
 import { BridgeError } from '../errors.js';
+import { capitalize } from '../util/text.js';
 
 /**
  * Zoom's refusals turned into one plain sentence each, saying what to change and where. The user reads these in
@@ -88,8 +89,4 @@ export function explainApiError(status: number, body: { code?: number; message?:
     return new BridgeError('ZOOM_API_RATE_LIMITED', `Zoom API rate limit reached for ${what}${said}; the bridge will try again later`, { retryable: true });
   }
   return new BridgeError('ZOOM_API_ERROR', `Zoom API answered ${status} for ${what}${said}`, { retryable: status >= 500 });
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
