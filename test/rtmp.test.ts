@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,7 +110,8 @@ describe('RTMP pull ingest', () => {
     const zoom = new FakeZoom();
     const captionUrl = await zoom.start();
     const sourcePort = await freePort();
-    const source = `rtmp://127.0.0.1:${sourcePort}/live/main`;
+    const key = 'pull-key-0123456789abcdef';
+    const source = `rtmp://127.0.0.1:${sourcePort}/live/${key}`;
     const config = parseConfig(
       `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: pulled\n    source: { type: rtmp-pull, url: "${source}" }\n    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
       'pull.yaml',
@@ -121,7 +122,14 @@ describe('RTMP pull ingest', () => {
     const serve = (clip: string): Promise<unknown> =>
       new Promise((resolve) => execFile(ffmpeg, ['-loglevel', 'error', '-re', '-i', clip, '-c:a', 'aac', '-f', 'flv', '-listen', '1', source], resolve));
     await new Promise((r) => setTimeout(r, 500));
-    await serve(clips[3]!.path);
+    const served = serve(clips[3]!.path);
+    // While the pull runs, no process but the test's own source (ffmpeg -listen) shows the key in its argv.
+    const keyInArgv = new Set<string>();
+    while (zoom.accepted.length < 1) {
+      for (const line of await commandLinesContaining(key)) if (!line.includes('-listen')) keyInArgv.add(line);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await served;
     await zoom.waitForCaptions(2);
     // The source goes away and comes back (a mixer restarted): the bridge finds it again.
     await serve(clips[0]!.path);
@@ -132,8 +140,20 @@ describe('RTMP pull ingest', () => {
     expect(zoom.text()).toMatch(/married|respectable/i);
     expect(zoom.text()).toMatch(/power/i);
     expect(zoom.violations).toEqual([]);
+    expect([...keyInArgv]).toEqual([]);
+    expect((await readdir(tmpdir())).filter((name) => name.startsWith('caption-bridge-input-'))).toEqual([]);
   });
 });
+
+/** Every running process's command line that contains `text` (what `ps` would show any local user). */
+async function commandLinesContaining(text: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(text)) found.push(cmdline.replaceAll('\0', ' '));
+  }
+  return found;
+}
 
 describe('RTMP stream keys stay out of the logs', () => {
   it('prints a pull URL without its key or password, and names the secrets to scrub from ffmpeg\'s messages', () => {

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
 import { redactStreamUrl, streamUrlSecrets } from '../redact.js';
-import { FfmpegAudio } from './ffmpeg.js';
+import { FfmpegAudio, privateInput } from './ffmpeg.js';
 import { StreamBuffer } from './stream-buffer.js';
 
 /** Waits between attempts: quick at first (a blip), then every 30 s (a mixer switched off for the break). */
@@ -39,11 +39,13 @@ export class RtmpPull {
       const buffer = new StreamBuffer(this.pipeline);
       // The meeting's stream begins with the first audio, so attempts on an absent source leave no empty streams.
       let stream: Promise<unknown> | undefined;
+      const source = privateInput(this.url, { rw_timeout: String(READ_TIMEOUT_MS * 1000) });
       const ffmpeg = new FfmpegAudio({
-        input: ['-rw_timeout', String(READ_TIMEOUT_MS * 1000), '-i', this.url],
+        input: source.input,
         secrets: streamUrlSecrets(this.url),
         onSamples: (samples) => {
           if (!stream) {
+            source.dispose();
             this.log.info('rtmp pull connected');
             stream = this.pipeline.runStream(buffer.audio, `pull ${redactStreamUrl(this.url)}`).catch(() => undefined);
           }
@@ -53,6 +55,7 @@ export class RtmpPull {
       });
       this.current = ffmpeg;
       const code = await ffmpeg.exited;
+      source.dispose();
       buffer.audio.end();
       await stream;
       const received = stream !== undefined;
