@@ -32,7 +32,7 @@ describe('config', () => {
     expect(config.meetings[0]!.captions[0]!.zoom).toMatchObject({ url: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x', optional: false });
     expect(config.state.dir).toBe('./state');
     expect(config.meetings[0]!.text).toMatchObject({ fillers: 'drop', numbers: 'digits', profanity: 'keep', replacements: {} });
-    expect(config.meetings[0]!.archive).toBe(true);
+    expect(config.meetings[0]!.archive).toEqual({ keepDays: 90, maxMegabytes: 200 });
   });
 
   it('checks the text rules and names the bad key', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_ARCHIVE_RETENTION, type ArchiveRetention } from '../caption/archive.js';
 import { parseCaptionUrl } from '../caption/caption-url.js';
 import { findSherpaModelFiles } from '../asr/sherpa-onnx/model-files.js';
 import { isLoopback, weakSecret } from '../security/tokens.js';
@@ -154,8 +155,17 @@ const meeting = z.strictObject({
     segmenter: segmenter.default(segmenter.parse({})),
     display: display.default(display.parse({})),
     text: text.default(text.parse({})),
-    /** WebVTT and SRT of everything captioned, in the state dir, one pair per meeting per run. */
-    archive: z.boolean().default(true),
+    /** WebVTT and SRT of everything captioned, in the state dir, one pair per meeting per run, trimmed at start. */
+    archive: z
+      .union([
+        z.boolean(),
+        z.strictObject({
+          keepDays: z.number().positive().default(DEFAULT_ARCHIVE_RETENTION.keepDays),
+          maxMegabytes: z.number().positive().default(DEFAULT_ARCHIVE_RETENTION.maxMegabytes),
+        }),
+      ])
+      .default(true)
+      .transform((given): ArchiveRetention | false => (given === true ? DEFAULT_ARCHIVE_RETENTION : given)),
     captions: z.array(captionDestination).min(1, 'at least one caption destination'),
   })
   .transform(({ segmenter: { stableMs, holdBackWords, ...legacy }, display: given, ...rest }) => ({

@@ -3,6 +3,7 @@ import { createRecognizer } from '../asr/create.js';
 import type { SpeechEvent, SpeechRecognizer } from '../asr/types.js';
 import { StdoutSink } from '../caption/stdout-sink.js';
 import type { CaptionSink, OutgoingCaption, SinkResult } from '../caption/sink.js';
+import { pruneArchive } from '../caption/archive.js';
 import { TranscriptFileSink } from '../caption/transcript-sink.js';
 import { ZoomSink } from '../caption/zoom-sink.js';
 import { ZoomApiSink } from '../caption/zoom-api-sink.js';
@@ -69,6 +70,7 @@ export class MeetingPipeline {
   private readonly log: Logger;
   /** The meeting's WebVTT archive, which also records captions that never reached Zoom. */
   private archive: TranscriptFileSink | undefined;
+  private readonly archiveDir: string;
 
   constructor(
     readonly config: MeetingConfig,
@@ -78,6 +80,7 @@ export class MeetingPipeline {
     this.metrics = metrics;
     this.recognizer = createRecognizer(config.asr, this.log);
     this.textRules = new TextRules(config.text);
+    this.archiveDir = join(stateDir, 'transcripts', config.id);
     for (const destination of config.captions) {
       if (destination.zoom) {
         const zoom = destination.zoom;
@@ -104,7 +107,7 @@ export class MeetingPipeline {
     // After the configured destinations, so their index in metrics is their index in the config.
     if (config.archive) {
       const started = new Date(this.epoch).toISOString();
-      const base = join(stateDir, 'transcripts', config.id, started.replace(/[:.]/g, '-'));
+      const base = join(this.archiveDir, started.replace(/[:.]/g, '-'));
       const note = `meeting ${config.id}; cue times count from ${started}`;
       this.archive = new TranscriptFileSink(`${base}.vtt`, this.log, note);
       this.destinations.push({ sink: this.archive, mode: 'blocks' }, { sink: new TranscriptFileSink(`${base}.srt`, this.log), mode: 'blocks' });
@@ -121,6 +124,8 @@ export class MeetingPipeline {
 
   async start(): Promise<void> {
     try {
+      // Trimmed before this run's files are created, so a size limit never takes the run that is starting.
+      if (this.config.archive) await pruneArchive(this.archiveDir, this.config.archive, this.log);
       await Promise.all([this.recognizer.start(), ...this.sinks.map((sink) => sink.start())]);
       this.state = 'ready';
       this.log.info({ engine: this.recognizer.engine, destinations: this.sinks.map((s) => s.description) }, 'meeting ready');
