@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { it } from 'vitest';
 import { locateFfmpeg } from '../src/ingest/ffmpeg.js';
-import type { AudioItem } from '../src/ingest/pcm.js';
+import type { AudioItem } from '../src/audio.js';
 import { RtmpIngest } from '../src/ingest/rtmp.js';
 import { silentLogger } from '../src/log.js';
 import type { MeetingPipeline } from '../src/pipeline/meeting.js';

@@ -5,7 +5,7 @@ import { DEFAULT_MODEL_DIR } from '../src/asr/pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from '../src/asr/pocketsphinx/recognizer.js';
 import type { SpeechEvent, SpeechRecognizer } from '../src/asr/types.js';
 import { VoskServerRecognizer } from '../src/asr/vosk-server/recognizer.js';
-import type { AudioItem } from '../src/ingest/pcm.js';
+import type { AudioItem } from '../src/audio.js';
 import { silentLogger } from '../src/log.js';
 import { readWav } from '../src/util/wav.js';
 import { wordErrorRate } from '../src/util/wer.js';

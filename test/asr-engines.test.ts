@@ -8,7 +8,7 @@ import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/
 import { SherpaOnnxRecognizer } from '../src/asr/sherpa-onnx/recognizer.js';
 import { parseConfig } from '../src/config/load.js';
 import { startDaemon } from '../src/daemon.js';
-import type { AudioItem } from '../src/ingest/pcm.js';
+import type { AudioItem } from '../src/audio.js';
 import { silentLogger } from '../src/log.js';
 import { readWav } from '../src/util/wav.js';
 import { FakeAssemblyAi } from './helpers/fake-assemblyai.js';
@@ -170,6 +170,9 @@ describe('engine configuration', () => {
   it('checks the sherpa-onnx model folder at config time and names what is missing', async () => {
     expect(configProblems(meetingWith('{ engine: sherpa-onnx }'))).toEqual(['4:10 meetings[0].asr.modelDir: engine sherpa-onnx needs asr.modelDir, the folder of a streaming model']);
     expect(configProblems(meetingWith('{ engine: sherpa-onnx, modelDir: /nonexistent/model }'))[0]).toMatch(/asr\.modelDir: model folder \/nonexistent\/model does not exist; download a streaming transducer model, e\.g\. https:\/\/github\.com\/k2-fsa/);
+    expect(configProblems(meetingWith('{ engine: pocketsphinx, fallback: [ { engine: sherpa-onnx, modelDir: /nonexistent/model } ] }'))[0]).toMatch(/^4:\d+ meetings\[0\]\.asr\.fallback\[0\]\.modelDir: model folder/);
+    // The parser itself never touches the disk: the folder is checked by --check, at start and on reload.
+    expect(() => parseConfig(meetingWith('{ engine: sherpa-onnx, modelDir: /nonexistent/model }'), 'c.yaml', {})).not.toThrow();
     const dir = await mkdtemp(join(tmpdir(), 'cb-sherpa-'));
     await writeFile(join(dir, 'encoder-epoch-99-avg-1.onnx'), '');
     expect(configProblems(meetingWith(`{ engine: sherpa-onnx, modelDir: ${dir} }`))[0]).toMatch(/lacks decoder\*\.onnx, joiner\*\.onnx, tokens\.txt/);

@@ -10,7 +10,7 @@ import { parseConfig } from '../src/config/load.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
 import { createDecoder } from '../src/ingest/decoders.js';
 import { PcmConverter } from '../src/ingest/pcm-converter.js';
-import type { AudioItem } from '../src/ingest/pcm.js';
+import type { AudioItem } from '../src/audio.js';
 import { readWav } from '../src/util/wav.js';
 import { silentLogger } from '../src/log.js';
 import { wordErrorRate } from '../src/util/wer.js';

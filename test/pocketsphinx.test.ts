@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from '../src/asr/pocketsphinx/recognizer.js';
-import { FINALIZE, type AudioItem } from '../src/ingest/pcm.js';
+import { FINALIZE, type AudioItem } from '../src/audio.js';
 import { silentLogger } from '../src/log.js';
 import { readWav } from '../src/util/wav.js';
 import { wordErrorRate } from '../src/util/wer.js';

@@ -1,6 +1,6 @@
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { EngineConfig, MeetingConfig } from '../config/schema.js';
+import type { AsrConfig, EngineConfig } from './options.js';
 import { AssemblyAiRecognizer } from './assemblyai/recognizer.js';
 import { DeepgramRecognizer } from './deepgram/recognizer.js';
 import { FallbackRecognizer } from './fallback.js';
@@ -11,7 +11,7 @@ import { SherpaOnnxRecognizer } from './sherpa-onnx/recognizer.js';
 import type { SpeechRecognizer } from './types.js';
 import { VoskServerRecognizer } from './vosk-server/recognizer.js';
 
-export function createRecognizer(asr: MeetingConfig['asr'], log: Logger): SpeechRecognizer {
+export function createRecognizer(asr: AsrConfig, log: Logger): SpeechRecognizer {
   const engines = [asr, ...asr.fallback].map((engine) => createEngine(engine, asr.phrases, log));
   return engines.length === 1 ? engines[0]! : new FallbackRecognizer(engines, log);
 }

@@ -1,5 +1,5 @@
 import { errorMessage, isBridgeError } from '../errors.js';
-import { PCM_SAMPLE_RATE, type AudioItem } from '../ingest/pcm.js';
+import { PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
 import type { Logger } from '../log.js';
 import type { RecognizerCapabilities, SpeechEvent, SpeechRecognizer } from './types.js';
 

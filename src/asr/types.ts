@@ -1,4 +1,4 @@
-import type { AudioItem } from '../ingest/pcm.js';
+import type { AudioItem } from '../audio.js';
 
 /** A word with its place in the stream's audio, in seconds from the stream's first sample. */
 export interface RecognizedWord {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
-import type { z } from 'zod';
+import { asrFileProblems } from '../asr/options.js';
 import { BridgeError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 
@@ -59,7 +59,22 @@ function substituteEnv(doc: Document, env: NodeJS.ProcessEnv, problems: ConfigPr
   });
 }
 
+/** Parses and validates a config text; touches no file (engine model folders are checked by `checkConfig`). */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  return parse(text, file, env).config;
+}
+
+/** `parseConfig`, then what needs the disk (each feature's file checks): what `--check`, start and reload run. */
+export function checkConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const { config, locate } = parse(text, file, env);
+  const problems = config.meetings.flatMap((meeting, index) =>
+    asrFileProblems(meeting.asr).map((problem) => locate(['meetings', index, 'asr', ...problem.path], problem.message)),
+  );
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return config;
+}
+
+function parse(text: string, file: string, env: NodeJS.ProcessEnv): { config: Config; locate: (path: (string | number)[], message: string) => ConfigProblem } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   if (doc.errors.length > 0) {
@@ -78,24 +93,25 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   const problems: ConfigProblem[] = [];
   substituteEnv(doc, env, problems, lines);
+  const locate = (path: readonly PropertyKey[], message: string): ConfigProblem => toProblem(path, message, doc, lines);
   const result = configSchema.safeParse(doc.toJS() ?? {});
   if (!result.success) {
     // An unset variable already explains whatever the schema then says about the empty value.
     const explained = new Set(problems.map((p) => p.path));
-    problems.push(...result.error.issues.map((issue) => toProblem(issue, doc, lines)).filter((p) => !explained.has(p.path)));
+    problems.push(...result.error.issues.map((issue) => locate(issue.path, issue.message)).filter((p) => !explained.has(p.path)));
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
-  return result.data!;
+  return { config: result.data!, locate };
 }
 
-function toProblem(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter): ConfigProblem {
+function toProblem(path: readonly PropertyKey[], message: string, doc: Document, lines: LineCounter): ConfigProblem {
   // Point at the deepest node that exists: a missing key is reported where its parent is.
   let position: { line: number; col: number } | undefined;
-  for (let depth = issue.path.length; depth >= 0 && !position; depth--) {
-    const node = doc.getIn(issue.path.slice(0, depth) as (string | number)[], true) as { range?: [number, number, number] } | undefined;
+  for (let depth = path.length; depth >= 0 && !position; depth--) {
+    const node = doc.getIn(path.slice(0, depth) as (string | number)[], true) as { range?: [number, number, number] } | undefined;
     if (node && typeof node === 'object' && node.range) position = lines.linePos(node.range[0]);
   }
-  return { path: formatPath(issue.path), line: position?.line, column: position?.col, message: issue.message };
+  return { path: formatPath(path), line: position?.line, column: position?.col, message };
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
@@ -105,5 +121,5 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   } catch (err) {
     throw new BridgeError('CONFIG_UNREADABLE', `cannot read config ${file}: ${(err as Error).message}`, { cause: err });
   }
-  return parseConfig(text, file, env);
+  return checkConfig(text, file, env);
 }

@@ -9,7 +9,7 @@ import { BridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { redactSecrets } from '../redact.js';
 import { PcmConverter } from './pcm-converter.js';
-import { PCM_SAMPLE_RATE } from './pcm.js';
+import { PCM_SAMPLE_RATE } from '../audio.js';
 
 /**
  * Measured here: with these flags Debian's ffmpeg adds < 20 ms once audio flows; with default probing it first

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { PCM_SAMPLE_RATE } from './pcm.js';
+import { PCM_SAMPLE_RATE } from '../audio.js';
 
 // A CommonJS package whose class is `exports.default`; require() reads it the same under Node and under vitest.
 const { default: SpeexResampler } = createRequire(import.meta.url)('speex-resampler') as typeof import('speex-resampler');

@@ -1,6 +1,6 @@
 import type { MeetingPipeline } from '../pipeline/meeting.js';
 import { AsyncQueue } from '../util/async-queue.js';
-import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from './pcm.js';
+import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
 
 /** Audio held for a stream whose recognizer lags; beyond it the oldest is dropped (and counted). */
 const BUFFER_SECONDS = 10;

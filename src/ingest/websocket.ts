@@ -6,7 +6,7 @@ import { FailureThrottle } from '../security/throttle.js';
 import { tokensMatch } from '../security/tokens.js';
 import type { MeetingPipeline } from '../pipeline/meeting.js';
 import type { AsyncQueue } from '../util/async-queue.js';
-import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from './pcm.js';
+import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
 import { createDecoder, ENCODINGS, type Encoding } from './decoders.js';
 import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm-converter.js';
 import { DeepgramReplies } from './deepgram-replies.js';

@@ -10,7 +10,7 @@ import { ZoomApiSink } from '../caption/zoom-api-sink.js';
 import type { ZoomApiClient } from '../zoom-api/client.js';
 import type { MeetingConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { PCM_SAMPLE_RATE, type AudioItem } from '../ingest/pcm.js';
+import { PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
 import type { BridgeMetrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { createDisplay } from '../display/create.js';

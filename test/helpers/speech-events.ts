@@ -1,5 +1,5 @@
 import type { SpeechEvent } from '../../src/asr/types.js';
-import { FINALIZE, type AudioItem } from '../../src/ingest/pcm.js';
+import { FINALIZE, type AudioItem } from '../../src/audio.js';
 
 export interface ChunkOptions {
   /** Samples per chunk: 1600 is 100 ms. */

@@ -1,5 +1,5 @@
 import { BridgeError } from '../../errors.js';
-import { PCM_SAMPLE_RATE } from '../../ingest/pcm.js';
+import { PCM_SAMPLE_RATE } from '../../audio.js';
 import type { Logger } from '../../log.js';
 import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint, type WireSession } from '../remote/websocket-recognizer.js';
 import type { RecognizerCapabilities } from '../types.js';

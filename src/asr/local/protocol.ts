@@ -2,20 +2,9 @@ import type { PocketsphinxOptions } from '../pocketsphinx/binding.js';
 import type { SherpaOnnxOptions } from '../sherpa-onnx/decoder.js';
 import type { SpeechEvent } from '../types.js';
 
+
 /** Which in-process engine a worker thread runs, with its options (structured-cloned into the thread). */
 export type LocalEngineSpec = { kind: 'pocketsphinx'; options: PocketsphinxOptions } | { kind: 'sherpa-onnx'; options: SherpaOnnxOptions };
-
-/** A synchronous, CPU-bound streaming decoder: it runs in a worker thread, never on the event loop. */
-export interface LocalDecoder {
-  /** Begin a new stream: audio time starts again from zero. */
-  resetStream(): void;
-  process(pcm: Int16Array): SpeechEvent[];
-  /** End of the audio (or a client's Finalize): settle whatever is being said now. */
-  finish(): SpeechEvent[];
-  free(): void;
-  /** Things the operator should know about the configuration (words the engine cannot boost, say). */
-  readonly notices?: string[];
-}
 
 /** Messages between the recognizer (event loop) and its decoder thread. */
 export type ToWorker =

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BridgeError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../ingest/pcm.js';
+import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
 import { AsyncQueue } from '../../util/async-queue.js';
 import type { RecognizerCapabilities, SpeechEvent, SpeechRecognizer } from '../types.js';
 import type { FromWorker, LocalEngineSpec, ToWorker } from './protocol.js';

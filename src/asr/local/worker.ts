@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isBridgeError } from '../../errors.js';
-import type { FromWorker, LocalDecoder, LocalEngineSpec, ToWorker } from './protocol.js';
+import type { LocalDecoder } from './decoder.js';
+import type { FromWorker, LocalEngineSpec, ToWorker } from './protocol.js';
 
 const port = parentPort!;
 const post = (message: FromWorker): void => port.postMessage(message);

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import koffi from 'koffi';
 import { BridgeError } from '../../errors.js';
 import type { RecognizedWord, SpeechEvent } from '../types.js';
-import { PCM_SAMPLE_RATE } from '../../ingest/pcm.js';
-import type { LocalDecoder } from '../local/protocol.js';
+import { PCM_SAMPLE_RATE } from '../../audio.js';
+import type { LocalDecoder } from '../local/decoder.js';
 import type { Phrase } from '../phrases.js';
 
 export const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { BridgeError, errorMessage } from '../../errors.js';
-import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../ingest/pcm.js';
+import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
 import type { Logger } from '../../log.js';
 import { redactUrl } from '../../redact.js';
 import { AsyncQueue } from '../../util/async-queue.js';

@@ -1,4 +1,4 @@
-/** The one audio format between ingest and ASR: 16 kHz, mono, signed 16-bit samples. */
+/** The one audio format between every source and every recognizer: 16 kHz, mono, signed 16-bit samples. */
 export const PCM_SAMPLE_RATE = 16_000;
 
 export type PcmChunk = Int16Array;

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { language, milliseconds, type OptionProblem } from '../util/schema.js';
+import { findSherpaModelFiles } from './sherpa-onnx/model-files.js';
+
+/** Engines this build can run. */
+export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx'] as const;
+/** Cloud engines take an API key; the config names the environment variable that holds it. */
+const API_KEY_VARIABLES: Record<string, string> = { deepgram: 'DEEPGRAM_API_KEY', assemblyai: 'ASSEMBLYAI_API_KEY' };
+
+const engineFields = {
+  engine: z
+    .string()
+    .refine((engine) => (ENGINES as readonly string[]).includes(engine), {
+      error: (issue) => `unknown engine "${String(issue.input)}"; available: ${ENGINES.join(', ')}`,
+    })
+    .default('pocketsphinx'),
+  language: language.default('en-US'),
+  /** pocketsphinx: defaults to Debian's model; sherpa-onnx: the unpacked model folder (required). */
+  modelDir: z.string().optional(),
+  endpointSilenceMs: milliseconds(100, 5_000).default(500),
+  partialIntervalMs: milliseconds(20, 2_000).default(100),
+  maxUtteranceMs: milliseconds(2_000, 120_000).default(20_000),
+  /** vosk-server: ws:// or wss:// address of the recognizer (required); cloud engines: another endpoint (a proxy, a region). */
+  url: z.string().regex(/^wss?:\/\//, 'expected a ws:// or wss:// URL').optional(),
+  /** Cloud engines: write it as ${DEEPGRAM_API_KEY} or ${ASSEMBLYAI_API_KEY}, never the key itself. */
+  apiKey: z.string().min(1, 'the API key is empty').optional(),
+  /** Cloud engines' model: deepgram nova-3 by default, assemblyai universal-streaming-english. */
+  model: z.string().min(1).optional(),
+  /** deepgram: tell speakers apart; a new speaker starts a new block (marked with display.speakerMarker). */
+  diarize: z.boolean().default(false),
+};
+const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; modelDir?: string }, ctx: z.RefinementCtx): void => {
+  if (asr.engine === 'vosk-server' && !asr.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'engine vosk-server needs asr.url (ws://host:2700)' });
+  const keyVariable = API_KEY_VARIABLES[asr.engine];
+  if (keyVariable && !asr.apiKey) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: `engine ${asr.engine} needs an API key: apiKey: \${${keyVariable}}` });
+  if (asr.engine === 'sherpa-onnx' && !asr.modelDir) ctx.addIssue({ code: 'custom', path: ['modelDir'], message: 'engine sherpa-onnx needs asr.modelDir, the folder of a streaming model' });
+};
+const engine = z.strictObject(engineFields).superRefine(engineNeeds);
+/**
+ * Meeting vocabulary: a name or product word, or { text, pronunciation } to add a word pocketsphinx does not know
+ * (CMU phones, e.g. "K UW B ER N EH T IY Z").
+ */
+const phrase = z.union([
+  z.string().min(1).transform((text) => ({ text })),
+  z
+    .strictObject({ text: z.string().min(1), pronunciation: z.string().regex(/^[A-Z]{1,3}[0-2]?( [A-Z]{1,3}[0-2]?)*$/, 'expected CMU phones like "K AE T"').optional() })
+    .refine((p) => !p.pronunciation || !/\s/.test(p.text.trim()), { message: 'a pronunciation is for a single word', path: ['text'] }),
+]);
+/** The preferred engine, and engines that take over, in order, when it fails (e.g. a GPU server, then the embedded one). */
+export const asrOptions = z
+  .strictObject({ ...engineFields, phrases: z.array(phrase).max(100).default([]), fallback: z.array(engine).default([]) })
+  .superRefine(engineNeeds);
+
+export type EngineConfig = z.output<typeof engine>;
+export type AsrConfig = z.output<typeof asrOptions>;
+
+/**
+ * What the parser cannot know: whether an engine's files are there. Run by `--check` and at start (and reload),
+ * so a wrong folder is reported before a meeting begins, but parsing a config never touches the disk.
+ */
+export function asrFileProblems(asr: AsrConfig): OptionProblem[] {
+  return [asr, ...asr.fallback].flatMap((engine, index) => {
+    if (engine.engine !== 'sherpa-onnx' || !engine.modelDir) return [];
+    const found = findSherpaModelFiles(engine.modelDir);
+    if (typeof found !== 'string') return [];
+    return [{ path: index === 0 ? ['modelDir'] : ['fallback', index - 1, 'modelDir'], message: found }];
+  });
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { language, milliseconds } from '../util/schema.js';
+import { DEFAULT_ARCHIVE_RETENTION, type ArchiveRetention } from './archive.js';
+import { parseCaptionUrl } from './caption-url.js';
+
+const zoomDestination = z
+  .strictObject({
+    /** The Caption URL itself, or the meeting/webinar whose Caption URL the bridge fetches from the Zoom API. */
+    url: z.string().optional(),
+    meetingId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom meeting id is 9 to 12 digits').optional(),
+    webinarId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom webinar id is 9 to 12 digits').optional(),
+    lang: language.optional(),
+    /** blocks: complete one- or two-line blocks paced for reading; rollup: two rolling lines (each line reaches Zoom's transcript twice). */
+    display: z.enum(['blocks', 'rollup']).default('blocks'),
+    /** An empty url turns this destination off instead of failing: for the quick start's ${ZOOM_CAPTION_URL:-}. */
+    optional: z.boolean().default(false),
+    requestTimeoutMs: milliseconds(100, 30_000).default(2_500),
+    giveUpAfterMs: milliseconds(500, 60_000).default(5_000),
+  })
+  .superRefine((zoom, ctx) => {
+    const given = (['url', 'meetingId', 'webinarId'] as const).filter((key) => zoom[key] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: `zoom needs exactly one of url, meetingId, webinarId (got ${given.join(', ') || 'none'})` });
+      return;
+    }
+    if (zoom.url === undefined || (zoom.url === '' && zoom.optional)) return;
+    try {
+      parseCaptionUrl(zoom.url);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: (err as Error).message });
+    }
+  });
+const fileDestination = z.strictObject({
+  path: z.string().regex(/\.(vtt|srt|txt)$/, 'transcript file must end in .vtt, .srt or .txt'),
+});
+
+/** One key per entry (zoom, file or stdout); an object rather than a union so errors name the exact field. */
+export const captionDestination = z
+  .strictObject({ zoom: zoomDestination.optional(), file: fileDestination.optional(), stdout: z.strictObject({}).optional() })
+  .superRefine((entry, ctx) => {
+    const kinds = Object.keys(entry).filter((key) => entry[key as keyof typeof entry] !== undefined);
+    if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `each caption destination needs exactly one of zoom, file, stdout (got ${kinds.join(', ') || 'none'})` });
+  });
+
+/** WebVTT and SRT of everything captioned, in the state dir, one pair per meeting per run, trimmed at start. */
+export const archiveOptions = z
+  .union([
+    z.boolean(),
+    z.strictObject({
+      keepDays: z.number().positive().default(DEFAULT_ARCHIVE_RETENTION.keepDays),
+      maxMegabytes: z.number().positive().default(DEFAULT_ARCHIVE_RETENTION.maxMegabytes),
+    }),
+  ])
+  .default(true)
+  .transform((given): ArchiveRetention | false => (given === true ? DEFAULT_ARCHIVE_RETENTION : given));
+
+export type CaptionDestinationConfig = z.output<typeof captionDestination>;
