@@ -4,7 +4,7 @@ import { locateFfmpeg } from '../src/ingest/ffmpeg.js';
 import type { AudioItem } from '../src/audio.js';
 import { RtmpIngest } from '../src/ingest/rtmp.js';
 import { silentLogger } from '../src/log.js';
-import type { MeetingPipeline } from '../src/pipeline/meeting.js';
+import type { StreamTarget } from '../src/pipeline/types.js';
 import { roomNoise } from '../test/helpers/speech.js';
 import { percentile, report } from './report.js';
 
@@ -26,7 +26,7 @@ function tone(samples: number): Int16Array {
 }
 
 /** Stands in for a meeting: takes the stream and notes when each tone's onset arrives. */
-function listeningMeeting(onsets: number[]): MeetingPipeline {
+function listeningMeeting(onsets: number[]): StreamTarget {
   let quietSamples = 0;
   const consume = async (audio: AsyncIterable<AudioItem>): Promise<{ captions: number; words: number; audioSeconds: number }> => {
     for await (const item of audio) {
@@ -40,7 +40,7 @@ function listeningMeeting(onsets: number[]): MeetingPipeline {
     }
     return { captions: 0, words: 0, audioSeconds: 0 };
   };
-  return { id: 'bench', state: 'ready', runStream: consume, noteAudioSamples: () => undefined, noteDroppedSamples: () => undefined } as unknown as MeetingPipeline;
+  return { id: 'bench', state: 'ready', runStream: consume, audioDropped: () => undefined };
 }
 
 async function measure(codec: string, port: number, onsets: number[]): Promise<number[]> {

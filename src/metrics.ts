@@ -1,11 +1,11 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SenderStats } from './caption/zoom-sender.js';
-import type { MeetingPipeline } from './pipeline/meeting.js';
+import type { SenderStats } from './caption/sink.js';
+import type { MeetingView } from './pipeline/types.js';
 
 /**
- * Prometheus metrics, labelled by meeting (never by caption URL: it is a secret). Event counts are pushed where
- * they happen; sender state (seq, retries, clock offset) is read from the pipelines at scrape time, so a
- * reloaded config is reflected without bookkeeping.
+ * Prometheus metrics, labelled by meeting (never by caption URL: it is a secret). Counts come from each meeting's
+ * events (`watch`); sender state (seq, retries, clock offset) and engine CPU are read from the meetings' snapshots
+ * at scrape time, so a reloaded config is reflected without bookkeeping.
  */
 export class BridgeMetrics {
   readonly registry = new Registry();
@@ -15,10 +15,10 @@ export class BridgeMetrics {
   readonly wordLatency: Histogram<'meeting'>;
   readonly streams: Counter<'meeting'>;
 
-  constructor(meetings: () => readonly MeetingPipeline[]) {
+  constructor(meetings: () => readonly MeetingView[]) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'caption_bridge_' });
-    this.audioSeconds = new Counter({ name: 'caption_bridge_audio_seconds_total', help: 'Audio received, in seconds', labelNames: ['meeting'], registers });
+    this.audioSeconds = new Counter({ name: 'caption_bridge_audio_seconds_total', help: 'Audio taken by the speech engine, in seconds', labelNames: ['meeting'], registers });
     this.droppedAudioSeconds = new Counter({
       name: 'caption_bridge_dropped_audio_seconds_total',
       help: 'Audio dropped because the recognizer fell behind',
@@ -41,10 +41,7 @@ export class BridgeMetrics {
     });
     const senders = () =>
       meetings().flatMap((meeting) =>
-        meeting.sinks.flatMap((sink, index) => {
-          const stats = sink.senderStats?.();
-          return stats ? [{ labels: { meeting: meeting.id, destination: `${sink.kind}:${index}` }, stats }] : [];
-        }),
+        meeting.snapshot().destinations.flatMap(({ kind, sender }, index) => (sender ? [{ labels: { meeting: meeting.id, destination: `${kind}:${index}` }, stats: sender }] : [])),
       );
     // Read from each Zoom sender at scrape time: counters hold the sender's running totals.
     const fromSenders = (Metric: typeof Gauge | typeof Counter, name: string, help: string, value: (stats: SenderStats) => number | undefined): void => {
@@ -80,8 +77,20 @@ export class BridgeMetrics {
       registers,
       collect() {
         this.reset();
-        for (const meeting of meetings()) this.inc({ meeting: meeting.id }, meeting.recognizerCpuSeconds());
+        for (const meeting of meetings()) this.inc({ meeting: meeting.id }, meeting.snapshot().recognizerCpuSeconds);
       },
+    });
+  }
+
+  /** Count what a meeting reports as it happens; its listeners go when the meeting does. */
+  watch(meeting: MeetingView): void {
+    const labels = { meeting: meeting.id };
+    meeting.on('stream-started', () => this.streams.inc(labels));
+    meeting.on('audio', ({ seconds }) => this.audioSeconds.inc(labels, seconds));
+    meeting.on('audio-dropped', ({ seconds }) => this.droppedAudioSeconds.inc(labels, seconds));
+    meeting.on('delivered', ({ destination, result, wordLatencies }) => {
+      this.captions.inc({ ...labels, destination, status: result.status });
+      for (const seconds of wordLatencies) this.wordLatency.observe(labels, seconds);
     });
   }
 

@@ -71,7 +71,7 @@ export class FallbackRecognizer implements SpeechRecognizer {
       } catch (err) {
         const next = this.nextAvailable(index);
         // Any engine failure (a dropped server, a revoked key) hands over; a bug elsewhere does not.
-        if (!isBridgeError(err) || !err.code.startsWith('ASR_') || next === undefined) throw err;
+        if (!isBridgeError(err) || !err.engineFailure || next === undefined) throw err;
         this.log.warn({ failed: engine.engine, next: this.engines[next]!.engine, atSeconds: samples / PCM_SAMPLE_RATE, err: errorMessage(err) }, 'speech engine failed: switching');
         this.available[index] = false;
         this.active = next;

@@ -61,10 +61,7 @@ export class SeqStore {
         await dir.close();
       }
     } catch (err) {
-      throw new BridgeError('STATE_WRITE_FAILED', `could not persist seq in ${this.dir}: ${(err as Error).message}`, {
-        retryable: true,
-        cause: err,
-      });
+      throw new BridgeError('STATE_WRITE_FAILED', `could not persist seq in ${this.dir}: ${(err as Error).message}`, { cause: err });
     }
   }
 }

@@ -1,5 +1,3 @@
-import type { SenderStats } from './zoom-sender.js';
-
 /** A caption on its way out, timed on the meeting's clock (seconds since the meeting's first audio). */
 export interface OutgoingCaption {
   text: string;
@@ -12,6 +10,23 @@ export interface OutgoingCaption {
   spokenAt: number;
   /** Wall-clock ms at which each word (or phrase shown as one) first shown in this caption was spoken. */
   wordsSpokenAt: number[];
+}
+
+/** A Zoom sender's running counts, for metrics and the meetings view. */
+export interface SenderStats {
+  accepted: number;
+  /** Retry budgets that ran out; what happened to those captions is counted below. */
+  gaveUp: number;
+  /** Given up, then found delivered by Zoom's GET seq (only the answer was lost). */
+  confirmedBySeq: number;
+  /** Given up, not delivered, so sent again later with a following caption. */
+  carried: number;
+  /** Captions that never reached Zoom: skipped after waiting too long, or still unsent at shutdown. */
+  stale: number;
+  retries: number;
+  lastSeq: number | undefined;
+  /** Zoom's clock minus ours, from the lowest-latency recent answer. */
+  clockOffsetMs: number | undefined;
 }
 
 export interface SinkResult {
@@ -34,4 +49,6 @@ export interface CaptionSink {
   senderStats?(): SenderStats | undefined;
   /** What stops this destination from delivering now, as a sentence saying what to change; undefined when fine. */
   status?(): string | undefined;
+  /** The Zoom meeting's life as webhooks tell it; destinations that fetch their Caption URL act on it. */
+  onZoomMeeting?(event: 'started' | 'ended'): void | Promise<void>;
 }

@@ -4,8 +4,8 @@ import type { Logger } from '../log.js';
 import type { CaptionTarget, ZoomApiClient } from '../zoom-api/client.js';
 import { captionUrlExpiry, hashKey, parseCaptionUrl } from './caption-url.js';
 import { SeqStore } from './seq-store.js';
-import type { CaptionSink, OutgoingCaption, SinkResult } from './sink.js';
-import { ZoomCaptionSender, type SenderStats } from './zoom-sender.js';
+import type { CaptionSink, OutgoingCaption, SenderStats, SinkResult } from './sink.js';
+import { ZoomCaptionSender } from './zoom-sender.js';
 
 export interface ZoomApiSinkOptions {
   target: CaptionTarget;
@@ -60,15 +60,17 @@ export class ZoomApiSink implements CaptionSink {
     this.acquire();
   }
 
-  /** The meeting started (webhook): fetch the Caption URL now instead of at the next poll. */
-  meetingStarted(): void {
-    if (this.haveUrl) return;
-    this.acquire();
-    this.wakeAcquire?.();
-  }
-
-  /** The meeting ended (webhook): deliver what is queued, then forget its URL; a new instance gets a new one. */
-  async meetingEnded(): Promise<void> {
+  /**
+   * started (webhook): fetch the Caption URL now instead of at the next poll. ended: deliver what is queued, then
+   * forget the URL; a new instance of the meeting gets a new one.
+   */
+  async onZoomMeeting(event: 'started' | 'ended'): Promise<void> {
+    if (event === 'started') {
+      if (this.haveUrl) return;
+      this.acquire();
+      this.wakeAcquire?.();
+      return;
+    }
     await this.sender?.drain();
     this.haveUrl = false;
     clearTimeout(this.renewTimer);

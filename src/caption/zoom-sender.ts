@@ -1,3 +1,4 @@
+import type { SenderStats } from './sink.js';
 import PQueue from 'p-queue';
 import { request } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,22 +39,6 @@ export interface DeliveryResult {
   /** It went out late, joined to a later POST, after Zoom had not got it on time. */
   carried?: boolean;
   error?: BridgeError;
-}
-
-export interface SenderStats {
-  accepted: number;
-  /** Retry budgets that ran out; what happened to those captions is counted below. */
-  gaveUp: number;
-  /** Given up, then found delivered by Zoom's GET seq (only the answer was lost). */
-  confirmedBySeq: number;
-  /** Given up, not delivered, so sent again later with a following caption. */
-  carried: number;
-  /** Captions that never reached Zoom: skipped after waiting too long, or still unsent at shutdown. */
-  stale: number;
-  retries: number;
-  lastSeq: number | undefined;
-  /** Zoom's clock minus ours, from the lowest-latency recent answer. */
-  clockOffsetMs: number | undefined;
 }
 
 interface ClockSample {
@@ -292,7 +277,7 @@ export class ZoomCaptionSender {
     this.options.log.warn({ destination: this.url.redacted, captions: captions.length, why }, 'captions skipped: they never reached Zoom');
     for (const caption of captions) {
       this.carriedTexts.delete(caption);
-      const error = new BridgeError('ZOOM_GAVE_UP', `never reached Zoom: ${why}`, { retryable: true });
+      const error = new BridgeError('ZOOM_GAVE_UP', `never reached Zoom: ${why}`);
       caption.settle({ status: 'stale', text: caption.text, attempts: 0, enqueuedAt: caption.enqueuedAt, error });
     }
   }
@@ -314,9 +299,7 @@ export class ZoomCaptionSender {
       if (outcome.ok) return { ok: true, attempts: attempt };
       const backoff = this.random() * this.backoffBaseMs * 2 ** (attempt - 1);
       if (Date.now() - firstAttemptAt + backoff >= this.giveUpAfterMs) {
-        const error = new BridgeError('ZOOM_GAVE_UP', `no success for seq ${post.seq} after ${attempt} attempts: ${outcome.error.message}`, {
-          retryable: true,
-          cause: outcome.error,
+        const error = new BridgeError('ZOOM_GAVE_UP', `no success for seq ${post.seq} after ${attempt} attempts: ${outcome.error.message}`, { cause: outcome.error,
         });
         return { ok: false, attempts: attempt, error };
       }
@@ -345,15 +328,13 @@ export class ZoomCaptionSender {
       }
       return {
         ok: false,
-        error: new BridgeError('ZOOM_HTTP_STATUS', `Zoom answered ${response.statusCode}: ${body.slice(0, 200).trim()}`, {
-          retryable: true,
-        }),
+        error: new BridgeError('ZOOM_HTTP_STATUS', `Zoom answered ${response.statusCode}: ${body.slice(0, 200).trim()}`),
       };
     } catch (err) {
       if (controller.signal.aborted) {
-        return { ok: false, error: new BridgeError('ZOOM_TIMEOUT', `no answer within ${timeoutMs} ms`, { retryable: true }) };
+        return { ok: false, error: new BridgeError('ZOOM_TIMEOUT', `no answer within ${timeoutMs} ms`) };
       }
-      return { ok: false, error: new BridgeError('ZOOM_NETWORK', errorMessage(err), { retryable: true, cause: err }) };
+      return { ok: false, error: new BridgeError('ZOOM_NETWORK', errorMessage(err), { cause: err }) };
     } finally {
       clearTimeout(timer);
     }

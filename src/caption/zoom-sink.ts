@@ -1,8 +1,8 @@
 import type { Logger } from '../log.js';
 import { parseCaptionUrl } from './caption-url.js';
 import { SeqStore } from './seq-store.js';
-import type { CaptionSink, OutgoingCaption, SinkResult } from './sink.js';
-import { ZoomCaptionSender, type SenderStats } from './zoom-sender.js';
+import type { CaptionSink, OutgoingCaption, SenderStats, SinkResult } from './sink.js';
+import { ZoomCaptionSender } from './zoom-sender.js';
 
 export interface ZoomSinkOptions {
   url: string;

@@ -8,7 +8,7 @@ import type { BridgeMetrics } from '../metrics.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { listen } from '../util/listen.js';
-import type { MeetingPipeline } from '../pipeline/meeting.js';
+import type { MeetingView } from '../pipeline/types.js';
 import type { ZoomWebhookEvent, ZoomWebhookVerifier } from '../zoom-api/webhook.js';
 import { CAPTURE_PATH, serveCapture } from './capture-page.js';
 
@@ -50,7 +50,7 @@ export class HttpServer {
   private readonly server: Server;
   private closing: Promise<void> | undefined;
 
-  private readonly meetings: () => readonly MeetingPipeline[];
+  private readonly meetings: () => readonly MeetingView[];
   private readonly ingest: WebSocketIngest;
   private readonly log: Logger;
   private readonly webhook: WebhookHandler | undefined;
@@ -60,7 +60,7 @@ export class HttpServer {
 
   constructor(options: {
     /** A function: the set changes when the config is reloaded. */
-    meetings: () => readonly MeetingPipeline[];
+    meetings: () => readonly MeetingView[];
     ingest: WebSocketIngest;
     log: Logger;
     metrics: BridgeMetrics;
@@ -139,11 +139,11 @@ export class HttpServer {
       case '/meetings':
         if (this.adminToken === undefined) return json(res, 404, { error: 'set http.adminToken to enable /meetings' });
         if (!this.authorized(req)) return json(res, 401, { error: 'admin token required' });
-        return json(res, 200, { meetings: this.meetings().map(describeMeeting) });
+        return json(res, 200, { meetings: this.meetings().map((m) => m.snapshot()) });
       default: {
         if (INGEST_PATH.test(url.pathname)) return json(res, 426, { error: 'WebSocket upgrade required' });
         const capture = CAPTURE_PATH.exec(url.pathname);
-        const isWebSocketMeeting = (id: string): boolean => this.meetings().some((m) => m.id === id && m.config.source.type === 'websocket');
+        const isWebSocketMeeting = (id: string): boolean => this.meetings().some((m) => m.id === id && m.snapshot().source === 'websocket');
         const name = capture ? decodeSegment(capture[1]!) : undefined;
         if (name !== undefined && serveCapture(name, res, isWebSocketMeeting)) return;
         if (capture) return json(res, 404, { error: 'no meeting with a websocket source by that id' });
@@ -216,20 +216,6 @@ export class HttpServer {
     });
     return this.closing;
   }
-}
-
-function describeMeeting(meeting: MeetingPipeline): unknown {
-  return {
-    id: meeting.id,
-    state: meeting.state,
-    engine: meeting.recognizer.engine,
-    stats: meeting.stats,
-    destinations: meeting.destinations.map(({ sink, mode, lastPost }) => {
-      const sender = sink.senderStats?.();
-      const problem = sink.status?.();
-      return { kind: sink.kind, description: sink.description, display: mode, ...(lastPost ? { lastPost } : {}), ...(sender ? { sender } : {}), ...(problem ? { problem } : {}) };
-    }),
-  };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

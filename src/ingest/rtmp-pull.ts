@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { MeetingPipeline } from '../pipeline/meeting.js';
+import type { StreamTarget } from '../pipeline/types.js';
 import { redactStreamUrl, streamUrlSecrets } from '../redact.js';
 import { FfmpegAudio, privateInput } from './ffmpeg.js';
 import { StreamBuffer } from './stream-buffer.js';
@@ -24,7 +24,7 @@ export class RtmpPull {
   private readonly loop: Promise<void>;
 
   constructor(
-    private readonly pipeline: MeetingPipeline,
+    private readonly pipeline: StreamTarget,
     private readonly url: string,
     log: Logger,
   ) {

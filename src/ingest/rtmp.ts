@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
-import type { MeetingPipeline } from '../pipeline/meeting.js';
+import type { StreamTarget } from '../pipeline/types.js';
 import { listen } from '../util/listen.js';
 import { FfmpegAudio } from './ffmpeg.js';
 import { StreamBuffer } from './stream-buffer.js';
@@ -75,7 +75,7 @@ function limitParser(rtmp: NmsRtmp, published: () => boolean): void {
 const IDLE_TIMEOUT_MS = 30_000;
 
 export interface RtmpTarget {
-  pipeline: MeetingPipeline;
+  pipeline: StreamTarget;
   streamKey: string;
 }
 
@@ -207,7 +207,7 @@ export class RtmpIngest {
     });
   }
 
-  private startStream(pipeline: MeetingPipeline, socket: Socket, remote: string, log: Logger): Publisher {
+  private startStream(pipeline: StreamTarget, socket: Socket, remote: string, log: Logger): Publisher {
     const previous = this.publishers.get(pipeline.id);
     if (previous) {
       log.info('a new publisher replaces the current one');

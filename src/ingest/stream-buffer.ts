@@ -1,4 +1,4 @@
-import type { MeetingPipeline } from '../pipeline/meeting.js';
+import type { StreamTarget } from '../pipeline/types.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
 
@@ -7,21 +7,22 @@ const BUFFER_SECONDS = 10;
 
 /**
  * One publisher's audio on its way to the meeting's recognizer, whatever it came by (WebSocket, RTMP, a pull):
- * bounded, dropping the oldest when the recognizer lags (live captions want the present), counted in metrics.
+ * bounded, dropping the oldest when the recognizer lags (live captions want the present); drops are reported to
+ * the target (the audio it takes, it counts itself).
  */
 export class StreamBuffer {
   readonly audio: AsyncQueue<AudioItem>;
   private dropped = 0;
   private received = 0;
 
-  constructor(private readonly pipeline: MeetingPipeline) {
+  constructor(target: Pick<StreamTarget, 'audioDropped'>) {
     this.audio = new AsyncQueue<AudioItem>({
       capacity: BUFFER_SECONDS * PCM_SAMPLE_RATE,
       sizeOf: (item) => (item === FINALIZE ? 0 : item.length),
       onDrop: (item) => {
         if (item === FINALIZE) return;
         this.dropped += item.length;
-        pipeline.noteDroppedSamples(item.length);
+        target.audioDropped(item.length / PCM_SAMPLE_RATE);
       },
     });
   }
@@ -37,7 +38,6 @@ export class StreamBuffer {
   push(samples: Int16Array): void {
     if (this.audio.isEnded) return;
     this.received += samples.length;
-    this.pipeline.noteAudioSamples(samples.length);
     this.audio.push(samples);
   }
 }

@@ -4,7 +4,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
 import { FailureThrottle } from '../security/throttle.js';
 import { tokensMatch } from '../security/tokens.js';
-import type { MeetingPipeline } from '../pipeline/meeting.js';
+import type { StreamTarget } from '../pipeline/types.js';
 import type { AsyncQueue } from '../util/async-queue.js';
 import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
 import { createDecoder, ENCODINGS, type Encoding } from './decoders.js';
@@ -26,7 +26,7 @@ export const CLOSE = {
 } as const;
 
 export interface IngestTarget {
-  pipeline: MeetingPipeline;
+  pipeline: StreamTarget;
   token: string;
   idleTimeoutMs: number;
 }

@@ -1,17 +1,13 @@
-import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
 import { createRecognizer } from '../asr/create.js';
 import type { SpeechEvent, SpeechRecognizer } from '../asr/types.js';
-import { StdoutSink } from '../caption/stdout-sink.js';
-import type { CaptionSink, OutgoingCaption, SinkResult } from '../caption/sink.js';
 import { pruneArchive } from '../caption/archive.js';
-import { TranscriptFileSink } from '../caption/transcript-sink.js';
-import { ZoomSink } from '../caption/zoom-sink.js';
-import { ZoomApiSink } from '../caption/zoom-api-sink.js';
-import type { ZoomApiClient } from '../zoom-api/client.js';
+import { archiveDir, createDestinations, type DestinationDeps } from '../caption/create.js';
+import type { CaptionSink, OutgoingCaption, SinkResult } from '../caption/sink.js';
+import type { TranscriptFileSink } from '../caption/transcript-sink.js';
 import type { MeetingConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
-import type { BridgeMetrics } from '../metrics.js';
+import { PCM_SAMPLE_RATE, FINALIZE, type AudioItem } from '../audio.js';
 import type { Logger } from '../log.js';
 import { createDisplay } from '../display/create.js';
 import { displayPosts } from '../display/stream.js';
@@ -20,22 +16,7 @@ import { Segmenter, type SettledPiece } from '../segmenter/segmenter.js';
 import { TextRules } from '../segmenter/text-rules.js';
 import { settleWords } from '../segmenter/stream.js';
 import { AsyncQueue } from '../util/async-queue.js';
-
-export type MeetingState = 'starting' | 'ready' | 'streaming' | 'failed' | 'closed';
-
-export interface StreamSummary {
-  captions: number;
-  words: number;
-  audioSeconds: number;
-}
-
-export interface MeetingStats {
-  streams: number;
-  captions: number;
-  words: number;
-  audioSeconds: number;
-  droppedSeconds: number;
-}
+import type { MeetingEvents, MeetingSnapshot, MeetingState, MeetingStats, MeetingView, StreamSummary, StreamTarget } from './types.js';
 
 /** A caption destination with the display mode its POSTs follow, and the last thing it showed. */
 export interface Destination {
@@ -44,24 +25,17 @@ export interface Destination {
   lastPost?: { text: string; seq?: number; at: number };
 }
 
-export interface MeetingDeps {
-  stateDir: string;
-  log: Logger;
-  /** Present when the config has a zoomApi section: Caption URLs by meeting or webinar id. */
-  zoomApi?: ZoomApiClient;
-  metrics?: BridgeMetrics;
-}
+export type MeetingDeps = DestinationDeps;
 
 /**
  * One meeting: its recognizer, its caption destinations, and the flow between them. Streams of audio are
  * transcribed one at a time; a new publisher's stream waits until the previous one has flushed.
  */
-export class MeetingPipeline {
+export class MeetingPipeline extends EventEmitter<MeetingEvents> implements StreamTarget, MeetingView {
   state: MeetingState = 'starting';
   readonly recognizer: SpeechRecognizer;
   readonly destinations: Destination[] = [];
   readonly stats: MeetingStats = { streams: 0, captions: 0, words: 0, audioSeconds: 0, droppedSeconds: 0 };
-  private readonly metrics: BridgeMetrics | undefined;
   /** Wall-clock ms the pipeline was created: transcript cue times count from here. */
   private readonly epoch = Date.now();
   /** Built once per meeting: the profanity matcher and replacement list are shared by all its streams. */
@@ -74,44 +48,19 @@ export class MeetingPipeline {
 
   constructor(
     readonly config: MeetingConfig,
-    { stateDir, log, zoomApi, metrics }: MeetingDeps,
+    deps: MeetingDeps,
   ) {
-    this.log = log.child({ meeting: config.id });
-    this.metrics = metrics;
+    super();
+    this.log = deps.log.child({ meeting: config.id });
     this.recognizer = createRecognizer(config.asr, this.log);
     this.textRules = new TextRules(config.text);
-    this.archiveDir = join(stateDir, 'transcripts', config.id);
-    for (const destination of config.captions) {
-      if (destination.zoom) {
-        const zoom = destination.zoom;
-        const lang = zoom.lang ?? config.asr.language;
-        const shared = { lang, stateDir: join(stateDir, 'seq'), requestTimeoutMs: zoom.requestTimeoutMs, giveUpAfterMs: zoom.giveUpAfterMs };
-        if (zoom.url === undefined) {
-          // The schema guarantees credentials (hence a client) whenever a meeting or webinar id is given.
-          const target = zoom.meetingId !== undefined ? { meetingId: zoom.meetingId } : { webinarId: zoom.webinarId! };
-          this.destinations.push({ sink: new ZoomApiSink({ target, ...shared }, zoomApi!, this.log), mode: zoom.display });
-          continue;
-        }
-        if (zoom.url === '') {
-          this.log.warn('zoom caption URL is empty (optional): captions go to the other destinations only');
-          continue;
-        }
-        this.destinations.push({ sink: new ZoomSink({ url: zoom.url, ...shared }, this.log), mode: zoom.display });
-      } else if (destination.file) {
-        // Transcripts hold each word once, in blocks, whatever the Zoom destinations show.
-        this.destinations.push({ sink: new TranscriptFileSink(destination.file.path, this.log), mode: 'blocks' });
-      } else if (destination.stdout) {
-        this.destinations.push({ sink: new StdoutSink(config.id), mode: 'blocks' });
-      }
-    }
-    // After the configured destinations, so their index in metrics is their index in the config.
-    if (config.archive) {
-      const started = new Date(this.epoch).toISOString();
-      const base = join(this.archiveDir, started.replace(/[:.]/g, '-'));
-      const note = `meeting ${config.id}; cue times count from ${started}`;
-      this.archive = new TranscriptFileSink(`${base}.vtt`, this.log, note);
-      this.destinations.push({ sink: this.archive, mode: 'blocks' }, { sink: new TranscriptFileSink(`${base}.srt`, this.log), mode: 'blocks' });
-    }
+    this.archiveDir = archiveDir(deps.stateDir, config.id);
+    const planned = createDestinations(
+      { meetingId: config.id, captions: config.captions, archive: config.archive, language: config.asr.language, epoch: this.epoch },
+      { ...deps, log: this.log },
+    );
+    this.destinations.push(...planned.destinations);
+    this.archive = planned.archive;
   }
 
   get id(): string {
@@ -150,7 +99,7 @@ export class MeetingPipeline {
     const inFlight = new Set<Promise<unknown>>();
     this.state = 'streaming';
     this.stats.streams += 1;
-    this.metrics?.streams.inc({ meeting: this.id });
+    this.emit('stream-started', { publisher });
     this.log.info({ publisher }, 'stream started');
 
     // One display per mode in use; each paces its own destinations (a slow one must not hold up recognition).
@@ -178,7 +127,7 @@ export class MeetingPipeline {
     });
     try {
       const segmenter = new Segmenter(this.config.segmenter, this.textRules);
-      const events = this.recognizer.transcribe(audio);
+      const events = this.recognizer.transcribe(this.counted(audio));
       for await (const piece of settleWords(onSpeech ? tap(events, onSpeech) : events, segmenter)) {
         const words = piece.tokens.reduce((n, t) => n + t.words.length, 0);
         summary.words += words;
@@ -196,22 +145,40 @@ export class MeetingPipeline {
       await Promise.all(inFlight);
       if ((this.state as MeetingState) !== 'closed') this.state = 'ready';
       this.log.info({ publisher, ...summary }, 'stream ended');
+      this.emit('stream-ended', { publisher, summary });
     }
     return summary;
   }
 
+  /** Audio as the recognizer takes it, counted on the way (per chunk, without a call back from the source). */
+  private async *counted(audio: AsyncIterable<AudioItem>): AsyncIterable<AudioItem> {
+    for await (const item of audio) {
+      if (item !== FINALIZE) {
+        const seconds = item.length / PCM_SAMPLE_RATE;
+        this.stats.audioSeconds += seconds;
+        this.emit('audio', { seconds });
+      }
+      yield item;
+    }
+  }
+
+  audioDropped(seconds: number): void {
+    this.stats.droppedSeconds += seconds;
+    this.emit('audio-dropped', { seconds });
+  }
+
   private logDelivery(destination: Destination, caption: OutgoingCaption, result: SinkResult): void {
     const { sink } = destination;
-    this.metrics?.captions.inc({ meeting: this.id, destination: sink.kind, status: result.status });
+    const confirmedAt = sink.kind === 'zoom' ? result.confirmedAt : undefined;
+    // From when each word was spoken to Zoom's acceptance: what a reader waits.
+    const wordLatencies = confirmedAt === undefined ? [] : caption.wordsSpokenAt.map((spokenAt) => (confirmedAt - spokenAt) / 1000);
+    this.emit('delivered', { destination: sink.kind, result, wordLatencies });
     if (sink.kind !== 'zoom') return;
     if (result.status === 'accepted') destination.lastPost = { text: caption.text, seq: result.seq, at: result.confirmedAt ?? Date.now() };
     if (result.status === 'stale' || result.status === 'gave_up') {
       this.log.warn({ destination: sink.description, words: caption.words.length }, 'caption never reached Zoom');
       void this.archive?.note(`never reached ${sink.description}: ${caption.text}`);
     }
-    // From when each word was spoken to Zoom's acceptance: what a reader waits.
-    const confirmedAt = result.confirmedAt;
-    if (confirmedAt !== undefined) for (const spokenAt of caption.wordsSpokenAt) this.metrics?.wordLatency.observe({ meeting: this.id }, (confirmedAt - spokenAt) / 1000);
     const latencyMs = confirmedAt === undefined ? undefined : confirmedAt - caption.spokenAt;
     this.log.info({ seq: result.seq, status: result.status, words: caption.words.length, latencyMs }, 'caption delivered');
   }
@@ -221,28 +188,26 @@ export class MeetingPipeline {
     return this.config.captions.flatMap((d) => [d.zoom?.meetingId, d.zoom?.webinarId].filter((id): id is string => id !== undefined));
   }
 
-  zoomMeetingStarted(): void {
-    for (const { sink } of this.destinations) if (sink instanceof ZoomApiSink) sink.meetingStarted();
+  /** The Zoom meeting started or ended (webhook). On the end, the stream in progress has been ended by the caller. */
+  async zoomMeeting(event: 'started' | 'ended'): Promise<void> {
+    if (event === 'ended') await this.streamChain;
+    await Promise.all(this.sinks.map((sink) => sink.onZoomMeeting?.(event)));
   }
 
-  /** The stream in progress has been ended by the caller; deliver what it settled, then drop the URL. */
-  async zoomMeetingEnded(): Promise<void> {
-    await this.streamChain;
-    await Promise.all(this.sinks.map((sink) => (sink instanceof ZoomApiSink ? sink.meetingEnded() : undefined)));
-  }
-
-  noteAudioSamples(count: number): void {
-    this.stats.audioSeconds += count / PCM_SAMPLE_RATE;
-    this.metrics?.audioSeconds.inc({ meeting: this.id }, count / PCM_SAMPLE_RATE);
-  }
-
-  noteDroppedSamples(count: number): void {
-    this.stats.droppedSeconds += count / PCM_SAMPLE_RATE;
-    this.metrics?.droppedAudioSeconds.inc({ meeting: this.id }, count / PCM_SAMPLE_RATE);
-  }
-
-  recognizerCpuSeconds(): number {
-    return (this.recognizer.stats?.cpuMs ?? 0) / 1000;
+  snapshot(): MeetingSnapshot {
+    return {
+      id: this.id,
+      state: this.state,
+      source: this.config.source.type,
+      engine: this.recognizer.engine,
+      stats: { ...this.stats },
+      recognizerCpuSeconds: (this.recognizer.stats?.cpuMs ?? 0) / 1000,
+      destinations: this.destinations.map(({ sink, mode, lastPost }) => {
+        const sender = sink.senderStats?.();
+        const problem = sink.status?.();
+        return { kind: sink.kind, description: sink.description, display: mode, ...(lastPost ? { lastPost } : {}), ...(sender ? { sender } : {}), ...(problem ? { problem } : {}) };
+      }),
+    };
   }
 
   /** Finish the stream in progress (if its audio ended), deliver what is queued, stop the engine. Safe twice. */

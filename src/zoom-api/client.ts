@@ -178,7 +178,7 @@ export class ZoomApiClient {
       'meetingId' in target ? (['meetings', target.meetingId, 'meetingCaptionToken'] as const) : (['webinars', target.webinarId, 'webinarCaptionToken'] as const);
     const what = `${kind.slice(0, -1)} ${id}`;
     const body = await this.get<{ token?: unknown }>(`/${kind}/${encodeURIComponent(id)}/token?type=closed_caption_token`, { feature, what });
-    if (typeof body.token !== 'string') throw new BridgeError('ZOOM_API_ERROR', `Zoom answered the caption token request for ${what} without a token`, { retryable: true });
+    if (typeof body.token !== 'string') throw new BridgeError('ZOOM_API_UNAVAILABLE', `Zoom answered the caption token request for ${what} without a token`);
     return body.token;
   }
 }

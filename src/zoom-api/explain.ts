@@ -25,7 +25,7 @@ export function explainOAuthError(status: number, body: { reason?: string; error
   const reason = `${body.reason ?? ''} ${body.error ?? ''}`.trim();
   const said = reason ? ` (Zoom said: ${reason})` : '';
   if (status >= 500 || status === 429) {
-    return new BridgeError('ZOOM_API_AUTH', `Zoom's OAuth service is not answering (HTTP ${status})${said}; the bridge will try again`, { retryable: true });
+    return new BridgeError('ZOOM_API_UNAVAILABLE', `Zoom's OAuth service is not answering (HTTP ${status})${said}; the bridge will try again`);
   }
   if (/account/i.test(reason) && !/client/i.test(reason)) {
     return new BridgeError('ZOOM_API_AUTH', `Zoom does not accept the account id${said}: set ZOOM_ACCOUNT_ID to the Account ID shown on the app's App Credentials page ${APP_PAGE}`);
@@ -61,7 +61,6 @@ export function explainApiError(status: number, body: { code?: number; message?:
     return new BridgeError(
       'ZOOM_MEETING_NOT_STARTED',
       `${capitalize(what)} has not started: the host has to start it; the bridge fetches its Caption URL as soon as it has (at once with the meeting.started webhook, otherwise at its next poll)`,
-      { retryable: true },
     );
   }
   if (status === 404 || body.code === 3001 || body.code === 300 || /does not exist|invalid (meeting|webinar) id/i.test(message)) {
@@ -86,7 +85,7 @@ export function explainApiError(status: number, body: { code?: number; message?:
     );
   }
   if (status === 429) {
-    return new BridgeError('ZOOM_API_RATE_LIMITED', `Zoom API rate limit reached for ${what}${said}; the bridge will try again later`, { retryable: true });
+    return new BridgeError('ZOOM_API_RATE_LIMITED', `Zoom API rate limit reached for ${what}${said}; the bridge will try again later`);
   }
-  return new BridgeError('ZOOM_API_ERROR', `Zoom API answered ${status} for ${what}${said}`, { retryable: status >= 500 });
+  return new BridgeError(status >= 500 ? 'ZOOM_API_UNAVAILABLE' : 'ZOOM_API_ERROR', `Zoom API answered ${status} for ${what}${said}`);
 }

@@ -14,6 +14,8 @@ export abstract class FakeEngineServer {
   private wss: WebSocketServer | undefined;
   private port = 0;
   connections = 0;
+  /** Connections cut on purpose so far. */
+  drops = 0;
   /** Query and headers of every accepted connection. */
   readonly requests: { url: URL; headers: IncomingMessage['headers'] }[] = [];
   /** The next connection is cut (no close frame) after this many audio messages; then it resets. */
@@ -47,6 +49,7 @@ export abstract class FakeEngineServer {
       const drop = this.dropNext;
       const session = new EngineSession(drop?.after, () => {
         ws.terminate();
+        this.drops += 1;
         if (drop?.stopServer) void this.stop();
       });
       this.dropNext = undefined;

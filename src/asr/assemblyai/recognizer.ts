@@ -1,7 +1,8 @@
 import { BridgeError } from '../../errors.js';
 import { PCM_SAMPLE_RATE } from '../../audio.js';
 import type { Logger } from '../../log.js';
-import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint, type WireSession } from '../remote/websocket-recognizer.js';
+import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
+import type { WireSession } from '../remote/wire-stream.js';
 import type { RecognizerCapabilities } from '../types.js';
 
 export const ASSEMBLYAI_URL = 'wss://streaming.assemblyai.com/v3/ws';
@@ -58,7 +59,7 @@ export class AssemblyAiRecognizer extends WebSocketRecognizer {
       endMessage: JSON.stringify({ type: 'Terminate' }),
       onMessage: (raw) => {
         const message = JSON.parse(raw) as AssemblyAiMessage;
-        if (message.error) throw new BridgeError('ASR_ENGINE_FAILED', `assemblyai: ${message.error}`, { retryable: true });
+        if (message.error) throw new BridgeError('ASR_ENGINE_FAILED', `assemblyai: ${message.error}`);
         switch (message.type) {
           case 'Turn': {
             const words = (message.words ?? []).map((w) => ({ word: w.text, start: w.start / 1000, end: w.end / 1000 }));

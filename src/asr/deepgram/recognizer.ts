@@ -1,7 +1,8 @@
 import { BridgeError } from '../../errors.js';
 import { PCM_SAMPLE_RATE } from '../../audio.js';
 import type { Logger } from '../../log.js';
-import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint, type WireReply, type WireSession } from '../remote/websocket-recognizer.js';
+import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
+import type { WireReply, WireSession } from '../remote/wire-stream.js';
 import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
 
 export const DEEPGRAM_URL = 'wss://api.deepgram.com/v1/listen';
@@ -104,7 +105,7 @@ export class DeepgramRecognizer extends WebSocketRecognizer {
             // Deepgram's last message after CloseStream.
             return [...endUtterance(), { kind: 'done' }];
           case 'Error':
-            throw new BridgeError('ASR_ENGINE_FAILED', `deepgram: ${message.description ?? message.message ?? 'error'}`, { retryable: true });
+            throw new BridgeError('ASR_ENGINE_FAILED', `deepgram: ${message.description ?? message.message ?? 'error'}`);
           default:
             return [];
         }

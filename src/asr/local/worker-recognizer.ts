@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BridgeError, type ErrorCode } from '../../errors.js';
+import { BridgeError, isErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
 import { AsyncQueue } from '../../util/async-queue.js';
@@ -72,18 +72,19 @@ export class WorkerRecognizer implements SpeechRecognizer {
           this.worker = worker;
           resolve();
         } else if (message.type === 'failed') {
-          reject(new BridgeError(message.code as ErrorCode, message.message));
+          // The code carries whether it is worth retrying (one definition per code), so nothing is lost crossing the thread.
+          reject(new BridgeError(isErrorCode(message.code) ? message.code : 'ASR_ENGINE_FAILED', message.message));
         } else {
           this.listener?.(message);
         }
       });
       worker.on('error', (err) => {
-        const failure = new BridgeError('ASR_ENGINE_FAILED', `${this.engine} worker crashed: ${err.message}`, { retryable: true, cause: err });
+        const failure = new BridgeError('ASR_ENGINE_FAILED', `${this.engine} worker crashed: ${err.message}`, { cause: err });
         if (!ready) reject(failure);
         this.onWorkerGone(worker, failure);
       });
       worker.on('exit', (exitCode) => {
-        const failure = new BridgeError('ASR_ENGINE_FAILED', `${this.engine} worker exited (${exitCode})`, { retryable: true });
+        const failure = new BridgeError('ASR_ENGINE_FAILED', `${this.engine} worker exited (${exitCode})`);
         if (!ready) reject(failure);
         this.onWorkerGone(worker, failure);
       });

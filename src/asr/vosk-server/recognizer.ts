@@ -1,7 +1,8 @@
 import { BridgeError } from '../../errors.js';
 import { PCM_SAMPLE_RATE } from '../../audio.js';
 import type { Logger } from '../../log.js';
-import { WebSocketRecognizer, type WebSocketEndpoint, type WireSession } from '../remote/websocket-recognizer.js';
+import { WebSocketRecognizer, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
+import type { WireSession } from '../remote/wire-stream.js';
 import type { RecognizerCapabilities } from '../types.js';
 
 /** vosk-server compares this text exactly (spaces included) to end a stream. */
@@ -43,7 +44,7 @@ export class VoskServerRecognizer extends WebSocketRecognizer {
         try {
           reply = JSON.parse(raw) as VoskReply;
         } catch {
-          throw new BridgeError('ASR_ENGINE_FAILED', 'vosk server sent a reply that is not JSON', { retryable: true });
+          throw new BridgeError('ASR_ENGINE_FAILED', 'vosk server sent a reply that is not JSON');
         }
         if (typeof reply.partial === 'string') return [{ kind: 'interim', text: reply.partial }];
         const words = (reply.result ?? []).map((w) => ({ word: w.word, start: w.start, end: w.end }));

@@ -4,18 +4,19 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
-import { startDaemon, type Daemon } from '../src/daemon.js';
-import { locateFfmpeg } from '../src/ingest/ffmpeg.js';
-import { silentLogger } from '../src/log.js';
-import { readWav } from '../src/util/wav.js';
-import { wordErrorRate } from '../src/util/wer.js';
-import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/binding.js';
-import { configProblems } from './helpers/config-problems.js';
-import { freePort } from './helpers/daemon-process.js';
-import { redactStreamUrl, streamUrlSecrets } from '../src/redact.js';
-import { FakeZoom } from './helpers/fake-zoom.js';
-import { librivoxClips } from './helpers/speech.js';
+import { parseConfig } from '../../src/config/load.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { locateFfmpeg } from '../../src/ingest/ffmpeg.js';
+import { silentLogger } from '../../src/log.js';
+import { readWav } from '../../src/util/wav.js';
+import { wordErrorRate } from '../../src/util/wer.js';
+import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../../src/asr/pocketsphinx/binding.js';
+import { configProblems } from '../helpers/config-problems.js';
+import { freePort } from '../helpers/daemon-process.js';
+import { redactStreamUrl, streamUrlSecrets } from '../../src/redact.js';
+import { FakeZoom } from '../helpers/fake-zoom.js';
+import { librivoxClips } from '../helpers/speech.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const clips = librivoxClips();
 const ffmpeg = locateFfmpeg();
@@ -57,7 +58,7 @@ describe('RTMP push ingest', () => {
   it('captions two meetings published at once (AAC and MP3 in FLV), refusing a wrong key and garbage meanwhile', async () => {
     const stage = publish(url('stage-key-0123456789'), clips[3]!.path, 'aac');
     const breakout = publish(url('breakout-key-0123456789'), clips[0]!.path, 'libmp3lame');
-    await new Promise((r) => setTimeout(r, 1_000));
+    await waitUntil(() => daemon.meetings.every((m) => m.state === 'streaming'), { what: 'both meetings streaming' });
     const intruder = await publish(url('guessed-key-000000'), clips[1]!.path, 'aac');
     const player = await new Promise<number | null>((resolve) => execFile(ffmpeg, ['-loglevel', 'error', '-i', url('stage-key-0123456789'), '-t', '1', '-f', 'null', '-'], (err) => resolve(err ? (err as { code?: number }).code ?? 1 : 0)));
     // Bytes that are not RTMP: that connection is closed (parse error, or no publish within 10 s); nobody else notices.
@@ -69,7 +70,8 @@ describe('RTMP push ingest', () => {
     expect((await stage).code).toBe(0);
     expect((await breakout).code).toBe(0);
     await Promise.all([zooms[0]!.waitForCaptions(3), zooms[1]!.waitForCaptions(3)]);
-    await new Promise((r) => setTimeout(r, 2_000));
+    // A stream is over once its last captions were delivered.
+    await waitUntil(() => daemon.meetings.every((m) => m.state === 'ready'), { what: 'both streams delivered' });
     expect(zooms[0]!.text()).toMatch(/married|respectable/i);
     expect(zooms[1]!.text()).toMatch(/power to do/i);
     expect(zooms.flatMap((z) => z.violations)).toEqual([]);
@@ -82,7 +84,7 @@ describe('RTMP push ingest', () => {
     const first = zooms[0]!.lastAcceptedSeq;
     expect((await publish(url('stage-key-0123456789'), clips[2]!.path, 'aac')).code).toBe(0);
     expect((await publish(url('stage-key-0123456789'), clips[4]!.path, 'aac')).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 2_500));
+    await waitUntil(() => daemon.meetings.every((m) => m.state === 'ready'), { what: 'the stream delivered' });
     expect(zooms[0]!.accepted.length).toBeGreaterThan(before + 3);
     // The same speech as 16 kHz PCM straight into the engine: RTMP (AAC at 44.1 kHz stereo, decoded by ffmpeg) must
     // caption it about as well. Measured here: captions over RTMP 0.27, the engine on the PCM directly 0.32.
@@ -133,7 +135,7 @@ describe('RTMP pull ingest', () => {
     await zoom.waitForCaptions(2);
     // The source goes away and comes back (a mixer restarted): the bridge finds it again.
     await serve(clips[0]!.path);
-    await new Promise((r) => setTimeout(r, 2_000));
+    await waitUntil(() => /power/i.test(zoom.text()), { what: 'captions from the source that came back' });
     await daemon.stop();
     await zoom.stop();
     await rm(dir, { recursive: true, force: true });

@@ -4,19 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ZoomApiSink } from '../src/caption/zoom-api-sink.js';
-import { parseConfig } from '../src/config/load.js';
-import { startDaemon, type Daemon } from '../src/daemon.js';
-import { readWav } from '../src/util/wav.js';
-import { ZoomApiClient } from '../src/zoom-api/client.js';
-import { ZoomWebhookVerifier } from '../src/zoom-api/webhook.js';
-import { FakeZoom } from './helpers/fake-zoom.js';
-import { FakeZoomApi, signWebhook } from './helpers/fake-zoom-api.js';
-import { captureLogs } from './helpers/log-capture.js';
-import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
-import { streamAudio } from './helpers/ws-client.js';
+import { ZoomApiSink } from '../../src/caption/zoom-api-sink.js';
+import { parseConfig } from '../../src/config/load.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { readWav } from '../../src/util/wav.js';
+import { ZoomApiClient } from '../../src/zoom-api/client.js';
+import { ZoomWebhookVerifier } from '../../src/zoom-api/webhook.js';
+import { FakeZoom } from '../helpers/fake-zoom.js';
+import { FakeZoomApi, signWebhook } from '../helpers/fake-zoom-api.js';
+import { captureLogs } from '../helpers/log-capture.js';
+import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
+import { streamAudio } from '../helpers/ws-client.js';
+import { waitUntil } from '../helpers/wait.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const MEETING = '123456789';
 
 let api: FakeZoomApi;
@@ -184,10 +185,9 @@ describe('Caption URL from the API: waiting for the meeting, renewing before exp
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(zoom.accepted).toEqual([]); // not started: nothing can be posted yet
     meeting.started = true;
-    sink.meetingStarted(); // as the meeting.started webhook does: no waiting for the next poll
+    void sink.onZoomMeeting('started'); // as the meeting.started webhook does: no waiting for the next poll
     expect(await first).toMatchObject({ status: 'accepted', seq: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-    expect(issued).toBeGreaterThanOrEqual(2);
+    await waitUntil(() => issued >= 2, { what: 'the Caption URL renewed before it expires' });
     expect(await sink.deliver({ text: 'after renewal', words: [], start: 0, end: 1, releasedAt: 0, spokenAt: 0, wordsSpokenAt: [] })).toMatchObject({ status: 'accepted', seq: 2 });
     await sink.close();
     await sink.close();
@@ -300,7 +300,7 @@ meetings:
     await signed({ event: 'meeting.started', payload: { object: { id: MEETING } } });
     const long = concatSamples([sentence, sentence, sentence, sentence]);
     const streaming = streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/townhall`, long, { token: 'townhall-token', closeStream: false });
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    await waitUntil(() => zoom.accepted.length > 0, { what: 'a first caption' });
     expect((await signed({ event: 'meeting.ended', payload: { object: { id: MEETING } } })).status).toBe(200);
     const outcome = await streaming;
     expect(outcome).toMatchObject({ code: 1000, reason: 'stream complete' });

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
-import { configProblems } from './helpers/config-problems.js';
+import { parseConfig } from '../../src/config/load.js';
+import { configProblems } from '../helpers/config-problems.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const SHIPPED = fileURLToPath(new URL('../config/caption-bridge.yaml', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const SHIPPED = fileURLToPath(new URL('../../config/caption-bridge.yaml', import.meta.url));
 
 
 const minimal = (captions = '[ { stdout: {} } ]') => `meetings:

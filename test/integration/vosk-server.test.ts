@@ -2,17 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VoskServerRecognizer } from '../src/asr/vosk-server/recognizer.js';
-import { parseConfig } from '../src/config/load.js';
-import { startDaemon } from '../src/daemon.js';
-import { silentLogger } from '../src/log.js';
-import { readWav } from '../src/util/wav.js';
-import { wordErrorRate } from '../src/util/wer.js';
-import { FakeVoskServer } from './helpers/fake-vosk-server.js';
-import { FakeZoom } from './helpers/fake-zoom.js';
-import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
-import { audioChunks, collectEvents } from './helpers/speech-events.js';
-import { streamAudio } from './helpers/ws-client.js';
+import { VoskServerRecognizer } from '../../src/asr/vosk-server/recognizer.js';
+import { parseConfig } from '../../src/config/load.js';
+import { startDaemon } from '../../src/daemon.js';
+import { silentLogger } from '../../src/log.js';
+import { readWav } from '../../src/util/wav.js';
+import { wordErrorRate } from '../../src/util/wer.js';
+import { FakeVoskServer } from '../helpers/fake-vosk-server.js';
+import { FakeZoom } from '../helpers/fake-zoom.js';
+import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
+import { audioChunks, collectEvents } from '../helpers/speech-events.js';
+import { streamAudio } from '../helpers/ws-client.js';
 
 let server: FakeVoskServer;
 let url: string;
@@ -78,7 +78,7 @@ describe('fallback between engines', () => {
       'fallback.yaml',
       {},
     );
-    const { captureLogs } = await import('./helpers/log-capture.js');
+    const { captureLogs } = await import('../helpers/log-capture.js');
     const captured = captureLogs('info');
     const daemon = await startDaemon(config, captured.log);
     const clips = librivoxClips();

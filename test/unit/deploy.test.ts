@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { parseConfig } from '../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 
-const file = (path: string): string => readFileSync(fileURLToPath(new URL(`../${path}`, import.meta.url)), 'utf8');
+const file = (path: string): string => readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), 'utf8');
 
 describe('deployment files stay true', () => {
   it('the Kubernetes ConfigMap holds a config the bridge accepts once its Secret is filled in', () => {

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../src/asr/pocketsphinx/binding.js';
-import { PocketsphinxRecognizer } from '../src/asr/pocketsphinx/recognizer.js';
-import { FINALIZE, type AudioItem } from '../src/audio.js';
-import { silentLogger } from '../src/log.js';
-import { readWav } from '../src/util/wav.js';
-import { wordErrorRate } from '../src/util/wer.js';
-import { librivoxClips } from './helpers/speech.js';
-import { audioChunks, collectEvents, finalText } from './helpers/speech-events.js';
+import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../../src/asr/pocketsphinx/binding.js';
+import { PocketsphinxRecognizer } from '../../src/asr/pocketsphinx/recognizer.js';
+import { FINALIZE, type AudioItem } from '../../src/audio.js';
+import { silentLogger } from '../../src/log.js';
+import { readWav } from '../../src/util/wav.js';
+import { wordErrorRate } from '../../src/util/wer.js';
+import { librivoxClips } from '../helpers/speech.js';
+import { audioChunks, collectEvents, finalText } from '../helpers/speech-events.js';
 
 const options = { modelDir: DEFAULT_MODEL_DIR, endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs: 20_000 };
 

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
-import { startDaemon, type Daemon } from '../src/daemon.js';
-import { silentLogger } from '../src/log.js';
-import { readWav } from '../src/util/wav.js';
-import { FakeZoom } from './helpers/fake-zoom.js';
-import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
-import { refusedUpgrade, streamAudio } from './helpers/ws-client.js';
+import { parseConfig } from '../../src/config/load.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { silentLogger } from '../../src/log.js';
+import { readWav } from '../../src/util/wav.js';
+import { FakeZoom } from '../helpers/fake-zoom.js';
+import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
+import { refusedUpgrade, streamAudio } from '../helpers/ws-client.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let zoom: FakeZoom;
 let victimZoom: FakeZoom;
@@ -134,7 +135,7 @@ describe('WebSocket ingest: bad input gets a clear answer and disturbs nothing e
 
   it('a newer publisher replaces the current one, whose audio so far is still captioned', async () => {
     const first = streamAudio(`${base}/ingest/healthy`, concatSamples([sentence, sentence, sentence]), { token: 'healthy-token' });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await waitUntil(() => (daemon.meetings.find((m) => m.id === 'healthy')?.snapshot().stats.audioSeconds ?? 0) > 1, { what: 'the first publisher streaming' });
     const second = await streamAudio(`${base}/ingest/healthy`, sentence, { token: 'healthy-token', realtime: false });
     const replaced = await first;
     expect(replaced).toMatchObject({ code: 4009, reason: 'replaced by a newer publisher' });

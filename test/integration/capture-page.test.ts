@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
-import { startDaemon, type Daemon } from '../src/daemon.js';
-import { silentLogger } from '../src/log.js';
-import { readWav } from '../src/util/wav.js';
-import { FakeZoom } from './helpers/fake-zoom.js';
-import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
+import { parseConfig } from '../../src/config/load.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { silentLogger } from '../../src/log.js';
+import { readWav } from '../../src/util/wav.js';
+import { FakeZoom } from '../helpers/fake-zoom.js';
+import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 
 /**
  * The browser capture page in real headless Chromium (Debian's), its microphone fed from a WAV file of real

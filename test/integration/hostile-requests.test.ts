@@ -6,12 +6,12 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { locateFfmpeg } from '../src/ingest/ffmpeg.js';
-import { readWav } from '../src/util/wav.js';
-import { freePort, startDaemonProcess, type DaemonProcess } from './helpers/daemon-process.js';
-import { FakeZoom } from './helpers/fake-zoom.js';
-import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
-import { refusedUpgrade, streamAudio } from './helpers/ws-client.js';
+import { locateFfmpeg } from '../../src/ingest/ffmpeg.js';
+import { readWav } from '../../src/util/wav.js';
+import { freePort, startDaemonProcess, type DaemonProcess } from '../helpers/daemon-process.js';
+import { FakeZoom } from '../helpers/fake-zoom.js';
+import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
+import { refusedUpgrade, streamAudio } from '../helpers/ws-client.js';
 
 const WEBHOOK_SECRET = 'fuzz-webhook-secret';
 let zoom: FakeZoom;

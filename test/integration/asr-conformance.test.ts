@@ -1,20 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AssemblyAiRecognizer } from '../src/asr/assemblyai/recognizer.js';
-import { DeepgramRecognizer } from '../src/asr/deepgram/recognizer.js';
-import { DEFAULT_MODEL_DIR } from '../src/asr/pocketsphinx/binding.js';
-import { PocketsphinxRecognizer } from '../src/asr/pocketsphinx/recognizer.js';
-import type { SpeechEvent, SpeechRecognizer } from '../src/asr/types.js';
-import { VoskServerRecognizer } from '../src/asr/vosk-server/recognizer.js';
-import type { AudioItem } from '../src/audio.js';
-import { silentLogger } from '../src/log.js';
-import { readWav } from '../src/util/wav.js';
-import { wordErrorRate } from '../src/util/wer.js';
-import { FakeAssemblyAi } from './helpers/fake-assemblyai.js';
-import { FakeDeepgram } from './helpers/fake-deepgram.js';
-import type { FakeEngineServer } from './helpers/fake-engine-server.js';
-import { FakeVoskServer } from './helpers/fake-vosk-server.js';
-import { concatSamples, librivoxClips, roomNoise } from './helpers/speech.js';
-import { audioChunks, collectEvents, finalText, type ChunkOptions } from './helpers/speech-events.js';
+import { AssemblyAiRecognizer } from '../../src/asr/assemblyai/recognizer.js';
+import { DeepgramRecognizer } from '../../src/asr/deepgram/recognizer.js';
+import { DEFAULT_MODEL_DIR } from '../../src/asr/pocketsphinx/binding.js';
+import { PocketsphinxRecognizer } from '../../src/asr/pocketsphinx/recognizer.js';
+import type { SpeechEvent, SpeechRecognizer } from '../../src/asr/types.js';
+import { VoskServerRecognizer } from '../../src/asr/vosk-server/recognizer.js';
+import type { AudioItem } from '../../src/audio.js';
+import { silentLogger } from '../../src/log.js';
+import { readWav } from '../../src/util/wav.js';
+import { wordErrorRate } from '../../src/util/wer.js';
+import { FakeAssemblyAi } from '../helpers/fake-assemblyai.js';
+import { FakeDeepgram } from '../helpers/fake-deepgram.js';
+import type { FakeEngineServer } from '../helpers/fake-engine-server.js';
+import { FakeVoskServer } from '../helpers/fake-vosk-server.js';
+import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
+import { waitUntil } from '../helpers/wait.js';
+import { audioChunks, collectEvents, finalText, type ChunkOptions } from '../helpers/speech-events.js';
 
 /**
  * One suite every adapter runs: the same speech, the same questions. Engines that are services run against a
@@ -177,6 +178,24 @@ describe.each(engines)('speech engine conformance: $name', (engine) => {
       expect(failure).toMatchObject({ code: 'ASR_ENGINE_FAILED', retryable: true });
       expect(Date.now() - started).toBeLessThan(8_000);
       await recognizer.close();
+    });
+
+    it('ends a stream at once when the recognizer is closed while it is reconnecting (no hang)', async () => {
+      const recognizer = engine.create(url);
+      await recognizer.start();
+      server!.dropNextConnectionAfter(10, { stopServer: true });
+      const outcome = collectEvents(recognizer.transcribe(chunks(concatSamples([speech(0), speech(1)])))).then(
+        () => 'ended',
+        (err: unknown) => (err as { code?: string }).code,
+      );
+      // The connection drops, the stream waits between reconnect attempts, and the meeting is closed meanwhile.
+      const drops = server!.drops;
+      await waitUntil(() => server!.drops > drops);
+      await new Promise((r) => setTimeout(r, 100));
+      await recognizer.close();
+      const settled = await Promise.race([outcome, new Promise((r) => setTimeout(r, 3_000, 'still running'))]);
+      await server!.start();
+      expect(settled).not.toBe('still running');
     });
 
     it('reports an unreachable service at start as retryable', async () => {

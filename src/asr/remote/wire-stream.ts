@@ -1,0 +1,268 @@
+import WebSocket from 'ws';
+import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
+import { BridgeError, errorMessage } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { AsyncQueue } from '../../util/async-queue.js';
+import type { RecognizedWord, SpeechEvent } from '../types.js';
+import { UtteranceTracker } from '../utterance.js';
+
+/** What one server message said, in the engine's own timeline (seconds from the connection's first sample). */
+export type WireReply =
+  | { kind: 'speech-started' }
+  | { kind: 'interim'; text: string; words?: RecognizedWord[] }
+  | { kind: 'final'; text: string; words: RecognizedWord[] }
+  | { kind: 'utterance-end' }
+  /** The engine has answered the end message: nothing more will come on this connection. */
+  | { kind: 'done' };
+
+/** One connection's protocol state; a reconnect gets a fresh one. */
+export interface WireSession {
+  /** Sent as text right after the socket opens (vosk's config). */
+  readonly openMessage?: string;
+  /** Asks the engine to settle what is being said now; without it a client's Finalize waits for endpointing. */
+  readonly finalizeMessage?: string;
+  /** Sent when no audio went out for keepAliveMs, so the engine does not time the connection out. */
+  readonly keepAliveMessage?: string;
+  /** Asks the engine to settle everything and end the connection. */
+  readonly endMessage: string;
+  /** Throws a BridgeError for a message the engine sends to say something is wrong. */
+  onMessage(text: string): WireReply[];
+}
+
+/** How a stream survives a lost connection, and how long it waits for the engine. */
+export interface RetryPolicy {
+  /**
+   * Waits before each reconnect attempt within one stream; when they run out, the stream fails (and a fallback
+   * engine takes over). Meanwhile audio is not read: it waits in the ingest buffer, for this engine or the next.
+   */
+  reconnectDelaysMs: readonly number[];
+  connectTimeoutMs: number;
+  /** How long the engine may take to answer the end message before the stream is ended without it. */
+  endTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { reconnectDelaysMs: [250, 500, 1000, 2000], connectTimeoutMs: 5_000, endTimeoutMs: 10_000 };
+
+/** What a stream needs from its recognizer: the connection, the protocol, and the pacing of audio. */
+export interface WireLink {
+  engine: string;
+  log: Logger;
+  policy: RetryPolicy;
+  /** Audio per message. */
+  chunkMs: number;
+  /** The shortest message the engine accepts; the last one of a stream is padded with silence up to it. */
+  minChunkMs: number;
+  keepAliveMs: number;
+  connect(): Promise<WebSocket>;
+  session(): WireSession;
+  /** A close code by which the engine refuses this request for good (bad key, bad parameters): no reconnect. */
+  refusal(code: number, reason: string): BridgeError | undefined;
+  /** Audio that went out to the engine, for its real-time factor. */
+  sent(seconds: number): void;
+}
+
+/** Past this much unsent data on the socket, reading audio waits (backpressure to ingest, which drops oldest). */
+const MAX_BUFFERED_BYTES = 2 * PCM_SAMPLE_RATE * 2;
+
+/**
+ * One stream of audio through a WebSocket engine: chunking, keep-alives, Finalize, the end handshake, and
+ * reconnecting mid-stream with the engine's times moved onto the stream's timeline. Every way it ends (the engine's
+ * answer, a refusal, retries run out, the recognizer closed, the reader gone) goes through `finish`, once.
+ */
+export class WireStream {
+  readonly events = new AsyncQueue<SpeechEvent>();
+  private readonly utterance = new UtteranceTracker((event) => this.events.push(event));
+  private readonly chunkSamples: number;
+  private ws: WebSocket | undefined;
+  private session: WireSession;
+  /** Samples sent on earlier connections: where the current connection's timeline starts. */
+  private offsetSamples = 0;
+  private sentSamples = 0;
+  private lastSentAt = Date.now();
+  private endSent = false;
+  private finished = false;
+  private endTimer: NodeJS.Timeout | undefined;
+  /** Wakes the audio pump when a lost connection is back or the stream is over. */
+  private connectionChanged: (() => void) | undefined;
+  private pending: Int16Array[] = [];
+  private pendingSamples = 0;
+
+  constructor(
+    private readonly link: WireLink,
+    first: WebSocket,
+    audio: AsyncIterable<AudioItem>,
+  ) {
+    this.chunkSamples = Math.round((link.chunkMs / 1000) * PCM_SAMPLE_RATE);
+    this.session = link.session();
+    this.ws = first;
+    this.attach(first);
+    void this.pump(audio);
+  }
+
+  /** The reader is gone (or the recognizer closed): stop without waiting for the engine. */
+  abandon(): void {
+    this.finish();
+    this.ws?.close(1000);
+  }
+
+  private get now(): number {
+    return this.sentSamples / PCM_SAMPLE_RATE;
+  }
+
+  private onStreamTimeline(words: RecognizedWord[] | undefined): RecognizedWord[] | undefined {
+    const offset = this.offsetSamples / PCM_SAMPLE_RATE;
+    return words?.map((w) => ({ ...w, start: w.start + offset, end: w.end + offset }));
+  }
+
+  private finish(err?: BridgeError): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.endTimer);
+    this.utterance.endOfSpeech(this.now);
+    if (err) this.events.fail(err);
+    else this.events.end();
+    this.wakePump();
+  }
+
+  private wakePump(): void {
+    this.connectionChanged?.();
+    this.connectionChanged = undefined;
+  }
+
+  private attach(socket: WebSocket): void {
+    const session = this.session;
+    if (session.openMessage) socket.send(session.openMessage);
+    const keepAlive = session.keepAliveMessage
+      ? setInterval(() => {
+          if (Date.now() - this.lastSentAt >= this.link.keepAliveMs && socket.readyState === socket.OPEN) socket.send(session.keepAliveMessage!);
+        }, Math.max(250, this.link.keepAliveMs / 2))
+      : undefined;
+    socket.on('message', (data, isBinary) => {
+      if (isBinary || this.finished) return;
+      let replies: WireReply[];
+      try {
+        replies = session.onMessage(String(data));
+      } catch (err) {
+        socket.terminate();
+        return this.finish(err instanceof BridgeError ? err : new BridgeError('ASR_ENGINE_FAILED', `${this.link.engine}: ${errorMessage(err)}`));
+      }
+      for (const reply of replies) this.take(reply, socket);
+    });
+    socket.on('close', (code, reasonBuffer) => {
+      clearInterval(keepAlive);
+      if (socket !== this.ws || this.finished) return;
+      this.ws = undefined;
+      if (this.endSent) {
+        // After the end message a clean close is the engine finishing (vosk-server's close carries no code).
+        // A lost connection now has nothing left to resend: the words still in flight are gone.
+        if (code !== 1000 && code !== 1005) this.link.log.warn({ engine: this.link.engine, code }, 'speech engine connection lost while settling the end of the stream');
+        return this.finish();
+      }
+      const reason = reasonBuffer.toString();
+      const refusal = this.link.refusal(code, reason);
+      if (refusal) return this.finish(refusal);
+      // The engine went away mid-stream: what it had not finalised is lost; close that utterance and reconnect.
+      this.utterance.endOfSpeech(this.now);
+      this.link.log.warn({ engine: this.link.engine, code, reason, atSeconds: this.now }, 'speech engine connection lost; reconnecting');
+      void this.reconnect();
+    });
+  }
+
+  private take(reply: WireReply, socket: WebSocket): void {
+    const now = this.now;
+    if (reply.kind === 'speech-started') this.utterance.startOfSpeech(now);
+    else if (reply.kind === 'interim') this.utterance.interim(reply.text, this.onStreamTimeline(reply.words), now);
+    else if (reply.kind === 'final') this.utterance.final(reply.text, this.onStreamTimeline(reply.words)!, now);
+    else if (reply.kind === 'utterance-end') this.utterance.endOfSpeech(now);
+    else if (reply.kind === 'done' && this.endSent) {
+      socket.close(1000);
+      this.finish();
+    }
+  }
+
+  private async reconnect(): Promise<void> {
+    let lastError: unknown;
+    for (const delay of this.link.policy.reconnectDelaysMs) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.finished) return;
+      try {
+        const socket = await this.link.connect();
+        if (this.finished) return void socket.close();
+        this.offsetSamples = this.sentSamples;
+        this.session = this.link.session();
+        this.ws = socket;
+        this.attach(socket);
+        this.wakePump();
+        this.link.log.info({ engine: this.link.engine, atSeconds: this.now }, 'speech engine connection back');
+        return;
+      } catch (err) {
+        lastError = err;
+        // A refusal, or the recognizer closed: trying again cannot help.
+        if (err instanceof BridgeError && !err.retryable) break;
+      }
+    }
+    this.finish(
+      lastError instanceof BridgeError && !lastError.retryable
+        ? lastError
+        : new BridgeError('ASR_ENGINE_FAILED', `${this.link.engine}: connection lost and not back after ${this.link.policy.reconnectDelaysMs.length} attempts (${errorMessage(lastError)})`),
+    );
+  }
+
+  private async connected(): Promise<void> {
+    while (!this.ws && !this.finished) await new Promise<void>((resolve) => (this.connectionChanged = resolve));
+  }
+
+  // Audio sent into a connection that is dropping is lost with it, like what the engine had not finalised.
+  private send(pcm: Int16Array): void {
+    const socket = this.ws;
+    if (socket?.readyState !== WebSocket.OPEN) return;
+    socket.send(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+    this.sentSamples += pcm.length;
+    this.lastSentAt = Date.now();
+    this.link.sent(pcm.length / PCM_SAMPLE_RATE);
+  }
+
+  private flushPending(padTo = 0): void {
+    if (this.pendingSamples === 0) return;
+    const chunk = new Int16Array(Math.max(this.pendingSamples, padTo));
+    let at = 0;
+    for (const part of this.pending) {
+      chunk.set(part, at);
+      at += part.length;
+    }
+    this.pending = [];
+    this.pendingSamples = 0;
+    this.send(chunk);
+  }
+
+  private async pump(audio: AsyncIterable<AudioItem>): Promise<void> {
+    const minSamples = Math.round((this.link.minChunkMs / 1000) * PCM_SAMPLE_RATE);
+    try {
+      for await (const item of audio) {
+        await this.connected();
+        if (this.finished) return;
+        if (item === FINALIZE) {
+          this.flushPending(minSamples);
+          if (this.session.finalizeMessage && this.ws?.readyState === WebSocket.OPEN) this.ws.send(this.session.finalizeMessage);
+          continue;
+        }
+        this.pending.push(item);
+        this.pendingSamples += item.length;
+        if (this.pendingSamples >= this.chunkSamples) this.flushPending();
+        while (this.ws && this.ws.bufferedAmount > MAX_BUFFERED_BYTES && !this.finished) await new Promise((r) => setTimeout(r, 20));
+      }
+    } catch (err) {
+      this.link.log.warn({ engine: this.link.engine, err: errorMessage(err) }, 'audio source failed; settling what was heard');
+    }
+    await this.connected();
+    if (this.finished) return;
+    this.flushPending(minSamples);
+    this.endSent = true;
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(this.session.endMessage);
+    this.endTimer = setTimeout(() => {
+      this.link.log.warn({ engine: this.link.engine }, 'speech engine did not answer the end of the stream in time; ending it');
+      this.ws?.terminate();
+      this.finish();
+    }, this.link.policy.endTimeoutMs);
+  }
+}

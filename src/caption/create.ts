@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+import type { DisplayMode } from '../display/types.js';
+import type { Logger } from '../log.js';
+import type { ZoomApiClient } from '../zoom-api/client.js';
+import type { ArchiveRetention } from './archive.js';
+import type { CaptionDestinationConfig } from './options.js';
+import type { CaptionSink } from './sink.js';
+import { StdoutSink } from './stdout-sink.js';
+import { TranscriptFileSink } from './transcript-sink.js';
+import { ZoomApiSink } from './zoom-api-sink.js';
+import { ZoomSink } from './zoom-sink.js';
+
+export interface PlannedDestination {
+  sink: CaptionSink;
+  /** How its POSTs are laid out; transcripts always take blocks (each word once). */
+  mode: DisplayMode;
+}
+
+export interface MeetingDestinations {
+  destinations: PlannedDestination[];
+  /** The meeting's WebVTT archive, which also records captions that never reached Zoom. */
+  archive?: TranscriptFileSink;
+}
+
+export interface DestinationOptions {
+  meetingId: string;
+  captions: CaptionDestinationConfig[];
+  archive: ArchiveRetention | false;
+  /** The language Zoom is told when a destination names none: the recognizer's. */
+  language: string;
+  /** Wall-clock ms the meeting began: archive cue times count from here. */
+  epoch: number;
+}
+
+export interface DestinationDeps {
+  stateDir: string;
+  log: Logger;
+  /** Present when the config has a zoomApi section (the schema requires it for meetingId/webinarId). */
+  zoomApi?: ZoomApiClient;
+}
+
+/** The folder of a meeting's archive: trimmed at start, one WebVTT + SRT pair per run. */
+export function archiveDir(stateDir: string, meetingId: string): string {
+  return join(stateDir, 'transcripts', meetingId);
+}
+
+/** A meeting's caption destinations, in config order, then its archive (so metrics' indexes match the config). */
+export function createDestinations(options: DestinationOptions, { stateDir, log, zoomApi }: DestinationDeps): MeetingDestinations {
+  const destinations: PlannedDestination[] = [];
+  for (const destination of options.captions) {
+    if (destination.zoom) {
+      const zoom = destination.zoom;
+      const shared = { lang: zoom.lang ?? options.language, stateDir: join(stateDir, 'seq'), requestTimeoutMs: zoom.requestTimeoutMs, giveUpAfterMs: zoom.giveUpAfterMs };
+      if (zoom.url === undefined) {
+        const target = zoom.meetingId !== undefined ? { meetingId: zoom.meetingId } : { webinarId: zoom.webinarId! };
+        destinations.push({ sink: new ZoomApiSink({ target, ...shared }, zoomApi!, log), mode: zoom.display });
+      } else if (zoom.url === '') {
+        log.warn('zoom caption URL is empty (optional): captions go to the other destinations only');
+      } else {
+        destinations.push({ sink: new ZoomSink({ url: zoom.url, ...shared }, log), mode: zoom.display });
+      }
+    } else if (destination.file) {
+      destinations.push({ sink: new TranscriptFileSink(destination.file.path, log), mode: 'blocks' });
+    } else if (destination.stdout) {
+      destinations.push({ sink: new StdoutSink(options.meetingId), mode: 'blocks' });
+    }
+  }
+  if (!options.archive) return { destinations };
+  const started = new Date(options.epoch).toISOString();
+  const base = join(archiveDir(stateDir, options.meetingId), started.replace(/[:.]/g, '-'));
+  const archive = new TranscriptFileSink(`${base}.vtt`, log, `meeting ${options.meetingId}; cue times count from ${started}`);
+  destinations.push({ sink: archive, mode: 'blocks' }, { sink: new TranscriptFileSink(`${base}.srt`, log), mode: 'blocks' });
+  return { destinations, archive };
+}

@@ -1,0 +1,68 @@
+import type { MeetingConfig } from '../config/schema.js';
+import { errorMessage } from '../errors.js';
+import { RtmpPull } from '../ingest/rtmp-pull.js';
+import type { RtmpTarget } from '../ingest/rtmp.js';
+import type { IngestTarget } from '../ingest/websocket.js';
+import type { Logger } from '../log.js';
+import type { BridgeMetrics } from '../metrics.js';
+import { MeetingPipeline, type MeetingDeps } from './meeting.js';
+
+/** The daemon's ways in, shared by all meetings; a meeting adds its routes and removes them when it closes. */
+export interface MeetingRoutes {
+  websocket: Map<string, IngestTarget>;
+  rtmp: Map<string, RtmpTarget>;
+  /** End the meeting's current stream on every listener, as CloseStream would. */
+  endStream(meetingId: string): void;
+}
+
+/**
+ * One meeting and everything it owns: its pipeline, its ingest routes, its RTMP pull, its metrics. `close()`
+ * releases all of them in order (no new audio, the stream in progress finished, the engine and sinks closed).
+ */
+export class RunningMeeting {
+  readonly pipeline: MeetingPipeline;
+  private pull: RtmpPull | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly config: MeetingConfig,
+    deps: MeetingDeps & { metrics: BridgeMetrics },
+    private readonly routes: MeetingRoutes,
+    private readonly log: Logger,
+  ) {
+    this.pipeline = new MeetingPipeline(config, deps);
+    deps.metrics.watch(this.pipeline);
+    const { source } = config;
+    if (source.type === 'websocket') routes.websocket.set(config.id, { pipeline: this.pipeline, token: source.token, idleTimeoutMs: source.idleTimeoutMs });
+    if (source.type === 'rtmp') routes.rtmp.set(config.id, { pipeline: this.pipeline, streamKey: source.streamKey });
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  /** Load the engine and open the destinations; a pulled source starts once the meeting can take its audio. */
+  async start(): Promise<void> {
+    try {
+      await this.pipeline.start();
+    } catch (err) {
+      this.log.error({ meeting: this.id, err: errorMessage(err) }, 'meeting failed to start');
+      throw err;
+    }
+    const { source } = this.config;
+    if (source.type === 'rtmp-pull' && !this.closing) this.pull = new RtmpPull(this.pipeline, source.url, this.log);
+  }
+
+  /** Stop taking audio, finish the stream in progress, close the engine and the destinations. Safe twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.routes.websocket.get(this.id)?.pipeline === this.pipeline) this.routes.websocket.delete(this.id);
+      if (this.routes.rtmp.get(this.id)?.pipeline === this.pipeline) this.routes.rtmp.delete(this.id);
+      this.routes.endStream(this.id);
+      await this.pull?.close();
+      await this.pipeline.close();
+      this.pipeline.removeAllListeners();
+    })();
+    return this.closing;
+  }
+}
