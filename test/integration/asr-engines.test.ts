@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssemblyAiRecognizer } from '../../src/asr/assemblyai/recognizer.js';
@@ -19,6 +18,7 @@ import { captureLogs } from '../helpers/log-capture.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { audioChunks, collectEvents, finalText } from '../helpers/speech-events.js';
 import { streamAudio } from '../helpers/ws-client.js';
+import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 
 const clips = librivoxClips();
 const speech = (index: number): Int16Array => readWav(clips[index]!.path).samples;
@@ -46,9 +46,9 @@ describe('Deepgram adapter', () => {
   });
 
   it('uses Deepgram\'s punctuation to end blocks, and with diarize a new speaker starts a block marked ">>"', async () => {
-    const zoom = new FakeZoom();
+    const zoom = stopAfterTest(new FakeZoom());
     const captionUrl = await zoom.start();
-    const dir = await mkdtemp(join(tmpdir(), 'cb-diarize-'));
+    const dir = await tempDirForTest('cb-diarize-');
     const config = parseConfig(
       `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: m\n    source: { type: websocket, token: t }\n` +
         `    asr: { engine: deepgram, apiKey: dg-key, url: "${url}/v1/listen", diarize: true }\n    display: { speakerMarker: ">>" }\n` +
@@ -56,7 +56,7 @@ describe('Deepgram adapter', () => {
       'diarize.yaml',
       {},
     );
-    const daemon = await startDaemon(config, silentLogger);
+    const daemon = stopAfterTest(await startDaemon(config, silentLogger));
     try {
       const audio = concatSamples([roomNoise(0.5), speech(0), roomNoise(1.5), speech(3), roomNoise(1.5)]);
       expect((await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/m`, audio, { token: 't', realtime: false })).code).toBe(1000);
@@ -123,18 +123,18 @@ describe('AssemblyAI adapter', () => {
 
 describe('cloud engines in the daemon', () => {
   it('captions a meeting through Deepgram, the key coming from the environment and never reaching the logs', async () => {
-    const deepgram = new FakeDeepgram('dg-secret-key-123');
+    const deepgram = stopAfterTest(new FakeDeepgram('dg-secret-key-123'));
     const dgUrl = await deepgram.start();
-    const zoom = new FakeZoom();
+    const zoom = stopAfterTest(new FakeZoom());
     const captionUrl = await zoom.start();
-    const dir = await mkdtemp(join(tmpdir(), 'cb-deepgram-'));
+    const dir = await tempDirForTest('cb-deepgram-');
     const config = parseConfig(
       `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: cloud\n    source: { type: websocket, token: t0k3n }\n    asr: { engine: deepgram, apiKey: "\${DEEPGRAM_API_KEY}", url: "${dgUrl}/v1/listen" }\n    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
       'deepgram.yaml',
       { DEEPGRAM_API_KEY: 'dg-secret-key-123' },
     );
     const captured = captureLogs('debug');
-    const daemon = await startDaemon(config, captured.log);
+    const daemon = stopAfterTest(await startDaemon(config, captured.log));
     const audio = concatSamples([roomNoise(0.5), speech(3), roomNoise(1)]);
     const outcome = await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/cloud`, audio, { token: 't0k3n', realtime: true });
     await daemon.stop();
@@ -148,7 +148,7 @@ describe('cloud engines in the daemon', () => {
   });
 
   it('refuses a wrong key at start with a message that says so', async () => {
-    const deepgram = new FakeDeepgram('right-key');
+    const deepgram = stopAfterTest(new FakeDeepgram('right-key'));
     const dgUrl = await deepgram.start();
     const config = parseConfig(meetingWith(`{ engine: deepgram, apiKey: wrong-key, url: "${dgUrl}" }`).replace('meetings:', 'http: { host: 127.0.0.1, port: 0 }\nstate: { dir: /tmp/cb-wrong-key }\nmeetings:'), 'c.yaml', {});
     await expect(startDaemon(config, silentLogger)).rejects.toThrow(`no meeting could start: deepgram refused the API key (HTTP 401 from ${dgUrl}/)`);
@@ -173,7 +173,7 @@ describe('engine configuration', () => {
     expect(configProblems(meetingWith('{ engine: pocketsphinx, fallback: [ { engine: sherpa-onnx, modelDir: /nonexistent/model } ] }'))[0]).toMatch(/^4:\d+ meetings\[0\]\.asr\.fallback\[0\]\.modelDir: model folder/);
     // The parser itself never touches the disk: the folder is checked by --check, at start and on reload.
     expect(() => parseConfig(meetingWith('{ engine: sherpa-onnx, modelDir: /nonexistent/model }'), 'c.yaml', {})).not.toThrow();
-    const dir = await mkdtemp(join(tmpdir(), 'cb-sherpa-'));
+    const dir = await tempDirForTest('cb-sherpa-');
     await writeFile(join(dir, 'encoder-epoch-99-avg-1.onnx'), '');
     expect(configProblems(meetingWith(`{ engine: sherpa-onnx, modelDir: ${dir} }`))[0]).toMatch(/lacks decoder\*\.onnx, joiner\*\.onnx, tokens\.txt/);
     await rm(dir, { recursive: true, force: true });
@@ -189,7 +189,7 @@ describe('engine configuration', () => {
 
 describe('sherpa-onnx', () => {
   it('a corrupt model fails the engine with a clear error, and the process survives the library aborting', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'cb-sherpa-'));
+    const dir = await tempDirForTest('cb-sherpa-');
     await mkdir(dir, { recursive: true });
     for (const name of ['encoder-epoch-99.onnx', 'decoder-epoch-99.onnx', 'joiner-epoch-99.onnx']) await writeFile(join(dir, name), 'not a model');
     await writeFile(join(dir, 'tokens.txt'), '<blk> 0\n');

@@ -17,6 +17,7 @@ import { redactStreamUrl, streamUrlSecrets } from '../../src/redact.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
 import { librivoxClips } from '../helpers/speech.js';
 import { waitUntil } from '../helpers/wait.js';
+import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 
 const clips = librivoxClips();
 const ffmpeg = locateFfmpeg();
@@ -108,8 +109,8 @@ describe('RTMP push ingest', () => {
 
 describe('RTMP pull ingest', () => {
   it('pulls a stream, and when the source drops or is not there yet, reconnects with backoff', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'cb-pull-'));
-    const zoom = new FakeZoom();
+    const dir = await tempDirForTest('cb-pull-');
+    const zoom = stopAfterTest(new FakeZoom());
     const captionUrl = await zoom.start();
     const sourcePort = await freePort();
     const key = 'pull-key-0123456789abcdef';
@@ -120,7 +121,7 @@ describe('RTMP pull ingest', () => {
       {},
     );
     // The source is not up yet when the meeting starts: the pull retries.
-    const daemon = await startDaemon(config, silentLogger);
+    const daemon = stopAfterTest(await startDaemon(config, silentLogger));
     const serve = (clip: string): Promise<unknown> =>
       new Promise((resolve) => execFile(ffmpeg, ['-loglevel', 'error', '-re', '-i', clip, '-c:a', 'aac', '-f', 'flv', '-listen', '1', source], resolve));
     await new Promise((r) => setTimeout(r, 500));

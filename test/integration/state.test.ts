@@ -14,6 +14,7 @@ import { FakeZoom } from '../helpers/fake-zoom.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { streamAudio } from '../helpers/ws-client.js';
+import { stopAfterTest } from '../helpers/cleanup.js';
 
 let zoom: FakeZoom;
 let dir: string;
@@ -53,7 +54,7 @@ describe('state that is damaged or cannot be written never stops captioning', ()
       'state.yaml',
       {},
     );
-    const daemon = await startDaemon(config, logs.log);
+    const daemon = stopAfterTest(await startDaemon(config, logs.log));
     try {
       const speech = concatSamples([roomNoise(0.5), readWav(librivoxClips()[0]!.path).samples, roomNoise(1)]);
       const outcome = await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/m`, speech, { token: 'state-token-0123456789', realtime: false });
@@ -103,7 +104,7 @@ describe('the transcript archive does not grow without bound', () => {
       'trim.yaml',
       {},
     );
-    const daemon = await startDaemon(config, silentLogger);
+    const daemon = stopAfterTest(await startDaemon(config, silentLogger));
     await daemon.stop();
     const left = await readdir(archive);
     expect(left).not.toContain('old.vtt');

@@ -1,6 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VoskServerRecognizer } from '../../src/asr/vosk-server/recognizer.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -13,6 +11,7 @@ import { FakeZoom } from '../helpers/fake-zoom.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { audioChunks, collectEvents } from '../helpers/speech-events.js';
 import { streamAudio } from '../helpers/ws-client.js';
+import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 
 let server: FakeVoskServer;
 let url: string;
@@ -40,15 +39,15 @@ describe('vosk-server adapter (self-hosted recognizer over WebSocket)', () => {
   });
 
   it('the daemon captions a meeting with its recognition offloaded to the server', async () => {
-    const zoom = new FakeZoom();
+    const zoom = stopAfterTest(new FakeZoom());
     const captionUrl = await zoom.start();
-    const dir = await mkdtemp(join(tmpdir(), 'cb-vosk-'));
+    const dir = await tempDirForTest('cb-vosk-');
     const config = parseConfig(
       `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: offloaded\n    source: { type: websocket, token: t0k3n }\n    asr: { engine: vosk-server, url: "${url}" }\n    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
       'vosk.yaml',
       {},
     );
-    const daemon = await startDaemon(config, silentLogger);
+    const daemon = stopAfterTest(await startDaemon(config, silentLogger));
     const speech = concatSamples([roomNoise(0.5), readWav(librivoxClips()[0]!.path).samples, roomNoise(1)]);
     const outcome = await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/offloaded`, speech, { token: 't0k3n', realtime: false });
     await daemon.stop();
@@ -69,9 +68,9 @@ describe('vosk-server adapter (self-hosted recognizer over WebSocket)', () => {
 
 describe('fallback between engines', () => {
   it('when the server dies mid-stream the embedded engine takes over the same stream and captions keep flowing', async () => {
-    const zoom = new FakeZoom();
+    const zoom = stopAfterTest(new FakeZoom());
     const captionUrl = await zoom.start();
-    const dir = await mkdtemp(join(tmpdir(), 'cb-fallback-'));
+    const dir = await tempDirForTest('cb-fallback-');
     const logs: string[] = [];
     const config = parseConfig(
       `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: resilient\n    source: { type: websocket, token: t0k3n }\n    asr:\n      engine: vosk-server\n      url: "${url}"\n      fallback: [ { engine: pocketsphinx } ]\n    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
@@ -80,7 +79,7 @@ describe('fallback between engines', () => {
     );
     const { captureLogs } = await import('../helpers/log-capture.js');
     const captured = captureLogs('info');
-    const daemon = await startDaemon(config, captured.log);
+    const daemon = stopAfterTest(await startDaemon(config, captured.log));
     const clips = librivoxClips();
     const speech = concatSamples([roomNoise(0.5), readWav(clips[0]!.path).samples, roomNoise(1), readWav(clips[3]!.path).samples, roomNoise(1)]);
     const connectionsBefore = server.connections;

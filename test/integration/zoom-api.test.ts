@@ -16,6 +16,7 @@ import { captureLogs } from '../helpers/log-capture.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { streamAudio } from '../helpers/ws-client.js';
 import { waitUntil } from '../helpers/wait.js';
+import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const MEETING = '123456789';
@@ -126,7 +127,7 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
     expect(wrongEdition).toMatchObject({ code: 'ZOOM_API_NO_PERMISSION' });
     expect((wrongEdition as Error).message).toMatch(/only an app of a Zoom master account with :master scopes may do; for an ordinary account remove subAccountId/);
 
-    const master = new FakeZoomApi('master');
+    const master = stopAfterTest(new FakeZoomApi('master'));
     const masterBases = await master.start();
     try {
       master.webinars.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
@@ -174,7 +175,7 @@ describe('Caption URL from the API: waiting for the meeting, renewing before exp
       },
     };
     api.meetings.set(MEETING, meeting);
-    const stateDir = await mkdtemp(join(tmpdir(), 'cb-api-'));
+    const stateDir = await tempDirForTest('cb-api-');
     const sink = new ZoomApiSink(
       { target: { meetingId: MEETING }, lang: 'en-US', stateDir, requestTimeoutMs: 1000, giveUpAfterMs: 2000, minRenewMs: 300, maxUrlWaitMs: 30_000 },
       client(),
