@@ -11,6 +11,8 @@ import { FailureThrottle } from './security/throttle.js';
 import { ZoomWebhookVerifier, type ZoomWebhookEvent } from './zoom-api/webhook.js';
 import type { MeetingPipeline } from './pipeline/meeting.js';
 import { RunningMeeting, type MeetingRoutes } from './pipeline/running-meeting.js';
+import type { RtmsOptions } from './ingest/zoom-rtms.js';
+import { MeetingInstances } from './zoom-api/instances.js';
 
 /** How long a shutdown may spend flushing captions before it gives up on them. */
 const SHUTDOWN_FLUSH_MS = 10_000;
@@ -29,7 +31,7 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
+export async function startDaemon(config: Config, log: Logger, rtmsOptions: RtmsOptions = {}): Promise<Daemon> {
   const zoomApi = config.zoomApi ? new ZoomApiClient(config.zoomApi, log) : undefined;
   const running: RunningMeeting[] = [];
   const meetings = (): MeetingPipeline[] => running.map((m) => m.pipeline);
@@ -49,13 +51,17 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     },
   };
   // Found now, so a machine without ffmpeg fails at start with the fix in the message, not at the first publisher.
-  if (config.meetings.some((m) => m.source.type !== 'websocket')) locateFfmpeg();
+  if (config.meetings.some((m) => m.source.type === 'rtmp' || m.source.type === 'rtmp-pull')) locateFfmpeg();
   let current = config;
   let stopping: Promise<void> | undefined;
 
+  // RTMS handshakes are signed with the Zoom app's own client id and secret.
+  const rtms = config.zoomApi ? { clientId: config.zoomApi.clientId, clientSecret: config.zoomApi.clientSecret, ...rtmsOptions } : undefined;
+  const instances = new MeetingInstances(zoomApi, log);
+
   /** One way in for a meeting, at start and on reload. */
   const addMeeting = (meetingConfig: MeetingConfig): RunningMeeting => {
-    const meeting = new RunningMeeting(meetingConfig, { stateDir: current.state.dir, log, zoomApi, metrics }, routes, log);
+    const meeting = new RunningMeeting(meetingConfig, { stateDir: current.state.dir, log, zoomApi, metrics, rtms }, routes, log);
     running.push(meeting);
     return meeting;
   };
@@ -67,7 +73,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   config.meetings.forEach(addMeeting);
   const webhookSecret = config.zoomApi?.webhookSecret;
   const webhook = webhookSecret
-    ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, meetings(), routes.endStream, log) }
+    ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { running, endStream: routes.endStream, instances, log }) }
     : undefined;
   const http = new HttpServer({ meetings, ingest, log, metrics, webhook, adminToken: config.http.adminToken, throttle });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
@@ -139,18 +145,60 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   };
 }
 
-/** meeting.started fetches the Caption URL at once; meeting.ended flushes the stream and drops the URL. */
-function onZoomEvent(event: ZoomWebhookEvent, meetings: MeetingPipeline[], endStream: (meetingId: string) => void, log: Logger): void {
-  const id = event.payload?.object?.id === undefined ? undefined : String(event.payload.object.id);
-  const concerned = id === undefined ? [] : meetings.filter((m) => m.zoomIds.includes(id));
+interface ZoomEventContext {
+  running: readonly RunningMeeting[];
+  endStream: (meetingId: string) => void;
+  instances: MeetingInstances;
+  log: Logger;
+}
+
+/**
+ * meeting.started fetches the Caption URL at once; meeting.ended flushes the stream and drops the URL;
+ * rtms_started / _interrupted / _stopped drive the meetings whose source is zoom-rtms.
+ */
+function onZoomEvent(event: ZoomWebhookEvent, { running, endStream, instances, log }: ZoomEventContext): void {
+  const payload = event.payload ?? {};
+  const rtms = /^(meeting|webinar)\.rtms_(started|stopped|interrupted)$/.exec(event.event);
+  if (rtms) return void onRtmsEvent(rtms[1] as 'meeting' | 'webinar', rtms[2] as 'started' | 'stopped' | 'interrupted', event, { running, endStream, instances, log });
+  const id = payload.object?.id === undefined ? undefined : String(payload.object.id);
+  if (id !== undefined && typeof payload.object?.uuid === 'string') instances.learn(payload.object.uuid, id);
+  const concerned = id === undefined ? [] : running.filter((m) => m.pipeline.zoomIds.includes(id));
   log.info({ event: event.event, zoomId: id, meetings: concerned.map((m) => m.id) }, 'Zoom webhook');
   for (const meeting of concerned) {
     if (event.event === 'meeting.started' || event.event === 'webinar.started') {
-      void meeting.zoomMeeting('started').catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, 'meeting start handling failed'));
+      void meeting.pipeline.zoomMeeting('started').catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, 'meeting start handling failed'));
     }
     if (event.event === 'meeting.ended' || event.event === 'webinar.ended') {
       endStream(meeting.id);
-      void meeting.zoomMeeting('ended').catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, 'flush at meeting end failed'));
+      void meeting.rtmsStopped(undefined, 'the Zoom meeting ended');
+      void meeting.pipeline.zoomMeeting('ended').catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, 'flush at meeting end failed'));
     }
+  }
+}
+
+async function onRtmsEvent(kind: 'meeting' | 'webinar', what: 'started' | 'stopped' | 'interrupted', event: ZoomWebhookEvent, context: ZoomEventContext): Promise<void> {
+  const { running, instances, log } = context;
+  const payload = event.payload ?? {};
+  const uuid = kind === 'meeting' ? payload.meeting_uuid : payload.webinar_uuid;
+  const streamId = payload.rtms_stream_id;
+  if (typeof uuid !== 'string' || typeof streamId !== 'string') return void log.warn({ event: event.event }, 'RTMS webhook without an instance uuid or stream id: ignored');
+  const candidates = running.filter((m) => m.rtmsTarget?.kind === kind);
+  if (candidates.length === 0) return void log.info({ event: event.event }, 'RTMS webhook for no configured zoom-rtms meeting: ignored');
+  let zoomId: string | undefined;
+  try {
+    zoomId = await instances.idOf(uuid, kind);
+  } catch (err) {
+    return void log.error({ event: event.event, err: errorMessage(err) }, 'cannot tell which meeting this RTMS stream belongs to');
+  }
+  const meeting = candidates.find((m) => m.rtmsTarget?.id === zoomId);
+  log.info({ event: event.event, zoomId, meeting: meeting?.id, rtmsStream: streamId }, 'Zoom RTMS webhook');
+  if (!meeting) return;
+  if (what === 'started') {
+    if (typeof payload.server_urls !== 'string') return void log.warn({ event: event.event }, 'rtms_started without server_urls: ignored');
+    meeting.rtmsStarted({ instanceUuid: uuid, streamId, serverUrls: payload.server_urls });
+  } else if (what === 'interrupted') {
+    meeting.rtmsInterrupted(streamId);
+  } else {
+    await meeting.rtmsStopped(streamId, `rtms_stopped (stop_reason ${String(payload.stop_reason)})`);
   }
 }

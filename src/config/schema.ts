@@ -106,6 +106,14 @@ export const configSchema = z
       if (m.source.type === 'websocket') weak(['meetings', index, 'source', 'token'], m.source.token, exposed(config.http.host), 'the ingest token');
       if (m.source.type === 'rtmp' && config.rtmp) weak(['meetings', index, 'source', 'streamKey'], m.source.streamKey, exposed(config.rtmp.host), 'the stream key');
     });
+    config.meetings.forEach((m, index) => {
+      if (m.source.type !== 'zoom-rtms' || config.zoomApi?.webhookSecret) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['meetings', index, 'source', 'type'],
+        message: 'zoom-rtms learns of the meeting\'s stream from Zoom webhooks: add a zoomApi section with the app\'s accountId, clientId, clientSecret and webhookSecret',
+      });
+    });
     const keys = new Map<string, number>();
     config.meetings.forEach((m, index) => {
       if (m.source.type !== 'rtmp') return;

@@ -15,6 +15,19 @@ const rtmpSource = z.strictObject({
 /** Played from another server, reconnecting with backoff. */
 const rtmpPullSource = z.strictObject({ type: z.literal('rtmp-pull'), url: z.string().regex(/^rtmps?:\/\/\S+$/, 'expected an rtmp:// or rtmps:// URL') });
 
+/**
+ * Zoom Realtime Media Streams: when Zoom announces the meeting's stream (webhook meeting.rtms_started), the bridge
+ * connects to it and takes the room's mixed audio. Needs the zoomApi section (its webhook secret and the app's
+ * client id and secret, which sign the RTMS handshake).
+ */
+const zoomRtmsSource = z
+  .strictObject({
+    type: z.literal('zoom-rtms'),
+    meetingId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom meeting id is 9 to 12 digits').optional(),
+    webinarId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom webinar id is 9 to 12 digits').optional(),
+  })
+  .refine((source) => (source.meetingId === undefined) !== (source.webinarId === undefined), { message: 'zoom-rtms needs exactly one of meetingId, webinarId' });
+
 /** Where a meeting's audio comes from. */
-export const sourceOptions = z.discriminatedUnion('type', [websocketSource, rtmpSource, rtmpPullSource]);
+export const sourceOptions = z.discriminatedUnion('type', [websocketSource, rtmpSource, rtmpPullSource, zoomRtmsSource]);
 export type SourceConfig = z.output<typeof sourceOptions>;

@@ -185,7 +185,9 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
 
   /** Zoom meeting and webinar ids whose webhooks concern this pipeline. */
   get zoomIds(): string[] {
-    return this.config.captions.flatMap((d) => [d.zoom?.meetingId, d.zoom?.webinarId].filter((id): id is string => id !== undefined));
+    const { source } = this.config;
+    const fromSource = source.type === 'zoom-rtms' ? [source.meetingId, source.webinarId] : [];
+    return [...fromSource, ...this.config.captions.flatMap((d) => [d.zoom?.meetingId, d.zoom?.webinarId])].filter((id): id is string => id !== undefined);
   }
 
   /** The Zoom meeting started or ended (webhook). On the end, the stream in progress has been ended by the caller. */

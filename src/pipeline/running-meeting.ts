@@ -3,6 +3,7 @@ import { errorMessage } from '../errors.js';
 import { RtmpPull } from '../ingest/rtmp-pull.js';
 import type { RtmpTarget } from '../ingest/rtmp.js';
 import type { IngestTarget } from '../ingest/websocket.js';
+import { RtmsConnection, type RtmsCredentials, type RtmsOptions, type RtmsStart } from '../ingest/zoom-rtms.js';
 import type { Logger } from '../log.js';
 import type { BridgeMetrics } from '../metrics.js';
 import { MeetingPipeline, type MeetingDeps } from './meeting.js';
@@ -22,14 +23,16 @@ export interface MeetingRoutes {
 export class RunningMeeting {
   readonly pipeline: MeetingPipeline;
   private pull: RtmpPull | undefined;
+  private rtms: RtmsConnection | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
     readonly config: MeetingConfig,
-    deps: MeetingDeps & { metrics: BridgeMetrics },
+    deps: MeetingDeps & { metrics: BridgeMetrics; rtms?: RtmsCredentials & RtmsOptions },
     private readonly routes: MeetingRoutes,
     private readonly log: Logger,
   ) {
+    this.rtmsSettings = deps.rtms;
     this.pipeline = new MeetingPipeline(config, deps);
     deps.metrics.watch(this.pipeline);
     const { source } = config;
@@ -37,8 +40,40 @@ export class RunningMeeting {
     if (source.type === 'rtmp') routes.rtmp.set(config.id, { pipeline: this.pipeline, streamKey: source.streamKey });
   }
 
+  private readonly rtmsSettings: (RtmsCredentials & RtmsOptions) | undefined;
+
   get id(): string {
     return this.config.id;
+  }
+
+  /** The Zoom meeting or webinar whose RTMS stream this meeting takes, when its source is zoom-rtms. */
+  get rtmsTarget(): { kind: 'meeting' | 'webinar'; id: string } | undefined {
+    const { source } = this.config;
+    if (source.type !== 'zoom-rtms') return undefined;
+    return source.meetingId !== undefined ? { kind: 'meeting', id: source.meetingId } : { kind: 'webinar', id: source.webinarId! };
+  }
+
+  /**
+   * Zoom started the meeting's RTMS stream (or started it again elsewhere: failover). One stream at a time; a new
+   * stream id replaces the old one, whose audio so far is still captioned.
+   */
+  rtmsStarted(start: RtmsStart): void {
+    if (this.closing || !this.rtmsSettings || this.pipeline.state === 'failed') return;
+    if (this.rtms && this.rtms.streamId === start.streamId) return this.rtms.failover(start);
+    void this.rtms?.stop('replaced by a new RTMS stream');
+    this.rtms = new RtmsConnection(this.pipeline, start, this.rtmsSettings, this.log, this.rtmsSettings);
+  }
+
+  rtmsInterrupted(streamId: string): void {
+    if (this.rtms?.streamId === streamId) this.rtms.interrupted();
+  }
+
+  /** rtms_stopped, or the meeting ended: the stream ends after its last captions. */
+  async rtmsStopped(streamId: string | undefined, why: string): Promise<void> {
+    if (!this.rtms || (streamId !== undefined && this.rtms.streamId !== streamId)) return;
+    const rtms = this.rtms;
+    this.rtms = undefined;
+    await rtms.stop(why);
   }
 
   /** Load the engine and open the destinations; a pulled source starts once the meeting can take its audio. */
@@ -59,6 +94,7 @@ export class RunningMeeting {
       if (this.routes.websocket.get(this.id)?.pipeline === this.pipeline) this.routes.websocket.delete(this.id);
       if (this.routes.rtmp.get(this.id)?.pipeline === this.pipeline) this.routes.rtmp.delete(this.id);
       this.routes.endStream(this.id);
+      await this.rtmsStopped(undefined, 'meeting closed');
       await this.pull?.close();
       await this.pipeline.close();
       this.pipeline.removeAllListeners();

@@ -172,6 +172,19 @@ export class ZoomApiClient {
     }
   }
 
+  /**
+   * The meeting (or webinar) id of an instance UUID, as RTMS webhooks name only the instance. Zoom asks for a UUID
+   * that starts with "/" or contains "//" to be encoded twice.
+   */
+  async idOfInstance(uuid: string, kind: 'meeting' | 'webinar'): Promise<string> {
+    const once = encodeURIComponent(uuid);
+    const segment = uuid.startsWith('/') || uuid.includes('//') ? encodeURIComponent(once) : once;
+    const feature = kind === 'meeting' ? 'meetingDetails' : 'webinarDetails';
+    const body = await this.get<{ id?: unknown }>(`/${kind}s/${segment}`, { feature, what: `${kind} instance ${uuid}` });
+    if (typeof body.id !== 'number' && typeof body.id !== 'string') throw new BridgeError('ZOOM_API_UNAVAILABLE', `Zoom answered the ${kind} lookup for instance ${uuid} without an id`);
+    return String(body.id);
+  }
+
   /** The meeting's or webinar's Caption URL (Zoom calls it the closed caption token). */
   async captionUrl(target: CaptionTarget): Promise<string> {
     const [kind, id, feature] =

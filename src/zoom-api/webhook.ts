@@ -3,7 +3,16 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export interface ZoomWebhookEvent {
   event: string;
   event_ts?: number;
-  payload?: { plainToken?: string; object?: { id?: string | number; uuid?: string; topic?: string } };
+  payload?: {
+    plainToken?: string;
+    object?: { id?: string | number; uuid?: string; topic?: string };
+    /** RTMS events carry their fields flat in the payload. */
+    meeting_uuid?: unknown;
+    webinar_uuid?: unknown;
+    rtms_stream_id?: unknown;
+    server_urls?: unknown;
+    stop_reason?: unknown;
+  };
 }
 
 export type WebhookVerdict = { ok: true; event: ZoomWebhookEvent } | { ok: false; status: number; reason: string };

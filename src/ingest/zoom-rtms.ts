@@ -1,0 +1,365 @@
+import { createHmac } from 'node:crypto';
+import WebSocket, { type RawData } from 'ws';
+import { PCM_SAMPLE_RATE } from '../audio.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { StreamTarget } from '../pipeline/types.js';
+import { StreamBuffer } from './stream-buffer.js';
+
+/**
+ * Zoom Realtime Media Streams over raw WebSockets (no native SDK): a signaling socket and an audio socket per
+ * stream, JSON frames with integer msg_type. The numbers are Zoom's (../shared/reference/zoom-rtms-protocol.txt).
+ */
+const MSG = {
+  signalingHandshakeReq: 1,
+  signalingHandshakeResp: 2,
+  dataHandshakeReq: 3,
+  dataHandshakeResp: 4,
+  eventSubscription: 5,
+  eventUpdate: 6,
+  clientReadyAck: 7,
+  streamStateUpdate: 8,
+  sessionStateUpdate: 9,
+  keepAliveReq: 12,
+  keepAliveResp: 13,
+  mediaDataAudio: 14,
+} as const;
+const EVENT = { activeSpeakerChange: 2, participantJoin: 3, participantLeave: 4, mediaConnectionInterrupted: 7 } as const;
+const STREAM_STATE_TERMINATED = 4;
+/** Status codes after which trying again cannot help: a bad request, a bad signature, a stream that is gone. */
+const FATAL_STATUS = new Set([1, 2, 3, 4, 5, 6, 7, 14, ...Array.from({ length: 27 }, (_, i) => i + 17), 46]);
+const STATUS_NAMES: Record<number, string> = {
+  2: 'unknown stream (INVALID_RTMS_STREAM_ID)',
+  3: "the signature does not match: zoomApi.clientId / clientSecret must be the Zoom app's own (INVALID_SIGNATURE)",
+  8: 'another connection already holds this stream (DUPLICATE_SIGNAL_REQUEST)',
+  16: 'another audio connection already holds this stream (DUPLICATE_MEDIA_DATA_CONNECTION)',
+};
+/** L16, 16 kHz, mono, the whole room mixed, 20 ms packets: the recognizer's own format, nothing to convert. */
+const AUDIO_PARAMS = { content_type: 2, sample_rate: 1, channel: 1, codec: 1, data_opt: 1, send_rate: 20 };
+
+export interface RtmsStart {
+  /** meeting_uuid (or webinar_uuid): the instance, as Zoom sent it. */
+  instanceUuid: string;
+  streamId: string;
+  /** The webhook's server_urls: comma-separated; the first ws(s):// entry is used. */
+  serverUrls: string;
+}
+
+export interface RtmsCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface RtmsOptions {
+  /** Zoom's guidance: 3, 6, 12, 24, then every 30 s; the server keeps a dropped stream ~60 s. */
+  reconnectDelaysMs?: readonly number[];
+  /** Without a keep-alive on signaling for this long the connection is presumed dead and redialled. */
+  keepAliveWatchdogMs?: number;
+}
+
+const DEFAULT_RECONNECT_DELAYS_MS = [3_000, 6_000, 12_000, 24_000, 30_000];
+/** After this long with nothing on the signaling socket, Zoom's window to come back has passed: give up. */
+const GIVE_UP_AFTER_MS = 90_000;
+/** Muted rooms send no packets; the recognizer needs the silence to end an utterance. */
+const SILENCE_TICK_MS = 100;
+const SILENCE_AFTER_MS = 200;
+
+/** HMAC-SHA256(client secret, "client_id,meeting_uuid,rtms_stream_id"), lowercase hex: both handshakes carry it. */
+export function rtmsSignature(credentials: RtmsCredentials, instanceUuid: string, streamId: string): string {
+  return createHmac('sha256', credentials.clientSecret).update(`${credentials.clientId},${instanceUuid},${streamId}`).digest('hex');
+}
+
+/** The first WebSocket URL of a comma-separated list (Zoom may list other protocols too). */
+export function firstWebSocketUrl(list: string | undefined): string | undefined {
+  return list
+    ?.split(',')
+    .map((url) => url.trim())
+    .find((url) => /^wss?:\/\//.test(url));
+}
+
+/**
+ * One RTMS stream of one meeting: it dials signaling, then the audio socket, answers keep-alives, and feeds the
+ * room's mixed audio to the meeting as one stream. A dropped audio socket is redialled while signaling stays;
+ * a dropped signaling socket redials both, within Zoom's window. It ends on `stop()` (rtms_stopped, meeting.ended,
+ * the meeting removed) or when Zoom says the stream is over; the meeting then captions what was heard.
+ */
+export class RtmsConnection {
+  readonly done: Promise<void>;
+  private start: RtmsStart;
+  private signaling: WebSocket | undefined;
+  private media: WebSocket | undefined;
+  private mediaUrl: string | undefined;
+  private readonly buffer: StreamBuffer;
+  private stream: Promise<unknown> | undefined;
+  private stopped = false;
+  private attempts = 0;
+  private lastSignalAt = Date.now();
+  private lastAudioAt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly ticker: NodeJS.Timeout;
+  private readonly log: Logger;
+  private finish!: () => void;
+  /** Who Zoom says is speaking now (mixed audio carries no speaker). */
+  activeSpeaker: string | undefined;
+
+  constructor(
+    private readonly target: StreamTarget,
+    start: RtmsStart,
+    private readonly credentials: RtmsCredentials,
+    log: Logger,
+    private readonly options: RtmsOptions = {},
+  ) {
+    this.start = start;
+    this.log = log.child({ meeting: target.id, rtmsStream: start.streamId });
+    this.buffer = new StreamBuffer(target);
+    this.done = new Promise((resolve) => (this.finish = resolve));
+    this.ticker = setInterval(() => this.tick(), SILENCE_TICK_MS);
+    this.connectSignaling();
+  }
+
+  get streamId(): string {
+    return this.start.streamId;
+  }
+
+  /** A new rtms_started for this stream (Zoom moved it to another server): redial both sockets there. */
+  failover(start: RtmsStart): void {
+    if (this.stopped) return;
+    this.log.info('rtms stream moved (rtms_started again): reconnecting to the new server');
+    this.start = start;
+    this.attempts = 0;
+    this.redialAll();
+  }
+
+  /** rtms_interrupted: Zoom saw our signaling socket break; redial unless we already are. */
+  interrupted(): void {
+    if (this.stopped || this.reconnectTimer) return;
+    this.redialAll();
+  }
+
+  /** The stream is over: what was heard is still captioned. Safe twice. */
+  stop(why: string): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true;
+      this.log.info({ why }, 'rtms stream ended');
+      clearTimeout(this.reconnectTimer);
+      clearInterval(this.ticker);
+      this.signaling?.close(1000);
+      this.media?.close(1000);
+      this.buffer.audio.end();
+      void (this.stream ?? Promise.resolve()).then(() => this.finish());
+    }
+    return this.done;
+  }
+
+  private signature(): string {
+    return rtmsSignature(this.credentials, this.start.instanceUuid, this.start.streamId);
+  }
+
+  private connectSignaling(): void {
+    const url = firstWebSocketUrl(this.start.serverUrls);
+    if (!url) return void this.stop(`rtms_started gave no WebSocket server URL (${this.start.serverUrls.slice(0, 80)})`);
+    const ws = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 1024 * 1024 });
+    this.signaling = ws;
+    ws.on('open', () => {
+      if (this.stopped) return void ws.close(1000);
+      this.send(ws, {
+        msg_type: MSG.signalingHandshakeReq,
+        protocol_version: 1,
+        sequence: 1,
+        meeting_uuid: this.start.instanceUuid,
+        rtms_stream_id: this.start.streamId,
+        signature: this.signature(),
+      });
+    });
+    ws.on('message', (data) => this.onSignaling(ws, data));
+    ws.on('error', (err) => this.log.warn({ err: err.message }, 'rtms signaling socket error'));
+    ws.on('close', (code) => {
+      if (ws !== this.signaling || this.stopped) return;
+      this.log.warn({ code }, 'rtms signaling connection lost; reconnecting');
+      this.redialAll();
+    });
+  }
+
+  private onSignaling(ws: WebSocket, data: RawData): void {
+    if (ws !== this.signaling) return;
+    this.lastSignalAt = Date.now();
+    const message = parse(data);
+    if (!message) return this.log.warn('rtms signaling sent a frame that is not JSON; ignored');
+    switch (message.msg_type) {
+      case MSG.signalingHandshakeResp: {
+        const status = numberOr(message.status_code ?? message.status, 0);
+        if (status !== 0) return this.refused('signaling', status, message.reason);
+        this.attempts = 0;
+        const servers = (message.media_server as { server_urls?: Record<string, string> } | undefined)?.server_urls;
+        this.mediaUrl = firstWebSocketUrl(servers?.audio) ?? firstWebSocketUrl(servers?.all);
+        if (!this.mediaUrl) return void this.stop('the RTMS server offered no audio connection (does the app have the audio scope?)');
+        this.send(ws, {
+          msg_type: MSG.eventSubscription,
+          events: [EVENT.activeSpeakerChange, EVENT.participantJoin, EVENT.participantLeave].map((event_type) => ({ event_type, subscribe: true })),
+        });
+        return this.connectMedia();
+      }
+      case MSG.keepAliveReq:
+        return this.send(ws, { msg_type: MSG.keepAliveResp, timestamp: message.timestamp });
+      case MSG.streamStateUpdate:
+        if (message.state === STREAM_STATE_TERMINATED) void this.stop(`Zoom ended the stream (reason ${String(message.reason ?? message.stop_reason)})`);
+        return;
+      case MSG.eventUpdate: {
+        const event = (message.event ?? {}) as { event_type?: number; user_name?: string; user_id?: number };
+        if (event.event_type === EVENT.mediaConnectionInterrupted) {
+          this.log.warn('rtms audio connection interrupted (Zoom said so); redialling it');
+          this.media?.terminate();
+        }
+        if (event.event_type === EVENT.activeSpeakerChange) this.activeSpeaker = event.user_name ?? (event.user_id === undefined ? undefined : String(event.user_id));
+        return;
+      }
+      default:
+        // Session states, first-packet time, and whatever later protocol versions add: nothing to do.
+        return;
+    }
+  }
+
+  private connectMedia(): void {
+    const url = this.mediaUrl;
+    if (!url || this.stopped) return;
+    this.media?.removeAllListeners('close');
+    this.media?.terminate();
+    const ws = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 1024 * 1024 });
+    this.media = ws;
+    ws.on('open', () => {
+      if (this.stopped) return void ws.close(1000);
+      this.send(ws, {
+        msg_type: MSG.dataHandshakeReq,
+        protocol_version: 1,
+        sequence: 0,
+        meeting_uuid: this.start.instanceUuid,
+        rtms_stream_id: this.start.streamId,
+        signature: this.signature(),
+        media_type: 1,
+        payload_encryption: false,
+        media_params: { audio: AUDIO_PARAMS },
+      });
+    });
+    ws.on('message', (data) => this.onMedia(ws, data));
+    ws.on('error', (err) => this.log.warn({ err: err.message }, 'rtms audio socket error'));
+    ws.on('close', (code) => {
+      if (ws !== this.media || this.stopped) return;
+      this.media = undefined;
+      // With signaling up, only the audio socket is redialled (after a short pause, so a refusing server is not hammered).
+      if (this.signaling?.readyState === WebSocket.OPEN) {
+        this.log.warn({ code }, 'rtms audio connection lost; redialling it');
+        this.reconnectTimer = setTimeout(() => {
+          this.reconnectTimer = undefined;
+          this.connectMedia();
+        }, this.delay());
+      }
+    });
+  }
+
+  private onMedia(ws: WebSocket, data: RawData): void {
+    if (ws !== this.media) return;
+    const message = parse(data);
+    if (!message) return this.log.warn('rtms audio socket sent a frame that is not JSON; ignored');
+    switch (message.msg_type) {
+      case MSG.dataHandshakeResp: {
+        const status = numberOr(message.status_code ?? message.status, 0);
+        if (status !== 0) return this.refused('audio', status, message.reason);
+        const negotiated = (message.media_params as { audio?: Partial<typeof AUDIO_PARAMS> } | undefined)?.audio;
+        const mismatch = negotiated && (['sample_rate', 'channel', 'codec'] as const).filter((key) => negotiated[key] !== undefined && negotiated[key] !== AUDIO_PARAMS[key]);
+        if (mismatch && mismatch.length > 0) return void this.stop(`the RTMS server changed the audio format (${mismatch.join(', ')}): only L16 16 kHz mono is read`);
+        this.attempts = 0;
+        if (this.signaling?.readyState === WebSocket.OPEN) this.send(this.signaling, { msg_type: MSG.clientReadyAck, rtms_stream_id: this.start.streamId });
+        this.log.info('rtms audio connected');
+        return;
+      }
+      case MSG.keepAliveReq:
+        return this.send(ws, { msg_type: MSG.keepAliveResp, timestamp: message.timestamp });
+      case MSG.mediaDataAudio: {
+        const content = (message.content ?? {}) as { data?: unknown };
+        if (typeof content.data !== 'string') return;
+        const bytes = Buffer.from(content.data, 'base64');
+        // Copied: a view at an odd offset is not a valid Int16Array, and the packet's buffer is reused.
+        const samples = new Int16Array(Math.floor(bytes.length / 2));
+        for (let i = 0; i < samples.length; i++) samples[i] = bytes.readInt16LE(i * 2);
+        return this.push(samples);
+      }
+      default:
+        return;
+    }
+  }
+
+  private push(samples: Int16Array): void {
+    if (this.stopped) return;
+    if (!this.stream) {
+      this.log.info('rtms audio flowing: meeting stream started');
+      this.stream = this.target.runStream(this.buffer.audio, `zoom rtms ${this.start.streamId}`).catch(() => undefined);
+    }
+    this.lastAudioAt = Date.now();
+    this.buffer.push(samples);
+  }
+
+  /** Silence for the time a muted room (or a reconnect) sends nothing, and the signaling watchdog. */
+  private tick(): void {
+    const now = Date.now();
+    if (this.stream && now - this.lastAudioAt >= SILENCE_AFTER_MS) this.buffer.push(new Int16Array((PCM_SAMPLE_RATE * SILENCE_TICK_MS) / 1000));
+    if (now - this.lastSignalAt > GIVE_UP_AFTER_MS) return void this.stop(`nothing from the RTMS server for ${GIVE_UP_AFTER_MS / 1000} s`);
+    const watchdog = this.options.keepAliveWatchdogMs ?? 65_000;
+    if (!this.reconnectTimer && this.signaling?.readyState === WebSocket.OPEN && now - this.lastSignalAt > watchdog) {
+      this.log.warn({ silentMs: now - this.lastSignalAt }, 'no keep-alive from the RTMS server; reconnecting');
+      this.redialAll();
+    }
+  }
+
+  private refused(socket: 'signaling' | 'audio', status: number, reason: unknown): void {
+    const said = `${STATUS_NAMES[status] ?? `status ${status}`}${typeof reason === 'string' && reason ? ` (Zoom said: ${reason.slice(0, 120)})` : ''}`;
+    if (FATAL_STATUS.has(status)) {
+      this.log.error({ socket, status }, `Zoom refused the RTMS ${socket} connection: ${said}`);
+      void this.stop(`refused: ${said}`);
+      return;
+    }
+    this.log.warn({ socket, status }, `Zoom refused the RTMS ${socket} connection for now: ${said}; trying again`);
+    this.redialAll();
+  }
+
+  private delay(): number {
+    const delays = this.options.reconnectDelaysMs ?? DEFAULT_RECONNECT_DELAYS_MS;
+    return delays[Math.min(this.attempts++, delays.length - 1)] ?? 3_000;
+  }
+
+  /** Close both sockets (only one of each per stream is allowed) and dial again after the backoff. */
+  private redialAll(): void {
+    if (this.stopped) return;
+    clearTimeout(this.reconnectTimer);
+    for (const ws of [this.signaling, this.media]) {
+      ws?.removeAllListeners('close');
+      ws?.terminate();
+    }
+    this.signaling = undefined;
+    this.media = undefined;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.connectSignaling();
+    }, this.delay());
+  }
+
+  private send(ws: WebSocket, message: Record<string, unknown>): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.send(JSON.stringify(message), (err) => {
+      if (err) this.log.debug({ err: errorMessage(err) }, 'rtms send failed');
+    });
+  }
+}
+
+function parse(data: RawData): Record<string, unknown> | undefined {
+  try {
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' ? value : fallback;
+}
