@@ -49,6 +49,15 @@ function check(file: string): number {
   try {
     const config = loadConfig(file);
     process.stdout.write(`${file}: OK (${config.meetings.length} meeting${config.meetings.length === 1 ? '' : 's'})\n`);
+    config.meetings.forEach((meeting, m) => {
+      if (meeting.source.type !== 'zoom-rtms') return;
+      process.stdout.write(
+        `info: meetings[${m}].source: zoom-rtms needs, in the Zoom app: Realtime Media Streams turned on with meeting audio; event ` +
+          'subscriptions meeting.rtms_started, meeting.rtms_stopped, meeting.rtms_interrupted (webinar.* for webinars) and meeting.started, ' +
+          `sent to https://<this host>/zoom/webhook; the scope ${meeting.source.meetingId ? 'meeting:read:meeting' : 'webinar:read:webinar'}:${config.zoomApi?.subAccountId ? 'master' : 'admin'} (to tell which meeting a stream belongs to); ` +
+          'and the host (or an auto-start setting) starting the app in the meeting\n',
+      );
+    });
     config.meetings.forEach((meeting, m) =>
       meeting.captions.forEach((destination, c) => {
         if (destination.zoom?.display !== 'rollup') return;

@@ -121,6 +121,10 @@ export class RtmsConnection {
     return this.start.streamId;
   }
 
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   /** A new rtms_started for this stream (Zoom moved it to another server): redial both sockets there. */
   failover(start: RtmsStart): void {
     if (this.stopped) return;

@@ -59,7 +59,7 @@ export class RunningMeeting {
    */
   rtmsStarted(start: RtmsStart): void {
     if (this.closing || !this.rtmsSettings || this.pipeline.state === 'failed') return;
-    if (this.rtms && this.rtms.streamId === start.streamId) return this.rtms.failover(start);
+    if (this.rtms && !this.rtms.isStopped && this.rtms.streamId === start.streamId) return this.rtms.failover(start);
     void this.rtms?.stop('replaced by a new RTMS stream');
     this.rtms = new RtmsConnection(this.pipeline, start, this.rtmsSettings, this.log, this.rtmsSettings);
   }

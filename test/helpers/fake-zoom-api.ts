@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface FakeMeeting {
   started: boolean;
+  /** The running instance's UUID: GET /meetings/{uuid} finds the meeting by it (RTMS webhooks name only this). */
+  uuid?: string;
   /** Returns the Caption URL to hand out (called on every successful token request). */
   captionUrl: () => string;
 }
@@ -115,8 +117,13 @@ export class FakeZoomApi {
 
     const isMeeting = match[3] === 'meetings';
     const kind = isMeeting ? 'Meeting' : 'Webinar';
-    const id = match[4]!;
-    const meeting = (isMeeting ? this.meetings : this.webinars).get(id);
+    // A UUID is encoded once, or twice when it starts with "/" or contains "//" (Zoom's rule).
+    let segment = decodeURIComponent(match[4]!);
+    if (/%2F/i.test(segment)) segment = decodeURIComponent(segment);
+    const table = isMeeting ? this.meetings : this.webinars;
+    const byUuid = [...table.entries()].find(([, m]) => m.uuid !== undefined && m.uuid === segment);
+    const id = byUuid?.[0] ?? segment;
+    const meeting = table.get(id);
     if (match[5]) {
       if (!needScope(isMeeting ? 'meeting:read:token' : 'webinar:read:token', isMeeting ? `meeting:read:${suffix}` : `webinar:read:${suffix}`)) return;
       if (url.searchParams.get('type') !== 'closed_caption_token') return send(400, { code: 300, message: 'Invalid token type.' });

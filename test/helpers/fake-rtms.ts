@@ -1,0 +1,239 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+
+/**
+ * A protocol-exact stand-in for Zoom's RTMS servers (../shared/reference/zoom-rtms-protocol.txt, section 14): one
+ * port, /signaling and /media. It checks the handshake signature, refuses a second signaling socket for the
+ * stream (status 8), pings both sockets and closes a socket that misses 3 pings, answers CLIENT_READY_ACK with
+ * stream state ACTIVE, and then streams the given speech as 20 ms base64 L16 frames at real-time pace (mixed
+ * audio, user_id 0). Failures on demand: drop the audio socket (with event 7 on signaling), drop signaling,
+ * end the stream (session STOPPED, stream TERMINATED reason 6).
+ */
+export class FakeRtms {
+  readonly meetingUuid = 'Pc3o/7lMTBaZ//vG0bIxdQ==';
+  readonly streamId = '609340fb2a7946909659956c8aa9250c';
+  readonly counts = { signaling: 0, media: 0, readyAcks: 0, pongs: 0, missedPings: 0, framesSent: 0 };
+  /** Status codes the fake answered handshakes with (0 = accepted). */
+  readonly handshakes: { socket: 'signaling' | 'media'; status: number }[] = [];
+  subscribedEvents: number[] = [];
+  private server: Server | undefined;
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private signaling: WebSocket | undefined;
+  private media: WebSocket | undefined;
+  private audioTimer: NodeJS.Timeout | undefined;
+  private position = 0;
+  private streamStart = 0;
+  private framesDue = 0;
+  private readonly pings: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly credentials: { clientId: string; clientSecret: string },
+    private readonly speech: Int16Array,
+    private readonly options: { keepAliveMs?: number } = {},
+  ) {}
+
+  get url(): string {
+    return `ws://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  /** Seconds of speech sent so far. */
+  get sentSeconds(): number {
+    return this.position / 16_000;
+  }
+
+  get finishedSpeech(): boolean {
+    return this.position >= this.speech.length;
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((_req, res) => res.writeHead(426).end());
+    this.server.on('upgrade', (req, socket, head) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (path !== '/signaling' && path !== '/media') return void socket.destroy();
+      this.wss.handleUpgrade(req, socket, head, (ws) => (path === '/signaling' ? this.onSignaling(ws) : this.onMedia(ws)));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `${this.url}/signaling`;
+  }
+
+  private signatureFor(uuid: unknown, stream: unknown): string {
+    return createHmac('sha256', this.credentials.clientSecret).update(`${this.credentials.clientId},${String(uuid)},${String(stream)}`).digest('hex');
+  }
+
+  private checkIdentity(message: Record<string, unknown>): number {
+    if (message.meeting_uuid !== this.meetingUuid || message.rtms_stream_id !== this.streamId) return 2;
+    if (message.signature !== this.signatureFor(message.meeting_uuid, message.rtms_stream_id)) return 3;
+    return 0;
+  }
+
+  private onSignaling(ws: WebSocket): void {
+    this.counts.signaling += 1;
+    let handshaken = false;
+    ws.on('message', (data) => {
+      const message = parse(data);
+      if (!message) return;
+      if (!handshaken) {
+        if (message.msg_type !== 1) return ws.close(1002, 'expected SIGNALING_HAND_SHAKE_REQ');
+        let status = this.checkIdentity(message);
+        if (status === 0 && this.signaling && this.signaling.readyState === this.signaling.OPEN) status = 8;
+        this.handshakes.push({ socket: 'signaling', status });
+        if (status !== 0) {
+          send(ws, { msg_type: 2, protocol_version: 1, sequence: 0, status_code: status, reason: status === 8 ? 'duplicate signal request' : 'refused' });
+          return void ws.close(1000);
+        }
+        handshaken = true;
+        this.signaling = ws;
+        send(ws, {
+          msg_type: 2,
+          protocol_version: 1,
+          sequence: 0,
+          status_code: 0,
+          reason: '',
+          media_server: { server_urls: { audio: `${this.url}/media`, all: `${this.url}/media` } },
+        });
+        send(ws, { msg_type: 9, rtms_session_id: 'session-1', state: 2, stop_reason: 0, timestamp: Date.now() });
+        send(ws, { msg_type: 6, event: { event_type: 1, timestamp: Date.now() } });
+        this.keepAlive(ws);
+        return;
+      }
+      if (message.msg_type === 5 && Array.isArray(message.events)) {
+        this.subscribedEvents = (message.events as { event_type: number; subscribe: boolean }[]).filter((e) => e.subscribe).map((e) => e.event_type);
+      }
+      if (message.msg_type === 7) {
+        this.counts.readyAcks += 1;
+        send(ws, { msg_type: 8, state: 1, reason: 0, timestamp: Date.now() });
+        if (this.subscribedEvents.includes(2)) send(ws, { msg_type: 6, event: { event_type: 2, timestamp: Date.now(), user_id: 16778240, user_name: 'Elinor Dashwood' } });
+        this.startAudio();
+      }
+    });
+    ws.on('close', () => {
+      if (this.signaling === ws) this.signaling = undefined;
+    });
+  }
+
+  private onMedia(ws: WebSocket): void {
+    this.counts.media += 1;
+    ws.once('message', (data) => {
+      const message = parse(data);
+      if (!message || message.msg_type !== 3) return void ws.close(1002, 'expected DATA_HAND_SHAKE_REQ');
+      let status = this.checkIdentity(message);
+      const type = Number(message.media_type);
+      if (status === 0 && !(type & 1) && type !== 32) status = 7;
+      const audio = ((message.media_params as { audio?: Record<string, number> } | undefined)?.audio ?? {}) as Record<string, number>;
+      if (status === 0 && audio.send_rate !== undefined && audio.send_rate % 20 !== 0) status = 24;
+      if (status === 0 && this.media && this.media.readyState === this.media.OPEN) status = 16;
+      this.handshakes.push({ socket: 'media', status });
+      if (status !== 0) {
+        send(ws, { msg_type: 4, protocol_version: 1, status_code: status, reason: 'refused', sequence: 0 });
+        return void ws.close(1000);
+      }
+      this.media = ws;
+      send(ws, {
+        msg_type: 4,
+        protocol_version: 1,
+        status_code: 0,
+        reason: '',
+        sequence: 0,
+        payload_encrypted: false,
+        media_params: { audio: { content_type: 2, sample_rate: 1, channel: 1, codec: 1, data_opt: 1, send_rate: 20, ...audio } },
+      });
+      this.keepAlive(ws);
+    });
+    ws.on('close', () => {
+      if (this.media === ws) this.media = undefined;
+    });
+  }
+
+  /** Pings every keepAliveMs; three unanswered in a row close the socket, as Zoom does. */
+  private keepAlive(ws: WebSocket): void {
+    const interval = this.options.keepAliveMs ?? 10_000;
+    let unanswered = 0;
+    let last = 0;
+    ws.on('message', (data) => {
+      const message = parse(data);
+      if (message?.msg_type === 13 && message.timestamp === last) {
+        unanswered = 0;
+        this.counts.pongs += 1;
+      }
+    });
+    const timer = setInterval(() => {
+      if (last !== 0 && unanswered > 0) this.counts.missedPings += 1;
+      if (unanswered >= 3) {
+        clearInterval(timer);
+        return void ws.terminate();
+      }
+      last = Date.now();
+      unanswered += 1;
+      send(ws, { msg_type: 12, timestamp: last });
+    }, interval);
+    this.pings.push(timer);
+    ws.on('close', () => clearInterval(timer));
+  }
+
+  /** Real-time pace by the clock (not by counting timer ticks, which drift): frames due so far are sent. */
+  private startAudio(): void {
+    if (this.audioTimer) return;
+    this.streamStart = Date.now();
+    this.framesDue = 0;
+    this.audioTimer = setInterval(() => {
+      const due = Math.floor((Date.now() - this.streamStart) / 20);
+      for (; this.framesDue < due && this.position < this.speech.length; this.framesDue++) {
+        const frame = this.speech.subarray(this.position, this.position + 320);
+        this.position += 320;
+        // While the audio socket is down the frame is lost (the worst case; Zoom may buffer some).
+        if (!this.media || this.media.readyState !== this.media.OPEN) continue;
+        const bytes = Buffer.alloc(frame.length * 2);
+        frame.forEach((sample, i) => bytes.writeInt16LE(sample, i * 2));
+        send(this.media, { msg_type: 14, content: { user_id: 0, data: bytes.toString('base64'), length: bytes.length, timestamp: this.streamStart + this.framesDue * 20 } });
+        this.counts.framesSent += 1;
+      }
+      if (this.position >= this.speech.length) clearInterval(this.audioTimer);
+    }, 10);
+  }
+
+  /** The audio socket breaks (no close frame); Zoom tells signaling with event 7. */
+  dropMedia(): void {
+    this.media?.terminate();
+    if (this.signaling) send(this.signaling, { msg_type: 6, event: { event_type: 7, timestamp: Date.now() } });
+  }
+
+  /** The signaling socket breaks (Zoom would then post rtms_interrupted). */
+  dropSignaling(): void {
+    this.signaling?.terminate();
+    this.media?.terminate();
+  }
+
+  /** The meeting ends: session STOPPED, stream TERMINATED (reason 6 MEETING_ENDED), sockets closed. */
+  endStream(): void {
+    clearInterval(this.audioTimer);
+    if (this.signaling) {
+      send(this.signaling, { msg_type: 9, rtms_session_id: 'session-1', state: 5, stop_reason: 6, timestamp: Date.now() });
+      send(this.signaling, { msg_type: 8, state: 4, reason: 6, timestamp: Date.now() });
+      this.signaling.close(1000);
+    }
+    this.media?.close(1000);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.audioTimer);
+    for (const timer of this.pings) clearInterval(timer);
+    for (const client of this.wss.clients) client.terminate();
+    this.wss.close();
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+function parse(data: RawData): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(String(data)) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+function send(ws: WebSocket, message: Record<string, unknown>): void {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+}

@@ -1,0 +1,128 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { rtmsSignature } from '../../src/ingest/zoom-rtms.js';
+import { readWav } from '../../src/util/wav.js';
+import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
+import { FakeRtms } from '../helpers/fake-rtms.js';
+import { FakeZoom } from '../helpers/fake-zoom.js';
+import { FakeZoomApi, signWebhook } from '../helpers/fake-zoom-api.js';
+import { captureLogs } from '../helpers/log-capture.js';
+import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const MEETING = '123456789';
+const WEBHOOK_SECRET = 'rtms-webhook-secret';
+const clips = librivoxClips();
+const speech = concatSamples([roomNoise(0.5), readWav(clips[0]!.path).samples, roomNoise(1), readWav(clips[3]!.path).samples, roomNoise(1.5)]);
+
+describe('the reference test vector', () => {
+  it('signs the RTMS handshake as Zoom specifies: HMAC-SHA256(secret, "client_id,meeting_uuid,stream_id") in hex', () => {
+    expect(rtmsSignature({ clientId: 'test_client_id', clientSecret: 'test_client_secret' }, '4444AAAiAAAAAiAiAiiAii==', '609340fb2a7946909659956c8aa9250c')).toBe(
+      'ffc60552adabeb2482fdaa7621af08b1af78ba80cd9514044333431d467a59f9',
+    );
+  });
+});
+
+describe('audio straight from Zoom: Realtime Media Streams', () => {
+  let api: FakeZoomApi;
+  let zoom: FakeZoom;
+  let daemon: Daemon;
+  let logs: ReturnType<typeof captureLogs>;
+
+  beforeEach(async () => {
+    logs = captureLogs('info');
+    api = new FakeZoomApi();
+    zoom = new FakeZoom();
+    const bases = await api.start();
+    const dir = await tempDirForTest('cb-rtms-');
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0 }
+state: { dir: ${dir} }
+zoomApi: { accountId: ${api.accountId}, clientId: ${api.clientId}, clientSecret: ${api.clientSecret}, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "${bases.apiBase}", oauthBase: "${bases.oauthBase}" }
+meetings:
+  - id: allhands
+    source: { type: zoom-rtms, meetingId: "${MEETING}" }
+    captions: [ { zoom: { meetingId: "${MEETING}" } } ]
+`,
+      'rtms.yaml',
+      {},
+    );
+    const captionUrl = await zoom.start();
+    api.meetings.set(MEETING, { started: true, uuid: 'Pc3o/7lMTBaZ//vG0bIxdQ==', captionUrl: () => captionUrl });
+    daemon = await startDaemon(config, logs.log, { reconnectDelaysMs: [200, 400, 800] });
+  });
+  afterEach(async () => {
+    await daemon.stop();
+    await zoom.stop();
+    await api.stop();
+  });
+
+  const webhook = (event: string, payload: Record<string, unknown>): Promise<Response> => {
+    const body = JSON.stringify({ event, event_ts: Date.now(), payload });
+    return fetch(`http://127.0.0.1:${daemon.port}/zoom/webhook`, { method: 'POST', headers: signWebhook(WEBHOOK_SECRET, body), body });
+  };
+
+  it('a signed rtms_started brings the meeting audio in; a dropped audio socket is redialled; rtms_stopped ends it after its last captions', async () => {
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 300 }));
+    const signalingUrl = await rtms.start();
+    // An unsigned start is refused and changes nothing.
+    const forged = await fetch(`http://127.0.0.1:${daemon.port}/zoom/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ event: 'meeting.rtms_started', payload: { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, server_urls: signalingUrl } }),
+    });
+    expect(forged.status).toBe(401);
+
+    const started = await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    expect(started.status).toBe(200);
+    await waitUntil(() => rtms.sentSeconds > 3, { what: 'audio flowing' });
+    rtms.dropMedia();
+    const droppedAt = rtms.sentSeconds;
+    await waitUntil(() => rtms.finishedSpeech, { timeoutMs: 40_000, what: 'all speech sent' });
+    await waitUntil(() => /married|respectable/i.test(zoom.text()), { what: 'words from after the drop captioned' });
+    expect((await webhook('meeting.rtms_stopped', { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, stop_reason: 6 })).status).toBe(200);
+    await waitUntil(() => logs.text().includes('stream ended'), { what: 'the meeting stream over' });
+
+    expect(rtms.counts.signaling).toBe(1);
+    expect(rtms.counts.media).toBe(2);
+    expect(rtms.handshakes.every((h) => h.status === 0)).toBe(true);
+    expect(rtms.counts.readyAcks).toBe(2);
+    expect(rtms.subscribedEvents).toEqual([2, 3, 4]);
+    // Keep-alives answered on both sockets, none missed.
+    expect(rtms.counts.pongs).toBeGreaterThan(10);
+    expect(rtms.counts.missedPings).toBe(0);
+    expect(zoom.text()).toMatch(/dashwood|elinor/i);
+    expect(zoom.violations).toEqual([]);
+    // Only the gap was lost: the audio socket was back within the first reconnect delay (200 ms) plus a handshake.
+    const lost = speech.length / 16_000 - rtms.counts.framesSent * 0.02;
+    expect(lost).toBeLessThan(1);
+    expect(droppedAt).toBeGreaterThan(3);
+    expect(logs.text()).not.toContain(api.clientSecret);
+  });
+
+  it('a stream Zoom signs for another app is refused with a clear reason, once; the stream ending on Zoom\'s side ends it', async () => {
+    const foreign = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: 'another-apps-secret' }, speech, { keepAliveMs: 300 }));
+    const url = await foreign.start();
+    await webhook('meeting.rtms_started', { meeting_uuid: foreign.meetingUuid, operator_id: 'op-1', rtms_stream_id: foreign.streamId, server_urls: url });
+    await waitUntil(() => logs.text().includes('INVALID_SIGNATURE'), { what: 'the refusal logged' });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(foreign.counts.signaling).toBe(1);
+    expect(foreign.handshakes).toEqual([{ socket: 'signaling', status: 3 }]);
+    expect(logs.text()).toContain("the signature does not match: zoomApi.clientId / clientSecret must be the Zoom app's own");
+
+    // The right app's stream for the same meeting still works, and ends when Zoom terminates it.
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech.subarray(0, 16_000 * 9), { keepAliveMs: 300 }));
+    const signalingUrl = await rtms.start();
+    await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, operator_id: 'op-1', rtms_stream_id: 'b1b2b3b4b5b6b7b8b9b0c1c2c3c4c5c6', server_urls: signalingUrl });
+    await waitUntil(() => rtms.handshakes.length > 0, { what: 'a handshake' });
+    expect(rtms.handshakes[0]!.status).toBe(2); // the fake knows only its own stream id: refused, not retried
+    await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    await waitUntil(() => rtms.finishedSpeech, { timeoutMs: 30_000, what: 'all speech sent' });
+    rtms.endStream();
+    await waitUntil(() => logs.text().includes('Zoom ended the stream (reason 6)'), { what: 'the end seen' });
+    await waitUntil(() => logs.text().includes('stream ended'), { what: 'the meeting stream over' });
+    expect(zoom.text()).toMatch(/dashwood|elinor/i);
+    expect(zoom.violations).toEqual([]);
+  });
+});
