@@ -91,6 +91,18 @@ meetings:
     expect(configProblems(exposed.replace('demo-token-change-me', 'short-token'))).toContainEqual(expect.stringMatching(/shorter than 16 characters/));
   });
 
+  it('takes a zoom-rtms source by meeting or webinar id, and only with a Zoom app that receives webhooks', () => {
+    const rtms = (source: string, zoomApi = ''): string[] =>
+      configProblems(`${zoomApi}meetings:\n  - id: a\n    source: ${source}\n    captions: [ { stdout: {} } ]\n`);
+    const app = 'zoomApi: { accountId: a, clientId: b, clientSecret: c, webhookSecret: d }\n';
+    expect(rtms('{ type: zoom-rtms, meetingId: "123456789" }', app)).toEqual([]);
+    expect(rtms('{ type: zoom-rtms, webinarId: 987654321 }', app)).toEqual([]);
+    expect(rtms('{ type: zoom-rtms }', app)).toEqual(['4:13 meetings[0].source: zoom-rtms needs exactly one of meetingId, webinarId']);
+    expect(rtms('{ type: zoom-rtms, meetingId: "123456789" }')).toEqual([
+      "3:21 meetings[0].source.type: zoom-rtms learns of the meeting's stream from Zoom webhooks: add a zoomApi section with the app's accountId, clientId, clientSecret and webhookSecret",
+    ]);
+  });
+
   it('never prints a caption URL signature in a problem', () => {
     const found = configProblems(minimal('[ { zoom: { url: "ftp://zoom.us/cc?signature=TOPSECRET" } } ]'), { INGEST_TOKEN: 't' });
     expect(found.join('\n')).not.toContain('TOPSECRET');
