@@ -40,7 +40,7 @@ function listeningMeeting(onsets: number[]): StreamTarget {
     }
     return { captions: 0, words: 0, audioSeconds: 0 };
   };
-  return { id: 'bench', state: 'ready', runStream: consume, audioDropped: () => undefined };
+  return { id: 'bench', state: 'ready', runStream: consume, audioDropped: () => undefined, sourceProblem: () => undefined };
 }
 
 async function measure(codec: string, port: number, onsets: number[]): Promise<number[]> {

@@ -73,7 +73,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   config.meetings.forEach(addMeeting);
   const webhookSecret = config.zoomApi?.webhookSecret;
   const webhook = webhookSecret
-    ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { running, endStream: routes.endStream, instances, log }) }
+    ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { running, instances, log }) }
     : undefined;
   const http = new HttpServer({ meetings, ingest, log, metrics, webhook, adminToken: config.http.adminToken, throttle });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
@@ -147,32 +147,31 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
 
 interface ZoomEventContext {
   running: readonly RunningMeeting[];
-  endStream: (meetingId: string) => void;
   instances: MeetingInstances;
   log: Logger;
 }
 
 /**
- * meeting.started fetches the Caption URL at once; meeting.ended flushes the stream and drops the URL;
- * rtms_started / _interrupted / _stopped drive the meetings whose source is zoom-rtms.
+ * meeting.started fetches the Caption URL at once and starts a live stream towards the bridge; meeting.ended
+ * flushes the stream and drops the URL; rtms_started / _interrupted / _stopped drive zoom-rtms sources.
  */
-function onZoomEvent(event: ZoomWebhookEvent, { running, endStream, instances, log }: ZoomEventContext): void {
+function onZoomEvent(event: ZoomWebhookEvent, { running, instances, log }: ZoomEventContext): void {
   const payload = event.payload ?? {};
   const rtms = /^(meeting|webinar)\.rtms_(started|stopped|interrupted)$/.exec(event.event);
-  if (rtms) return void onRtmsEvent(rtms[1] as 'meeting' | 'webinar', rtms[2] as 'started' | 'stopped' | 'interrupted', event, { running, endStream, instances, log });
+  if (rtms) {
+    onRtmsEvent(rtms[1] as 'meeting' | 'webinar', rtms[2] as 'started' | 'stopped' | 'interrupted', event, { running, instances, log }).catch((err: unknown) =>
+      log.error({ event: event.event, err: errorMessage(err) }, 'RTMS webhook handling failed'),
+    );
+    return;
+  }
   const id = payload.object?.id === undefined ? undefined : String(payload.object.id);
   if (id !== undefined && typeof payload.object?.uuid === 'string') instances.learn(payload.object.uuid, id);
   const concerned = id === undefined ? [] : running.filter((m) => m.pipeline.zoomIds.includes(id));
   log.info({ event: event.event, zoomId: id, meetings: concerned.map((m) => m.id) }, 'Zoom webhook');
+  const what = /^(meeting|webinar)\.(started|ended)$/.exec(event.event)?.[2] as 'started' | 'ended' | undefined;
+  if (!what) return;
   for (const meeting of concerned) {
-    if (event.event === 'meeting.started' || event.event === 'webinar.started') {
-      void meeting.pipeline.zoomMeeting('started').catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, 'meeting start handling failed'));
-    }
-    if (event.event === 'meeting.ended' || event.event === 'webinar.ended') {
-      endStream(meeting.id);
-      void meeting.rtmsStopped(undefined, 'the Zoom meeting ended');
-      void meeting.pipeline.zoomMeeting('ended').catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, 'flush at meeting end failed'));
-    }
+    void meeting.zoomMeeting(what).catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, `handling meeting ${what} failed`));
   }
 }
 

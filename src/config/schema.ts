@@ -107,6 +107,17 @@ export const configSchema = z
       if (m.source.type === 'rtmp' && config.rtmp) weak(['meetings', index, 'source', 'streamKey'], m.source.streamKey, exposed(config.rtmp.host), 'the stream key');
     });
     config.meetings.forEach((m, index) => {
+      if (m.source.type !== 'zoom-livestream') return;
+      if (!config.rtmp) ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'type'], message: 'zoom-livestream needs the RTMP listener Zoom pushes to: add rtmp: { port: 1935 } at the top level' });
+      if (!config.zoomApi?.webhookSecret) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['meetings', index, 'source', 'type'],
+          message: 'zoom-livestream starts the live stream when Zoom says the meeting started: add a zoomApi section with the app\'s accountId, clientId, clientSecret and webhookSecret',
+        });
+      }
+    });
+    config.meetings.forEach((m, index) => {
       if (m.source.type !== 'zoom-rtms' || config.zoomApi?.webhookSecret) return;
       ctx.addIssue({
         code: 'custom',

@@ -162,6 +162,12 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     }
   }
 
+  private problemWithSource: string | undefined;
+
+  sourceProblem(sentence: string | undefined): void {
+    this.problemWithSource = sentence;
+  }
+
   audioDropped(seconds: number): void {
     this.stats.droppedSeconds += seconds;
     this.emit('audio-dropped', { seconds });
@@ -201,6 +207,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       id: this.id,
       state: this.state,
       source: this.config.source.type,
+      ...(this.problemWithSource ? { sourceProblem: this.problemWithSource } : {}),
       engine: this.recognizer.engine,
       stats: { ...this.stats },
       recognizerCpuSeconds: (this.recognizer.stats?.cpuMs ?? 0) / 1000,

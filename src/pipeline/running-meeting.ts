@@ -3,6 +3,7 @@ import { errorMessage } from '../errors.js';
 import { RtmpPull } from '../ingest/rtmp-pull.js';
 import type { RtmpTarget } from '../ingest/rtmp.js';
 import type { IngestTarget } from '../ingest/websocket.js';
+import { ZoomLivestream } from '../ingest/zoom-livestream.js';
 import { RtmsConnection, type RtmsCredentials, type RtmsOptions, type RtmsStart } from '../ingest/zoom-rtms.js';
 import type { Logger } from '../log.js';
 import type { BridgeMetrics } from '../metrics.js';
@@ -24,6 +25,7 @@ export class RunningMeeting {
   readonly pipeline: MeetingPipeline;
   private pull: RtmpPull | undefined;
   private rtms: RtmsConnection | undefined;
+  private readonly livestream: ZoomLivestream | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -38,6 +40,33 @@ export class RunningMeeting {
     const { source } = config;
     if (source.type === 'websocket') routes.websocket.set(config.id, { pipeline: this.pipeline, token: source.token, idleTimeoutMs: source.idleTimeoutMs });
     if (source.type === 'rtmp') routes.rtmp.set(config.id, { pipeline: this.pipeline, streamKey: source.streamKey });
+    if (source.type === 'zoom-livestream' && deps.zoomApi) {
+      const [kind, id] = source.meetingId !== undefined ? (['meeting', source.meetingId] as const) : (['webinar', source.webinarId!] as const);
+      const pageUrl = source.pageUrl ?? `https://${new URL(source.rtmpUrl).hostname}/`;
+      this.livestream = new ZoomLivestream({ kind, id, rtmpUrl: source.rtmpUrl, pageUrl }, deps.zoomApi, {
+        accept: (streamKey) => routes.rtmp.set(config.id, { pipeline: this.pipeline, streamKey }),
+        refuse: () => {
+          if (routes.rtmp.get(config.id)?.pipeline === this.pipeline) routes.rtmp.delete(config.id);
+          routes.endStream(config.id);
+        },
+        problem: (sentence) => this.pipeline.sourceProblem(sentence),
+      }, log.child({ meeting: config.id }));
+    }
+  }
+
+  /**
+   * The Zoom meeting started or ended (webhook): destinations that fetch their Caption URL act on it, a live
+   * stream is started towards the bridge or stopped, an RTMS stream ends with the meeting.
+   */
+  async zoomMeeting(event: 'started' | 'ended'): Promise<void> {
+    if (this.closing) return;
+    if (event === 'started') {
+      await Promise.all([this.pipeline.zoomMeeting('started'), this.livestream?.start()]);
+      return;
+    }
+    this.routes.endStream(this.id);
+    await Promise.all([this.livestream?.stop(), this.rtmsStopped(undefined, 'the Zoom meeting ended')]);
+    await this.pipeline.zoomMeeting('ended');
   }
 
   private readonly rtmsSettings: (RtmsCredentials & RtmsOptions) | undefined;
@@ -86,6 +115,8 @@ export class RunningMeeting {
     }
     const { source } = this.config;
     if (source.type === 'rtmp-pull' && !this.closing) this.pull = new RtmpPull(this.pipeline, source.url, this.log);
+    // The meeting may be running already (the bridge restarted mid-meeting); if not, meeting.started starts it.
+    if (this.livestream) void this.livestream.start();
   }
 
   /** Stop taking audio, finish the stream in progress, close the engine and the destinations. Safe twice. */
@@ -94,6 +125,7 @@ export class RunningMeeting {
       if (this.routes.websocket.get(this.id)?.pipeline === this.pipeline) this.routes.websocket.delete(this.id);
       if (this.routes.rtmp.get(this.id)?.pipeline === this.pipeline) this.routes.rtmp.delete(this.id);
       this.routes.endStream(this.id);
+      await this.livestream?.stop();
       await this.rtmsStopped(undefined, 'meeting closed');
       await this.pull?.close();
       await this.pipeline.close();

@@ -25,6 +25,8 @@ export interface StreamTarget {
   runStream(audio: AsyncIterable<AudioItem>, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary>;
   /** Audio the source dropped because the recognizer fell behind (it never reached `runStream`). */
   audioDropped(seconds: number): void;
+  /** What keeps the source from delivering audio, as a sentence saying what to change; undefined when fine. */
+  sourceProblem(sentence: string | undefined): void;
 }
 
 /** Typed events a meeting emits as things happen; watchers subscribe, the pipeline never calls them by name. */
@@ -60,6 +62,8 @@ export interface MeetingSnapshot {
   id: string;
   state: MeetingState;
   source: string;
+  /** What keeps the source from delivering audio (a Zoom live stream Zoom would not start, say). */
+  sourceProblem?: string;
   engine: string;
   stats: MeetingStats;
   recognizerCpuSeconds: number;

@@ -22,7 +22,14 @@ export interface ZoomApiCredentials {
 export type CaptionTarget = { meetingId: string } | { webinarId: string };
 
 /** What the bridge asks the Zoom API for; each needs its own scope. */
-export type ApiFeature = 'meetingCaptionToken' | 'webinarCaptionToken' | 'meetingDetails' | 'webinarDetails' | 'accountSettings';
+export type ApiFeature =
+  | 'meetingCaptionToken'
+  | 'webinarCaptionToken'
+  | 'meetingDetails'
+  | 'webinarDetails'
+  | 'accountSettings'
+  | 'meetingLivestream'
+  | 'webinarLivestream';
 
 /** Granular scope first, then the classic scope that also grants it. */
 const SCOPES: Record<'ordinary' | 'master', Record<ApiFeature, readonly string[]>> = {
@@ -32,6 +39,10 @@ const SCOPES: Record<'ordinary' | 'master', Record<ApiFeature, readonly string[]
     meetingDetails: ['meeting:read:meeting:admin', 'meeting:read:admin'],
     webinarDetails: ['webinar:read:webinar:admin', 'webinar:read:admin'],
     accountSettings: ['account:read:settings:admin', 'account:read:admin'],
+    // The ordinary edition's names follow the master ones (Zoom's reference lists only those); a missing one is
+    // named by Zoom's error, which the bridge shows.
+    meetingLivestream: ['meeting:update:livestream:admin', 'meeting:update:livestream_status:admin', 'meeting:write:admin'],
+    webinarLivestream: ['webinar:update:livestream:admin', 'webinar:update:livestream_status:admin', 'webinar:write:admin'],
   },
   master: {
     meetingCaptionToken: ['meeting:read:token:master', 'meeting:master'],
@@ -39,6 +50,8 @@ const SCOPES: Record<'ordinary' | 'master', Record<ApiFeature, readonly string[]
     meetingDetails: ['meeting:read:meeting:master', 'meeting:master'],
     webinarDetails: ['webinar:read:webinar:master', 'webinar:master'],
     accountSettings: ['account:read:settings:master', 'account:master'],
+    meetingLivestream: ['meeting:update:livestream:master', 'meeting:update:livestream_status:master', 'meeting:master'],
+    webinarLivestream: ['webinar:update:livestream:master', 'webinar:update:livestream_status:master', 'webinar:master'],
   },
 };
 
@@ -137,17 +150,27 @@ export class ZoomApiClient {
    * GET an account-relative resource (the edition's prefix is added). A 401 renews the access token once; a 429
    * waits as long as Zoom says (Retry-After) when that is reasonable.
    */
-  async get<T>(resource: string, context: ApiCallContext): Promise<T> {
+  get<T>(resource: string, context: ApiCallContext): Promise<T> {
+    return this.call<T>('GET', resource, undefined, context);
+  }
+
+  /** PATCH with a JSON body (Zoom answers 204); the same renewal and rate-limit handling as `get`. */
+  async patch(resource: string, body: unknown, context: ApiCallContext): Promise<void> {
+    await this.call<unknown>('PATCH', resource, body, context);
+  }
+
+  private async call<T>(method: 'GET' | 'PATCH', resource: string, body: unknown, context: ApiCallContext): Promise<T> {
     let renewed = false;
     for (let rateLimited = 0; ; ) {
       const response = await request(`${this.credentials.apiBase.replace(/\/$/, '')}${this.path(resource, context.ofAccount)}`, {
-        method: 'GET',
-        headers: { authorization: `Bearer ${await this.accessToken()}` },
+        method,
+        headers: { authorization: `Bearer ${await this.accessToken()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       const text = await response.body.text();
-      if (response.statusCode === 200) return parseJson(text) as T;
-      const body = parseJson(text) as { code?: number; message?: string };
+      if (response.statusCode === 200 || response.statusCode === 204) return parseJson(text) as T;
+      const answer = parseJson(text) as { code?: number; message?: string };
       if (response.statusCode === 401 && !renewed) {
         renewed = true;
         this.token = undefined;
@@ -161,7 +184,7 @@ export class ZoomApiClient {
           continue;
         }
       }
-      const error = explainApiError(response.statusCode, { code: body.code, message: body.message ?? text.slice(0, 200) }, {
+      const error = explainApiError(response.statusCode, { code: answer.code, message: answer.message ?? text.slice(0, 200) }, {
         ...context,
         edition: this.edition,
         scopes: this.scopesFor(context.feature),

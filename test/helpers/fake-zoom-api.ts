@@ -36,7 +36,14 @@ export class FakeZoomApi {
   captionApiEnabled = true;
   /** The app was deleted in the Marketplace: OAuth refuses its credentials. */
   appDeleted = false;
-  readonly calls = { token: 0, captionToken: 0 };
+  readonly calls = { token: 0, captionToken: 0, livestream: 0 };
+  /** Each meeting's custom live stream settings, as PATCH .../livestream left them. */
+  readonly livestreams = new Map<string, { stream_url: string; stream_key: string; page_url: string }>();
+  /** Called when a live stream starts: the test plays Zoom's cloud and pushes the meeting to the URL with ffmpeg. */
+  onLivestreamStart: ((meetingId: string, url: string, key: string) => void) | undefined;
+  onLivestreamStop: ((meetingId: string) => void) | undefined;
+  /** Answer the live stream status start with this refusal (E2EE meeting, feature off, ...). */
+  livestreamRefusal: { status: number; code: number; message: string } | undefined;
   readonly issuedTokens = new Map<string, string[]>();
   private server: Server | undefined;
 
@@ -74,6 +81,9 @@ export class FakeZoomApi {
       this.issuedTokens.set(token, [...this.scopes]);
       return send(200, { access_token: token, token_type: 'bearer', expires_in: this.tokenLifetimeSeconds, scope: this.scopes.join(' ') });
     }
+
+    const livestream = /^\/v2(\/accounts\/([^/]+))?\/(meetings|webinars)\/(\d+)\/livestream(\/status)?$/.exec(url.pathname);
+    if (req.method === 'PATCH' && livestream) return void this.handleLivestream(req, livestream, send);
 
     // /v2/<edition prefix>/meetings/{id}[/token], /v2/accounts/me/settings
     const match = /^\/v2(\/accounts\/([^/]+))?\/(meetings|webinars)\/([^/]+)(\/token)?$|^\/v2\/accounts\/([^/]+)\/settings$/.exec(url.pathname);
@@ -140,6 +150,49 @@ export class FakeZoomApi {
     if (!needScope(isMeeting ? 'meeting:read:meeting' : 'webinar:read:webinar', isMeeting ? `meeting:read:${suffix}` : `webinar:read:${suffix}`)) return;
     if (!meeting) return send(404, { code: 3001, message: `${kind} does not exist: ${id}.` });
     return send(200, { id: Number(id), topic: 'Weekly all-hands', status: meeting.started ? 'started' : 'waiting' });
+  }
+
+  /** PATCH .../livestream (settings) and .../livestream/status (start, stop), with the scope checks and refusals. */
+  private handleLivestream(req: IncomingMessage, match: RegExpExecArray, send: (status: number, body: unknown) => void): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      this.calls.livestream += 1;
+      const granted = this.issuedTokens.get(req.headers.authorization?.replace(/^Bearer /, '') ?? '');
+      if (!granted) return send(401, { code: 124, message: 'Invalid access token.' });
+      const suffix = this.edition === 'ordinary' ? 'admin' : 'master';
+      if ((this.edition === 'ordinary') !== (match[2] === undefined)) return send(400, { code: 200, message: 'No permission.' });
+      const kind = match[3] === 'meetings' ? 'meeting' : 'webinar';
+      const scope = `${kind}:update:${match[5] ? 'livestream_status' : 'livestream'}:${suffix}`;
+      if (!granted.includes(scope) && !granted.includes(`${kind}:write:${suffix}`)) return send(400, { code: 4711, message: `Invalid access token, does not contain scopes:[${scope}].` });
+      const id = match[4]!;
+      const meeting = (kind === 'meeting' ? this.meetings : this.webinars).get(id);
+      if (!meeting) return send(404, { code: 3001, message: `Meeting does not exist: ${id}.` });
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      } catch {
+        return send(400, { code: 300, message: 'Invalid request body.' });
+      }
+      if (!match[5]) {
+        if (typeof body.stream_url !== 'string' || typeof body.stream_key !== 'string' || typeof body.page_url !== 'string') return send(400, { code: 300, message: 'stream_url, stream_key and page_url are required.' });
+        this.livestreams.set(id, { stream_url: body.stream_url, stream_key: body.stream_key, page_url: body.page_url });
+        return send(204, undefined);
+      }
+      if (body.action === 'start') {
+        if (this.livestreamRefusal) return send(this.livestreamRefusal.status, { code: this.livestreamRefusal.code, message: this.livestreamRefusal.message });
+        if (!meeting.started) return send(400, { code: 4927, message: `Meeting ${id} has not started.` });
+        const settings = this.livestreams.get(id);
+        if (!settings) return send(400, { code: 3000, message: 'The current meeting is not configured with a custom streaming service.' });
+        this.onLivestreamStart?.(id, settings.stream_url, settings.stream_key);
+        return send(204, undefined);
+      }
+      if (body.action === 'stop') {
+        this.onLivestreamStop?.(id);
+        return send(204, undefined);
+      }
+      return send(400, { code: 300, message: 'Invalid action.' });
+    });
   }
 }
 

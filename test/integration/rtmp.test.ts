@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,19 +18,10 @@ import { FakeZoom } from '../helpers/fake-zoom.js';
 import { librivoxClips } from '../helpers/speech.js';
 import { waitUntil } from '../helpers/wait.js';
 import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
+import { publishRtmp } from '../helpers/rtmp-publish.js';
 
 const clips = librivoxClips();
 const ffmpeg = locateFfmpeg();
-
-/** Real ffmpeg publishing a speech file at its natural pace, as a mixer or OBS would. Resolves with its exit. */
-function publish(url: string, clip: string, codec: 'aac' | 'libmp3lame'): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-re', '-i', clip, '-c:a', codec, '-ar', '44100', '-ac', '2', '-f', 'flv', url]);
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
-}
 
 describe('RTMP push ingest', () => {
   let daemon: Daemon;
@@ -57,10 +48,10 @@ describe('RTMP push ingest', () => {
   const url = (key: string): string => `rtmp://127.0.0.1:${daemon.rtmpPort}/live/${key}`;
 
   it('captions two meetings published at once (AAC and MP3 in FLV), refusing a wrong key and garbage meanwhile', async () => {
-    const stage = publish(url('stage-key-0123456789'), clips[3]!.path, 'aac');
-    const breakout = publish(url('breakout-key-0123456789'), clips[0]!.path, 'libmp3lame');
+    const stage = publishRtmp(url('stage-key-0123456789'), clips[3]!.path, 'aac');
+    const breakout = publishRtmp(url('breakout-key-0123456789'), clips[0]!.path, 'libmp3lame');
     await waitUntil(() => daemon.meetings.every((m) => m.state === 'streaming'), { what: 'both meetings streaming' });
-    const intruder = await publish(url('guessed-key-000000'), clips[1]!.path, 'aac');
+    const intruder = await publishRtmp(url('guessed-key-000000'), clips[1]!.path, 'aac');
     const player = await new Promise<number | null>((resolve) => execFile(ffmpeg, ['-loglevel', 'error', '-i', url('stage-key-0123456789'), '-t', '1', '-f', 'null', '-'], (err) => resolve(err ? (err as { code?: number }).code ?? 1 : 0)));
     // Bytes that are not RTMP: that connection is closed (parse error, or no publish within 10 s); nobody else notices.
     const garbage = connect(daemon.rtmpPort!, '127.0.0.1', () => garbage.write(Buffer.alloc(4_000, 0xff)));
@@ -83,8 +74,8 @@ describe('RTMP push ingest', () => {
   it('a publisher that disconnects and comes back keeps captioning, with the seq going on', async () => {
     const before = zooms[0]!.accepted.length;
     const first = zooms[0]!.lastAcceptedSeq;
-    expect((await publish(url('stage-key-0123456789'), clips[2]!.path, 'aac')).code).toBe(0);
-    expect((await publish(url('stage-key-0123456789'), clips[4]!.path, 'aac')).code).toBe(0);
+    expect((await publishRtmp(url('stage-key-0123456789'), clips[2]!.path, 'aac')).code).toBe(0);
+    expect((await publishRtmp(url('stage-key-0123456789'), clips[4]!.path, 'aac')).code).toBe(0);
     await waitUntil(() => daemon.meetings.every((m) => m.state === 'ready'), { what: 'the stream delivered' });
     expect(zooms[0]!.accepted.length).toBeGreaterThan(before + 3);
     // The same speech as 16 kHz PCM straight into the engine: RTMP (AAC at 44.1 kHz stereo, decoded by ffmpeg) must

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { errorMessage, isBridgeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ZoomApiClient } from '../zoom-api/client.js';
+
+export interface LivestreamOptions {
+  kind: 'meeting' | 'webinar';
+  id: string;
+  /** Where Zoom's cloud can reach this bridge's RTMP listener, without the key: rtmp://captions.example.org:1935/live */
+  rtmpUrl: string;
+  /** Zoom requires a page URL for a custom live stream; nobody watches it here. */
+  pageUrl: string;
+}
+
+/** What the livestream needs from its meeting: a stream key the RTMP listener accepts for it, and a place to say what is wrong. */
+export interface LivestreamRoute {
+  accept(streamKey: string): void;
+  refuse(): void;
+  problem(sentence: string | undefined): void;
+}
+
+const SETTINGS_HINT =
+  'custom live streaming must be allowed for the account and the host (Zoom web portal: Settings > Meeting > In Meeting (Advanced) > ' +
+  '"Allow livestreaming of meetings" with "Custom Live Streaming Service"), and the host needs a Pro or higher licence';
+
+/**
+ * Zoom's custom live streaming, pointed at this bridge: when the meeting starts, the bridge gives Zoom its own RTMP
+ * address with a fresh random key for this meeting (PATCH .../livestream), starts the stream (PATCH
+ * .../livestream/status, action start), and takes the audio from Zoom's RTMP push like any publisher's. For accounts
+ * without RTMS. The key is new at every start, so an old one is worthless.
+ */
+export class ZoomLivestream {
+  private live = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly options: LivestreamOptions,
+    private readonly api: ZoomApiClient,
+    private readonly route: LivestreamRoute,
+    log: Logger,
+  ) {
+    this.log = log.child({ livestream: `${options.kind} ${options.id}` });
+  }
+
+  private get resource(): string {
+    return `/${this.options.kind}s/${encodeURIComponent(this.options.id)}/livestream`;
+  }
+
+  private get context(): { feature: 'meetingLivestream' | 'webinarLivestream'; what: string } {
+    return { feature: this.options.kind === 'meeting' ? 'meetingLivestream' : 'webinarLivestream', what: `the live stream of ${this.options.kind} ${this.options.id}` };
+  }
+
+  /** The meeting is running (webhook, or at the bridge's start): point its live stream here and start it. */
+  async start(): Promise<boolean> {
+    const streamKey = randomBytes(24).toString('hex');
+    this.route.accept(streamKey);
+    try {
+      await this.api.patch(this.resource, { stream_url: this.options.rtmpUrl, stream_key: streamKey, page_url: this.options.pageUrl }, this.context);
+      // Zoom's own captions burnt into the picture would be noise here: the bridge only takes the sound.
+      await this.api.patch(`${this.resource}/status`, { action: 'start', settings: { close_caption: 'off', active_speaker_name: false } }, this.context);
+    } catch (err) {
+      this.route.refuse();
+      if (isBridgeError(err, 'ZOOM_MEETING_NOT_STARTED') || /has not started/i.test(errorMessage(err))) {
+        this.log.info('the meeting has not started: its live stream starts with the meeting.started webhook');
+        return false;
+      }
+      const sentence = `Zoom would not start the live stream to the bridge: ${errorMessage(err)}; ${SETTINGS_HINT}`;
+      this.route.problem(sentence);
+      this.log.error({ code: isBridgeError(err) ? err.code : undefined }, sentence);
+      return false;
+    }
+    this.live = true;
+    this.route.problem(undefined);
+    this.log.info({ rtmpUrl: this.options.rtmpUrl }, 'Zoom live stream started towards the bridge');
+    return true;
+  }
+
+  /** The meeting ended (or the bridge stops): stop the live stream and forget its key. Safe twice. */
+  async stop(): Promise<void> {
+    this.route.refuse();
+    if (!this.live) return;
+    this.live = false;
+    try {
+      await this.api.patch(`${this.resource}/status`, { action: 'stop' }, this.context);
+      this.log.info('Zoom live stream stopped');
+    } catch (err) {
+      // After meeting.ended Zoom has stopped it already; nothing is lost either way.
+      this.log.debug({ err: errorMessage(err) }, 'stopping the live stream: Zoom refused (the meeting may be over)');
+    }
+  }
+}
