@@ -16,11 +16,12 @@ Usage:
   caption-bridge post [--url CAPTION_URL] [--lang en-US] [--state-dir DIR]
                                                  post each line of stdin as one caption (the URL from
                                                  ZOOM_CAPTION_URL by preference: argv shows in ps)
-  caption-bridge zoom-url --meeting ID | --webinar ID [--sub-account ID]
+  caption-bridge zoom-url --meeting ID | --webinar ID [--sub-account ID] [--source zoom-rtms|zoom-livestream]
                                                  check the Zoom app (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID,
                                                  ZOOM_CLIENT_SECRET): credentials, scopes, account settings,
                                                  the meeting, its Caption URL (printed redacted), and what
-                                                 the host still has to do; posts nothing
+                                                 the host still has to do; with --source, what that audio
+                                                 source needs too; posts nothing, starts nothing
 `;
 
 const DEFAULT_CONFIG = 'config/caption-bridge.yaml';
@@ -137,11 +138,16 @@ async function post(argv: string[]): Promise<number> {
 async function zoomUrl(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { meeting: { type: 'string' }, webinar: { type: 'string' }, 'sub-account': { type: 'string' } },
+    options: { meeting: { type: 'string' }, webinar: { type: 'string' }, 'sub-account': { type: 'string' }, source: { type: 'string' } },
     strict: true,
   });
   if ((values.meeting === undefined) === (values.webinar === undefined)) {
     process.stderr.write(`zoom-url needs --meeting ID or --webinar ID\n\n${USAGE}`);
+    return 2;
+  }
+  const source = values.source;
+  if (source !== undefined && source !== 'zoom-rtms' && source !== 'zoom-livestream') {
+    process.stderr.write(`zoom-url --source takes zoom-rtms or zoom-livestream\n\n${USAGE}`);
     return 2;
   }
   const env = process.env;
@@ -162,7 +168,7 @@ async function zoomUrl(argv: string[]): Promise<number> {
     },
     createLogger('silent'),
   );
-  const report = await diagnose(client, values.meeting !== undefined ? { meetingId: values.meeting } : { webinarId: values.webinar! });
+  const report = await diagnose(client, values.meeting !== undefined ? { meetingId: values.meeting } : { webinarId: values.webinar! }, source);
   process.stdout.write(formatReport(report));
   return report.captionUrl !== undefined && report.findings.every((f) => f.verdict !== 'fix') ? 0 : 1;
 }

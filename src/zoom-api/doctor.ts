@@ -26,12 +26,12 @@ interface AccountSettings {
  * credentials, scopes, account settings, the meeting, the Caption URL. It reads only; it posts no caption (a POST
  * would show text to the participants).
  */
-export async function diagnose(client: ZoomApiClient, target: CaptionTarget): Promise<DoctorReport> {
+export async function diagnose(client: ZoomApiClient, target: CaptionTarget, source?: 'zoom-rtms' | 'zoom-livestream'): Promise<DoctorReport> {
   const isMeeting = 'meetingId' in target;
   const id = isMeeting ? target.meetingId : target.webinarId;
   const what = `${isMeeting ? 'meeting' : 'webinar'} ${id}`;
   const findings: Finding[] = [];
-  const report: DoctorReport = { findings, hostSteps: HOST_STEPS };
+  const report: DoctorReport = { findings, hostSteps: [...HOST_STEPS, ...(source ? SOURCE_HOST_STEPS[source] : [])] };
   const say = (verdict: Finding['verdict'], text: string): void => void findings.push({ verdict, text });
 
   try {
@@ -75,6 +75,19 @@ export async function diagnose(client: ZoomApiClient, target: CaptionTarget): Pr
     else say('fix', errorMessage(err));
   }
 
+  if (source === 'zoom-livestream') {
+    const feature: ApiFeature = isMeeting ? 'meetingLivestream' : 'webinarLivestream';
+    const [settingsScope, statusScope, classicScope] = client.scopesFor(feature);
+    const wanted = `${settingsScope} and ${statusScope} (or the classic ${classicScope})`;
+    if (granted === undefined) say('unknown', `Zoom did not list the app's scopes; a live stream to the bridge needs ${wanted}`);
+    else if ([settingsScope, statusScope].every((s) => granted.includes(s!)) || granted.includes(classicScope!)) say('ok', `the app may set and start ${what}'s live stream (${wanted})`);
+    else say('fix', `the app lacks the live stream scopes: add ${wanted} to the app in the Zoom App Marketplace (Manage > your app > Scopes)`);
+    say('unknown', 'whether the account allows custom live streaming is not in the API\'s settings answer: check "Allow livestreaming of meetings" with "Custom Live Streaming Service" (Settings > Meeting > In Meeting (Advanced)); the host needs a Pro or higher licence');
+  }
+  if (source === 'zoom-rtms') {
+    say('unknown', 'Realtime Media Streams cannot be checked without starting one: the app needs RTMS with meeting audio turned on, and event subscriptions meeting.rtms_started, meeting.rtms_stopped, meeting.rtms_interrupted and meeting.started sent to https://<bridge>/zoom/webhook');
+  }
+
   try {
     const issuedAt = Date.now();
     const raw = await client.captionUrl(target);
@@ -92,6 +105,11 @@ const HOST_STEPS = [
   'In the meeting, the host (or a co-host) opens Captions (CC) > "Set up manual captioner" and turns on "Use a 3rd-party CC service"; the bridge already has the token, so nothing needs copying. Until then Zoom does not show the captions.',
   'Each participant who wants captions clicks Captions (CC) > "Show captions"; "View full transcript" shows every caption posted so far.',
 ];
+
+const SOURCE_HOST_STEPS: Record<'zoom-rtms' | 'zoom-livestream', string[]> = {
+  'zoom-rtms': ['Start the app in the meeting (Apps > the app), or let an auto-start setting do it: Zoom then announces the stream to the bridge (meeting.rtms_started).'],
+  'zoom-livestream': ['Nothing to start by hand: the bridge starts the live stream when the meeting starts; participants see that the meeting is being live streamed.'],
+};
 
 export function formatReport(report: DoctorReport): string {
   const mark = { ok: 'ok  ', fix: 'FIX ', unknown: '??  ' };

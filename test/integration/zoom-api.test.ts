@@ -325,10 +325,10 @@ describe('config and command line for the Zoom app', () => {
   it('zoom-url is a doctor: credentials, scopes, account settings, the meeting, the URL, and what the host still has to do', async () => {
     api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
     const env = { PATH: process.env.PATH, ZOOM_ACCOUNT_ID: api.accountId, ZOOM_CLIENT_ID: api.clientId, ZOOM_CLIENT_SECRET: api.clientSecret, ZOOM_API_BASE: bases.apiBase, ZOOM_OAUTH_BASE: bases.oauthBase };
-    const doctor = async (): Promise<{ code: number; out: string }> => {
+    const doctor = async (...extra: string[]): Promise<{ code: number; out: string }> => {
       const { execFile } = await import('node:child_process');
       return new Promise((resolve) =>
-        execFile(process.execPath, [CLI, 'zoom-url', '--meeting', MEETING], { env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout + stderr })),
+        execFile(process.execPath, [CLI, 'zoom-url', '--meeting', MEETING, ...extra], { env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout + stderr })),
       );
     };
     const healthy = await doctor();
@@ -336,6 +336,14 @@ describe('config and command line for the Zoom app', () => {
     expect(healthy.out.split('\n').filter((line) => /^(ok|FIX|\?\?) /.test(line)).map((line) => line.slice(0, 4))).toEqual(['ok  ', 'ok  ', 'ok  ', 'ok  ', 'ok  ']);
     expect(healthy.out).toContain('Use a 3rd-party CC service');
     expect(healthy.out).not.toContain(zoom.query.signature);
+    // What an audio source from Zoom needs, checked without starting it.
+    const livestream = await doctor('--source', 'zoom-livestream');
+    expect(livestream.code).toBe(1);
+    expect(livestream.out).toMatch(/^FIX the app lacks the live stream scopes: add meeting:update:livestream:admin and meeting:update:livestream_status:admin/m);
+    expect(api.calls.livestream).toBe(0);
+    api.scopes.push('meeting:update:livestream:admin', 'meeting:update:livestream_status:admin');
+    expect((await doctor('--source', 'zoom-livestream')).out).toMatch(/^ok  the app may set and start meeting 123456789's live stream/m);
+    expect((await doctor('--source', 'zoom-rtms')).out).toMatch(/^\?\?  Realtime Media Streams cannot be checked without starting one/m);
 
     api.scopes = ['meeting:read:token:admin'];
     api.captionApiEnabled = false;
