@@ -51,6 +51,16 @@ function check(file: string): number {
     const config = loadConfig(file);
     process.stdout.write(`${file}: OK (${config.meetings.length} meeting${config.meetings.length === 1 ? '' : 's'})\n`);
     config.meetings.forEach((meeting, m) => {
+      if (meeting.source.type !== 'zoom-livestream') return;
+      const kind = meeting.source.meetingId ? 'meeting' : 'webinar';
+      const edition = config.zoomApi?.subAccountId ? 'master' : 'admin';
+      process.stdout.write(
+        `info: meetings[${m}].source: zoom-livestream needs, in the Zoom app: the scopes ${kind}:update:livestream:${edition} and ` +
+          `${kind}:update:livestream_status:${edition}; the ${kind}.started and ${kind}.ended event subscriptions; custom live streaming ` +
+          `allowed for the account; and ${meeting.source.rtmpUrl} reachable from Zoom's cloud (it is this bridge's RTMP listener)\n`,
+      );
+    });
+    config.meetings.forEach((meeting, m) => {
       if (meeting.source.type !== 'zoom-rtms') return;
       process.stdout.write(
         `info: meetings[${m}].source: zoom-rtms needs, in the Zoom app: Realtime Media Streams turned on with meeting audio; event ` +
