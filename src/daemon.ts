@@ -75,7 +75,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const webhook = webhookSecret
     ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { running, instances, log }) }
     : undefined;
-  const http = new HttpServer({ meetings, ingest, log, metrics, webhook, adminToken: config.http.adminToken, throttle });
+  const http = new HttpServer({ meetings, controls: () => running, ingest, log, metrics, webhook, adminToken: config.http.adminToken, throttle });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
   const address = await http.listen(config.http.port, config.http.host);
   log.info({ host: address.address, port: address.port }, 'listening: /healthz /readyz ws /ingest/<meeting>');

@@ -17,6 +17,8 @@ export class FallbackRecognizer implements SpeechRecognizer {
   private active = 0;
   private readonly available: boolean[];
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** The operator asked for the next engine: the stream in progress moves at its next event. */
+  private switchRequested = false;
 
   constructor(
     private readonly engines: SpeechRecognizer[],
@@ -48,6 +50,8 @@ export class FallbackRecognizer implements SpeechRecognizer {
   }
 
   async *transcribe(audio: AsyncIterable<AudioItem>): AsyncIterable<SpeechEvent> {
+    // A switch asked for between streams is already done (`active`): it must not cut this one.
+    this.switchRequested = false;
     const source = audio[Symbol.asyncIterator]();
     let samples = 0;
     // Every engine reads the same stream; one that stops reading (it failed) must not end it for the next.
@@ -66,8 +70,19 @@ export class FallbackRecognizer implements SpeechRecognizer {
       const engine = this.engines[index]!;
       const offset = samples / PCM_SAMPLE_RATE;
       try {
-        for await (const event of engine.transcribe(shared)) yield shift(event, offset);
-        return;
+        let switched = false;
+        for await (const event of engine.transcribe(shared)) {
+          yield shift(event, offset);
+          if (this.switchRequested) {
+            this.switchRequested = false;
+            switched = true;
+            break;
+          }
+        }
+        if (!switched) return;
+        this.log.info({ from: engine.engine, to: this.engines[this.active]!.engine, atSeconds: samples / PCM_SAMPLE_RATE }, 'speech engine switched by the operator');
+        // As after a failure: what the old engine had not finalised is gone; the utterance closes.
+        yield { type: 'end_of_speech', time: samples / PCM_SAMPLE_RATE };
       } catch (err) {
         const next = this.nextAvailable(index);
         // Any engine failure (a dropped server, a revoked key) hands over; a bug elsewhere does not.
@@ -80,6 +95,18 @@ export class FallbackRecognizer implements SpeechRecognizer {
         yield { type: 'end_of_speech', time: samples / PCM_SAMPLE_RATE };
       }
     }
+  }
+
+  get activeEngine(): string {
+    return this.engines[this.active]!.engine;
+  }
+
+  switchEngine(): string | undefined {
+    const next = this.nextAvailable(this.active);
+    if (next === undefined) return undefined;
+    this.active = next;
+    this.switchRequested = true;
+    return this.engines[next]!.engine;
   }
 
   async close(): Promise<void> {

@@ -42,4 +42,8 @@ export interface SpeechRecognizer {
   transcribe(audio: AsyncIterable<AudioItem>): AsyncIterable<SpeechEvent>;
   /** Safe to call twice. */
   close(): Promise<void>;
+  /** Engines with fallbacks: the one in use now. */
+  readonly activeEngine?: string;
+  /** Engines with fallbacks: move to the next available one (the operator's choice); its name, or undefined if none. */
+  switchEngine?(): string | undefined;
 }

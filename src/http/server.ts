@@ -8,7 +8,8 @@ import type { BridgeMetrics } from '../metrics.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { listen } from '../util/listen.js';
-import type { MeetingView } from '../pipeline/types.js';
+import type { MeetingControl, MeetingView } from '../pipeline/types.js';
+import { OperatorConsole } from './console.js';
 import type { ZoomWebhookEvent, ZoomWebhookVerifier } from '../zoom-api/webhook.js';
 import { CAPTURE_PATH, serveCapture } from './capture-page.js';
 
@@ -57,6 +58,7 @@ export class HttpServer {
   private readonly metrics: BridgeMetrics;
   private readonly adminToken: string | undefined;
   private readonly throttle: FailureThrottle;
+  private readonly console: OperatorConsole;
 
   constructor(options: {
     /** A function: the set changes when the config is reloaded. */
@@ -69,9 +71,16 @@ export class HttpServer {
     adminToken?: string;
     /** Shared with the ingest, so guessing at either counts against the same address. */
     throttle?: FailureThrottle;
+    /** The meetings the operator console watches and steers (it needs adminToken). */
+    controls?: () => readonly MeetingControl[];
   }) {
     ({ meetings: this.meetings, ingest: this.ingest, log: this.log, webhook: this.webhook, metrics: this.metrics, adminToken: this.adminToken } = options);
     this.throttle = options.throttle ?? new FailureThrottle();
+    this.console = new OperatorConsole({
+      meetings: options.controls ?? (() => []),
+      authorized: this.adminToken === undefined ? undefined : (req) => this.authorized(req),
+      log: this.log,
+    });
     // A peer's request must never end the process: whatever a handler throws becomes a 500 or a closed socket.
     this.server = createServer((req, res) => {
       try {
@@ -117,6 +126,7 @@ export class HttpServer {
     if (url.pathname === '/zoom/webhook' && this.webhook) {
       return void this.zoomWebhook(req, res, this.webhook).catch((err: unknown) => this.failRequest(req, res, err));
     }
+    if ((url.pathname === '/console' || url.pathname.startsWith('/console/')) && this.console.handle(req, res, url.pathname)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
     switch (url.pathname) {
       case '/healthz':
@@ -211,6 +221,7 @@ export class HttpServer {
   /** Stop listening; open sockets end as their streams finish. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= new Promise((resolve) => {
+      this.console.close();
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
     });

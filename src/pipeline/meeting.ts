@@ -45,6 +45,8 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   /** The meeting's WebVTT archive, which also records captions that never reached Zoom. */
   private archive: TranscriptFileSink | undefined;
   private readonly archiveDir: string;
+  /** Off the record (console): audio is not transcribed and nothing new is captioned until resume. */
+  private paused = false;
 
   constructor(
     readonly config: MeetingConfig,
@@ -127,8 +129,14 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     });
     try {
       const segmenter = new Segmenter(this.config.segmenter, this.textRules);
-      const events = this.recognizer.transcribe(this.counted(audio));
-      for await (const piece of settleWords(onSpeech ? tap(events, onSpeech) : events, segmenter)) {
+      const events = tap(this.recognizer.transcribe(this.counted(audio)), (event) => {
+        onSpeech?.(event);
+        if (event.type === 'interim') this.emit('speech', { interim: event.text });
+        else if (event.type === 'final' || event.type === 'end_of_speech') this.emit('speech', { interim: '' });
+      });
+      for await (const piece of settleWords(events, segmenter)) {
+        const settled = piece.tokens.map((t) => t.text).join(' ');
+        if (settled) this.emit('speech', { settled });
         const words = piece.tokens.reduce((n, t) => n + t.words.length, 0);
         summary.words += words;
         this.stats.words += words;
@@ -152,14 +160,51 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
 
   /** Audio as the recognizer takes it, counted on the way (per chunk, without a call back from the source). */
   private async *counted(audio: AsyncIterable<AudioItem>): AsyncIterable<AudioItem> {
+    let settledForPause = false;
     for await (const item of audio) {
       if (item !== FINALIZE) {
         const seconds = item.length / PCM_SAMPLE_RATE;
         this.stats.audioSeconds += seconds;
-        this.emit('audio', { seconds });
+        this.emit('audio', { seconds, levelDb: levelDb(item) });
       }
+      if (this.paused) {
+        // What was said before the pause is settled; nothing said during it reaches the engine.
+        if (!settledForPause) yield FINALIZE;
+        settledForPause = true;
+        continue;
+      }
+      settledForPause = false;
       yield item;
     }
+  }
+
+  /** Off the record: from now on audio is not transcribed and nothing new is captioned, until resumed. */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** A caption typed by an operator: it goes out now to every destination, through the same senders (same seq rules). */
+  async sendCaption(text: string): Promise<SinkResult[]> {
+    const now = Date.now();
+    const at = (now - this.epoch) / 1000;
+    const caption: OutgoingCaption = { text, words: text.split(/\s+/), start: at, end: at + 1, releasedAt: now, spokenAt: now, wordsSpokenAt: [] };
+    return Promise.all(this.destinations.map((destination) => destination.sink.deliver(caption).then((result) => (this.logDelivery(destination, caption, result), result))));
+  }
+
+  /** A spoken phrase shown as other text from now on (the console; not written to the config file). */
+  addReplacement(spoken: string, shown: string): void {
+    this.textRules.addReplacement(spoken, shown);
+  }
+
+  /** Writes an operator's action to the log and the archive (a WebVTT NOTE), and tells watchers. */
+  recordOperator(who: string, did: string): void {
+    this.log.info({ operator: who, did }, 'console action');
+    void this.archive?.note(`console ${new Date().toISOString()} ${who} ${did}`);
+    this.emit('operator', { who, did });
   }
 
   private problemWithSource: string | undefined;
@@ -178,7 +223,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     const confirmedAt = sink.kind === 'zoom' ? result.confirmedAt : undefined;
     // From when each word was spoken to Zoom's acceptance: what a reader waits.
     const wordLatencies = confirmedAt === undefined ? [] : caption.wordsSpokenAt.map((spokenAt) => (confirmedAt - spokenAt) / 1000);
-    this.emit('delivered', { destination: sink.kind, result, wordLatencies });
+    this.emit('delivered', { destination: sink.kind, index: this.destinations.indexOf(destination), text: caption.text, result, wordLatencies });
     if (sink.kind !== 'zoom') return;
     if (result.status === 'accepted') destination.lastPost = { text: caption.text, seq: result.seq, at: result.confirmedAt ?? Date.now() };
     if (result.status === 'stale' || result.status === 'gave_up') {
@@ -249,4 +294,13 @@ async function* tap<T>(items: AsyncIterable<T>, see: (item: T) => void): AsyncIt
     see(item);
     yield item;
   }
+}
+
+/** Loudness of a chunk: RMS in dBFS, floored at -60 (silence). */
+function levelDb(samples: Int16Array): number {
+  if (samples.length === 0) return -60;
+  let sum = 0;
+  for (const sample of samples) sum += sample * sample;
+  const rms = Math.sqrt(sum / samples.length) / 32768;
+  return Math.max(-60, 20 * Math.log10(rms || 1e-9));
 }

@@ -7,7 +7,10 @@ import { ZoomLivestream } from '../ingest/zoom-livestream.js';
 import { RtmsConnection, type RtmsCredentials, type RtmsOptions, type RtmsStart } from '../ingest/zoom-rtms.js';
 import type { Logger } from '../log.js';
 import type { BridgeMetrics } from '../metrics.js';
+import { BridgeError } from '../errors.js';
+import { LiveView } from './live-view.js';
 import { MeetingPipeline, type MeetingDeps } from './meeting.js';
+import type { ConsoleAction, ConsoleView, MeetingControl } from './types.js';
 
 /** The daemon's ways in, shared by all meetings; a meeting adds its routes and removes them when it closes. */
 export interface MeetingRoutes {
@@ -21,8 +24,9 @@ export interface MeetingRoutes {
  * One meeting and everything it owns: its pipeline, its ingest routes, its RTMP pull, its metrics. `close()`
  * releases all of them in order (no new audio, the stream in progress finished, the engine and sinks closed).
  */
-export class RunningMeeting {
+export class RunningMeeting implements MeetingControl {
   readonly pipeline: MeetingPipeline;
+  private readonly live: LiveView;
   private pull: RtmpPull | undefined;
   private rtms: RtmsConnection | undefined;
   private readonly livestream: ZoomLivestream | undefined;
@@ -37,6 +41,7 @@ export class RunningMeeting {
     this.rtmsSettings = deps.rtms;
     this.pipeline = new MeetingPipeline(config, deps);
     deps.metrics.watch(this.pipeline);
+    this.live = new LiveView(this.pipeline);
     const { source } = config;
     if (source.type === 'websocket') routes.websocket.set(config.id, { pipeline: this.pipeline, token: source.token, idleTimeoutMs: source.idleTimeoutMs });
     if (source.type === 'rtmp') routes.rtmp.set(config.id, { pipeline: this.pipeline, streamKey: source.streamKey });
@@ -103,6 +108,42 @@ export class RunningMeeting {
     const rtms = this.rtms;
     this.rtms = undefined;
     await rtms.stop(why);
+  }
+
+  consoleView(): ConsoleView {
+    const { recognizer } = this.pipeline;
+    return this.live.view({ paused: this.pipeline.isPaused, canSwitchEngine: recognizer.switchEngine !== undefined, activeEngine: recognizer.activeEngine });
+  }
+
+  /** An operator's action from the console: done, logged with who, and written to the archive. */
+  async act(action: ConsoleAction, who: string): Promise<string> {
+    const record = (did: string): string => (this.pipeline.recordOperator(who, did), `Done: ${did}.`);
+    switch (action.action) {
+      case 'pause':
+        this.pipeline.setPaused(true);
+        return record('paused captions');
+      case 'resume':
+        this.pipeline.setPaused(false);
+        return record('resumed captions');
+      case 'caption': {
+        const results = await this.pipeline.sendCaption(action.text);
+        const zoom = results.find((r) => r.seq !== undefined);
+        record(`sent a caption: ${action.text}`);
+        return zoom ? `Sent as seq ${zoom.seq} (${zoom.status}).` : `Sent (${results.map((r) => r.status).join(', ') || 'no destination'}).`;
+      }
+      case 'replacement':
+        this.pipeline.addReplacement(action.from, action.to);
+        return record(`replacement "${action.from}" -> "${action.to}" (this meeting, until restart; not saved to the config file)`);
+      case 'end-stream':
+        this.routes.endStream(this.id);
+        await this.rtmsStopped(undefined, 'ended by an operator');
+        return record('ended the current stream');
+      case 'next-engine': {
+        const next = this.pipeline.recognizer.switchEngine?.();
+        if (!next) throw new BridgeError('ASR_ENGINE_UNAVAILABLE', 'no other engine is configured and running for this meeting (asr.fallback)');
+        return record(`switched the speech engine to ${next}`);
+      }
+    }
   }
 
   /** Load the engine and open the destinations; a pulled source starts once the meeting can take its audio. */

@@ -33,11 +33,18 @@ export interface StreamTarget {
 export interface MeetingEvents {
   'stream-started': [{ publisher: string }];
   'stream-ended': [{ publisher: string; summary: StreamSummary }];
-  /** Audio taken by the recognizer, in seconds. */
-  audio: [{ seconds: number }];
+  /** Audio taken by the recognizer: its length, and its loudness (RMS, dBFS). */
+  audio: [{ seconds: number; levelDb: number }];
+  /** What the recognizer hears, as it hears it: words still changing (interim) or settled by the segmenter. */
+  speech: [{ interim?: string; settled?: string }];
   'audio-dropped': [{ seconds: number }];
-  /** One destination's outcome for one caption; `wordLatencies` (s) from each word spoken to Zoom's acceptance. */
-  delivered: [{ destination: string; result: SinkResult; wordLatencies: number[] }];
+  /**
+   * One destination's outcome for one caption (`index` in the meeting's destinations); `wordLatencies` (s) from
+   * each word spoken to Zoom's acceptance.
+   */
+  delivered: [{ destination: string; index: number; text: string; result: SinkResult; wordLatencies: number[] }];
+  /** Something an operator did (console), already logged and written to the archive. */
+  operator: [{ who: string; did: string }];
 }
 
 export interface DestinationSnapshot {
@@ -68,6 +75,45 @@ export interface MeetingSnapshot {
   stats: MeetingStats;
   recognizerCpuSeconds: number;
   destinations: DestinationSnapshot[];
+}
+
+/** What an operator can do to a meeting from the console. */
+export type ConsoleAction =
+  | { action: 'pause' }
+  | { action: 'resume' }
+  | { action: 'end-stream' }
+  | { action: 'next-engine' }
+  | { action: 'caption'; text: string }
+  | { action: 'replacement'; from: string; to: string };
+
+export interface CaptionPost {
+  seq?: number;
+  text: string;
+  /** Wall-clock ms Zoom accepted it. */
+  at: number;
+}
+
+/** The console's live view of a meeting: the snapshot, plus what the audience and the engine are doing now. */
+export interface ConsoleView extends Omit<MeetingSnapshot, 'destinations'> {
+  paused: boolean;
+  /** A publisher (or Zoom) is sending audio now. */
+  streaming: boolean;
+  canSwitchEngine: boolean;
+  /** Loudness of the last second of audio, dBFS (-60 when silent or none). */
+  audioLevelDb: number;
+  /** The newest settled words, and the words being recognised (not settled yet). */
+  words: { settled: string; interim: string };
+  /** Word latency (s) of the last words Zoom accepted, oldest first. */
+  recentLatencies: number[];
+  destinations: (DestinationSnapshot & { recentPosts?: CaptionPost[] })[];
+}
+
+/** A meeting the console can watch and steer. */
+export interface MeetingControl {
+  readonly id: string;
+  consoleView(): ConsoleView;
+  /** Does it, logs it with who, writes it to the archive; resolves with a sentence for the operator. */
+  act(action: ConsoleAction, who: string): Promise<string>;
 }
 
 export interface MeetingView {

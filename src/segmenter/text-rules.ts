@@ -57,6 +57,16 @@ export class TextRules {
       options.profanity === 'mask' ? new RegExpMatcher({ ...englishDataset.build(), ...englishRecommendedTransformers }) : undefined;
   }
 
+  /** A replacement added while the meeting runs (the console); it applies to words settled from now on. */
+  addReplacement(spoken: string, shown: string): void {
+    const words = normalizeWords(spoken);
+    if (words.length === 0) return;
+    const existing = this.replacements.findIndex((r) => r.words.join(' ') === words.join(' '));
+    if (existing >= 0) this.replacements.splice(existing, 1);
+    this.replacements.push({ words, text: shown });
+    this.replacements.sort((a, b) => b.words.length - a.words.length);
+  }
+
   /** `complete`: no more words will follow (end of utterance), so nothing is held back. */
   render(words: readonly string[], complete: boolean): { tokens: Token[]; consumed: number } {
     const tokens: Token[] = [];

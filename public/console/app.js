@@ -1,0 +1,185 @@
+// The operator console: signs in with the admin token (kept in this tab only), follows every meeting over one
+// server-sent event stream (read with fetch, so the token travels in a header, never in a URL), and acts through
+// POSTs that carry the token and a header a cross-site page cannot send.
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const session = { token: sessionStorage.getItem('console-token') ?? '', operator: sessionStorage.getItem('console-operator') ?? '' };
+const cards = new Map();
+let abort;
+
+function headers(extra = {}) {
+  return { authorization: `Bearer ${session.token}`, 'x-console-operator': session.operator, ...extra };
+}
+
+function setConnection(text) {
+  $('#connection').textContent = text;
+}
+
+async function follow() {
+  abort?.abort();
+  abort = new AbortController();
+  for (let attempt = 0; session.token; attempt++) {
+    try {
+      const response = await fetch('/console/api/events', { headers: headers(), signal: abort.signal });
+      if (response.status === 401) return signOut('The admin token was not accepted.');
+      if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+      setConnection('live');
+      attempt = 0;
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = frame.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n');
+          if (data) render(JSON.parse(data));
+        }
+      }
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      setConnection(`reconnecting (${err.message ?? err})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * 2 ** attempt)));
+  }
+}
+
+function render(state) {
+  const seen = new Set();
+  for (const meeting of state.meetings) {
+    seen.add(meeting.id);
+    let card = cards.get(meeting.id);
+    if (!card) {
+      card = $('#meeting-template').content.firstElementChild.cloneNode(true);
+      card.dataset.meeting = meeting.id;
+      wire(card, meeting.id);
+      $('#meetings').append(card);
+      cards.set(meeting.id, card);
+    }
+    fill(card, meeting);
+  }
+  for (const [id, card] of cards) {
+    if (!seen.has(id)) {
+      card.remove();
+      cards.delete(id);
+    }
+  }
+}
+
+function fill(card, m) {
+  $('.id', card).textContent = m.id;
+  $('.state', card).textContent = m.state;
+  $('.paused', card).hidden = !m.paused;
+  $('.pause', card).hidden = m.paused;
+  $('.resume', card).hidden = !m.paused;
+  $('.source', card).textContent = `source ${m.source}${m.streaming ? ' (connected)' : ' (no audio now)'}`;
+  $('.engine', card).textContent = m.engine;
+  $('.problem', card).textContent = [m.sourceProblem, ...m.destinations.map((d) => d.problem)].filter(Boolean).join(' ');
+  $('.level', card).value = m.audioLevelDb ?? -60;
+  const zoom = m.destinations.find((d) => d.kind === 'zoom') ?? m.destinations[0];
+  $('.caption-box', card).textContent = zoom?.lastPost?.text ?? '';
+  $('.settled', card).textContent = m.words.settled;
+  $('.interim', card).textContent = m.words.interim;
+  const list = $('.transcript', card);
+  const posts = zoom?.recentPosts ?? [];
+  if (list.dataset.count !== String(posts.length) || list.dataset.last !== String(posts.at(-1)?.seq)) {
+    list.replaceChildren(
+      ...posts.map((post) => {
+        const item = document.createElement('li');
+        const time = document.createElement('time');
+        time.textContent = new Date(post.at).toLocaleTimeString();
+        item.append(time, post.text);
+        item.value = post.seq ?? 0;
+        return item;
+      }),
+    );
+    list.dataset.count = String(posts.length);
+    list.dataset.last = String(posts.at(-1)?.seq);
+    list.scrollTop = list.scrollHeight;
+  }
+  const latencies = m.recentLatencies ?? [];
+  const top = Math.max(4, ...latencies);
+  $(".sparkline polyline", card).setAttribute("points", latencies.map((v, i) => `${(i / Math.max(1, latencies.length - 1)) * 240},${40 - (Math.max(0, v) / top) * 38}`).join(" "));
+  $('.latency-now', card).textContent = latencies.length ? `now ${latencies.at(-1).toFixed(1)} s` : '';
+  $('.next-engine', card).hidden = !m.canSwitchEngine;
+  const rows = m.destinations.map((d) => {
+    const row = document.createElement('tr');
+    const s = d.sender ?? {};
+    for (const cell of [d.description, d.display, s.lastSeq ?? '', s.retries ?? '', s.gaveUp ?? '', s.stale ?? '', s.clockOffsetMs === undefined ? '' : `${(s.clockOffsetMs / 1000).toFixed(2)} s`]) {
+      const td = document.createElement('td');
+      td.textContent = String(cell);
+      row.append(td);
+    }
+    return row;
+  });
+  $('.destinations tbody', card).replaceChildren(...rows);
+}
+
+function wire(card, id) {
+  const act = async (action, extra = {}) => {
+    const result = $('.action-result', card);
+    result.textContent = '…';
+    try {
+      const response = await fetch(`/console/api/meetings/${encodeURIComponent(id)}/actions`, {
+        method: 'POST',
+        headers: headers({ 'content-type': 'application/json', 'x-console-action': '1' }),
+        body: JSON.stringify({ action, ...extra }),
+      });
+      const body = await response.json().catch(() => ({}));
+      result.textContent = body.message ?? body.error ?? `HTTP ${response.status}`;
+    } catch (err) {
+      result.textContent = `failed: ${err.message ?? err}`;
+    }
+  };
+  $('.pause', card).addEventListener('click', () => act('pause'));
+  $('.resume', card).addEventListener('click', () => act('resume'));
+  $('.end-stream', card).addEventListener('click', () => act('end-stream'));
+  $('.next-engine', card).addEventListener('click', () => act('next-engine'));
+  $('.caption-form', card).addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = $('.caption-text', card);
+    if (input.value.trim()) void act('caption', { text: input.value.trim() });
+    input.value = '';
+  });
+  $('.replacement-form', card).addEventListener('submit', (event) => {
+    event.preventDefault();
+    const from = $('.replace-from', card).value.trim();
+    const to = $('.replace-to', card).value.trim();
+    if (from && to) void act('replacement', { from, to });
+  });
+}
+
+function signOut(message = '') {
+  abort?.abort();
+  sessionStorage.removeItem('console-token');
+  session.token = '';
+  for (const card of cards.values()) card.remove();
+  cards.clear();
+  $('#signin').hidden = false;
+  $('#signout').hidden = true;
+  $('#signin-error').textContent = message;
+  setConnection('signed out');
+}
+
+function signedIn() {
+  $('#signin').hidden = true;
+  $('#signout').hidden = false;
+  setConnection('connecting');
+  void follow();
+}
+
+$('#signin').addEventListener('submit', (event) => {
+  event.preventDefault();
+  session.token = $('#token').value;
+  session.operator = $('#operator').value.trim();
+  sessionStorage.setItem('console-token', session.token);
+  sessionStorage.setItem('console-operator', session.operator);
+  $('#signin-error').textContent = '';
+  signedIn();
+});
+$('#signout').addEventListener('click', () => signOut());
+$('#operator').value = session.operator;
+if (session.token) signedIn();

@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { errorMessage, isBridgeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ConsoleAction, MeetingControl } from '../pipeline/types.js';
+
+/** public/ sits two levels above this file both in src/http and in dist/http. */
+const PUBLIC_DIR = fileURLToPath(new URL('../../public/console/', import.meta.url));
+// A Map, not an object literal: a name from the URL such as `constructor` must not find Object.prototype.
+const ASSETS = new Map([
+  ['app.js', 'text/javascript'],
+  ['console.css', 'text/css'],
+]);
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+};
+/** How often the live view is refreshed: fast enough to see a lag, light enough for a phone on mobile data. */
+const PUSH_INTERVAL_MS = 400;
+/** Operators, not an audience: a handful of open consoles is plenty; more is a mistake or an attack. */
+const MAX_WATCHERS = 20;
+const MAX_ACTION_BYTES = 4096;
+
+const actionSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('pause') }),
+  z.strictObject({ action: z.literal('resume') }),
+  z.strictObject({ action: z.literal('end-stream') }),
+  z.strictObject({ action: z.literal('next-engine') }),
+  z.strictObject({ action: z.literal('caption'), text: z.string().trim().min(1).max(200) }),
+  z.strictObject({ action: z.literal('replacement'), from: z.string().trim().min(1).max(60), to: z.string().trim().min(1).max(60) }),
+]);
+
+const cache = new Map<string, string>();
+function asset(name: string): string {
+  let text = cache.get(name);
+  if (text === undefined) {
+    text = readFileSync(PUBLIC_DIR + name, 'utf8');
+    cache.set(name, text);
+  }
+  return text;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' }).end(text);
+}
+
+export interface ConsoleOptions {
+  meetings: () => readonly MeetingControl[];
+  /** The admin token check (with the failed-attempt throttle); undefined when no admin token is configured. */
+  authorized?: (req: IncomingMessage) => boolean;
+  log: Logger;
+}
+
+/**
+ * The operator console: GET /console (page, script, style), GET /console/api/events (every meeting as the
+ * audience sees it, pushed as server-sent events), POST /console/api/meetings/<id>/actions. Every API request needs
+ * the admin token in the Authorization header (never a URL); actions also need the X-Console-Action header, which
+ * a page on another site cannot send without a CORS preflight this server never grants, and a same-origin Origin.
+ */
+export class OperatorConsole {
+  private readonly watchers = new Set<ServerResponse>();
+
+  constructor(private readonly options: ConsoleOptions) {}
+
+  /** Answers true when the path is the console's. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+    if (!path.startsWith('/console/api/') && req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if (path === '/console' || path === '/console/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...SECURITY_HEADERS }).end(asset('index.html'));
+      return true;
+    }
+    const file = /^\/console\/([^/]+)$/.exec(path)?.[1];
+    const type = file === undefined ? undefined : ASSETS.get(file);
+    if (type) {
+      res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, ...SECURITY_HEADERS }).end(asset(file!));
+      return true;
+    }
+    if (!path.startsWith('/console/api/')) return false;
+    const { authorized } = this.options;
+    if (!authorized) return json(res, 404, { error: 'set http.adminToken to enable the console' }), true;
+    if (!authorized(req)) return json(res, 401, { error: 'admin token required' }), true;
+    if (path === '/console/api/events' && req.method === 'GET') return this.events(req, res), true;
+    const action = /^\/console\/api\/meetings\/([^/]+)\/actions$/.exec(path);
+    if (action && req.method === 'POST') {
+      this.act(req, res, decodeURIComponent(action[1]!)).catch((err: unknown) => {
+        this.options.log.warn({ err: errorMessage(err) }, 'console action failed');
+        if (res.headersSent) res.destroy();
+        else json(res, 500, { error: 'internal error' });
+      });
+      return true;
+    }
+    json(res, 404, { error: 'not found' });
+    return true;
+  }
+
+  private state(): unknown {
+    return { at: Date.now(), meetings: this.options.meetings().map((m) => m.consoleView()) };
+  }
+
+  private events(req: IncomingMessage, res: ServerResponse): void {
+    if (this.watchers.size >= MAX_WATCHERS) return json(res, 503, { error: 'too many consoles open' });
+    this.watchers.add(res);
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    const push = (): void => {
+      try {
+        res.write(`event: state\ndata: ${JSON.stringify(this.state())}\n\n`);
+      } catch (err) {
+        this.options.log.warn({ err: errorMessage(err) }, 'console update failed');
+      }
+    };
+    push();
+    const timer = setInterval(push, PUSH_INTERVAL_MS);
+    // The request timeout that protects the server from slow clients does not apply to a stream the server writes.
+    req.socket.setTimeout(0);
+    res.on('close', () => {
+      clearInterval(timer);
+      this.watchers.delete(res);
+    });
+  }
+
+  /** Ends every open live view (the server is shutting down; the pages reconnect to the next one). */
+  close(): void {
+    for (const res of this.watchers) res.end();
+  }
+
+  private async act(req: IncomingMessage, res: ServerResponse, meetingId: string): Promise<void> {
+    if (req.headers['x-console-action'] !== '1') return json(res, 403, { error: 'actions need the X-Console-Action header (sent by the console page)' });
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `http://${req.headers.host}` && origin !== `https://${req.headers.host}`) return json(res, 403, { error: 'cross-origin action refused' });
+    if (Number(req.headers['content-length'] ?? 0) > MAX_ACTION_BYTES) return json(res, 413, { error: 'body too large' });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_ACTION_BYTES) return json(res, 413, { error: 'body too large' });
+      chunks.push(chunk);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return json(res, 400, { error: 'the body must be JSON' });
+    }
+    const parsed = actionSchema.safeParse(body);
+    if (!parsed.success) return json(res, 400, { error: `not an action: ${parsed.error.issues[0]?.message ?? 'invalid'}` });
+    const meeting = this.options.meetings().find((m) => m.id === meetingId);
+    if (!meeting) return json(res, 404, { error: `no meeting ${meetingId}` });
+    const operator = String(req.headers['x-console-operator'] ?? '').replace(/[^\p{L}\p{N} ._@-]/gu, '').slice(0, 40) || 'unnamed operator';
+    const who = `${operator} (${req.socket.remoteAddress ?? 'unknown address'})`;
+    try {
+      const message = await meeting.act(parsed.data as ConsoleAction, who);
+      json(res, 200, { ok: true, message });
+    } catch (err) {
+      json(res, isBridgeError(err) ? 409 : 500, { error: errorMessage(err) });
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { silentLogger } from '../../src/log.js';
+import { readWav } from '../../src/util/wav.js';
+import { FakeZoom } from '../helpers/fake-zoom.js';
+import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
+import { waitUntil } from '../helpers/wait.js';
+import { streamAudio } from '../helpers/ws-client.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+
+/** The operator console in real headless Chromium against a daemon captioning real speech into the strict Zoom stand-in. */
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ADMIN = 'console-admin-token-0123456789';
+const clips = librivoxClips();
+const clip = (i: number): Int16Array => concatSamples([roomNoise(0.4), readWav(clips[i]!.path).samples, roomNoise(1.2)]);
+
+describe('operator console', () => {
+  let dir: string;
+  let daemon: Daemon;
+  let browser: Browser;
+  const zoom = new FakeZoom();
+  let base: string;
+  const stream = (samples: Int16Array, realtime = true): ReturnType<typeof streamAudio> =>
+    streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/stage`, samples, { token: 'stage-token', realtime });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cb-console-'));
+    const captionUrl = await zoom.start();
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0, adminToken: ${ADMIN} }\nstate: { dir: ${dir} }\nmeetings:\n  - id: stage\n    source: { type: websocket, token: stage-token }\n    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
+      'console.yaml',
+      {},
+    );
+    daemon = await startDaemon(config, silentLogger);
+    base = `http://127.0.0.1:${daemon.port}`;
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await daemon?.stop();
+    await zoom.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('shows what the audience sees and steers the meeting; every action is logged in the archive with who did it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    const response = await page.goto(`${base}/console`);
+    expect(response!.headers()['content-security-policy']).toContain("script-src 'self'");
+    await page.fill('#token', ADMIN);
+    await page.fill('#operator', 'Ada');
+    await page.click('#signin button[type=submit]');
+    await page.waitForSelector('.meeting[data-meeting="stage"]');
+    await waitUntil(async () => (await page.textContent('#connection')) === 'live', { what: 'the console live' });
+
+    // Live: the caption box shows Zoom's last POST; the transcript lists the POSTs; words appear as they are heard.
+    const first = stream(clip(0));
+    await waitUntil(async () => ((await page.textContent('.meeting .words .settled')) ?? '').length > 0 || ((await page.textContent('.meeting .words .interim')) ?? '').length > 0, { what: 'words shown while recognised' });
+    expect((await first).code).toBe(1000);
+    const last = zoom.accepted.at(-1)!.body;
+    await waitUntil(async () => (await page.textContent('.meeting .caption-box')) === last, { what: 'the caption box showing the last POST' });
+    await waitUntil(async () => (await page.locator('.meeting .transcript li').count()) === zoom.accepted.length, { what: 'one transcript line per POST' });
+    expect(await page.textContent('.meeting .destinations tbody')).toContain(String(zoom.lastAcceptedSeq));
+
+    // Type a caption: it goes out at once on the same sender, next seq.
+    const seqBefore = zoom.lastAcceptedSeq;
+    await page.fill('.meeting .caption-text', '[music]');
+    await page.click('.meeting .caption-form button');
+    await waitUntil(() => zoom.accepted.at(-1)?.body === '[music]', { what: 'the typed caption at Zoom' });
+    expect(zoom.lastAcceptedSeq).toBe(seqBefore + 1);
+
+    // Off the record: nothing is transcribed or posted until resume.
+    await page.click('.meeting .pause');
+    await waitUntil(async () => /paused captions/.test((await page.textContent('.meeting .action-result')) ?? ''), { what: `pause confirmed (${await page.textContent('.meeting .action-result')})`, timeoutMs: 5_000 }).catch(async (err) => {
+      throw new Error(`${(err as Error).message}; result: ${await page.textContent('.meeting .action-result')}`);
+    });
+    await page.waitForSelector('.meeting .paused:not([hidden])', { timeout: 5_000 }).catch(async (err) => {
+      throw new Error(`${(err as Error).message}; connection: ${await page.textContent('#connection')}; errors: ${errors.join(' | ')}`);
+    });
+    const postsWhilePaused = zoom.accepted.length;
+    expect((await stream(clip(1), false)).code).toBe(1000);
+    expect(zoom.accepted.length).toBe(postsWhilePaused);
+    await page.click('.meeting .resume');
+    await page.waitForSelector('.meeting .paused[hidden]', { state: 'attached' });
+
+    // A replacement applies to the next captions.
+    for (const [from, to] of [['married', 'WED'], ['respectable', 'RESPECTED']]) {
+      await page.fill('.meeting .replace-from', from!);
+      await page.fill('.meeting .replace-to', to!);
+      await page.click('.meeting .replacement-form button');
+      await waitUntil(async () => /replac/i.test((await page.textContent('.meeting .action-result')) ?? ''), { what: 'the replacement confirmed' });
+    }
+    const before = zoom.accepted.length;
+    expect((await stream(clip(3), false)).code).toBe(1000);
+    const after = zoom.accepted.slice(before).map((c) => c.body).join(' ');
+    expect(after).toMatch(/WED|RESPECTED/);
+    expect(after).not.toMatch(/married|respectable/);
+    expect(zoom.violations).toEqual([]);
+
+    // CONSOLE_SCREENSHOTS=dir keeps what the operator saw, for a person to look at.
+    const shots = process.env.CONSOLE_SCREENSHOTS;
+    if (shots) await page.screenshot({ path: join(shots, 'console-1280x720.png') });
+    // Works on a phone: nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    if (shots) await page.screenshot({ path: join(shots, 'console-phone.png'), fullPage: true });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(errors).toEqual([]);
+
+    // Every action is in the meeting's archive as a NOTE, with who and when.
+    const archive = join(dir, 'transcripts', 'stage');
+    const vtt = await readFile(join(archive, (await readdir(archive)).find((name) => name.endsWith('.vtt'))!), 'utf8');
+    for (const what of ['sent a caption: [music]', 'paused captions', 'resumed captions', 'replacement "married" -> "WED"']) {
+      expect(vtt).toMatch(new RegExp(`NOTE console \\d{4}-\\d\\d-\\d\\dT[^ ]+ Ada \\(127\\.0\\.0\\.1\\) ${what.replace(/[[\]().*+?^$|\\]/g, '\\$&')}`));
+    }
+  });
+
+  it('needs the admin token for every request and refuses actions another site could forge', async () => {
+    expect((await fetch(`${base}/console/api/events`)).status).toBe(401);
+    expect((await fetch(`${base}/console/api/events`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    const act = (headers: Record<string, string>, body = '{"action":"pause"}'): Promise<Response> =>
+      fetch(`${base}/console/api/meetings/stage/actions`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', ...headers }, body });
+    expect((await act({})).status).toBe(403); // a plain form post from another page cannot add the header
+    expect((await act({ 'x-console-action': '1', origin: 'https://evil.example' })).status).toBe(403);
+    expect((await act({ 'x-console-action': '1' }, '{"action":"explode"}')).status).toBe(400);
+    expect((await act({ 'x-console-action': '1' }, 'not json')).status).toBe(400);
+    const resume = await act({ 'x-console-action': '1' }, '{"action":"resume"}');
+    expect(resume.status).toBe(200);
+    expect((await fetch(`${base}/console/api/meetings/nobody/actions`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'x-console-action': '1' }, body: '{"action":"pause"}' })).status).toBe(404);
+  });
+});
