@@ -7,3 +7,8 @@ export type PcmChunk = Int16Array;
 export const FINALIZE = Symbol('finalize');
 
 export type AudioItem = PcmChunk | typeof FINALIZE;
+
+/** A live stream that can say how much of its audio is waiting to be taken: how far the recognizer is behind. */
+export interface AudioStream extends AsyncIterable<AudioItem> {
+  readonly backlogSeconds?: number;
+}

@@ -70,6 +70,16 @@ export class BridgeMetrics {
     fromSenders(Counter, 'caption_bridge_zoom_confirmed_by_seq_total', 'Given-up POSTs that Zoom had after all (only the answer was lost)', (s) => s.confirmedBySeq);
     fromSenders(Counter, 'caption_bridge_zoom_carried_total', 'Captions Zoom did not get in time, sent again with a later POST', (s) => s.carried);
     fromSenders(Counter, 'caption_bridge_zoom_never_delivered_total', 'Captions that never reached Zoom (waited too long, or unsent at shutdown)', (s) => s.stale);
+    new Gauge({
+      name: 'caption_bridge_behind_seconds',
+      help: 'Audio waiting for the speech engine, per meeting: above a few seconds the machine cannot keep up',
+      labelNames: ['meeting'],
+      registers,
+      collect() {
+        this.reset();
+        for (const meeting of meetings()) this.set({ meeting: meeting.id }, meeting.snapshot().behindSeconds);
+      },
+    });
     new Counter({
       name: 'caption_bridge_asr_cpu_seconds_total',
       help: 'CPU time the speech engine spent, per meeting (divide by audio seconds for the real-time factor)',

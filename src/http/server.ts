@@ -39,6 +39,8 @@ function requestUrl(req: IncomingMessage): URL | undefined {
 
 /** Zoom's webhook bodies are small JSON documents. */
 const MAX_WEBHOOK_BYTES = 64 * 1024;
+/** A meeting whose engine is this far behind makes the machine report itself overloaded (503 on /readyz). */
+const OVERLOADED_BEHIND_SECONDS = 5;
 
 export interface WebhookHandler {
   verifier: ZoomWebhookVerifier;
@@ -131,11 +133,18 @@ export class HttpServer {
     switch (url.pathname) {
       case '/healthz':
         return json(res, 200, { status: 'ok' });
-      case '/readyz':
-        return json(res, this.ready ? 200 : 503, {
-          status: this.ready ? 'ready' : 'not ready',
+      case '/readyz': {
+        // A machine whose engines are seconds behind should take no new meetings: a load balancer reading this
+        // sends them elsewhere, while the streams already here go on.
+        const behind = Object.fromEntries(this.meetings().map((m) => [m.id, m.snapshot().behindSeconds] as const).filter(([, s]) => s > 0.5));
+        const overloaded = Object.values(behind).some((seconds) => seconds > OVERLOADED_BEHIND_SECONDS);
+        const ready = this.ready && !overloaded;
+        return json(res, ready ? 200 : 503, {
+          status: ready ? 'ready' : overloaded ? 'overloaded' : 'not ready',
           meetings: Object.fromEntries(this.meetings().map((m) => [m.id, m.state])),
+          ...(Object.keys(behind).length > 0 ? { behindSeconds: behind } : {}),
         });
+      }
       case '/metrics':
         if (this.adminToken !== undefined && !this.authorized(req)) return json(res, 401, { error: 'admin token required' });
         void this.metrics.text().then(

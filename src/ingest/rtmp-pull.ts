@@ -47,7 +47,7 @@ export class RtmpPull {
           if (!stream) {
             source.dispose();
             this.log.info('rtmp pull connected');
-            stream = this.pipeline.runStream(buffer.audio, `pull ${redactStreamUrl(this.url)}`).catch(() => undefined);
+            stream = this.pipeline.runStream(buffer.stream, `pull ${redactStreamUrl(this.url)}`).catch(() => undefined);
           }
           buffer.push(samples);
         },

@@ -228,7 +228,7 @@ export class RtmpIngest {
     });
     log.info('rtmp publisher connected');
     pipeline
-      .runStream(buffer.audio, remote)
+      .runStream(buffer.stream, remote)
       .then(
         (summary) => log.info({ ...summary, droppedSeconds: buffer.droppedSeconds }, 'rtmp stream complete'),
         () => socket.destroy(),

@@ -1,6 +1,6 @@
 import type { StreamTarget } from '../pipeline/types.js';
 import { AsyncQueue } from '../util/async-queue.js';
-import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
+import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem, type AudioStream } from '../audio.js';
 
 /** Audio held for a stream whose recognizer lags; beyond it the oldest is dropped (and counted). */
 const BUFFER_SECONDS = 10;
@@ -25,6 +25,17 @@ export class StreamBuffer {
         target.audioDropped(item.length / PCM_SAMPLE_RATE);
       },
     });
+  }
+
+  /** What the meeting's recognizer reads: the queued audio, and how much of it is waiting. */
+  get stream(): AudioStream {
+    const { audio } = this;
+    return {
+      [Symbol.asyncIterator]: () => audio[Symbol.asyncIterator](),
+      get backlogSeconds() {
+        return audio.queuedSize / PCM_SAMPLE_RATE;
+      },
+    };
   }
 
   get receivedSeconds(): number {

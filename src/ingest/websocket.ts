@@ -220,7 +220,7 @@ export class WebSocketIngest {
     });
 
     pipeline
-      .runStream(audio, publisher, replies && ((event) => replies.event(event)))
+      .runStream(buffer.stream, publisher, replies && ((event) => replies.event(event)))
       .then(
         (summary) => {
           if (buffer.droppedSeconds > 0) log.warn({ droppedSeconds: buffer.droppedSeconds }, 'audio dropped: the recognizer fell behind');

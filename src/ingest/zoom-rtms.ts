@@ -296,7 +296,7 @@ export class RtmsConnection {
     if (this.stopped) return;
     if (!this.stream) {
       this.log.info('rtms audio flowing: meeting stream started');
-      this.stream = this.target.runStream(this.buffer.audio, `zoom rtms ${this.start.streamId}`).catch(() => undefined);
+      this.stream = this.target.runStream(this.buffer.stream, `zoom rtms ${this.start.streamId}`).catch(() => undefined);
     }
     this.lastAudioAt = Date.now();
     this.buffer.push(samples);

@@ -7,7 +7,7 @@ import type { CaptionSink, OutgoingCaption, SinkResult } from '../caption/sink.j
 import type { TranscriptFileSink } from '../caption/transcript-sink.js';
 import type { MeetingConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { PCM_SAMPLE_RATE, FINALIZE, type AudioItem } from '../audio.js';
+import { PCM_SAMPLE_RATE, FINALIZE, type AudioItem, type AudioStream } from '../audio.js';
 import type { Logger } from '../log.js';
 import { createDisplay } from '../display/create.js';
 import { displayPosts } from '../display/stream.js';
@@ -26,6 +26,10 @@ export interface Destination {
 }
 
 export type MeetingDeps = DestinationDeps;
+
+/** A recognizer this far behind the audio is reported; the report clears once it is back under a second. */
+const BEHIND_WARN_SECONDS = 3;
+const BEHIND_CLEAR_SECONDS = 1;
 
 /**
  * One meeting: its recognizer, its caption destinations, and the flow between them. Streams of audio are
@@ -47,6 +51,9 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   private readonly archiveDir: string;
   /** Off the record (console): audio is not transcribed and nothing new is captioned until resume. */
   private paused = false;
+  /** The stream being transcribed: its backlog is how far behind the recognizer is. */
+  private current: AudioStream | undefined;
+  private warnedBehind = false;
 
   constructor(
     readonly config: MeetingConfig,
@@ -88,13 +95,13 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
 
   /** Transcribe one publisher's stream; resolves after its last caption was delivered or given up. */
   /** `onSpeech` sees the recognizer's events as they come (the Deepgram-compatible path sends them back). */
-  runStream(audio: AsyncIterable<AudioItem>, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary> {
+  runStream(audio: AudioStream, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary> {
     const run = this.streamChain.then(() => this.transcribeStream(audio, publisher, onSpeech));
     this.streamChain = run.catch(() => undefined);
     return run;
   }
 
-  private async transcribeStream(audio: AsyncIterable<AudioItem>, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary> {
+  private async transcribeStream(audio: AudioStream, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary> {
     const streamStart = Date.now();
     const offset = (streamStart - this.epoch) / 1000;
     const summary: StreamSummary = { captions: 0, words: 0, audioSeconds: 0 };
@@ -151,6 +158,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       for (const feed of feeds) feed.end();
       await Promise.all(shows);
       await Promise.all(inFlight);
+      this.current = undefined;
       if ((this.state as MeetingState) !== 'closed') this.state = 'ready';
       this.log.info({ publisher, ...summary }, 'stream ended');
       this.emit('stream-ended', { publisher, summary });
@@ -159,9 +167,28 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   }
 
   /** Audio as the recognizer takes it, counted on the way (per chunk, without a call back from the source). */
-  private async *counted(audio: AsyncIterable<AudioItem>): AsyncIterable<AudioItem> {
+  /** Audio waiting for the recognizer now (0 between streams). */
+  get behindSeconds(): number {
+    return this.current?.backlogSeconds ?? 0;
+  }
+
+  /** Says so when the machine cannot keep up, once per episode (the README's capacity section says what to do). */
+  private checkBehind(): void {
+    const behind = this.behindSeconds;
+    if (!this.warnedBehind && behind > BEHIND_WARN_SECONDS) {
+      this.warnedBehind = true;
+      this.log.warn({ behindSeconds: Math.round(behind * 10) / 10 }, 'the speech engine is behind the audio: this machine cannot keep up with its meetings (captions lag; past 10 s the oldest audio is dropped)');
+    } else if (this.warnedBehind && behind < BEHIND_CLEAR_SECONDS) {
+      this.warnedBehind = false;
+      this.log.info('the speech engine has caught up with the audio');
+    }
+  }
+
+  private async *counted(audio: AudioStream): AsyncIterable<AudioItem> {
     let settledForPause = false;
+    this.current = audio;
     for await (const item of audio) {
+      this.checkBehind();
       if (item !== FINALIZE) {
         const seconds = item.length / PCM_SAMPLE_RATE;
         this.stats.audioSeconds += seconds;
@@ -254,6 +281,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       source: this.config.source.type,
       ...(this.problemWithSource ? { sourceProblem: this.problemWithSource } : {}),
       engine: this.recognizer.engine,
+      behindSeconds: Math.round(this.behindSeconds * 100) / 100,
       stats: { ...this.stats },
       recognizerCpuSeconds: (this.recognizer.stats?.cpuMs ?? 0) / 1000,
       destinations: this.destinations.map(({ sink, mode, lastPost }) => {

@@ -1,4 +1,4 @@
-import type { AudioItem } from '../audio.js';
+import type { AudioStream } from '../audio.js';
 import type { SpeechEvent } from '../asr/types.js';
 import type { SenderStats, SinkResult } from '../caption/sink.js';
 import type { DisplayMode } from '../display/types.js';
@@ -22,7 +22,7 @@ export interface StreamTarget {
   readonly id: string;
   readonly state: MeetingState;
   /** Transcribe one stream; resolves after its last caption was delivered or given up. */
-  runStream(audio: AsyncIterable<AudioItem>, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary>;
+  runStream(audio: AudioStream, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary>;
   /** Audio the source dropped because the recognizer fell behind (it never reached `runStream`). */
   audioDropped(seconds: number): void;
   /** What keeps the source from delivering audio, as a sentence saying what to change; undefined when fine. */
@@ -72,6 +72,8 @@ export interface MeetingSnapshot {
   /** What keeps the source from delivering audio (a Zoom live stream Zoom would not start, say). */
   sourceProblem?: string;
   engine: string;
+  /** Audio waiting for the recognizer now, in seconds: how far the captions lag because the machine is busy. */
+  behindSeconds: number;
   stats: MeetingStats;
   recognizerCpuSeconds: number;
   destinations: DestinationSnapshot[];

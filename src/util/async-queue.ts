@@ -18,6 +18,11 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   constructor(private readonly options: AsyncQueueOptions<T> = {}) {}
 
+  /** The summed size of the items waiting (by `sizeOf`; a count of items without it). */
+  get queuedSize(): number {
+    return this.size;
+  }
+
   get isEnded(): boolean {
     return this.ended;
   }

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { startDaemon } from '../../src/daemon.js';
+import { readWav } from '../../src/util/wav.js';
+import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
+import { captureLogs } from '../helpers/log-capture.js';
+import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
+import { waitUntil } from '../helpers/wait.js';
+import { streamAudio } from '../helpers/ws-client.js';
+
+describe('when the machine cannot keep up, it says so', () => {
+  it('a recognizer seconds behind shows in /readyz (503 overloaded), /metrics and the log, and clears when it catches up', async () => {
+    const dir = await tempDirForTest('cb-capacity-');
+    const logs = captureLogs('info');
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: busy\n    source: { type: websocket, token: busy-token }\n    captions: [ { stdout: {} } ]\n    archive: false\n`,
+      'capacity.yaml',
+      {},
+    );
+    const daemon = stopAfterTest(await startDaemon(config, logs.log));
+    const base = `http://127.0.0.1:${daemon.port}`;
+    // 40 s of speech sent as fast as the socket takes it: far faster than any engine here decodes it.
+    const clips = librivoxClips().map((clip) => readWav(clip.path).samples);
+    const flood = concatSamples([...clips, ...clips, roomNoise(1)]);
+    const streaming = streamAudio(`${base.replace('http', 'ws')}/ingest/busy`, flood, { token: 'busy-token', realtime: false });
+
+    let overloaded: { status: number; body: { status: string; behindSeconds?: Record<string, number> } } | undefined;
+    await waitUntil(async () => {
+      const response = await fetch(`${base}/readyz`);
+      overloaded = { status: response.status, body: (await response.json()) as { status: string; behindSeconds?: Record<string, number> } };
+      return response.status === 503;
+    }, { what: '/readyz saying overloaded' });
+    expect(overloaded!.body.status).toBe('overloaded');
+    expect(overloaded!.body.behindSeconds!.busy).toBeGreaterThan(5);
+    const metric = /caption_bridge_behind_seconds\{meeting="busy"\} ([\d.]+)/.exec(await (await fetch(`${base}/metrics`)).text());
+    expect(Number(metric?.[1])).toBeGreaterThan(1);
+    expect(logs.text()).toContain('this machine cannot keep up with its meetings');
+
+    expect((await streaming).code).toBe(1000);
+    const after = await fetch(`${base}/readyz`);
+    expect(after.status).toBe(200);
+    expect(((await after.json()) as { behindSeconds?: unknown }).behindSeconds).toBeUndefined();
+    expect(logs.text()).toContain('the speech engine has caught up with the audio');
+  });
+});
