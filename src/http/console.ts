@@ -1,24 +1,21 @@
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { errorMessage, isBridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ConsoleAction, MeetingControl } from '../pipeline/types.js';
+import { json, PageAssets, pageSecurityHeaders, readBody } from './respond.js';
 
 /** public/ sits two levels above this file both in src/http and in dist/http. */
-const PUBLIC_DIR = fileURLToPath(new URL('../../public/console/', import.meta.url));
-// A Map, not an object literal: a name from the URL such as `constructor` must not find Object.prototype.
-const ASSETS = new Map([
-  ['app.js', 'text/javascript'],
-  ['console.css', 'text/css'],
-]);
-const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-cache',
-};
+const ASSETS = new PageAssets(
+  fileURLToPath(new URL('../../public/console/', import.meta.url)),
+  new Map([
+    ['index.html', 'text/html'],
+    ['app.js', 'text/javascript'],
+    ['console.css', 'text/css'],
+  ]),
+);
+const SECURITY_HEADERS = pageSecurityHeaders("'self'");
 /** How often the live view is refreshed: fast enough to see a lag, light enough for a phone on mobile data. */
 const PUSH_INTERVAL_MS = 400;
 /** Operators, not an audience: a handful of open consoles is plenty; more is a mistake or an attack. */
@@ -33,21 +30,6 @@ const actionSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('caption'), text: z.string().trim().min(1).max(200) }),
   z.strictObject({ action: z.literal('replacement'), from: z.string().trim().min(1).max(60), to: z.string().trim().min(1).max(60) }),
 ]);
-
-const cache = new Map<string, string>();
-function asset(name: string): string {
-  let text = cache.get(name);
-  if (text === undefined) {
-    text = readFileSync(PUBLIC_DIR + name, 'utf8');
-    cache.set(name, text);
-  }
-  return text;
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' }).end(text);
-}
 
 export interface ConsoleOptions {
   meetings: () => readonly MeetingControl[];
@@ -70,14 +52,10 @@ export class OperatorConsole {
   /** Answers true when the path is the console's. */
   handle(req: IncomingMessage, res: ServerResponse, path: string): boolean {
     if (!path.startsWith('/console/api/') && req.method !== 'GET' && req.method !== 'HEAD') return false;
-    if (path === '/console' || path === '/console/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...SECURITY_HEADERS }).end(asset('index.html'));
-      return true;
-    }
-    const file = /^\/console\/([^/]+)$/.exec(path)?.[1];
-    const type = file === undefined ? undefined : ASSETS.get(file);
-    if (type) {
-      res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, ...SECURITY_HEADERS }).end(asset(file!));
+    const name = path === '/console' || path === '/console/' ? 'index.html' : /^\/console\/([^/]+)$/.exec(path)?.[1];
+    const file = name === undefined ? undefined : ASSETS.get(name);
+    if (file) {
+      res.writeHead(200, { 'content-type': `${file.type}; charset=utf-8`, ...SECURITY_HEADERS }).end(file.text);
       return true;
     }
     if (!path.startsWith('/console/api/')) return false;
@@ -132,17 +110,11 @@ export class OperatorConsole {
     if (req.headers['x-console-action'] !== '1') return json(res, 403, { error: 'actions need the X-Console-Action header (sent by the console page)' });
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== `http://${req.headers.host}` && origin !== `https://${req.headers.host}`) return json(res, 403, { error: 'cross-origin action refused' });
-    if (Number(req.headers['content-length'] ?? 0) > MAX_ACTION_BYTES) return json(res, 413, { error: 'body too large' });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_ACTION_BYTES) return json(res, 413, { error: 'body too large' });
-      chunks.push(chunk);
-    }
+    const raw = await readBody(req, MAX_ACTION_BYTES);
+    if (!raw) return json(res, 413, { error: 'body too large' });
     let body: unknown;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      body = JSON.parse(raw.toString('utf8'));
     } catch {
       return json(res, 400, { error: 'the body must be JSON' });
     }

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { listen } from '../util/listen.js';
 import type { MeetingControl, MeetingView } from '../pipeline/types.js';
 import { OperatorConsole } from './console.js';
+import { json, readBody } from './respond.js';
 import type { ZoomWebhookEvent, ZoomWebhookVerifier } from '../zoom-api/webhook.js';
 import { CAPTURE_PATH, serveCapture } from './capture-page.js';
 
@@ -182,16 +183,9 @@ export class HttpServer {
 
   private async zoomWebhook(req: IncomingMessage, res: ServerResponse, webhook: WebhookHandler): Promise<void> {
     if (req.method !== 'POST') return json(res, 405, { error: 'method not allowed' });
-    // Refused before reading a byte when the client says it is too large.
-    if (Number(req.headers['content-length'] ?? 0) > MAX_WEBHOOK_BYTES) return json(res, 413, { error: 'body too large' });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_WEBHOOK_BYTES) return json(res, 413, { error: 'body too large' });
-      chunks.push(chunk);
-    }
-    const verdict = webhook.verifier.verify(req.headers, Buffer.concat(chunks));
+    const body = await readBody(req, MAX_WEBHOOK_BYTES);
+    if (!body) return json(res, 413, { error: 'body too large' });
+    const verdict = webhook.verifier.verify(req.headers, body);
     if (!verdict.ok) {
       this.log.warn({ reason: verdict.reason, remote: req.socket.remoteAddress }, 'Zoom webhook refused');
       return json(res, verdict.status, { error: verdict.reason });
@@ -238,7 +232,3 @@ export class HttpServer {
   }
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
-}
