@@ -2,12 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
 import { readWav } from '../../src/util/wav.js';
+import { launchChromium } from '../helpers/browser.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 
@@ -15,19 +16,6 @@ import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
  * The browser capture page in real headless Chromium (Debian's), its microphone fed from a WAV file of real
  * speech, streaming through the page's AudioWorklet into a running daemon whose captions reach the local Zoom.
  */
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  // This machine refuses outside connections; without these Chromium keeps trying Google's services.
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-];
 
 describe('browser capture page', () => {
   let dir: string;
@@ -49,7 +37,7 @@ describe('browser capture page', () => {
     );
     daemon = await startDaemon(config, silentLogger);
     base = `http://127.0.0.1:${daemon.port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_FLAGS, `--use-file-for-fake-audio-capture=${join(dir, 'mic.wav')}`] });
+    browser = await launchChromium(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${join(dir, 'mic.wav')}`]);
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,11 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
 import { readWav } from '../../src/util/wav.js';
+import { launchChromium } from '../helpers/browser.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -14,7 +15,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
 /** The operator console in real headless Chromium against a daemon captioning real speech into the strict Zoom stand-in. */
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ADMIN = 'console-admin-token-0123456789';
 const clips = librivoxClips();
 const clip = (i: number): Int16Array => concatSamples([roomNoise(0.4), readWav(clips[i]!.path).samples, roomNoise(1.2)]);
@@ -38,7 +38,7 @@ describe('operator console', () => {
     );
     daemon = await startDaemon(config, silentLogger);
     base = `http://127.0.0.1:${daemon.port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
