@@ -5,7 +5,7 @@ import { AssemblyAiRecognizer } from './assemblyai/recognizer.js';
 import { DeepgramRecognizer } from './deepgram/recognizer.js';
 import { FallbackRecognizer } from './fallback.js';
 import { phraseTexts, type Phrase } from './phrases.js';
-import { DEFAULT_MODEL_DIR } from './pocketsphinx/binding.js';
+import { DEFAULT_MODEL_DIR, POCKETSPHINX_PROFILES } from './pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from './pocketsphinx/recognizer.js';
 import { SherpaOnnxRecognizer } from './sherpa-onnx/recognizer.js';
 import type { SpeechRecognizer } from './types.js';
@@ -21,7 +21,7 @@ function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger): Speech
   const timing = { endpointSilenceMs: asr.endpointSilenceMs, partialIntervalMs: asr.partialIntervalMs, maxUtteranceMs: asr.maxUtteranceMs };
   switch (asr.engine) {
     case 'pocketsphinx':
-      return new PocketsphinxRecognizer({ modelDir: asr.modelDir ?? DEFAULT_MODEL_DIR, ...timing, phrases }, log);
+      return new PocketsphinxRecognizer({ modelDir: asr.modelDir ?? DEFAULT_MODEL_DIR, ...timing, phrases, searchArgs: POCKETSPHINX_PROFILES[asr.profile] }, log);
     case 'sherpa-onnx':
       return new SherpaOnnxRecognizer({ modelDir: asr.modelDir!, ...timing, phrases }, asr.language, log);
     case 'vosk-server':
