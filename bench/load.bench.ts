@@ -18,6 +18,8 @@ import { percentile, report } from './report.js';
 const list = (name: string, fallback: string): number[] => (process.env[name] ?? fallback).split(',').map(Number);
 const speech = concatSamples(librivoxClips().flatMap((clip) => [roomNoise(1.2), readWav(clip.path).samples]).concat(roomNoise(1.2)));
 const ms = (v: number): string => `${Math.round(v)} ms`;
+/** BENCH_PROFILE=fast measures the fast pocketsphinx search profile (default: balanced). */
+const PROFILE = process.env.BENCH_PROFILE ?? 'balanced';
 
 async function daemonWith(meetings: number, dir: string, zooms: FakeZoom[]): Promise<{ port: number; config: string }> {
   const port = await freePort();
@@ -25,7 +27,7 @@ async function daemonWith(meetings: number, dir: string, zooms: FakeZoom[]): Pro
   const entries = await Promise.all(
     Array.from({ length: meetings }, async (_, i) => {
       const url = zooms[i] ? zooms[i]!.captionUrl() : await (zooms[i] = new FakeZoom()).start();
-      return `  - id: m${i}\n    source: { type: websocket, token: token-${i} }\n    archive: false\n    captions: [ { zoom: { url: "${url}" } } ]\n`;
+      return `  - id: m${i}\n    source: { type: websocket, token: token-${i} }\n    asr: { profile: ${PROFILE} }\n    archive: false\n    captions: [ { zoom: { url: "${url}" } } ]\n`;
     }),
   );
   await writeFile(config, `log: { level: warn }\nhttp: { host: 127.0.0.1, port: ${port} }\nstate: { dir: ${dir} }\nmeetings:\n${entries.join('')}`);
@@ -70,7 +72,7 @@ it('load: meetings with the embedded engine, destinations for the sender alone, 
     await Promise.all(zooms.map((z) => z.stop()));
     await rm(dir, { recursive: true, force: true });
   }
-  report('load-meetings', meetingRows, { speechSeconds: speech.length / 16_000 });
+  report('load-meetings', meetingRows, { speechSeconds: speech.length / 16_000, profile: PROFILE, start: 'all meetings at once, the same speech (utterance ends aligned)' });
 
   // B. The sender alone: N destinations, one caption per second each, to a separate process playing Zoom.
   const senderRows: Record<string, string | number>[] = [];

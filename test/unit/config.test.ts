@@ -28,7 +28,7 @@ describe('config', () => {
     );
     expect(config.http).toEqual({ host: '0.0.0.0', port: 9090, allowedOrigins: [] });
     expect(config.meetings[0]!.source).toEqual({ type: 'websocket', token: 's3cret-0123456789abcdef', idleTimeoutMs: 30_000 });
-    expect(config.meetings[0]!.asr).toMatchObject({ engine: 'pocketsphinx', language: 'en-US', endpointSilenceMs: 500 });
+    expect(config.meetings[0]!.asr).toMatchObject({ engine: 'pocketsphinx', language: 'en-US', endpointSilenceMs: 500, profile: 'fast' });
     expect(config.meetings[0]!.captions[0]!.zoom).toMatchObject({ url: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x', optional: false });
     expect(config.state.dir).toBe('./state');
     expect(config.meetings[0]!.text).toMatchObject({ fillers: 'drop', numbers: 'digits', profanity: 'keep', replacements: {} });
