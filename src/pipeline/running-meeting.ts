@@ -1,5 +1,5 @@
 import type { MeetingConfig } from '../config/schema.js';
-import { errorMessage } from '../errors.js';
+import { BridgeError, errorMessage } from '../errors.js';
 import { RtmpPull } from '../ingest/rtmp-pull.js';
 import type { RtmpTarget } from '../ingest/rtmp.js';
 import type { IngestTarget } from '../ingest/websocket.js';
@@ -7,7 +7,6 @@ import { ZoomLivestream } from '../ingest/zoom-livestream.js';
 import { RtmsConnection, type RtmsCredentials, type RtmsOptions, type RtmsStart } from '../ingest/zoom-rtms.js';
 import type { Logger } from '../log.js';
 import type { BridgeMetrics } from '../metrics.js';
-import { BridgeError } from '../errors.js';
 import { LiveView } from './live-view.js';
 import { MeetingPipeline, type MeetingDeps } from './meeting.js';
 import type { ConsoleAction, ConsoleView, MeetingControl } from './types.js';
@@ -30,6 +29,8 @@ export class RunningMeeting implements MeetingControl {
   private pull: RtmpPull | undefined;
   private rtms: RtmsConnection | undefined;
   private readonly livestream: ZoomLivestream | undefined;
+  /** The Zoom app's credentials (they sign RTMS handshakes) and the reconnect policy, when there is a Zoom app. */
+  private readonly rtmsSettings: (RtmsCredentials & RtmsOptions) | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -73,8 +74,6 @@ export class RunningMeeting implements MeetingControl {
     await Promise.all([this.livestream?.stop(), this.rtmsStopped(undefined, 'the Zoom meeting ended')]);
     await this.pipeline.zoomMeeting('ended');
   }
-
-  private readonly rtmsSettings: (RtmsCredentials & RtmsOptions) | undefined;
 
   get id(): string {
     return this.config.id;
