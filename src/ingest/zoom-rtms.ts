@@ -89,6 +89,8 @@ export class RtmsConnection {
   private signaling: WebSocket | undefined;
   private media: WebSocket | undefined;
   private mediaUrl: string | undefined;
+  /** When the current audio socket's handshake succeeded (epoch ms). */
+  private mediaReadyAt = 0;
   private readonly buffer: StreamBuffer;
   private stream: Promise<unknown> | undefined;
   private stopped = false;
@@ -209,8 +211,9 @@ export class RtmsConnection {
         if (message.state === STREAM_STATE_TERMINATED) void this.stop(`Zoom ended the stream (reason ${String(message.reason ?? message.stop_reason)})`);
         return;
       case MSG.eventUpdate: {
-        const event = (message.event ?? {}) as { event_type?: number; user_name?: string; user_id?: number };
-        if (event.event_type === EVENT.mediaConnectionInterrupted) {
+        const event = (message.event ?? {}) as { event_type?: number; user_name?: string; user_id?: number; timestamp?: number };
+        // Only an audio socket older than the news: one already redialled must not be cut again.
+        if (event.event_type === EVENT.mediaConnectionInterrupted && (event.timestamp === undefined || this.mediaReadyAt < event.timestamp)) {
           this.log.warn('rtms audio connection interrupted (Zoom said so); redialling it');
           this.media?.terminate();
         }
@@ -272,6 +275,7 @@ export class RtmsConnection {
         const mismatch = negotiated && (['sample_rate', 'channel', 'codec'] as const).filter((key) => negotiated[key] !== undefined && negotiated[key] !== AUDIO_PARAMS[key]);
         if (mismatch && mismatch.length > 0) return void this.stop(`the RTMS server changed the audio format (${mismatch.join(', ')}): only L16 16 kHz mono is read`);
         this.attempts = 0;
+        this.mediaReadyAt = Date.now();
         if (this.signaling?.readyState === WebSocket.OPEN) this.send(this.signaling, { msg_type: MSG.clientReadyAck, rtms_stream_id: this.start.streamId });
         this.log.info('rtms audio connected');
         return;

@@ -14,7 +14,8 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 export class FakeRtms {
   readonly meetingUuid = 'Pc3o/7lMTBaZ//vG0bIxdQ==';
   readonly streamId = '609340fb2a7946909659956c8aa9250c';
-  readonly counts = { signaling: 0, media: 0, readyAcks: 0, pongs: 0, missedPings: 0, framesSent: 0 };
+  /** `closedForMissedPings`: sockets closed after three unanswered pings in a row (Zoom's rule). */
+  readonly counts = { signaling: 0, media: 0, readyAcks: 0, pongs: 0, closedForMissedPings: 0, framesSent: 0 };
   /** Status codes the fake answered handshakes with (0 = accepted). */
   readonly handshakes: { socket: 'signaling' | 'media'; status: number }[] = [];
   subscribedEvents: number[] = [];
@@ -159,9 +160,9 @@ export class FakeRtms {
       }
     });
     const timer = setInterval(() => {
-      if (last !== 0 && unanswered > 0) this.counts.missedPings += 1;
       if (unanswered >= 3) {
         clearInterval(timer);
+        this.counts.closedForMissedPings += 1;
         return void ws.terminate();
       }
       last = Date.now();
