@@ -101,8 +101,6 @@ export class RtmsConnection {
   private readonly ticker: NodeJS.Timeout;
   private readonly log: Logger;
   private finish!: () => void;
-  /** Who Zoom says is speaking now (mixed audio carries no speaker). */
-  activeSpeaker: string | undefined;
 
   constructor(
     private readonly target: StreamTarget,
@@ -157,28 +155,29 @@ export class RtmsConnection {
     return this.done;
   }
 
-  private signature(): string {
-    return rtmsSignature(this.credentials, this.start.instanceUuid, this.start.streamId);
+  /** Opens one of the stream's sockets and sends its signed handshake first (both handshakes carry the same identity). */
+  private dial(url: string, name: 'signaling' | 'audio', handshake: Record<string, unknown>, onMessage: (data: RawData) => void): WebSocket {
+    const ws = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 1024 * 1024 });
+    ws.on('open', () => {
+      if (this.stopped) return void ws.close(1000);
+      this.send(ws, {
+        protocol_version: 1,
+        meeting_uuid: this.start.instanceUuid,
+        rtms_stream_id: this.start.streamId,
+        signature: rtmsSignature(this.credentials, this.start.instanceUuid, this.start.streamId),
+        ...handshake,
+      });
+    });
+    ws.on('message', onMessage);
+    ws.on('error', (err) => this.log.warn({ err: err.message }, `rtms ${name} socket error`));
+    return ws;
   }
 
   private connectSignaling(): void {
     const url = firstWebSocketUrl(this.start.serverUrls);
     if (!url) return void this.stop(`rtms_started gave no WebSocket server URL (${this.start.serverUrls.slice(0, 80)})`);
-    const ws = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 1024 * 1024 });
+    const ws = this.dial(url, 'signaling', { msg_type: MSG.signalingHandshakeReq, sequence: 1 }, (data) => this.onSignaling(ws, data));
     this.signaling = ws;
-    ws.on('open', () => {
-      if (this.stopped) return void ws.close(1000);
-      this.send(ws, {
-        msg_type: MSG.signalingHandshakeReq,
-        protocol_version: 1,
-        sequence: 1,
-        meeting_uuid: this.start.instanceUuid,
-        rtms_stream_id: this.start.streamId,
-        signature: this.signature(),
-      });
-    });
-    ws.on('message', (data) => this.onSignaling(ws, data));
-    ws.on('error', (err) => this.log.warn({ err: err.message }, 'rtms signaling socket error'));
     ws.on('close', (code) => {
       if (ws !== this.signaling || this.stopped) return;
       this.log.warn({ code }, 'rtms signaling connection lost; reconnecting');
@@ -211,13 +210,12 @@ export class RtmsConnection {
         if (message.state === STREAM_STATE_TERMINATED) void this.stop(`Zoom ended the stream (reason ${String(message.reason ?? message.stop_reason)})`);
         return;
       case MSG.eventUpdate: {
-        const event = (message.event ?? {}) as { event_type?: number; user_name?: string; user_id?: number; timestamp?: number };
+        const event = (message.event ?? {}) as { event_type?: number; timestamp?: number };
         // Only an audio socket older than the news: one already redialled must not be cut again.
         if (event.event_type === EVENT.mediaConnectionInterrupted && (event.timestamp === undefined || this.mediaReadyAt < event.timestamp)) {
           this.log.warn('rtms audio connection interrupted (Zoom said so); redialling it');
           this.media?.terminate();
         }
-        if (event.event_type === EVENT.activeSpeakerChange) this.activeSpeaker = event.user_name ?? (event.user_id === undefined ? undefined : String(event.user_id));
         return;
       }
       default:
@@ -231,24 +229,13 @@ export class RtmsConnection {
     if (!url || this.stopped) return;
     this.media?.removeAllListeners('close');
     this.media?.terminate();
-    const ws = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 1024 * 1024 });
+    const ws = this.dial(
+      url,
+      'audio',
+      { msg_type: MSG.dataHandshakeReq, sequence: 0, media_type: 1, payload_encryption: false, media_params: { audio: AUDIO_PARAMS } },
+      (data) => this.onMedia(ws, data),
+    );
     this.media = ws;
-    ws.on('open', () => {
-      if (this.stopped) return void ws.close(1000);
-      this.send(ws, {
-        msg_type: MSG.dataHandshakeReq,
-        protocol_version: 1,
-        sequence: 0,
-        meeting_uuid: this.start.instanceUuid,
-        rtms_stream_id: this.start.streamId,
-        signature: this.signature(),
-        media_type: 1,
-        payload_encryption: false,
-        media_params: { audio: AUDIO_PARAMS },
-      });
-    });
-    ws.on('message', (data) => this.onMedia(ws, data));
-    ws.on('error', (err) => this.log.warn({ err: err.message }, 'rtms audio socket error'));
     ws.on('close', (code) => {
       if (ws !== this.media || this.stopped) return;
       this.media = undefined;
