@@ -4,6 +4,7 @@ import { HttpServer } from './http/server.js';
 import { locateFfmpeg } from './ingest/ffmpeg.js';
 import { RtmpIngest, type RtmpTarget } from './ingest/rtmp.js';
 import { WebSocketIngest, type IngestTarget } from './ingest/websocket.js';
+import { streamRefusal } from './pipeline/capacity.js';
 import type { Logger } from './log.js';
 import { BridgeMetrics } from './metrics.js';
 import { ZoomApiClient } from './zoom-api/client.js';
@@ -40,8 +41,10 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const throttle = new FailureThrottle();
   const websocketRoutes = new Map<string, IngestTarget>();
   const rtmpRoutes = new Map<string, RtmpTarget>();
-  const ingest = new WebSocketIngest(websocketRoutes, log, { throttle, allowedOrigins: config.http.allowedOrigins });
-  const rtmp = config.rtmp ? new RtmpIngest(rtmpRoutes, log, throttle) : undefined;
+  // When the machine cannot keep up, meetings under way go on and new ones are sent elsewhere (capacity.ts).
+  const refusal = (id: string): string | undefined => streamRefusal(meetings(), id);
+  const ingest = new WebSocketIngest(websocketRoutes, log, { throttle, allowedOrigins: config.http.allowedOrigins, refusal });
+  const rtmp = config.rtmp ? new RtmpIngest(rtmpRoutes, log, throttle, refusal) : undefined;
   const routes: MeetingRoutes = {
     websocket: websocketRoutes,
     rtmp: rtmpRoutes,

@@ -9,6 +9,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { listen } from '../util/listen.js';
 import type { MeetingControl, MeetingView } from '../pipeline/types.js';
+import { capacityOf } from '../pipeline/capacity.js';
 import { OperatorConsole } from './console.js';
 import { json, readBody } from './respond.js';
 import type { ZoomWebhookEvent, ZoomWebhookVerifier } from '../zoom-api/webhook.js';
@@ -40,8 +41,6 @@ function requestUrl(req: IncomingMessage): URL | undefined {
 
 /** Zoom's webhook bodies are small JSON documents. */
 const MAX_WEBHOOK_BYTES = 64 * 1024;
-/** A meeting whose engine is this far behind makes the machine report itself overloaded (503 on /readyz). */
-const OVERLOADED_BEHIND_SECONDS = 5;
 
 export interface WebhookHandler {
   verifier: ZoomWebhookVerifier;
@@ -137,8 +136,7 @@ export class HttpServer {
       case '/readyz': {
         // A machine whose engines are seconds behind should take no new meetings: a load balancer reading this
         // sends them elsewhere, while the streams already here go on.
-        const behind = Object.fromEntries(this.meetings().map((m) => [m.id, m.snapshot().behindSeconds] as const).filter(([, s]) => s > 0.5));
-        const overloaded = Object.values(behind).some((seconds) => seconds > OVERLOADED_BEHIND_SECONDS);
+        const { behindSeconds: behind, overloaded } = capacityOf(this.meetings());
         const ready = this.ready && !overloaded;
         return json(res, ready ? 200 : 503, {
           status: ready ? 'ready' : overloaded ? 'overloaded' : 'not ready',

@@ -101,6 +101,8 @@ export class RtmpIngest {
     private readonly targets: Map<string, RtmpTarget>,
     private readonly log: Logger,
     private readonly throttle: FailureThrottle = new FailureThrottle(),
+    /** Why a new stream for this meeting is refused now (the machine is overloaded), or undefined. */
+    private readonly refusal: (meetingId: string) => string | undefined = () => undefined,
   ) {
     // The library logs with console.log; stdout may be a caption sink.
     nmsLogger.log = (message, level = 'info') => this.log.debug({ nms: level }, message);
@@ -171,6 +173,8 @@ export class RtmpIngest {
       }
       const { pipeline } = match;
       if (pipeline.state === 'failed' || pipeline.state === 'starting') return refuse('NetStream.Publish.Failed', 'meeting not ready');
+      const overloaded = this.refusal(pipeline.id);
+      if (overloaded) return refuse('NetStream.Publish.Failed', overloaded);
       clearTimeout(timeout);
       authenticated();
       log = log.child({ meeting: pipeline.id });

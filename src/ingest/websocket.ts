@@ -31,6 +31,13 @@ export interface IngestTarget {
   idleTimeoutMs: number;
 }
 
+export interface IngestGuard {
+  throttle: FailureThrottle;
+  allowedOrigins: readonly string[];
+  /** Why a new stream for this meeting is refused now (the machine is overloaded), or undefined. */
+  refusal?: (meetingId: string) => string | undefined;
+}
+
 /** Bearer (or Deepgram-style "Token") from the Authorization header, else ?token= for browsers. */
 function presentedToken(req: IncomingMessage, url: URL): string | undefined {
   const header = req.headers.authorization;
@@ -79,7 +86,7 @@ export class WebSocketIngest {
   constructor(
     private readonly targets: Map<string, IngestTarget>,
     private readonly log: Logger,
-    private readonly guard: { throttle: FailureThrottle; allowedOrigins: readonly string[] } = { throttle: new FailureThrottle(), allowedOrigins: [] },
+    private readonly guard: IngestGuard = { throttle: new FailureThrottle(), allowedOrigins: [] },
   ) {
     this.heartbeat = setInterval(() => {
       for (const ws of this.wss.clients) {
@@ -123,6 +130,11 @@ export class WebSocketIngest {
     const format = streamFormat(url);
     if ('problem' in format) return refuse(socket, 400, format.problem);
     if (target.pipeline.state === 'failed' || target.pipeline.state === 'starting') return refuse(socket, 503, 'meeting not ready');
+    const overloaded = this.guard.refusal?.(id);
+    if (overloaded) {
+      this.log.warn({ meeting: id, remote }, `ingest refused: ${overloaded}`);
+      return refuse(socket, 503, overloaded);
+    }
     // Clients of the Deepgram-compatible path get Deepgram's replies (Results...); /ingest clients only Metadata.
     const deepgram = meetingId === undefined;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target, req, format, deepgram ? url.searchParams : undefined));

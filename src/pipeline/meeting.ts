@@ -54,6 +54,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   /** The stream being transcribed: its backlog is how far behind the recognizer is. */
   private current: AudioStream | undefined;
   private warnedBehind = false;
+  private lastStreamEndedAt: number | undefined;
 
   constructor(
     readonly config: MeetingConfig,
@@ -159,6 +160,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       await Promise.all(shows);
       await Promise.all(inFlight);
       this.current = undefined;
+      this.lastStreamEndedAt = Date.now();
       if ((this.state as MeetingState) !== 'closed') this.state = 'ready';
       this.log.info({ publisher, ...summary }, 'stream ended');
       this.emit('stream-ended', { publisher, summary });
@@ -166,7 +168,6 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     return summary;
   }
 
-  /** Audio as the recognizer takes it, counted on the way (per chunk, without a call back from the source). */
   /** Audio waiting for the recognizer now (0 between streams). */
   get behindSeconds(): number {
     return this.current?.backlogSeconds ?? 0;
@@ -184,6 +185,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     }
   }
 
+  /** Audio as the recognizer takes it, counted on the way (per chunk, without a call back from the source). */
   private async *counted(audio: AudioStream): AsyncIterable<AudioItem> {
     let settledForPause = false;
     this.current = audio;
@@ -282,6 +284,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       ...(this.problemWithSource ? { sourceProblem: this.problemWithSource } : {}),
       engine: this.recognizer.engine,
       behindSeconds: Math.round(this.behindSeconds * 100) / 100,
+      ...(this.lastStreamEndedAt ? { lastStreamEndedAt: this.lastStreamEndedAt } : {}),
       stats: { ...this.stats },
       recognizerCpuSeconds: (this.recognizer.stats?.cpuMs ?? 0) / 1000,
       destinations: this.destinations.map(({ sink, mode, lastPost }) => {

@@ -74,6 +74,8 @@ export interface MeetingSnapshot {
   engine: string;
   /** Audio waiting for the recognizer now, in seconds: how far the captions lag because the machine is busy. */
   behindSeconds: number;
+  /** Wall-clock ms the last stream ended (a publisher reconnecting soon after is the same meeting going on). */
+  lastStreamEndedAt?: number;
   stats: MeetingStats;
   recognizerCpuSeconds: number;
   destinations: DestinationSnapshot[];

@@ -6,14 +6,14 @@ import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { waitUntil } from '../helpers/wait.js';
-import { streamAudio } from '../helpers/ws-client.js';
+import { refusedUpgrade, streamAudio } from '../helpers/ws-client.js';
 
 describe('when the machine cannot keep up, it says so', () => {
-  it('a recognizer seconds behind shows in /readyz (503 overloaded), /metrics and the log, and clears when it catches up', async () => {
+  it('a recognizer seconds behind shows in /readyz (503 overloaded), /metrics and the log; a new meeting is refused, the busy one keeps its streams; all clears when it catches up', async () => {
     const dir = await tempDirForTest('cb-capacity-');
     const logs = captureLogs('info');
     const config = parseConfig(
-      `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: busy\n    source: { type: websocket, token: busy-token }\n    captions: [ { stdout: {} } ]\n    archive: false\n`,
+      `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: busy\n    source: { type: websocket, token: busy-token }\n    captions: [ { stdout: {} } ]\n    archive: false\n  - id: fresh\n    source: { type: websocket, token: fresh-token }\n    captions: [ { stdout: {} } ]\n    archive: false\n`,
       'capacity.yaml',
       {},
     );
@@ -36,7 +36,16 @@ describe('when the machine cannot keep up, it says so', () => {
     expect(Number(metric?.[1])).toBeGreaterThan(1);
     expect(logs.text()).toContain('this machine cannot keep up with its meetings');
 
-    expect((await streaming).code).toBe(1000);
+    // A meeting not under way is not started here while the engine is behind: every meeting's captions would lag more.
+    const refused = await refusedUpgrade(`${base.replace('http', 'ws')}/ingest/fresh`, { Authorization: 'Bearer fresh-token' });
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatch(/^overloaded: the speech engine is \d+ s behind .*another instance/);
+    // The busy meeting's publisher reconnecting is taken (it replaces the connection it left behind).
+    const reconnect = streamAudio(`${base.replace('http', 'ws')}/ingest/busy`, roomNoise(0.5), { token: 'busy-token', realtime: false });
+    expect((await reconnect).code).toBe(1000);
+    expect((await streaming).code).toBe(4009);
+    // Caught up: the new meeting is taken.
+    expect((await streamAudio(`${base.replace('http', 'ws')}/ingest/fresh`, roomNoise(0.5), { token: 'fresh-token', realtime: false })).code).toBe(1000);
     const after = await fetch(`${base}/readyz`);
     expect(after.status).toBe(200);
     expect(((await after.json()) as { behindSeconds?: unknown }).behindSeconds).toBeUndefined();

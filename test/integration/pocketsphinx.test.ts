@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_DIR, POCKETSPHINX_PROFILES, PocketsphinxDecoder } from '../../src/asr/pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from '../../src/asr/pocketsphinx/recognizer.js';
+import { DecoderPool } from '../../src/asr/local/decoder-pool.js';
 import { FINALIZE, type AudioItem } from '../../src/audio.js';
 import { silentLogger } from '../../src/log.js';
 import { readWav } from '../../src/util/wav.js';
@@ -101,7 +102,8 @@ describe('pocketsphinx recognizer (real engine, real speech)', () => {
 
 describe('pocketsphinx engine failure', () => {
   it('a crashed engine fails its stream at once, even with the audio source still open, and the next stream restarts it', async () => {
-    const recognizer = new PocketsphinxRecognizer(options, silentLogger);
+    const pool = new DecoderPool(1);
+    const recognizer = new PocketsphinxRecognizer(options, silentLogger, pool);
     await recognizer.start();
     const samples = readWav(librivoxClips()[0]!.path).samples;
     let sent = 0;
@@ -110,9 +112,9 @@ describe('pocketsphinx engine failure', () => {
         yield samples.slice(0, 1600);
         sent += 1;
         if (sent === 5) {
-          // The worker dies mid-stream (as a native crash would take it down) while the publisher stays
-          // connected but silent: the stream must fail now, not when the publisher eventually leaves.
-          await (recognizer as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+          // The decoder thread dies mid-stream while the publisher stays connected but silent: the stream must
+          // fail now, not when the publisher eventually leaves.
+          await pool.terminate();
           await new Promise(() => {});
         }
       }
@@ -136,5 +138,89 @@ describe('pocketsphinx decoder errors', () => {
     const broken = new PocketsphinxRecognizer({ ...options, modelDir: '/nonexistent/model' }, silentLogger);
     await expect(broken.start()).rejects.toMatchObject({ code: 'ASR_MODEL_MISSING' });
     await broken.close();
+  });
+});
+
+describe('decoder pool: several meetings on one thread', () => {
+  const clips = librivoxClips();
+  const transcribe = async (recognizer: PocketsphinxRecognizer, path: string): Promise<string> =>
+    finalText(await collectEvents(recognizer.transcribe(chunks(readWav(path).samples))));
+
+  it('decoders sharing a thread and its language model hear exactly what a decoder alone hears', async () => {
+    // Without dither: its noise comes from the library's one random generator, which interleaved decoders draw
+    // from in turn; everything else a decoder computes must not depend on its neighbours.
+    const exact = { ...options, searchArgs: ['-dither', 'no'] };
+    const heardAlone: string[] = [];
+    for (const clip of clips) {
+      const solo = new PocketsphinxRecognizer(exact, silentLogger, new DecoderPool(1));
+      heardAlone.push(await transcribe(solo, clip.path));
+      await solo.close();
+    }
+
+    const shared = new DecoderPool(1);
+    const meetings = clips.map(() => new PocketsphinxRecognizer(exact, silentLogger, shared));
+    await Promise.all(meetings.map((m) => m.start()));
+    expect(shared.load).toEqual([clips.length]);
+    // All at once: their chunks interleave on the one thread.
+    const heardTogether = await Promise.all(meetings.map((m, i) => transcribe(m, clips[i]!.path)));
+    expect(heardTogether).toEqual(heardAlone);
+    expect(heardAlone.join(' ')).toMatch(/leisure to consider/);
+    await Promise.all(meetings.map((m) => m.close()));
+    expect(shared.load).toEqual([]);
+  });
+
+  it('threads are at most the pool size, filled evenly; a decoder that cannot open does not disturb its thread', async () => {
+    const pool = new DecoderPool(2);
+    const meetings = [0, 1, 2].map(() => new PocketsphinxRecognizer(options, silentLogger, pool));
+    await Promise.all(meetings.map((m) => m.start()));
+    expect(pool.load.sort()).toEqual([1, 2]);
+    const streaming = transcribe(meetings[0]!, clips[0]!.path);
+    const broken = new PocketsphinxRecognizer({ ...options, modelDir: '/nonexistent/model' }, silentLogger, pool);
+    await expect(broken.start()).rejects.toMatchObject({ code: 'ASR_MODEL_MISSING' });
+    expect(await streaming).toMatch(/leisure to consider/);
+    expect(pool.load.reduce((a, b) => a + b)).toBe(3);
+    await Promise.all(meetings.map((m) => m.close()));
+    await broken.close();
+    expect(pool.load).toEqual([]);
+  });
+});
+
+describe('pocketsphinx memory: the dictionary holds only words the language model knows', () => {
+  it('recognises exactly what the whole dictionary does', () => {
+    const exact = { ...options, searchArgs: ['-dither', 'no'] };
+    const decodeClips = (): { text: string; notices: string[] } => {
+      const decoder = new PocketsphinxDecoder(exact);
+      const finals: string[] = [];
+      for (const clip of librivoxClips()) {
+        decoder.resetStream();
+        const samples = readWav(clip.path).samples;
+        for (let at = 0; at < samples.length; at += 1600) for (const e of decoder.process(samples.subarray(at, at + 1600))) if (e.type === 'final') finals.push(e.text);
+        for (const e of decoder.finish()) if (e.type === 'final') finals.push(e.text);
+      }
+      decoder.free();
+      return { text: finals.join(' '), notices: decoder.notices };
+    };
+    const trimmed = decodeClips();
+    const tmp = process.env.TMPDIR;
+    // A temporary folder that cannot be written: the decoder falls back to the whole dictionary and says so.
+    process.env.TMPDIR = '/nonexistent/tmp';
+    let whole: ReturnType<typeof decodeClips>;
+    try {
+      whole = decodeClips();
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
+    expect(trimmed.notices).toEqual([]);
+    expect(whole.notices.join()).toMatch(/whole dictionary/);
+    expect(trimmed.text).toMatch(/leisure to consider/);
+    expect(trimmed.text).toBe(whole.text);
+  });
+
+  it('a phrase word the language model lacks is reported, since no search could ever produce it', () => {
+    // "aardvarks" is in cmudict but not in the language model; "meeting" is in both.
+    const decoder = new PocketsphinxDecoder({ ...options, phrases: [{ text: 'aardvarks' }, { text: 'meeting' }] });
+    decoder.free();
+    expect(decoder.notices.join()).toMatch(/will never recognise them: aardvarks;/);
   });
 });

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import koffi from 'koffi';
 import { BridgeError } from '../../errors.js';
 import type { RecognizedWord, SpeechEvent } from '../types.js';
 import { PCM_SAMPLE_RATE } from '../../audio.js';
 import type { LocalDecoder } from '../local/decoder.js';
 import type { Phrase } from '../phrases.js';
+import { loadNative } from './native.js';
+import { leaseLanguageModel, type ModelLease } from './shared-model.js';
 
 export const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
 
@@ -41,66 +42,6 @@ const FRAMES_PER_SECOND = 100;
 // Audio kept before the frame the VAD first calls speech, so a soft first syllable is not clipped.
 const VAD_PRESPEECH_FRAMES = 20;
 
-interface Native {
-  ps_args: () => unknown;
-  cmd_ln_parse_r: (inout: unknown, defn: unknown, argc: number, argv: string[], strict: number) => unknown;
-  cmd_ln_free_r: (config: unknown) => number;
-  ps_init: (config: unknown) => unknown;
-  ps_free: (ps: unknown) => number;
-  ps_start_stream: (ps: unknown) => number;
-  ps_start_utt: (ps: unknown) => number;
-  ps_end_utt: (ps: unknown) => number;
-  ps_process_raw: (ps: unknown, data: Int16Array, n: number, noSearch: number, fullUtt: number) => number;
-  ps_get_hyp: (ps: unknown, score: number[]) => string | null;
-  ps_get_in_speech: (ps: unknown) => number;
-  ps_seg_iter: (ps: unknown) => unknown;
-  ps_seg_next: (seg: unknown) => unknown;
-  ps_seg_word: (seg: unknown) => string;
-  ps_seg_frames: (seg: unknown, sf: number[], ef: number[]) => void;
-  ps_add_word: (ps: unknown, word: string, phones: string, update: number) => number;
-  ps_lookup_word: (ps: unknown, word: string) => unknown;
-  ckd_free: (ptr: unknown) => void;
-}
-
-let native: Native | undefined;
-
-function loadNative(): Native {
-  if (native) return native;
-  let ps: ReturnType<typeof koffi.load>;
-  let sb: ReturnType<typeof koffi.load>;
-  try {
-    ps = koffi.load('libpocketsphinx.so.3');
-    sb = koffi.load('libsphinxbase.so.3');
-  } catch (err) {
-    throw new BridgeError(
-      'ASR_MODEL_MISSING',
-      'libpocketsphinx.so.3 not found: install Debian packages libpocketsphinx3 and pocketsphinx-en-us (scripts/setup does)',
-      { cause: err },
-    );
-  }
-  native = {
-    ps_args: ps.func('void *ps_args()'),
-    cmd_ln_parse_r: sb.func('void *cmd_ln_parse_r(void *inout, void *defn, int argc, const char **argv, int strict)'),
-    cmd_ln_free_r: sb.func('int cmd_ln_free_r(void *config)'),
-    ps_init: ps.func('void *ps_init(void *config)'),
-    ps_free: ps.func('int ps_free(void *ps)'),
-    ps_start_stream: ps.func('int ps_start_stream(void *ps)'),
-    ps_start_utt: ps.func('int ps_start_utt(void *ps)'),
-    ps_end_utt: ps.func('int ps_end_utt(void *ps)'),
-    ps_process_raw: ps.func('int ps_process_raw(void *ps, const int16_t *data, size_t n, int no_search, int full_utt)'),
-    ps_get_hyp: ps.func('const char *ps_get_hyp(void *ps, _Out_ int32_t *score)'),
-    ps_get_in_speech: ps.func('uint8_t ps_get_in_speech(void *ps)'),
-    ps_seg_iter: ps.func('void *ps_seg_iter(void *ps)'),
-    ps_seg_next: ps.func('void *ps_seg_next(void *seg)'),
-    ps_seg_word: ps.func('const char *ps_seg_word(void *seg)'),
-    ps_seg_frames: ps.func('void ps_seg_frames(void *seg, _Out_ int *sf, _Out_ int *ef)'),
-    ps_add_word: ps.func('int ps_add_word(void *ps, const char *word, const char *phones, int update)'),
-    ps_lookup_word: ps.func('void *ps_lookup_word(void *ps, const char *word)'),
-    ckd_free: sb.func('void ckd_free(void *ptr)'),
-  };
-  return native;
-}
-
 /** Fillers and markers the engine emits between words; never caption text. */
 function isSpokenWord(word: string): boolean {
   return !(word.startsWith('<') || word.startsWith('[') || word.startsWith('++'));
@@ -128,6 +69,8 @@ export class PocketsphinxDecoder implements LocalDecoder {
   readonly notices: string[] = [];
   private readonly lib = loadNative();
   private ps: unknown;
+  /** Set when this decoder uses its thread's shared language model (see shared-model.ts). */
+  private modelLease: ModelLease | undefined;
   private samplesIn = 0;
   private inUtterance = false;
   private utteranceOpen = false;
@@ -150,25 +93,47 @@ export class PocketsphinxDecoder implements LocalDecoder {
         );
       }
     }
-    const argv = [
-      '-hmm', hmm,
-      '-lm', lm,
-      '-dict', dict,
-      '-logfn', '/dev/null',
+    // Words added with a pronunciation go into the language model too (ps_add_word), so a decoder with any keeps
+    // a model of its own; the others share one.
+    const ownModel = (options.phrases ?? []).some((p) => p.pronunciation);
+    const settings = new Map<string, string>([
+      ['-hmm', hmm],
+      ['-dict', dict],
+      ['-logfn', '/dev/null'],
       // Measured on bench/corpus.ts: WER 0.502 with dither, 0.516 without; the fixed seed keeps runs identical.
       // (It does not rescue a stream that starts with digital silence: see the README.)
-      '-dither', 'yes',
-      '-seed', '1',
-      '-vad_postspeech', String(Math.max(10, Math.round(options.endpointSilenceMs / (1000 / FRAMES_PER_SECOND)))),
-      '-vad_prespeech', String(VAD_PRESPEECH_FRAMES),
-      ...(options.searchArgs ?? []),
-    ];
+      ['-dither', 'yes'],
+      ['-seed', '1'],
+      ['-vad_postspeech', String(Math.max(10, Math.round(options.endpointSilenceMs / (1000 / FRAMES_PER_SECOND))))],
+      ['-vad_prespeech', String(VAD_PRESPEECH_FRAMES)],
+    ]);
+    if (ownModel) settings.set('-lm', lm);
+    // Search settings override the defaults (the library refuses an argument given twice).
+    const searchArgs = options.searchArgs ?? [];
+    for (let i = 0; i + 1 < searchArgs.length; i += 2) settings.set(searchArgs[i]!, searchArgs[i + 1]!);
+    const argv = [...settings].flat();
     const config = this.lib.cmd_ln_parse_r(null, this.lib.ps_args(), argv.length, argv, 1);
     if (!config) throw new BridgeError('ASR_ENGINE_FAILED', `pocketsphinx rejected its arguments: ${argv.join(' ')}`);
-    this.ps = this.lib.ps_init(config);
-    // ps_init took its own reference to the config.
-    this.lib.cmd_ln_free_r(config);
-    if (!this.ps) throw new BridgeError('ASR_ENGINE_FAILED', `pocketsphinx failed to load the model in ${modelDir}`);
+    try {
+      if (!ownModel) {
+        this.modelLease = leaseLanguageModel(this.lib, lm, dict, config, [lm, ...searchArgs].join('\0'));
+        if (this.modelLease.dictionaryFile) this.lib.cmd_ln_set_str_r(config, '-dict', this.modelLease.dictionaryFile);
+        else this.notices.push(`pocketsphinx: the temporary folder cannot be written, so each meeting loads the whole dictionary (about 12 MB more each)`);
+      }
+      this.ps = this.lib.ps_init(config);
+      this.modelLease?.dictionaryRead();
+      if (!this.ps) throw new BridgeError('ASR_ENGINE_FAILED', `pocketsphinx failed to load the model in ${modelDir}`);
+      // The search takes its own reference to the shared model.
+      if (this.modelLease && (this.lib.ps_set_lm(this.ps, 'ngram', this.modelLease.model) < 0 || this.lib.ps_set_search(this.ps, 'ngram') < 0)) {
+        throw new BridgeError('ASR_ENGINE_FAILED', `pocketsphinx could not use the language model ${lm}`);
+      }
+    } catch (err) {
+      this.free();
+      throw err;
+    } finally {
+      // ps_init took its own reference to the config.
+      this.lib.cmd_ln_free_r(config);
+    }
     this.addVocabulary(options.phrases ?? []);
     this.partialIntervalSamples = Math.round((options.partialIntervalMs / 1000) * PCM_SAMPLE_RATE);
     this.maxUtteranceSamples = Math.round((options.maxUtteranceMs / 1000) * PCM_SAMPLE_RATE);
@@ -249,9 +214,10 @@ export class PocketsphinxDecoder implements LocalDecoder {
   }
 
   free(): void {
-    if (!this.ps) return;
-    this.lib.ps_free(this.ps);
+    if (this.ps) this.lib.ps_free(this.ps);
     this.ps = null;
+    // After the decoder: its search held a reference to the model.
+    this.modelLease?.release();
   }
 
   private endUtterance(): SpeechEvent[] {
