@@ -69,7 +69,8 @@ it('load: meetings with the embedded engine, destinations for the sender alone, 
     const cpu = cpuSeconds(pid) - cpuBefore;
     const rss = rssMiB(pid);
     await daemon.stop();
-    const latencies = outcomes.flatMap((o, i) => wordLatencies(spoken[start], zooms[i]!.accepted.map((c) => ({ text: c.body, at: c.receivedAt })), o.startedAt));
+    const perMeeting = outcomes.map((o, i) => wordLatencies(spoken[start], zooms[i]!.accepted.map((c) => ({ text: c.body, at: c.receivedAt })), o.startedAt));
+    const latencies = perMeeting.flat();
     // How long after the last audio the stream was flushed and closed: grows when the engine falls behind.
     const flush = outcomes.map((o) => o.endedAt - o.startedAt - audioSeconds * 1000);
     const dropped = outcomes.reduce((sum, o) => sum + ((o.messages[0] as { dropped_seconds?: number })?.dropped_seconds ?? 0), 0);
@@ -79,6 +80,7 @@ it('load: meetings with the embedded engine, destinations for the sender alone, 
       meetings: n,
       'word latency p50': ms(percentile(latencies, 50)),
       'word latency p95': ms(percentile(latencies, 95)),
+      'worst meeting p95': ms(Math.max(...perMeeting.map((l) => percentile(l, 95)))),
       'flush after last audio (max)': ms(Math.max(...flush)),
       'dropped audio (s)': dropped.toFixed(1),
       'CPU (cores)': (cpu / wall).toFixed(2),

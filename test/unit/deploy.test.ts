@@ -23,6 +23,8 @@ describe('deployment files stay true', () => {
     expect(deployment).toContain('"replicas":1');
     expect(deployment).toContain('/readyz');
     expect(deployment).toContain('/healthz');
+    // A read-only root needs a writable /tmp: the decoders and RTMP pulls write short-lived files there.
+    if (deployment.includes('"readOnlyRootFilesystem":true')) expect(deployment).toContain('"mountPath":"/tmp"');
   });
 
   it('the compose file parses and its bridge uses the quick-start config', () => {
