@@ -102,7 +102,7 @@ describe('pocketsphinx recognizer (real engine, real speech)', () => {
 
 describe('pocketsphinx engine failure', () => {
   it('a crashed engine fails its stream at once, even with the audio source still open, and the next stream restarts it', async () => {
-    const pool = new DecoderPool(1);
+    const pool = new DecoderPool({ threads: 1 });
     const recognizer = new PocketsphinxRecognizer(options, silentLogger, pool);
     await recognizer.start();
     const samples = readWav(librivoxClips()[0]!.path).samples;
@@ -152,12 +152,12 @@ describe('decoder pool: several meetings on one thread', () => {
     const exact = { ...options, searchArgs: ['-dither', 'no'] };
     const heardAlone: string[] = [];
     for (const clip of clips) {
-      const solo = new PocketsphinxRecognizer(exact, silentLogger, new DecoderPool(1));
+      const solo = new PocketsphinxRecognizer(exact, silentLogger, new DecoderPool({ threads: 1 }));
       heardAlone.push(await transcribe(solo, clip.path));
       await solo.close();
     }
 
-    const shared = new DecoderPool(1);
+    const shared = new DecoderPool({ threads: 1 });
     const meetings = clips.map(() => new PocketsphinxRecognizer(exact, silentLogger, shared));
     await Promise.all(meetings.map((m) => m.start()));
     expect(shared.load).toEqual([clips.length]);
@@ -169,16 +169,19 @@ describe('decoder pool: several meetings on one thread', () => {
     expect(shared.load).toEqual([]);
   });
 
-  it('threads are at most the pool size, filled evenly; a decoder that cannot open does not disturb its thread', async () => {
-    const pool = new DecoderPool(2);
-    const meetings = [0, 1, 2].map(() => new PocketsphinxRecognizer(options, silentLogger, pool));
-    await Promise.all(meetings.map((m) => m.start()));
-    expect(pool.load.sort()).toEqual([1, 2]);
+  it('a thread takes three decoders before another starts, threads stay within the cores, and a decoder that cannot open does not disturb its thread', async () => {
+    const pool = new DecoderPool({ threads: 2 });
+    const meetings = [0, 1, 2, 3, 4, 5, 6].map(() => new PocketsphinxRecognizer(options, silentLogger, pool));
+    for (const [i, meeting] of meetings.entries()) {
+      await meeting.start();
+      // One at a time, so the placement is deterministic: 3 on the first thread, then the second, then evenly.
+      expect(pool.load).toEqual([[1], [2], [3], [3, 1], [3, 2], [3, 3], [4, 3]][i]);
+    }
     const streaming = transcribe(meetings[0]!, clips[0]!.path);
     const broken = new PocketsphinxRecognizer({ ...options, modelDir: '/nonexistent/model' }, silentLogger, pool);
     await expect(broken.start()).rejects.toMatchObject({ code: 'ASR_MODEL_MISSING' });
     expect(await streaming).toMatch(/leisure to consider/);
-    expect(pool.load.reduce((a, b) => a + b)).toBe(3);
+    expect(pool.load).toEqual([4, 3]);
     await Promise.all(meetings.map((m) => m.close()));
     await broken.close();
     expect(pool.load).toEqual([]);

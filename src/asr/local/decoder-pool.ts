@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -47,16 +47,50 @@ interface Hosted {
 }
 
 /**
+ * The cores this process may use: the machine's, or fewer when a container's CPU quota (cgroup v2 cpu.max, e.g.
+ * "150000 100000") says so. Node's availableParallelism() sees the machine's cores only.
+ */
+export function usableCores(cpuMaxFile = '/sys/fs/cgroup/cpu.max'): number {
+  const cores = availableParallelism();
+  try {
+    const [quota, period] = readFileSync(cpuMaxFile, 'utf8').trim().split(/\s+/);
+    if (quota === 'max' || !quota || !period) return cores;
+    return Math.max(1, Math.min(cores, Math.ceil(Number(quota) / Number(period))));
+  } catch {
+    return cores;
+  }
+}
+
+export interface DecoderPoolOptions {
+  /** At most this many threads (default: the usable cores). */
+  threads?: number;
+  /** A thread takes this many decoders before another thread is started (each new thread loads its own models). */
+  decodersBeforeNewThread?: number;
+}
+
+/**
+ * Measured with the fast profile: a meeting costs about 0.11 of a core, so three share one core with room for
+ * bursts (0.75 of a core with balanced); one more thread would cost its own copy of the language model.
+ */
+const DECODERS_BEFORE_NEW_THREAD = 3;
+
+/**
  * Decoder threads shared by all meetings: at most one per core, each hosting several decoders. One thread per
  * meeting cost a JavaScript runtime each and made twelve threads contend for two cores; and decoders on one thread
- * can share what is read-only between them (pocketsphinx's language model, see binding.ts). A thread with no
+ * can share what is read-only between them (pocketsphinx's language model, see shared-model.ts). A thread with no
  * decoder left is stopped, so an idle daemon holds no model.
  */
 export class DecoderPool {
   private readonly threads: Thread[] = [];
   private nextDecoder = 1;
 
-  constructor(readonly size = availableParallelism()) {}
+  readonly size: number;
+  private readonly decodersBeforeNewThread: number;
+
+  constructor(options: DecoderPoolOptions = {}) {
+    this.size = options.threads ?? usableCores();
+    this.decodersBeforeNewThread = options.decodersBeforeNewThread ?? DECODERS_BEFORE_NEW_THREAD;
+  }
 
   /** The decoders each thread hosts now (for the capacity figures and tests). */
   get load(): number[] {
@@ -104,10 +138,11 @@ export class DecoderPool {
     thread.worker.postMessage(message);
   }
 
-  /** A new thread while there are fewer than cores, else the one hosting the fewest decoders. */
+  /** The thread hosting the fewest decoders; a new one when that one is full enough and cores are left. */
   private pickThread(): Thread {
-    if (this.threads.length < this.size) return this.spawn();
-    return this.threads.reduce((best, t) => (t.decoders.size < best.decoders.size ? t : best));
+    const least = this.threads.reduce<Thread | undefined>((best, t) => (!best || t.decoders.size < best.decoders.size ? t : best), undefined);
+    if (!least || (least.decoders.size >= this.decodersBeforeNewThread && this.threads.length < this.size)) return this.spawn();
+    return least;
   }
 
   private spawn(): Thread {
