@@ -6,6 +6,7 @@ import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { waitUntil } from '../helpers/wait.js';
+import { publishRtmp } from '../helpers/rtmp-publish.js';
 import { refusedUpgrade, streamAudio } from '../helpers/ws-client.js';
 
 describe('when the machine cannot keep up, it says so', () => {
@@ -13,16 +14,17 @@ describe('when the machine cannot keep up, it says so', () => {
     const dir = await tempDirForTest('cb-capacity-');
     const logs = captureLogs('info');
     const config = parseConfig(
-      `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: busy\n    source: { type: websocket, token: busy-token }\n    captions: [ { stdout: {} } ]\n    archive: false\n  - id: fresh\n    source: { type: websocket, token: fresh-token }\n    captions: [ { stdout: {} } ]\n    archive: false\n`,
+      `http: { host: 127.0.0.1, port: 0 }\nrtmp: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: busy\n    source: { type: websocket, token: busy-token }\n    captions: [ { stdout: {} } ]\n    archive: false\n  - id: fresh\n    source: { type: websocket, token: fresh-token }\n    captions: [ { stdout: {} } ]\n    archive: false\n  - id: stage\n    source: { type: rtmp, streamKey: stage-key-0123456789 }\n    captions: [ { stdout: {} } ]\n    archive: false\n`,
       'capacity.yaml',
       {},
     );
     const daemon = stopAfterTest(await startDaemon(config, logs.log));
     const base = `http://127.0.0.1:${daemon.port}`;
-    // 40 s of speech sent as fast as the socket takes it: far faster than any engine here decodes it.
+    // 220 s of speech sent at 40 times real time for 5.5 s: far faster than any engine here decodes it, for long
+    // enough that the backlog stays past 5 s (its cap is 10 s; older audio is dropped) while the checks below run.
     const clips = librivoxClips().map((clip) => readWav(clip.path).samples);
-    const flood = concatSamples([...clips, ...clips, roomNoise(1)]);
-    const streaming = streamAudio(`${base.replace('http', 'ws')}/ingest/busy`, flood, { token: 'busy-token', realtime: false });
+    const flood = concatSamples([...Array.from({ length: 8 }, () => clips).flat(), roomNoise(1)]);
+    const streaming = streamAudio(`${base.replace('http', 'ws')}/ingest/busy`, flood, { token: 'busy-token', speed: 40 });
 
     let overloaded: { status: number; body: { status: string; behindSeconds?: Record<string, number> } } | undefined;
     await waitUntil(async () => {
@@ -40,6 +42,10 @@ describe('when the machine cannot keep up, it says so', () => {
     const refused = await refusedUpgrade(`${base.replace('http', 'ws')}/ingest/fresh`, { Authorization: 'Bearer fresh-token' });
     expect(refused.status).toBe(503);
     expect(refused.body).toMatch(/^overloaded: the speech engine is \d+ s behind .*another instance/);
+    // The same for an RTMP publisher (real ffmpeg): the publish is refused with the reason.
+    const publisher = await publishRtmp(`rtmp://127.0.0.1:${daemon.rtmpPort}/live/stage-key-0123456789`, librivoxClips()[0]!.path);
+    expect(publisher.code).not.toBe(0);
+    expect(publisher.stderr).toMatch(/overloaded: the speech engine is \d+ s behind/);
     // The busy meeting's publisher reconnecting is taken (it replaces the connection it left behind).
     const reconnect = streamAudio(`${base.replace('http', 'ws')}/ingest/busy`, roomNoise(0.5), { token: 'busy-token', realtime: false });
     expect((await reconnect).code).toBe(1000);
