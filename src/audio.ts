@@ -11,4 +11,9 @@ export type AudioItem = PcmChunk | typeof FINALIZE;
 /** A live stream that can say how much of its audio is waiting to be taken: how far the recognizer is behind. */
 export interface AudioStream extends AsyncIterable<AudioItem> {
   readonly backlogSeconds?: number;
+  /**
+   * Who the source says was speaking at this point of the stream (seconds from its start), when it knows: Zoom
+   * names the active speaker over mixed meeting audio.
+   */
+  speakerAt?(seconds: number): string | undefined;
 }

@@ -4,6 +4,7 @@ import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem, type AudioStream } from '../
 
 /** Audio held for a stream whose recognizer lags; beyond it the oldest is dropped (and counted). */
 const BUFFER_SECONDS = 10;
+const MAX_SPEAKER_CHANGES = 10_000;
 
 /**
  * One publisher's audio on its way to the meeting's recognizer, whatever it came by (WebSocket, RTMP, a pull):
@@ -14,6 +15,8 @@ export class StreamBuffer {
   readonly audio: AsyncQueue<AudioItem>;
   private dropped = 0;
   private received = 0;
+  /** Changes of speaker the source announced, in stream order (seconds from the stream's start). */
+  private readonly speakers: { at: number; name: string }[] = [];
 
   constructor(target: Pick<StreamTarget, 'audioDropped'>) {
     this.audio = new AsyncQueue<AudioItem>({
@@ -29,13 +32,32 @@ export class StreamBuffer {
 
   /** What the meeting's recognizer reads: the queued audio, and how much of it is waiting. */
   get stream(): AudioStream {
-    const { audio } = this;
+    const { audio, speakers } = this;
     return {
       [Symbol.asyncIterator]: () => audio[Symbol.asyncIterator](),
       get backlogSeconds() {
         return audio.queuedSize / PCM_SAMPLE_RATE;
       },
+      speakerAt: (seconds) => {
+        let name: string | undefined;
+        for (const change of speakers) {
+          if (change.at > seconds) break;
+          name = change.name;
+        }
+        return name;
+      },
     };
+  }
+
+  /** The source says `name` speaks from `atSeconds` of this stream (default: from the audio received so far). */
+  speakerChanged(name: string, atSeconds = this.receivedSeconds): void {
+    const last = this.speakers.at(-1);
+    if (last?.name === name) return;
+    // Announcements can arrive a little out of order with the audio: keep the timeline sorted.
+    const at = Math.max(atSeconds, last?.at ?? 0);
+    this.speakers.push({ at, name });
+    // A meeting's worth of turns is small; a source that flips every packet must not grow this without end.
+    if (this.speakers.length > MAX_SPEAKER_CHANGES) this.speakers.splice(0, this.speakers.length - MAX_SPEAKER_CHANGES);
   }
 
   get receivedSeconds(): number {

@@ -90,6 +90,8 @@ export class RtmsConnection {
   private media: WebSocket | undefined;
   private mediaUrl: string | undefined;
   /** When the current audio socket's handshake succeeded (epoch ms). */
+  /** The newest audio packet: Zoom's timestamp for it, and where it starts in our stream (s). */
+  private lastPacket: { timestamp: number; at: number } | undefined;
   private mediaReadyAt = 0;
   private readonly buffer: StreamBuffer;
   private stream: Promise<unknown> | undefined;
@@ -210,7 +212,8 @@ export class RtmsConnection {
         if (message.state === STREAM_STATE_TERMINATED) void this.stop(`Zoom ended the stream (reason ${String(message.reason ?? message.stop_reason)})`);
         return;
       case MSG.eventUpdate: {
-        const event = (message.event ?? {}) as { event_type?: number; timestamp?: number };
+        const event = (message.event ?? {}) as { event_type?: number; timestamp?: number; user_id?: unknown; user_name?: unknown };
+        if (event.event_type === EVENT.activeSpeakerChange) return this.activeSpeaker(event);
         // Only an audio socket older than the news: one already redialled must not be cut again.
         if (event.event_type === EVENT.mediaConnectionInterrupted && (event.timestamp === undefined || this.mediaReadyAt < event.timestamp)) {
           this.log.warn('rtms audio connection interrupted (Zoom said so); redialling it');
@@ -270,8 +273,9 @@ export class RtmsConnection {
       case MSG.keepAliveReq:
         return this.send(ws, { msg_type: MSG.keepAliveResp, timestamp: message.timestamp });
       case MSG.mediaDataAudio: {
-        const content = (message.content ?? {}) as { data?: unknown };
+        const content = (message.content ?? {}) as { data?: unknown; timestamp?: unknown };
         if (typeof content.data !== 'string') return;
+        if (typeof content.timestamp === 'number') this.lastPacket = { timestamp: content.timestamp, at: this.buffer.receivedSeconds };
         const bytes = Buffer.from(content.data, 'base64');
         // Copied: a view at an odd offset is not a valid Int16Array, and the packet's buffer is reused.
         const samples = new Int16Array(Math.floor(bytes.length / 2));
@@ -281,6 +285,18 @@ export class RtmsConnection {
       default:
         return;
     }
+  }
+
+  /**
+   * Zoom names the loudest speaker of the mixed audio. The change is placed on the stream's timeline by Zoom's
+   * clock: the packet timestamps say where in our audio the event's timestamp falls.
+   */
+  private activeSpeaker(event: { timestamp?: number; user_id?: unknown; user_name?: unknown }): void {
+    const name = typeof event.user_name === 'string' && event.user_name ? event.user_name : event.user_id !== undefined ? `participant ${String(event.user_id)}` : undefined;
+    if (!name) return;
+    const packet = this.lastPacket;
+    const at = packet && typeof event.timestamp === 'number' ? Math.max(0, packet.at + (event.timestamp - packet.timestamp) / 1000) : undefined;
+    this.buffer.speakerChanged(name.slice(0, 100), at);
   }
 
   private push(samples: Int16Array): void {

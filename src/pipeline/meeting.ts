@@ -16,6 +16,7 @@ import { Segmenter, type SettledPiece } from '../segmenter/segmenter.js';
 import { TextRules } from '../segmenter/text-rules.js';
 import { settleWords } from '../segmenter/stream.js';
 import { AsyncQueue } from '../util/async-queue.js';
+import { labelSpeakers } from './speakers.js';
 import type { MeetingEvents, MeetingSnapshot, MeetingState, MeetingStats, MeetingView, StreamSummary, StreamTarget } from './types.js';
 
 /** A caption destination with the display mode its POSTs follow, and the last thing it showed. */
@@ -137,7 +138,9 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     });
     try {
       const segmenter = new Segmenter(this.config.segmenter, this.textRules);
-      const events = tap(this.recognizer.transcribe(this.counted(audio)), (event) => {
+      const heard = this.recognizer.transcribe(this.counted(audio));
+      const speakerAt = audio.speakerAt?.bind(audio);
+      const events = tap(speakerAt ? labelSpeakers(heard, speakerAt) : heard, (event) => {
         onSpeech?.(event);
         if (event.type === 'interim') this.emit('speech', { interim: event.text });
         else if (event.type === 'final' || event.type === 'end_of_speech') this.emit('speech', { interim: '' });

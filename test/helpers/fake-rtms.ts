@@ -194,6 +194,11 @@ export class FakeRtms {
     }, 10);
   }
 
+  /** Zoom names a new active speaker (event 2), stamped on the audio's clock as its packets are. */
+  activeSpeaker(userId: number, userName: string): void {
+    if (this.signaling) send(this.signaling, { msg_type: 6, event: { event_type: 2, timestamp: this.streamStart + this.framesDue * 20, user_id: userId, user_name: userName } });
+  }
+
   /** The audio socket breaks (no close frame); Zoom tells signaling with event 7. */
   dropMedia(): void {
     this.media?.terminate();

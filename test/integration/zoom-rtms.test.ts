@@ -44,6 +44,7 @@ meetings:
   - id: allhands
     source: { type: zoom-rtms, meetingId: "${MEETING}" }
     captions: [ { zoom: { meetingId: "${MEETING}" } } ]
+    display: { speakerMarker: ">>" }
 `,
       'rtms.yaml',
       {},
@@ -100,6 +101,34 @@ meetings:
     expect(lost).toBeLessThan(1);
     expect(droppedAt).toBeGreaterThan(3);
     expect(logs.text()).not.toContain(api.clientSecret);
+  });
+
+  it("Zoom's active speaker changes over the mixed audio start a new block, marked \">>\", where the new speaker's words begin", async () => {
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500 }));
+    const signalingUrl = await rtms.start();
+    await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    // In the second of room noise between the two clips, another participant becomes the active speaker.
+    const gapAt = 0.5 + readWav(clips[0]!.path).samples.length / 16_000 + 0.5;
+    await waitUntil(() => rtms.sentSeconds >= gapAt, { timeoutMs: 20_000, what: 'the first clip sent' });
+    rtms.activeSpeaker(33556610, 'Marianne Dashwood');
+    await waitUntil(() => rtms.finishedSpeech, { timeoutMs: 40_000, what: 'all speech sent' });
+    await webhook('meeting.rtms_stopped', { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, stop_reason: 6 });
+    await waitUntil(() => logs.text().includes('stream ended'), { what: 'the meeting stream over' });
+
+    const posts = zoom.accepted.map((c) => c.body);
+    const marked = posts.flatMap((text, i) => (text.startsWith('>> ') ? [i] : []));
+    // One change of speaker: one marked block, and every word before it is the first speaker's (clip 1), every
+    // word from it on the second's (clip 4).
+    expect(marked).toHaveLength(1);
+    const [at] = marked as [number];
+    expect(at).toBeGreaterThan(0);
+    const before = posts.slice(0, at).join(' ');
+    const after = posts.slice(at).join(' ');
+    expect(before).toMatch(/leisure to consider/);
+    expect(before).not.toMatch(/married|respectable/i);
+    expect(after).toMatch(/married|respectable/i);
+    expect(after).not.toMatch(/leisure/);
+    expect(zoom.violations).toEqual([]);
   });
 
   it('a stream Zoom signs for another app is refused with a clear reason, once; the stream ending on Zoom\'s side ends it', async () => {
