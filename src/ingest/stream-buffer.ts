@@ -38,13 +38,10 @@ export class StreamBuffer {
       get backlogSeconds() {
         return audio.queuedSize / PCM_SAMPLE_RATE;
       },
+      // From the newest change back: the words asked about are the newest ones, so this stops at once.
       speakerAt: (seconds) => {
-        let name: string | undefined;
-        for (const change of speakers) {
-          if (change.at > seconds) break;
-          name = change.name;
-        }
-        return name;
+        for (let i = speakers.length - 1; i >= 0; i--) if (speakers[i]!.at <= seconds) return speakers[i]!.name;
+        return undefined;
       },
     };
   }

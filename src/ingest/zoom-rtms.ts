@@ -89,9 +89,9 @@ export class RtmsConnection {
   private signaling: WebSocket | undefined;
   private media: WebSocket | undefined;
   private mediaUrl: string | undefined;
-  /** When the current audio socket's handshake succeeded (epoch ms). */
   /** The newest audio packet: Zoom's timestamp for it, and where it starts in our stream (s). */
   private lastPacket: { timestamp: number; at: number } | undefined;
+  /** When the current audio socket's handshake succeeded (epoch ms). */
   private mediaReadyAt = 0;
   private readonly buffer: StreamBuffer;
   private stream: Promise<unknown> | undefined;

@@ -1,9 +1,9 @@
 import type { MeetingView } from './types.js';
 
 /** A meeting whose engine is this far behind makes the machine overloaded. */
-export const OVERLOADED_BEHIND_SECONDS = 5;
+const OVERLOADED_BEHIND_SECONDS = 5;
 /** A meeting whose stream ended this recently is still under way (its publisher reconnecting). */
-export const RECONNECT_GRACE_MS = 120_000;
+const RECONNECT_GRACE_MS = 120_000;
 
 export interface CapacityReport {
   /** Meetings whose engine is more than half a second behind, with how far. */

@@ -11,6 +11,11 @@ import { LiveView } from './live-view.js';
 import { MeetingPipeline, type MeetingDeps } from './meeting.js';
 import type { ConsoleAction, ConsoleView, MeetingControl } from './types.js';
 
+/** The Zoom meeting or webinar a Zoom source names (the schema requires exactly one of the two ids). */
+function zoomTarget(source: { meetingId?: string; webinarId?: string }): { kind: 'meeting' | 'webinar'; id: string } {
+  return source.meetingId !== undefined ? { kind: 'meeting', id: source.meetingId } : { kind: 'webinar', id: source.webinarId! };
+}
+
 /** The daemon's ways in, shared by all meetings; a meeting adds its routes and removes them when it closes. */
 export interface MeetingRoutes {
   websocket: Map<string, IngestTarget>;
@@ -47,7 +52,7 @@ export class RunningMeeting implements MeetingControl {
     if (source.type === 'websocket') routes.websocket.set(config.id, { pipeline: this.pipeline, token: source.token, idleTimeoutMs: source.idleTimeoutMs });
     if (source.type === 'rtmp') routes.rtmp.set(config.id, { pipeline: this.pipeline, streamKey: source.streamKey });
     if (source.type === 'zoom-livestream' && deps.zoomApi) {
-      const [kind, id] = source.meetingId !== undefined ? (['meeting', source.meetingId] as const) : (['webinar', source.webinarId!] as const);
+      const { kind, id } = zoomTarget(source);
       const pageUrl = source.pageUrl ?? `https://${new URL(source.rtmpUrl).hostname}/`;
       this.livestream = new ZoomLivestream({ kind, id, rtmpUrl: source.rtmpUrl, pageUrl }, deps.zoomApi, {
         accept: (streamKey) => routes.rtmp.set(config.id, { pipeline: this.pipeline, streamKey }),
@@ -82,8 +87,7 @@ export class RunningMeeting implements MeetingControl {
   /** The Zoom meeting or webinar whose RTMS stream this meeting takes, when its source is zoom-rtms. */
   get rtmsTarget(): { kind: 'meeting' | 'webinar'; id: string } | undefined {
     const { source } = this.config;
-    if (source.type !== 'zoom-rtms') return undefined;
-    return source.meetingId !== undefined ? { kind: 'meeting', id: source.meetingId } : { kind: 'webinar', id: source.webinarId! };
+    return source.type === 'zoom-rtms' ? zoomTarget(source) : undefined;
   }
 
   /**

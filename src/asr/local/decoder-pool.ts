@@ -156,7 +156,6 @@ export class DecoderPool {
       else {
         // The code carries whether it is worth retrying (one definition per code), so nothing is lost crossing the thread.
         const failure = new BridgeError(isErrorCode(message.code) ? message.code : 'ASR_ENGINE_FAILED', message.message);
-        thread.decoders.delete(message.decoder);
         hosted.refused(failure);
         hosted.onGone?.(failure);
       }
