@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblem, loadConfig } from './config/load.js';
-import { startDaemon } from './daemon.js';
+import { SHUTDOWN_FLUSH_MS, startDaemon } from './daemon.js';
 import { BridgeError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { postLines } from './post.js';
+import { installFailurePolicy } from './process-policy.js';
 import { ZoomApiClient } from './zoom-api/client.js';
 import { diagnose, formatReport } from './zoom-api/doctor.js';
 
@@ -25,6 +26,8 @@ Usage:
 `;
 
 const DEFAULT_CONFIG = 'config/caption-bridge.yaml';
+/** SIGTERM to exit, at most: the flush deadline and a little less than a second to wrap up. */
+const SHUTDOWN_EXIT_MS = SHUTDOWN_FLUSH_MS + 900;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'post') return post(argv.slice(1));
@@ -99,12 +102,17 @@ async function run(file: string): Promise<number> {
     return 2;
   }
   const log = createLogger(config.log.level);
-  // A promise nobody awaited must not take every meeting's captions down with it: report it loudly, keep running.
-  process.on('unhandledRejection', (reason) => log.error({ err: errorMessage(reason) }, 'unhandled rejection (a bug): the daemon keeps running'));
+  installFailurePolicy(log);
   const daemon = await startDaemon(config, log);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {
       log.info({ signal }, 'signal received');
+      // The stop is bounded piece by piece; this bounds whatever was missed (a peer that never answers, a child
+      // that ignores its signal), so a stopped daemon always exits.
+      setTimeout(() => {
+        log.error({ afterMs: SHUTDOWN_EXIT_MS }, 'stop did not finish in time: exiting anyway');
+        resolve();
+      }, SHUTDOWN_EXIT_MS).unref();
       void daemon.stop().then(resolve);
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
@@ -119,7 +127,9 @@ async function run(file: string): Promise<number> {
       }
     });
   });
-  return 0;
+  // Timers and sockets that a library keeps (keep-alive connections, a retry) must not keep a stopped daemon running.
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
+  process.exit(0);
 }
 
 async function post(argv: string[]): Promise<number> {

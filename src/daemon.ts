@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { Config, MeetingConfig } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import { HttpServer } from './http/server.js';
@@ -15,8 +16,10 @@ import { RunningMeeting, type MeetingRoutes } from './pipeline/running-meeting.j
 import type { RtmsOptions } from './ingest/zoom-rtms.js';
 import { MeetingInstances } from './zoom-api/instances.js';
 
-/** How long a shutdown may spend flushing captions before it gives up on them. */
-const SHUTDOWN_FLUSH_MS = 10_000;
+/** How long a shutdown may spend flushing captions before it gives up on them (Kubernetes grants 30 s by default). */
+export const SHUTDOWN_FLUSH_MS = 10_000;
+/** After the flush deadline: time for the destinations to record what never reached Zoom, and the listeners to close. */
+const SHUTDOWN_WRAP_UP_MS = 500;
 
 export interface Daemon {
   port: number;
@@ -133,14 +136,18 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
         log.info('shutting down: flushing captions');
         ingest.close();
         const closingRtmp = rtmp?.close();
-        // Pulls end inside the flush deadline too: their ffmpeg is killed if it does not stop in time.
-        const flushed = Promise.allSettled(running.map((m) => m.close()));
-        const timedOut = await Promise.race([
-          flushed.then(() => false),
-          new Promise<boolean>((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS, true).unref()),
-        ]);
-        if (timedOut) log.warn({ afterMs: SHUTDOWN_FLUSH_MS }, 'shutdown flush timed out; remaining captions dropped');
-        await Promise.all([http.close(), closingRtmp]);
+        // Pulls end inside the flush deadline too: their ffmpeg is killed if it does not stop in time. At the deadline
+        // the destinations stop waiting for Zoom, and what is unsent is counted, logged and noted in the archive.
+        const deadline = new AbortController();
+        const timer = setTimeout(() => deadline.abort(), SHUTDOWN_FLUSH_MS);
+        const flushed = Promise.allSettled(running.map((m) => m.close(deadline.signal)));
+        await Promise.race([flushed, once(deadline.signal, 'abort')]);
+        clearTimeout(timer);
+        if (deadline.signal.aborted) {
+          log.warn({ afterMs: SHUTDOWN_FLUSH_MS }, 'shutdown flush deadline reached: captions not yet delivered are recorded as never delivered');
+        }
+        const wrapUp = AbortSignal.timeout(deadline.signal.aborted ? SHUTDOWN_WRAP_UP_MS : SHUTDOWN_WRAP_UP_MS * 4);
+        await Promise.race([Promise.all([flushed, http.close(), closingRtmp]), once(wrapUp, 'abort')]);
         log.info('stopped');
       })();
       return stopping;

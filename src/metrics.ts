@@ -100,7 +100,8 @@ export class BridgeMetrics {
     meeting.on('audio-dropped', ({ seconds }) => this.droppedAudioSeconds.inc(labels, seconds));
     meeting.on('delivered', ({ destination, result, wordLatencies }) => {
       this.captions.inc({ ...labels, destination, status: result.status });
-      for (const seconds of wordLatencies) this.wordLatency.observe(labels, seconds);
+      // A remote engine may send a word without times: prom-client throws on NaN, and a listener must not throw.
+      for (const seconds of wordLatencies) if (Number.isFinite(seconds)) this.wordLatency.observe(labels, seconds);
     });
   }
 

@@ -43,8 +43,11 @@ export interface CaptionSink {
   readonly description: string;
   start(): Promise<void>;
   deliver(caption: OutgoingCaption): Promise<SinkResult>;
-  /** Finish what is queued, release resources. Safe to call twice. */
-  close(): Promise<void>;
+  /**
+   * Finish what is queued, release resources. Safe to call twice. Once `deadline` is aborted, stop waiting for the
+   * destination: what is still unsent resolves as never delivered.
+   */
+  close(deadline?: AbortSignal): Promise<void>;
   /** Zoom destinations: the sender's counters, for metrics. */
   senderStats?(): SenderStats | undefined;
   /** What stops this destination from delivering now, as a sentence saying what to change; undefined when fine. */

@@ -93,14 +93,14 @@ export class ZoomApiSink implements CaptionSink {
     return this.problem;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  async close(deadline?: AbortSignal): Promise<void> {
+    if (this.closed) return this.sender?.close(deadline);
     this.closed = true;
     clearTimeout(this.renewTimer);
     this.wakeAcquire?.();
     for (const waiter of this.urlWaiters.splice(0)) waiter();
     await this.acquiring;
-    await this.sender?.close();
+    await this.sender?.close(deadline);
   }
 
   private acquire(): void {

@@ -54,7 +54,10 @@ interface QueuedCaption {
   settle: (result: DeliveryResult) => void;
 }
 
-/** A POST that has a seq: until Zoom's answer or its GET seq decides, it is retried exactly as it is. */
+/**
+ * A POST that has a seq: until Zoom's answer or its GET seq decides, it is retried exactly as it is. Its captions
+ * are given up (counted as never reached) once they are stale, but the POST itself stays open to hold its seq.
+ */
 interface OpenPost {
   seq: number;
   body: string;
@@ -69,7 +72,9 @@ interface OpenPost {
  * out). When a POST's retry budget runs out, Zoom's GET seq decides: if Zoom has it, only the answer was lost; if
  * not, the seq is free again and the text goes out with the next POST (joined to the next caption within
  * `maxLines`); if Zoom cannot say, the same POST is retried unchanged, which is right either way. A caption that
- * waits longer than `maxQueueDelayMs` (a long outage) is skipped and counted: the newest text matters most.
+ * waits longer than `maxQueueDelayMs` (a long outage) is skipped and counted: the newest text matters most. So every
+ * `send` settles within about `maxQueueDelayMs` plus one round of retries, whatever Zoom does, and `close` within
+ * `giveUpAfterMs` (or at once, when its deadline has passed).
  */
 export class ZoomCaptionSender {
   private readonly queue = new PQueue({ concurrency: 1 });
@@ -91,6 +96,8 @@ export class ZoomCaptionSender {
   /** Captions that missed their first POST (for `carried` in their result). */
   private readonly carriedTexts = new Set<QueuedCaption>();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Aborted when the sender has closed and its last try is over: every request and backoff in progress ends. */
+  private readonly halt = new AbortController();
   private readonly clockSamples: ClockSample[] = [];
   readonly stats: SenderStats = {
     accepted: 0,
@@ -134,11 +141,8 @@ export class ZoomCaptionSender {
   /** Queue a caption; resolves once Zoom has it, or once it is skipped (stale, or unsent at close). Never rejects. */
   send(text: string): Promise<DeliveryResult> {
     const enqueuedAt = Date.now();
-    if (this.closed) {
-      const error = new BridgeError('CLOSED', 'caption sender is closed');
-      return Promise.resolve({ status: 'gave_up', text, attempts: 0, enqueuedAt, error });
-    }
     return new Promise((settle) => {
+      if (this.closed) return this.skip([{ text, enqueuedAt, settle }], 'the sender was already closed');
       this.backlog.push({ text, enqueuedAt, settle });
       void this.queue.add(() => this.flush());
     });
@@ -149,17 +153,29 @@ export class ZoomCaptionSender {
     await this.queue.add(() => this.flush());
   }
 
-  /** Stop taking captions, try once more to deliver what waits, then skip the rest. Safe to call twice. */
-  close(): Promise<void> {
+  /**
+   * Stop taking captions, try once more (for at most `giveUpAfterMs`, and no longer than `deadline`) to deliver what
+   * waits, then skip the rest, counted and logged. Nothing of the sender runs after it resolves. Safe to call twice.
+   */
+  close(deadline?: AbortSignal): Promise<void> {
+    if (deadline?.aborted) this.halt.abort();
+    else deadline?.addEventListener('abort', () => this.halt.abort(), { once: true });
     this.closing ??= (async () => {
       this.closed = true;
       clearTimeout(this.retryTimer);
+      const budget = setTimeout(() => this.halt.abort(), this.giveUpAfterMs);
       await this.queue.add(() => this.flush());
+      clearTimeout(budget);
+      this.halt.abort();
       const unsent = [...(this.open?.captions ?? []), ...this.backlog.splice(0)];
       this.open = undefined;
       if (unsent.length > 0) this.skip(unsent, 'still unsent when the sender closed');
     })();
     return this.closing;
+  }
+
+  private get halted(): boolean {
+    return this.halt.signal.aborted;
   }
 
   private async resumeSeq(): Promise<void> {
@@ -177,10 +193,11 @@ export class ZoomCaptionSender {
   private async fetchRemoteSeq(): Promise<number | undefined> {
     const { log } = this.options;
     const url = this.url;
+    if (this.halted) return undefined;
     try {
       const response = await request(url.seqUrl(), {
         method: 'GET',
-        signal: AbortSignal.timeout(this.requestTimeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.requestTimeoutMs), this.halt.signal]),
       });
       const body = (await response.body.text()).trim();
       if (response.statusCode !== 200) {
@@ -199,15 +216,21 @@ export class ZoomCaptionSender {
   private async flush(): Promise<void> {
     await this.start();
     const { log } = this.options;
-    while (this.open || this.backlog.length > 0) {
+    while (!this.halted && (this.open || this.backlog.length > 0)) {
+      this.skipStale();
       this.open ??= await this.openNextPost();
       const post = this.open;
       if (!post) return;
+      // A POST whose captions were already given up only holds its seq: Zoom's GET seq settles it without showing
+      // readers text that old, and only when Zoom cannot say is it sent again, unchanged.
+      if (post.captions.length === 0 && this.releaseHeldSeq(post, await this.fetchRemoteSeq())) continue;
+      if (this.halted) return;
       const outcome = await this.postWithRetries(post);
       if (outcome.ok) {
         this.settle(post, outcome.attempts, Date.now());
         continue;
       }
+      if (this.halted) return;
       this.stats.gaveUp += 1;
       const zoomSeq = await this.fetchRemoteSeq();
       if (zoomSeq !== undefined && zoomSeq >= post.seq) {
@@ -234,12 +257,35 @@ export class ZoomCaptionSender {
     }
   }
 
-  /** Takes the next captions that fit in one POST, after skipping those that waited too long; gives it a seq. */
-  private async openNextPost(): Promise<OpenPost | undefined> {
+  /**
+   * Gives up the captions that waited too long, also those of the open POST (which keeps its seq and body): during
+   * a long outage the backlog stays short, every caption's promise settles, and the newest text goes first on return.
+   */
+  private skipStale(): void {
     const now = Date.now();
+    const isStale = (caption: QueuedCaption): boolean => now - caption.enqueuedAt > this.maxQueueDelayMs;
     const stale: QueuedCaption[] = [];
-    while (this.backlog.length > 0 && now - this.backlog[0]!.enqueuedAt > this.maxQueueDelayMs) stale.push(this.backlog.shift()!);
+    if (this.open && this.open.captions.length > 0 && this.open.captions.every(isStale)) stale.push(...this.open.captions.splice(0));
+    while (this.backlog.length > 0 && isStale(this.backlog[0]!)) stale.push(this.backlog.shift()!);
     if (stale.length > 0) this.skip(stale, `waited more than ${this.maxQueueDelayMs} ms`);
+  }
+
+  /** Whether Zoom's seq settled a POST that was kept only for its seq (true: it is out of the way). */
+  private releaseHeldSeq(post: OpenPost, zoomSeq: number | undefined): boolean {
+    if (zoomSeq === undefined) return false;
+    if (zoomSeq < post.seq) {
+      // Zoom never got it: the seq is free for the newest text.
+      this.lastSeq = post.seq - 1;
+      this.stats.lastSeq = this.lastSeq;
+    } else {
+      this.options.log.info({ destination: this.url.redacted, seq: post.seq, zoomSeq }, 'Zoom had a caption counted as never reached (its answer was lost)');
+    }
+    this.open = undefined;
+    return true;
+  }
+
+  /** Takes the next captions that fit in one POST; gives it a seq. */
+  private async openNextPost(): Promise<OpenPost | undefined> {
     if (this.backlog.length === 0) return undefined;
 
     const captions = [this.backlog.shift()!];
@@ -265,6 +311,10 @@ export class ZoomCaptionSender {
 
   private settle(post: OpenPost, attempts: number, acceptedAt: number): void {
     this.open = undefined;
+    if (post.captions.length === 0) {
+      this.options.log.info({ destination: this.url.redacted, seq: post.seq }, 'Zoom accepted a caption counted as never reached (it was sent again to hold its seq)');
+      return;
+    }
     this.stats.accepted += 1;
     for (const caption of post.captions) {
       const carried = this.carriedTexts.delete(caption);
@@ -298,20 +348,22 @@ export class ZoomCaptionSender {
       const outcome = await this.postOnce(postUrl, post.body, Math.max(1, Math.min(this.requestTimeoutMs, remaining)));
       if (outcome.ok) return { ok: true, attempts: attempt };
       const backoff = this.random() * this.backoffBaseMs * 2 ** (attempt - 1);
-      if (Date.now() - firstAttemptAt + backoff >= this.giveUpAfterMs) {
+      if (this.halted || Date.now() - firstAttemptAt + backoff >= this.giveUpAfterMs) {
         const error = new BridgeError('ZOOM_GAVE_UP', `no success for seq ${post.seq} after ${attempt} attempts: ${outcome.error.message}`, { cause: outcome.error,
         });
         return { ok: false, attempts: attempt, error };
       }
       this.stats.retries += 1;
       log.debug({ destination: this.url.redacted, seq: post.seq, attempt, code: outcome.error.code, backoffMs: Math.round(backoff) }, 'caption retry');
-      await sleep(backoff);
+      await sleep(backoff, undefined, { signal: this.halt.signal }).catch(() => undefined);
     }
   }
 
   private async postOnce(postUrl: string, text: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: BridgeError }> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const stop = (): void => controller.abort();
+    this.halt.signal.addEventListener('abort', stop, { once: true });
     const sentAt = Date.now();
     try {
       const response = await request(postUrl, {
@@ -331,12 +383,14 @@ export class ZoomCaptionSender {
         error: new BridgeError('ZOOM_HTTP_STATUS', `Zoom answered ${response.statusCode}: ${body.slice(0, 200).trim()}`),
       };
     } catch (err) {
+      if (this.halted) return { ok: false, error: new BridgeError('CLOSED', 'the sender closed while the request was under way') };
       if (controller.signal.aborted) {
         return { ok: false, error: new BridgeError('ZOOM_TIMEOUT', `no answer within ${timeoutMs} ms`) };
       }
       return { ok: false, error: new BridgeError('ZOOM_NETWORK', errorMessage(err), { cause: err }) };
     } finally {
       clearTimeout(timer);
+      this.halt.signal.removeEventListener('abort', stop);
     }
   }
 

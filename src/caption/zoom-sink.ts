@@ -40,8 +40,8 @@ export class ZoomSink implements CaptionSink {
     return { status: result.status, seq: result.seq, confirmedAt: result.acceptedAt };
   }
 
-  close(): Promise<void> {
-    return this.sender.close();
+  close(deadline?: AbortSignal): Promise<void> {
+    return this.sender.close(deadline);
   }
 
   senderStats(): SenderStats {

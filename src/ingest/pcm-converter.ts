@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import { PCM_SAMPLE_RATE } from '../audio.js';
+import { requireWithoutProcessHandlers } from '../process-policy.js';
 
 // A CommonJS package whose class is `exports.default`; require() reads it the same under Node and under vitest.
-const { default: SpeexResampler } = createRequire(import.meta.url)('speex-resampler') as typeof import('speex-resampler');
+const { default: SpeexResampler } = requireWithoutProcessHandlers<typeof import('speex-resampler')>('speex-resampler', import.meta.url);
 type SpeexResampler = InstanceType<typeof SpeexResampler>;
 await SpeexResampler.initPromise;
 

@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StreamTarget } from '../pipeline/types.js';
 import { redactStreamUrl, streamUrlSecrets } from '../redact.js';
@@ -29,7 +30,7 @@ export class RtmpPull {
     log: Logger,
   ) {
     this.log = log.child({ meeting: pipeline.id, source: redactStreamUrl(url) });
-    this.loop = this.run();
+    this.loop = this.run().catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'rtmp pull stopped by a failure (a bug): this source is not pulled until the meeting restarts'));
   }
 
   private async run(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { FailureThrottle } from '../security/throttle.js';
 import { tokensMatch } from '../security/tokens.js';
@@ -11,6 +12,7 @@ import { createDecoder, ENCODINGS, type Encoding } from './decoders.js';
 import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm-converter.js';
 import { DeepgramReplies } from './deepgram-replies.js';
 import { StreamBuffer } from './stream-buffer.js';
+import { closeReason, closeSocket, sendIfOpen } from '../util/websocket-close.js';
 /** 1 MiB is ~33 s of 16 kHz audio in one frame: anything larger is not a live stream. */
 const MAX_FRAME_BYTES = 1 << 20;
 const HEARTBEAT_MS = 15_000;
@@ -21,6 +23,7 @@ export const CLOSE = {
   goingAway: 1001,
   unsupported: 1003,
   invalidPayload: 1007,
+  internalError: 1011,
   idle: 4008,
   replaced: 4009,
 } as const;
@@ -155,9 +158,7 @@ export class WebSocketIngest {
   ): void {
     const { pipeline } = target;
     const replies = deepgramQuery
-      ? new DeepgramReplies(deepgramQuery, (message) => {
-          if (ws.readyState === ws.OPEN) ws.send(message);
-        })
+      ? new DeepgramReplies(deepgramQuery, (message) => sendIfOpen(ws, message))
       : undefined;
     const publisher = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     // With noServer, ws emits no 'connection' event: liveness tracking starts here.
@@ -171,14 +172,14 @@ export class WebSocketIngest {
       log.info('a new publisher replaces the current one');
       // End its audio now: a dead peer would hold the close handshake (and the meeting) for 30 s.
       previous.audio.end();
-      previous.ws.close(CLOSE.replaced, 'replaced by a newer publisher');
+      closeSocket(previous.ws, CLOSE.replaced, 'replaced by a newer publisher');
     }
     this.publishers.set(pipeline.id, { ws, audio });
 
     const closeWith = (code: number, reason: string): void => {
-      log.warn({ code, reason }, 'closing ingest stream');
+      log.warn({ code, reason: closeReason(reason) }, 'closing ingest stream');
       audio.end(); // what was heard so far is still transcribed and captioned
-      ws.close(code, reason);
+      closeSocket(ws, code, reason);
     };
     const decoder = createDecoder(
       format,
@@ -189,7 +190,13 @@ export class WebSocketIngest {
     const endInput = (): void => {
       // The client now waits for the last captions; its silence is not idleness.
       clearTimeout(idle);
-      void decoder.end().then(() => audio.end());
+      void decoder.end().then(
+        () => audio.end(),
+        (err: unknown) => {
+          log.warn({ err: errorMessage(err) }, 'the audio decoder failed at the end of the stream');
+          audio.end();
+        },
+      );
     };
 
     // Ping/pong finds dead peers; this finds live ones that stopped sending (a stalled or trickling client).
@@ -200,7 +207,7 @@ export class WebSocketIngest {
     };
     stillSending();
     ws.on('close', () => clearTimeout(idle));
-    ws.on('message', (data: RawData, isBinary: boolean) => {
+    const onMessage = (data: RawData, isBinary: boolean): void => {
       stillSending();
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (isBinary) {
@@ -222,7 +229,16 @@ export class WebSocketIngest {
         case 'CloseStream':
           return endInput();
         default:
-          return closeWith(CLOSE.unsupported, `unknown control message type ${JSON.stringify(message?.type ?? null).slice(0, 40)}`);
+          return closeWith(CLOSE.unsupported, `unknown control message type ${JSON.stringify(message?.type ?? null)}`);
+      }
+    };
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      // A peer's frame must never end the process: whatever handling it throws closes this stream only.
+      try {
+        onMessage(data, isBinary);
+      } catch (err) {
+        log.error({ err: errorMessage(err) }, 'ingest frame handling failed (a bug): closing this stream');
+        closeWith(CLOSE.internalError, 'internal error');
       }
     });
     ws.on('close', endInput);
@@ -238,12 +254,12 @@ export class WebSocketIngest {
           if (buffer.droppedSeconds > 0) log.warn({ droppedSeconds: buffer.droppedSeconds }, 'audio dropped: the recognizer fell behind');
           if (ws.readyState === ws.OPEN) {
             const counts = { captions: summary.captions, words: summary.words, dropped_seconds: buffer.droppedSeconds };
-            ws.send(replies ? replies.metadata(buffer.receivedSeconds, counts) : JSON.stringify({ type: 'Metadata', ...counts }));
-            ws.close(CLOSE.normal, 'stream complete');
+            sendIfOpen(ws, replies ? replies.metadata(buffer.receivedSeconds, counts) : JSON.stringify({ type: 'Metadata', ...counts }));
+            closeSocket(ws, CLOSE.normal, 'stream complete');
           }
         },
         () => {
-          if (ws.readyState === ws.OPEN) ws.close(1011, 'speech engine failed');
+          if (ws.readyState === ws.OPEN) closeSocket(ws, CLOSE.internalError, 'speech engine failed');
         },
       )
       .finally(() => {
@@ -262,7 +278,7 @@ export class WebSocketIngest {
     clearInterval(this.heartbeat);
     for (const { ws, audio } of this.publishers.values()) {
       audio.end();
-      ws.close(CLOSE.goingAway, 'server shutting down');
+      closeSocket(ws, CLOSE.goingAway, 'server shutting down');
     }
   }
 }

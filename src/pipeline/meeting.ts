@@ -56,6 +56,10 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   private current: AudioStream | undefined;
   private warnedBehind = false;
   private lastStreamEndedAt: number | undefined;
+  /** Every caption on its way to a destination, of every stream: closing waits for their outcomes. */
+  private readonly deliveries = new Set<Promise<unknown>>();
+  private closing: Promise<void> | undefined;
+  private sinksClosing: Promise<void> | undefined;
 
   constructor(
     readonly config: MeetingConfig,
@@ -95,15 +99,20 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     }
   }
 
-  /** Transcribe one publisher's stream; resolves after its last caption was delivered or given up. */
-  /** `onSpeech` sees the recognizer's events as they come (the Deepgram-compatible path sends them back). */
+  /**
+   * Transcribe one publisher's stream; resolves after its last caption was delivered or given up. `onSpeech` sees
+   * the recognizer's events as they come (the Deepgram-compatible path sends them back). The next stream waits for
+   * this one's recognition only, not for Zoom: its captions are queued behind this one's, in order, already.
+   */
   runStream(audio: AudioStream, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary> {
-    const run = this.streamChain.then(() => this.transcribeStream(audio, publisher, onSpeech));
-    this.streamChain = run.catch(() => undefined);
+    let recognized!: () => void;
+    const recognition = new Promise<void>((resolve) => (recognized = resolve));
+    const run = this.streamChain.then(() => this.transcribeStream(audio, publisher, recognized, onSpeech));
+    this.streamChain = Promise.race([recognition, run.catch(() => undefined)]);
     return run;
   }
 
-  private async transcribeStream(audio: AudioStream, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary> {
+  private async transcribeStream(audio: AudioStream, publisher: string, recognized: () => void, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary> {
     const streamStart = Date.now();
     const offset = (streamStart - this.epoch) / 1000;
     const summary: StreamSummary = { captions: 0, words: 0, audioSeconds: 0 };
@@ -126,9 +135,9 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
             this.stats.captions += 1;
           }
           for (const destination of destinations) {
-            const delivery = destination.sink.deliver(outgoing).then((result) => this.logDelivery(destination, outgoing, result));
+            const delivery = this.track(destination.sink.deliver(outgoing).then((result) => this.logDelivery(destination, outgoing, result)));
             inFlight.add(delivery);
-            void delivery.finally(() => inFlight.delete(delivery));
+            void delivery.then(() => inFlight.delete(delivery));
           }
         }
       } catch (err) {
@@ -161,10 +170,11 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       // What was settled before the end (or a failure) is still shown and delivered.
       for (const feed of feeds) feed.end();
       await Promise.all(shows);
-      await Promise.all(inFlight);
       this.current = undefined;
       this.lastStreamEndedAt = Date.now();
       if ((this.state as MeetingState) !== 'closed') this.state = 'ready';
+      recognized();
+      await Promise.all(inFlight);
       this.log.info({ publisher, ...summary }, 'stream ended');
       this.emit('stream-ended', { publisher, summary });
     }
@@ -224,7 +234,24 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     const now = Date.now();
     const at = (now - this.epoch) / 1000;
     const caption: OutgoingCaption = { text, words: text.split(/\s+/), start: at, end: at + 1, releasedAt: now, spokenAt: now, wordsSpokenAt: [] };
-    return Promise.all(this.destinations.map((destination) => destination.sink.deliver(caption).then((result) => (this.logDelivery(destination, caption, result), result))));
+    return Promise.all(
+      this.destinations.map(async (destination) => {
+        const result = await destination.sink.deliver(caption);
+        await this.track(Promise.resolve().then(() => this.logDelivery(destination, caption, result)));
+        return result;
+      }),
+    );
+  }
+
+  /** Keeps a delivery until it has an outcome (close waits for it); a failure in logging it is a bug, logged here. */
+  private track(delivery: Promise<unknown>): Promise<void> {
+    const tracked = delivery.then(
+      () => undefined,
+      (err: unknown) => this.log.error({ err: errorMessage(err) }, 'recording a caption delivery failed (a bug)'),
+    );
+    this.deliveries.add(tracked);
+    void tracked.then(() => this.deliveries.delete(tracked));
+    return tracked;
   }
 
   /** A spoken phrase shown as other text from now on (the console; not written to the config file). */
@@ -298,13 +325,34 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     };
   }
 
-  /** Finish the stream in progress (if its audio ended), deliver what is queued, stop the engine. Safe twice. */
-  async close(): Promise<void> {
-    if (this.state === 'closed') return;
-    await this.streamChain;
-    this.state = 'closed';
-    await Promise.all(this.sinks.map((sink) => sink.close()));
-    await this.recognizer.close();
+  /**
+   * Finish the stream in progress (if its audio ended), deliver what is queued, stop the engine. Once `deadline` is
+   * aborted the destinations stop waiting (for Zoom): what is unsent is logged and noted in the archive as never
+   * delivered. Safe to call twice; the second call waits for the first.
+   */
+  close(deadline?: AbortSignal): Promise<void> {
+    this.closing ??= (async () => {
+      const giveUp = (): void => void this.closeSinks(deadline);
+      if (deadline?.aborted) giveUp();
+      else deadline?.addEventListener('abort', giveUp, { once: true });
+      await this.streamChain;
+      this.state = 'closed';
+      await this.closeSinks(deadline);
+      deadline?.removeEventListener('abort', giveUp);
+      await this.recognizer.close();
+    })();
+    return this.closing;
+  }
+
+  /** Live destinations first, then (once every outcome is recorded) the transcripts that record never-delivered captions. */
+  private closeSinks(deadline: AbortSignal | undefined): Promise<void> {
+    this.sinksClosing ??= (async () => {
+      const files = this.sinks.filter((sink) => sink.kind === 'file');
+      await Promise.all(this.sinks.filter((sink) => sink.kind !== 'file').map((sink) => sink.close(deadline)));
+      await Promise.all(this.deliveries);
+      await Promise.all(files.map((sink) => sink.close()));
+    })();
+    return this.sinksClosing;
   }
 }
 

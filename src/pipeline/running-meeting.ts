@@ -163,8 +163,11 @@ export class RunningMeeting implements MeetingControl {
     if (this.livestream) void this.livestream.start();
   }
 
-  /** Stop taking audio, finish the stream in progress, close the engine and the destinations. Safe twice. */
-  close(): Promise<void> {
+  /**
+   * Stop taking audio, finish the stream in progress, close the engine and the destinations (no longer waiting for
+   * Zoom once `deadline` is aborted). Safe twice.
+   */
+  close(deadline?: AbortSignal): Promise<void> {
     this.closing ??= (async () => {
       if (this.routes.websocket.get(this.id)?.pipeline === this.pipeline) this.routes.websocket.delete(this.id);
       if (this.routes.rtmp.get(this.id)?.pipeline === this.pipeline) this.routes.rtmp.delete(this.id);
@@ -172,7 +175,7 @@ export class RunningMeeting implements MeetingControl {
       await this.livestream?.stop();
       await this.rtmsStopped(undefined, 'meeting closed');
       await this.pull?.close();
-      await this.pipeline.close();
+      await this.pipeline.close(deadline);
       this.pipeline.removeAllListeners();
     })();
     return this.closing;

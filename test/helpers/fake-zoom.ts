@@ -35,6 +35,11 @@ export class FakeZoom {
   /** Gaps in the accepted seq sequence (legitimate only where the client gave up on a caption). */
   readonly gaps: { after: number; next: number }[] = [];
   serveSeq = true;
+  /**
+   * Zoom unreachable for every request, GET seq included: 'reset' drops each connection, 'hang' never answers.
+   * `acceptDuring` lets POSTs reach Zoom during the outage while their answers are still lost.
+   */
+  outage: { kind: 'reset' | 'hang'; acceptDuring?: boolean } | undefined;
   private lastSeq = 0;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -102,6 +107,12 @@ export class FakeZoom {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const body = await readBody(req);
+    if (this.outage) {
+      this.requests.push({ method: req.method ?? '?', seq: Number(url.searchParams.get('seq')), fault: `outage-${this.outage.kind}`, at: Date.now() });
+      if (this.outage.acceptDuring && req.method === 'POST') this.record(url, body);
+      if (this.outage.kind === 'reset') req.socket.destroy();
+      return;
+    }
     if (req.method === 'GET' && url.pathname === `${CAPTION_PATH}/seq`) {
       this.requests.push({ method: 'GET', at: Date.now() });
       if (!this.serveSeq) return void res.writeHead(404).end('not found');
@@ -136,6 +147,15 @@ export class FakeZoom {
       return void res.writeHead(400).end('content type must be text/plain');
     }
 
+    this.record(url, body);
+    // A retry of an accepted caption is answered like the first time: the client may not have heard it.
+    if (fault?.kind === 'accept-then-reset') return void req.socket.destroy();
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(new Date().toISOString().replace('Z', ''));
+  }
+
+  /** Zoom's bookkeeping for a well-formed POST: a new seq is a caption, a repeated one must repeat its body. */
+  private record(url: URL, body: string): void {
+    const seq = Number(url.searchParams.get('seq'));
     const previous = this.accepted.find((c) => c.seq === seq);
     if (previous && previous.body !== body) {
       this.violations.push({ kind: 'seq-reused-with-other-body', detail: `seq ${seq}: ${JSON.stringify(previous.body)} then ${JSON.stringify(body)}` });
@@ -144,12 +164,9 @@ export class FakeZoom {
     } else if (!previous) {
       if (seq !== this.lastSeq + 1) this.gaps.push({ after: this.lastSeq, next: seq });
       this.lastSeq = seq;
-      this.accepted.push({ seq, lang, body, receivedAt: Date.now() });
+      this.accepted.push({ seq, lang: url.searchParams.get('lang') ?? '', body, receivedAt: Date.now() });
       for (const listener of this.listeners) listener();
     }
-    // A retry of an accepted caption is answered like the first time: the client may not have heard it.
-    if (fault?.kind === 'accept-then-reset') return void req.socket.destroy();
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(new Date().toISOString().replace('Z', ''));
   }
 
   private checkParams(url: URL): boolean {

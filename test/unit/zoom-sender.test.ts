@@ -180,6 +180,74 @@ describe('ZoomCaptionSender', () => {
     expect(zoom.gaps).toEqual([]);
   });
 
+  it('when Zoom is unreachable (GET seq too), every caption settles, and on its return the newest text goes out with no gap or reuse', async () => {
+    zoom = new FakeZoom();
+    const s = sender(await zoom.start(), { giveUpAfterMs: 300, requestTimeoutMs: 100, maxQueueDelayMs: 1_000 });
+    await s.start();
+    zoom.outage = { kind: 'reset' };
+    const sentAt = Date.now();
+    const during = [s.send('one'), s.send('two')];
+    // Each one settles while Zoom is still down: the stream that sent them does not wait on the outage.
+    const settled = await Promise.all(during.map((p) => p.then((r) => ({ ...r, afterMs: Date.now() - sentAt }))));
+    expect(settled).toMatchObject([{ status: 'stale' }, { status: 'stale' }]);
+    expect(Math.max(...settled.map((r) => r.afterMs))).toBeLessThan(3_000);
+    expect(s.stats.stale).toBe(2);
+    await new Promise((r) => setTimeout(r, 500));
+    zoom.outage = undefined;
+    const back = Date.now();
+    const fresh = await s.send('three');
+    // The seq held by 'one' (which Zoom never got) goes to the newest text: no gap, and 'one' is not shown late.
+    expect(fresh).toMatchObject({ status: 'accepted', seq: 1 });
+    expect(Date.now() - back).toBeLessThan(3_000);
+    expect(zoom.accepted.map((c) => c.body)).toEqual(['three']);
+    expect(zoom.gaps).toEqual([]);
+    expect(zoom.violations).toEqual([]);
+  });
+
+  it('a caption Zoom got while every answer was lost keeps its seq: the next caption takes the one after', async () => {
+    zoom = new FakeZoom();
+    const s = sender(await zoom.start(), { giveUpAfterMs: 300, requestTimeoutMs: 100, maxQueueDelayMs: 800 });
+    await s.start();
+    zoom.outage = { kind: 'hang', acceptDuring: true };
+    expect(await s.send('heard in the dark')).toMatchObject({ status: 'stale' });
+    zoom.outage = undefined;
+    expect(await s.send('after')).toMatchObject({ status: 'accepted', seq: 2 });
+    expect(zoom.accepted.map((c) => [c.seq, c.body])).toEqual([[1, 'heard in the dark'], [2, 'after']]);
+    expect(zoom.violations).toEqual([]);
+    expect(zoom.gaps).toEqual([]);
+  });
+
+  it('closes within its budget while Zoom is down, counts what never reached it, and sends nothing afterwards', async () => {
+    zoom = new FakeZoom();
+    const s = sender(await zoom.start(), { giveUpAfterMs: 400, requestTimeoutMs: 150 });
+    await s.start();
+    zoom.outage = { kind: 'hang' };
+    const pending = [s.send('a'), s.send('b')];
+    await new Promise((r) => setTimeout(r, 300));
+    const closingAt = Date.now();
+    await s.close();
+    expect(Date.now() - closingAt).toBeLessThan(1_000);
+    expect(await Promise.all(pending)).toMatchObject([{ status: 'stale' }, { status: 'stale' }]);
+    expect(await s.send('late')).toMatchObject({ status: 'stale' });
+    expect(s.stats.stale).toBe(3);
+    const requests = zoom.requests.length;
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(zoom.requests.length).toBe(requests);
+  });
+
+  it('closes at once when its deadline has passed', async () => {
+    zoom = new FakeZoom();
+    const s = sender(await zoom.start(), { giveUpAfterMs: 5_000, requestTimeoutMs: 2_500 });
+    await s.start();
+    zoom.outage = { kind: 'hang' };
+    const pending = s.send('a');
+    await new Promise((r) => setTimeout(r, 100));
+    const closingAt = Date.now();
+    await s.close(AbortSignal.abort());
+    expect(Date.now() - closingAt).toBeLessThan(200);
+    expect(await pending).toMatchObject({ status: 'stale' });
+  });
+
   it('resumes from Zoom GET seq (else the state dir), so a restart neither reuses a seq nor leaves a gap', async () => {
     zoom = new FakeZoom();
     const url = await zoom.start();
