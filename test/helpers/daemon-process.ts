@@ -19,8 +19,8 @@ process.once('exit', () => {
 });
 
 /** Starts the built daemon as its own process (as a user would) and waits until /readyz says ready. */
-export async function startDaemonProcess(configFile: string, port: number, env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [CLI, '--config', configFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startDaemonProcess(configFile: string, port: number, env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, '--config', configFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { locateFfmpeg } from '../../src/ingest/ffmpeg.js';
 import { readWav } from '../../src/util/wav.js';
 import { freePort, startDaemonProcess, type DaemonProcess } from '../helpers/daemon-process.js';
@@ -14,6 +15,7 @@ import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { refusedUpgrade, streamAudio } from '../helpers/ws-client.js';
 
 const WEBHOOK_SECRET = 'fuzz-webhook-secret';
+const STRAY = 'stray rejection injected by the test';
 let zoom: FakeZoom;
 let dir: string;
 let daemon: DaemonProcess;
@@ -40,9 +42,16 @@ meetings:
   - id: pushed
     source: { type: rtmp, streamKey: pushed-key-0123456789 }
     captions: [ { stdout: {} } ]
+  - id: fuzz
+    source: { type: websocket, token: fuzz-token-0123456789 }
+    captions: [ { stdout: {} } ]
 `,
   );
-  daemon = await startDaemonProcess(configFile, httpPort);
+  // Stray rejections every 200 ms for the daemon's whole life once it has loaded (a bug somewhere, as a library might
+  // have): the daemon's policy logs them and keeps captioning, whatever handlers its libraries install as they load.
+  // (The main thread only: --import runs in the decoder threads too.)
+  const strayRejections = `data:text/javascript,import { isMainThread } from 'node:worker_threads'; if (isMainThread) setTimeout(() => setInterval(() => Promise.reject(new Error('${STRAY}')), 200).unref(), 2000).unref();`;
+  daemon = await startDaemonProcess(configFile, httpPort, {}, ['--import', strayRejections]);
 });
 
 afterAll(async () => {
@@ -197,9 +206,116 @@ describe('hostile requests', () => {
     // The capture page, served by the bridge itself, may publish (same origin).
     const sameOrigin = await streamAudio(ingest, roomNoise(0.3), { token: 'live-token-0123456789', realtime: false, headers: { Origin: `http://127.0.0.1:${httpPort}` } });
     expect(sameOrigin.code).toBe(1000);
-    const guesses = await Promise.all(Array.from({ length: 12 }, (_, i) => refusedUpgrade(ingest, { Authorization: `Bearer guess-${i}` })));
+    // The guesser comes from another loopback address, so the publishers of the tests below are not the ones blocked.
+    const guesser = '127.0.0.2';
+    const guesses = await Promise.all(Array.from({ length: 12 }, (_, i) => refusedUpgrade(ingest, { Authorization: `Bearer guess-${i}` }, guesser)));
     expect(guesses.map((g) => g.status)).toContain(429);
-    // Blocked for a while even with the right token; other addresses are not affected (not testable from one host).
-    expect((await refusedUpgrade(ingest, good)).status).toBe(429);
+    // Blocked for a while even with the right token; other addresses are not affected.
+    expect((await refusedUpgrade(ingest, good, guesser)).status).toBe(429);
+    expect((await streamAudio(ingest, roomNoise(0.3), { token: 'live-token-0123456789', realtime: false })).code).toBe(1000);
+  });
+});
+
+/** One authenticated publisher sending `frames`; resolves with how the bridge closed it (or 'open' if it did not). */
+function publishFrames(path: string, token: string, frames: (string | Buffer)[], waitMs = 1_500): Promise<{ code: number | 'open' | 'refused'; reason: string }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${httpPort}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+    const timer = setTimeout(() => {
+      ws.terminate();
+      resolve({ code: 'open', reason: '' });
+    }, waitMs);
+    ws.on('open', () => {
+      for (const frame of frames) if (ws.readyState === ws.OPEN) ws.send(frame, { binary: typeof frame !== 'string' });
+    });
+    ws.on('close', (code, reason) => {
+      clearTimeout(timer);
+      resolve({ code, reason: reason.toString() });
+    });
+    ws.on('unexpected-response', () => {
+      clearTimeout(timer);
+      resolve({ code: 'refused', reason: '' });
+    });
+    ws.on('error', () => undefined);
+  });
+}
+
+/** Every shape of text frame a token holder can send, and binary frames of odd sizes in every encoding. */
+function frameCases(): { path: string; frames: (string | Buffer)[]; label: string }[] {
+  const texts = [
+    `{"type":"${'€'.repeat(60)}"}`, `{"type":"${'😀'.repeat(200)}"}`, `{"type":"${'x'.repeat(300_000)}"}`, '{"type":null}', '{"type":{"a":1}}',
+    '{"type":["KeepAlive"]}', '{"type":"__proto__"}', '{"type":"constructor"}', '{"__proto__":{"type":"CloseStream"}}', '[]', 'null', '"KeepAlive"',
+    '123', '', ' ', '{', 'not json', '\u0000', '{"type":"KeepAlive"}', '{"type":"Finalize"}', '{"type":"CloseStream"}', '{"type":"keepalive"}',
+  ];
+  const odd = [Buffer.alloc(0), Buffer.alloc(1, 1), Buffer.alloc(3, 0x7f), Buffer.alloc(4_097, 0x80), Buffer.alloc(1 << 20, 0x11), Buffer.alloc((1 << 20) + 1, 0x22)];
+  const formats = ['', '?encoding=linear16&sample_rate=44100&channels=2', '?encoding=linear16&sample_rate=8000', '?encoding=opus', '?encoding=ogg-opus', '?encoding=webm-opus'];
+  const cases: { path: string; frames: (string | Buffer)[]; label: string }[] = [];
+  for (const base of ['/ingest/fuzz', '/v1/listen']) {
+    const join = (query: string): string => (base === '/v1/listen' ? `${base}?meeting=fuzz${query.replace('?', '&')}` : `${base}${query}`);
+    for (const text of texts) cases.push({ path: join(''), frames: [text], label: `text ${text.slice(0, 30)}` });
+    for (const format of formats) {
+      cases.push({ path: join(format), frames: odd, label: `odd sizes ${format}` });
+      cases.push({ path: join(format), frames: [...odd.slice(0, 4), '{"type":"Finalize"}', Buffer.alloc(5, 0xff), '{"type":"CloseStream"}'], label: `mixed ${format}` });
+    }
+    cases.push({ path: join(''), frames: Array.from({ length: 3_000 }, (_, i) => (i % 100 === 0 ? '{"type":"Finalize"}' : Buffer.alloc(321, i % 256))), label: 'flood' });
+    cases.push({ path: join(''), frames: Array.from({ length: 500 }, () => '{"type":"KeepAlive"}'), label: 'keepalive flood' });
+  }
+  return cases;
+}
+
+describe('authenticated publishers sending odd frames', () => {
+  it('close their own stream with a reason that fits the frame, never the process; another meeting keeps its captions', async () => {
+    const captionsBefore = zoom.accepted.length;
+    const clip = readWav(librivoxClips()[0]!.path).samples;
+    const streaming = streamAudio(`ws://127.0.0.1:${httpPort}/ingest/live`, concatSamples([roomNoise(0.5), clip, roomNoise(1)]), { token: 'live-token-0123456789' });
+    const cases = frameCases();
+    const outcomes = [];
+    for (const c of cases) outcomes.push({ ...c, ...(await publishFrames(c.path, 'fuzz-token-0123456789', c.frames)) });
+
+    const multibyte = outcomes[0]!;
+    expect(multibyte.code).toBe(1003);
+    expect(Buffer.byteLength(multibyte.reason)).toBeLessThanOrEqual(123);
+    expect(multibyte.reason).toMatch(/^unknown control message type "€+\.\.\.$/);
+    // Each closed with a WebSocket code of its own (or stayed open for more audio); none was refused or dropped.
+    const codes = new Set(outcomes.map((o) => o.code));
+    for (const code of codes) expect([1000, 1003, 1007, 1009, 1011, 4009, 'open']).toContain(code);
+    expect(outcomes.filter((o) => o.code === 1011)).toEqual([]);
+    expect(daemon.child.exitCode).toBeNull();
+    expect((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status).toBe(200);
+
+    const outcome = await streaming;
+    expect(outcome.code).toBe(1000);
+    expect(zoom.accepted.length).toBeGreaterThan(captionsBefore);
+    expect(zoom.accepted.slice(captionsBefore).map((c) => c.body).join(' ')).toMatch(/dashwood/i);
+    expect(zoom.violations).toEqual([]);
+    console.log(`frame fuzz: ${cases.length} publishers, close codes ${[...codes].join(', ')}; the other meeting got ${zoom.accepted.length - captionsBefore} captions`);
+  });
+
+  it('a stray rejection anywhere in the daemon is logged, and it keeps captioning', () => {
+    // The daemon has run every test of this file under rejections injected every 200 ms.
+    expect(daemon.stderr()).toContain(STRAY);
+    expect(daemon.stderr()).toContain('unhandled rejection (a bug): the daemon keeps running');
+    expect(daemon.child.exitCode).toBeNull();
+  });
+});
+
+describe('stopping while Zoom is unreachable', () => {
+  it('SIGTERM mid-stream exits 0 within the flush deadline and a second, and records what never reached Zoom', async () => {
+    zoom.outage = { kind: 'hang' };
+    const clip = readWav(librivoxClips()[0]!.path).samples;
+    const streaming = streamAudio(`ws://127.0.0.1:${httpPort}/ingest/live`, concatSamples([roomNoise(0.5), clip, roomNoise(1)]), { token: 'live-token-0123456789' }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 6_000));
+    const stoppingAt = Date.now();
+    const code = await daemon.stop('SIGTERM');
+    const tookMs = Date.now() - stoppingAt;
+    await streaming;
+    console.log(`stop while Zoom hangs: exit ${code} after ${tookMs} ms`);
+    expect(code).toBe(0);
+    expect(tookMs).toBeLessThan(11_000 + 1_000); // the flush deadline (10 s) and a second; process exit included
+    const archiveDir = join(dir, 'state', 'transcripts', 'live');
+    const vtt = (await readdir(archiveDir)).filter((f) => f.endsWith('.vtt'));
+    const archive = (await Promise.all(vtt.map((f) => readFile(join(archiveDir, f), 'utf8')))).join('\n');
+    expect(archive).toMatch(/NOTE never reached zoom /);
+    expect(archive).not.toContain(zoom.query.signature);
+    expect(daemon.stderr()).toContain('caption never reached Zoom');
   });
 });
