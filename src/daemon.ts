@@ -62,7 +62,9 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   let stopping: Promise<void> | undefined;
 
   // RTMS handshakes are signed with the Zoom app's own client id and secret.
-  const rtms = config.zoomApi ? { clientId: config.zoomApi.clientId, clientSecret: config.zoomApi.clientSecret, ...rtmsOptions } : undefined;
+  const rtms = config.zoomApi
+    ? { clientId: config.zoomApi.clientId, clientSecret: config.zoomApi.clientSecret, allowedHosts: config.zoomApi.rtmsHosts, ...rtmsOptions }
+    : undefined;
   const instances = new MeetingInstances(zoomApi, log);
 
   /** One way in for a meeting, at start and on reload. */
@@ -193,9 +195,11 @@ async function onRtmsEvent(kind: 'meeting' | 'webinar', what: 'started' | 'stopp
   if (typeof uuid !== 'string' || typeof streamId !== 'string') return void log.warn({ event: event.event }, 'RTMS webhook without an instance uuid or stream id: ignored');
   const candidates = running.filter((m) => m.rtmsTarget?.kind === kind);
   if (candidates.length === 0) return void log.info({ event: event.event }, 'RTMS webhook for no configured zoom-rtms meeting: ignored');
-  let zoomId: string | undefined;
+  // Since May 2026 Zoom names the meeting in the event; older events need the instance looked up.
+  const named = kind === 'meeting' ? payload.meeting_id : payload.webinar_id;
+  let zoomId: string | undefined = typeof named === 'number' || typeof named === 'string' ? String(named) : undefined;
   try {
-    zoomId = await instances.idOf(uuid, kind);
+    zoomId ??= await instances.idOf(uuid, kind);
   } catch (err) {
     return void log.error({ event: event.event, err: errorMessage(err) }, 'cannot tell which meeting this RTMS stream belongs to');
   }
@@ -208,6 +212,9 @@ async function onRtmsEvent(kind: 'meeting' | 'webinar', what: 'started' | 'stopp
   } else if (what === 'interrupted') {
     meeting.rtmsInterrupted(streamId);
   } else {
-    await meeting.rtmsStopped(streamId, `rtms_stopped (stop_reason ${String(payload.stop_reason)})`);
+    // Zoom's failover page: these reasons are a full RTMS restart, and a new rtms_started follows.
+    const reason = payload.stop_reason;
+    const restart = typeof reason === 'number' && ((reason >= 10 && reason <= 19) || reason === 24);
+    await meeting.rtmsStopped(streamId, `rtms_stopped (stop_reason ${String(reason)}${restart ? ': Zoom restarts the stream; a new rtms_started is expected' : ''})`);
   }
 }

@@ -65,6 +65,11 @@ export const configSchema = z
         subAccountId: z.string().min(1, 'subAccountId is empty: omit it for an ordinary account').optional(),
         apiBase: z.string().url().default('https://api.zoom.us/v2'),
         oauthBase: z.string().url().default('https://zoom.us'),
+        /**
+         * Hosts besides Zoom's own (wss:// on zoom.us) that RTMS server URLs may name, e.g. a stand-in for tests;
+         * ws:// is dialled only for these. A webhook naming any other host is refused.
+         */
+        rtmsHosts: z.array(z.string().regex(/^[^\s/:]+$|^\[[0-9a-f:]+\]$/i, 'a host name or address, without scheme or port')).default([]),
       })
       .optional(),
     meetings: z.array(meeting).min(1, 'at least one meeting'),

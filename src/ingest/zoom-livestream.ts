@@ -31,6 +31,8 @@ const SETTINGS_HINT =
  */
 export class ZoomLivestream {
   private live = false;
+  /** A start under way: a second meeting.started (a webhook retry, or the start at boot racing the webhook) joins it. */
+  private starting: Promise<boolean> | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -50,8 +52,17 @@ export class ZoomLivestream {
     return { feature: this.options.kind === 'meeting' ? 'meetingLivestream' : 'webinarLivestream', what: `the live stream of ${this.options.kind} ${this.options.id}` };
   }
 
-  /** The meeting is running (webhook, or at the bridge's start): point its live stream here and start it. */
-  async start(): Promise<boolean> {
+  /**
+   * The meeting is running (webhook, or at the bridge's start): point its live stream here and start it. A stream
+   * already live keeps its key: a new one would cut Zoom's push under way.
+   */
+  start(): Promise<boolean> {
+    if (this.live) return Promise.resolve(true);
+    this.starting ??= this.startOnce().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<boolean> {
     const streamKey = randomBytes(24).toString('hex');
     this.route.accept(streamKey);
     try {

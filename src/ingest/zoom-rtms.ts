@@ -26,6 +26,13 @@ const MSG = {
 } as const;
 const EVENT = { activeSpeakerChange: 2, participantJoin: 3, participantLeave: 4, mediaConnectionInterrupted: 7 } as const;
 const STREAM_STATE_TERMINATED = 4;
+/** Session state STOPPED (msg 9): Zoom's own library stops reconnecting after it. */
+const SESSION_STATE_STOPPED = 5;
+/** Status 8, another signaling connection holds the stream: Zoom's library retries three times, 1.5 s doubling, then stops. */
+const DUPLICATE_SIGNAL_STATUS = 8;
+const DUPLICATE_SIGNAL_RETRIES_MS = [1_500, 3_000, 6_000];
+/** Zoom's RTMS servers: wss:// on Zoom's own domains. */
+const ZOOM_RTMS_HOST = /(^|\.)(zoom\.us|zoom\.com|zoomgov\.com)$/i;
 /** Status codes after which trying again cannot help: a bad request, a bad signature, a stream that is gone. */
 const FATAL_STATUS = new Set([1, 2, 3, 4, 5, 6, 7, 14, ...Array.from({ length: 27 }, (_, i) => i + 17), 46]);
 const STATUS_NAMES: Record<number, string> = {
@@ -53,8 +60,13 @@ export interface RtmsCredentials {
 export interface RtmsOptions {
   /** Zoom's guidance: 3, 6, 12, 24, then every 30 s; the server keeps a dropped stream ~60 s. */
   reconnectDelaysMs?: readonly number[];
-  /** Without a keep-alive on signaling for this long the connection is presumed dead and redialled. */
+  /**
+   * Without any message from the RTMS server (either socket) for this long the connection is presumed dead and
+   * redialled. Audio counts: Zoom sends keep-alives only while no audio flows.
+   */
   keepAliveWatchdogMs?: number;
+  /** Hosts besides Zoom's own that server URLs may name (config zoomApi.rtmsHosts); ws:// is allowed only for these. */
+  allowedHosts?: readonly string[];
 }
 
 const DEFAULT_RECONNECT_DELAYS_MS = [3_000, 6_000, 12_000, 24_000, 30_000];
@@ -70,11 +82,31 @@ export function rtmsSignature(credentials: RtmsCredentials, instanceUuid: string
 }
 
 /** The first WebSocket URL of a comma-separated list (Zoom may list other protocols too). */
-export function firstWebSocketUrl(list: string | undefined): string | undefined {
+export function firstWebSocketUrl(list: unknown): string | undefined {
+  if (typeof list !== 'string') return undefined;
   return list
-    ?.split(',')
+    .split(',')
     .map((url) => url.trim())
-    .find((url) => /^wss?:\/\//.test(url));
+    .find((url) => /^wss?:\/\//i.test(url));
+}
+
+/**
+ * Why a server URL from a webhook or a handshake answer must not be dialled, or undefined when it may. Whoever holds
+ * the webhook secret (or a bad payload) must not make the bridge dial an internal host, nor hand a host of its choice
+ * an HMAC of ids it chose: only wss:// on Zoom's hosts, and the hosts the config lists.
+ */
+export function dialRefusal(raw: string, allowedHosts: readonly string[] = []): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'it is not a URL';
+  }
+  if (url.hash || url.username || url.password) return 'it carries a fragment or credentials';
+  const listed = allowedHosts.includes(url.hostname);
+  if (url.protocol === 'wss:' && (listed || ZOOM_RTMS_HOST.test(url.hostname))) return undefined;
+  if (url.protocol === 'ws:' && listed) return undefined;
+  return `${url.protocol}//${url.host} is not one of Zoom's RTMS servers (wss:// on zoom.us); zoomApi.rtmsHosts lists other hosts to allow`;
 }
 
 /**
@@ -97,8 +129,13 @@ export class RtmsConnection {
   private stream: Promise<unknown> | undefined;
   private stopped = false;
   private attempts = 0;
-  private lastSignalAt = Date.now();
+  /** Any message from the RTMS server, on either socket: Zoom pings only while no audio flows. */
+  private lastHeardAt = Date.now();
   private lastAudioAt = 0;
+  /** Status 8 refusals in a row. */
+  private duplicateRefusals = 0;
+  /** Zoom stopped the session (msg 9): a lost connection now ends the stream instead of being redialled. */
+  private sessionStopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly ticker: NodeJS.Timeout;
   private readonly log: Logger;
@@ -121,6 +158,10 @@ export class RtmsConnection {
 
   get streamId(): string {
     return this.start.streamId;
+  }
+
+  get serverUrls(): string {
+    return this.start.serverUrls;
   }
 
   get isStopped(): boolean {
@@ -157,9 +198,26 @@ export class RtmsConnection {
     return this.done;
   }
 
-  /** Opens one of the stream's sockets and sends its signed handshake first (both handshakes carry the same identity). */
-  private dial(url: string, name: 'signaling' | 'audio', handshake: Record<string, unknown>, onMessage: (data: RawData) => void): WebSocket {
-    const ws = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 1024 * 1024 });
+  /**
+   * Opens one of the stream's sockets and sends its signed handshake first (both handshakes carry the same identity).
+   * A URL outside the dial policy, or one the client cannot open, ends the stream with the reason: undefined.
+   */
+  private dial(url: string, name: 'signaling' | 'audio', handshake: Record<string, unknown>, onMessage: (data: RawData) => void): WebSocket | undefined {
+    const refusal = dialRefusal(url, this.options.allowedHosts);
+    if (refusal) {
+      this.log.error({ socket: name, url: url.slice(0, 200) }, `RTMS ${name} URL refused: ${refusal}`);
+      void this.stop(`the ${name} URL was refused: ${refusal}`);
+      return undefined;
+    }
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 1024 * 1024 });
+    } catch (err) {
+      this.log.error({ socket: name, url: url.slice(0, 200), err: errorMessage(err) }, `cannot dial the RTMS ${name} URL`);
+      void this.stop(`cannot dial the ${name} URL: ${errorMessage(err)}`);
+      return undefined;
+    }
+    ws.on('message', () => (this.lastHeardAt = Date.now()));
     ws.on('open', () => {
       if (this.stopped) return void ws.close(1000);
       this.send(ws, {
@@ -178,8 +236,12 @@ export class RtmsConnection {
   private connectSignaling(): void {
     const url = firstWebSocketUrl(this.start.serverUrls);
     if (!url) return void this.stop(`rtms_started gave no WebSocket server URL (${this.start.serverUrls.slice(0, 80)})`);
-    const ws = this.dial(url, 'signaling', { msg_type: MSG.signalingHandshakeReq, sequence: 1 }, (data) => this.onSignaling(ws, data));
+    // buffer_data false: no replay of the audio Zoom held before we connected; live captions want live audio.
+    const ws = this.dial(url, 'signaling', { msg_type: MSG.signalingHandshakeReq, sequence: 1, buffer_data: false }, (data) => this.onSignaling(ws!, data));
+    if (!ws) return;
     this.signaling = ws;
+    // A connection just made has not been silent yet: the watchdog counts from here, not from before the backoff.
+    ws.on('open', () => (this.lastHeardAt = Date.now()));
     ws.on('close', (code) => {
       if (ws !== this.signaling || this.stopped) return;
       this.log.warn({ code }, 'rtms signaling connection lost; reconnecting');
@@ -189,7 +251,6 @@ export class RtmsConnection {
 
   private onSignaling(ws: WebSocket, data: RawData): void {
     if (ws !== this.signaling) return;
-    this.lastSignalAt = Date.now();
     const message = parse(data);
     if (!message) return this.log.warn('rtms signaling sent a frame that is not JSON; ignored');
     switch (message.msg_type) {
@@ -197,6 +258,7 @@ export class RtmsConnection {
         const status = numberOr(message.status_code ?? message.status, 0);
         if (status !== 0) return this.refused('signaling', status, message.reason);
         this.attempts = 0;
+        this.duplicateRefusals = 0;
         const servers = (message.media_server as { server_urls?: Record<string, string> } | undefined)?.server_urls;
         this.mediaUrl = firstWebSocketUrl(servers?.audio) ?? firstWebSocketUrl(servers?.all);
         if (!this.mediaUrl) return void this.stop('the RTMS server offered no audio connection (does the app have the audio scope?)');
@@ -210,6 +272,12 @@ export class RtmsConnection {
         return this.send(ws, { msg_type: MSG.keepAliveResp, timestamp: message.timestamp });
       case MSG.streamStateUpdate:
         if (message.state === STREAM_STATE_TERMINATED) void this.stop(`Zoom ended the stream (reason ${String(message.reason ?? message.stop_reason)})`);
+        return;
+      case MSG.sessionStateUpdate:
+        if (message.state === SESSION_STATE_STOPPED && !this.sessionStopped) {
+          this.sessionStopped = true;
+          this.log.info({ stopReason: message.stop_reason ?? message.reason }, 'Zoom stopped the RTMS session: no reconnecting from now on');
+        }
         return;
       case MSG.eventUpdate: {
         const event = (message.event ?? {}) as { event_type?: number; timestamp?: number; user_id?: unknown; user_name?: unknown };
@@ -236,12 +304,14 @@ export class RtmsConnection {
       url,
       'audio',
       { msg_type: MSG.dataHandshakeReq, sequence: 0, media_type: 1, payload_encryption: false, media_params: { audio: AUDIO_PARAMS } },
-      (data) => this.onMedia(ws, data),
+      (data) => this.onMedia(ws!, data),
     );
+    if (!ws) return;
     this.media = ws;
     ws.on('close', (code) => {
       if (ws !== this.media || this.stopped) return;
       this.media = undefined;
+      if (this.sessionStopped) return void this.stop('Zoom stopped the session and closed the audio connection');
       // With signaling up, only the audio socket is redialled (after a short pause, so a refusing server is not hammered).
       if (this.signaling?.readyState === WebSocket.OPEN) {
         this.log.warn({ code }, 'rtms audio connection lost; redialling it');
@@ -313,10 +383,10 @@ export class RtmsConnection {
   private tick(): void {
     const now = Date.now();
     if (this.stream && now - this.lastAudioAt >= SILENCE_AFTER_MS) this.buffer.push(new Int16Array((PCM_SAMPLE_RATE * SILENCE_TICK_MS) / 1000));
-    if (now - this.lastSignalAt > GIVE_UP_AFTER_MS) return void this.stop(`nothing from the RTMS server for ${GIVE_UP_AFTER_MS / 1000} s`);
+    if (now - this.lastHeardAt > GIVE_UP_AFTER_MS) return void this.stop(`nothing from the RTMS server for ${GIVE_UP_AFTER_MS / 1000} s`);
     const watchdog = this.options.keepAliveWatchdogMs ?? 65_000;
-    if (!this.reconnectTimer && this.signaling?.readyState === WebSocket.OPEN && now - this.lastSignalAt > watchdog) {
-      this.log.warn({ silentMs: now - this.lastSignalAt }, 'no keep-alive from the RTMS server; reconnecting');
+    if (!this.reconnectTimer && this.signaling?.readyState === WebSocket.OPEN && now - this.lastHeardAt > watchdog) {
+      this.log.warn({ silentMs: now - this.lastHeardAt }, 'nothing from the RTMS server (no audio, no keep-alive); reconnecting');
       this.redialAll();
     }
   }
@@ -328,6 +398,15 @@ export class RtmsConnection {
       void this.stop(`refused: ${said}`);
       return;
     }
+    if (status === DUPLICATE_SIGNAL_STATUS) {
+      const delay = DUPLICATE_SIGNAL_RETRIES_MS[this.duplicateRefusals++];
+      if (delay === undefined) {
+        this.log.error({ socket, status }, `Zoom refused the RTMS ${socket} connection ${this.duplicateRefusals} times: ${said}; giving up`);
+        return void this.stop(`refused: ${said}`);
+      }
+      this.log.warn({ socket, status, retryInMs: delay }, `Zoom refused the RTMS ${socket} connection for now: ${said}; trying again`);
+      return this.redialAll(delay);
+    }
     this.log.warn({ socket, status }, `Zoom refused the RTMS ${socket} connection for now: ${said}; trying again`);
     this.redialAll();
   }
@@ -338,8 +417,9 @@ export class RtmsConnection {
   }
 
   /** Close both sockets (only one of each per stream is allowed) and dial again after the backoff. */
-  private redialAll(): void {
+  private redialAll(delayMs = this.delay()): void {
     if (this.stopped) return;
+    if (this.sessionStopped) return void this.stop('Zoom stopped the session; not reconnecting');
     clearTimeout(this.reconnectTimer);
     for (const ws of [this.signaling, this.media]) {
       ws?.removeAllListeners('close');
@@ -350,7 +430,7 @@ export class RtmsConnection {
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.connectSignaling();
-    }, this.delay());
+    }, delayMs);
   }
 
   private send(ws: WebSocket, message: Record<string, unknown>): void {

@@ -296,7 +296,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   /** Zoom meeting and webinar ids whose webhooks concern this pipeline. */
   get zoomIds(): string[] {
     const { source } = this.config;
-    const fromSource = source.type === 'zoom-rtms' ? [source.meetingId, source.webinarId] : [];
+    const fromSource = source.type === 'zoom-rtms' || source.type === 'zoom-livestream' ? [source.meetingId, source.webinarId] : [];
     return [...fromSource, ...this.config.captions.flatMap((d) => [d.zoom?.meetingId, d.zoom?.webinarId])].filter((id): id is string => id !== undefined);
   }
 

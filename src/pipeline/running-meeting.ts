@@ -96,7 +96,11 @@ export class RunningMeeting implements MeetingControl {
    */
   rtmsStarted(start: RtmsStart): void {
     if (this.closing || !this.rtmsSettings || this.pipeline.state === 'failed') return;
-    if (this.rtms && !this.rtms.isStopped && this.rtms.streamId === start.streamId) return this.rtms.failover(start);
+    if (this.rtms && !this.rtms.isStopped && this.rtms.streamId === start.streamId) {
+      // The same stream at the same servers is Zoom retrying its webhook: the connection in place stays.
+      if (this.rtms.serverUrls === start.serverUrls) return void this.log.info({ meeting: this.id, rtmsStream: start.streamId }, 'rtms_started repeated (a webhook retry): ignored');
+      return this.rtms.failover(start);
+    }
     void this.rtms?.stop('replaced by a new RTMS stream');
     this.rtms = new RtmsConnection(this.pipeline, start, this.rtmsSettings, this.log, this.rtmsSettings);
   }

@@ -9,6 +9,9 @@ export interface ZoomWebhookEvent {
     /** RTMS events carry their fields flat in the payload. */
     meeting_uuid?: unknown;
     webinar_uuid?: unknown;
+    /** Since May 2026 rtms_started names the meeting (or webinar) too. */
+    meeting_id?: unknown;
+    webinar_id?: unknown;
     rtms_stream_id?: unknown;
     server_urls?: unknown;
     stop_reason?: unknown;

@@ -32,8 +32,18 @@ export class FakeRtms {
   constructor(
     private readonly credentials: { clientId: string; clientSecret: string },
     private readonly speech: Int16Array,
-    private readonly options: { keepAliveMs?: number } = {},
+    private readonly options: {
+      keepAliveMs?: number;
+      /** As Zoom's servers do (its samples say so): keep-alives only while no audio flows. */
+      pingOnlyWhenIdle?: boolean;
+      /** The audio URL the signaling handshake answer names, instead of this server's own. */
+      mediaUrl?: string;
+    } = {},
   ) {}
+
+  /** The signaling handshakes received, as sent (buffer_data and all). */
+  readonly signalingRequests: Record<string, unknown>[] = [];
+  private lastAudioSentAt = 0;
 
   get url(): string {
     return `ws://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
@@ -77,6 +87,7 @@ export class FakeRtms {
       if (!message) return;
       if (!handshaken) {
         if (message.msg_type !== 1) return ws.close(1002, 'expected SIGNALING_HAND_SHAKE_REQ');
+        this.signalingRequests.push(message);
         let status = this.checkIdentity(message);
         if (status === 0 && this.signaling && this.signaling.readyState === this.signaling.OPEN) status = 8;
         this.handshakes.push({ socket: 'signaling', status });
@@ -92,7 +103,7 @@ export class FakeRtms {
           sequence: 0,
           status_code: 0,
           reason: '',
-          media_server: { server_urls: { audio: `${this.url}/media`, all: `${this.url}/media` } },
+          media_server: { server_urls: { audio: this.options.mediaUrl ?? `${this.url}/media`, all: this.options.mediaUrl ?? `${this.url}/media` } },
         });
         send(ws, { msg_type: 9, rtms_session_id: 'session-1', state: 2, stop_reason: 0, timestamp: Date.now() });
         send(ws, { msg_type: 6, event: { event_type: 1, timestamp: Date.now() } });
@@ -160,6 +171,7 @@ export class FakeRtms {
       }
     });
     const timer = setInterval(() => {
+      if (this.options.pingOnlyWhenIdle && Date.now() - this.lastAudioSentAt < interval) return;
       if (unanswered >= 3) {
         clearInterval(timer);
         this.counts.closedForMissedPings += 1;
@@ -189,6 +201,7 @@ export class FakeRtms {
         frame.forEach((sample, i) => bytes.writeInt16LE(sample, i * 2));
         send(this.media, { msg_type: 14, content: { user_id: 0, data: bytes.toString('base64'), length: bytes.length, timestamp: this.streamStart + this.framesDue * 20 } });
         this.counts.framesSent += 1;
+        this.lastAudioSentAt = Date.now();
       }
       if (this.position >= this.speech.length) clearInterval(this.audioTimer);
     }, 10);
@@ -209,6 +222,16 @@ export class FakeRtms {
   dropSignaling(): void {
     this.signaling?.terminate();
     this.media?.terminate();
+  }
+
+  /** Zoom stops the session (msg 9 state STOPPED) and drops both sockets, without a stream state. */
+  stopSession(): void {
+    clearInterval(this.audioTimer);
+    if (this.signaling) send(this.signaling, { msg_type: 9, rtms_session_id: 'session-1', state: 5, stop_reason: 2, timestamp: Date.now() });
+    setTimeout(() => {
+      this.signaling?.terminate();
+      this.media?.terminate();
+    }, 100);
   }
 
   /** The meeting ends: session STOPPED, stream TERMINATED (reason 6 MEETING_ENDED), sockets closed. */

@@ -13,6 +13,8 @@ import { waitUntil } from '../helpers/wait.js';
 import { streamAudio } from '../helpers/ws-client.js';
 
 const MEETING = '123456789';
+/** A live-streamed meeting whose captions go to stdout only: no Zoom destination names it. */
+const LECTURE = '555555555';
 const WEBHOOK_SECRET = 'livestream-webhook-secret';
 const clips = librivoxClips();
 
@@ -38,6 +40,7 @@ describe('audio straight from Zoom: custom live streaming to the bridge', () => 
     const captionUrl = await zoom.start();
     const sideUrl = await sideZoom.start();
     api.meetings.set(MEETING, { started: false, captionUrl: () => captionUrl });
+    api.meetings.set(LECTURE, { started: false, captionUrl: () => captionUrl });
     rtmpPort = await freePort();
     const dir = await tempDirForTest('cb-livestream-');
     const config = parseConfig(
@@ -49,6 +52,9 @@ meetings:
   - id: townhall
     source: { type: zoom-livestream, meetingId: "${MEETING}", rtmpUrl: "rtmp://127.0.0.1:${rtmpPort}/live" }
     captions: [ { zoom: { meetingId: "${MEETING}" } } ]
+  - id: lecture
+    source: { type: zoom-livestream, meetingId: "${LECTURE}", rtmpUrl: "rtmp://127.0.0.1:${rtmpPort}/live" }
+    captions: [ { stdout: {} } ]
   - id: side
     source: { type: websocket, token: side-token }
     captions: [ { zoom: { url: "${sideUrl}" } } ]
@@ -63,8 +69,8 @@ meetings:
     await Promise.all([zoom.stop(), sideZoom.stop(), api.stop()]);
   });
 
-  const webhook = (event: string): Promise<Response> => {
-    const body = JSON.stringify({ event, event_ts: Date.now(), payload: { object: { id: Number(MEETING), uuid: 'instance-1' } } });
+  const webhook = (event: string, id = MEETING): Promise<Response> => {
+    const body = JSON.stringify({ event, event_ts: Date.now(), payload: { object: { id: Number(id), uuid: `instance-${id}` } } });
     return fetch(`http://127.0.0.1:${daemon.port}/zoom/webhook`, { method: 'POST', headers: signWebhook(WEBHOOK_SECRET, body), body });
   };
 
@@ -91,6 +97,23 @@ meetings:
     expect(late.code).not.toBe(0);
     expect(zoom.violations).toEqual([]);
     expect(logs.text()).not.toContain(key);
+  });
+
+  it('a live stream whose captions go elsewhere follows its meeting\'s webhooks; a repeated meeting.started keeps the key of the push under way', async () => {
+    await waitUntil(() => logs.text().split('its live stream starts with the meeting.started webhook').length > 2, { what: 'the early attempts' });
+    api.meetings.get(LECTURE)!.started = true;
+    expect((await webhook('meeting.started', LECTURE)).status).toBe(200);
+    await waitUntil(() => pushes.length === 1, { what: 'Zoom pushing the lecture' });
+    const key = api.livestreams.get(LECTURE)!.stream_key;
+    // Zoom retries the webhook while the push is under way.
+    await Promise.all([webhook('meeting.started', LECTURE), webhook('meeting.started', LECTURE)]);
+    expect((await pushes[0]!.done).code).toBe(0);
+    expect(pushes).toHaveLength(1);
+    expect(api.livestreams.get(LECTURE)!.stream_key).toBe(key);
+    let stopped = false;
+    api.onLivestreamStop = () => (stopped = true);
+    await webhook('meeting.ended', LECTURE);
+    await waitUntil(() => stopped, { what: 'the lecture stream stopped' });
   });
 
   it('a live stream Zoom refuses to start is one clear sentence in the log and in /meetings, and other meetings go on', async () => {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { rtmsSignature } from '../../src/ingest/zoom-rtms.js';
@@ -39,7 +40,7 @@ describe('audio straight from Zoom: Realtime Media Streams', () => {
     const config = parseConfig(
       `http: { host: 127.0.0.1, port: 0 }
 state: { dir: ${dir} }
-zoomApi: { accountId: ${api.accountId}, clientId: ${api.clientId}, clientSecret: ${api.clientSecret}, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "${bases.apiBase}", oauthBase: "${bases.oauthBase}" }
+zoomApi: { accountId: ${api.accountId}, clientId: ${api.clientId}, clientSecret: ${api.clientSecret}, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "${bases.apiBase}", oauthBase: "${bases.oauthBase}", rtmsHosts: ["127.0.0.1"] }
 meetings:
   - id: allhands
     source: { type: zoom-rtms, meetingId: "${MEETING}" }
@@ -51,7 +52,7 @@ meetings:
     );
     const captionUrl = await zoom.start();
     api.meetings.set(MEETING, { started: true, uuid: 'Pc3o/7lMTBaZ//vG0bIxdQ==', captionUrl: () => captionUrl });
-    daemon = await startDaemon(config, logs.log, { reconnectDelaysMs: [200, 400, 800] });
+    daemon = await startDaemon(config, logs.log, { reconnectDelaysMs: [200, 400, 800], keepAliveWatchdogMs: 2_000 });
   });
   afterEach(async () => {
     await daemon.stop();
@@ -101,6 +102,71 @@ meetings:
     expect(lost).toBeLessThan(1);
     expect(droppedAt).toBeGreaterThan(3);
     expect(logs.text()).not.toContain(api.clientSecret);
+  });
+
+  it('a server that pings only while idle keeps one connection through continuous speech; a repeated rtms_started is ignored', async () => {
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500, pingOnlyWhenIdle: true }));
+    const signalingUrl = await rtms.start();
+    const start = { meeting_uuid: rtms.meetingUuid, operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl };
+    await webhook('meeting.rtms_started', start);
+    await waitUntil(() => rtms.sentSeconds > 2, { what: 'audio flowing' });
+    // Zoom retries a webhook it thinks was missed: same stream, same servers.
+    await webhook('meeting.rtms_started', start);
+    await waitUntil(() => rtms.finishedSpeech, { timeoutMs: 40_000, what: 'all speech sent' });
+    await webhook('meeting.rtms_stopped', { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, stop_reason: 6 });
+    await waitUntil(() => logs.text().includes('stream ended'), { what: 'the meeting stream over' });
+    // The speech lasted many times the 2 s watchdog with no keep-alive while it flowed: audio counted as life.
+    expect(speech.length / 16_000).toBeGreaterThan(5 * 2);
+    expect(rtms.counts).toMatchObject({ signaling: 1, media: 1, closedForMissedPings: 0 });
+    expect(rtms.signalingRequests[0]).toMatchObject({ buffer_data: false });
+    expect(logs.text()).toContain('rtms_started repeated (a webhook retry): ignored');
+    expect(logs.text()).not.toContain('reconnecting');
+    expect(zoom.text()).toMatch(/leisure|consider/i);
+  });
+
+  it('status 8 (another connection holds the stream) is tried three more times, 1.5 s doubling, then given up', async () => {
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500 }));
+    const signalingUrl = await rtms.start();
+    // Someone else holds the stream's signaling connection.
+    const holder = new WebSocket(signalingUrl);
+    await new Promise((resolve) => holder.once('open', resolve));
+    holder.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { msg_type: number; timestamp?: number };
+      if (message.msg_type === 12) holder.send(JSON.stringify({ msg_type: 13, timestamp: message.timestamp }));
+    });
+    const signature = rtmsSignature({ clientId: api.clientId, clientSecret: api.clientSecret }, rtms.meetingUuid, rtms.streamId);
+    holder.send(JSON.stringify({ msg_type: 1, protocol_version: 1, sequence: 1, meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, signature }));
+    await waitUntil(() => rtms.handshakes.length === 1, { what: 'the holder in' });
+    const startedAt = Date.now();
+    await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    await waitUntil(() => logs.text().includes('giving up'), { timeoutMs: 20_000, what: 'the bridge giving up' });
+    const tookMs = Date.now() - startedAt;
+    holder.terminate();
+    expect(rtms.handshakes.slice(1).map((h) => h.status)).toEqual([8, 8, 8, 8]);
+    expect(tookMs).toBeGreaterThan(1_500 + 3_000 + 6_000 - 500);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(rtms.handshakes).toHaveLength(5);
+  });
+
+  it('session STOPPED ends reconnecting; an audio URL outside Zoom\'s hosts is never dialled', async () => {
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500 }));
+    const signalingUrl = await rtms.start();
+    await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    await waitUntil(() => rtms.sentSeconds > 3, { what: 'audio flowing' });
+    rtms.stopSession();
+    await waitUntil(() => logs.text().includes('stream ended'), { what: 'the meeting stream over' });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(rtms.counts).toMatchObject({ signaling: 1, media: 1 });
+
+    // The signaling server names an audio server the bridge must not dial (a forged or broken answer).
+    const astray = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500, mediaUrl: 'ws://127.0.0.3:9/media' }));
+    const astrayUrl = await astray.start();
+    await webhook('meeting.rtms_started', { meeting_uuid: astray.meetingUuid, operator_id: 'op-1', rtms_stream_id: 'a1a2a3a4a5a6a7a8a9a0b1b2b3b4b5b6', server_urls: astrayUrl.replace('/signaling', '/signaling#x') });
+    await webhook('meeting.rtms_started', { meeting_uuid: astray.meetingUuid, operator_id: 'op-1', rtms_stream_id: astray.streamId, server_urls: astrayUrl });
+    await waitUntil(() => logs.text().includes('RTMS audio URL refused'), { what: 'the audio URL refused' });
+    expect(logs.text()).toContain('RTMS signaling URL refused: it carries a fragment or credentials');
+    expect(logs.text()).toContain("ws://127.0.0.3:9 is not one of Zoom's RTMS servers");
+    expect(astray.counts).toMatchObject({ signaling: 1, media: 0 });
   });
 
   it("Zoom's active speaker changes over the mixed audio start a new block, marked \">>\", where the new speaker's words begin", async () => {
