@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { refusedUpgrade, streamAudio } from '../helpers/ws-client.js';
 
 const WEBHOOK_SECRET = 'fuzz-webhook-secret';
 const STRAY = 'stray rejection injected by the test';
+const RTMS_MEETING = '987654321';
 let zoom: FakeZoom;
 let dir: string;
 let daemon: DaemonProcess;
@@ -44,6 +45,9 @@ meetings:
     captions: [ { stdout: {} } ]
   - id: fuzz
     source: { type: websocket, token: fuzz-token-0123456789 }
+    captions: [ { stdout: {} } ]
+  - id: rtms-fuzz
+    source: { type: zoom-rtms, meetingId: "${RTMS_MEETING}" }
     captions: [ { stdout: {} } ]
 `,
   );
@@ -295,6 +299,58 @@ describe('authenticated publishers sending odd frames', () => {
     expect(daemon.stderr()).toContain(STRAY);
     expect(daemon.stderr()).toContain('unhandled rejection (a bug): the daemon keeps running');
     expect(daemon.child.exitCode).toBeNull();
+  });
+});
+
+describe('signed webhooks with odd RTMS fields', () => {
+  it('never make the bridge dial a host that is not Zoom\'s, nor end it; the streaming meeting keeps its captions', async () => {
+    // A listener on another loopback address stands for an internal host: nothing may connect to it.
+    const internal = createServer((socket) => socket.destroy());
+    let dialled = 0;
+    internal.on('connection', () => (dialled += 1));
+    await new Promise<void>((resolve) => internal.listen(0, '127.0.0.2', resolve));
+    const port = (internal.address() as AddressInfo).port;
+    const captionsBefore = zoom.accepted.length;
+    const clip = readWav(librivoxClips()[0]!.path).samples;
+    const streaming = streamAudio(`ws://127.0.0.1:${httpPort}/ingest/live`, concatSamples([roomNoise(0.5), clip, roomNoise(1)]), { token: 'live-token-0123456789' });
+
+    const urls: unknown[] = [
+      `ws://127.0.0.2:${port}/signaling`, `wss://127.0.0.2:${port}/signaling`, `ws://127.0.0.2:${port}/#fragment`, `ws://user:pw@127.0.0.2:${port}/`,
+      `http://127.0.0.2:${port}/`, `javascript:alert(1)`, `wss://zoom.us.127.0.0.2.example:${port}/`, `ws://[::1]:${port}/`, `,,, ,ws://127.0.0.2:${port}`,
+      '', 'x'.repeat(100_000), `ws://${'a'.repeat(70_000)}`, ['wss://rtms.zoom.us'], 12345, null, {}, { toString: 'x' },
+    ];
+    const payloads: Record<string, unknown>[] = [];
+    for (const server_urls of urls) payloads.push({ meeting_uuid: 'uuid==', meeting_id: RTMS_MEETING, rtms_stream_id: `s${payloads.length}`, server_urls });
+    payloads.push(
+      { meeting_uuid: 'uuid==', meeting_id: { x: 1 }, rtms_stream_id: 's-odd-id', server_urls: `ws://127.0.0.2:${port}` },
+      { meeting_uuid: 'uuid==', meeting_id: Number(RTMS_MEETING), rtms_stream_id: 'x'.repeat(50_000), server_urls: `ws://127.0.0.2:${port}` },
+      { meeting_uuid: { a: 1 }, meeting_id: RTMS_MEETING, rtms_stream_id: '__proto__', server_urls: `ws://127.0.0.2:${port}` },
+      { meeting_uuid: 'uuid==', meeting_id: 'constructor', rtms_stream_id: 'constructor', server_urls: `ws://127.0.0.2:${port}` },
+    );
+    const events = ['meeting.rtms_started', 'meeting.rtms_interrupted', 'meeting.rtms_stopped', 'webinar.rtms_started'];
+    const answers: number[] = [];
+    for (const payload of payloads) {
+      for (const event of events) {
+        const body = JSON.stringify({ event, event_ts: Date.now(), payload: event.endsWith('stopped') ? { ...payload, stop_reason: '12' } : payload });
+        const timestamp = String(Math.floor(Date.now() / 1000));
+        const signature = `v0=${createHmac('sha256', WEBHOOK_SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+        const answer = await fetch(`http://127.0.0.1:${httpPort}/zoom/webhook`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-zm-request-timestamp': timestamp, 'x-zm-signature': signature },
+          body,
+        });
+        answers.push(answer.status);
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    internal.close();
+    expect(dialled).toBe(0);
+    expect(answers.filter((status) => status >= 500)).toEqual([]);
+    expect(daemon.stderr()).toContain('RTMS signaling URL refused');
+    expect(daemon.child.exitCode).toBeNull();
+    expect((await streaming).code).toBe(1000);
+    expect(zoom.accepted.slice(captionsBefore).map((c) => c.body).join(' ')).toMatch(/dashwood/i);
+    console.log(`rtms webhook fuzz: ${answers.length} signed events, answers ${[...new Set(answers)].join(', ')}; ${dialled} connections to the internal host`);
   });
 });
 
