@@ -3,6 +3,12 @@ export const PCM_SAMPLE_RATE = 16_000;
 
 export type PcmChunk = Int16Array;
 
+/**
+ * A live stream is real time. A source may run this far ahead of the wall clock (a sender catching up after a network
+ * blip, a short recording sent at once), no further: past it the stream ends, whatever its encoding.
+ */
+export const MAX_LEAD_SECONDS = 60;
+
 /** A client's request to settle what is being said now (Deepgram's Finalize), in order with the audio. */
 export const FINALIZE = Symbol('finalize');
 

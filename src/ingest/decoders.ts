@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { PassThrough, type Transform } from 'node:stream';
+import { MAX_LEAD_SECONDS } from '../audio.js';
 import { PcmConverter } from './pcm-converter.js';
 
 // CommonJS, loaded the same way under Node and vitest. prism-media picks its Opus backend itself:
@@ -19,12 +20,6 @@ export const ENCODINGS: readonly Encoding[] = ['linear16', 'opus', 'ogg-opus', '
 /** Opus always decodes at 48 kHz; asking for one channel folds stereo packets to mono inside the decoder. */
 const OPUS_RATE = 48_000;
 const OPUS_FRAME_SIZE = 960;
-/**
- * A live stream is real time. Opus multiplies: a 1 MiB message of tiny packets is hours of audio to decode on
- * the main thread. Decoded audio may run this far ahead of the wall clock (a sender catching up after a network
- * blip, a short recording sent at once), no further.
- */
-const MAX_SECONDS_AHEAD = 60;
 
 /** Bytes from the socket in, 16 kHz mono samples out (through `onSamples`), in order. */
 export interface AudioDecoder {
@@ -65,8 +60,10 @@ export function createDecoder(
     if (failed) return;
     decodedAny = true;
     decodedSeconds += pcm.length / 2 / OPUS_RATE;
-    if (decodedSeconds > (Date.now() - startedAt) / 1000 + MAX_SECONDS_AHEAD) {
-      fail('decode limit')(new Error(`audio arrives more than ${MAX_SECONDS_AHEAD} s faster than real time`));
+    // The stream buffer holds every source to the lead; Opus checks it here too, since a 1 MiB message of tiny packets
+    // is hours of audio to decode on the main thread before any of it reaches the buffer.
+    if (decodedSeconds > (Date.now() - startedAt) / 1000 + MAX_LEAD_SECONDS) {
+      fail('decode limit')(new Error(`audio arrives more than ${MAX_LEAD_SECONDS} s faster than real time`));
       // Drop what is still queued instead of decoding it.
       for (const stream of [input, ...stages]) stream.destroy();
       return;

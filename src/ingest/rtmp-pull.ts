@@ -37,7 +37,10 @@ export class RtmpPull {
     let failures = 0;
     while (!this.closed) {
       const started = Date.now();
-      const buffer = new StreamBuffer(this.pipeline);
+      const buffer = new StreamBuffer(this.pipeline, (reason) => {
+        this.log.warn({ reason }, 'rtmp pull source too fast: reconnecting');
+        void ffmpeg.stop();
+      });
       // The meeting's stream begins with the first audio, so attempts on an absent source leave no empty streams.
       let stream: Promise<unknown> | undefined;
       const source = privateInput(this.url, { rw_timeout: String(READ_TIMEOUT_MS * 1000) });

@@ -218,7 +218,11 @@ export class RtmpIngest {
       previous.socket.destroy();
       previous.ffmpeg.endInput();
     }
-    const buffer = new StreamBuffer(pipeline);
+    const buffer = new StreamBuffer(pipeline, (reason) => {
+      log.warn({ reason }, 'rtmp publisher disconnected');
+      socket.destroy();
+      ffmpeg.endInput();
+    });
     const ffmpeg = new FfmpegAudio({ input: ['-f', 'flv', '-i', 'pipe:0'], onSamples: (samples) => buffer.push(samples), log });
     ffmpeg.write(Flv.createHeader(true, false));
     const publisher = { socket, ffmpeg };

@@ -1,10 +1,15 @@
 import type { StreamTarget } from '../pipeline/types.js';
 import { AsyncQueue } from '../util/async-queue.js';
-import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem, type AudioStream } from '../audio.js';
+import { FINALIZE, MAX_LEAD_SECONDS, PCM_SAMPLE_RATE, type AudioItem, type AudioStream } from '../audio.js';
 
 /** Audio held for a stream whose recognizer lags; beyond it the oldest is dropped (and counted). */
 const BUFFER_SECONDS = 10;
 const MAX_SPEAKER_CHANGES = 10_000;
+/**
+ * The largest piece of audio handed on: meetings share decoder threads, which take their work in order, so a
+ * publisher's 1 MiB frame (33 s) as one item would hold every other meeting on its thread back for seconds.
+ */
+const MAX_CHUNK_SAMPLES = PCM_SAMPLE_RATE / 10;
 
 /**
  * One publisher's audio on its way to the meeting's recognizer, whatever it came by (WebSocket, RTMP, a pull):
@@ -17,8 +22,13 @@ export class StreamBuffer {
   private received = 0;
   /** Changes of speaker the source announced, in stream order (seconds from the stream's start). */
   private readonly speakers: { at: number; name: string }[] = [];
+  private firstAudioAt: number | undefined;
 
-  constructor(target: Pick<StreamTarget, 'audioDropped'>) {
+  /** `tooFast`: the source sends faster than real time by more than the lead; it ends the stream with the reason. */
+  constructor(
+    target: Pick<StreamTarget, 'audioDropped'>,
+    private readonly tooFast?: (reason: string) => void,
+  ) {
     this.audio = new AsyncQueue<AudioItem>({
       capacity: BUFFER_SECONDS * PCM_SAMPLE_RATE,
       sizeOf: (item) => (item === FINALIZE ? 0 : item.length),
@@ -66,8 +76,17 @@ export class StreamBuffer {
   }
 
   push(samples: Int16Array): void {
-    if (this.audio.isEnded) return;
+    if (this.audio.isEnded || samples.length === 0) return;
+    const now = Date.now();
+    this.firstAudioAt ??= now;
+    if ((this.received + samples.length) / PCM_SAMPLE_RATE > (now - this.firstAudioAt) / 1000 + MAX_LEAD_SECONDS) {
+      this.audio.end();
+      this.tooFast?.(`audio arrives more than ${MAX_LEAD_SECONDS} s faster than real time: send it at the pace of speech`);
+      return;
+    }
     this.received += samples.length;
-    this.audio.push(samples);
+    if (samples.length <= MAX_CHUNK_SAMPLES) return this.audio.push(samples);
+    // Copies, not views: a view would carry its whole buffer to the decoder thread each time.
+    for (let i = 0; i < samples.length; i += MAX_CHUNK_SAMPLES) this.audio.push(samples.slice(i, i + MAX_CHUNK_SAMPLES));
   }
 }

@@ -23,6 +23,7 @@ export const CLOSE = {
   goingAway: 1001,
   unsupported: 1003,
   invalidPayload: 1007,
+  policy: 1008,
   internalError: 1011,
   idle: 4008,
   replaced: 4009,
@@ -165,7 +166,7 @@ export class WebSocketIngest {
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));
     const log = this.log.child({ meeting: pipeline.id, publisher });
-    const buffer = new StreamBuffer(pipeline);
+    const buffer = new StreamBuffer(pipeline, (reason) => closeWith(CLOSE.policy, reason));
     const audio = buffer.audio;
     const previous = this.publishers.get(pipeline.id);
     if (previous) {

@@ -31,6 +31,8 @@ export type MeetingDeps = DestinationDeps;
 /** A recognizer this far behind the audio is reported; the report clears once it is back under a second. */
 const BEHIND_WARN_SECONDS = 3;
 const BEHIND_CLEAR_SECONDS = 1;
+/** Checked on a timer, not per chunk taken: an engine that has stalled takes no chunks, and that is when it matters. */
+const BEHIND_CHECK_MS = 250;
 
 /**
  * One meeting: its recognizer, its caption destinations, and the flow between them. Streams of audio are
@@ -121,6 +123,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     this.stats.streams += 1;
     this.emit('stream-started', { publisher });
     this.log.info({ publisher }, 'stream started');
+    const behindCheck = setInterval(() => this.checkBehind(), BEHIND_CHECK_MS);
 
     // One display per mode in use; each paces its own destinations (a slow one must not hold up recognition).
     const modes = [...new Set(this.destinations.map((d) => d.mode))];
@@ -170,6 +173,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       // What was settled before the end (or a failure) is still shown and delivered.
       for (const feed of feeds) feed.end();
       await Promise.all(shows);
+      clearInterval(behindCheck);
       this.current = undefined;
       this.lastStreamEndedAt = Date.now();
       if ((this.state as MeetingState) !== 'closed') this.state = 'ready';
@@ -203,7 +207,6 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     let settledForPause = false;
     this.current = audio;
     for await (const item of audio) {
-      this.checkBehind();
       if (item !== FINALIZE) {
         const seconds = item.length / PCM_SAMPLE_RATE;
         this.stats.audioSeconds += seconds;
