@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import type { Config, MeetingConfig } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import { HttpServer } from './http/server.js';
@@ -9,6 +10,7 @@ import { streamRefusal } from './pipeline/capacity.js';
 import type { Logger } from './log.js';
 import { BridgeMetrics } from './metrics.js';
 import { ZoomApiClient } from './zoom-api/client.js';
+import { ClientAddresses } from './security/client-address.js';
 import { FailureThrottle } from './security/throttle.js';
 import { ZoomWebhookVerifier, type ZoomWebhookEvent } from './zoom-api/webhook.js';
 import type { MeetingPipeline } from './pipeline/meeting.js';
@@ -46,7 +48,9 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const rtmpRoutes = new Map<string, RtmpTarget>();
   // When the machine cannot keep up, meetings under way go on and new ones are sent elsewhere (capacity.ts).
   const refusal = (id: string): string | undefined => streamRefusal(meetings(), id);
-  const ingest = new WebSocketIngest(websocketRoutes, log, { throttle, allowedOrigins: config.http.allowedOrigins, refusal });
+  const clientAddresses = new ClientAddresses(config.http.trustedProxies);
+  const clientAddress = (req: IncomingMessage): string => clientAddresses.of(req);
+  const ingest = new WebSocketIngest(websocketRoutes, log, { throttle, allowedOrigins: config.http.allowedOrigins, refusal, clientAddress });
   const rtmp = config.rtmp ? new RtmpIngest(rtmpRoutes, log, throttle, refusal) : undefined;
   const routes: MeetingRoutes = {
     websocket: websocketRoutes,
@@ -83,7 +87,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const webhook = webhookSecret
     ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { running, instances, log }) }
     : undefined;
-  const http = new HttpServer({ meetings, controls: () => running, ingest, log, metrics, webhook, adminToken: config.http.adminToken, throttle });
+  const http = new HttpServer({ meetings, controls: () => running, ingest, log, metrics, webhook, adminToken: config.http.adminToken, throttle, clientAddress });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
   const address = await http.listen(config.http.port, config.http.host);
   log.info({ host: address.address, port: address.port }, 'listening: /healthz /readyz ws /ingest/<meeting>');

@@ -4,6 +4,7 @@ import { archiveOptions, captionDestination } from '../caption/options.js';
 import { displayOptions } from '../display/options.js';
 import { DEFAULT_DISPLAY_OPTIONS } from '../display/types.js';
 import { sourceOptions } from '../ingest/options.js';
+import { isAddressOrNetwork } from '../security/client-address.js';
 import { isLoopback, weakSecret } from '../security/tokens.js';
 import { segmenterOptions, textOptions } from '../segmenter/options.js';
 import { port } from '../util/schema.js';
@@ -44,10 +45,15 @@ export const configSchema = z
         port: port.default(8080),
         /** Bearer token for /meetings and /metrics; an empty value (unset ${VAR:-}) leaves it off. */
         adminToken: z.string().optional().transform((token) => token || undefined),
+        /**
+         * Proxies (addresses or CIDR networks) whose X-Forwarded-For names the client: an Ingress, a TLS terminator.
+         * Failed-token throttling and the logs then see each client, not the proxy.
+         */
+        trustedProxies: z.array(z.string().refine(isAddressOrNetwork, 'expected an IP address or a network like 10.0.0.0/8')).default([]),
         /** Web origins (https://mixer.example) whose pages may stream into ingest; the bridge's own pages always may. */
         allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected an origin like https://host or http://host:port')).default([]),
       })
-      .default({ host: '0.0.0.0', port: 8080, adminToken: undefined, allowedOrigins: [] }),
+      .default({ host: '0.0.0.0', port: 8080, adminToken: undefined, trustedProxies: [], allowedOrigins: [] }),
     rtmp: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(1935) }).optional(),
     state: z.strictObject({ dir: z.string().default('./state') }).default({ dir: './state' }),
     /** A Zoom Server-to-Server OAuth app: fetches Caption URLs for meetingId/webinarId and takes webhooks. */

@@ -35,6 +35,8 @@ export interface ConsoleOptions {
   meetings: () => readonly MeetingControl[];
   /** The admin token check (with the failed-attempt throttle); undefined when no admin token is configured. */
   authorized?: (req: IncomingMessage) => boolean;
+  /** The client's address, seen through trusted proxies (http.trustedProxies). */
+  clientAddress: (req: IncomingMessage) => string;
   log: Logger;
 }
 
@@ -123,7 +125,7 @@ export class OperatorConsole {
     const meeting = this.options.meetings().find((m) => m.id === meetingId);
     if (!meeting) return json(res, 404, { error: `no meeting ${meetingId}` });
     const operator = String(req.headers['x-console-operator'] ?? '').replace(/[^\p{L}\p{N} ._@-]/gu, '').slice(0, 40) || 'unnamed operator';
-    const who = `${operator} (${req.socket.remoteAddress ?? 'unknown address'})`;
+    const who = `${operator} (${this.options.clientAddress(req) || 'unknown address'})`;
     try {
       const message = await meeting.act(parsed.data as ConsoleAction, who);
       json(res, 200, { ok: true, message });

@@ -61,6 +61,7 @@ export class HttpServer {
   private readonly adminToken: string | undefined;
   private readonly throttle: FailureThrottle;
   private readonly console: OperatorConsole;
+  private readonly clientAddress: (req: IncomingMessage) => string;
 
   constructor(options: {
     /** A function: the set changes when the config is reloaded. */
@@ -75,12 +76,16 @@ export class HttpServer {
     throttle?: FailureThrottle;
     /** The meetings the operator console watches and steers (it needs adminToken). */
     controls?: () => readonly MeetingControl[];
+    /** The client's address, seen through trusted proxies (http.trustedProxies); the socket's by default. */
+    clientAddress?: (req: IncomingMessage) => string;
   }) {
     ({ meetings: this.meetings, ingest: this.ingest, log: this.log, webhook: this.webhook, metrics: this.metrics, adminToken: this.adminToken } = options);
     this.throttle = options.throttle ?? new FailureThrottle();
+    this.clientAddress = options.clientAddress ?? ((req) => req.socket.remoteAddress ?? '');
     this.console = new OperatorConsole({
       meetings: options.controls ?? (() => []),
       authorized: this.adminToken === undefined ? undefined : (req) => this.authorized(req),
+      clientAddress: this.clientAddress,
       log: this.log,
     });
     // A peer's request must never end the process: whatever a handler throws becomes a 500 or a closed socket.
@@ -171,7 +176,7 @@ export class HttpServer {
   }
 
   private authorized(req: IncomingMessage): boolean {
-    const remote = req.socket.remoteAddress;
+    const remote = this.clientAddress(req);
     if (this.throttle.blocked(remote)) return false;
     const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const ok = given !== undefined && this.adminToken !== undefined && tokensMatch(given, this.adminToken);
@@ -185,7 +190,7 @@ export class HttpServer {
     if (!body) return json(res, 413, { error: 'body too large' });
     const verdict = webhook.verifier.verify(req.headers, body);
     if (!verdict.ok) {
-      this.log.warn({ reason: verdict.reason, remote: req.socket.remoteAddress }, 'Zoom webhook refused');
+      this.log.warn({ reason: verdict.reason, remote: this.clientAddress(req) }, 'Zoom webhook refused');
       return json(res, verdict.status, { error: verdict.reason });
     }
     const { event } = verdict;

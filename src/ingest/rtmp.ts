@@ -5,7 +5,7 @@ import type { StreamTarget } from '../pipeline/types.js';
 import { listen } from '../util/listen.js';
 import { FfmpegAudio } from './ffmpeg.js';
 import { StreamBuffer } from './stream-buffer.js';
-import { FailureThrottle } from '../security/throttle.js';
+import { FailureThrottle, throttleKey } from '../security/throttle.js';
 import { tokensMatch } from '../security/tokens.js';
 
 /**
@@ -94,8 +94,8 @@ export class RtmpIngest {
   private readonly server: Server;
   private readonly publishers = new Map<string, Publisher>();
   private accepting = true;
-  private readonly unauthenticated = new Map<string, number>();
-  private unauthenticatedTotal = 0;
+  /** Connections not yet publishing, oldest first, with the address each came from. */
+  private readonly unauthenticated = new Map<Socket, string>();
 
   constructor(
     private readonly targets: Map<string, RtmpTarget>,
@@ -110,29 +110,30 @@ export class RtmpIngest {
     this.server.maxConnections = MAX_CONNECTIONS;
   }
 
+  /**
+   * When too many connections wait without publishing, the oldest goes, not the newcomer: idle connections renewed
+   * every few seconds must not lock out a publisher (Zoom's live-stream push included), which publishes at once.
+   */
+  private makeRoomFor(address: string): void {
+    const waiting = [...this.unauthenticated];
+    const fromHere = waiting.filter(([, from]) => from === address);
+    const oldest = fromHere.length >= MAX_UNAUTHENTICATED_PER_ADDRESS ? fromHere[0] : waiting.length >= MAX_UNAUTHENTICATED ? waiting[0] : undefined;
+    if (!oldest) return;
+    this.log.warn({ address: oldest[1], waiting: waiting.length, fromThere: fromHere.length }, 'rtmp: too many connections not publishing; the oldest is closed');
+    this.unauthenticated.delete(oldest[0]);
+    oldest[0].destroy();
+  }
+
   listen(port: number, host: string): Promise<AddressInfo> {
     return listen(this.server, port, host);
   }
 
   private accept(socket: Socket): void {
     if (!this.accepting) return void socket.destroy();
-    const address = socket.remoteAddress ?? '';
-    const waitingHere = this.unauthenticated.get(address) ?? 0;
-    if (this.unauthenticatedTotal >= MAX_UNAUTHENTICATED || waitingHere >= MAX_UNAUTHENTICATED_PER_ADDRESS) {
-      this.log.warn({ address, waitingHere, waiting: this.unauthenticatedTotal }, 'rtmp connection refused: too many not publishing');
-      return void socket.destroy();
-    }
-    this.unauthenticated.set(address, waitingHere + 1);
-    this.unauthenticatedTotal += 1;
-    let counted = true;
-    const authenticated = (): void => {
-      if (!counted) return;
-      counted = false;
-      this.unauthenticatedTotal -= 1;
-      const left = (this.unauthenticated.get(address) ?? 1) - 1;
-      if (left > 0) this.unauthenticated.set(address, left);
-      else this.unauthenticated.delete(address);
-    };
+    const address = throttleKey(socket.remoteAddress);
+    this.makeRoomFor(address);
+    this.unauthenticated.set(socket, address);
+    const authenticated = (): void => void this.unauthenticated.delete(socket);
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     let log = this.log.child({ publisher: remote, via: 'rtmp' });
     socket.setNoDelay(true);

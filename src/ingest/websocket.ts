@@ -40,6 +40,8 @@ export interface IngestGuard {
   allowedOrigins: readonly string[];
   /** Why a new stream for this meeting is refused now (the machine is overloaded), or undefined. */
   refusal?: (meetingId: string) => string | undefined;
+  /** The client's address, seen through trusted proxies (http.trustedProxies); the socket's by default. */
+  clientAddress?: (req: IncomingMessage) => string;
 }
 
 /** Bearer (or Deepgram-style "Token") from the Authorization header, else ?token= for browsers. */
@@ -113,10 +115,10 @@ export class WebSocketIngest {
     // A web page in a participant's browser must not publish into a meeting: browsers send Origin, mixers do not.
     const origin = req.headers.origin;
     if (origin !== undefined && !this.originAllowed(origin, req.headers.host)) {
-      this.log.warn({ origin: origin.slice(0, 100), remote: req.socket.remoteAddress }, 'ingest refused: origin not allowed');
+      this.log.warn({ origin: origin.slice(0, 100), remote: this.clientAddress(req) }, 'ingest refused: origin not allowed');
       return refuse(socket, 403, 'origin not allowed (http.allowedOrigins)');
     }
-    const remote = req.socket.remoteAddress;
+    const remote = this.clientAddress(req);
     if (this.guard.throttle.blocked(remote)) return refuse(socket, 429, 'too many failed attempts; try again in a minute');
     const token = presentedToken(req, url);
     const id = meetingId ?? url.searchParams.get('meeting') ?? [...this.targets].find(([, t]) => token && tokensMatch(token, t.token))?.[0];
@@ -144,6 +146,10 @@ export class WebSocketIngest {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, target, req, format, deepgram ? url.searchParams : undefined));
   }
 
+  private clientAddress(req: IncomingMessage): string {
+    return this.guard.clientAddress?.(req) ?? req.socket.remoteAddress ?? '';
+  }
+
   /** The bridge's own pages (the capture page) and the configured origins. */
   private originAllowed(origin: string, host: string | undefined): boolean {
     if (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`)) return true;
@@ -161,7 +167,7 @@ export class WebSocketIngest {
     const replies = deepgramQuery
       ? new DeepgramReplies(deepgramQuery, (message) => sendIfOpen(ws, message))
       : undefined;
-    const publisher = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const publisher = `${this.clientAddress(req)}:${req.socket.remotePort}`;
     // With noServer, ws emits no 'connection' event: liveness tracking starts here.
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));

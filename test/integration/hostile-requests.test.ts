@@ -32,7 +32,7 @@ beforeAll(async () => {
   await writeFile(
     configFile,
     `log: { level: warn }
-http: { host: 127.0.0.1, port: ${httpPort}, adminToken: fuzz-admin-token-0123456789 }
+http: { host: 127.0.0.1, port: ${httpPort}, adminToken: fuzz-admin-token-0123456789, trustedProxies: ["127.0.0.1"] }
 rtmp: { host: 127.0.0.1, port: ${rtmpPort} }
 state: { dir: ${join(dir, 'state')} }
 zoomApi: { accountId: acct, clientId: client, clientSecret: secret, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "http://127.0.0.1:9/v2", oauthBase: "http://127.0.0.1:9" }
@@ -217,6 +217,47 @@ describe('hostile requests', () => {
     // Blocked for a while even with the right token; other addresses are not affected.
     expect((await refusedUpgrade(ingest, good, guesser)).status).toBe(429);
     expect((await streamAudio(ingest, roomNoise(0.3), { token: 'live-token-0123456789', realtime: false })).code).toBe(1000);
+    // Behind a trusted proxy (here 127.0.0.1), each client is counted by X-Forwarded-For: a guesser behind it blocks
+    // itself, not the other clients of the same proxy.
+    const viaProxy = (client: string, token: string): Promise<{ status: number; body: string }> =>
+      refusedUpgrade(ingest, { Authorization: `Bearer ${token}`, 'X-Forwarded-For': `${client}, 127.0.0.1` }).catch(() => ({ status: 101, body: 'accepted' }));
+    const proxied = await Promise.all(Array.from({ length: 12 }, (_, i) => viaProxy('203.0.113.5', `guess-${i}`)));
+    expect(proxied.map((g) => g.status)).toContain(429);
+    expect((await viaProxy('203.0.113.5', 'live-token-0123456789')).status).toBe(429);
+    expect((await viaProxy('203.0.113.6', 'live-token-0123456789')).status).toBe(101);
+    // One IPv6 host holds a whole /64: its addresses count as one.
+    const v6 = await Promise.all(Array.from({ length: 12 }, (_, i) => viaProxy(`2001:db8:1:2::${i + 1}`, `guess-${i}`)));
+    expect(v6.map((g) => g.status)).toContain(429);
+    expect((await viaProxy('2001:db8:1:2:ffff::9', 'live-token-0123456789')).status).toBe(429);
+    expect((await viaProxy('2001:db8:1:3::1', 'live-token-0123456789')).status).toBe(101);
+    // Not from a trusted proxy: the header is the client's own word and counts for nothing.
+    expect((await refusedUpgrade(ingest, { ...good, 'X-Forwarded-For': '203.0.113.6' }, guesser)).status).toBe(429);
+  });
+
+  it('idle RTMP connections filling every slot do not lock out a publisher: the oldest idle one goes', async () => {
+    // 64 connections that never publish, 8 from each of 8 addresses, kept open (renewed as the bridge closes them).
+    const idle = new Set<import('node:net').Socket>();
+    let renewing = true;
+    const open = (from: string): void => {
+      if (!renewing) return;
+      const socket = connect({ port: rtmpPort, host: '127.0.0.1', localAddress: from });
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        idle.delete(socket);
+        setTimeout(() => open(from), 50);
+      });
+      idle.add(socket);
+    };
+    for (let a = 10; a < 18; a++) for (let i = 0; i < 8; i++) open(`127.0.0.${a}`);
+    await new Promise((r) => setTimeout(r, 500));
+    const clip = librivoxClips()[0]!.path;
+    const published = await new Promise<number | null>((resolve) =>
+      execFile(locateFfmpeg(), ['-loglevel', 'error', '-re', '-i', clip, '-c:a', 'aac', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/pushed-key-0123456789`], (err) => resolve(err ? 1 : 0)),
+    );
+    renewing = false;
+    for (const socket of idle) socket.destroy();
+    expect(published).toBe(0);
+    expect(daemon.stderr()).toContain('rtmp: too many connections not publishing; the oldest is closed');
   });
 });
 
@@ -281,7 +322,7 @@ describe('authenticated publishers sending odd frames', () => {
     expect(multibyte.reason).toMatch(/^unknown control message type "€+\.\.\.$/);
     // Each closed with a WebSocket code of its own (or stayed open for more audio); none was refused or dropped.
     const codes = new Set(outcomes.map((o) => o.code));
-    for (const code of codes) expect([1000, 1003, 1007, 1009, 1011, 4009, 'open']).toContain(code);
+    for (const code of codes) expect([1000, 1003, 1007, 1008, 1009, 1011, 4009, 'open']).toContain(code);
     expect(outcomes.filter((o) => o.code === 1011)).toEqual([]);
     expect(daemon.child.exitCode).toBeNull();
     expect((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status).toBe(200);

@@ -1,0 +1,53 @@
+import type { IncomingMessage } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+
+/**
+ * The address of the client behind the connection. Behind an Ingress, a TLS terminator or a Kubernetes Service every
+ * connection comes from the proxy, so the proxy's X-Forwarded-For names the client; it is believed only when the
+ * connection comes from a proxy the config trusts (anyone can send the header), and read from the right: the last
+ * entry that is not itself a trusted proxy is the one the nearest trusted proxy saw.
+ */
+export class ClientAddresses {
+  private readonly trusted = new BlockList();
+  readonly any: boolean;
+
+  /** `proxies`: addresses (10.0.0.7, ::1) or networks (10.0.0.0/8, fd00::/8). */
+  constructor(proxies: readonly string[] = []) {
+    for (const proxy of proxies) {
+      const [address, bits] = proxy.split('/');
+      const family = isIP(address ?? '') === 6 ? 'ipv6' : 'ipv4';
+      if (bits === undefined) this.trusted.addAddress(address!, family);
+      else this.trusted.addSubnet(address!, Number(bits), family);
+    }
+    this.any = proxies.length > 0;
+  }
+
+  of(req: IncomingMessage): string {
+    const socketAddress = unmapped(req.socket.remoteAddress ?? '');
+    if (!this.any || !this.isTrusted(socketAddress)) return socketAddress;
+    const header = req.headers['x-forwarded-for'];
+    const hops = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((hop) => unmapped(hop.trim())).filter((hop) => isIP(hop) !== 0);
+    for (let i = hops.length - 1; i >= 0; i--) if (!this.isTrusted(hops[i]!)) return hops[i]!;
+    return hops[0] ?? socketAddress;
+  }
+
+  private isTrusted(address: string): boolean {
+    const family = isIP(address);
+    return family !== 0 && this.trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  }
+}
+
+/** ::ffff:192.0.2.1 is the IPv4 client 192.0.2.1 on a dual-stack socket. */
+export function unmapped(address: string): string {
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address;
+}
+
+/** A schema check for one trusted proxy entry: an address or a network in CIDR notation. */
+export function isAddressOrNetwork(text: string): boolean {
+  const [address, bits, extra] = text.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (family === 6 ? 128 : 32);
+}
