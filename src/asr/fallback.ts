@@ -54,30 +54,50 @@ export class FallbackRecognizer implements SpeechRecognizer {
     this.switchRequested = false;
     const source = audio[Symbol.asyncIterator]();
     let samples = 0;
+    let session = 0;
+    /** Audio an engine's read took after that engine was left: nobody heard it yet, so the next engine hears it first. */
+    const handedOver: AudioItem[] = [];
+    // Reads are taken one after another (across engines), so audio handed over is heard before anything newer.
+    let reading: Promise<unknown> = Promise.resolve();
     // Every engine reads the same stream; one that stops reading (it failed) must not end it for the next.
-    const shared: AsyncIterable<AudioItem> = {
+    const input = (mine: number): AsyncIterable<AudioItem> => ({
       [Symbol.asyncIterator]: () => ({
-        next: async () => {
-          const result = await source.next();
-          if (!result.done && result.value instanceof Int16Array) samples += result.value.length;
-          return result;
+        next: () => {
+          const read = reading.then(async (): Promise<IteratorResult<AudioItem>> => {
+            if (mine !== session) return { done: true, value: undefined };
+            const result: IteratorResult<AudioItem> = handedOver.length > 0 ? { done: false, value: handedOver.shift()! } : await source.next();
+            if (mine !== session) {
+              if (!result.done) handedOver.push(result.value);
+              return { done: true, value: undefined };
+            }
+            if (!result.done && result.value instanceof Int16Array) samples += result.value.length;
+            return result;
+          });
+          reading = read.catch(() => undefined);
+          return read;
         },
         return: async () => ({ done: true as const, value: undefined }),
       }),
-    };
+    });
     for (;;) {
       const index = this.active;
       const engine = this.engines[index]!;
       const offset = samples / PCM_SAMPLE_RATE;
+      const mine = ++session;
       try {
         let switched = false;
-        for await (const event of engine.transcribe(shared)) {
-          yield shift(event, offset);
-          if (this.switchRequested) {
-            this.switchRequested = false;
-            switched = true;
-            break;
+        try {
+          for await (const event of engine.transcribe(input(mine))) {
+            yield shift(event, offset);
+            if (this.switchRequested) {
+              this.switchRequested = false;
+              switched = true;
+              break;
+            }
           }
+        } finally {
+          // This engine is left (or done): a read it still has pending hands its audio to the next one.
+          if (session === mine) session += 1;
         }
         if (!switched) return;
         this.log.info({ from: engine.engine, to: this.engines[this.active]!.engine, atSeconds: samples / PCM_SAMPLE_RATE }, 'speech engine switched by the operator');

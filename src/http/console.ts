@@ -38,7 +38,13 @@ export interface ConsoleOptions {
   /** The client's address, seen through trusted proxies (http.trustedProxies). */
   clientAddress: (req: IncomingMessage) => string;
   log: Logger;
+  /** How long a live view may read nothing before it is closed (a frozen tab, a half-open connection). */
+  stalledAfterMs?: number;
 }
+
+/** Updates a watcher has not read yet, at most: past this, updates are skipped for it (only the newest matters). */
+const MAX_UNREAD_BYTES = 256 * 1024;
+const STALLED_AFTER_MS = 30_000;
 
 /**
  * The operator console: GET /console (page, script, style), GET /console/api/events (every meeting as the
@@ -86,7 +92,18 @@ export class OperatorConsole {
     if (this.watchers.size >= MAX_WATCHERS) return json(res, 503, { error: 'too many consoles open' });
     this.watchers.add(res);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    let readAt = Date.now();
     const push = (): void => {
+      // A watcher that reads nothing must not make the server buffer every update for it: skip it while it is
+      // behind, close it once it has read nothing for a while; the page reconnects when it wakes.
+      if (res.writableLength > MAX_UNREAD_BYTES) {
+        if (Date.now() - readAt > (this.options.stalledAfterMs ?? STALLED_AFTER_MS)) {
+          this.options.log.info({ unreadBytes: res.writableLength }, 'console live view closed: it read nothing for too long');
+          res.destroy();
+        }
+        return;
+      }
+      readAt = Date.now();
       try {
         res.write(`event: state\ndata: ${JSON.stringify(this.state())}\n\n`);
       } catch (err) {
