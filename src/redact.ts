@@ -48,7 +48,8 @@ export function streamUrlSecrets(url: string): string[] {
   try {
     const parsed = new URL(url);
     const key = parsed.pathname.split('/').slice(2).at(-1);
-    return [key, parsed.password].filter((secret): secret is string => secret !== undefined && secret.length >= 8);
+    // However short: a short key is a weak one, but still the publisher's password.
+    return [key, parsed.password].filter((secret): secret is string => secret !== undefined && secret.length > 0);
   } catch {
     return [];
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BridgeError } from '../errors.js';
 import { redactUrl } from '../redact.js';
+import { isLoopback } from '../security/tokens.js';
 
 /** Query parameters the sender owns; every other parameter of the caption URL is kept exactly as given. */
 const SENDER_PARAMS = ['seq', 'lang'];
@@ -26,7 +27,11 @@ export function parseCaptionUrl(raw: string, stateKey?: string): CaptionUrl {
     throw new BridgeError('CAPTION_URL_INVALID', `caption URL is not a valid URL: ${redactUrl(raw)}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new BridgeError('CAPTION_URL_INVALID', `caption URL must be http(s), got ${url.protocol}`);
+    throw new BridgeError('CAPTION_URL_INVALID', `caption URL must be https, got ${url.protocol}`);
+  }
+  // Zoom's Caption URLs are https; plain http would send the signature in the clear. A local stand-in may use it.
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new BridgeError('CAPTION_URL_INVALID', `caption URL must be https (Zoom's are); http is allowed only for a local test server, not ${url.hostname}`);
   }
   if (url.username || url.password) {
     throw new BridgeError('CAPTION_URL_INVALID', 'caption URL must not carry user credentials');

@@ -42,6 +42,8 @@ export class ZoomApiSink implements CaptionSink {
   private readonly stateKey: string;
   /** Why there is no Caption URL yet, in words the user can act on (shown in /meetings). */
   private problem: string | undefined;
+  /** Captions that never reached Zoom because there was no Caption URL in time (the sender counts the rest). */
+  private skippedWithoutUrl = 0;
 
   constructor(
     private readonly options: ZoomApiSinkOptions,
@@ -78,6 +80,7 @@ export class ZoomApiSink implements CaptionSink {
 
   async deliver(caption: OutgoingCaption): Promise<SinkResult> {
     if (!(await this.waitForUrl(this.options.maxUrlWaitMs ?? 20_000))) {
+      this.skippedWithoutUrl += 1;
       this.log.warn({ destination: this.description }, 'caption skipped: no Caption URL yet (meeting not started?)');
       return { status: 'stale' };
     }
@@ -86,7 +89,10 @@ export class ZoomApiSink implements CaptionSink {
   }
 
   senderStats(): SenderStats | undefined {
-    return this.sender?.stats;
+    const stats = this.sender?.stats;
+    if (this.skippedWithoutUrl === 0) return stats;
+    const base: SenderStats = stats ?? { accepted: 0, gaveUp: 0, confirmedBySeq: 0, carried: 0, stale: 0, retries: 0, lastSeq: undefined, clockOffsetMs: undefined };
+    return { ...base, stale: base.stale + this.skippedWithoutUrl };
   }
 
   status(): string | undefined {
@@ -175,11 +181,16 @@ export class ZoomApiSink implements CaptionSink {
     if (this.haveUrl) return Promise.resolve(true);
     if (this.closed) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.urlWaiters.push(() => {
+      const waiter = (): void => {
         clearTimeout(timer);
         resolve(this.haveUrl);
-      });
+      };
+      const timer = setTimeout(() => {
+        const index = this.urlWaiters.indexOf(waiter);
+        if (index >= 0) this.urlWaiters.splice(index, 1);
+        resolve(false);
+      }, timeoutMs);
+      this.urlWaiters.push(waiter);
     });
   }
 }

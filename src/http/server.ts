@@ -100,7 +100,7 @@ export class HttpServer {
       try {
         this.upgrade(req, socket, head);
       } catch (err) {
-        this.log.error({ path: req.url?.slice(0, 100), err: errorMessage(err) }, 'upgrade handler failed');
+        this.log.error({ path: req.url?.split('?')[0]?.slice(0, 100), err: errorMessage(err) }, 'upgrade handler failed');
         socket.destroy();
       }
     });
@@ -114,7 +114,7 @@ export class HttpServer {
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
-    return listen(this.server, port, host);
+    return listen(this.server, port, host, (err) => this.log.error({ err: errorMessage(err) }, 'HTTP server error'));
   }
 
   get ready(): boolean {
@@ -122,7 +122,8 @@ export class HttpServer {
   }
 
   private failRequest(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-    this.log.error({ method: req.method, path: req.url?.slice(0, 100), err: errorMessage(err) }, 'request handler failed');
+    // The path only: a query may carry a token (the capture page's ?token=).
+    this.log.error({ method: req.method, path: req.url?.split('?')[0]?.slice(0, 100), err: errorMessage(err) }, 'request handler failed');
     if (res.headersSent) return void res.destroy();
     json(res, 500, { error: 'internal error' });
   }

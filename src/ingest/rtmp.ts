@@ -125,7 +125,7 @@ export class RtmpIngest {
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
-    return listen(this.server, port, host);
+    return listen(this.server, port, host, (err) => this.log.error({ err: err.message }, 'RTMP server error'));
   }
 
   private accept(socket: Socket): void {

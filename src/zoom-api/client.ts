@@ -58,11 +58,17 @@ const SCOPES: Record<'ordinary' | 'master', Record<ApiFeature, readonly string[]
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Renew the access token this long before Zoom says it expires (clock skew, slow requests). */
 const TOKEN_RENEW_MARGIN_MS = 120_000;
+/**
+ * A token refused for a missing scope is replaced only when it is older than this: a scope added to the app reaches
+ * only tokens issued after it, but every call of a misconfigured app must not fetch a token of its own.
+ */
+const SCOPE_RECHECK_AFTER_MS = 60_000;
 /** Longest wait honoured from a 429; a daily limit that resets tomorrow is reported, not slept through. */
 const MAX_RATE_LIMIT_WAIT_MS = 60_000;
 
 interface AccessToken {
   value: string;
+  issuedAt: number;
   expiresAt: number;
   /** What Zoom says the token may do (the OAuth answer's `scope`); undefined when it did not say. */
   scopes: string[] | undefined;
@@ -143,7 +149,7 @@ export class ZoomApiClient {
     if (response.statusCode !== 200 || !body.access_token) throw explainOAuthError(response.statusCode, body);
     this.log.info({ expiresInSeconds: body.expires_in }, 'Zoom API access token obtained');
     const scopes = typeof body.scope === 'string' ? body.scope.split(/\s+/).filter(Boolean) : undefined;
-    return { value: body.access_token, expiresAt: this.now() + (body.expires_in ?? 3600) * 1000, scopes };
+    return { value: body.access_token, issuedAt: this.now(), expiresAt: this.now() + (body.expires_in ?? 3600) * 1000, scopes };
   }
 
   /**
@@ -189,8 +195,8 @@ export class ZoomApiClient {
         edition: this.edition,
         scopes: this.scopesFor(context.feature),
       });
-      // A scope added to the app reaches only tokens issued after it: the next call must not reuse this one.
-      if (error.code === 'ZOOM_API_SCOPE_MISSING') this.token = undefined;
+      // A scope added to the app reaches only tokens issued after it: a token that old is not reused.
+      if (error.code === 'ZOOM_API_SCOPE_MISSING' && this.token && this.now() - this.token.issuedAt > SCOPE_RECHECK_AFTER_MS) this.token = undefined;
       throw error;
     }
   }

@@ -97,6 +97,11 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
       'The Zoom app lacks a scope for meeting 123456789: in the Zoom App Marketplace (Manage > your Server-to-Server OAuth app), Scopes > Add Scopes, ' +
         'add meeting:read:token:admin (or the classic meeting:read:admin); Zoom named meeting:read:token:admin. The bridge picks up the new scope with its next access token',
     );
+    // A misconfigured app's calls share one token: not an OAuth request before every call.
+    const repeated = client();
+    const tokensBefore = api.calls.token;
+    for (let i = 0; i < 3; i++) await expect(repeated.captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_SCOPE_MISSING' });
+    expect(api.calls.token - tokensBefore).toBe(1);
     // The classic scope also grants it.
     expect(await refusal(() => (api.scopes = ['meeting:read:admin']))).toBe('no error');
 
