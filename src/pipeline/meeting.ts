@@ -61,6 +61,8 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   /** Every caption on its way to a destination, of every stream: closing waits for their outcomes. */
   private readonly deliveries = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
+  /** Streams being recognised or still delivering their captions. */
+  private streamsUnderway = 0;
   private sinksClosing: Promise<void> | undefined;
 
   constructor(
@@ -120,6 +122,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     const summary: StreamSummary = { captions: 0, words: 0, audioSeconds: 0 };
     const inFlight = new Set<Promise<unknown>>();
     this.state = 'streaming';
+    this.streamsUnderway += 1;
     this.stats.streams += 1;
     this.emit('stream-started', { publisher });
     this.log.info({ publisher }, 'stream started');
@@ -176,9 +179,11 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       clearInterval(behindCheck);
       this.current = undefined;
       this.lastStreamEndedAt = Date.now();
-      if ((this.state as MeetingState) !== 'closed') this.state = 'ready';
       recognized();
       await Promise.all(inFlight);
+      // Streaming until its last caption has an outcome, unless a newer stream took over meanwhile.
+      this.streamsUnderway -= 1;
+      if ((this.state as MeetingState) !== 'closed' && this.streamsUnderway === 0) this.state = 'ready';
       this.log.info({ publisher, ...summary }, 'stream ended');
       this.emit('stream-ended', { publisher, summary });
     }

@@ -26,7 +26,7 @@ describe('config', () => {
       'c.yaml',
       { INGEST_TOKEN: 's3cret-0123456789abcdef', ZOOM_CAPTION_URL: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x' },
     );
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 9090, allowedOrigins: [] });
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 9090, trustedProxies: [], allowedOrigins: [] });
     expect(config.meetings[0]!.source).toEqual({ type: 'websocket', token: 's3cret-0123456789abcdef', idleTimeoutMs: 30_000 });
     expect(config.meetings[0]!.asr).toMatchObject({ engine: 'pocketsphinx', language: 'en-US', endpointSilenceMs: 500, profile: 'fast' });
     expect(config.meetings[0]!.captions[0]!.zoom).toMatchObject({ url: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x', optional: false });
