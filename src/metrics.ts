@@ -100,7 +100,8 @@ export class BridgeMetrics {
     meeting.on('audio-dropped', ({ seconds }) => this.droppedAudioSeconds.inc(labels, seconds));
     meeting.on('delivered', ({ destination, result, wordLatencies }) => {
       this.captions.inc({ ...labels, destination, status: result.status });
-      // A remote engine may send a word without times: prom-client throws on NaN, and a listener must not throw.
+      // The histogram is Zoom's latency; a remote engine may send a word without times, and prom-client throws on NaN.
+      if (destination !== 'zoom') return;
       for (const seconds of wordLatencies) if (Number.isFinite(seconds)) this.wordLatency.observe(labels, seconds);
     });
   }

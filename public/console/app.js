@@ -59,6 +59,7 @@ function render(state) {
       $('#meetings').append(card);
       cards.set(meeting.id, card);
     }
+    card.latest = meeting;
     fill(card, meeting);
   }
   for (const [id, card] of cards) {
@@ -79,28 +80,39 @@ function fill(card, m) {
   $('.engine', card).textContent = m.engine;
   $('.problem', card).textContent = [m.sourceProblem, ...m.destinations.map((d) => d.problem)].filter(Boolean).join(' ');
   $('.level', card).value = m.audioLevelDb ?? -60;
-  const zoom = m.destinations.find((d) => d.kind === 'zoom') ?? m.destinations[0];
-  $('.caption-box', card).textContent = zoom?.lastPost?.text ?? '';
+  // One destination at a time, as its audience reads it: the first Zoom one unless the operator picks another.
+  const pick = $('.destination-pick', card);
+  const labels = m.destinations.map((d) => d.description);
+  if (pick.dataset.labels !== JSON.stringify(labels)) {
+    const chosen = pick.value;
+    pick.replaceChildren(...labels.map((label, index) => Object.assign(document.createElement('option'), { value: String(index), textContent: label })));
+    const firstZoom = m.destinations.findIndex((d) => d.kind === 'zoom');
+    pick.value = chosen !== '' && Number(chosen) < labels.length ? chosen : String(Math.max(0, firstZoom));
+    pick.dataset.labels = JSON.stringify(labels);
+  }
+  const shown = m.destinations[Number(pick.value)] ?? m.destinations[0];
+  $('.caption-box', card).textContent = shown?.lastPost?.text ?? '';
   $('.settled', card).textContent = m.words.settled;
   $('.interim', card).textContent = m.words.interim;
   const list = $('.transcript', card);
-  const posts = zoom?.recentPosts ?? [];
-  if (list.dataset.count !== String(posts.length) || list.dataset.last !== String(posts.at(-1)?.seq)) {
+  const posts = shown?.recentPosts ?? [];
+  const newest = `${pick.value}:${posts.at(-1)?.at}`;
+  if (list.dataset.count !== String(posts.length) || list.dataset.last !== newest) {
     list.replaceChildren(
       ...posts.map((post) => {
         const item = document.createElement('li');
         const time = document.createElement('time');
         time.textContent = new Date(post.at).toLocaleTimeString();
         item.append(time, post.text);
-        item.value = post.seq ?? 0;
+        if (post.seq !== undefined) item.value = post.seq;
         return item;
       }),
     );
     list.dataset.count = String(posts.length);
-    list.dataset.last = String(posts.at(-1)?.seq);
+    list.dataset.last = newest;
     list.scrollTop = list.scrollHeight;
   }
-  const latencies = m.recentLatencies ?? [];
+  const latencies = shown?.recentLatencies ?? [];
   const top = Math.max(4, ...latencies);
   $(".sparkline polyline", card).setAttribute("points", latencies.map((v, i) => `${(i / Math.max(1, latencies.length - 1)) * 240},${40 - (Math.max(0, v) / top) * 38}`).join(" "));
   $('.latency-now', card).textContent = latencies.length ? `now ${latencies.at(-1).toFixed(1)} s` : '';
@@ -134,6 +146,7 @@ function wire(card, id) {
       result.textContent = `failed: ${err.message ?? err}`;
     }
   };
+  $('.destination-pick', card).addEventListener('change', () => card.latest && fill(card, card.latest));
   $('.pause', card).addEventListener('click', () => act('pause'));
   $('.resume', card).addEventListener('click', () => act('resume'));
   $('.end-stream', card).addEventListener('click', () => act('end-stream'));

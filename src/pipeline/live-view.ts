@@ -13,20 +13,22 @@ const LEVEL_WINDOW_MS = 1_000;
  */
 export class LiveView {
   private readonly posts = new Map<number, CaptionPost[]>();
-  private readonly latencies: number[] = [];
+  private readonly latencies = new Map<number, number[]>();
   private settled = '';
   private interim = '';
   private levels: { at: number; db: number }[] = [];
 
   constructor(private readonly meeting: MeetingView) {
     meeting.on('delivered', ({ index, text, result, wordLatencies }) => {
-      if (result.status !== 'accepted') return;
+      if (result.status !== 'accepted' && result.status !== 'written') return;
       const list = this.posts.get(index) ?? [];
       list.push({ seq: result.seq, text, at: result.confirmedAt ?? Date.now() });
       if (list.length > RECENT_POSTS) list.shift();
       this.posts.set(index, list);
-      this.latencies.push(...wordLatencies);
-      if (this.latencies.length > RECENT_LATENCIES) this.latencies.splice(0, this.latencies.length - RECENT_LATENCIES);
+      const latencies = this.latencies.get(index) ?? [];
+      latencies.push(...wordLatencies);
+      if (latencies.length > RECENT_LATENCIES) latencies.splice(0, latencies.length - RECENT_LATENCIES);
+      this.latencies.set(index, latencies);
     });
     meeting.on('speech', ({ interim, settled }) => {
       if (interim !== undefined) this.interim = interim;
@@ -51,8 +53,11 @@ export class LiveView {
       streaming: snapshot.state === 'streaming',
       audioLevelDb: recent.length > 0 ? Math.max(...recent.map((l) => l.db)) : -60,
       words: { settled: this.settled, interim: this.interim },
-      recentLatencies: [...this.latencies],
-      destinations: snapshot.destinations.map((destination, index) => ({ ...destination, recentPosts: this.posts.get(index) ?? [] })),
+      destinations: snapshot.destinations.map((destination, index) => ({
+        ...destination,
+        recentPosts: this.posts.get(index) ?? [],
+        recentLatencies: [...(this.latencies.get(index) ?? [])],
+      })),
     };
   }
 }

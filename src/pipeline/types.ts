@@ -93,7 +93,7 @@ export type ConsoleAction =
 export interface CaptionPost {
   seq?: number;
   text: string;
-  /** Wall-clock ms Zoom accepted it. */
+  /** Wall-clock ms the destination took it (Zoom's 200, or written). */
   at: number;
 }
 
@@ -107,9 +107,11 @@ export interface ConsoleView extends Omit<MeetingSnapshot, 'destinations'> {
   audioLevelDb: number;
   /** The newest settled words, and the words being recognised (not settled yet). */
   words: { settled: string; interim: string };
-  /** Word latency (s) of the last words Zoom accepted, oldest first. */
-  recentLatencies: number[];
-  destinations: (DestinationSnapshot & { recentPosts?: CaptionPost[] })[];
+  /**
+   * Each destination as its audience reads it: its recent POSTs (or written captions), and the latency (s) of their
+   * newest words, from spoken to delivered (Zoom's 200, or written), oldest first.
+   */
+  destinations: (DestinationSnapshot & { recentPosts: CaptionPost[]; recentLatencies: number[] })[];
 }
 
 /** A meeting the console can watch and steer. */

@@ -67,6 +67,13 @@ describe('operator console', () => {
     await waitUntil(async () => (await page.textContent('.meeting .caption-box')) === last, { what: 'the caption box showing the last POST' });
     await waitUntil(async () => (await page.locator('.meeting .transcript li').count()) === zoom.accepted.length, { what: 'one transcript line per POST' });
     expect(await page.textContent('.meeting .destinations tbody')).toContain(String(zoom.lastAcceptedSeq));
+    // Any destination as its audience reads it: the archive's WebVTT got the same blocks, with their latency.
+    const archiveOption = await page.locator('.meeting .destination-pick option', { hasText: '.vtt' }).getAttribute('value');
+    await page.selectOption('.meeting .destination-pick', archiveOption!);
+    await waitUntil(async () => (await page.textContent('.meeting .caption-box')) === last, { what: 'the archive\'s caption box' });
+    expect(await page.locator('.meeting .transcript li').count()).toBe(zoom.accepted.length);
+    expect(await page.textContent('.meeting .latency-now')).toMatch(/^now \d+\.\d s$/);
+    await page.selectOption('.meeting .destination-pick', '0');
 
     // Type a caption: it goes out at once on the same sender, next seq.
     const seqBefore = zoom.lastAcceptedSeq;
