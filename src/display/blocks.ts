@@ -40,6 +40,12 @@ export class BlockDisplay implements CaptionDisplay {
     return this.release(now);
   }
 
+  /** How many of the first `count` tokens a block cut inside a sentence takes (see TAIL_WORDS). */
+  private keepingTail(texts: readonly string[], count: number): number {
+    const shorter = count - TAIL_WORDS;
+    return shorter >= 1 && texts.slice(0, shorter).join(' ').length >= this.minBlockChars ? shorter : count;
+  }
+
   end(now: number): DisplayPost[] {
     this.ended = true;
     return this.release(now);
@@ -74,7 +80,9 @@ export class BlockDisplay implements CaptionDisplay {
         }
       }
       if (count === 0) {
-        count = full ? bestCut(texts, fit) : fit;
+        // A full block keeps its last words back only when the sentence is known to end just after it.
+        const endsJustAfter = texts.slice(fit, fit + TAIL_WORDS).some(endsSentence);
+        count = full ? bestCut(texts, endsJustAfter ? this.keepingTail(texts, fit) : fit) : fit;
         if (!full && !this.ended) {
           const chars = texts.slice(0, count).join(' ').length;
           // A block of about a line goes on the hold timer; a shorter one waits twice as long for more words.
@@ -84,7 +92,7 @@ export class BlockDisplay implements CaptionDisplay {
             this.deadline = holdUntil;
             break;
           }
-          count = bestCut(texts, count);
+          count = bestCut(texts, this.keepingTail(texts, count));
         }
       }
       const earliest = Math.min(this.shownUntil, Math.max(this.lastShownAt + minShowMs, this.pending[0]!.settledAt + maxLagMs));
@@ -102,6 +110,13 @@ export class BlockDisplay implements CaptionDisplay {
     return posts;
   }
 }
+
+/**
+ * A block cut inside a sentence leaves its last words for the next block, so the sentence's end never stands alone
+ * on screen ("three months." flashing by itself after "... that the next"). The last TAIL_WORDS tokens stay when
+ * what goes is still about a line; if the sentence then ends at once, the next block has them and its end.
+ */
+const TAIL_WORDS = 2;
 
 /** Both speakers known and different: engines without diarization never cause a change. */
 export function changesSpeaker(before: string | undefined, after: string | undefined): boolean {

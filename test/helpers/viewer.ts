@@ -36,6 +36,8 @@ export function viewerStats(posts: ShownPost[]): Record<string, number> {
   const words = posts.map((p) => normalizeWords(p.text).length);
   const chars = posts.map((p) => p.text.replace(/\n/g, '').length);
   const fragments = posts.filter((p, i) => words[i]! <= 2 && !endsSentence(p.text)).length;
+  // A sentence's last one or two words alone, after a POST that did not end the sentence: a word flashing alone.
+  const tails = posts.filter((p, i) => i > 0 && words[i]! <= 2 && endsSentence(p.text) && !endsSentence(posts[i - 1]!.text)).length;
   const onScreen = posts.slice(0, -1).map((p, i) => posts[i + 1]!.at - p.at);
   const tooFast = onScreen.filter((ms, i) => chars[i]! / (ms / 1000) > 20).length;
   let repeated = 0;
@@ -47,6 +49,7 @@ export function viewerStats(posts: ShownPost[]): Record<string, number> {
     'words per POST': round(sum(words) / posts.length),
     'chars per POST': round(sum(chars) / posts.length),
     'fragments %': round((100 * fragments) / posts.length),
+    'sentence tails alone %': round((100 * tails) / posts.length),
     'on screen p10 ms': Math.round(percentile(onScreen, 10)),
     'on screen p50 ms': Math.round(percentile(onScreen, 50)),
     'over 20 chars/s %': round((100 * tooFast) / Math.max(1, onScreen.length)),

@@ -47,6 +47,24 @@ describe('BlockDisplay', () => {
     expect(posts[0]!.tokens.map((t) => t.text).at(-1)).toBe('week');
   });
 
+  it("never leaves a sentence's last words alone on screen: a block cut inside a sentence keeps its last two words for the next", () => {
+    const display = new BlockDisplay(options);
+    expect(display.push(piece('the support team answered more tickets than ever', 0), 0)).toEqual([]);
+    // The hold expires with the sentence unfinished: its last two words stay for the block that ends the sentence.
+    const first = texts(display.tick(1_000));
+    expect(first).toHaveLength(1);
+    expect(first[0]).not.toMatch(/ever$/);
+    expect(display.push(piece('before.', 1_200, true), 1_200)).toEqual([]);
+    const end = texts(display.tick(display.nextDeadline()!));
+    expect(end).toHaveLength(1);
+    expect(end[0]).toMatch(/ever before\.$/);
+    expect(end[0]!.split(/\s+/).length).toBeGreaterThan(2);
+    // A full block whose sentence is known to end just after it leaves those words their company too.
+    const full = new BlockDisplay(options);
+    const posts = full.push(piece('the team shipped the mobile release last week for everyone here.', 0, true), 0);
+    expect(texts(posts).at(-1)!.split(' ').length).toBeGreaterThan(2);
+  });
+
   it('holds an unfinished sentence until it makes a line and has waited maxHoldMs; a fragment waits longer', () => {
     const display = new BlockDisplay(options);
     expect(display.push(piece('if you know someone who would be a', 0), 0)).toEqual([]);

@@ -1,0 +1,93 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'vitest';
+import type { DisplayMode } from '../src/display/types.js';
+import { alignWords, normalizeWords, wordErrorRate } from '../src/util/wer.js';
+import { freePort, startDaemonProcess } from '../test/helpers/daemon-process.js';
+import { FakeZoom } from '../test/helpers/fake-zoom.js';
+import { freshText, viewerStats } from '../test/helpers/viewer.js';
+import { streamAudio } from '../test/helpers/ws-client.js';
+import { buildCorpus, WITH_PAUSES, WITHOUT_PAUSES, type Corpus } from './corpus.js';
+import { engineOffline, wordLatencies } from './measure.js';
+import { percentile, report } from './report.js';
+
+/**
+ * Captions against the floor they can reach: the engine's own finals in the same run. The corpus streams at
+ * real-time pace through the Deepgram-compatible path (/v1/listen), whose `is_final` results are the engine's
+ * finals, while the same meeting's captions go to a strict Zoom stand-in. Caption WER minus finals WER is what the
+ * bridge itself loses; "differs from finals" is the share of caption words that are not the engine's final word.
+ * BENCH_ROUNDS (2), BENCH_MODES (blocks,rollup), BENCH_PROFILE (fast).
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const MODES = (process.env.BENCH_MODES ?? 'blocks,rollup').split(',') as DisplayMode[];
+const PROFILE = process.env.BENCH_PROFILE ?? 'fast';
+
+interface DeepgramResult {
+  type?: string;
+  is_final?: boolean;
+  channel?: { alternatives?: { transcript?: string }[] };
+}
+
+async function measure(corpus: Corpus, mode: DisplayMode): Promise<Record<string, string | number>> {
+  const zoom = new FakeZoom();
+  const url = await zoom.start();
+  const dir = await mkdtemp(join(tmpdir(), 'cb-accuracy-'));
+  const port = await freePort();
+  const config = join(dir, 'bench.yaml');
+  await writeFile(
+    config,
+    `log: { level: warn }\nhttp: { host: 127.0.0.1, port: ${port} }\nstate: { dir: ${dir} }\nmeetings:\n  - id: bench\n    source: { type: websocket, token: bench-token }\n    asr: { profile: ${PROFILE} }\n    archive: false\n    captions: [ { zoom: { url: "${url}", display: ${mode} } } ]\n`,
+  );
+  const daemon = await startDaemonProcess(config, port);
+  const outcome = await streamAudio(`ws://127.0.0.1:${port}/v1/listen?meeting=bench&interim_results=false`, corpus.samples, { token: 'bench-token' });
+  await daemon.stop();
+  await zoom.stop();
+  await rm(dir, { recursive: true, force: true });
+
+  const finals = (outcome.messages as DeepgramResult[])
+    .filter((m) => m.type === 'Results' && m.is_final)
+    .map((m) => m.channel?.alternatives?.[0]?.transcript ?? '')
+    .join(' ');
+  const posts = zoom.accepted.map((c) => ({ text: c.body, at: c.receivedAt }));
+  const fresh = posts.map((p, i) => ({ text: freshText(posts[i - 1]?.text, p.text).fresh, at: p.at }));
+  const captions = fresh.map((p) => p.text).join(' ');
+  const offline = engineOffline(corpus.samples);
+  const latencies = wordLatencies(offline.words, fresh, outcome.startedAt);
+  const captionWords = normalizeWords(captions);
+  const differing = alignWords(normalizeWords(finals), captionWords).filter((step) => step.op === 'substitution' || step.op === 'insertion').length;
+  const ms = (v: number): string => `${Math.round(v)} ms`;
+  return {
+    'finals WER (floor)': wordErrorRate(corpus.transcript, finals).wer.toFixed(3),
+    'caption WER': wordErrorRate(corpus.transcript, captions).wer.toFixed(3),
+    'caption words not the final word %': ((100 * differing) / Math.max(1, captionWords.length)).toFixed(1),
+    'word latency p50 (first shown)': ms(percentile(latencies, 50)),
+    'word latency p95 (first shown)': ms(percentile(latencies, 95)),
+    ...viewerStats(posts),
+    'Zoom rule violations / seq gaps': `${zoom.violations.length} / ${zoom.gaps.length}`,
+  };
+}
+
+it('caption accuracy against the same run\'s engine finals, blocks and roll-up, at real-time pace', async () => {
+  const results: Record<string, Record<string, string | number>> = {};
+  for (const [condition, pauses] of Object.entries({ pauses: WITH_PAUSES, continuous: WITHOUT_PAUSES })) {
+    const corpus = buildCorpus(ROUNDS, pauses);
+    for (const mode of MODES) results[`${mode}, ${condition}`] = await measure(corpus, mode);
+  }
+  const targets: Record<string, string> = {
+    'caption WER': 'blocks <= floor + 0.01, rollup <= floor + 0.02',
+    'word latency p50 (first shown)': 'blocks <= 2000, rollup <= 1200',
+    'word latency p95 (first shown)': 'blocks <= 3500',
+    'chars per POST': 'blocks >= 25',
+    'on screen p10 ms': 'blocks >= 1200',
+    'over 20 chars/s %': 'blocks <= 5',
+    'sentence tails alone %': '<= 2',
+    'Zoom rule violations / seq gaps': '0 / 0',
+  };
+  const measures = Object.keys(Object.values(results)[0]!);
+  report(
+    'accuracy',
+    measures.map((measure) => ({ measure, ...Object.fromEntries(Object.entries(results).map(([c, r]) => [c, r[measure]!])), target: targets[measure] ?? '' })),
+    { rounds: ROUNDS, profile: PROFILE },
+  );
+});
