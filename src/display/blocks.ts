@@ -1,5 +1,6 @@
 import type { SettledPiece, SettledToken } from '../segmenter/segmenter.js';
 import { breakLines, cutQuality, endsSentence, tokensThatFit } from './layout.js';
+import { OpenUtterance } from './open-utterance.js';
 import type { CaptionDisplay, DisplayOptions, DisplayPost } from './types.js';
 
 /**
@@ -15,6 +16,7 @@ import type { CaptionDisplay, DisplayOptions, DisplayPost } from './types.js';
 export class BlockDisplay implements CaptionDisplay {
   readonly mode = 'blocks' as const;
   private pending: SettledToken[] = [];
+  private readonly open = new OpenUtterance();
   private ended = false;
   private lastShownAt = -Infinity;
   private shownUntil = -Infinity;
@@ -28,8 +30,7 @@ export class BlockDisplay implements CaptionDisplay {
   }
 
   push(piece: SettledPiece, now: number): DisplayPost[] {
-    // Copies: a full stop added here must not change the token another display holds.
-    this.pending.push(...piece.tokens.map((token) => ({ ...token })));
+    this.open.take(this.pending, piece);
     const last = this.pending.at(-1);
     // The utterance ended after words already settled (only fillers came last): the sentence still ends here.
     if (piece.endsUtterance && last && !endsSentence(last.text)) last.text += '.';
@@ -100,6 +101,7 @@ export class BlockDisplay implements CaptionDisplay {
         this.deadline = earliest;
         break;
       }
+      this.open.shown(this.pending, count);
       const tokens = this.pending.splice(0, count);
       const text = breakLines(texts.slice(0, count), maxLineChars, maxLines).join('\n');
       this.lastSpeaker = tokens.at(-1)!.speaker ?? this.lastSpeaker;

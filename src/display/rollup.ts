@@ -1,5 +1,6 @@
 import type { SettledPiece, SettledToken } from '../segmenter/segmenter.js';
 import { changesSpeaker } from './blocks.js';
+import { OpenUtterance } from './open-utterance.js';
 import type { CaptionDisplay, DisplayOptions, DisplayPost } from './types.js';
 
 /**
@@ -11,6 +12,7 @@ import type { CaptionDisplay, DisplayOptions, DisplayPost } from './types.js';
 export class RollupDisplay implements CaptionDisplay {
   readonly mode = 'rollup' as const;
   private pending: SettledToken[] = [];
+  private readonly open = new OpenUtterance();
   /** Completed lines still on screen, oldest first. */
   private upper: string[] = [];
   /** The lower line as last posted. */
@@ -22,7 +24,7 @@ export class RollupDisplay implements CaptionDisplay {
   constructor(private readonly options: DisplayOptions) {}
 
   push(piece: SettledPiece, now: number): DisplayPost[] {
-    this.pending.push(...piece.tokens);
+    this.open.take(this.pending, piece);
     return this.release(now);
   }
 
@@ -57,6 +59,7 @@ export class RollupDisplay implements CaptionDisplay {
     }
     const added: SettledToken[] = [];
     while (this.pending.length > 0 && fits(this.pending[0]!)) {
+      this.open.shown(this.pending, 1);
       const token = this.pending.shift()!;
       this.lower.push(shown(token));
       this.lastSpeaker = token.speaker ?? this.lastSpeaker;

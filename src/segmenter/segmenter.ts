@@ -36,6 +36,12 @@ export interface SettledToken {
 export interface SettledPiece {
   tokens: SettledToken[];
   endsUtterance: boolean;
+  /**
+   * The engine changed words of this utterance that earlier pieces released: every token released so far in the
+   * utterance, as the engine now hears it (its final, when it ended). A display replaces those it has not shown yet,
+   * so what a viewer reads is the engine's newest answer for each word; what is on screen already stays.
+   */
+  revised?: SettledToken[];
 }
 
 type SettledWord = RecognizedWord;
@@ -47,10 +53,16 @@ type SettledWord = RecognizedWord;
  * decision is testable; `settleWords` runs it against a live event stream.
  */
 export class Segmenter {
-  /** Words of the current utterance already settled (released or waiting in `pending`). */
-  private settledInUtterance: string[] = [];
+  /** Words of the current utterance released as tokens, as the engine last heard them. */
+  private released: SettledWord[] = [];
   /** Settled words the text rules hold back (a number or a replacement that may go on). */
   private pending: SettledWord[] = [];
+  /** The released words changed since the last piece: it carries them again (`revised`). */
+  private revisedSince = false;
+  /** The engine dropped released words in this utterance: every piece carries the released words from then on. */
+  private shrunk = false;
+  /** Whether the current utterance began a sentence (its first word capitalised). */
+  private utteranceStartsSentence = true;
   /** For each position of the last interim: audio time since which it and its prefix have been unchanged. */
   private agreedSince: number[] = [];
   private lastInterim: string[] = [];
@@ -71,7 +83,7 @@ export class Segmenter {
         return this.release(now);
       case 'final': {
         const words = wordsOf(event);
-        const covered = coveredPrefixLength(this.settledInUtterance, words.map((w) => w.word));
+        const covered = this.revise(words);
         for (const w of words.slice(covered)) this.settle(w);
         this.endUtterance();
         return this.release(now);
@@ -99,42 +111,76 @@ export class Segmenter {
     const limit = Math.max(0, words.length - this.options.holdBackWords);
     while (stable < limit && audioTime - this.agreedSince[stable]! >= stableSeconds) stable++;
 
-    const covered = coveredPrefixLength(this.settledInUtterance, this.lastInterim);
+    const covered = this.revise(words);
     for (let i = covered; i < stable; i++) this.settle(words[i]!);
   }
 
+  /**
+   * Takes the engine's newest answer for the words already settled (released or held): a settled word still
+   * changes until a display shows it. Returns how many words of `words` the settled ones cover.
+   */
+  private revise(words: readonly SettledWord[]): number {
+    const heard = words.map((w) => w.word);
+    const settled = [...this.released, ...this.pending];
+    const covered = coveredPrefixLength(settled.map((w) => w.word), heard);
+    const releasedCover = coveredPrefixLength(this.released.map((w) => w.word), heard.slice(0, covered));
+    const newest = words.slice(0, releasedCover);
+    // An answer with fewer words (an interim cut short for a moment) revises them too: from then on every piece of
+    // the utterance carries them all, so a display sees words settled again as the same words, never twice.
+    if (newest.length < this.released.length) this.shrunk = true;
+    if (this.shrunk || newest.some((w, i) => w.word !== this.released[i]!.word || w.display !== this.released[i]!.display)) this.revisedSince = true;
+    this.released = newest;
+    this.pending = words.slice(releasedCover, covered);
+    return covered;
+  }
+
   private settle(word: SettledWord): void {
-    this.settledInUtterance.push(word.word);
     this.pending.push(word);
   }
 
   private endUtterance(): void {
-    if (this.settledInUtterance.length > 0 || this.pending.length > 0) this.utteranceEnded = true;
-    this.settledInUtterance = [];
+    if (this.released.length > 0 || this.pending.length > 0) this.utteranceEnded = true;
     this.agreedSince = [];
     this.lastInterim = [];
   }
 
   private release(now: number): SettledPiece | undefined {
     const endsUtterance = this.utteranceEnded;
-    const { tokens, consumed } = this.rules.render(this.pending.map((w) => w.word), endsUtterance);
-    const words = this.pending.splice(0, consumed);
-    const settled: SettledToken[] = tokens.map((token, i) => {
-      const span = words.slice(token.from, token.to);
-      let text = withEnginePunctuation(token.text, span);
-      if (i === 0 && this.sentenceStart) text = capitalize(text);
-      this.sentenceStart = /[.?!]$/.test(text);
-      const speaker = span[0]!.speaker;
-      return { text, words: span.map((w) => w.word), start: span[0]!.start, end: span.at(-1)!.end, settledAt: now, ...(speaker === undefined ? {} : { speaker }) };
-    });
+    if (this.released.length === 0) this.utteranceStartsSentence = this.sentenceStart;
+    const revised = this.revisedSince || (this.shrunk && this.pending.length > 0) ? this.tokensOf(this.released, true, now, this.utteranceStartsSentence).tokens : undefined;
+    this.revisedSince = false;
+    // The revised tokens set the sentence state the new ones continue from.
+    if (revised) this.sentenceStart = /[.?!]$/.test(revised.at(-1)!.text);
+    const { tokens: settled, consumed } = this.tokensOf(this.pending, endsUtterance, now, this.sentenceStart);
+    this.released.push(...this.pending.splice(0, consumed));
+    if (settled.length > 0) this.sentenceStart = /[.?!]$/.test(settled.at(-1)!.text);
     // Pocketsphinx gives no punctuation: an utterance ends a sentence.
-    const last = settled.at(-1);
+    const last = settled.at(-1) ?? (endsUtterance ? revised?.at(-1) : undefined);
     if (endsUtterance && last && !/[.?!]$/.test(last.text)) last.text += '.';
     if (endsUtterance) {
       this.utteranceEnded = false;
       this.sentenceStart = true;
+      this.released = [];
+      this.pending = [];
+      this.shrunk = false;
     }
-    return settled.length > 0 || endsUtterance ? { tokens: settled, endsUtterance } : undefined;
+    if (settled.length === 0 && !endsUtterance && !revised) return undefined;
+    return { tokens: settled, endsUtterance, ...(revised ? { revised } : {}) };
+  }
+
+  /** Words as readable tokens under the text rules; `complete`: nothing more follows, so nothing is held back. */
+  private tokensOf(words: readonly SettledWord[], complete: boolean, now: number, startsSentence: boolean): { tokens: SettledToken[]; consumed: number } {
+    const { tokens, consumed } = this.rules.render(words.map((w) => w.word), complete);
+    let sentenceStart = startsSentence;
+    const settled = tokens.map((token, i): SettledToken => {
+      const span = words.slice(token.from, token.to);
+      let text = withEnginePunctuation(token.text, span);
+      if (i === 0 && sentenceStart) text = capitalize(text);
+      sentenceStart = /[.?!]$/.test(text);
+      const speaker = span[0]!.speaker;
+      return { text, words: span.map((w) => w.word), start: span[0]!.start, end: span.at(-1)!.end, settledAt: now, ...(speaker === undefined ? {} : { speaker }) };
+    });
+    return { tokens: settled, consumed };
   }
 }
 

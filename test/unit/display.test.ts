@@ -65,6 +65,24 @@ describe('BlockDisplay', () => {
     expect(texts(posts).at(-1)!.split(' ').length).toBeGreaterThan(2);
   });
 
+  it('shows the engine\'s newest answer for words it has not shown yet; what is on screen stays, and no word comes twice', () => {
+    const display = new BlockDisplay(options);
+    expect(display.push(piece('the mr john dashwood had then leisure to', 0), 0)).toEqual([]);
+    // Before the block goes, the engine revises two words: the block shows the revision.
+    const revision = { tokens: [], endsUtterance: false, revised: piece('And mr john dashwood had then leisure to', 300).tokens };
+    expect(display.push(revision, 300)).toEqual([]);
+    const first = texts(display.tick(1_000));
+    expect(first.join(' ')).toMatch(/^And mr john/);
+    // After it went, a revision of shown words changes nothing shown; the words not shown take the newest answer.
+    const shownWords = first.join(' ').split(/\s+/).length;
+    const later = piece('And mr john dashwood had then pleasure to consider', 1_500);
+    display.push({ tokens: later.tokens.slice(8), endsUtterance: true, revised: later.tokens.slice(0, 8) }, 1_500);
+    const rest = texts(display.end(3_000)).concat(texts(display.tick(10_000)));
+    const all = [...first, ...rest].join(' ').split(/\s+/);
+    expect(all).toHaveLength(9);
+    expect(all.slice(shownWords).join(' ')).toMatch(/pleasure to consider\.$/);
+  });
+
   it('holds an unfinished sentence until it makes a line and has waited maxHoldMs; a fragment waits longer', () => {
     const display = new BlockDisplay(options);
     expect(display.push(piece('if you know someone who would be a', 0), 0)).toEqual([]);

@@ -60,6 +60,24 @@ describe('Segmenter', () => {
     expect(words(tokens).split(' ')).toEqual(['the', 'mr', 'john', 'dashwood', 'had', 'then', 'leisure']);
   });
 
+  it('gives the engine\'s newest answer for words it released before: revised on a later interim, and from the final', () => {
+    const segmenter = new Segmenter(immediate);
+    expect(text(segmenter.onEvent(interim('the mr john', 0.6), 600)!.tokens)).toBe('The mr john');
+    // The engine hears more and changes a released word: the piece carries every released token anew.
+    const revised = segmenter.onEvent(interim('and mr john dashwood', 0.9), 900)!;
+    expect(text(revised.revised!)).toBe('And mr john');
+    expect(text(revised.tokens)).toBe('dashwood');
+    // Nothing changed: no revision.
+    expect(segmenter.onEvent(interim('and mr john dashwood had', 1.2), 1_200)!.revised).toBeUndefined();
+    // The final's words, for all of them, with the sentence's end.
+    const last = segmenter.onEvent(final('and mr john dashwood had then', 1.6), 1_600)!;
+    expect(last.revised).toBeUndefined();
+    expect(text(last.tokens)).toBe('then.');
+    const corrected = segmenter.onEvent(interim('we had', 2.0), 2_000)!;
+    expect(corrected.revised).toBeUndefined(); // a new utterance starts clean
+    expect(text(segmenter.onEvent(final('he had', 2.4), 2_400)!.revised!)).toBe('He had.');
+  });
+
   it('holds back words that keep changing', () => {
     const segmenter = new Segmenter();
     const tokens = [interim('a b', 0.1), interim('a c', 0.2), interim('a d', 0.3), interim('a e', 0.4), interim('a f', 0.5)].flatMap(
