@@ -60,15 +60,15 @@ export function createDecoder(
     if (failed) return;
     decodedAny = true;
     decodedSeconds += pcm.length / 2 / OPUS_RATE;
-    // The stream buffer holds every source to the lead; Opus checks it here too, since a 1 MiB message of tiny packets
-    // is hours of audio to decode on the main thread before any of it reaches the buffer.
+    // The stream buffer holds every source to the lead and ends the stream first (it counts from the first audio,
+    // this from the decoder's start); Opus stops decoding here too, since a 1 MiB message of tiny packets is hours of
+    // audio to decode on the main thread.
+    onSamples(converter.convert(pcm));
     if (decodedSeconds > (Date.now() - startedAt) / 1000 + MAX_LEAD_SECONDS) {
       fail('decode limit')(new Error(`audio arrives more than ${MAX_LEAD_SECONDS} s faster than real time`));
       // Drop what is still queued instead of decoding it.
       for (const stream of [input, ...stages]) stream.destroy();
-      return;
     }
-    onSamples(converter.convert(pcm));
   });
   let ending: Promise<void> | undefined;
   // Raw `opus`: one packet per WebSocket message, so each write must stay one chunk (object-like boundaries).
