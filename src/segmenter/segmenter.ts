@@ -146,11 +146,12 @@ export class Segmenter {
 
   private release(now: number): SettledPiece | undefined {
     const endsUtterance = this.utteranceEnded;
-    if (this.released.length === 0) this.utteranceStartsSentence = this.sentenceStart;
+    // Noted before the utterance's first word goes out (not again when the engine dropped every released word).
+    if (this.released.length === 0 && !this.shrunk) this.utteranceStartsSentence = this.sentenceStart;
     const revised = this.revisedSince || (this.shrunk && this.pending.length > 0) ? this.tokensOf(this.released, true, now, this.utteranceStartsSentence).tokens : undefined;
     this.revisedSince = false;
-    // The revised tokens set the sentence state the new ones continue from.
-    if (revised) this.sentenceStart = /[.?!]$/.test(revised.at(-1)!.text);
+    // The revised tokens set the sentence state the new ones continue from (none: fillers only, or all dropped).
+    if (revised) this.sentenceStart = revised.length > 0 ? /[.?!]$/.test(revised.at(-1)!.text) : this.utteranceStartsSentence;
     const { tokens: settled, consumed } = this.tokensOf(this.pending, endsUtterance, now, this.sentenceStart);
     this.released.push(...this.pending.splice(0, consumed));
     if (settled.length > 0) this.sentenceStart = /[.?!]$/.test(settled.at(-1)!.text);

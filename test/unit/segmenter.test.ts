@@ -78,6 +78,18 @@ describe('Segmenter', () => {
     expect(text(segmenter.onEvent(final('he had', 2.4), 2_400)!.revised!)).toBe('He had.');
   });
 
+  it('revises released words that were only fillers, or that the engine dropped, without failing', () => {
+    const segmenter = new Segmenter(immediate);
+    expect(segmenter.onEvent(interim('um', 0.2), 200)).toBeUndefined();
+    // "um" was released (it shows as nothing); the engine changes it and goes on.
+    expect(text(segmenter.onEvent(interim('uh so we', 0.5), 500)!.tokens)).toBe('So we');
+    // The engine drops every released word for a moment, then hears them again: nothing fails, nothing doubles.
+    const dropped = segmenter.onEvent(interim('', 0.6), 600);
+    expect(dropped?.revised).toEqual([]);
+    const again = segmenter.onEvent(final('so we met', 1.0), 1_000)!;
+    expect(text([...(again.revised ?? []), ...again.tokens])).toBe('So we met.');
+  });
+
   it('holds back words that keep changing', () => {
     const segmenter = new Segmenter();
     const tokens = [interim('a b', 0.1), interim('a c', 0.2), interim('a d', 0.3), interim('a e', 0.4), interim('a f', 0.5)].flatMap(
