@@ -144,15 +144,13 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
         const closingRtmp = rtmp?.close();
         // Pulls end inside the flush deadline too: their ffmpeg is killed if it does not stop in time. At the deadline
         // the destinations stop waiting for Zoom, and what is unsent is counted, logged and noted in the archive.
-        const deadline = new AbortController();
-        const timer = setTimeout(() => deadline.abort(), SHUTDOWN_FLUSH_MS);
-        const flushed = Promise.allSettled(running.map((m) => m.close(deadline.signal)));
-        await Promise.race([flushed, once(deadline.signal, 'abort')]);
-        clearTimeout(timer);
-        if (deadline.signal.aborted) {
+        const deadline = AbortSignal.timeout(SHUTDOWN_FLUSH_MS);
+        const flushed = Promise.allSettled(running.map((m) => m.close(deadline)));
+        await Promise.race([flushed, once(deadline, 'abort')]);
+        if (deadline.aborted) {
           log.warn({ afterMs: SHUTDOWN_FLUSH_MS }, 'shutdown flush deadline reached: captions not yet delivered are recorded as never delivered');
         }
-        const wrapUp = AbortSignal.timeout(deadline.signal.aborted ? SHUTDOWN_WRAP_UP_MS : SHUTDOWN_WRAP_UP_MS * 4);
+        const wrapUp = AbortSignal.timeout(deadline.aborted ? SHUTDOWN_WRAP_UP_MS : SHUTDOWN_WRAP_UP_MS * 4);
         await Promise.race([Promise.all([flushed, http.close(), closingRtmp]), once(wrapUp, 'abort')]);
         log.info('stopped');
       })();

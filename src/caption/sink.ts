@@ -29,6 +29,11 @@ export interface SenderStats {
   clockOffsetMs: number | undefined;
 }
 
+/** A sender's counts before its first caption. */
+export function emptySenderStats(): SenderStats {
+  return { accepted: 0, gaveUp: 0, confirmedBySeq: 0, carried: 0, stale: 0, retries: 0, lastSeq: undefined, clockOffsetMs: undefined };
+}
+
 export interface SinkResult {
   status: 'accepted' | 'written' | 'gave_up' | 'stale' | 'disabled';
   seq?: number;

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { CaptionTarget, ZoomApiClient } from '../zoom-api/client.js';
 import { captionUrlExpiry, hashKey, parseCaptionUrl } from './caption-url.js';
 import { SeqStore } from './seq-store.js';
-import type { CaptionSink, OutgoingCaption, SenderStats, SinkResult } from './sink.js';
+import { emptySenderStats, type CaptionSink, type OutgoingCaption, type SenderStats, type SinkResult } from './sink.js';
 import { ZoomCaptionSender } from './zoom-sender.js';
 
 export interface ZoomApiSinkOptions {
@@ -91,7 +91,7 @@ export class ZoomApiSink implements CaptionSink {
   senderStats(): SenderStats | undefined {
     const stats = this.sender?.stats;
     if (this.skippedWithoutUrl === 0) return stats;
-    const base: SenderStats = stats ?? { accepted: 0, gaveUp: 0, confirmedBySeq: 0, carried: 0, stale: 0, retries: 0, lastSeq: undefined, clockOffsetMs: undefined };
+    const base = stats ?? emptySenderStats();
     return { ...base, stale: base.stale + this.skippedWithoutUrl };
   }
 

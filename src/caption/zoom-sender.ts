@@ -1,4 +1,4 @@
-import type { SenderStats } from './sink.js';
+import { emptySenderStats, type SenderStats } from './sink.js';
 import PQueue from 'p-queue';
 import { request } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -99,16 +99,7 @@ export class ZoomCaptionSender {
   /** Aborted when the sender has closed and its last try is over: every request and backoff in progress ends. */
   private readonly halt = new AbortController();
   private readonly clockSamples: ClockSample[] = [];
-  readonly stats: SenderStats = {
-    accepted: 0,
-    gaveUp: 0,
-    confirmedBySeq: 0,
-    carried: 0,
-    stale: 0,
-    retries: 0,
-    lastSeq: undefined,
-    clockOffsetMs: undefined,
-  };
+  readonly stats: SenderStats = emptySenderStats();
 
   constructor(private readonly options: ZoomSenderOptions) {
     this.url = options.url;
@@ -360,17 +351,14 @@ export class ZoomCaptionSender {
   }
 
   private async postOnce(postUrl: string, text: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: BridgeError }> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
-    const stop = (): void => controller.abort();
-    this.halt.signal.addEventListener('abort', stop, { once: true });
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.halt.signal]);
     const sentAt = Date.now();
     try {
       const response = await request(postUrl, {
         method: 'POST',
         headers: { 'content-type': 'text/plain; charset=utf-8' },
         body: text,
-        signal: controller.signal,
+        signal,
       });
       const body = await response.body.text();
       const receivedAt = Date.now();
@@ -384,13 +372,10 @@ export class ZoomCaptionSender {
       };
     } catch (err) {
       if (this.halted) return { ok: false, error: new BridgeError('CLOSED', 'the sender closed while the request was under way') };
-      if (controller.signal.aborted) {
+      if (signal.aborted) {
         return { ok: false, error: new BridgeError('ZOOM_TIMEOUT', `no answer within ${timeoutMs} ms`) };
       }
       return { ok: false, error: new BridgeError('ZOOM_NETWORK', errorMessage(err), { cause: err }) };
-    } finally {
-      clearTimeout(timer);
-      this.halt.signal.removeEventListener('abort', stop);
     }
   }
 

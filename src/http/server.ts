@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocketIngest } from '../ingest/websocket.js';
+import { socketAddress } from '../security/client-address.js';
 import { FailureThrottle } from '../security/throttle.js';
 import { tokensMatch } from '../security/tokens.js';
 import type { BridgeMetrics } from '../metrics.js';
@@ -81,7 +82,7 @@ export class HttpServer {
   }) {
     ({ meetings: this.meetings, ingest: this.ingest, log: this.log, webhook: this.webhook, metrics: this.metrics, adminToken: this.adminToken } = options);
     this.throttle = options.throttle ?? new FailureThrottle();
-    this.clientAddress = options.clientAddress ?? ((req) => req.socket.remoteAddress ?? '');
+    this.clientAddress = options.clientAddress ?? socketAddress;
     this.console = new OperatorConsole({
       meetings: options.controls ?? (() => []),
       authorized: this.adminToken === undefined ? undefined : (req) => this.authorized(req),

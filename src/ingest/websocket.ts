@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { socketAddress } from '../security/client-address.js';
 import { FailureThrottle } from '../security/throttle.js';
 import { tokensMatch } from '../security/tokens.js';
 import type { StreamTarget } from '../pipeline/types.js';
@@ -147,7 +148,7 @@ export class WebSocketIngest {
   }
 
   private clientAddress(req: IncomingMessage): string {
-    return this.guard.clientAddress?.(req) ?? req.socket.remoteAddress ?? '';
+    return (this.guard.clientAddress ?? socketAddress)(req);
   }
 
   /** The bridge's own pages (the capture page) and the configured origins. */

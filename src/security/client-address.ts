@@ -14,27 +14,34 @@ export class ClientAddresses {
   /** `proxies`: addresses (10.0.0.7, ::1) or networks (10.0.0.0/8, fd00::/8). */
   constructor(proxies: readonly string[] = []) {
     for (const proxy of proxies) {
-      const [address, bits] = proxy.split('/');
-      const family = isIP(address ?? '') === 6 ? 'ipv6' : 'ipv4';
-      if (bits === undefined) this.trusted.addAddress(address!, family);
-      else this.trusted.addSubnet(address!, Number(bits), family);
+      const [address = '', bits] = proxy.split('/');
+      if (bits === undefined) this.trusted.addAddress(address, familyOf(address));
+      else this.trusted.addSubnet(address, Number(bits), familyOf(address));
     }
     this.any = proxies.length > 0;
   }
 
   of(req: IncomingMessage): string {
-    const socketAddress = unmapped(req.socket.remoteAddress ?? '');
-    if (!this.any || !this.isTrusted(socketAddress)) return socketAddress;
+    const socket = socketAddress(req);
+    if (!this.any || !this.isTrusted(socket)) return socket;
     const header = req.headers['x-forwarded-for'];
     const hops = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((hop) => unmapped(hop.trim())).filter((hop) => isIP(hop) !== 0);
     for (let i = hops.length - 1; i >= 0; i--) if (!this.isTrusted(hops[i]!)) return hops[i]!;
-    return hops[0] ?? socketAddress;
+    return hops[0] ?? socket;
   }
 
   private isTrusted(address: string): boolean {
-    const family = isIP(address);
-    return family !== 0 && this.trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
+    return isIP(address) !== 0 && this.trusted.check(address, familyOf(address));
   }
+}
+
+/** The address the connection itself comes from: the client, when no proxy stands between. */
+export function socketAddress(req: IncomingMessage): string {
+  return unmapped(req.socket.remoteAddress ?? '');
+}
+
+function familyOf(address: string): 'ipv4' | 'ipv6' {
+  return isIP(address) === 6 ? 'ipv6' : 'ipv4';
 }
 
 /** ::ffff:192.0.2.1 is the IPv4 client 192.0.2.1 on a dual-stack socket. */

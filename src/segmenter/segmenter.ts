@@ -172,12 +172,10 @@ export class Segmenter {
   /** Words as readable tokens under the text rules; `complete`: nothing more follows, so nothing is held back. */
   private tokensOf(words: readonly SettledWord[], complete: boolean, now: number, startsSentence: boolean): { tokens: SettledToken[]; consumed: number } {
     const { tokens, consumed } = this.rules.render(words.map((w) => w.word), complete);
-    let sentenceStart = startsSentence;
     const settled = tokens.map((token, i): SettledToken => {
       const span = words.slice(token.from, token.to);
       let text = withEnginePunctuation(token.text, span);
-      if (i === 0 && sentenceStart) text = capitalize(text);
-      sentenceStart = /[.?!]$/.test(text);
+      if (i === 0 && startsSentence) text = capitalize(text);
       const speaker = span[0]!.speaker;
       return { text, words: span.map((w) => w.word), start: span[0]!.start, end: span.at(-1)!.end, settledAt: now, ...(speaker === undefined ? {} : { speaker }) };
     });
