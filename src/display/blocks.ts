@@ -22,6 +22,8 @@ export class BlockDisplay implements CaptionDisplay {
   private shownUntil = -Infinity;
   private deadline: number | undefined;
   private lastSpeaker: string | undefined;
+  /** The last block ended inside a sentence: the sentence's last words must not follow alone. */
+  private midSentence = false;
   /** About one line: a block this size may go out on the hold timer. */
   private readonly minBlockChars: number;
 
@@ -70,6 +72,16 @@ export class BlockDisplay implements CaptionDisplay {
       const fit = Math.min(tokensThatFit(texts, maxLineChars, maxLines), turn > 0 ? turn : Infinity);
       const full = fit < texts.length && fit !== turn;
       let count = fit === turn ? turn : lastSentenceEnd(texts, fit);
+      // A sentence's last words after a block cut inside it ("... exposed young" | "man.") would flash by alone: they
+      // wait a hold for the next sentence to share their block, and go with whatever of it has come by then.
+      if (this.midSentence && count > 0 && count <= TAIL_WORDS && count !== turn && !this.ended) {
+        const holdUntil = this.pending[count - 1]!.settledAt + maxHoldMs;
+        if (!full && now < holdUntil) {
+          this.deadline = holdUntil;
+          break;
+        }
+        if (texts.length > count) count = full ? bestCut(texts, fit) : fit;
+      }
       // A short sentence ("Thank you.") waits a moment for the next one to share its block, unless the block is
       // full anyway or nothing more will come.
       const shortSentence = count > 0 && count !== turn && !full && !this.ended && texts.slice(0, count).join(' ').length < this.minBlockChars;
@@ -105,6 +117,7 @@ export class BlockDisplay implements CaptionDisplay {
       const tokens = this.pending.splice(0, count);
       const text = breakLines(texts.slice(0, count), maxLineChars, maxLines).join('\n');
       this.lastSpeaker = tokens.at(-1)!.speaker ?? this.lastSpeaker;
+      this.midSentence = !endsSentence(tokens.at(-1)!.text);
       posts.push({ text, tokens, releasedAt: now });
       this.lastShownAt = now;
       this.shownUntil = now + readingMs(text, this.options);

@@ -6,7 +6,9 @@ import { FakeEngineServer, type EngineSession } from './fake-engine-server.js';
 /**
  * AssemblyAI Universal-Streaming v3 (`/v3/ws`) message for message: `Begin`, `Turn` objects whose `transcript`
  * holds the words already final and whose `words` carry ms times and `word_is_final`, a Turn with
- * `end_of_turn: true`, `ForceEndpoint`, `Terminate` -> `Termination` and close 1000. A wrong key closes with 1008;
+ * `end_of_turn: true` and, with `format_turns=true`, the same turn again formatted (`turn_is_formatted`: casing, a
+ * comma before a clause, a full stop or a question mark), `ForceEndpoint`, `Terminate` -> `Termination` and close
+ * 1000. A wrong key closes with 1008;
  * a missing speech_model or an audio message outside 50-1000 ms closes with 3007, as the service does.
  */
 export class FakeAssemblyAi extends FakeEngineServer {
@@ -26,6 +28,7 @@ export class FakeAssemblyAi extends FakeEngineServer {
     if (this.requests.at(-1)!.headers.authorization !== this.apiKey) return ws.close(1008, 'Unauthorized connection: Invalid API key');
     if (!url.searchParams.get('speech_model')) return ws.close(3007, 'Invalid query: speech_model is required');
     const sampleRate = Number(url.searchParams.get('sample_rate') ?? 16_000);
+    const formatTurns = url.searchParams.get('format_turns') === 'true';
     const startedAt = Date.now();
     let turnOrder = 0;
     let audioMessages = 0;
@@ -46,11 +49,25 @@ export class FakeAssemblyAi extends FakeEngineServer {
         type: 'Turn',
       });
     };
+    const formattedTurn = (words: RecognizedWord[]): string => {
+      const written = formatted(words.map((w) => w.word));
+      return JSON.stringify({
+        turn_order: turnOrder,
+        turn_is_formatted: true,
+        end_of_turn: true,
+        transcript: written.join(' '),
+        end_of_turn_confidence: 0.9,
+        words: words.map((w, i) => ({ start: Math.round(w.start * 1000), end: Math.round(w.end * 1000), text: written[i], confidence: 0.9, word_is_final: true })),
+        utterance: '',
+        type: 'Turn',
+      });
+    };
     const send = (events: SpeechEvent[]): void => {
       for (const event of events) {
         if (event.type === 'interim') ws.send(turn(event.words ?? [], false));
         else if (event.type === 'final') {
           ws.send(turn(event.words, true));
+          if (formatTurns) ws.send(formattedTurn(event.words));
           turnOrder += 1;
         }
       }
@@ -75,4 +92,16 @@ export class FakeAssemblyAi extends FakeEngineServer {
       }
     });
   }
+}
+
+const QUESTION_STARTS = new Set(['what', 'who', 'why', 'how', 'when', 'where', 'does', 'do', 'is', 'are', 'can', 'could', 'would']);
+
+/** A formatter's written forms, word for word: a capital first word and "I", a comma before "and"/"but", the end mark. */
+function formatted(words: readonly string[]): string[] {
+  const out = words.map((word) => (word === 'i' ? 'I' : word));
+  if (out.length === 0) return out;
+  out[0] = out[0]!.charAt(0).toUpperCase() + out[0]!.slice(1);
+  for (let i = 1; i < out.length - 1; i++) if (out[i + 1] === 'and' || out[i + 1] === 'but') out[i] += ',';
+  out[out.length - 1] += QUESTION_STARTS.has(words[0]!) ? '?' : '.';
+  return out;
 }

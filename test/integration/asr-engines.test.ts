@@ -98,14 +98,51 @@ describe('AssemblyAI adapter', () => {
   beforeAll(async () => (url = await server.start()));
   afterAll(() => server.stop());
 
-  it('asks for the speech model, pcm_s16le at 16 kHz, unformatted turns and the phrases as key terms, with the raw key', async () => {
+  it('asks for the speech model, pcm_s16le at 16 kHz, formatted turns and the phrases as key terms, with the raw key', async () => {
     const recognizer = new AssemblyAiRecognizer({ apiKey: 'aai-key', url, model: 'universal-streaming-english', language: 'en-US', endpointSilenceMs: 400, phrases: ['Quint', 'caption bridge'] }, silentLogger);
     await recognizer.start();
     const { url: request, headers } = server.requests.at(-1)!;
-    expect(Object.fromEntries(request.searchParams)).toMatchObject({ speech_model: 'universal-streaming-english', sample_rate: '16000', encoding: 'pcm_s16le', format_turns: 'false', min_end_of_turn_silence_when_confident: '400' });
+    expect(Object.fromEntries(request.searchParams)).toMatchObject({ speech_model: 'universal-streaming-english', sample_rate: '16000', encoding: 'pcm_s16le', format_turns: 'true', min_end_of_turn_silence_when_confident: '400' });
     expect(JSON.parse(request.searchParams.get('keyterms_prompt')!)).toEqual(['Quint', 'caption bridge']);
     expect(headers.authorization).toBe('aai-key');
     await recognizer.close();
+  });
+
+  it("uses the formatted turn: each final carries the engine's punctuation and casing on the words as heard, and captions show them", async () => {
+    const zoom = stopAfterTest(new FakeZoom());
+    const captionUrl = await zoom.start();
+    const dir = await tempDirForTest('cb-assemblyai-');
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: m\n    source: { type: websocket, token: t }\n` +
+        `    asr: { engine: assemblyai, apiKey: aai-key, url: "${url}" }\n    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
+      'assemblyai.yaml',
+      {},
+    );
+    const daemon = stopAfterTest(await startDaemon(config, silentLogger));
+    const recognizer = new AssemblyAiRecognizer({ apiKey: 'aai-key', url, model: 'universal-streaming-english', language: 'en-US', endpointSilenceMs: 500, phrases: [] }, silentLogger);
+    // "unless to be rather cold hearted and rather selfish ...": the formatter's comma before "and" and its full stop.
+    const audio = concatSamples([roomNoise(0.5), speech(2), roomNoise(1.5), speech(1), roomNoise(1.5)]);
+    try {
+      const events = await collectEvents(recognizer.transcribe(paced(audio)));
+      const finals = events.flatMap((e) => (e.type === 'final' ? [e] : []));
+      expect(finals.length).toBeGreaterThanOrEqual(2);
+      for (const final of finals) {
+        expect(final.text).toMatch(/^[A-Z].*[.?]$/);
+        // The words stay as heard (plain, for the text rules); their written forms come from the formatted turn.
+        expect(final.words.every((w) => w.word === w.word.toLowerCase())).toBe(true);
+        expect(final.words.at(-1)!.display).toMatch(/[.?]$/);
+      }
+      expect(finals.some((f) => f.words.some((w) => w.display?.endsWith(',')))).toBe(true);
+      expect((await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/m`, audio, { token: 't', realtime: false })).code).toBe(1000);
+    } finally {
+      await recognizer.close();
+      await daemon.stop();
+      await zoom.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+    const captions = zoom.accepted.map((c) => c.body.replace(/\n/g, ' ')).join(' ');
+    expect(captions).toMatch(/\w, and/);
+    expect(zoom.violations).toEqual([]);
   });
 
   it('continues on a new session when the service ends one for its maximum duration (3005), and pads the last message to 50 ms', async () => {

@@ -65,6 +65,27 @@ describe('BlockDisplay', () => {
     expect(texts(posts).at(-1)!.split(' ').length).toBeGreaterThan(2);
   });
 
+  it("lets a sentence's last word that came after its block wait for the next sentence, not flash alone", () => {
+    const display = new BlockDisplay(options);
+    // Too short to keep two words back: the hold sends it all, and the engine's last word only settles later.
+    display.push(piece('he was not until exposed young', 0), 0);
+    expect(texts(display.tick(2_000))).toEqual(['he was not until exposed young']);
+    expect(display.push(piece('man.', 2_100, true), 2_100)).toEqual([]);
+    // The next sentence's first words come within the hold: they share the tail's block.
+    expect(display.push(piece('Good morning everyone', 2_900), 2_900)).toEqual([]);
+    // (The tail's hold ends at 3.1 s; the block on screen has its reading time until 3.5 s.)
+    expect(display.tick(3_100)).toEqual([]);
+    expect(texts(display.tick(3_500))).toEqual(['man. Good morning everyone']);
+    // Nothing follows within the hold: the tail goes on its own after all, never lost.
+    const lone = new BlockDisplay(options);
+    lone.push(piece('he was not until exposed young', 0), 0);
+    lone.tick(2_000);
+    lone.push(piece('man.', 2_100, true), 2_100);
+    expect(lone.nextDeadline()).toBe(3_100);
+    expect(lone.tick(3_100)).toEqual([]);
+    expect(texts(lone.tick(3_500))).toEqual(['man.']);
+  });
+
   it('shows the engine\'s newest answer for words it has not shown yet; what is on screen stays, and no word comes twice', () => {
     const display = new BlockDisplay(options);
     expect(display.push(piece('the mr john dashwood had then leisure to', 0), 0)).toEqual([]);

@@ -2,8 +2,9 @@ import { BridgeError } from '../../errors.js';
 import { PCM_SAMPLE_RATE } from '../../audio.js';
 import type { Logger } from '../../log.js';
 import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
-import type { WireSession } from '../remote/wire-stream.js';
-import type { RecognizerCapabilities } from '../types.js';
+import type { WireReply, WireSession } from '../remote/wire-stream.js';
+import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
+import { withWrittenForms } from '../written-forms.js';
 
 export const ASSEMBLYAI_URL = 'wss://streaming.assemblyai.com/v3/ws';
 
@@ -14,7 +15,9 @@ interface AssemblyAiWord {
 }
 interface AssemblyAiMessage {
   type?: string;
+  turn_order?: number;
   end_of_turn?: boolean;
+  turn_is_formatted?: boolean;
   transcript?: string;
   words?: AssemblyAiWord[];
   error?: string;
@@ -23,7 +26,9 @@ interface AssemblyAiMessage {
 /**
  * AssemblyAI Universal-Streaming (v3): `Begin`, growing `Turn`s with word times in milliseconds, a Turn with
  * `end_of_turn` that settles it, `ForceEndpoint` for a client's Finalize, `Terminate` -> `Termination`.
- * A session that expires (they last at most a few hours) is simply reconnected by the base.
+ * With `format_turns` each ended turn comes once more, formatted (punctuation, casing): its sentence ends cut
+ * caption blocks, so the turn's final waits for it. A session that expires (they last at most a few hours) is
+ * simply reconnected by the base.
  */
 export class AssemblyAiRecognizer extends WebSocketRecognizer {
   readonly engine = 'assemblyai';
@@ -46,14 +51,21 @@ export class AssemblyAiRecognizer extends WebSocketRecognizer {
     query.set('speech_model', this.options.model);
     query.set('sample_rate', String(PCM_SAMPLE_RATE));
     query.set('encoding', 'pcm_s16le');
-    // Unformatted words: the segmenter applies the meeting's text rules; formatting would also send each turn twice.
-    query.set('format_turns', 'false');
+    // Formatted turns carry the punctuation that ends sentences; the words stay plain for the meeting's text rules.
+    query.set('format_turns', 'true');
     query.set('min_end_of_turn_silence_when_confident', String(this.options.endpointSilenceMs));
     if (this.options.phrases.length > 0) query.set('keyterms_prompt', JSON.stringify(this.options.phrases));
     return { url: url.toString(), headers: { Authorization: this.options.apiKey } };
   }
 
   protected session(): WireSession {
+    // An ended turn whose formatted copy has not come yet: its words are known, its punctuation is not.
+    let ended: { order: number | undefined; words: RecognizedWord[]; transcript: string } | undefined;
+    const settleEnded = (): WireReply[] => {
+      const turn = ended;
+      ended = undefined;
+      return turn ? [{ kind: 'final', text: turn.transcript, words: turn.words }] : [];
+    };
     return {
       finalizeMessage: JSON.stringify({ type: 'ForceEndpoint' }),
       endMessage: JSON.stringify({ type: 'Terminate' }),
@@ -64,11 +76,22 @@ export class AssemblyAiRecognizer extends WebSocketRecognizer {
           case 'Turn': {
             const words = (message.words ?? []).map((w) => ({ word: w.text, start: w.start / 1000, end: w.end / 1000 }));
             const text = words.map((w) => w.word).join(' ');
-            if (!message.end_of_turn) return [{ kind: 'interim', text, words }];
-            return [{ kind: 'final', text: message.transcript || text, words }];
+            if (message.turn_is_formatted) {
+              // The formatted copy of the turn just ended: its written forms go on the words as the engine heard them.
+              const heard = ended?.order === message.turn_order ? ended : undefined;
+              ended = undefined;
+              const plain = heard?.words ?? words.map((w) => ({ ...w, word: w.word.toLowerCase().replace(/[^\p{L}\p{N}']/gu, '') }));
+              return [{ kind: 'final', text: message.transcript || text, words: withWrittenForms(plain, message.transcript ?? '') }];
+            }
+            // A turn whose formatted copy never came (formatting off, or the next turn began) settles as it is.
+            const before = ended?.order !== message.turn_order ? settleEnded() : [];
+            if (!message.end_of_turn) return [...before, { kind: 'interim', text, words }];
+            ended = { order: message.turn_order, words, transcript: message.transcript || text };
+            // Every word of the ended turn is final: shown as the engine's answer while its formatting is made.
+            return [...before, { kind: 'interim', text, words }];
           }
           case 'Termination':
-            return [{ kind: 'done' }];
+            return [...settleEnded(), { kind: 'done' }];
           default:
             return [];
         }

@@ -153,24 +153,9 @@ export class SherpaOnnxDecoder implements LocalDecoder {
     this.segmentStartSample = this.samplesIn;
   }
 
-  /** BPE tokens joined into words: a token starting with "▁" (or a space) begins a new word. */
   private words(): RecognizedWord[] {
     const { tokens, timestamps } = this.recognizer.getResult(this.stream);
-    const offset = this.segmentStartSample / PCM_SAMPLE_RATE;
-    const words: RecognizedWord[] = [];
-    tokens.forEach((token, i) => {
-      const time = offset + (timestamps[i] ?? 0);
-      const startsWord = token.startsWith('▁') || token.startsWith(' ') || words.length === 0;
-      const piece = token.replace(/^[▁ ]/, '').toLowerCase();
-      if (startsWord) words.push({ word: piece, start: time, end: time });
-      else {
-        const last = words.at(-1)!;
-        last.word += piece;
-        last.end = time;
-      }
-    });
-    for (const word of words) word.end = Math.max(word.end, word.start) + 0.04;
-    return words.filter((w) => w.word);
+    return wordsFromTokens(tokens, timestamps, this.segmentStartSample / PCM_SAMPLE_RATE);
   }
 
   private take(): SpeechEvent[] {
@@ -178,4 +163,35 @@ export class SherpaOnnxDecoder implements LocalDecoder {
     this.events = [];
     return out;
   }
+}
+
+/**
+ * BPE tokens joined into words: a token starting with "▁" (or a space) begins a new word. Most English models spell
+ * in capitals without punctuation; a model that cases and punctuates ("▁Hello", ",") keeps its written form as the
+ * word's `display`, so its sentence ends cut caption blocks, while the word itself stays plain for the text rules.
+ */
+export function wordsFromTokens(tokens: readonly string[], timestamps: readonly number[], offsetSeconds: number): RecognizedWord[] {
+  const written: { text: string; start: number; end: number }[] = [];
+  let spaceBefore = true;
+  tokens.forEach((token, i) => {
+    const time = offsetSeconds + (timestamps[i] ?? 0);
+    const piece = token.replace(/^[▁ ]/, '');
+    spaceBefore ||= piece !== token;
+    if (!piece) return;
+    // Punctuation belongs to the word before it, whatever the tokenizer did with the space.
+    const last = written.at(-1);
+    if (last && (!spaceBefore || /^[.,;:?!]+$/.test(piece))) {
+      last.text += piece;
+      last.end = time;
+    } else written.push({ text: piece, start: time, end: time });
+    spaceBefore = false;
+  });
+  // An all-capitals model says nothing about case: only a mixed-case spelling or punctuation is a written form.
+  const cased = written.some((w) => /\p{Ll}/u.test(w.text));
+  return written.flatMap(({ text, start, end }): RecognizedWord[] => {
+    const word = text.toLowerCase().replace(/[.,;:?!]+$/, '');
+    if (!word) return [];
+    const display = cased ? text : word + text.slice(word.length);
+    return [{ word, start, end: Math.max(end, start) + 0.04, ...(display !== word ? { display } : {}) }];
+  });
 }
