@@ -6,7 +6,9 @@ import { BridgeError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { postLines } from './post.js';
 import { installFailurePolicy } from './process-policy.js';
-import { ZoomApiClient } from './zoom-api/client.js';
+import { describeScopes, ZOOM_API_BASE, ZOOM_OAUTH_BASE, ZoomApiClient } from './zoom-api/client.js';
+import { targetOf } from './zoom-api/target.js';
+import { EVENT_SUBSCRIPTIONS } from './zoom-api/webhook.js';
 import { diagnose, formatReport } from './zoom-api/doctor.js';
 
 const USAGE = `caption-bridge: live speech to Zoom captions
@@ -53,22 +55,23 @@ function check(file: string): number {
   try {
     const config = loadConfig(file);
     process.stdout.write(`${file}: OK (${config.meetings.length} meeting${config.meetings.length === 1 ? '' : 's'})\n`);
+    const edition = config.zoomApi?.subAccountId ? 'master' : 'ordinary';
     config.meetings.forEach((meeting, m) => {
       if (meeting.source.type !== 'zoom-livestream') return;
-      const kind = meeting.source.meetingId ? 'meeting' : 'webinar';
-      const edition = config.zoomApi?.subAccountId ? 'master' : 'admin';
+      const { kind } = targetOf(meeting.source)!;
       process.stdout.write(
-        `info: meetings[${m}].source: zoom-livestream needs, in the Zoom app: the scopes ${kind}:update:livestream:${edition} and ` +
-          `${kind}:update:livestream_status:${edition}; the ${kind}.started and ${kind}.ended event subscriptions; custom live streaming ` +
+        `info: meetings[${m}].source: zoom-livestream needs, in the Zoom app: the scopes ${describeScopes(kind === 'meeting' ? 'meetingLivestream' : 'webinarLivestream', edition)}; ` +
+          `the ${EVENT_SUBSCRIPTIONS.livestream(kind).join(' and ')} event subscriptions; custom live streaming ` +
           `allowed for the account; and ${meeting.source.rtmpUrl} reachable from Zoom's cloud (it is this bridge's RTMP listener)\n`,
       );
     });
     config.meetings.forEach((meeting, m) => {
       if (meeting.source.type !== 'zoom-rtms') return;
+      const { kind } = targetOf(meeting.source)!;
       process.stdout.write(
         `info: meetings[${m}].source: zoom-rtms needs, in the Zoom app: Realtime Media Streams turned on with meeting audio; event ` +
-          'subscriptions meeting.rtms_started, meeting.rtms_stopped, meeting.rtms_interrupted (webinar.* for webinars) and meeting.started, ' +
-          `sent to https://<this host>/zoom/webhook; the scope ${meeting.source.meetingId ? 'meeting:read:meeting' : 'webinar:read:webinar'}:${config.zoomApi?.subAccountId ? 'master' : 'admin'} (to tell which meeting a stream belongs to); ` +
+          `subscriptions ${EVENT_SUBSCRIPTIONS.rtms(kind).join(', ')}, sent to https://<this host>/zoom/webhook; the scope ` +
+          `${describeScopes(kind === 'meeting' ? 'meetingDetails' : 'webinarDetails', edition)} (to tell which meeting a stream belongs to); ` +
           'and the host (or an auto-start setting) starting the app in the meeting\n',
       );
     });
@@ -182,13 +185,13 @@ async function zoomUrl(argv: string[]): Promise<number> {
       accountId: env.ZOOM_ACCOUNT_ID!,
       clientId: env.ZOOM_CLIENT_ID!,
       clientSecret: env.ZOOM_CLIENT_SECRET!,
-      apiBase: env.ZOOM_API_BASE ?? 'https://api.zoom.us/v2',
-      oauthBase: env.ZOOM_OAUTH_BASE ?? 'https://zoom.us',
+      apiBase: env.ZOOM_API_BASE ?? ZOOM_API_BASE,
+      oauthBase: env.ZOOM_OAUTH_BASE ?? ZOOM_OAUTH_BASE,
       ...(subAccountId ? { subAccountId } : {}),
     },
     createLogger('silent'),
   );
-  const report = await diagnose(client, values.meeting !== undefined ? { meetingId: values.meeting } : { webinarId: values.webinar! }, source);
+  const report = await diagnose(client, values.meeting !== undefined ? { kind: 'meeting', id: values.meeting } : { kind: 'webinar', id: values.webinar! }, source);
   process.stdout.write(formatReport(report));
   return report.captionUrl !== undefined && report.findings.every((f) => f.verdict !== 'fix') ? 0 : 1;
 }

@@ -9,6 +9,7 @@ import { StdoutSink } from './stdout-sink.js';
 import { TranscriptFileSink } from './transcript-sink.js';
 import { ZoomApiSink } from './zoom-api-sink.js';
 import { ZoomSink } from './zoom-sink.js';
+import { targetOf } from '../zoom-api/target.js';
 
 export interface PlannedDestination {
   sink: CaptionSink;
@@ -52,8 +53,7 @@ export function createDestinations(options: DestinationOptions, { stateDir, log,
       const zoom = destination.zoom;
       const shared = { lang: zoom.lang ?? options.language, stateDir: join(stateDir, 'seq'), requestTimeoutMs: zoom.requestTimeoutMs, giveUpAfterMs: zoom.giveUpAfterMs };
       if (zoom.url === undefined) {
-        const target = zoom.meetingId !== undefined ? { meetingId: zoom.meetingId } : { webinarId: zoom.webinarId! };
-        destinations.push({ sink: new ZoomApiSink({ target, ...shared }, zoomApi!, log), mode: zoom.display });
+        destinations.push({ sink: new ZoomApiSink({ target: targetOf(zoom)!, ...shared }, zoomApi!, log), mode: zoom.display });
       } else if (zoom.url === '') {
         log.warn('zoom caption URL is empty (optional): captions go to the other destinations only');
       } else {

@@ -2,13 +2,13 @@ import { z } from 'zod';
 import { language, milliseconds } from '../util/schema.js';
 import { DEFAULT_ARCHIVE_RETENTION, type ArchiveRetention } from './archive.js';
 import { parseCaptionUrl } from './caption-url.js';
+import { zoomTargetFields } from '../zoom-api/target.js';
 
 const zoomDestination = z
   .strictObject({
     /** The Caption URL itself, or the meeting/webinar whose Caption URL the bridge fetches from the Zoom API. */
     url: z.string().optional(),
-    meetingId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom meeting id is 9 to 12 digits').optional(),
-    webinarId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom webinar id is 9 to 12 digits').optional(),
+    ...zoomTargetFields,
     lang: language.optional(),
     /** blocks: complete one- or two-line blocks paced for reading; rollup: two rolling lines (each line reaches Zoom's transcript twice). */
     display: z.enum(['blocks', 'rollup']).default('blocks'),

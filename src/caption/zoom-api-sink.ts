@@ -1,14 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, isBridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { CaptionTarget, ZoomApiClient } from '../zoom-api/client.js';
+import type { ZoomApiClient } from '../zoom-api/client.js';
+import { describeTarget, type ZoomTarget } from '../zoom-api/target.js';
 import { captionUrlExpiry, hashKey, parseCaptionUrl } from './caption-url.js';
 import { SeqStore } from './seq-store.js';
 import { emptySenderStats, type CaptionSink, type OutgoingCaption, type SenderStats, type SinkResult } from './sink.js';
 import { ZoomCaptionSender } from './zoom-sender.js';
 
 export interface ZoomApiSinkOptions {
-  target: CaptionTarget;
+  target: ZoomTarget;
   lang: string;
   stateDir: string;
   requestTimeoutMs: number;
@@ -50,11 +51,13 @@ export class ZoomApiSink implements CaptionSink {
     private readonly api: ZoomApiClient,
     private readonly log: Logger,
   ) {
-    this.stateKey = hashKey(`zoom-api:${JSON.stringify(options.target)}`);
+    // Named as before targets had a kind: the seq state saved under this key must be found after an upgrade.
+    const { kind, id } = options.target;
+    this.stateKey = hashKey(`zoom-api:${JSON.stringify(kind === 'meeting' ? { meetingId: id } : { webinarId: id })}`);
   }
 
   get description(): string {
-    return 'meetingId' in this.options.target ? `zoom meeting ${this.options.target.meetingId}` : `zoom webinar ${this.options.target.webinarId}`;
+    return `zoom ${describeTarget(this.options.target)}`;
   }
 
   /** Does not wait for the meeting: the URL is fetched in the background until it has started. */

@@ -8,6 +8,7 @@ import { isAddressOrNetwork } from '../security/client-address.js';
 import { isLoopback, weakSecret } from '../security/tokens.js';
 import { segmenterOptions, textOptions } from '../segmenter/options.js';
 import { port } from '../util/schema.js';
+import { ZOOM_API_BASE, ZOOM_OAUTH_BASE } from '../zoom-api/client.js';
 
 /**
  * The whole config file: each feature owns the schema of its options (asr/options.ts, caption/options.ts, ...);
@@ -69,8 +70,8 @@ export const configSchema = z
          * call then uses the master-account edition (/accounts/{id}/..., :master scopes). Ordinary accounts omit it.
          */
         subAccountId: z.string().min(1, 'subAccountId is empty: omit it for an ordinary account').optional(),
-        apiBase: z.string().url().default('https://api.zoom.us/v2'),
-        oauthBase: z.string().url().default('https://zoom.us'),
+        apiBase: z.string().url().default(ZOOM_API_BASE),
+        oauthBase: z.string().url().default(ZOOM_OAUTH_BASE),
         /**
          * Hosts besides Zoom's own (wss:// on zoom.us) that RTMS server URLs may name, e.g. a stand-in for tests;
          * ws:// is dialled only for these. A webhook naming any other host is refused.

@@ -196,10 +196,8 @@ export class HttpServer {
       return json(res, verdict.status, { error: verdict.reason });
     }
     const { event } = verdict;
-    if (event.event === 'endpoint.url_validation') {
-      if (typeof event.payload?.plainToken !== 'string') return json(res, 400, { error: 'no plainToken' });
-      return json(res, 200, webhook.verifier.validationResponse(event.payload.plainToken));
-    }
+    const challenge = webhook.verifier.challengeReply(event);
+    if (challenge) return json(res, challenge.status, challenge.body);
     json(res, 200, { status: 'received' });
     webhook.onEvent(event);
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { milliseconds } from '../util/schema.js';
+import { namesOneTarget, zoomTargetFields } from '../zoom-api/target.js';
 
 const websocketSource = z.strictObject({
   type: z.literal('websocket'),
@@ -23,10 +24,9 @@ const rtmpPullSource = z.strictObject({ type: z.literal('rtmp-pull'), url: z.str
 const zoomRtmsSource = z
   .strictObject({
     type: z.literal('zoom-rtms'),
-    meetingId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom meeting id is 9 to 12 digits').optional(),
-    webinarId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom webinar id is 9 to 12 digits').optional(),
+    ...zoomTargetFields,
   })
-  .refine((source) => (source.meetingId === undefined) !== (source.webinarId === undefined), { message: 'zoom-rtms needs exactly one of meetingId, webinarId' });
+  .refine(namesOneTarget, { message: 'zoom-rtms needs exactly one of meetingId, webinarId' });
 
 /**
  * Zoom's custom live streaming pointed at this bridge's RTMP listener (for accounts without RTMS): when the meeting
@@ -35,14 +35,13 @@ const zoomRtmsSource = z
 const zoomLivestreamSource = z
   .strictObject({
     type: z.literal('zoom-livestream'),
-    meetingId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom meeting id is 9 to 12 digits').optional(),
-    webinarId: z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom webinar id is 9 to 12 digits').optional(),
+    ...zoomTargetFields,
     /** The RTMP listener as Zoom's cloud reaches it, without a key: rtmp://captions.example.org:1935/live */
     rtmpUrl: z.string().regex(/^rtmps?:\/\/[^/\s]+\/live$/, 'expected the address Zoom can reach, ending in /live: rtmp://captions.example.org:1935/live'),
     /** Zoom requires a page URL for a custom live stream; nobody watches it here. */
     pageUrl: z.string().url().optional(),
   })
-  .refine((source) => (source.meetingId === undefined) !== (source.webinarId === undefined), { message: 'zoom-livestream needs exactly one of meetingId, webinarId' });
+  .refine(namesOneTarget, { message: 'zoom-livestream needs exactly one of meetingId, webinarId' });
 
 /** Where a meeting's audio comes from. */
 export const sourceOptions = z.discriminatedUnion('type', [websocketSource, rtmpSource, rtmpPullSource, zoomRtmsSource, zoomLivestreamSource]);

@@ -7,6 +7,7 @@ import { FfmpegAudio } from './ffmpeg.js';
 import { StreamBuffer } from './stream-buffer.js';
 import { FailureThrottle, throttleKey } from '../security/throttle.js';
 import { tokensMatch } from '../security/tokens.js';
+import type { Routes } from './routes.js';
 
 /**
  * node-media-server's RTMP protocol engine (handshake, chunk streams, AMF commands) and its FLV tag writer, used
@@ -98,7 +99,7 @@ export class RtmpIngest {
   private readonly unauthenticated = new Map<Socket, string>();
 
   constructor(
-    private readonly targets: Map<string, RtmpTarget>,
+    private readonly targets: Routes<RtmpTarget>,
     private readonly log: Logger,
     private readonly throttle: FailureThrottle = new FailureThrottle(),
     /** Why a new stream for this meeting is refused now (the machine is overloaded), or undefined. */
@@ -167,7 +168,7 @@ export class RtmpIngest {
     rtmp.onPushCallback = () => {
       if (app !== RTMP_APP) return refuse('NetStream.Publish.BadName', `publish to rtmp://host/${RTMP_APP}/<stream key>`);
       if (this.throttle.blocked(socket.remoteAddress)) return refuse('NetStream.Publish.Failed', 'too many failed attempts; try again in a minute');
-      const match = [...this.targets.values()].find((t) => tokensMatch(key, t.streamKey));
+      const match = [...this.targets.entries()].map(([, t]) => t).find((t) => tokensMatch(key, t.streamKey));
       if (!match) {
         this.throttle.fail(socket.remoteAddress);
         return refuse('NetStream.Publish.BadName', 'wrong stream key');

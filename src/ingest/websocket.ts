@@ -14,6 +14,7 @@ import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm-converter.
 import { DeepgramReplies } from './deepgram-replies.js';
 import { StreamBuffer } from './stream-buffer.js';
 import { closeReason, closeSocket, sendIfOpen } from '../util/websocket-close.js';
+import type { Routes } from './routes.js';
 /** 1 MiB is ~33 s of 16 kHz audio in one frame: anything larger is not a live stream. */
 const MAX_FRAME_BYTES = 1 << 20;
 const HEARTBEAT_MS = 15_000;
@@ -91,7 +92,7 @@ export class WebSocketIngest {
   private accepting = true;
 
   constructor(
-    private readonly targets: Map<string, IngestTarget>,
+    private readonly targets: Routes<IngestTarget>,
     private readonly log: Logger,
     private readonly guard: IngestGuard = { throttle: new FailureThrottle(), allowedOrigins: [] },
   ) {
@@ -122,7 +123,7 @@ export class WebSocketIngest {
     const remote = this.clientAddress(req);
     if (this.guard.throttle.blocked(remote)) return refuse(socket, 429, 'too many failed attempts; try again in a minute');
     const token = presentedToken(req, url);
-    const id = meetingId ?? url.searchParams.get('meeting') ?? [...this.targets].find(([, t]) => token && tokensMatch(token, t.token))?.[0];
+    const id = meetingId ?? url.searchParams.get('meeting') ?? [...this.targets.entries()].find(([, t]) => token && tokensMatch(token, t.token))?.[0];
     if (id === undefined) {
       if (token) this.guard.throttle.fail(remote);
       return refuse(socket, token ? 401 : 400, token ? 'missing or wrong token' : 'name the meeting (?meeting=) or present its token');

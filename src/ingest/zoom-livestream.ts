@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { errorMessage, isBridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ZoomApiClient } from '../zoom-api/client.js';
+import { describeTarget, type ZoomTarget } from '../zoom-api/target.js';
 
 export interface LivestreamOptions {
-  kind: 'meeting' | 'webinar';
-  id: string;
+  target: ZoomTarget;
   /** Where Zoom's cloud can reach this bridge's RTMP listener, without the key: rtmp://captions.example.org:1935/live */
   rtmpUrl: string;
   /** Zoom requires a page URL for a custom live stream; nobody watches it here. */
@@ -41,15 +41,7 @@ export class ZoomLivestream {
     private readonly route: LivestreamRoute,
     log: Logger,
   ) {
-    this.log = log.child({ livestream: `${options.kind} ${options.id}` });
-  }
-
-  private get resource(): string {
-    return `/${this.options.kind}s/${encodeURIComponent(this.options.id)}/livestream`;
-  }
-
-  private get context(): { feature: 'meetingLivestream' | 'webinarLivestream'; what: string } {
-    return { feature: this.options.kind === 'meeting' ? 'meetingLivestream' : 'webinarLivestream', what: `the live stream of ${this.options.kind} ${this.options.id}` };
+    this.log = log.child({ livestream: describeTarget(options.target) });
   }
 
   /**
@@ -66,13 +58,12 @@ export class ZoomLivestream {
     const streamKey = randomBytes(24).toString('hex');
     this.route.accept(streamKey);
     try {
-      await this.api.patch(this.resource, { stream_url: this.options.rtmpUrl, stream_key: streamKey, page_url: this.options.pageUrl }, this.context);
-      // Zoom's own captions burnt into the picture would be noise here: the bridge only takes the sound.
-      await this.api.patch(`${this.resource}/status`, { action: 'start', settings: { close_caption: 'off', active_speaker_name: false } }, this.context);
+      await this.api.setLivestream(this.options.target, { url: this.options.rtmpUrl, key: streamKey, pageUrl: this.options.pageUrl });
+      await this.api.setLivestreamStatus(this.options.target, 'start');
     } catch (err) {
       this.route.refuse();
-      if (isBridgeError(err, 'ZOOM_MEETING_NOT_STARTED') || /has not started/i.test(errorMessage(err))) {
-        this.log.info('the meeting has not started: its live stream starts with the meeting.started webhook');
+      if (isBridgeError(err, 'ZOOM_MEETING_NOT_STARTED')) {
+        this.log.info('the meeting has not started: its live stream starts when Zoom says it has');
         return false;
       }
       const sentence = `Zoom would not start the live stream to the bridge: ${errorMessage(err)}; ${SETTINGS_HINT}`;
@@ -92,7 +83,7 @@ export class ZoomLivestream {
     if (!this.live) return;
     this.live = false;
     try {
-      await this.api.patch(`${this.resource}/status`, { action: 'stop' }, this.context);
+      await this.api.setLivestreamStatus(this.options.target, 'stop');
       this.log.info('Zoom live stream stopped');
     } catch (err) {
       // After meeting.ended Zoom has stopped it already; nothing is lost either way.

@@ -16,6 +16,7 @@ import { Segmenter, type SettledPiece } from '../segmenter/segmenter.js';
 import { TextRules } from '../segmenter/text-rules.js';
 import { settleWords } from '../segmenter/stream.js';
 import { AsyncQueue } from '../util/async-queue.js';
+import { targetOf, type ZoomTarget } from '../zoom-api/target.js';
 import { labelSpeakers } from './speakers.js';
 import type { MeetingEvents, MeetingSnapshot, MeetingState, MeetingStats, MeetingView, StreamSummary, StreamTarget } from './types.js';
 
@@ -302,11 +303,11 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     this.log.info({ seq: result.seq, status: result.status, words: caption.words.length, latencyMs }, 'caption delivered');
   }
 
-  /** Zoom meeting and webinar ids whose webhooks concern this pipeline. */
-  get zoomIds(): string[] {
+  /** The Zoom meetings and webinars this meeting listens to or captions: their webhooks concern it. */
+  get zoomTargets(): ZoomTarget[] {
     const { source } = this.config;
-    const fromSource = source.type === 'zoom-rtms' || source.type === 'zoom-livestream' ? [source.meetingId, source.webinarId] : [];
-    return [...fromSource, ...this.config.captions.flatMap((d) => [d.zoom?.meetingId, d.zoom?.webinarId])].filter((id): id is string => id !== undefined);
+    const fromSource = source.type === 'zoom-rtms' || source.type === 'zoom-livestream' ? [targetOf(source)] : [];
+    return [...fromSource, ...this.config.captions.map((d) => (d.zoom ? targetOf(d.zoom) : undefined))].filter((t): t is ZoomTarget => t !== undefined);
   }
 
   /** The Zoom meeting started or ended (webhook). On the end, the stream in progress has been ended by the caller. */

@@ -6,27 +6,23 @@ import type { IngestTarget } from '../ingest/websocket.js';
 import { ZoomLivestream } from '../ingest/zoom-livestream.js';
 import { RtmsConnection, type RtmsCredentials, type RtmsOptions, type RtmsStart } from '../ingest/zoom-rtms.js';
 import type { Logger } from '../log.js';
-import type { BridgeMetrics } from '../metrics.js';
+import { targetOf, type ZoomTarget } from '../zoom-api/target.js';
 import { LiveView } from './live-view.js';
 import { MeetingPipeline, type MeetingDeps } from './meeting.js';
 import type { ConsoleAction, ConsoleView, MeetingControl } from './types.js';
 
-/** The Zoom meeting or webinar a Zoom source names (the schema requires exactly one of the two ids). */
-function zoomTarget(source: { meetingId?: string; webinarId?: string }): { kind: 'meeting' | 'webinar'; id: string } {
-  return source.meetingId !== undefined ? { kind: 'meeting', id: source.meetingId } : { kind: 'webinar', id: source.webinarId! };
-}
-
-/** The daemon's ways in, shared by all meetings; a meeting adds its routes and removes them when it closes. */
-export interface MeetingRoutes {
-  websocket: Map<string, IngestTarget>;
-  rtmp: Map<string, RtmpTarget>;
+/** What a meeting needs from the process that runs it. */
+export interface RunningMeetingDeps extends MeetingDeps {
+  /** The Zoom app's credentials (they sign RTMS handshakes) and the reconnect policy, when there is a Zoom app. */
+  rtms?: RtmsCredentials & RtmsOptions;
   /** End the meeting's current stream on every listener, as CloseStream would. */
   endStream(meetingId: string): void;
 }
 
 /**
- * One meeting and everything it owns: its pipeline, its ingest routes, its RTMP pull, its metrics. `close()`
- * releases all of them in order (no new audio, the stream in progress finished, the engine and sinks closed).
+ * One meeting and everything it owns: its pipeline, its RTMP pull, its RTMS connection, its live stream. The
+ * listeners find it through its routes (the registry reads them); `close()` releases all of it in order (no new
+ * audio, the stream in progress finished, the engine and sinks closed).
  */
 export class RunningMeeting implements MeetingControl {
   readonly pipeline: MeetingPipeline;
@@ -34,31 +30,30 @@ export class RunningMeeting implements MeetingControl {
   private pull: RtmpPull | undefined;
   private rtms: RtmsConnection | undefined;
   private readonly livestream: ZoomLivestream | undefined;
-  /** The Zoom app's credentials (they sign RTMS handshakes) and the reconnect policy, when there is a Zoom app. */
+  /** The stream key of the Zoom live stream under way towards the bridge (zoom-livestream sources). */
+  private livestreamKey: string | undefined;
   private readonly rtmsSettings: (RtmsCredentials & RtmsOptions) | undefined;
+  private readonly endStream: () => void;
   private closing: Promise<void> | undefined;
 
   constructor(
     readonly config: MeetingConfig,
-    deps: MeetingDeps & { metrics: BridgeMetrics; rtms?: RtmsCredentials & RtmsOptions },
-    private readonly routes: MeetingRoutes,
+    deps: RunningMeetingDeps,
     private readonly log: Logger,
   ) {
     this.rtmsSettings = deps.rtms;
+    this.endStream = () => deps.endStream(config.id);
     this.pipeline = new MeetingPipeline(config, deps);
-    deps.metrics.watch(this.pipeline);
     this.live = new LiveView(this.pipeline);
     const { source } = config;
-    if (source.type === 'websocket') routes.websocket.set(config.id, { pipeline: this.pipeline, token: source.token, idleTimeoutMs: source.idleTimeoutMs });
-    if (source.type === 'rtmp') routes.rtmp.set(config.id, { pipeline: this.pipeline, streamKey: source.streamKey });
     if (source.type === 'zoom-livestream' && deps.zoomApi) {
-      const { kind, id } = zoomTarget(source);
       const pageUrl = source.pageUrl ?? `https://${new URL(source.rtmpUrl).hostname}/`;
-      this.livestream = new ZoomLivestream({ kind, id, rtmpUrl: source.rtmpUrl, pageUrl }, deps.zoomApi, {
-        accept: (streamKey) => routes.rtmp.set(config.id, { pipeline: this.pipeline, streamKey }),
+      // The schema requires exactly one of the two ids.
+      this.livestream = new ZoomLivestream({ target: targetOf(source)!, rtmpUrl: source.rtmpUrl, pageUrl }, deps.zoomApi, {
+        accept: (streamKey) => (this.livestreamKey = streamKey),
         refuse: () => {
-          if (routes.rtmp.get(config.id)?.pipeline === this.pipeline) routes.rtmp.delete(config.id);
-          routes.endStream(config.id);
+          this.livestreamKey = undefined;
+          this.endStream();
         },
         problem: (sentence) => this.pipeline.sourceProblem(sentence),
       }, log.child({ meeting: config.id }));
@@ -75,7 +70,7 @@ export class RunningMeeting implements MeetingControl {
       await Promise.all([this.pipeline.zoomMeeting('started'), this.livestream?.start()]);
       return;
     }
-    this.routes.endStream(this.id);
+    this.endStream();
     await Promise.all([this.livestream?.stop(), this.rtmsStopped(undefined, 'the Zoom meeting ended')]);
     await this.pipeline.zoomMeeting('ended');
   }
@@ -84,10 +79,25 @@ export class RunningMeeting implements MeetingControl {
     return this.config.id;
   }
 
-  /** The Zoom meeting or webinar whose RTMS stream this meeting takes, when its source is zoom-rtms. */
-  get rtmsTarget(): { kind: 'meeting' | 'webinar'; id: string } | undefined {
+  /** Where a WebSocket publisher's audio goes, and the token it must present; none once the meeting closes. */
+  get websocketRoute(): IngestTarget | undefined {
     const { source } = this.config;
-    return source.type === 'zoom-rtms' ? zoomTarget(source) : undefined;
+    if (this.closing || source.type !== 'websocket') return undefined;
+    return { pipeline: this.pipeline, token: source.token, idleTimeoutMs: source.idleTimeoutMs };
+  }
+
+  /** Where an RTMP publisher's audio goes, and its stream key (a Zoom live stream's: while one is under way). */
+  get rtmpRoute(): RtmpTarget | undefined {
+    const { source } = this.config;
+    if (this.closing) return undefined;
+    const streamKey = source.type === 'rtmp' ? source.streamKey : this.livestreamKey;
+    return streamKey === undefined ? undefined : { pipeline: this.pipeline, streamKey };
+  }
+
+  /** The Zoom meeting or webinar whose RTMS stream this meeting takes, when its source is zoom-rtms. */
+  get rtmsTarget(): ZoomTarget | undefined {
+    const { source } = this.config;
+    return source.type === 'zoom-rtms' ? targetOf(source) : undefined;
   }
 
   /**
@@ -142,7 +152,7 @@ export class RunningMeeting implements MeetingControl {
         this.pipeline.addReplacement(action.from, action.to);
         return record(`replacement "${action.from}" -> "${action.to}" (this meeting, until restart; not saved to the config file)`);
       case 'end-stream':
-        this.routes.endStream(this.id);
+        this.endStream();
         await this.rtmsStopped(undefined, 'ended by an operator');
         return record('ended the current stream');
       case 'next-engine': {
@@ -173,9 +183,7 @@ export class RunningMeeting implements MeetingControl {
    */
   close(deadline?: AbortSignal): Promise<void> {
     this.closing ??= (async () => {
-      if (this.routes.websocket.get(this.id)?.pipeline === this.pipeline) this.routes.websocket.delete(this.id);
-      if (this.routes.rtmp.get(this.id)?.pipeline === this.pipeline) this.routes.rtmp.delete(this.id);
-      this.routes.endStream(this.id);
+      this.endStream();
       await this.livestream?.stop();
       await this.rtmsStopped(undefined, 'meeting closed');
       await this.pull?.close();

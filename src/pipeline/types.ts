@@ -127,4 +127,5 @@ export interface MeetingView {
   readonly state: MeetingState;
   snapshot(): MeetingSnapshot;
   on<E extends keyof MeetingEvents>(event: E, listener: (...args: MeetingEvents[E]) => void): unknown;
+  off<E extends keyof MeetingEvents>(event: E, listener: (...args: MeetingEvents[E]) => void): unknown;
 }

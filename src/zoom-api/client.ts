@@ -3,6 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { explainApiError, explainOAuthError } from './explain.js';
+import { describeTarget, type ZoomKind, type ZoomTarget } from './target.js';
+
+/** Zoom's own hosts; zoomApi.apiBase / oauthBase point elsewhere only for a stand-in or a proxy. */
+export const ZOOM_API_BASE = 'https://api.zoom.us/v2';
+export const ZOOM_OAUTH_BASE = 'https://zoom.us';
 
 export interface ZoomApiCredentials {
   accountId: string;
@@ -19,7 +24,6 @@ export interface ZoomApiCredentials {
   subAccountId?: string;
 }
 
-export type CaptionTarget = { meetingId: string } | { webinarId: string };
 
 /** What the bridge asks the Zoom API for; each needs its own scope. */
 export type ApiFeature =
@@ -32,7 +36,7 @@ export type ApiFeature =
   | 'webinarLivestream';
 
 /** Granular scope first, then the classic scope that also grants it. */
-const SCOPES: Record<'ordinary' | 'master', Record<ApiFeature, readonly string[]>> = {
+const SCOPES: Record<ApiEdition, Record<ApiFeature, readonly string[]>> = {
   ordinary: {
     meetingCaptionToken: ['meeting:read:token:admin', 'meeting:read:admin'],
     webinarCaptionToken: ['webinar:read:token:admin', 'webinar:read:admin'],
@@ -54,6 +58,14 @@ const SCOPES: Record<'ordinary' | 'master', Record<ApiFeature, readonly string[]
     webinarLivestream: ['webinar:update:livestream:master', 'webinar:update:livestream_status:master', 'webinar:master'],
   },
 };
+
+export type ApiEdition = 'ordinary' | 'master';
+
+/** "a and b (or the classic c)": the granular scopes a feature needs in an edition, and the classic one that covers them. */
+export function describeScopes(feature: ApiFeature, edition: ApiEdition): string {
+  const scopes = SCOPES[edition][feature];
+  return `${scopes.slice(0, -1).join(' and ')} (or the classic ${scopes.at(-1)!})`;
+}
 
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Renew the access token this long before Zoom says it expires (clock skew, slow requests). */
@@ -98,7 +110,7 @@ export class ZoomApiClient {
     private readonly now: () => number = Date.now,
   ) {}
 
-  get edition(): 'ordinary' | 'master' {
+  get edition(): ApiEdition {
     return this.credentials.subAccountId === undefined ? 'ordinary' : 'master';
   }
 
@@ -205,7 +217,7 @@ export class ZoomApiClient {
    * The meeting (or webinar) id of an instance UUID, as RTMS webhooks name only the instance. Zoom asks for a UUID
    * that starts with "/" or contains "//" to be encoded twice.
    */
-  async idOfInstance(uuid: string, kind: 'meeting' | 'webinar'): Promise<string> {
+  async idOfInstance(uuid: string, kind: ZoomKind): Promise<string> {
     const once = encodeURIComponent(uuid);
     const segment = uuid.startsWith('/') || uuid.includes('//') ? encodeURIComponent(once) : once;
     const feature = kind === 'meeting' ? 'meetingDetails' : 'webinarDetails';
@@ -214,12 +226,31 @@ export class ZoomApiClient {
     return String(body.id);
   }
 
+  /** Points the target's custom live stream at `url` with `key` (Zoom requires a page URL for it; nobody watches it here). */
+  async setLivestream(target: ZoomTarget, stream: { url: string; key: string; pageUrl: string }): Promise<void> {
+    await this.patch(`${this.livestreamResource(target)}`, { stream_url: stream.url, stream_key: stream.key, page_url: stream.pageUrl }, this.livestreamContext(target));
+  }
+
+  /** Starts or stops the target's custom live stream. */
+  async setLivestreamStatus(target: ZoomTarget, action: 'start' | 'stop'): Promise<void> {
+    // Zoom's own captions burnt into the picture would be noise here: the bridge only takes the sound.
+    const body = action === 'start' ? { action, settings: { close_caption: 'off', active_speaker_name: false } } : { action };
+    await this.patch(`${this.livestreamResource(target)}/status`, body, this.livestreamContext(target));
+  }
+
+  private livestreamResource(target: ZoomTarget): string {
+    return `/${target.kind}s/${encodeURIComponent(target.id)}/livestream`;
+  }
+
+  private livestreamContext(target: ZoomTarget): ApiCallContext {
+    return { feature: target.kind === 'meeting' ? 'meetingLivestream' : 'webinarLivestream', what: `the live stream of ${describeTarget(target)}` };
+  }
+
   /** The meeting's or webinar's Caption URL (Zoom calls it the closed caption token). */
-  async captionUrl(target: CaptionTarget): Promise<string> {
-    const [kind, id, feature] =
-      'meetingId' in target ? (['meetings', target.meetingId, 'meetingCaptionToken'] as const) : (['webinars', target.webinarId, 'webinarCaptionToken'] as const);
-    const what = `${kind.slice(0, -1)} ${id}`;
-    const body = await this.get<{ token?: unknown }>(`/${kind}/${encodeURIComponent(id)}/token?type=closed_caption_token`, { feature, what });
+  async captionUrl(target: ZoomTarget): Promise<string> {
+    const feature = target.kind === 'meeting' ? 'meetingCaptionToken' : 'webinarCaptionToken';
+    const what = describeTarget(target);
+    const body = await this.get<{ token?: unknown }>(`/${target.kind}s/${encodeURIComponent(target.id)}/token?type=closed_caption_token`, { feature, what });
     if (typeof body.token !== 'string') throw new BridgeError('ZOOM_API_UNAVAILABLE', `Zoom answered the caption token request for ${what} without a token`);
     return body.token;
   }

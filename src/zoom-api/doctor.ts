@@ -1,7 +1,8 @@
 import { captionUrlExpiry } from '../caption/caption-url.js';
 import { errorMessage, isBridgeError } from '../errors.js';
 import { redactUrl } from '../redact.js';
-import type { ApiFeature, CaptionTarget, ZoomApiClient } from './client.js';
+import type { ApiFeature, ZoomApiClient } from './client.js';
+import { describeTarget, type ZoomTarget } from './target.js';
 
 /** One line of the doctor's report: `ok`, `fix` (the user must change something), or `unknown` (could not look). */
 export interface Finding {
@@ -26,10 +27,10 @@ interface AccountSettings {
  * credentials, scopes, account settings, the meeting, the Caption URL. It reads only; it posts no caption (a POST
  * would show text to the participants).
  */
-export async function diagnose(client: ZoomApiClient, target: CaptionTarget, source?: 'zoom-rtms' | 'zoom-livestream'): Promise<DoctorReport> {
-  const isMeeting = 'meetingId' in target;
-  const id = isMeeting ? target.meetingId : target.webinarId;
-  const what = `${isMeeting ? 'meeting' : 'webinar'} ${id}`;
+export async function diagnose(client: ZoomApiClient, target: ZoomTarget, source?: 'zoom-rtms' | 'zoom-livestream'): Promise<DoctorReport> {
+  const isMeeting = target.kind === 'meeting';
+  const { id } = target;
+  const what = describeTarget(target);
   const findings: Finding[] = [];
   const report: DoctorReport = { findings, hostSteps: [...HOST_STEPS, ...(source ? SOURCE_HOST_STEPS[source] : [])] };
   const say = (verdict: Finding['verdict'], text: string): void => void findings.push({ verdict, text });

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ZoomKind, ZoomTarget } from './target.js';
 
 export interface ZoomWebhookEvent {
   event: string;
@@ -66,6 +67,14 @@ export class ZoomWebhookVerifier {
     return { plainToken, encryptedToken: this.hmac(plainToken) };
   }
 
+  /** Zoom checking the endpoint (endpoint.url_validation): the reply it expects. Undefined for any other event. */
+  challengeReply(event: ZoomWebhookEvent): { status: number; body: object } | undefined {
+    if (event.event !== 'endpoint.url_validation') return undefined;
+    const plainToken = event.payload?.plainToken;
+    if (typeof plainToken !== 'string') return { status: 400, body: { error: 'no plainToken' } };
+    return { status: 200, body: this.validationResponse(plainToken) };
+  }
+
   private hmac(message: string): string {
     return createHmac('sha256', this.secret).update(message).digest('hex');
   }
@@ -86,4 +95,56 @@ function safeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** What a verified Zoom event means to the bridge; events it does not act on are `other`. */
+export type ZoomNotice =
+  | { type: 'lifecycle'; target: ZoomTarget; what: 'started' | 'ended'; instanceUuid?: string }
+  | { type: 'rtms'; kind: ZoomKind; what: 'started' | 'stopped' | 'interrupted'; instanceUuid: string; streamId: string; zoomId?: string; serverUrls?: string; stop?: RtmsStop }
+  | { type: 'other'; event: string; problem?: string; zoomId?: string; instanceUuid?: string };
+
+export interface RtmsStop {
+  reason: unknown;
+  /** Zoom's failover page: these reasons are a full RTMS restart, and a new rtms_started follows. */
+  restarts: boolean;
+}
+
+/** The event subscriptions each way of getting a meeting's audio needs (for --check and the docs). */
+export const EVENT_SUBSCRIPTIONS = {
+  rtms: (kind: ZoomKind): string[] => [`${kind}.rtms_started`, `${kind}.rtms_stopped`, `${kind}.rtms_interrupted`, `${kind}.started`],
+  livestream: (kind: ZoomKind): string[] => [`${kind}.started`, `${kind}.ended`],
+};
+
+/** Reads a verified event: which meeting or webinar it concerns and what happened, in the bridge's terms. */
+export function readZoomEvent(event: ZoomWebhookEvent): ZoomNotice {
+  const payload = event.payload ?? {};
+  const rtms = /^(meeting|webinar)\.rtms_(started|stopped|interrupted)$/.exec(event.event);
+  if (rtms) {
+    const kind = rtms[1] as ZoomKind;
+    const what = rtms[2] as 'started' | 'stopped' | 'interrupted';
+    const uuid = kind === 'meeting' ? payload.meeting_uuid : payload.webinar_uuid;
+    const streamId = payload.rtms_stream_id;
+    if (typeof uuid !== 'string' || typeof streamId !== 'string') return { type: 'other', event: event.event, problem: 'RTMS event without an instance uuid or stream id' };
+    // Since May 2026 Zoom names the meeting in the event; older events need the instance looked up.
+    const named = kind === 'meeting' ? payload.meeting_id : payload.webinar_id;
+    const zoomId = typeof named === 'number' || typeof named === 'string' ? String(named) : undefined;
+    const reason = payload.stop_reason;
+    return {
+      type: 'rtms',
+      kind,
+      what,
+      instanceUuid: uuid,
+      streamId,
+      ...(zoomId === undefined ? {} : { zoomId }),
+      ...(typeof payload.server_urls === 'string' ? { serverUrls: payload.server_urls } : {}),
+      ...(what === 'stopped' ? { stop: { reason, restarts: typeof reason === 'number' && ((reason >= 10 && reason <= 19) || reason === 24) } } : {}),
+    };
+  }
+  const id = payload.object?.id === undefined ? undefined : String(payload.object.id);
+  const instanceUuid = typeof payload.object?.uuid === 'string' ? payload.object.uuid : undefined;
+  const lifecycle = /^(meeting|webinar)\.(started|ended)$/.exec(event.event);
+  if (lifecycle && id !== undefined) {
+    return { type: 'lifecycle', target: { kind: lifecycle[1] as ZoomKind, id }, what: lifecycle[2] as 'started' | 'ended', ...(instanceUuid ? { instanceUuid } : {}) };
+  }
+  return { type: 'other', event: event.event, ...(id === undefined ? {} : { zoomId: id }), ...(instanceUuid ? { instanceUuid } : {}) };
 }

@@ -85,14 +85,14 @@ describe('one publisher cannot starve the others', () => {
       const onDelivered = ({ wordLatencies }: { wordLatencies: number[] }): void => void latencies.push(...wordLatencies);
       steady.on('delivered', onDelivered);
       let maxBehind = 0;
-      const sampler = setInterval(() => (maxBehind = Math.max(maxBehind, steady.behindSeconds)), 100);
-      const droppedBefore = steady.stats.droppedSeconds;
+      const sampler = setInterval(() => (maxBehind = Math.max(maxBehind, steady.snapshot().behindSeconds)), 100);
+      const droppedBefore = steady.snapshot().stats.droppedSeconds;
       expect((await streamAudio(`${ws}/ingest/steady`, speech, { token: 'steady-token' })).code).toBe(1000);
       clearInterval(sampler);
       steady.off('delivered', onDelivered);
       latencies.sort((a, b) => a - b);
       const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-      return { p50: at(0.5), p95: at(0.95), maxBehind, dropped: steady.stats.droppedSeconds - droppedBefore };
+      return { p50: at(0.5), p95: at(0.95), maxBehind, dropped: steady.snapshot().stats.droppedSeconds - droppedBefore };
     };
 
     const alone = await runSteady();
@@ -107,7 +107,7 @@ describe('one publisher cannot starve the others', () => {
         await streamAudio(`${ws}/ingest/flood`, floodAudio, { token: 'flood-token', realtime: false, chunkMs: (1 << 19) / 16 }).catch(() => undefined);
       }
     })();
-    await waitUntil(() => daemon.meetings.find((m) => m.id === 'flood')!.behindSeconds > 1, { what: 'the flood decoding' });
+    await waitUntil(() => daemon.meetings.find((m) => m.id === 'flood')!.snapshot().behindSeconds > 1, { what: 'the flood decoding' });
     const flooded = await runSteady();
     flooding = false;
     await floods;

@@ -80,6 +80,44 @@ describe('operating the daemon', () => {
     for (const zoom of Object.values(zooms)) expect(text).not.toContain(zoom.query.signature);
   });
 
+  it('adds and removes meetings at runtime through one owner while another streams, with no seq reused', async () => {
+    const base = `ws://127.0.0.1:${daemon.port}`;
+    const zoomD = new FakeZoom();
+    urls.d = await zoomD.start();
+    const settingsOf = (id: string) => config(meeting(id)).meetings[0]!;
+    const firstA = zooms.a.lastAcceptedSeq;
+    const running = streamAudio(`${base}/ingest/a`, concatSamples([sentence, sentence]), { token: 'a-token' });
+    try {
+      await daemon.addMeeting(settingsOf('d'));
+      await expect(daemon.addMeeting(settingsOf('a'))).rejects.toThrow(/already running/);
+      // d streams in real time; it is removed once its first captions are out: the stream ends after its last ones.
+      const toD = streamAudio(`${base}/ingest/d`, concatSamples([sentence, sentence]), { token: 'd-token' });
+      await zoomD.waitForCaptions(1);
+      await daemon.removeMeeting('d');
+      expect((await toD).code).toBe(1000);
+      expect(daemon.meetings.map((m) => m.id)).not.toContain('d');
+      expect((await refusedUpgrade(`${base}/ingest/d`, { Authorization: 'Bearer d-token' })).status).toBe(404);
+      const lastD = zoomD.lastAcceptedSeq;
+      expect(lastD).toBeGreaterThan(0);
+
+      // Added again under the same id: it carries on from its saved seq.
+      await daemon.addMeeting(settingsOf('d'));
+      expect((await streamAudio(`${base}/ingest/d`, sentence, { token: 'd-token', realtime: false })).code).toBe(1000);
+      expect(zoomD.accepted.filter((c) => c.seq > lastD)[0]?.seq).toBe(lastD + 1);
+      expect(zoomD.violations).toEqual([]);
+      expect(zoomD.gaps).toEqual([]);
+
+      // The meeting that streamed all along never noticed.
+      expect((await running).code).toBe(1000);
+      const seqs = zooms.a.accepted.map((c) => c.seq).filter((seq) => seq > firstA);
+      expect(seqs.length).toBeGreaterThan(0);
+      expect(seqs).toEqual(seqs.map((_, i) => firstA + 1 + i));
+    } finally {
+      await daemon.removeMeeting('d');
+      await zoomD.stop();
+    }
+  });
+
   it('lists the meetings as JSON for an admin, and only for an admin', async () => {
     expect((await http('/meetings')).status).toBe(401);
     expect((await http('/meetings', 'wrong')).status).toBe(401);

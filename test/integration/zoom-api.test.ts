@@ -17,6 +17,7 @@ import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { streamAudio } from '../helpers/ws-client.js';
 import { waitUntil } from '../helpers/wait.js';
 import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
+import type { ZoomTarget } from '../../src/zoom-api/target.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const MEETING = '123456789';
@@ -44,11 +45,11 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
     api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
     let clock = Date.now();
     const c = client(undefined, () => clock);
-    expect(await c.captionUrl({ meetingId: MEETING })).toBe(zoom.captionUrl());
-    await c.captionUrl({ meetingId: MEETING });
+    expect(await c.captionUrl({ kind: 'meeting', id: MEETING })).toBe(zoom.captionUrl());
+    await c.captionUrl({ kind: 'meeting', id: MEETING });
     expect(api.calls.token).toBe(1);
     clock += 3_500_000; // 58 minutes on: inside the renewal margin of a one-hour token
-    await c.captionUrl({ meetingId: MEETING });
+    await c.captionUrl({ kind: 'meeting', id: MEETING });
     expect(api.calls.token).toBe(2);
   });
 
@@ -56,10 +57,10 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
     api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
     const c = client();
     api.unauthorizedNext = 1;
-    expect(await c.captionUrl({ meetingId: MEETING })).toBe(zoom.captionUrl());
+    expect(await c.captionUrl({ kind: 'meeting', id: MEETING })).toBe(zoom.captionUrl());
     expect(api.calls.token).toBe(2);
     api.unauthorizedNext = 2;
-    await expect(c.captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_AUTH', message: expect.stringContaining('deactivated or deleted') });
+    await expect(c.captionUrl({ kind: 'meeting', id: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_AUTH', message: expect.stringContaining('deactivated or deleted') });
   });
 
   it('waits as long as a 429 asks (Retry-After), then succeeds', async () => {
@@ -67,27 +68,27 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
     api.rateLimitNext = 1;
     api.retryAfter = '1';
     const started = Date.now();
-    expect(await client().captionUrl({ meetingId: MEETING })).toBe(zoom.captionUrl());
+    expect(await client().captionUrl({ kind: 'meeting', id: MEETING })).toBe(zoom.captionUrl());
     expect(Date.now() - started).toBeGreaterThanOrEqual(990);
     expect(api.calls.captionToken).toBe(2);
     // A daily limit that resets far in the future is reported, not slept through.
     api.rateLimitNext = 1;
     api.retryAfter = new Date(Date.now() + 86_400_000).toUTCString();
-    await expect(client().captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_RATE_LIMITED', retryable: true });
+    await expect(client().captionUrl({ kind: 'meeting', id: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_RATE_LIMITED', retryable: true });
   });
 
   it('tells "not started", "does not exist" and bad credentials apart', async () => {
     api.meetings.set(MEETING, { started: false, captionUrl: () => zoom.captionUrl() });
-    await expect(client().captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_MEETING_NOT_STARTED', retryable: true });
-    await expect(client().captionUrl({ webinarId: '987654321' })).rejects.toMatchObject({ code: 'ZOOM_MEETING_NOT_FOUND', retryable: false });
+    await expect(client().captionUrl({ kind: 'meeting', id: MEETING })).rejects.toMatchObject({ code: 'ZOOM_MEETING_NOT_STARTED', retryable: true });
+    await expect(client().captionUrl({ kind: 'webinar', id: '987654321' })).rejects.toMatchObject({ code: 'ZOOM_MEETING_NOT_FOUND', retryable: false });
     const logs = captureLogs();
     const wrong = new ZoomApiClient({ accountId: api.accountId, clientId: api.clientId, clientSecret: 'nope', ...bases }, logs.log);
-    await expect(wrong.captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_AUTH', message: expect.stringContaining('ZOOM_CLIENT_SECRET') });
+    await expect(wrong.captionUrl({ kind: 'meeting', id: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_AUTH', message: expect.stringContaining('ZOOM_CLIENT_SECRET') });
   });
 
   it('each refusal becomes one sentence saying what to change where', async () => {
     api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
-    const refusal = async (prepare: () => void, target: { meetingId: string } | { webinarId: string } = { meetingId: MEETING }): Promise<unknown> => {
+    const refusal = async (prepare: () => void, target: ZoomTarget = { kind: 'meeting', id: MEETING }): Promise<unknown> => {
       prepare();
       return client().captionUrl(target).then(() => 'no error', (err: unknown) => err);
     };
@@ -100,7 +101,7 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
     // A misconfigured app's calls share one token: not an OAuth request before every call.
     const repeated = client();
     const tokensBefore = api.calls.token;
-    for (let i = 0; i < 3; i++) await expect(repeated.captionUrl({ meetingId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_SCOPE_MISSING' });
+    for (let i = 0; i < 3; i++) await expect(repeated.captionUrl({ kind: 'meeting', id: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_SCOPE_MISSING' });
     expect(api.calls.token - tokensBefore).toBe(1);
     // The classic scope also grants it.
     expect(await refusal(() => (api.scopes = ['meeting:read:admin']))).toBe('no error');
@@ -115,7 +116,7 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
     api.meetings.get(MEETING)!.started = true;
 
     // A meeting hosted in another account: Zoom answers as for a missing one.
-    const foreign = await refusal(() => undefined, { meetingId: '111222333' });
+    const foreign = await refusal(() => undefined, { kind: 'meeting', id: '111222333' });
     expect(foreign).toMatchObject({ code: 'ZOOM_MEETING_NOT_FOUND', retryable: false });
     expect((foreign as Error).message).toMatch(/Zoom finds no meeting 111222333 in the app's account .* the Zoom app must be made in the host's account/);
 
@@ -126,9 +127,9 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
 
   it('uses the ordinary endpoints by default and the master-account ones only with subAccountId; each fake refuses the other', async () => {
     api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
-    expect(await client().captionUrl({ meetingId: MEETING })).toBe(zoom.captionUrl());
+    expect(await client().captionUrl({ kind: 'meeting', id: MEETING })).toBe(zoom.captionUrl());
     const asMaster = new ZoomApiClient({ accountId: api.accountId, clientId: api.clientId, clientSecret: api.clientSecret, subAccountId: 'sub-456', ...bases }, captureLogs().log);
-    const wrongEdition = await asMaster.captionUrl({ meetingId: MEETING }).catch((err: unknown) => err);
+    const wrongEdition = await asMaster.captionUrl({ kind: 'meeting', id: MEETING }).catch((err: unknown) => err);
     expect(wrongEdition).toMatchObject({ code: 'ZOOM_API_NO_PERMISSION' });
     expect((wrongEdition as Error).message).toMatch(/only an app of a Zoom master account with :master scopes may do; for an ordinary account remove subAccountId/);
 
@@ -137,12 +138,12 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
     try {
       master.webinars.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
       const subAccount = new ZoomApiClient({ accountId: master.accountId, clientId: master.clientId, clientSecret: master.clientSecret, subAccountId: master.subAccountId, ...masterBases }, captureLogs().log);
-      expect(await subAccount.captionUrl({ webinarId: MEETING })).toBe(zoom.captionUrl());
+      expect(await subAccount.captionUrl({ kind: 'webinar', id: MEETING })).toBe(zoom.captionUrl());
       const ordinary = new ZoomApiClient({ accountId: master.accountId, clientId: master.clientId, clientSecret: master.clientSecret, ...masterBases }, captureLogs().log);
-      await expect(ordinary.captionUrl({ webinarId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_MEETING_NOT_FOUND' });
+      await expect(ordinary.captionUrl({ kind: 'webinar', id: MEETING })).rejects.toMatchObject({ code: 'ZOOM_MEETING_NOT_FOUND' });
       master.scopes = ['webinar:read:token:admin'];
       const withAdminScope = new ZoomApiClient({ accountId: master.accountId, clientId: master.clientId, clientSecret: master.clientSecret, subAccountId: master.subAccountId, ...masterBases }, captureLogs().log);
-      await expect(withAdminScope.captionUrl({ webinarId: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_SCOPE_MISSING', message: expect.stringContaining('add webinar:read:token:master (or the classic webinar:master)') });
+      await expect(withAdminScope.captionUrl({ kind: 'webinar', id: MEETING })).rejects.toMatchObject({ code: 'ZOOM_API_SCOPE_MISSING', message: expect.stringContaining('add webinar:read:token:master (or the classic webinar:master)') });
     } finally {
       await master.stop();
     }
@@ -152,7 +153,7 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
     api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
     const logs = captureLogs();
     const sink = new ZoomApiSink(
-      { target: { meetingId: MEETING }, lang: 'en-US', stateDir: await mkdtemp(join(tmpdir(), 'cb-api-')), requestTimeoutMs: 1000, giveUpAfterMs: 1000 },
+      { target: { kind: 'meeting', id: MEETING }, lang: 'en-US', stateDir: await mkdtemp(join(tmpdir(), 'cb-api-')), requestTimeoutMs: 1000, giveUpAfterMs: 1000 },
       client(logs.log),
       logs.log,
     );
@@ -182,7 +183,7 @@ describe('Caption URL from the API: waiting for the meeting, renewing before exp
     api.meetings.set(MEETING, meeting);
     const stateDir = await tempDirForTest('cb-api-');
     const sink = new ZoomApiSink(
-      { target: { meetingId: MEETING }, lang: 'en-US', stateDir, requestTimeoutMs: 1000, giveUpAfterMs: 2000, minRenewMs: 300, maxUrlWaitMs: 30_000 },
+      { target: { kind: 'meeting', id: MEETING }, lang: 'en-US', stateDir, requestTimeoutMs: 1000, giveUpAfterMs: 2000, minRenewMs: 300, maxUrlWaitMs: 30_000 },
       client(),
       captureLogs().log,
     );
