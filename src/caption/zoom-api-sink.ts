@@ -7,6 +7,7 @@ import { captionUrlExpiry, hashKey, parseCaptionUrl } from './caption-url.js';
 import { SeqStore } from './seq-store.js';
 import { emptySenderStats, type CaptionSink, type OutgoingCaption, type SenderStats, type SinkResult } from './sink.js';
 import { ZoomCaptionSender } from './zoom-sender.js';
+import { Backoff } from '../util/backoff.js';
 
 export interface ZoomApiSinkOptions {
   target: ZoomTarget;
@@ -117,8 +118,9 @@ export class ZoomApiSink implements CaptionSink {
   }
 
   private async acquireLoop(): Promise<void> {
-    let waitMs = NOT_STARTED_FIRST_WAIT_MS;
+    const waits = new Backoff({ initialMs: NOT_STARTED_FIRST_WAIT_MS, maxMs: NOT_STARTED_MAX_WAIT_MS });
     while (!this.closed && !this.haveUrl) {
+      let waitMs = NOT_STARTED_MAX_WAIT_MS;
       try {
         await this.install(await this.api.captionUrl(this.options.target));
         return;
@@ -126,17 +128,16 @@ export class ZoomApiSink implements CaptionSink {
         const code = isBridgeError(err) ? err.code : undefined;
         const message = errorMessage(err);
         if (isBridgeError(err) && err.retryable) {
+          waitMs = waits.next()!;
           this.log.info({ destination: this.description, code, retryInMs: waitMs }, 'Caption URL not available yet');
         } else {
           // A person has to change a setting, a scope or the config; they can do it while the bridge runs, so keep
           // asking (slowly) instead of needing a restart. Said once per distinct problem, not every minute.
           if (message !== this.problem) this.log.error({ destination: this.description, code, err: message }, 'cannot get the Caption URL');
-          waitMs = NOT_STARTED_MAX_WAIT_MS;
         }
         this.problem = message;
       }
       await Promise.race([sleep(waitMs), new Promise<void>((resolve) => (this.wakeAcquire = resolve))]);
-      waitMs = Math.min(waitMs * 2, NOT_STARTED_MAX_WAIT_MS);
     }
   }
 

@@ -1,11 +1,11 @@
 import { emptySenderStats, type SenderStats } from './sink.js';
 import PQueue from 'p-queue';
 import { request } from 'undici';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BridgeError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CaptionUrl } from './caption-url.js';
 import type { SeqStore } from './seq-store.js';
+import { Backoff, pause } from '../util/backoff.js';
 
 export interface ZoomSenderOptions {
   url: CaptionUrl;
@@ -334,11 +334,13 @@ export class ZoomCaptionSender {
     const { lang, log } = this.options;
     const postUrl = this.url.postUrl(post.seq, lang);
     const firstAttemptAt = Date.now();
+    // Randomized binary exponential backoff within the caption's budget: [0..100], [0..200], [0..400] ms ...
+    const waits = new Backoff({ initialMs: this.backoffBaseMs, jitter: true }, this.random);
     for (let attempt = 1; ; attempt++) {
       const remaining = this.giveUpAfterMs - (Date.now() - firstAttemptAt);
       const outcome = await this.postOnce(postUrl, post.body, Math.max(1, Math.min(this.requestTimeoutMs, remaining)));
       if (outcome.ok) return { ok: true, attempts: attempt };
-      const backoff = this.random() * this.backoffBaseMs * 2 ** (attempt - 1);
+      const backoff = waits.next()!;
       if (this.halted || Date.now() - firstAttemptAt + backoff >= this.giveUpAfterMs) {
         const error = new BridgeError('ZOOM_GAVE_UP', `no success for seq ${post.seq} after ${attempt} attempts: ${outcome.error.message}`, { cause: outcome.error,
         });
@@ -346,7 +348,7 @@ export class ZoomCaptionSender {
       }
       this.stats.retries += 1;
       log.debug({ destination: this.url.redacted, seq: post.seq, attempt, code: outcome.error.code, backoffMs: Math.round(backoff) }, 'caption retry');
-      await sleep(backoff, undefined, { signal: this.halt.signal }).catch(() => undefined);
+      await pause(backoff, this.halt.signal);
     }
   }
 

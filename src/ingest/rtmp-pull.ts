@@ -4,9 +4,10 @@ import type { StreamTarget } from '../pipeline/types.js';
 import { redactStreamUrl, streamUrlSecrets } from '../redact.js';
 import { FfmpegAudio, privateInput } from './ffmpeg.js';
 import { StreamBuffer } from './stream-buffer.js';
+import { Backoff, pause, type RetryPolicy } from '../util/backoff.js';
 
 /** Waits between attempts: quick at first (a blip), then every 30 s (a mixer switched off for the break). */
-const BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 15_000, 30_000];
+const RECONNECT: RetryPolicy = { initialMs: 1_000, maxMs: 30_000 };
 /** A stream that ran this long was a real one: the next drop starts the backoff from the beginning. */
 const HEALTHY_AFTER_MS = 30_000;
 /** ffmpeg gives up on a source that sends nothing for this long (its -rw_timeout, in microseconds below). */
@@ -20,7 +21,8 @@ const READ_TIMEOUT_MS = 10_000;
 export class RtmpPull {
   private current: FfmpegAudio | undefined;
   private closed = false;
-  private wake: (() => void) | undefined;
+  /** Aborted by close(): ends the wait between attempts at once. */
+  private readonly closing = new AbortController();
   private readonly log: Logger;
   private readonly loop: Promise<void>;
 
@@ -34,7 +36,7 @@ export class RtmpPull {
   }
 
   private async run(): Promise<void> {
-    let failures = 0;
+    const waits = new Backoff(RECONNECT);
     while (!this.closed) {
       const started = Date.now();
       const buffer = new StreamBuffer(this.pipeline, (reason) => {
@@ -64,23 +66,19 @@ export class RtmpPull {
       await stream;
       const received = stream !== undefined;
       if (this.closed) break;
-      failures = received && Date.now() - started >= HEALTHY_AFTER_MS ? 0 : failures + 1;
-      const delay = BACKOFF_MS[Math.min(failures, BACKOFF_MS.length) - 1] ?? 0;
+      // A stream that ran a while was healthy: reconnect at once, and start the backoff over if that fails.
+      const healthy = received && Date.now() - started >= HEALTHY_AFTER_MS;
+      if (healthy) waits.reset();
+      const delay = healthy ? 0 : waits.next()!;
       this.log.warn({ code, retryInMs: delay }, received ? 'rtmp pull stream ended; reconnecting' : 'rtmp pull source unreachable; retrying');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await pause(delay, this.closing.signal);
     }
   }
 
   /** Stop pulling; the stream in progress ends after its last captions. Safe twice. */
   async close(): Promise<void> {
     this.closed = true;
-    this.wake?.();
+    this.closing.abort();
     await this.current?.stop();
     await this.loop;
   }

@@ -5,6 +5,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StreamTarget } from '../pipeline/types.js';
 import { StreamBuffer } from './stream-buffer.js';
+import { Backoff, type RetryPolicy } from '../util/backoff.js';
 
 /**
  * Zoom Realtime Media Streams over raw WebSockets (no native SDK): a signaling socket and an audio socket per
@@ -30,7 +31,7 @@ const STREAM_STATE_TERMINATED = 4;
 const SESSION_STATE_STOPPED = 5;
 /** Status 8, another signaling connection holds the stream: Zoom's library retries three times, 1.5 s doubling, then stops. */
 const DUPLICATE_SIGNAL_STATUS = 8;
-const DUPLICATE_SIGNAL_RETRIES_MS = [1_500, 3_000, 6_000];
+const DUPLICATE_SIGNAL_RETRIES: RetryPolicy = { initialMs: 1_500, attempts: 3 };
 /** Zoom's RTMS servers: wss:// on Zoom's own domains. */
 const ZOOM_RTMS_HOST = /(^|\.)(zoom\.us|zoom\.com|zoomgov\.com)$/i;
 /** Status codes after which trying again cannot help: a bad request, a bad signature, a stream that is gone. */
@@ -59,7 +60,7 @@ export interface RtmsCredentials {
 
 export interface RtmsOptions {
   /** Zoom's guidance: 3, 6, 12, 24, then every 30 s; the server keeps a dropped stream ~60 s. */
-  reconnectDelaysMs?: readonly number[];
+  reconnect?: RetryPolicy;
   /**
    * Without any message from the RTMS server (either socket) for this long the connection is presumed dead and
    * redialled. Audio counts: Zoom sends keep-alives only while no audio flows.
@@ -69,7 +70,7 @@ export interface RtmsOptions {
   allowedHosts?: readonly string[];
 }
 
-const DEFAULT_RECONNECT_DELAYS_MS = [3_000, 6_000, 12_000, 24_000, 30_000];
+const DEFAULT_RECONNECT: RetryPolicy = { initialMs: 3_000, maxMs: 30_000 };
 /** After this long with nothing on the signaling socket, Zoom's window to come back has passed: give up. */
 const GIVE_UP_AFTER_MS = 90_000;
 /** Muted rooms send no packets; the recognizer needs the silence to end an utterance. */
@@ -128,12 +129,12 @@ export class RtmsConnection {
   private readonly buffer: StreamBuffer;
   private stream: Promise<unknown> | undefined;
   private stopped = false;
-  private attempts = 0;
+  private readonly reconnects: Backoff;
   /** Any message from the RTMS server, on either socket: Zoom pings only while no audio flows. */
   private lastHeardAt = Date.now();
   private lastAudioAt = 0;
   /** Status 8 refusals in a row. */
-  private duplicateRefusals = 0;
+  private readonly duplicateRefusals = new Backoff(DUPLICATE_SIGNAL_RETRIES);
   /** Zoom stopped the session (msg 9): a lost connection now ends the stream instead of being redialled. */
   private sessionStopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -149,6 +150,7 @@ export class RtmsConnection {
     private readonly options: RtmsOptions = {},
   ) {
     this.start = start;
+    this.reconnects = new Backoff(options.reconnect ?? DEFAULT_RECONNECT);
     this.log = log.child({ meeting: target.id, rtmsStream: start.streamId });
     this.buffer = new StreamBuffer(target);
     this.done = new Promise((resolve) => (this.finish = resolve));
@@ -173,7 +175,7 @@ export class RtmsConnection {
     if (this.stopped) return;
     this.log.info('rtms stream moved (rtms_started again): reconnecting to the new server');
     this.start = start;
-    this.attempts = 0;
+    this.reconnects.reset();
     this.redialAll();
   }
 
@@ -257,8 +259,8 @@ export class RtmsConnection {
       case MSG.signalingHandshakeResp: {
         const status = numberOr(message.status_code ?? message.status, 0);
         if (status !== 0) return this.refused('signaling', status, message.reason);
-        this.attempts = 0;
-        this.duplicateRefusals = 0;
+        this.reconnects.reset();
+        this.duplicateRefusals.reset();
         const servers = (message.media_server as { server_urls?: Record<string, string> } | undefined)?.server_urls;
         this.mediaUrl = firstWebSocketUrl(servers?.audio) ?? firstWebSocketUrl(servers?.all);
         if (!this.mediaUrl) return void this.stop('the RTMS server offered no audio connection (does the app have the audio scope?)');
@@ -334,7 +336,7 @@ export class RtmsConnection {
         const negotiated = (message.media_params as { audio?: Partial<typeof AUDIO_PARAMS> } | undefined)?.audio;
         const mismatch = negotiated && (['sample_rate', 'channel', 'codec'] as const).filter((key) => negotiated[key] !== undefined && negotiated[key] !== AUDIO_PARAMS[key]);
         if (mismatch && mismatch.length > 0) return void this.stop(`the RTMS server changed the audio format (${mismatch.join(', ')}): only L16 16 kHz mono is read`);
-        this.attempts = 0;
+        this.reconnects.reset();
         this.mediaReadyAt = Date.now();
         if (this.signaling?.readyState === WebSocket.OPEN) this.send(this.signaling, { msg_type: MSG.clientReadyAck, rtms_stream_id: this.start.streamId });
         this.log.info('rtms audio connected');
@@ -399,9 +401,9 @@ export class RtmsConnection {
       return;
     }
     if (status === DUPLICATE_SIGNAL_STATUS) {
-      const delay = DUPLICATE_SIGNAL_RETRIES_MS[this.duplicateRefusals++];
+      const delay = this.duplicateRefusals.next();
       if (delay === undefined) {
-        this.log.error({ socket, status }, `Zoom refused the RTMS ${socket} connection ${this.duplicateRefusals} times: ${said}; giving up`);
+        this.log.error({ socket, status }, `Zoom refused the RTMS ${socket} connection ${this.duplicateRefusals.retries + 1} times: ${said}; giving up`);
         return void this.stop(`refused: ${said}`);
       }
       this.log.warn({ socket, status, retryInMs: delay }, `Zoom refused the RTMS ${socket} connection for now: ${said}; trying again`);
@@ -412,8 +414,7 @@ export class RtmsConnection {
   }
 
   private delay(): number {
-    const delays = this.options.reconnectDelaysMs ?? DEFAULT_RECONNECT_DELAYS_MS;
-    return delays[Math.min(this.attempts++, delays.length - 1)] ?? 3_000;
+    return this.reconnects.next()!;
   }
 
   /** Close both sockets (only one of each per stream is allowed) and dial again after the backoff. */

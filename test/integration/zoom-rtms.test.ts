@@ -52,7 +52,7 @@ meetings:
     );
     const captionUrl = await zoom.start();
     api.meetings.set(MEETING, { started: true, uuid: 'Pc3o/7lMTBaZ//vG0bIxdQ==', captionUrl: () => captionUrl });
-    daemon = await startDaemon(config, logs.log, { reconnectDelaysMs: [200, 400, 800], keepAliveWatchdogMs: 2_000 });
+    daemon = await startDaemon(config, logs.log, { reconnect: { initialMs: 200, maxMs: 800 }, keepAliveWatchdogMs: 2_000 });
   });
   afterEach(async () => {
     await daemon.stop();

@@ -4,7 +4,7 @@ import type { AudioItem } from '../../audio.js';
 import type { Logger } from '../../log.js';
 import { redactUrl } from '../../redact.js';
 import type { RecognizerCapabilities, SpeechEvent, SpeechRecognizer } from '../types.js';
-import { DEFAULT_RETRY_POLICY, WireStream, type RetryPolicy, type WireLink, type WireSession } from './wire-stream.js';
+import { DEFAULT_CONNECTION_POLICY, WireStream, type ConnectionPolicy, type WireLink, type WireSession } from './wire-stream.js';
 
 /** What a cloud engine (Deepgram, AssemblyAI) is configured with. */
 export interface CloudEngineOptions {
@@ -45,7 +45,7 @@ export abstract class WebSocketRecognizer implements SpeechRecognizer {
 
   constructor(
     protected readonly log: Logger,
-    private readonly policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    private readonly policy: ConnectionPolicy = DEFAULT_CONNECTION_POLICY,
   ) {}
 
   protected abstract endpoint(): WebSocketEndpoint;

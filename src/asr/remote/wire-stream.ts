@@ -5,6 +5,7 @@ import type { Logger } from '../../log.js';
 import { AsyncQueue } from '../../util/async-queue.js';
 import type { RecognizedWord, SpeechEvent } from '../types.js';
 import { UtteranceTracker } from '../utterance.js';
+import { Backoff, pause, type RetryPolicy } from '../../util/backoff.js';
 
 /** What one server message said, in the engine's own timeline (seconds from the connection's first sample). */
 export type WireReply =
@@ -30,24 +31,25 @@ export interface WireSession {
 }
 
 /** How a stream survives a lost connection, and how long it waits for the engine. */
-export interface RetryPolicy {
+export interface ConnectionPolicy {
   /**
-   * Waits before each reconnect attempt within one stream; when they run out, the stream fails (and a fallback
-   * engine takes over). Meanwhile audio is not read: it waits in the ingest buffer, for this engine or the next.
+   * Reconnect attempts within one stream; when they are spent, the stream fails (and a fallback engine takes over).
+   * Meanwhile audio is not read: it waits in the ingest buffer, for this engine or the next.
    */
-  reconnectDelaysMs: readonly number[];
+  reconnect: RetryPolicy;
   connectTimeoutMs: number;
   /** How long the engine may take to answer the end message before the stream is ended without it. */
   endTimeoutMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { reconnectDelaysMs: [250, 500, 1000, 2000], connectTimeoutMs: 5_000, endTimeoutMs: 10_000 };
+/** Reconnects after 250, 500, 1000 and 2000 ms, then fails over. */
+export const DEFAULT_CONNECTION_POLICY: ConnectionPolicy = { reconnect: { initialMs: 250, attempts: 4 }, connectTimeoutMs: 5_000, endTimeoutMs: 10_000 };
 
 /** What a stream needs from its recognizer: the connection, the protocol, and the pacing of audio. */
 export interface WireLink {
   engine: string;
   log: Logger;
-  policy: RetryPolicy;
+  policy: ConnectionPolicy;
   /** Audio per message. */
   chunkMs: number;
   /** The shortest message the engine accepts; the last one of a stream is padded with silence up to it. */
@@ -182,8 +184,9 @@ export class WireStream {
 
   private async reconnect(): Promise<void> {
     let lastError: unknown;
-    for (const delay of this.link.policy.reconnectDelaysMs) {
-      await new Promise((r) => setTimeout(r, delay));
+    const waits = new Backoff(this.link.policy.reconnect);
+    for (let delay = waits.next(); delay !== undefined; delay = waits.next()) {
+      await pause(delay);
       if (this.finished) return;
       try {
         const socket = await this.link.connect();
@@ -204,7 +207,7 @@ export class WireStream {
     this.finish(
       lastError instanceof BridgeError && !lastError.retryable
         ? lastError
-        : new BridgeError('ASR_ENGINE_FAILED', `${this.link.engine}: connection lost and not back after ${this.link.policy.reconnectDelaysMs.length} attempts (${errorMessage(lastError)})`),
+        : new BridgeError('ASR_ENGINE_FAILED', `${this.link.engine}: connection lost and not back after ${waits.retries} attempts (${errorMessage(lastError)})`),
     );
   }
 
