@@ -154,7 +154,7 @@ async function post(argv: string[]): Promise<number> {
   }
   const log = createLogger(values['log-level'] as 'warn');
   const { accepted, failed } = await postLines({ url, lang: values.lang, stateDir: values['state-dir'], input: process.stdin }, log);
-  process.stderr.write(`${accepted} caption(s) accepted, ${failed} given up\n`);
+  process.stderr.write(`${accepted} caption(s) accepted, ${failed} never reached Zoom\n`);
   return failed === 0 ? 0 : 1;
 }
 

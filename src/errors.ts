@@ -19,8 +19,12 @@ const ERRORS = {
   ZOOM_HTTP_STATUS: { retryable: true },
   ZOOM_TIMEOUT: { retryable: true },
   ZOOM_NETWORK: { retryable: true },
-  /** A caption's retry budget ran out; Zoom's GET seq then decides what happened to it. */
-  ZOOM_GAVE_UP: { retryable: true },
+  /** A caption's retry budget ran out; Zoom's GET seq then decides what happened to it (it is tried again if Zoom lacks it). */
+  ZOOM_RETRIES_SPENT: { retryable: true },
+  /** A caption waited too long for Zoom (an outage): skipped so the newest text goes first when Zoom is back. */
+  ZOOM_CAPTION_SKIPPED: { retryable: false },
+  /** A caption was still unsent when its destination closed (shutdown, or the meeting removed). */
+  ZOOM_CAPTION_UNSENT: { retryable: false },
   STATE_WRITE_FAILED: { retryable: true },
   ASR_MODEL_MISSING: { retryable: false, engine: true },
   ASR_ENGINE_FAILED: { retryable: true, engine: true },

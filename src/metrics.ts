@@ -28,20 +28,20 @@ export class BridgeMetrics {
     this.streams = new Counter({ name: 'caption_bridge_streams_total', help: 'Audio streams started', labelNames: ['meeting'], registers });
     this.captions = new Counter({
       name: 'caption_bridge_captions_total',
-      help: 'Captions by destination kind and outcome (accepted, written, gave_up, stale)',
+      help: 'Captions by destination (kind:index, as in the Zoom sender metrics) and outcome (accepted, written, skipped, unsent, write_failed)',
       labelNames: ['meeting', 'destination', 'status'],
       registers,
     });
     this.wordLatency = new Histogram({
       name: 'caption_bridge_word_latency_seconds',
-      help: 'From the end of a caption\'s last word (as heard) to Zoom accepting it',
+      help: 'From when each word was spoken to Zoom accepting the caption that first shows it (every word is observed)',
       labelNames: ['meeting'],
       buckets: [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
       registers,
     });
     const senders = () =>
       meetings().flatMap((meeting) =>
-        meeting.snapshot().destinations.flatMap(({ kind, sender }, index) => (sender ? [{ labels: { meeting: meeting.id, destination: `${kind}:${index}` }, stats: sender }] : [])),
+        meeting.snapshot().destinations.flatMap(({ kind, sender }, index) => (sender ? [{ labels: { meeting: meeting.id, destination: destinationLabel(kind, index) }, stats: sender }] : [])),
       );
     // Read from each Zoom sender at scrape time: counters hold the sender's running totals.
     const fromSenders = (Metric: typeof Gauge | typeof Counter, name: string, help: string, value: (stats: SenderStats) => number | undefined): void => {
@@ -66,10 +66,11 @@ export class BridgeMetrics {
       s.clockOffsetMs === undefined ? undefined : s.clockOffsetMs / 1000,
     );
     fromSenders(Counter, 'caption_bridge_zoom_retries_total', 'Caption POSTs retried', (s) => s.retries);
-    fromSenders(Counter, 'caption_bridge_zoom_give_ups_total', 'POSTs whose retry budget ran out (then GET seq decides)', (s) => s.gaveUp);
-    fromSenders(Counter, 'caption_bridge_zoom_confirmed_by_seq_total', 'Given-up POSTs that Zoom had after all (only the answer was lost)', (s) => s.confirmedBySeq);
+    fromSenders(Counter, 'caption_bridge_zoom_retry_budgets_spent_total', 'POSTs whose retry budget ran out (then GET seq decides)', (s) => s.retryBudgetsSpent);
+    fromSenders(Counter, 'caption_bridge_zoom_confirmed_by_seq_total', 'POSTs whose budget ran out that Zoom had after all (only the answer was lost)', (s) => s.confirmedBySeq);
     fromSenders(Counter, 'caption_bridge_zoom_carried_total', 'Captions Zoom did not get in time, sent again with a later POST', (s) => s.carried);
-    fromSenders(Counter, 'caption_bridge_zoom_never_delivered_total', 'Captions that never reached Zoom (waited too long, or unsent at shutdown)', (s) => s.stale);
+    fromSenders(Counter, 'caption_bridge_zoom_skipped_total', 'Captions that never reached Zoom because they waited too long (for Zoom, or for a Caption URL)', (s) => s.skipped);
+    fromSenders(Counter, 'caption_bridge_zoom_unsent_total', 'Captions that never reached Zoom because their destination closed first (shutdown, meeting removed)', (s) => s.unsent);
     new Gauge({
       name: 'caption_bridge_behind_seconds',
       help: 'Audio waiting for the speech engine, per meeting: above a few seconds the machine cannot keep up',
@@ -98,10 +99,10 @@ export class BridgeMetrics {
     meeting.on('stream-started', () => this.streams.inc(labels));
     meeting.on('audio', ({ seconds }) => this.audioSeconds.inc(labels, seconds));
     meeting.on('audio-dropped', ({ seconds }) => this.droppedAudioSeconds.inc(labels, seconds));
-    meeting.on('delivered', ({ destination, result, wordLatencies }) => {
-      this.captions.inc({ ...labels, destination, status: result.status });
+    meeting.on('delivered', ({ kind, index, result, wordLatencies }) => {
+      this.captions.inc({ ...labels, destination: destinationLabel(kind, index), status: result.status });
       // The histogram is Zoom's latency; a remote engine may send a word without times, and prom-client throws on NaN.
-      if (destination !== 'zoom') return;
+      if (kind !== 'zoom') return;
       for (const seconds of wordLatencies) if (Number.isFinite(seconds)) this.wordLatency.observe(labels, seconds);
     });
   }
@@ -113,4 +114,9 @@ export class BridgeMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** The `destination` label of every metric: the kind and the place in the meeting's captions list ("zoom:0"). */
+function destinationLabel(kind: string, index: number): string {
+  return `${kind}:${index}`;
 }

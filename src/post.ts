@@ -14,7 +14,7 @@ export interface PostOptions {
 
 /**
  * For a captioner who types: each line of input becomes one caption, sent with the daemon's sender (same seq,
- * retry and resume rules). Resolves with the number of lines that were given up.
+ * retry and resume rules). Resolves with how many lines Zoom accepted and how many never reached it.
  */
 export async function postLines(options: PostOptions, log: Logger): Promise<{ accepted: number; failed: number }> {
   const sender = new ZoomCaptionSender({

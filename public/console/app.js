@@ -120,7 +120,7 @@ function fill(card, m) {
   const rows = m.destinations.map((d) => {
     const row = document.createElement('tr');
     const s = d.sender ?? {};
-    for (const cell of [d.description, d.display, s.lastSeq ?? '', s.retries ?? '', s.gaveUp ?? '', s.stale ?? '', s.clockOffsetMs === undefined ? '' : `${(s.clockOffsetMs / 1000).toFixed(2)} s`]) {
+    for (const cell of [d.description, d.display, s.lastSeq ?? '', s.retries ?? '', s.retryBudgetsSpent ?? '', s.skipped === undefined ? '' : `${s.skipped} / ${s.unsent}`, s.clockOffsetMs === undefined ? '' : `${(s.clockOffsetMs / 1000).toFixed(2)} s`]) {
       const td = document.createElement('td');
       td.textContent = String(cell);
       row.append(td);

@@ -15,14 +15,16 @@ export interface OutgoingCaption {
 /** A Zoom sender's running counts, for metrics and the meetings view. */
 export interface SenderStats {
   accepted: number;
-  /** Retry budgets that ran out; what happened to those captions is counted below. */
-  gaveUp: number;
-  /** Given up, then found delivered by Zoom's GET seq (only the answer was lost). */
+  /** POSTs whose retry budget ran out; what happened to their captions is counted below. */
+  retryBudgetsSpent: number;
+  /** Of those, POSTs Zoom's GET seq then showed delivered (only the answer was lost). */
   confirmedBySeq: number;
-  /** Given up, not delivered, so sent again later with a following caption. */
+  /** Captions Zoom had not got when the budget ran out, sent again with a following caption. */
   carried: number;
-  /** Captions that never reached Zoom: skipped after waiting too long, or still unsent at shutdown. */
-  stale: number;
+  /** Captions that never reached Zoom because they waited too long (for Zoom, or for a Caption URL). */
+  skipped: number;
+  /** Captions that never reached Zoom because their destination closed first (shutdown, meeting removed). */
+  unsent: number;
   retries: number;
   lastSeq: number | undefined;
   /** Zoom's clock minus ours, from the lowest-latency recent answer. */
@@ -31,11 +33,15 @@ export interface SenderStats {
 
 /** A sender's counts before its first caption. */
 export function emptySenderStats(): SenderStats {
-  return { accepted: 0, gaveUp: 0, confirmedBySeq: 0, carried: 0, stale: 0, retries: 0, lastSeq: undefined, clockOffsetMs: undefined };
+  return { accepted: 0, retryBudgetsSpent: 0, confirmedBySeq: 0, carried: 0, skipped: 0, unsent: 0, retries: 0, lastSeq: undefined, clockOffsetMs: undefined };
 }
 
 export interface SinkResult {
-  status: 'accepted' | 'written' | 'gave_up' | 'stale' | 'disabled';
+  /**
+   * accepted: Zoom has it. written: a file or stdout took it. skipped / unsent: it never reached Zoom (it waited too
+   * long; its destination closed first). write_failed: a file could not be written.
+   */
+  status: 'accepted' | 'written' | 'skipped' | 'unsent' | 'write_failed';
   seq?: number;
   /** Wall-clock ms when the destination confirmed it. */
   confirmedAt?: number;

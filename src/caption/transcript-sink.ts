@@ -59,7 +59,7 @@ export class TranscriptFileSink implements CaptionSink {
       (): SinkResult => ({ status: 'written', confirmedAt: Date.now() }),
       (err: unknown): SinkResult => {
         this.log.error({ path: this.path, err: errorMessage(err) }, 'could not write transcript');
-        return { status: 'gave_up' };
+        return { status: 'write_failed' };
       },
     );
   }

@@ -86,7 +86,7 @@ export class ZoomApiSink implements CaptionSink {
     if (!(await this.waitForUrl(this.options.maxUrlWaitMs ?? 20_000))) {
       this.skippedWithoutUrl += 1;
       this.log.warn({ destination: this.description }, 'caption skipped: no Caption URL yet (meeting not started?)');
-      return { status: 'stale' };
+      return { status: 'skipped' };
     }
     const result = await this.sender!.send(caption.text);
     return { status: result.status, seq: result.seq, confirmedAt: result.acceptedAt };
@@ -96,7 +96,7 @@ export class ZoomApiSink implements CaptionSink {
     const stats = this.sender?.stats;
     if (this.skippedWithoutUrl === 0) return stats;
     const base = stats ?? emptySenderStats();
-    return { ...base, stale: base.stale + this.skippedWithoutUrl };
+    return { ...base, skipped: base.skipped + this.skippedWithoutUrl };
   }
 
   status(): string | undefined {

@@ -25,7 +25,8 @@ export interface ZoomSenderOptions {
   random?: () => number;
 }
 
-export type DeliveryStatus = 'accepted' | 'gave_up' | 'stale';
+/** accepted: Zoom has it. skipped: it waited too long for Zoom (or for a Caption URL). unsent: its destination closed first. */
+export type DeliveryStatus = 'accepted' | 'skipped' | 'unsent';
 
 export interface DeliveryResult {
   status: DeliveryStatus;
@@ -133,7 +134,7 @@ export class ZoomCaptionSender {
   send(text: string): Promise<DeliveryResult> {
     const enqueuedAt = Date.now();
     return new Promise((settle) => {
-      if (this.closed) return this.skip([{ text, enqueuedAt, settle }], 'the sender was already closed');
+      if (this.closed) return this.drop([{ text, enqueuedAt, settle }], 'unsent', 'the sender was already closed');
       this.backlog.push({ text, enqueuedAt, settle });
       void this.queue.add(() => this.flush());
     });
@@ -160,7 +161,7 @@ export class ZoomCaptionSender {
       this.halt.abort();
       const unsent = [...(this.open?.captions ?? []), ...this.backlog.splice(0)];
       this.open = undefined;
-      if (unsent.length > 0) this.skip(unsent, 'still unsent when the sender closed');
+      if (unsent.length > 0) this.drop(unsent, 'unsent', 'still unsent when the sender closed');
     })();
     return this.closing;
   }
@@ -222,7 +223,7 @@ export class ZoomCaptionSender {
         continue;
       }
       if (this.halted) return;
-      this.stats.gaveUp += 1;
+      this.stats.retryBudgetsSpent += 1;
       const zoomSeq = await this.fetchRemoteSeq();
       if (zoomSeq !== undefined && zoomSeq >= post.seq) {
         this.stats.confirmedBySeq += 1;
@@ -258,7 +259,7 @@ export class ZoomCaptionSender {
     const stale: QueuedCaption[] = [];
     if (this.open && this.open.captions.length > 0 && this.open.captions.every(isStale)) stale.push(...this.open.captions.splice(0));
     while (this.backlog.length > 0 && isStale(this.backlog[0]!)) stale.push(this.backlog.shift()!);
-    if (stale.length > 0) this.skip(stale, `waited more than ${this.maxQueueDelayMs} ms`);
+    if (stale.length > 0) this.drop(stale, 'skipped', `waited more than ${this.maxQueueDelayMs} ms`);
   }
 
   /** Whether Zoom's seq settled a POST that was kept only for its seq (true: it is out of the way). */
@@ -313,13 +314,14 @@ export class ZoomCaptionSender {
     }
   }
 
-  private skip(captions: QueuedCaption[], why: string): void {
-    this.stats.stale += captions.length;
-    this.options.log.warn({ destination: this.url.redacted, captions: captions.length, why }, 'captions skipped: they never reached Zoom');
+  /** Settles captions that will never reach Zoom, each counted under what happened to it. */
+  private drop(captions: QueuedCaption[], status: 'skipped' | 'unsent', why: string): void {
+    this.stats[status] += captions.length;
+    this.options.log.warn({ destination: this.url.redacted, captions: captions.length, why }, `captions ${status}: they never reached Zoom`);
     for (const caption of captions) {
       this.carriedTexts.delete(caption);
-      const error = new BridgeError('ZOOM_GAVE_UP', `never reached Zoom: ${why}`);
-      caption.settle({ status: 'stale', text: caption.text, attempts: 0, enqueuedAt: caption.enqueuedAt, error });
+      const error = new BridgeError(status === 'skipped' ? 'ZOOM_CAPTION_SKIPPED' : 'ZOOM_CAPTION_UNSENT', `never reached Zoom: ${why}`);
+      caption.settle({ status, text: caption.text, attempts: 0, enqueuedAt: caption.enqueuedAt, error });
     }
   }
 
@@ -342,7 +344,7 @@ export class ZoomCaptionSender {
       if (outcome.ok) return { ok: true, attempts: attempt };
       const backoff = waits.next()!;
       if (this.halted || Date.now() - firstAttemptAt + backoff >= this.giveUpAfterMs) {
-        const error = new BridgeError('ZOOM_GAVE_UP', `no success for seq ${post.seq} after ${attempt} attempts: ${outcome.error.message}`, { cause: outcome.error,
+        const error = new BridgeError('ZOOM_RETRIES_SPENT', `no success for seq ${post.seq} after ${attempt} attempts: ${outcome.error.message}`, { cause: outcome.error,
         });
         return { ok: false, attempts: attempt, error };
       }

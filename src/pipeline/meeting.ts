@@ -291,11 +291,11 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     const confirmedAt = result.confirmedAt;
     // From when each word was spoken to the destination taking it (Zoom's 200, or written): what a reader waits.
     const wordLatencies = confirmedAt === undefined ? [] : caption.wordsSpokenAt.map((spokenAt) => (confirmedAt - spokenAt) / 1000);
-    this.emit('delivered', { destination: sink.kind, index: this.destinations.indexOf(destination), text: caption.text, result, wordLatencies });
+    this.emit('delivered', { kind: sink.kind, index: this.destinations.indexOf(destination), text: caption.text, result, wordLatencies });
     // What its audience reads now, whatever the destination: the console shows it.
     if (result.status === 'accepted' || result.status === 'written') destination.lastPost = { text: caption.text, seq: result.seq, at: confirmedAt ?? Date.now() };
     if (sink.kind !== 'zoom') return;
-    if (result.status === 'stale' || result.status === 'gave_up') {
+    if (result.status === 'skipped' || result.status === 'unsent') {
       this.log.warn({ destination: sink.description, words: caption.words.length }, 'caption never reached Zoom');
       void this.archive?.note(`never reached ${sink.description}: ${caption.text}`);
     }

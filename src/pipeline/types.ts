@@ -42,7 +42,8 @@ export interface MeetingEvents {
    * One destination's outcome for one caption (`index` in the meeting's destinations); `wordLatencies` (s) from
    * each word spoken to Zoom's acceptance.
    */
-  delivered: [{ destination: string; index: number; text: string; result: SinkResult; wordLatencies: number[] }];
+  /** A caption's outcome at one destination: its kind (zoom, file, stdout) and its place in the meeting's captions list. */
+  delivered: [{ kind: string; index: number; text: string; result: SinkResult; wordLatencies: number[] }];
   /** Something an operator did (console), already logged and written to the archive. */
   operator: [{ who: string; did: string }];
 }

@@ -72,7 +72,7 @@ describe('operating the daemon', () => {
     expect(response.status).toBe(200);
     const text = await response.text();
     expect(text).toMatch(/caption_bridge_audio_seconds_total\{meeting="a"\} \d+/);
-    expect(text).toMatch(/caption_bridge_captions_total\{meeting="a",destination="zoom",status="accepted"\} [1-9]/);
+    expect(text).toMatch(/caption_bridge_captions_total\{meeting="a",destination="zoom:0",status="accepted"\} [1-9]/);
     expect(text).toMatch(/caption_bridge_zoom_seq\{meeting="a",destination="zoom:0"\} [1-9]/);
     expect(text).toMatch(/caption_bridge_word_latency_seconds_count\{meeting="a"\} [1-9]/);
     expect(text).toMatch(/caption_bridge_asr_cpu_seconds_total\{meeting="a"\} [0-9.]+/);

@@ -43,7 +43,7 @@ describe('caption-bridge post (a captioner typing)', () => {
       [3, 'de-DE', 'dritte Zeile'],
     ]);
     expect(zoom.violations).toEqual([]);
-    expect(run.stderr).toContain('3 caption(s) accepted, 0 given up');
+    expect(run.stderr).toContain('3 caption(s) accepted, 0 never reached Zoom');
     expect(run.stderr).not.toContain(zoom.query.signature);
 
     // A second session continues the seq instead of starting over; the URL from the environment stays out of ps.
@@ -67,6 +67,6 @@ describe('caption-bridge post (a captioner typing)', () => {
     zoom.faults.push(...Array.from({ length: 500 }, () => ({ kind: 'status' as const, status: 500 })));
     const run = await post(['--url', url, '--state-dir', stateDir], 'lost\n');
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('0 caption(s) accepted, 1 given up');
+    expect(run.stderr).toContain('0 caption(s) accepted, 1 never reached Zoom');
   });
 });

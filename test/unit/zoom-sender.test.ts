@@ -127,7 +127,7 @@ describe('ZoomCaptionSender', () => {
     await new Promise((r) => setTimeout(r, 700)); // the first budget has run out by now
     const next = s.send('after recovery');
     const [a, b] = await Promise.all([first, next]);
-    expect(s.stats.gaveUp).toBeGreaterThanOrEqual(1);
+    expect(s.stats.retryBudgetsSpent).toBeGreaterThanOrEqual(1);
     expect(a).toMatchObject({ status: 'accepted', seq: 1, carried: true });
     expect(b).toMatchObject({ status: 'accepted', seq: 1 });
     expect(zoom.accepted.map((c) => [c.seq, c.body])).toEqual([[1, 'lost while Zoom was down\nafter recovery']]);
@@ -142,7 +142,7 @@ describe('ZoomCaptionSender', () => {
     const outcome = await s.send('heard, but the answer never came back');
     zoom.faults.length = 0;
     expect(outcome).toMatchObject({ status: 'accepted', seq: 1 });
-    expect(s.stats).toMatchObject({ gaveUp: 1, confirmedBySeq: 1, carried: 0, stale: 0 });
+    expect(s.stats).toMatchObject({ retryBudgetsSpent: 1, confirmedBySeq: 1, carried: 0, skipped: 0, unsent: 0 });
     expect((await s.send('next')).seq).toBe(2);
     expect(zoom.accepted.map((c) => c.body)).toEqual(['heard, but the answer never came back', 'next']);
     expect(zoom.violations).toEqual([]);
@@ -173,9 +173,9 @@ describe('ZoomCaptionSender', () => {
     await new Promise((r) => setTimeout(r, 1_500));
     zoom.faults.length = 0;
     const fresh = await s.send('three');
-    expect(await Promise.all(old)).toMatchObject([{ status: 'stale' }, { status: 'stale' }]);
+    expect(await Promise.all(old)).toMatchObject([{ status: 'skipped' }, { status: 'skipped' }]);
     expect(fresh).toMatchObject({ status: 'accepted', seq: 1 });
-    expect(s.stats.stale).toBe(2);
+    expect(s.stats.skipped).toBe(2);
     expect(zoom.accepted.map((c) => c.body)).toEqual(['three']);
     expect(zoom.gaps).toEqual([]);
   });
@@ -189,9 +189,9 @@ describe('ZoomCaptionSender', () => {
     const during = [s.send('one'), s.send('two')];
     // Each one settles while Zoom is still down: the stream that sent them does not wait on the outage.
     const settled = await Promise.all(during.map((p) => p.then((r) => ({ ...r, afterMs: Date.now() - sentAt }))));
-    expect(settled).toMatchObject([{ status: 'stale' }, { status: 'stale' }]);
+    expect(settled).toMatchObject([{ status: 'skipped' }, { status: 'skipped' }]);
     expect(Math.max(...settled.map((r) => r.afterMs))).toBeLessThan(3_000);
-    expect(s.stats.stale).toBe(2);
+    expect(s.stats.skipped).toBe(2);
     await new Promise((r) => setTimeout(r, 500));
     zoom.outage = undefined;
     const back = Date.now();
@@ -209,7 +209,7 @@ describe('ZoomCaptionSender', () => {
     const s = sender(await zoom.start(), { giveUpAfterMs: 300, requestTimeoutMs: 100, maxQueueDelayMs: 800 });
     await s.start();
     zoom.outage = { kind: 'hang', acceptDuring: true };
-    expect(await s.send('heard in the dark')).toMatchObject({ status: 'stale' });
+    expect(await s.send('heard in the dark')).toMatchObject({ status: 'skipped' });
     zoom.outage = undefined;
     expect(await s.send('after')).toMatchObject({ status: 'accepted', seq: 2 });
     expect(zoom.accepted.map((c) => [c.seq, c.body])).toEqual([[1, 'heard in the dark'], [2, 'after']]);
@@ -227,9 +227,9 @@ describe('ZoomCaptionSender', () => {
     const closingAt = Date.now();
     await s.close();
     expect(Date.now() - closingAt).toBeLessThan(1_000);
-    expect(await Promise.all(pending)).toMatchObject([{ status: 'stale' }, { status: 'stale' }]);
-    expect(await s.send('late')).toMatchObject({ status: 'stale' });
-    expect(s.stats.stale).toBe(3);
+    expect(await Promise.all(pending)).toMatchObject([{ status: 'unsent' }, { status: 'unsent' }]);
+    expect(await s.send('late')).toMatchObject({ status: 'unsent' });
+    expect(s.stats.unsent).toBe(3);
     const requests = zoom.requests.length;
     await new Promise((r) => setTimeout(r, 1_200));
     expect(zoom.requests.length).toBe(requests);
@@ -245,7 +245,7 @@ describe('ZoomCaptionSender', () => {
     const closingAt = Date.now();
     await s.close(AbortSignal.abort());
     expect(Date.now() - closingAt).toBeLessThan(200);
-    expect(await pending).toMatchObject({ status: 'stale' });
+    expect(await pending).toMatchObject({ status: 'unsent' });
   });
 
   it('resumes from Zoom GET seq (else the state dir), so a restart neither reuses a seq nor leaves a gap', async () => {
@@ -278,7 +278,7 @@ describe('ZoomCaptionSender', () => {
     zoom = new FakeZoom();
     const s = sender(await zoom.start(), { giveUpAfterMs: 300, requestTimeoutMs: 100, maxQueueDelayMs: 500 });
     zoom.faults.push(...Array.from({ length: 50 }, () => ({ kind: 'status' as const, status: 500, body: `echo ${zoom.captionUrl()}` })));
-    expect(await s.send('x')).toMatchObject({ status: 'stale' });
+    expect(await s.send('x')).toMatchObject({ status: 'skipped' });
     expect(logs.text()).toContain('caption not delivered');
     expect(logs.text()).toContain('captions skipped: they never reached Zoom');
     expect(logs.text()).not.toContain(zoom.query.signature);
