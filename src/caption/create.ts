@@ -7,7 +7,6 @@ import type { CaptionDestinationConfig } from './options.js';
 import type { CaptionSink } from './sink.js';
 import { StdoutSink } from './stdout-sink.js';
 import { TranscriptFileSink } from './transcript-sink.js';
-import { ZoomApiSink } from './zoom-api-sink.js';
 import { ZoomSink } from './zoom-sink.js';
 import { targetOf } from '../zoom-api/target.js';
 
@@ -31,6 +30,8 @@ export interface DestinationOptions {
   language: string;
   /** Wall-clock ms the meeting began: archive cue times count from here. */
   epoch: number;
+  /** Lines of the caption box (display.maxLines): a late caption joined to the next must still fit. */
+  maxLines: number;
 }
 
 export interface DestinationDeps {
@@ -51,14 +52,17 @@ export function createDestinations(options: DestinationOptions, { stateDir, log,
   for (const destination of options.captions) {
     if (destination.zoom) {
       const zoom = destination.zoom;
-      const shared = { lang: zoom.lang ?? options.language, stateDir: join(stateDir, 'seq'), requestTimeoutMs: zoom.requestTimeoutMs, giveUpAfterMs: zoom.giveUpAfterMs };
-      if (zoom.url === undefined) {
-        destinations.push({ sink: new ZoomApiSink({ target: targetOf(zoom)!, ...shared }, zoomApi!, log), mode: zoom.display });
-      } else if (zoom.url === '') {
+      if (zoom.url === '') {
         log.warn('zoom caption URL is empty (optional): captions go to the other destinations only');
-      } else {
-        destinations.push({ sink: new ZoomSink({ url: zoom.url, ...shared }, log), mode: zoom.display });
+        continue;
       }
+      // The schema gives exactly one of url, meetingId, webinarId; an id needs the zoomApi section.
+      const source = zoom.url !== undefined ? { url: zoom.url } : { target: targetOf(zoom)!, api: zoomApi! };
+      const sink = new ZoomSink(
+        { source, lang: zoom.lang ?? options.language, stateDir: join(stateDir, 'seq'), requestTimeoutMs: zoom.requestTimeoutMs, giveUpAfterMs: zoom.giveUpAfterMs, maxLines: options.maxLines },
+        log,
+      );
+      destinations.push({ sink, mode: zoom.display });
     } else if (destination.file) {
       destinations.push({ sink: new TranscriptFileSink(destination.file.path, log), mode: 'blocks' });
     } else if (destination.stdout) {

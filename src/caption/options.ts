@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { language, milliseconds } from '../util/schema.js';
 import { DEFAULT_ARCHIVE_RETENTION, type ArchiveRetention } from './archive.js';
 import { parseCaptionUrl } from './caption-url.js';
+import { DEFAULT_GIVE_UP_AFTER_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './zoom-sender.js';
 import { zoomTargetFields } from '../zoom-api/target.js';
 
 const zoomDestination = z
@@ -14,8 +15,8 @@ const zoomDestination = z
     display: z.enum(['blocks', 'rollup']).default('blocks'),
     /** An empty url turns this destination off instead of failing: for the quick start's ${ZOOM_CAPTION_URL:-}. */
     optional: z.boolean().default(false),
-    requestTimeoutMs: milliseconds(100, 30_000).default(2_500),
-    giveUpAfterMs: milliseconds(500, 60_000).default(5_000),
+    requestTimeoutMs: milliseconds(100, 30_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
+    giveUpAfterMs: milliseconds(500, 60_000).default(DEFAULT_GIVE_UP_AFTER_MS),
   })
   .superRefine((zoom, ctx) => {
     const given = (['url', 'meetingId', 'webinarId'] as const).filter((key) => zoom[key] !== undefined);

@@ -7,6 +7,11 @@ import type { CaptionUrl } from './caption-url.js';
 import type { SeqStore } from './seq-store.js';
 import { Backoff, pause } from '../util/backoff.js';
 
+/** One POST's limit by default (the config's zoom.requestTimeoutMs). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 2_500;
+/** Zoom: "retry until it makes more sense to move on to the next caption (after approximately 5 seconds)". */
+export const DEFAULT_GIVE_UP_AFTER_MS = 5_000;
+
 export interface ZoomSenderOptions {
   url: CaptionUrl;
   lang: string;
@@ -104,8 +109,8 @@ export class ZoomCaptionSender {
 
   constructor(private readonly options: ZoomSenderOptions) {
     this.url = options.url;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 2_500;
-    this.giveUpAfterMs = options.giveUpAfterMs ?? 5_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.giveUpAfterMs = options.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
     this.backoffBaseMs = options.backoffBaseMs ?? 100;
     this.maxQueueDelayMs = options.maxQueueDelayMs ?? 20_000;
     this.maxLines = options.maxLines ?? 2;

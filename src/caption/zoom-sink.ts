@@ -1,50 +1,229 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage, isBridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { parseCaptionUrl } from './caption-url.js';
+import type { ZoomApiClient } from '../zoom-api/client.js';
+import { describeTarget, type ZoomTarget } from '../zoom-api/target.js';
+import { captionUrlExpiry, hashKey, parseCaptionUrl, type CaptionUrl } from './caption-url.js';
 import { SeqStore } from './seq-store.js';
-import type { CaptionSink, OutgoingCaption, SenderStats, SinkResult } from './sink.js';
+import { emptySenderStats, type CaptionSink, type OutgoingCaption, type SenderStats, type SinkResult } from './sink.js';
 import { ZoomCaptionSender } from './zoom-sender.js';
+import { Backoff } from '../util/backoff.js';
+
+/**
+ * Where a Zoom destination's Caption URL comes from: as given in the config (a person copied it from Zoom), or
+ * from the Zoom API for a meeting or webinar (fetched when it starts, renewed before it expires).
+ */
+export type CaptionUrlSource = { url: string } | { target: ZoomTarget; api: ZoomApiClient };
 
 export interface ZoomSinkOptions {
-  url: string;
+  source: CaptionUrlSource;
   lang: string;
   stateDir: string;
   requestTimeoutMs: number;
   giveUpAfterMs: number;
+  /** Lines one POST may hold (the display's): captions Zoom never got are joined to the next one within it. */
+  maxLines: number;
+  /** How long a caption waits for a Caption URL (meeting not started yet) before it is skipped. */
+  maxUrlWaitMs?: number;
+  /** Never renew sooner than this after fetching (a URL with a very short life must not cause a request storm). */
+  minRenewMs?: number;
 }
 
+/** Polling for a meeting that has not started: 5 s, doubling to at most a minute (the API limit is per account). */
+const NOT_STARTED_FIRST_WAIT_MS = 5_000;
+const NOT_STARTED_MAX_WAIT_MS = 60_000;
+/** Renew the Caption URL when this share of its lifetime has passed. */
+const RENEW_AT_LIFETIME_SHARE = 0.8;
+
+/**
+ * A Zoom destination: one sender for the meeting's whole life, so seq only ever goes up, across renewed URLs and
+ * meeting restarts. Its Caption URL is given, or comes from the Zoom API (see CaptionUrlSource): then captions
+ * wait for it up to `maxUrlWaitMs` while the meeting has not started.
+ */
 export class ZoomSink implements CaptionSink {
   readonly kind = 'zoom';
-  readonly sender: ZoomCaptionSender;
+  private sender: ZoomCaptionSender | undefined;
+  private haveUrl = false;
+  private urlWaiters: (() => void)[] = [];
+  private wakeAcquire: (() => void) | undefined;
+  private acquiring: Promise<void> | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** The seq state's name for an API-sourced URL (a given URL names its own). */
+  private readonly stateKey: string | undefined;
+  /** Why there is no Caption URL yet, in words the user can act on (shown in /meetings). */
+  private problem: string | undefined;
+  /** Captions that never reached Zoom because there was no Caption URL in time (the sender counts the rest). */
+  private skippedWithoutUrl = 0;
 
-  constructor(options: ZoomSinkOptions, log: Logger) {
-    this.sender = new ZoomCaptionSender({
-      url: parseCaptionUrl(options.url),
-      lang: options.lang,
-      seqStore: new SeqStore(options.stateDir, log),
-      log,
-      requestTimeoutMs: options.requestTimeoutMs,
-      giveUpAfterMs: options.giveUpAfterMs,
-    });
+  constructor(
+    private readonly options: ZoomSinkOptions,
+    private readonly log: Logger,
+  ) {
+    const { source } = options;
+    if ('url' in source) {
+      this.stateKey = undefined;
+      this.sender = this.newSender(parseCaptionUrl(source.url));
+      this.haveUrl = true;
+      return;
+    }
+    // Named as before targets had a kind: the seq state saved under this key must be found after an upgrade.
+    const { kind, id } = source.target;
+    this.stateKey = hashKey(`zoom-api:${JSON.stringify(kind === 'meeting' ? { meetingId: id } : { webinarId: id })}`);
   }
 
   get description(): string {
-    return `zoom ${this.sender.destination}`;
+    const { source } = this.options;
+    return 'url' in source ? `zoom ${this.sender!.destination}` : `zoom ${describeTarget(source.target)}`;
   }
 
-  start(): Promise<void> {
-    return this.sender.start();
+  /** A given URL: resume its seq. From the API: does not wait for the meeting; the URL is fetched in the background. */
+  async start(): Promise<void> {
+    if ('url' in this.options.source) return this.sender!.start();
+    this.acquire();
+  }
+
+  /**
+   * started (webhook): fetch the Caption URL now instead of at the next poll. ended: deliver what is queued, then
+   * forget the URL; a new instance of the meeting gets a new one.
+   */
+  async onZoomMeeting(event: 'started' | 'ended'): Promise<void> {
+    // A given URL stays the one to use: only a person can change it.
+    if ('url' in this.options.source) return;
+    if (event === 'started') {
+      if (this.haveUrl) return;
+      this.acquire();
+      this.wakeAcquire?.();
+      return;
+    }
+    await this.sender?.drain();
+    this.haveUrl = false;
+    clearTimeout(this.renewTimer);
   }
 
   async deliver(caption: OutgoingCaption): Promise<SinkResult> {
-    const result = await this.sender.send(caption.text);
+    if (!(await this.waitForUrl(this.options.maxUrlWaitMs ?? 20_000))) {
+      this.skippedWithoutUrl += 1;
+      this.log.warn({ destination: this.description }, 'caption skipped: no Caption URL yet (meeting not started?)');
+      return { status: 'skipped' };
+    }
+    const result = await this.sender!.send(caption.text);
     return { status: result.status, seq: result.seq, confirmedAt: result.acceptedAt };
   }
 
-  close(deadline?: AbortSignal): Promise<void> {
-    return this.sender.close(deadline);
+  senderStats(): SenderStats | undefined {
+    const stats = this.sender?.stats;
+    if (this.skippedWithoutUrl === 0) return stats;
+    const base = stats ?? emptySenderStats();
+    return { ...base, skipped: base.skipped + this.skippedWithoutUrl };
   }
 
-  senderStats(): SenderStats {
-    return this.sender.stats;
+  status(): string | undefined {
+    return this.problem;
+  }
+
+  async close(deadline?: AbortSignal): Promise<void> {
+    if (this.closed) return this.sender?.close(deadline);
+    this.closed = true;
+    clearTimeout(this.renewTimer);
+    this.wakeAcquire?.();
+    for (const waiter of this.urlWaiters.splice(0)) waiter();
+    await this.acquiring;
+    await this.sender?.close(deadline);
+  }
+
+  private acquire(): void {
+    this.acquiring ??= this.acquireLoop().finally(() => (this.acquiring = undefined));
+  }
+
+  /** From the API: the source is not a given URL. */
+  private get fetched(): { target: ZoomTarget; api: ZoomApiClient } {
+    return this.options.source as { target: ZoomTarget; api: ZoomApiClient };
+  }
+
+  private newSender(url: CaptionUrl): ZoomCaptionSender {
+    return new ZoomCaptionSender({
+      url,
+      lang: this.options.lang,
+      seqStore: new SeqStore(this.options.stateDir, this.log),
+      log: this.log,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      giveUpAfterMs: this.options.giveUpAfterMs,
+      maxLines: this.options.maxLines,
+    });
+  }
+
+  private async acquireLoop(): Promise<void> {
+    const waits = new Backoff({ initialMs: NOT_STARTED_FIRST_WAIT_MS, maxMs: NOT_STARTED_MAX_WAIT_MS });
+    while (!this.closed && !this.haveUrl) {
+      let waitMs = NOT_STARTED_MAX_WAIT_MS;
+      try {
+        await this.install(await this.fetched.api.captionUrl(this.fetched.target));
+        return;
+      } catch (err) {
+        const code = isBridgeError(err) ? err.code : undefined;
+        const message = errorMessage(err);
+        if (isBridgeError(err) && err.retryable) {
+          waitMs = waits.next()!;
+          this.log.info({ destination: this.description, code, retryInMs: waitMs }, 'Caption URL not available yet');
+        } else {
+          // A person has to change a setting, a scope or the config; they can do it while the bridge runs, so keep
+          // asking (slowly) instead of needing a restart. Said once per distinct problem, not every minute.
+          if (message !== this.problem) this.log.error({ destination: this.description, code, err: message }, 'cannot get the Caption URL');
+        }
+        this.problem = message;
+      }
+      await Promise.race([sleep(waitMs), new Promise<void>((resolve) => (this.wakeAcquire = resolve))]);
+    }
+  }
+
+  private async install(raw: string): Promise<void> {
+    const issuedAt = Date.now();
+    const url = parseCaptionUrl(raw, this.stateKey);
+    if (this.sender) this.sender.setUrl(url);
+    else {
+      this.sender = this.newSender(url);
+      await this.sender.start();
+    }
+    this.haveUrl = true;
+    this.problem = undefined;
+    this.log.info({ destination: url.redacted }, 'Caption URL obtained from the Zoom API');
+    for (const waiter of this.urlWaiters.splice(0)) waiter();
+
+    const expiresAt = captionUrlExpiry(raw, issuedAt);
+    if (expiresAt !== undefined) {
+      const renewIn = Math.max(this.options.minRenewMs ?? 30_000, (expiresAt - issuedAt) * RENEW_AT_LIFETIME_SHARE);
+      clearTimeout(this.renewTimer);
+      this.renewTimer = setTimeout(() => void this.renew(), renewIn);
+      this.renewTimer.unref();
+    }
+  }
+
+  /** A fresh URL before the old one expires; the old one keeps working until the new one is in. */
+  private async renew(): Promise<void> {
+    try {
+      await this.install(await this.fetched.api.captionUrl(this.fetched.target));
+    } catch (err) {
+      this.log.warn({ destination: this.description, err: errorMessage(err) }, 'Caption URL renewal failed; retrying in 60 s');
+      this.renewTimer = setTimeout(() => void this.renew(), 60_000);
+      this.renewTimer.unref();
+    }
+  }
+
+  private waitForUrl(timeoutMs: number): Promise<boolean> {
+    if (this.haveUrl) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = (): void => {
+        clearTimeout(timer);
+        resolve(this.haveUrl);
+      };
+      const timer = setTimeout(() => {
+        const index = this.urlWaiters.indexOf(waiter);
+        if (index >= 0) this.urlWaiters.splice(index, 1);
+        resolve(false);
+      }, timeoutMs);
+      this.urlWaiters.push(waiter);
+    });
   }
 }

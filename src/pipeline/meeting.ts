@@ -76,7 +76,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     this.textRules = new TextRules(config.text);
     this.archiveDir = archiveDir(deps.stateDir, config.id);
     const planned = createDestinations(
-      { meetingId: config.id, captions: config.captions, archive: config.archive, language: config.asr.language, epoch: this.epoch },
+      { meetingId: config.id, captions: config.captions, archive: config.archive, language: config.asr.language, epoch: this.epoch, maxLines: config.display.maxLines },
       { ...deps, log: this.log },
     );
     this.destinations.push(...planned.destinations);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ZoomApiSink } from '../../src/caption/zoom-api-sink.js';
+import { ZoomSink } from '../../src/caption/zoom-sink.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { readWav } from '../../src/util/wav.js';
@@ -152,9 +152,8 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
   it('never logs the client secret, the access token or the caption signature', async () => {
     api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
     const logs = captureLogs();
-    const sink = new ZoomApiSink(
-      { target: { kind: 'meeting', id: MEETING }, lang: 'en-US', stateDir: await mkdtemp(join(tmpdir(), 'cb-api-')), requestTimeoutMs: 1000, giveUpAfterMs: 1000 },
-      client(logs.log),
+    const sink = new ZoomSink(
+      { source: { target: { kind: 'meeting', id: MEETING }, api: client(logs.log) }, lang: 'en-US', stateDir: await mkdtemp(join(tmpdir(), 'cb-api-')), requestTimeoutMs: 1000, giveUpAfterMs: 1000, maxLines: 2 },
       logs.log,
     );
     await sink.start();
@@ -182,9 +181,8 @@ describe('Caption URL from the API: waiting for the meeting, renewing before exp
     };
     api.meetings.set(MEETING, meeting);
     const stateDir = await tempDirForTest('cb-api-');
-    const sink = new ZoomApiSink(
-      { target: { kind: 'meeting', id: MEETING }, lang: 'en-US', stateDir, requestTimeoutMs: 1000, giveUpAfterMs: 2000, minRenewMs: 300, maxUrlWaitMs: 30_000 },
-      client(),
+    const sink = new ZoomSink(
+      { source: { target: { kind: 'meeting', id: MEETING }, api: client() }, lang: 'en-US', stateDir, requestTimeoutMs: 1000, giveUpAfterMs: 2000, maxLines: 2, minRenewMs: 300, maxUrlWaitMs: 30_000 },
       captureLogs().log,
     );
     await sink.start();
