@@ -4,6 +4,16 @@ export const PCM_SAMPLE_RATE = 16_000;
 export type PcmChunk = Int16Array;
 
 /**
+ * Samples from little-endian s16 bytes, copied: a view at an odd offset is not a valid Int16Array, and the bytes'
+ * buffer may be reused by whoever handed it over. A trailing odd byte is dropped.
+ */
+export function samplesFromBytes(bytes: Buffer): Int16Array {
+  const samples = new Int16Array(Math.floor(bytes.length / 2));
+  for (let i = 0; i < samples.length; i++) samples[i] = bytes.readInt16LE(i * 2);
+  return samples;
+}
+
+/**
  * A live stream is real time. A source may run this far ahead of the wall clock (a sender catching up after a network
  * blip, a short recording sent at once), no further: past it the stream ends, whatever its encoding.
  */

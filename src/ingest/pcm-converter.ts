@@ -1,4 +1,4 @@
-import { PCM_SAMPLE_RATE } from '../audio.js';
+import { PCM_SAMPLE_RATE, samplesFromBytes } from '../audio.js';
 import { requireWithoutProcessHandlers } from '../process-policy.js';
 
 // A CommonJS package whose class is `exports.default`; require() reads it the same under Node and under vitest.
@@ -42,8 +42,6 @@ export class PcmConverter {
       mono.writeInt16LE(Math.round(sum / this.channels), f * 2);
     }
     const out = this.resampler ? this.resampler.processChunk(mono) : mono;
-    const samples = new Int16Array(out.length / 2);
-    for (let i = 0; i < samples.length; i++) samples[i] = out.readInt16LE(i * 2);
-    return samples;
+    return samplesFromBytes(out);
   }
 }

@@ -1,49 +1,26 @@
-import { createHmac } from 'node:crypto';
 import WebSocket, { type RawData } from 'ws';
-import { PCM_SAMPLE_RATE } from '../audio.js';
+import { PCM_SAMPLE_RATE, samplesFromBytes } from '../audio.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StreamTarget } from '../pipeline/types.js';
 import { StreamBuffer } from './stream-buffer.js';
 import { Backoff, type RetryPolicy } from '../util/backoff.js';
+import {
+  AUDIO_PARAMS,
+  dialRefusal,
+  DUPLICATE_SIGNAL_RETRIES,
+  DUPLICATE_SIGNAL_STATUS,
+  EVENT,
+  firstWebSocketUrl,
+  MSG,
+  rtmsSignature,
+  rtmsStatus,
+  SESSION_STATE_STOPPED,
+  STREAM_STATE_TERMINATED,
+  type RtmsCredentials,
+} from '../zoom-api/rtms-protocol.js';
 
-/**
- * Zoom Realtime Media Streams over raw WebSockets (no native SDK): a signaling socket and an audio socket per
- * stream, JSON frames with integer msg_type. The numbers are Zoom's (../shared/reference/zoom-rtms-protocol.txt).
- */
-const MSG = {
-  signalingHandshakeReq: 1,
-  signalingHandshakeResp: 2,
-  dataHandshakeReq: 3,
-  dataHandshakeResp: 4,
-  eventSubscription: 5,
-  eventUpdate: 6,
-  clientReadyAck: 7,
-  streamStateUpdate: 8,
-  sessionStateUpdate: 9,
-  keepAliveReq: 12,
-  keepAliveResp: 13,
-  mediaDataAudio: 14,
-} as const;
-const EVENT = { activeSpeakerChange: 2, participantJoin: 3, participantLeave: 4, mediaConnectionInterrupted: 7 } as const;
-const STREAM_STATE_TERMINATED = 4;
-/** Session state STOPPED (msg 9): Zoom's own library stops reconnecting after it. */
-const SESSION_STATE_STOPPED = 5;
-/** Status 8, another signaling connection holds the stream: Zoom's library retries three times, 1.5 s doubling, then stops. */
-const DUPLICATE_SIGNAL_STATUS = 8;
-const DUPLICATE_SIGNAL_RETRIES: RetryPolicy = { initialMs: 1_500, attempts: 3 };
-/** Zoom's RTMS servers: wss:// on Zoom's own domains. */
-const ZOOM_RTMS_HOST = /(^|\.)(zoom\.us|zoom\.com|zoomgov\.com)$/i;
-/** Status codes after which trying again cannot help: a bad request, a bad signature, a stream that is gone. */
-const FATAL_STATUS = new Set([1, 2, 3, 4, 5, 6, 7, 14, ...Array.from({ length: 27 }, (_, i) => i + 17), 46]);
-const STATUS_NAMES: Record<number, string> = {
-  2: 'unknown stream (INVALID_RTMS_STREAM_ID)',
-  3: "the signature does not match: zoomApi.clientId / clientSecret must be the Zoom app's own (INVALID_SIGNATURE)",
-  8: 'another connection already holds this stream (DUPLICATE_SIGNAL_REQUEST)',
-  16: 'another audio connection already holds this stream (DUPLICATE_MEDIA_DATA_CONNECTION)',
-};
-/** L16, 16 kHz, mono, the whole room mixed, 20 ms packets: the recognizer's own format, nothing to convert. */
-const AUDIO_PARAMS = { content_type: 2, sample_rate: 1, channel: 1, codec: 1, data_opt: 1, send_rate: 20 };
+export type { RtmsCredentials };
 
 export interface RtmsStart {
   /** meeting_uuid (or webinar_uuid): the instance, as Zoom sent it. */
@@ -53,10 +30,6 @@ export interface RtmsStart {
   serverUrls: string;
 }
 
-export interface RtmsCredentials {
-  clientId: string;
-  clientSecret: string;
-}
 
 export interface RtmsOptions {
   /** Zoom's guidance: 3, 6, 12, 24, then every 30 s; the server keeps a dropped stream ~60 s. */
@@ -76,39 +49,6 @@ const GIVE_UP_AFTER_MS = 90_000;
 /** Muted rooms send no packets; the recognizer needs the silence to end an utterance. */
 const SILENCE_TICK_MS = 100;
 const SILENCE_AFTER_MS = 200;
-
-/** HMAC-SHA256(client secret, "client_id,meeting_uuid,rtms_stream_id"), lowercase hex: both handshakes carry it. */
-export function rtmsSignature(credentials: RtmsCredentials, instanceUuid: string, streamId: string): string {
-  return createHmac('sha256', credentials.clientSecret).update(`${credentials.clientId},${instanceUuid},${streamId}`).digest('hex');
-}
-
-/** The first WebSocket URL of a comma-separated list (Zoom may list other protocols too). */
-export function firstWebSocketUrl(list: unknown): string | undefined {
-  if (typeof list !== 'string') return undefined;
-  return list
-    .split(',')
-    .map((url) => url.trim())
-    .find((url) => /^wss?:\/\//i.test(url));
-}
-
-/**
- * Why a server URL from a webhook or a handshake answer must not be dialled, or undefined when it may. Whoever holds
- * the webhook secret (or a bad payload) must not make the bridge dial an internal host, nor hand a host of its choice
- * an HMAC of ids it chose: only wss:// on Zoom's hosts, and the hosts the config lists.
- */
-export function dialRefusal(raw: string, allowedHosts: readonly string[] = []): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return 'it is not a URL';
-  }
-  if (url.hash || url.username || url.password) return 'it carries a fragment or credentials';
-  const listed = allowedHosts.includes(url.hostname);
-  if (url.protocol === 'wss:' && (listed || ZOOM_RTMS_HOST.test(url.hostname))) return undefined;
-  if (url.protocol === 'ws:' && listed) return undefined;
-  return `${url.protocol}//${url.host} is not one of Zoom's RTMS servers (wss:// on zoom.us); zoomApi.rtmsHosts lists other hosts to allow`;
-}
 
 /**
  * One RTMS stream of one meeting: it dials signaling, then the audio socket, answers keep-alives, and feeds the
@@ -155,6 +95,10 @@ export class RtmsConnection {
     this.buffer = new StreamBuffer(target);
     this.done = new Promise((resolve) => (this.finish = resolve));
     this.ticker = setInterval(() => this.tick(), SILENCE_TICK_MS);
+  }
+
+  /** Dials the stream's signaling socket (then its audio socket). Call once. */
+  connect(): void {
     this.connectSignaling();
   }
 
@@ -348,11 +292,7 @@ export class RtmsConnection {
         const content = (message.content ?? {}) as { data?: unknown; timestamp?: unknown };
         if (typeof content.data !== 'string') return;
         if (typeof content.timestamp === 'number') this.lastPacket = { timestamp: content.timestamp, at: this.buffer.receivedSeconds };
-        const bytes = Buffer.from(content.data, 'base64');
-        // Copied: a view at an odd offset is not a valid Int16Array, and the packet's buffer is reused.
-        const samples = new Int16Array(Math.floor(bytes.length / 2));
-        for (let i = 0; i < samples.length; i++) samples[i] = bytes.readInt16LE(i * 2);
-        return this.push(samples);
+        return this.push(samplesFromBytes(Buffer.from(content.data, 'base64')));
       }
       default:
         return;
@@ -394,8 +334,9 @@ export class RtmsConnection {
   }
 
   private refused(socket: 'signaling' | 'audio', status: number, reason: unknown): void {
-    const said = `${STATUS_NAMES[status] ?? `status ${status}`}${typeof reason === 'string' && reason ? ` (Zoom said: ${reason.slice(0, 120)})` : ''}`;
-    if (FATAL_STATUS.has(status)) {
+    const meaning = rtmsStatus(status);
+    const said = `${meaning.said}${typeof reason === 'string' && reason ? ` (Zoom said: ${reason.slice(0, 120)})` : ''}`;
+    if (meaning.fatal) {
       this.log.error({ socket, status }, `Zoom refused the RTMS ${socket} connection: ${said}`);
       void this.stop(`refused: ${said}`);
       return;

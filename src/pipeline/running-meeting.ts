@@ -113,6 +113,7 @@ export class RunningMeeting implements MeetingControl {
     }
     void this.rtms?.stop('replaced by a new RTMS stream');
     this.rtms = new RtmsConnection(this.pipeline, start, this.rtmsSettings, this.log, this.rtmsSettings);
+    this.rtms.connect();
   }
 
   rtmsInterrupted(streamId: string): void {

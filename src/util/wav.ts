@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { samplesFromBytes } from '../audio.js';
 
 export interface WavAudio {
   sampleRate: number;
@@ -27,10 +28,7 @@ export function readWav(path: string): WavAudio {
       if (format !== 1 || bits !== 16) throw new Error(`${path}: only 16-bit PCM WAV is supported`);
     } else if (id === 'data') {
       const end = Math.min(file.length, body + size);
-      const bytes = file.subarray(body, end - ((end - body) % 2));
-      const samples = new Int16Array(bytes.length / 2);
-      for (let i = 0; i < samples.length; i++) samples[i] = bytes.readInt16LE(i * 2);
-      return { sampleRate, channels, samples };
+      return { sampleRate, channels, samples: samplesFromBytes(file.subarray(body, end)) };
     }
     offset = body + size + (size % 2);
   }

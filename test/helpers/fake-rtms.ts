@@ -38,6 +38,8 @@ export class FakeRtms {
       pingOnlyWhenIdle?: boolean;
       /** The audio URL the signaling handshake answer names, instead of this server's own. */
       mediaUrl?: string;
+      /** The app may not take this meeting's audio: the audio handshake is refused with status 9. */
+      audioNotSupported?: boolean;
     } = {},
   ) {}
 
@@ -133,6 +135,7 @@ export class FakeRtms {
       let status = this.checkIdentity(message);
       const type = Number(message.media_type);
       if (status === 0 && !(type & 1) && type !== 32) status = 7;
+      if (status === 0 && this.options.audioNotSupported) status = 9;
       const audio = ((message.media_params as { audio?: Record<string, number> } | undefined)?.audio ?? {}) as Record<string, number>;
       if (status === 0 && audio.send_rate !== undefined && audio.send_rate % 20 !== 0) status = 24;
       if (status === 0 && this.media && this.media.readyState === this.media.OPEN) status = 16;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { rtmsSignature } from '../../src/ingest/zoom-rtms.js';
+import { rtmsSignature } from '../../src/zoom-api/rtms-protocol.js';
 import { readWav } from '../../src/util/wav.js';
 import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 import { FakeRtms } from '../helpers/fake-rtms.js';
@@ -146,6 +146,16 @@ meetings:
     expect(tookMs).toBeGreaterThan(1_500 + 3_000 + 6_000 - 500);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(rtms.handshakes).toHaveLength(5);
+  });
+
+  it('status 9 (the app may not take the audio) ends the stream at once, naming the setting, and is not retried', async () => {
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500, audioNotSupported: true }));
+    const signalingUrl = await rtms.start();
+    await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    await waitUntil(() => logs.text().includes('MEDIA_TYPE_AUDIO_NOT_SUPPORT'), { what: 'the refusal' });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(rtms.handshakes.filter((h) => h.socket === 'media').map((h) => h.status)).toEqual([9]);
+    expect(logs.text()).toContain('turn on audio in the Zoom app');
   });
 
   it('session STOPPED ends reconnecting; an audio URL outside Zoom\'s hosts is never dialled', async () => {
