@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { it } from 'vitest';
+import { FailureThrottle } from '../src/security/throttle.js';
 import { locateFfmpeg } from '../src/ingest/ffmpeg.js';
 import type { AudioItem } from '../src/audio.js';
 import { RtmpIngest } from '../src/ingest/rtmp.js';
@@ -71,7 +72,7 @@ async function measure(codec: string, port: number, onsets: number[]): Promise<n
 
 it('rtmp: added latency from the publisher to PCM at the recognizer', async () => {
   const onsets: number[] = [];
-  const ingest = new RtmpIngest(new Map([['bench', { pipeline: listeningMeeting(onsets), streamKey: KEY }]]), silentLogger);
+  const ingest = new RtmpIngest(new Map([['bench', { pipeline: listeningMeeting(onsets), streamKey: KEY }]]), silentLogger, new FailureThrottle(), () => undefined);
   const { port } = await ingest.listen(0, '127.0.0.1');
   const rows: Record<string, string | number>[] = [];
   for (const [codec, label] of [['pcm_s16le', 'pcm_s16le in FLV (the bridge alone)'], ['aac', 'AAC 64 kbit/s (+ codec delay)'], ['libmp3lame', 'MP3 64 kbit/s (+ codec delay)']] as const) {

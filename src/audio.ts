@@ -18,6 +18,8 @@ export function samplesFromBytes(bytes: Buffer): Int16Array {
  * blip, a short recording sent at once), no further: past it the stream ends, whatever its encoding.
  */
 export const MAX_LEAD_SECONDS = 60;
+/** Audio a stream holds for a recognizer that lags; beyond it the oldest is dropped (and counted). */
+export const MAX_BACKLOG_SECONDS = 10;
 
 /** A client's request to settle what is being said now (Deepgram's Finalize), in order with the audio. */
 export const FINALIZE = Symbol('finalize');

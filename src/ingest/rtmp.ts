@@ -101,9 +101,9 @@ export class RtmpIngest {
   constructor(
     private readonly targets: Routes<RtmpTarget>,
     private readonly log: Logger,
-    private readonly throttle: FailureThrottle = new FailureThrottle(),
-    /** Why a new stream for this meeting is refused now (the machine is overloaded), or undefined. */
-    private readonly refusal: (meetingId: string) => string | undefined = () => undefined,
+    private readonly throttle: FailureThrottle,
+    /** Why a new stream for this meeting is refused now (not ready, the machine overloaded), or undefined: the meetings' admission decision. */
+    private readonly refusal: (meetingId: string) => string | undefined,
   ) {
     // The library logs with console.log; stdout may be a caption sink.
     nmsLogger.log = (message, level = 'info') => this.log.debug({ nms: level }, message);
@@ -174,9 +174,8 @@ export class RtmpIngest {
         return refuse('NetStream.Publish.BadName', 'wrong stream key');
       }
       const { pipeline } = match;
-      if (pipeline.state === 'failed' || pipeline.state === 'starting') return refuse('NetStream.Publish.Failed', 'meeting not ready');
-      const overloaded = this.refusal(pipeline.id);
-      if (overloaded) return refuse('NetStream.Publish.Failed', overloaded);
+      const refusal = this.refusal(pipeline.id);
+      if (refusal) return refuse('NetStream.Publish.Failed', refusal);
       clearTimeout(timeout);
       authenticated();
       log = log.child({ meeting: pipeline.id });

@@ -1,9 +1,7 @@
 import type { StreamTarget } from '../pipeline/types.js';
 import { AsyncQueue } from '../util/async-queue.js';
-import { FINALIZE, MAX_LEAD_SECONDS, PCM_SAMPLE_RATE, type AudioItem, type AudioStream } from '../audio.js';
+import { FINALIZE, MAX_BACKLOG_SECONDS, MAX_LEAD_SECONDS, PCM_SAMPLE_RATE, type AudioItem, type AudioStream } from '../audio.js';
 
-/** Audio held for a stream whose recognizer lags; beyond it the oldest is dropped (and counted). */
-const BUFFER_SECONDS = 10;
 const MAX_SPEAKER_CHANGES = 10_000;
 /**
  * The largest piece of audio handed on: meetings share decoder threads, which take their work in order, so a
@@ -30,7 +28,7 @@ export class StreamBuffer {
     private readonly tooFast?: (reason: string) => void,
   ) {
     this.audio = new AsyncQueue<AudioItem>({
-      capacity: BUFFER_SECONDS * PCM_SAMPLE_RATE,
+      capacity: MAX_BACKLOG_SECONDS * PCM_SAMPLE_RATE,
       sizeOf: (item) => (item === FINALIZE ? 0 : item.length),
       onDrop: (item) => {
         if (item === FINALIZE) return;

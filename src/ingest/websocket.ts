@@ -40,8 +40,8 @@ export interface IngestTarget {
 export interface IngestGuard {
   throttle: FailureThrottle;
   allowedOrigins: readonly string[];
-  /** Why a new stream for this meeting is refused now (the machine is overloaded), or undefined. */
-  refusal?: (meetingId: string) => string | undefined;
+  /** Why a new stream for this meeting is refused now (not ready, the machine overloaded), or undefined: the meetings' admission decision. */
+  refusal: (meetingId: string) => string | undefined;
   /** The client's address, seen through trusted proxies (http.trustedProxies); the socket's by default. */
   clientAddress?: (req: IncomingMessage) => string;
 }
@@ -94,7 +94,7 @@ export class WebSocketIngest {
   constructor(
     private readonly targets: Routes<IngestTarget>,
     private readonly log: Logger,
-    private readonly guard: IngestGuard = { throttle: new FailureThrottle(), allowedOrigins: [] },
+    private readonly guard: IngestGuard,
   ) {
     this.heartbeat = setInterval(() => {
       for (const ws of this.wss.clients) {
@@ -137,11 +137,10 @@ export class WebSocketIngest {
     }
     const format = streamFormat(url);
     if ('problem' in format) return refuse(socket, 400, format.problem);
-    if (target.pipeline.state === 'failed' || target.pipeline.state === 'starting') return refuse(socket, 503, 'meeting not ready');
-    const overloaded = this.guard.refusal?.(id);
-    if (overloaded) {
-      this.log.warn({ meeting: id, remote }, `ingest refused: ${overloaded}`);
-      return refuse(socket, 503, overloaded);
+    const refusal = this.guard.refusal(id);
+    if (refusal) {
+      this.log.warn({ meeting: id, remote }, `ingest refused: ${refusal}`);
+      return refuse(socket, 503, refusal);
     }
     // Clients of the Deepgram-compatible path get Deepgram's replies (Results...); /ingest clients only Metadata.
     const deepgram = meetingId === undefined;

@@ -7,7 +7,7 @@ import type { CaptionSink, OutgoingCaption, SinkResult } from '../caption/sink.j
 import type { TranscriptFileSink } from '../caption/transcript-sink.js';
 import type { MeetingConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { PCM_SAMPLE_RATE, FINALIZE, type AudioItem, type AudioStream } from '../audio.js';
+import { PCM_SAMPLE_RATE, FINALIZE, MAX_BACKLOG_SECONDS, type AudioItem, type AudioStream } from '../audio.js';
 import type { Logger } from '../log.js';
 import { createDisplay } from '../display/create.js';
 import { displayPosts } from '../display/stream.js';
@@ -17,6 +17,7 @@ import { TextRules } from '../segmenter/text-rules.js';
 import { settleWords } from '../segmenter/stream.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { targetOf, type ZoomTarget } from '../zoom-api/target.js';
+import { BEHIND } from './capacity.js';
 import { labelSpeakers } from './speakers.js';
 import type { MeetingEvents, MeetingSnapshot, MeetingState, MeetingStats, MeetingView, StreamSummary, StreamTarget } from './types.js';
 
@@ -29,9 +30,6 @@ export interface Destination {
 
 export type MeetingDeps = DestinationDeps;
 
-/** A recognizer this far behind the audio is reported; the report clears once it is back under a second. */
-const BEHIND_WARN_SECONDS = 3;
-const BEHIND_CLEAR_SECONDS = 1;
 /** Checked on a timer, not per chunk taken: an engine that has stalled takes no chunks, and that is when it matters. */
 const BEHIND_CHECK_MS = 250;
 
@@ -199,10 +197,13 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   /** Says so when the machine cannot keep up, once per episode (the README's capacity section says what to do). */
   private checkBehind(): void {
     const behind = this.behindSeconds;
-    if (!this.warnedBehind && behind > BEHIND_WARN_SECONDS) {
+    if (!this.warnedBehind && behind > BEHIND.WARN_SECONDS) {
       this.warnedBehind = true;
-      this.log.warn({ behindSeconds: Math.round(behind * 10) / 10 }, 'the speech engine is behind the audio: this machine cannot keep up with its meetings (captions lag; past 10 s the oldest audio is dropped)');
-    } else if (this.warnedBehind && behind < BEHIND_CLEAR_SECONDS) {
+      this.log.warn(
+        { behindSeconds: Math.round(behind * 10) / 10 },
+        `the speech engine is behind the audio: this machine cannot keep up with its meetings (captions lag; past ${MAX_BACKLOG_SECONDS} s the oldest audio is dropped)`,
+      );
+    } else if (this.warnedBehind && behind < BEHIND.CLEAR_SECONDS) {
       this.warnedBehind = false;
       this.log.info('the speech engine has caught up with the audio');
     }
