@@ -1,7 +1,7 @@
 import { errorMessage, isBridgeError } from '../errors.js';
 import { PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
 import type { Logger } from '../log.js';
-import type { RecognizerCapabilities, SpeechEvent, SpeechRecognizer } from './types.js';
+import { shiftWords, type RecognizerCapabilities, type RecognizerStats, type SpeechEvent, type SpeechRecognizer } from './types.js';
 
 /** How soon a failed engine is tried again (for the next stream) after it failed. */
 const RETRY_FAILED_AFTER_MS = 30_000;
@@ -29,7 +29,7 @@ export class FallbackRecognizer implements SpeechRecognizer {
     this.available = engines.map(() => false);
   }
 
-  get stats(): { audioSeconds: number; cpuMs: number } {
+  get stats(): RecognizerStats {
     const all = this.engines.map((e) => e.stats ?? { audioSeconds: 0, cpuMs: 0 });
     return { audioSeconds: all.reduce((a, s) => a + s.audioSeconds, 0), cpuMs: all.reduce((a, s) => a + s.cpuMs, 0) };
   }
@@ -163,7 +163,7 @@ export class FallbackRecognizer implements SpeechRecognizer {
 
 function shift(event: SpeechEvent, offset: number): SpeechEvent {
   if (offset === 0) return event;
-  if (event.type === 'final') return { ...event, time: event.time + offset, words: event.words.map((w) => ({ ...w, start: w.start + offset, end: w.end + offset })) };
-  if (event.type === 'interim') return { ...event, time: event.time + offset, words: event.words?.map((w) => ({ ...w, start: w.start + offset, end: w.end + offset })) };
+  if (event.type === 'final') return { ...event, time: event.time + offset, words: shiftWords(event.words, offset) };
+  if (event.type === 'interim') return { ...event, time: event.time + offset, ...(event.words ? { words: shiftWords(event.words, offset) } : {}) };
   return { ...event, time: event.time + offset };
 }

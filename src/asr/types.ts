@@ -11,6 +11,17 @@ export interface RecognizedWord {
   speaker?: string;
 }
 
+/** Words moved `offsetSeconds` later: an engine's times counted from its own start, put on the stream's timeline. */
+export function shiftWords<W extends RecognizedWord>(words: readonly W[], offsetSeconds: number): W[] {
+  return words.map((w) => ({ ...w, start: w.start + offsetSeconds, end: w.end + offsetSeconds }));
+}
+
+/** Work a recognizer has done, for metrics: audio taken and CPU spent on it. */
+export interface RecognizerStats {
+  audioSeconds: number;
+  cpuMs: number;
+}
+
 /**
  * What a recognizer reports while listening (after LiveKit agents' SpeechEventType). Times are seconds of
  * stream audio, so latency can be measured against the moment a word was spoken.
@@ -34,8 +45,8 @@ export interface RecognizerCapabilities {
 export interface SpeechRecognizer {
   readonly engine: string;
   readonly capabilities: RecognizerCapabilities;
-  /** Work done so far, for metrics: audio taken and CPU spent on it. */
-  readonly stats?: { audioSeconds: number; cpuMs: number };
+  /** Work done so far, for metrics. */
+  readonly stats?: RecognizerStats;
   /** Load the model or connect; resolves when audio can be taken. */
   start(): Promise<void>;
   /** Consume one stream of 16 kHz mono audio; ends after the last final once the audio ends. */

@@ -4,7 +4,8 @@ import type { Duplex } from 'node:stream';
 import type { WebSocketIngest } from '../ingest/websocket.js';
 import { socketAddress } from '../security/client-address.js';
 import { FailureThrottle } from '../security/throttle.js';
-import { tokensMatch } from '../security/tokens.js';
+import { presentedToken, tokensMatch } from '../security/tokens.js';
+import { refuseUpgrade } from '../util/websocket.js';
 import type { BridgeMetrics } from '../metrics.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -180,7 +181,7 @@ export class HttpServer {
   private authorized(req: IncomingMessage): boolean {
     const remote = this.clientAddress(req);
     if (this.throttle.blocked(remote)) return false;
-    const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const given = presentedToken(req.headers.authorization);
     const ok = given !== undefined && this.adminToken !== undefined && tokensMatch(given, this.adminToken);
     if (!ok && given !== undefined) this.throttle.fail(remote);
     return ok;
@@ -205,22 +206,13 @@ export class HttpServer {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'upgrade socket error'));
     const url = requestUrl(req);
-    if (!url) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
+    if (!url) return refuseUpgrade(socket, 400);
     // Deepgram's live streaming path: existing Deepgram clients stream here unchanged.
     if (url.pathname === '/v1/listen') return this.ingest.handleUpgrade(req, socket, head, url, undefined);
     const match = INGEST_PATH.exec(url.pathname);
-    if (!match) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
+    if (!match) return refuseUpgrade(socket, 404);
     const meetingId = decodeSegment(match[1]!);
-    if (meetingId === undefined) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
+    if (meetingId === undefined) return refuseUpgrade(socket, 400);
     this.ingest.handleUpgrade(req, socket, head, url, meetingId);
   }
 

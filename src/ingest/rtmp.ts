@@ -139,7 +139,7 @@ export class RtmpIngest {
     let log = this.log.child({ publisher: remote, via: 'rtmp' });
     socket.setNoDelay(true);
     socket.setTimeout(IDLE_TIMEOUT_MS, () => {
-      log.warn('rtmp publisher sent nothing for 30 s; closed');
+      log.warn(`rtmp publisher sent nothing for ${IDLE_TIMEOUT_MS / 1000} s; closed`);
       socket.destroy();
     });
     const rtmp = new Rtmp();

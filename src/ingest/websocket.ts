@@ -5,7 +5,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { socketAddress } from '../security/client-address.js';
 import { FailureThrottle } from '../security/throttle.js';
-import { tokensMatch } from '../security/tokens.js';
+import { presentedToken, tokensMatch } from '../security/tokens.js';
 import type { StreamTarget } from '../pipeline/types.js';
 import type { AsyncQueue } from '../util/async-queue.js';
 import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
@@ -13,7 +13,7 @@ import { createDecoder, ENCODINGS, type Encoding } from './decoders.js';
 import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './pcm-converter.js';
 import { DeepgramReplies } from './deepgram-replies.js';
 import { StreamBuffer } from './stream-buffer.js';
-import { closeReason, closeSocket, sendIfOpen } from '../util/websocket-close.js';
+import { bytesOf, closeReason, closeSocket, refuseUpgrade, sendIfOpen } from '../util/websocket.js';
 import type { Routes } from './routes.js';
 /** 1 MiB is ~33 s of 16 kHz audio in one frame: anything larger is not a live stream. */
 const MAX_FRAME_BYTES = 1 << 20;
@@ -47,22 +47,10 @@ export interface IngestGuard {
 }
 
 /** Bearer (or Deepgram-style "Token") from the Authorization header, else ?token= for browsers. */
-function presentedToken(req: IncomingMessage, url: URL): string | undefined {
-  const header = req.headers.authorization;
-  const match = header ? /^(?:Bearer|Token)\s+(.+)$/i.exec(header.trim()) : null;
-  return match?.[1] ?? url.searchParams.get('token') ?? undefined;
+function ingestToken(req: IncomingMessage, url: URL): string | undefined {
+  return presentedToken(req.headers.authorization, ['Bearer', 'Token']) ?? url.searchParams.get('token') ?? undefined;
 }
 
-function refuse(socket: Duplex, status: number, reason: string): void {
-  const body = `${reason}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}
-
-function statusText(status: number): string {
-  return { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ?? 'Error';
-}
 
 /** The stream's declared format, or what is wrong with it. Deepgram's query names. */
 function streamFormat(url: URL): { encoding: Encoding; sampleRate: number; channels: number } | { problem: string } {
@@ -113,34 +101,34 @@ export class WebSocketIngest {
    * or not at all: then the meeting is the one whose token they present.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, meetingId: string | undefined): void {
-    if (!this.accepting) return refuse(socket, 503, 'shutting down');
+    if (!this.accepting) return refuseUpgrade(socket, 503, 'shutting down');
     // A web page in a participant's browser must not publish into a meeting: browsers send Origin, mixers do not.
     const origin = req.headers.origin;
     if (origin !== undefined && !this.originAllowed(origin, req.headers.host)) {
       this.log.warn({ origin: origin.slice(0, 100), remote: this.clientAddress(req) }, 'ingest refused: origin not allowed');
-      return refuse(socket, 403, 'origin not allowed (http.allowedOrigins)');
+      return refuseUpgrade(socket, 403, 'origin not allowed (http.allowedOrigins)');
     }
     const remote = this.clientAddress(req);
-    if (this.guard.throttle.blocked(remote)) return refuse(socket, 429, 'too many failed attempts; try again in a minute');
-    const token = presentedToken(req, url);
+    if (this.guard.throttle.blocked(remote)) return refuseUpgrade(socket, 429, 'too many failed attempts; try again in a minute');
+    const token = ingestToken(req, url);
     const id = meetingId ?? url.searchParams.get('meeting') ?? [...this.targets.entries()].find(([, t]) => token && tokensMatch(token, t.token))?.[0];
     if (id === undefined) {
       if (token) this.guard.throttle.fail(remote);
-      return refuse(socket, token ? 401 : 400, token ? 'missing or wrong token' : 'name the meeting (?meeting=) or present its token');
+      return refuseUpgrade(socket, token ? 401 : 400, token ? 'missing or wrong token' : 'name the meeting (?meeting=) or present its token');
     }
     const target = this.targets.get(id);
-    if (!target) return refuse(socket, 404, `unknown meeting "${id.slice(0, 64)}"`);
+    if (!target) return refuseUpgrade(socket, 404, `unknown meeting "${id.slice(0, 64)}"`);
     if (!token || !tokensMatch(token, target.token)) {
       this.guard.throttle.fail(remote);
       this.log.warn({ meeting: id, remote }, 'ingest refused: bad or missing token');
-      return refuse(socket, 401, 'missing or wrong token');
+      return refuseUpgrade(socket, 401, 'missing or wrong token');
     }
     const format = streamFormat(url);
-    if ('problem' in format) return refuse(socket, 400, format.problem);
+    if ('problem' in format) return refuseUpgrade(socket, 400, format.problem);
     const refusal = this.guard.refusal(id);
     if (refusal) {
       this.log.warn({ meeting: id, remote }, `ingest refused: ${refusal}`);
-      return refuse(socket, 503, refusal);
+      return refuseUpgrade(socket, 503, refusal);
     }
     // Clients of the Deepgram-compatible path get Deepgram's replies (Results...); /ingest clients only Metadata.
     const deepgram = meetingId === undefined;
@@ -217,7 +205,7 @@ export class WebSocketIngest {
     ws.on('close', () => clearTimeout(idle));
     const onMessage = (data: RawData, isBinary: boolean): void => {
       stillSending();
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const bytes = bytesOf(data);
       if (isBinary) {
         if (audio.isEnded) return;
         decoder.write(bytes);

@@ -1,4 +1,5 @@
 import WebSocket, { type RawData } from 'ws';
+import { bytesOf } from '../util/websocket.js';
 import { PCM_SAMPLE_RATE, samplesFromBytes } from '../audio.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -385,7 +386,7 @@ export class RtmsConnection {
 
 function parse(data: RawData): Record<string, unknown> | undefined {
   try {
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const text = bytesOf(data).toString('utf8');
     const value = JSON.parse(text) as unknown;
     return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
   } catch {

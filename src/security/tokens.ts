@@ -1,6 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 
 /** Constant-time comparison of a presented secret with the expected one. */
+/** The token of an Authorization header: `Bearer <token>`, or also Deepgram's `Token <token>` where `schemes` says so. */
+export function presentedToken(header: string | undefined, schemes: readonly string[] = ['Bearer']): string | undefined {
+  if (!header) return undefined;
+  const [scheme, ...rest] = header.trim().split(/\s+/);
+  const token = rest.join(' ');
+  return token && schemes.some((s) => s.toLowerCase() === scheme!.toLowerCase()) ? token : undefined;
+}
+
 export function tokensMatch(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);

@@ -11,7 +11,10 @@ export interface SegmenterOptions {
   holdBackWords: number;
 }
 
-/** Tuned with bench/segmenter-sweep.bench.ts (results in bench/results/segmenter-sweep-*.json). */
+/**
+ * Tuned with the segmenter rows of bench/display-sweep.bench.ts (bench/results/display-sweep-*.json; the first
+ * tuning, bench/results/segmenter-sweep-2026-11-23T20-18-29.json, came from a bench since folded into it).
+ */
 export const DEFAULT_SEGMENTER_OPTIONS: SegmenterOptions = {
   stableMs: 200,
   holdBackWords: 1,

@@ -2,17 +2,12 @@ import { BridgeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
 import { AsyncQueue } from '../../util/async-queue.js';
-import type { RecognizerCapabilities, SpeechEvent, SpeechRecognizer } from '../types.js';
+import type { RecognizerCapabilities, RecognizerStats, SpeechEvent, SpeechRecognizer } from '../types.js';
 import { sharedDecoderPool, type DecoderPool, type DecoderRequest, type PooledDecoder } from './decoder-pool.js';
 import type { LocalEngineSpec } from './protocol.js';
 
 /** Chunks sent to the decoder thread but not yet processed. Past this, reading audio waits: backpressure. */
 const MAX_CHUNKS_IN_FLIGHT = 8;
-
-export interface RecognizerStats {
-  audioSeconds: number;
-  cpuMs: number;
-}
 
 /**
  * An in-process engine (pocketsphinx, sherpa-onnx): this meeting's decoder, on a thread of the decoder pool, so

@@ -3,7 +3,7 @@ import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
 import { BridgeError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { AsyncQueue } from '../../util/async-queue.js';
-import type { RecognizedWord, SpeechEvent } from '../types.js';
+import { shiftWords, type RecognizedWord, type SpeechEvent } from '../types.js';
 import { UtteranceTracker } from '../utterance.js';
 import { Backoff, pause, type RetryPolicy } from '../../util/backoff.js';
 
@@ -112,8 +112,7 @@ export class WireStream {
   }
 
   private onStreamTimeline(words: RecognizedWord[] | undefined): RecognizedWord[] | undefined {
-    const offset = this.offsetSamples / PCM_SAMPLE_RATE;
-    return words?.map((w) => ({ ...w, start: w.start + offset, end: w.end + offset }));
+    return words && shiftWords(words, this.offsetSamples / PCM_SAMPLE_RATE);
   }
 
   private finish(err?: BridgeError): void {
