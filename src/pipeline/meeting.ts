@@ -194,7 +194,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     return this.current?.backlogSeconds ?? 0;
   }
 
-  /** Says so when the machine cannot keep up, once per episode (the README's capacity section says what to do). */
+  /** Says so when the machine cannot keep up, once per episode (docs/measurements.md, "When the machine cannot keep up", says what to do). */
   private checkBehind(): void {
     const behind = this.behindSeconds;
     if (!this.warnedBehind && behind > BEHIND.WARN_SECONDS) {

@@ -101,7 +101,7 @@ export class PocketsphinxDecoder implements LocalDecoder {
       ['-dict', dict],
       ['-logfn', '/dev/null'],
       // Measured on bench/corpus.ts: WER 0.502 with dither, 0.516 without; the fixed seed keeps runs identical.
-      // (It does not rescue a stream that starts with digital silence: see the README.)
+      // (It does not rescue a stream that starts with digital silence: see docs/measurements.md.)
       ['-dither', 'yes'],
       ['-seed', '1'],
       ['-vad_postspeech', String(Math.max(10, Math.round(options.endpointSilenceMs / (1000 / FRAMES_PER_SECOND))))],

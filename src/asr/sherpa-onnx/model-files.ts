@@ -11,7 +11,7 @@ export interface SherpaModelFiles {
   bpeVocab?: string;
 }
 
-/** Where to get a model; the README says the same. */
+/** Where to get a model; docs/engines.md says the same. */
 export const SHERPA_MODEL_HINT =
   'download a streaming transducer model, e.g. https://github.com/k2-fsa/sherpa-onnx/releases/download/asr-models/sherpa-onnx-streaming-zipformer-en-2023-06-26.tar.bz2, and unpack it there';
 
