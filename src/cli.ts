@@ -56,6 +56,15 @@ function check(file: string): number {
     const config = loadConfig(file);
     process.stdout.write(`${file}: OK (${config.meetings.length} meeting${config.meetings.length === 1 ? '' : 's'})\n`);
     const edition = config.zoomApi?.subAccountId ? 'master' : 'ordinary';
+    if (config.accountMeetings) {
+      const { hosts, topic } = config.accountMeetings;
+      process.stdout.write(
+        'info: accountMeetings needs, in the Zoom app: Realtime Media Streams with meeting audio, started for every meeting to caption ' +
+          `(the account's RTMS auto-start setting, or a person); event subscriptions ${[...EVENT_SUBSCRIPTIONS.rtms('meeting'), 'meeting.ended'].join(', ')} ` +
+          `(webinar.* for webinars), sent to https://<this host>/zoom/webhook; the scopes ${describeScopes('meetingCaptionToken', edition)}` +
+          `${hosts || topic !== undefined ? ` and ${describeScopes('meetingDetails', edition)} (to read a meeting's host and topic)` : ''}\n`,
+      );
+    }
     config.meetings.forEach((meeting, m) => {
       if (meeting.source.type !== 'zoom-livestream') return;
       const { kind } = targetOf(meeting.source)!;

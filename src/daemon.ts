@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import type { Config } from './config/schema.js';
+import { runtimeMeetingId, type Config } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import { HttpServer } from './http/server.js';
 import { locateFfmpeg } from './ingest/ffmpeg.js';
@@ -14,6 +14,7 @@ import { ClientAddresses } from './security/client-address.js';
 import { FailureThrottle } from './security/throttle.js';
 import { readZoomEvent, ZoomWebhookVerifier, type ZoomNotice, type ZoomWebhookEvent } from './zoom-api/webhook.js';
 import type { MeetingConfig as MeetingSettings } from './config/schema.js';
+import { AccountMeetings } from './pipeline/account-meetings.js';
 import { MeetingRegistry } from './pipeline/registry.js';
 import type { RunningMeeting } from './pipeline/running-meeting.js';
 import type { MeetingView } from './pipeline/types.js';
@@ -73,9 +74,10 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
 
   // The meetings are listed at once (so /readyz says 503 until they are ready) and their engines load meanwhile.
   const starting = config.meetings.map((m) => registry.add(m));
+  const account = config.accountMeetings && zoomApi ? new AccountMeetings(config.accountMeetings, registry, zoomApi, log) : undefined;
   const webhookSecret = config.zoomApi?.webhookSecret;
   const webhook = webhookSecret
-    ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { running: registry.list(), instances, log }) }
+    ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { running: registry.list(), instances, account, log }) }
     : undefined;
   const http = new HttpServer({ meetings, controls: () => registry.controls(), ingest, log, metrics, webhook, adminToken: config.http.adminToken, throttle, clientAddress });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
@@ -97,7 +99,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
 
   // A meeting whose engine cannot start is reported and left out; the others run.
   const started = await Promise.allSettled(starting);
-  if (started.every((r) => r.status === 'rejected')) {
+  if (started.length > 0 && started.every((r) => r.status === 'rejected')) {
     await Promise.allSettled([http.close(), rtmp?.close(), registry.close()]);
     throw new Error(`no meeting could start: ${errorMessage((started[0] as PromiseRejectedResult).reason)}`);
   }
@@ -120,7 +122,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
       current = { ...next, http: current.http, state: current.state, zoomApi: current.zoomApi };
       if (next.meetings.some((m) => m.source.type === 'rtmp' || m.source.type === 'rtmp-pull')) locateFfmpeg();
       log.level = next.log.level;
-      const changes = await registry.apply(next.meetings);
+      const changes = await registry.apply(next.meetings, (id) => account?.isRuntime(id) ?? false);
       log.info(changes, 'config reloaded');
     },
     stop() {
@@ -148,6 +150,8 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
 interface ZoomEventContext {
   running: readonly RunningMeeting[];
   instances: MeetingInstances;
+  /** The account's meetings nobody listed (config accountMeetings), when the config has them. */
+  account: AccountMeetings | undefined;
   log: Logger;
 }
 
@@ -172,22 +176,28 @@ function onZoomEvent(event: ZoomWebhookEvent, context: ZoomEventContext): void {
   const concerned = running.filter((m) => m.pipeline.zoomTargets.some((t) => sameTarget(t, notice.target)));
   log.info({ event: event.event, zoomId, meetings: concerned.map((m) => m.id) }, 'Zoom webhook');
   for (const meeting of concerned) {
-    void meeting.zoomMeeting(notice.what).catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, `handling meeting ${notice.what} failed`));
+    void meeting
+      .zoomMeeting(notice.what)
+      .then(() => (notice.what === 'ended' ? context.account?.end(meeting, `${notice.target.kind}.ended`) : undefined))
+      .catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, `handling meeting ${notice.what} failed`));
   }
 }
 
 async function onRtmsEvent(notice: Extract<ZoomNotice, { type: 'rtms' }>, context: ZoomEventContext): Promise<void> {
-  const { running, instances, log } = context;
+  const { running, instances, account, log } = context;
   const event = `${notice.kind}.rtms_${notice.what}`;
   const candidates = running.filter((m) => m.rtmsTarget?.kind === notice.kind);
-  if (candidates.length === 0) return void log.info({ event }, 'RTMS webhook for no configured zoom-rtms meeting: ignored');
+  if (candidates.length === 0 && !account) return void log.info({ event }, 'RTMS webhook for no configured zoom-rtms meeting: ignored');
   let zoomId = notice.zoomId;
   try {
     zoomId ??= await instances.idOf(notice.instanceUuid, notice.kind);
   } catch (err) {
     return void log.error({ event, err: errorMessage(err) }, 'cannot tell which meeting this RTMS stream belongs to');
   }
-  const meeting = candidates.find((m) => m.rtmsTarget?.id === zoomId);
+  // A listed meeting keeps its own settings; any other the account template may take (when its stream starts).
+  const listed = candidates.find((m) => m.rtmsTarget?.id === zoomId);
+  const target = { kind: notice.kind, id: zoomId! };
+  const meeting = listed ?? (account && notice.what === 'started' && zoomId !== undefined ? await account.take(target) : running.find((m) => m.id === runtimeMeetingId(target)));
   log.info({ event, zoomId, meeting: meeting?.id, rtmsStream: notice.streamId }, 'Zoom RTMS webhook');
   if (!meeting) return;
   if (notice.what === 'started') {
@@ -198,5 +208,7 @@ async function onRtmsEvent(notice: Extract<ZoomNotice, { type: 'rtms' }>, contex
   } else {
     const restarts = notice.stop?.restarts ? ': Zoom restarts the stream; a new rtms_started is expected' : '';
     await meeting.rtmsStopped(notice.streamId, `rtms_stopped (stop_reason ${String(notice.stop?.reason)}${restarts})`);
+    // A runtime meeting goes with its stream, unless Zoom is about to start it again.
+    if (!notice.stop?.restarts) await account?.end(meeting, event);
   }
 }

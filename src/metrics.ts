@@ -93,6 +93,17 @@ export class BridgeMetrics {
     });
   }
 
+  /** The destination/status pairs each meeting has counted captions under (for `forget`). */
+  private readonly captionLabels = new Map<string, Map<string, { destination: string; status: string }>>();
+
+  /** A meeting that is gone: its series leave the scrape (the ones read from running meetings go by themselves). */
+  forget(meetingId: string): void {
+    const labels = { meeting: meetingId };
+    for (const metric of [this.audioSeconds, this.droppedAudioSeconds, this.streams, this.wordLatency]) metric.remove(labels);
+    for (const pair of this.captionLabels.get(meetingId)?.values() ?? []) this.captions.remove({ ...labels, ...pair });
+    this.captionLabels.delete(meetingId);
+  }
+
   /** Count what a meeting reports as it happens; its listeners go when the meeting does. */
   watch(meeting: MeetingView): void {
     const labels = { meeting: meeting.id };
@@ -100,7 +111,11 @@ export class BridgeMetrics {
     meeting.on('audio', ({ seconds }) => this.audioSeconds.inc(labels, seconds));
     meeting.on('audio-dropped', ({ seconds }) => this.droppedAudioSeconds.inc(labels, seconds));
     meeting.on('delivered', ({ kind, index, result, wordLatencies }) => {
-      this.captions.inc({ ...labels, destination: destinationLabel(kind, index), status: result.status });
+      const pair = { destination: destinationLabel(kind, index), status: result.status };
+      let pairs = this.captionLabels.get(meeting.id);
+      if (!pairs) this.captionLabels.set(meeting.id, (pairs = new Map()));
+      pairs.set(`${pair.destination} ${pair.status}`, pair);
+      this.captions.inc({ ...labels, ...pair });
       // The histogram is Zoom's latency; a remote engine may send a word without times, and prom-client throws on NaN.
       if (kind !== 'zoom') return;
       for (const seconds of wordLatencies) if (Number.isFinite(seconds)) this.wordLatency.observe(labels, seconds);

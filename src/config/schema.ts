@@ -9,24 +9,26 @@ import { isLoopback, weakSecret } from '../security/tokens.js';
 import { segmenterOptions, textOptions } from '../segmenter/options.js';
 import { port } from '../util/schema.js';
 import { ZOOM_API_BASE, ZOOM_OAUTH_BASE } from '../zoom-api/client.js';
+import type { ZoomTarget } from '../zoom-api/target.js';
 
 /**
  * The whole config file: each feature owns the schema of its options (asr/options.ts, caption/options.ts, ...);
  * this file composes them and checks what spans features (credentials a destination needs, weak secrets on an
  * exposed port, duplicate ids and keys).
  */
-const meeting = z
-  .strictObject({
-    id: z.string().regex(/^[a-z0-9-]+$/, 'meeting id must be lower-case letters, digits and dashes (it appears in URLs)'),
-    source: sourceOptions,
-    asr: asrOptions.default(asrOptions.parse({})),
-    segmenter: segmenterOptions.default(segmenterOptions.parse({})),
-    display: displayOptions.default(displayOptions.parse({})),
-    text: textOptions.default(textOptions.parse({})),
-    archive: archiveOptions,
-    captions: z.array(captionDestination).min(1, 'at least one caption destination'),
-  })
-  .transform(({ segmenter: { stableMs, holdBackWords, ...legacy }, display: given, ...rest }) => ({
+/** How a meeting is captioned, whether it is listed or made at runtime from the account template. */
+const captioningFields = {
+  asr: asrOptions.default(asrOptions.parse({})),
+  segmenter: segmenterOptions.default(segmenterOptions.parse({})),
+  display: displayOptions.default(displayOptions.parse({})),
+  text: textOptions.default(textOptions.parse({})),
+  archive: archiveOptions,
+};
+
+/** The old segmenter layout keys still read (the display keys win). */
+function withDisplayDefaults<T extends { segmenter: z.output<typeof segmenterOptions>; display: z.output<typeof displayOptions> }>({ segmenter, display: given, ...rest }: T) {
+  const { stableMs, holdBackWords, ...legacy } = segmenter;
+  return {
     ...rest,
     segmenter: { stableMs, holdBackWords },
     display: {
@@ -35,7 +37,49 @@ const meeting = z
       maxLines: given.maxLines ?? legacy.maxLines ?? DEFAULT_DISPLAY_OPTIONS.maxLines,
       rollupIntervalMs: given.rollupIntervalMs ?? legacy.minIntervalMs ?? DEFAULT_DISPLAY_OPTIONS.rollupIntervalMs,
     },
-  }));
+  };
+}
+
+const meeting = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9-]+$/, 'meeting id must be lower-case letters, digits and dashes (it appears in URLs)'),
+    source: sourceOptions,
+    ...captioningFields,
+    captions: z.array(captionDestination).min(1, 'at least one caption destination'),
+  })
+  .transform(withDisplayDefaults);
+
+/**
+ * Every meeting and webinar of the account that Zoom streams to the app (RTMS), captioned without an entry each:
+ * rtms_started for a meeting that matches makes it at runtime (id zoom-<id>), with these settings and its Caption
+ * URL from the Zoom API; rtms_stopped or meeting.ended removes it. Listed meetings keep their own settings.
+ */
+const accountMeetings = z
+  .strictObject({
+    /** Only these meetings or webinars (ids); omitted: any. */
+    ids: z.array(z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom meeting or webinar id is 9 to 12 digits')).optional(),
+    /** Only meetings these hosts hold (their email or Zoom user id); omitted: any host. */
+    hosts: z.array(z.string().min(1)).optional(),
+    /** Only meetings whose topic matches this regular expression (case-insensitive); omitted: any topic. */
+    topic: z
+      .string()
+      .refine((pattern) => {
+        try {
+          new RegExp(pattern, 'i');
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'not a valid regular expression')
+      .optional(),
+    /** At most this many at once here; a meeting beyond the cap is logged and left uncaptioned. */
+    maxMeetings: z.number().int().min(1).max(1_000).default(20),
+    /** How Zoom's caption box shows them: blocks (default) or rollup; the language told to Zoom. */
+    zoomDisplay: z.enum(['blocks', 'rollup']).default('blocks'),
+    lang: z.string().optional(),
+    ...captioningFields,
+  })
+  .transform(withDisplayDefaults);
 
 export const configSchema = z
   .strictObject({
@@ -79,9 +123,20 @@ export const configSchema = z
         rtmsHosts: z.array(z.string().regex(/^[^\s/:]+$|^\[[0-9a-f:]+\]$/i, 'a host name or address, without scheme or port')).default([]),
       })
       .optional(),
-    meetings: z.array(meeting).min(1, 'at least one meeting'),
+    accountMeetings: accountMeetings.optional(),
+    meetings: z.array(meeting).default([]),
   })
   .superRefine((config, ctx) => {
+    if (config.meetings.length === 0 && !config.accountMeetings) {
+      ctx.addIssue({ code: 'custom', path: ['meetings'], message: 'at least one meeting (or accountMeetings, to caption the account\'s meetings as Zoom streams them)' });
+    }
+    if (config.accountMeetings && !config.zoomApi?.webhookSecret) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accountMeetings'],
+        message: 'accountMeetings learns of meetings from Zoom webhooks and fetches their Caption URLs: add a zoomApi section with the app\'s accountId, clientId, clientSecret and webhookSecret',
+      });
+    }
     // Credentials are checked at start, where a missing one is a clear config error, not a failure mid-meeting.
     config.meetings.forEach((m, index) =>
       m.captions.forEach((destination, c) => {
@@ -157,3 +212,23 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 export type MeetingConfig = Config['meetings'][number];
+export type AccountMeetingsConfig = NonNullable<Config['accountMeetings']>;
+
+/** The id a runtime meeting gets: it appears in URLs, logs and metrics, so one Zoom meeting is always the same. */
+export const runtimeMeetingId = (target: ZoomTarget): string => (target.kind === 'meeting' ? `zoom-${target.id}` : `zoom-webinar-${target.id}`);
+
+/** The settings of a meeting made at runtime from the account template: audio from RTMS, captions to its Caption URL. */
+export function runtimeMeeting(template: AccountMeetingsConfig, target: ZoomTarget): MeetingConfig {
+  const ids = target.kind === 'meeting' ? { meetingId: target.id } : { webinarId: target.id };
+  const { asr, segmenter, display, text, archive, zoomDisplay, lang } = template;
+  return {
+    id: runtimeMeetingId(target),
+    source: sourceOptions.parse({ type: 'zoom-rtms', ...ids }),
+    asr,
+    segmenter,
+    display,
+    text,
+    archive,
+    captions: [captionDestination.parse({ zoom: { ...ids, display: zoomDisplay, ...(lang ? { lang } : {}) } })],
+  };
+}

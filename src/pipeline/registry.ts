@@ -60,16 +60,19 @@ export class MeetingRegistry {
     if (!meeting) return;
     this.running.delete(id);
     await meeting.close(deadline);
+    // A busy account's meetings come and go: their series must not pile up in every scrape.
+    this.deps.metrics.forget(id);
   }
 
   /**
    * Brings the running meetings to `wanted`: meetings not wanted any more, or wanted differently, are removed (a
    * changed one is then added again); new ones are added; the others keep streaming and keep their seq.
    */
-  async apply(wanted: readonly MeetingConfig[]): Promise<Record<'removed' | 'changed' | 'added' | 'unchanged', string[]>> {
+  async apply(wanted: readonly MeetingConfig[], madeAtRuntime: (id: string) => boolean = () => false): Promise<Record<'removed' | 'changed' | 'added' | 'unchanged', string[]>> {
     const desired = new Map(wanted.map((m) => [m.id, m]));
     const changes = { removed: [] as string[], changed: [] as string[], added: [] as string[], unchanged: [] as string[] };
-    for (const meeting of this.list()) {
+    // Meetings made at runtime (accountMeetings) are not the config's to remove.
+    for (const meeting of this.list().filter((m) => !madeAtRuntime(m.id))) {
       const next = desired.get(meeting.id);
       if (next && JSON.stringify(next) === JSON.stringify(meeting.config)) changes.unchanged.push(meeting.id);
       else {

@@ -246,6 +246,21 @@ export class ZoomApiClient {
     return { feature: target.kind === 'meeting' ? 'meetingLivestream' : 'webinarLivestream', what: `the live stream of ${describeTarget(target)}` };
   }
 
+  /** What the bridge reads of a meeting or webinar: its topic, status and host (GET /meetings/{id}). */
+  async details(target: ZoomTarget): Promise<{ topic?: string; status?: string; hostId?: string; hostEmail?: string }> {
+    const body = await this.get<{ topic?: unknown; status?: unknown; host_id?: unknown; host_email?: unknown }>(`/${target.kind}s/${encodeURIComponent(target.id)}`, {
+      feature: target.kind === 'meeting' ? 'meetingDetails' : 'webinarDetails',
+      what: describeTarget(target),
+    });
+    const text = (value: unknown): string | undefined => (typeof value === 'string' && value ? value : undefined);
+    return {
+      ...(text(body.topic) ? { topic: text(body.topic) } : {}),
+      ...(text(body.status) ? { status: text(body.status) } : {}),
+      ...(text(body.host_id) ? { hostId: text(body.host_id) } : {}),
+      ...(text(body.host_email) ? { hostEmail: text(body.host_email) } : {}),
+    };
+  }
+
   /** The meeting's or webinar's Caption URL (Zoom calls it the closed caption token). */
   async captionUrl(target: ZoomTarget): Promise<string> {
     const feature = target.kind === 'meeting' ? 'meetingCaptionToken' : 'webinarCaptionToken';

@@ -29,7 +29,6 @@ interface AccountSettings {
  */
 export async function diagnose(client: ZoomApiClient, target: ZoomTarget, source?: 'zoom-rtms' | 'zoom-livestream'): Promise<DoctorReport> {
   const isMeeting = target.kind === 'meeting';
-  const { id } = target;
   const what = describeTarget(target);
   const findings: Finding[] = [];
   const report: DoctorReport = { findings, hostSteps: [...HOST_STEPS, ...(source ? SOURCE_HOST_STEPS[source] : [])] };
@@ -69,7 +68,7 @@ export async function diagnose(client: ZoomApiClient, target: ZoomTarget, source
 
   const detailsFeature: ApiFeature = isMeeting ? 'meetingDetails' : 'webinarDetails';
   try {
-    const details = await client.get<{ topic?: string; status?: string }>(`/${isMeeting ? 'meetings' : 'webinars'}/${encodeURIComponent(id)}`, { feature: detailsFeature, what });
+    const details = await client.details(target);
     say('ok', `${what} exists${details.topic ? ` ("${details.topic}")` : ''}${details.status ? `, status ${details.status}` : ''}`);
   } catch (err) {
     if (isBridgeError(err, 'ZOOM_API_SCOPE_MISSING')) say('unknown', `could not read ${what} itself (optional scope ${client.scopesFor(detailsFeature)[0]}); the caption token check below still tells`);

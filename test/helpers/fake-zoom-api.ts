@@ -8,6 +8,9 @@ export interface FakeMeeting {
   uuid?: string;
   /** Returns the Caption URL to hand out (called on every successful token request). */
   captionUrl: () => string;
+  /** What GET /meetings/{id} says of it (defaults: "Weekly all-hands", host host@example.org, id host-1). */
+  topic?: string;
+  hostEmail?: string;
 }
 
 /**
@@ -149,7 +152,13 @@ export class FakeZoomApi {
     }
     if (!needScope(isMeeting ? 'meeting:read:meeting' : 'webinar:read:webinar', isMeeting ? `meeting:read:${suffix}` : `webinar:read:${suffix}`)) return;
     if (!meeting) return send(404, { code: 3001, message: `${kind} does not exist: ${id}.` });
-    return send(200, { id: Number(id), topic: 'Weekly all-hands', status: meeting.started ? 'started' : 'waiting' });
+    return send(200, {
+      id: Number(id),
+      topic: meeting.topic ?? 'Weekly all-hands',
+      status: meeting.started ? 'started' : 'waiting',
+      host_id: 'host-1',
+      host_email: meeting.hostEmail ?? 'host@example.org',
+    });
   }
 
   /** PATCH .../livestream (settings) and .../livestream/status (start, stop), with the scope checks and refusals. */

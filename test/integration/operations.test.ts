@@ -19,7 +19,7 @@ const sentence = concatSamples([roomNoise(0.5), readWav(librivoxClips()[0]!.path
 const meeting = (id: string, extra = ''): string =>
   `  - id: ${id}\n    source: { type: websocket, token: ${id}-token }\n    captions: [ { zoom: { url: "${urls[id]}" } } ]\n${extra}`;
 const config = (meetings: string): ReturnType<typeof parseConfig> =>
-  parseConfig(`http: { host: 127.0.0.1, port: 0, adminToken: admin-secret-1 }\nstate: { dir: ${dir} }\nmeetings:\n${meetings}`, 'ops.yaml', {});
+  parseConfig(`log: { level: silent }\nhttp: { host: 127.0.0.1, port: 0, adminToken: admin-secret-1 }\nstate: { dir: ${dir} }\nmeetings:\n${meetings}`, 'ops.yaml', {});
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cb-ops-'));

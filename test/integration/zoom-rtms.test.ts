@@ -41,6 +41,7 @@ describe('audio straight from Zoom: Realtime Media Streams', () => {
       `http: { host: 127.0.0.1, port: 0 }
 state: { dir: ${dir} }
 zoomApi: { accountId: ${api.accountId}, clientId: ${api.clientId}, clientSecret: ${api.clientSecret}, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "${bases.apiBase}", oauthBase: "${bases.oauthBase}", rtmsHosts: ["127.0.0.1"] }
+accountMeetings: { topic: "^team ", maxMeetings: 2, archive: false }
 meetings:
   - id: allhands
     source: { type: zoom-rtms, meetingId: "${MEETING}" }
@@ -122,6 +123,36 @@ meetings:
     expect(logs.text()).toContain('rtms_started repeated (a webhook retry): ignored');
     expect(logs.text()).not.toContain('reconnecting');
     expect(zoom.text()).toMatch(/leisure|consider/i);
+  });
+
+  it('captions a meeting nobody listed when Zoom streams it and it matches the account template; it leaves with its stream', async () => {
+    const TEAM = '555666777';
+    const teamZoom = stopAfterTest(new FakeZoom());
+    const teamUrl = await teamZoom.start();
+    api.meetings.set(TEAM, { started: true, captionUrl: () => teamUrl, topic: 'Team standup' });
+    api.meetings.set('888999000', { started: true, captionUrl: () => teamUrl, topic: 'Board meeting' });
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500 }));
+    const signalingUrl = await rtms.start();
+    const admin = { authorization: 'Bearer unused' };
+    // A meeting whose topic the template does not take is left alone.
+    await webhook('meeting.rtms_started', { meeting_uuid: 'board-instance', meeting_id: 888999000, rtms_stream_id: 'board-stream', server_urls: signalingUrl });
+    await waitUntil(() => logs.text().includes('its topic does not match accountMeetings.topic'), { what: 'the board meeting declined' });
+
+    await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, meeting_id: Number(TEAM), operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    await waitUntil(() => daemon.meetings.some((m) => m.id === `zoom-${TEAM}`), { what: 'the runtime meeting' });
+    await waitUntil(() => rtms.finishedSpeech, { timeoutMs: 30_000, what: 'the speech streamed' });
+    await waitUntil(() => teamZoom.accepted.length >= 3, { what: 'its captions' });
+    const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${daemon.port}/metrics`, { headers: admin })).text();
+    expect(await metrics()).toMatch(new RegExp(`caption_bridge_audio_seconds_total\\{meeting="zoom-${TEAM}"\\} [1-9]`));
+
+    expect((await webhook('meeting.rtms_stopped', { meeting_uuid: rtms.meetingUuid, meeting_id: Number(TEAM), rtms_stream_id: rtms.streamId, stop_reason: 6 })).status).toBe(200);
+    await waitUntil(() => !daemon.meetings.some((m) => m.id === `zoom-${TEAM}`), { what: 'the runtime meeting removed' });
+    expect(await metrics()).not.toContain(`meeting="zoom-${TEAM}"`);
+    expect(daemon.meetings.map((m) => m.id)).toEqual(['allhands']);
+    expect(teamZoom.text()).toMatch(/leisure|consider|married|respectable/i);
+    expect(teamZoom.violations).toEqual([]);
+    expect(teamZoom.gaps).toEqual([]);
+    expect(zoom.accepted).toEqual([]); // the listed meeting's Zoom got nothing of it
   });
 
   it('status 8 (another connection holds the stream) is tried three more times, 1.5 s doubling, then given up', async () => {

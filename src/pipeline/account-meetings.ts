@@ -1,0 +1,91 @@
+import { runtimeMeeting, runtimeMeetingId, type AccountMeetingsConfig } from '../config/schema.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ZoomApiClient } from '../zoom-api/client.js';
+import { describeTarget, type ZoomTarget } from '../zoom-api/target.js';
+import type { MeetingRegistry } from './registry.js';
+import type { RunningMeeting } from './running-meeting.js';
+
+/**
+ * The account's meetings that nobody listed: when Zoom streams one to the app and it matches the template (ids,
+ * hosts, topic), it is made at runtime and added to the registry like a listed one; when it ends it is removed.
+ * Decides and creates; the registry owns what runs.
+ */
+export class AccountMeetings {
+  /** Runtime meetings made here, by registry id. */
+  private readonly made = new Set<string>();
+  /** Meetings being made now: a repeated webhook joins the first. */
+  private readonly making = new Map<string, Promise<RunningMeeting | undefined>>();
+
+  constructor(
+    private readonly template: AccountMeetingsConfig,
+    private readonly registry: MeetingRegistry,
+    private readonly api: ZoomApiClient,
+    private readonly log: Logger,
+  ) {}
+
+  /** Whether `meetingId` (a registry id) was made here at runtime. */
+  isRuntime(meetingId: string): boolean {
+    return this.made.has(meetingId);
+  }
+
+  /** The running meeting for a Zoom meeting whose stream started: made now when it matches, else undefined. */
+  take(target: ZoomTarget): Promise<RunningMeeting | undefined> {
+    const id = runtimeMeetingId(target);
+    const running = this.registry.get(id);
+    if (running) return Promise.resolve(running);
+    let making = this.making.get(id);
+    if (!making) {
+      making = this.make(target).finally(() => this.making.delete(id));
+      this.making.set(id, making);
+    }
+    return making;
+  }
+
+  /** The meeting's stream is over (rtms_stopped for good, meeting.ended): its last captions go out, then it goes. */
+  async end(meeting: RunningMeeting, why: string): Promise<void> {
+    if (!this.made.has(meeting.id)) return;
+    this.made.delete(meeting.id);
+    this.log.info({ meeting: meeting.id, why }, 'account meeting ended: removed');
+    await this.registry.remove(meeting.id);
+  }
+
+  private async make(target: ZoomTarget): Promise<RunningMeeting | undefined> {
+    const what = describeTarget(target);
+    const refusal = await this.refusal(target);
+    if (refusal) {
+      this.log.info({ zoom: what }, `Zoom streams ${what} to the app, not captioned: ${refusal}`);
+      return undefined;
+    }
+    const settings = runtimeMeeting(this.template, target);
+    this.made.add(settings.id);
+    try {
+      const meeting = await this.registry.add(settings);
+      this.log.info({ meeting: settings.id, zoom: what }, 'account meeting added: Zoom streams it to the app');
+      return meeting;
+    } catch (err) {
+      this.made.delete(settings.id);
+      this.log.error({ meeting: settings.id, err: errorMessage(err) }, 'account meeting could not start');
+      await this.registry.remove(settings.id);
+      return undefined;
+    }
+  }
+
+  /** Why the template does not take this meeting, or undefined when it does. */
+  private async refusal(target: ZoomTarget): Promise<string | undefined> {
+    const { ids, hosts, topic, maxMeetings } = this.template;
+    if (ids && !ids.includes(target.id)) return 'not in accountMeetings.ids';
+    if (this.made.size >= maxMeetings) return `accountMeetings.maxMeetings (${maxMeetings}) are running here`;
+    if (!hosts && topic === undefined) return undefined;
+    let details: Awaited<ReturnType<ZoomApiClient['details']>>;
+    try {
+      details = await this.api.details(target);
+    } catch (err) {
+      // Without its details a filter cannot be applied; a meeting the filter might exclude is not captioned.
+      return `its host and topic could not be read to apply accountMeetings.hosts/topic (${errorMessage(err)})`;
+    }
+    if (hosts && !hosts.some((host) => host === details.hostId || host.toLowerCase() === details.hostEmail?.toLowerCase())) return 'its host is not in accountMeetings.hosts';
+    if (topic !== undefined && !new RegExp(topic, 'i').test(details.topic ?? '')) return 'its topic does not match accountMeetings.topic';
+    return undefined;
+  }
+}
