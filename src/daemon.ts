@@ -160,7 +160,7 @@ interface ZoomEventContext {
  * flushes the stream and drops the URL; rtms_started / _interrupted / _stopped drive zoom-rtms sources.
  */
 function onZoomEvent(event: ZoomWebhookEvent, context: ZoomEventContext): void {
-  const { running, instances, log } = context;
+  const { instances, log } = context;
   const notice = readZoomEvent(event);
   if (notice.type === 'rtms') {
     onRtmsEvent(notice, context).catch((err: unknown) => log.error({ event: event.event, err: errorMessage(err) }, 'RTMS webhook handling failed'));
@@ -173,12 +173,22 @@ function onZoomEvent(event: ZoomWebhookEvent, context: ZoomEventContext): void {
     else log.info({ event: event.event, zoomId }, 'Zoom webhook');
     return;
   }
+  void onLifecycle(notice, context).catch((err: unknown) => log.error({ event: event.event, err: errorMessage(err) }, 'Zoom webhook handling failed'));
+}
+
+async function onLifecycle(notice: Extract<ZoomNotice, { type: 'lifecycle' }>, context: ZoomEventContext): Promise<void> {
+  const { running, account, log } = context;
   const concerned = running.filter((m) => m.pipeline.zoomTargets.some((t) => sameTarget(t, notice.target)));
-  log.info({ event: event.event, zoomId, meetings: concerned.map((m) => m.id) }, 'Zoom webhook');
+  // Without RTMS, a meeting of the account that starts is made here, and its live stream pointed at the bridge.
+  if (concerned.length === 0 && notice.what === 'started' && account?.source === 'zoom-livestream') {
+    const made = await account.take(notice.target);
+    if (made) concerned.push(made);
+  }
+  log.info({ event: `${notice.target.kind}.${notice.what}`, zoomId: notice.target.id, meetings: concerned.map((m) => m.id) }, 'Zoom webhook');
   for (const meeting of concerned) {
     void meeting
       .zoomMeeting(notice.what)
-      .then(() => (notice.what === 'ended' ? context.account?.end(meeting, `${notice.target.kind}.ended`) : undefined))
+      .then(() => (notice.what === 'ended' ? account?.end(meeting, `${notice.target.kind}.ended`) : undefined))
       .catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, `handling meeting ${notice.what} failed`));
   }
 }
@@ -197,7 +207,8 @@ async function onRtmsEvent(notice: Extract<ZoomNotice, { type: 'rtms' }>, contex
   // A listed meeting keeps its own settings; any other the account template may take (when its stream starts).
   const listed = candidates.find((m) => m.rtmsTarget?.id === zoomId);
   const target = { kind: notice.kind, id: zoomId! };
-  const meeting = listed ?? (account && notice.what === 'started' && zoomId !== undefined ? await account.take(target) : running.find((m) => m.id === runtimeMeetingId(target)));
+  const takes = account?.source === 'zoom-rtms' && notice.what === 'started' && zoomId !== undefined;
+  const meeting = listed ?? (takes ? await account!.take(target) : running.find((m) => m.id === runtimeMeetingId(target)));
   log.info({ event, zoomId, meeting: meeting?.id, rtmsStream: notice.streamId }, 'Zoom RTMS webhook');
   if (!meeting) return;
   if (notice.what === 'started') {

@@ -50,12 +50,25 @@ const meeting = z
   .transform(withDisplayDefaults);
 
 /**
- * Every meeting and webinar of the account that Zoom streams to the app (RTMS), captioned without an entry each:
+ * Every meeting and webinar of the account, captioned without an entry each. With RTMS (the default source),
  * rtms_started for a meeting that matches makes it at runtime (id zoom-<id>), with these settings and its Caption
- * URL from the Zoom API; rtms_stopped or meeting.ended removes it. Listed meetings keep their own settings.
+ * URL from the Zoom API; rtms_stopped or meeting.ended removes it. For accounts without RTMS, the custom live
+ * stream: meeting.started makes it and points its live stream at the bridge's RTMP listener. Listed meetings keep
+ * their own settings.
  */
 const accountMeetings = z
   .strictObject({
+    /** How the audio comes: zoom-rtms (default), or zoom-livestream with the rtmpUrl Zoom's cloud pushes to. */
+    source: z
+      .discriminatedUnion('type', [
+        z.strictObject({ type: z.literal('zoom-rtms') }),
+        z.strictObject({
+          type: z.literal('zoom-livestream'),
+          rtmpUrl: z.string().regex(/^rtmps?:\/\/[^/\s]+\/live$/, 'expected the address Zoom can reach, ending in /live: rtmp://captions.example.org:1935/live'),
+          pageUrl: z.string().url().optional(),
+        }),
+      ])
+      .default({ type: 'zoom-rtms' }),
     /** Only these meetings or webinars (ids); omitted: any. */
     ids: z.array(z.coerce.string().regex(/^\d{9,12}$/, 'a Zoom meeting or webinar id is 9 to 12 digits')).optional(),
     /** Only meetings these hosts hold (their email or Zoom user id); omitted: any host. */
@@ -129,6 +142,9 @@ export const configSchema = z
   .superRefine((config, ctx) => {
     if (config.meetings.length === 0 && !config.accountMeetings) {
       ctx.addIssue({ code: 'custom', path: ['meetings'], message: 'at least one meeting (or accountMeetings, to caption the account\'s meetings as Zoom streams them)' });
+    }
+    if (config.accountMeetings?.source.type === 'zoom-livestream' && !config.rtmp) {
+      ctx.addIssue({ code: 'custom', path: ['accountMeetings', 'source', 'type'], message: 'zoom-livestream needs the RTMP listener Zoom pushes to: add rtmp: { port: 1935 } at the top level' });
     }
     if (config.accountMeetings && !config.zoomApi?.webhookSecret) {
       ctx.addIssue({
@@ -217,13 +233,13 @@ export type AccountMeetingsConfig = NonNullable<Config['accountMeetings']>;
 /** The id a runtime meeting gets: it appears in URLs, logs and metrics, so one Zoom meeting is always the same. */
 export const runtimeMeetingId = (target: ZoomTarget): string => (target.kind === 'meeting' ? `zoom-${target.id}` : `zoom-webinar-${target.id}`);
 
-/** The settings of a meeting made at runtime from the account template: audio from RTMS, captions to its Caption URL. */
+/** The settings of a meeting made at runtime from the account template: audio from Zoom, captions to its Caption URL. */
 export function runtimeMeeting(template: AccountMeetingsConfig, target: ZoomTarget): MeetingConfig {
   const ids = target.kind === 'meeting' ? { meetingId: target.id } : { webinarId: target.id };
   const { asr, segmenter, display, text, archive, zoomDisplay, lang } = template;
   return {
     id: runtimeMeetingId(target),
-    source: sourceOptions.parse({ type: 'zoom-rtms', ...ids }),
+    source: sourceOptions.parse({ ...template.source, ...ids }),
     asr,
     segmenter,
     display,

@@ -24,6 +24,11 @@ export class AccountMeetings {
     private readonly log: Logger,
   ) {}
 
+  /** What makes a meeting here: its RTMS stream starting (zoom-rtms), or the meeting starting (zoom-livestream). */
+  get source(): 'zoom-rtms' | 'zoom-livestream' {
+    return this.template.source.type;
+  }
+
   /** Whether `meetingId` (a registry id) was made here at runtime. */
   isRuntime(meetingId: string): boolean {
     return this.made.has(meetingId);

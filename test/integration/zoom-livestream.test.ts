@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { readWav } from '../../src/util/wav.js';
-import { tempDirForTest } from '../helpers/cleanup.js';
+import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 import { freePort } from '../helpers/daemon-process.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
 import { FakeZoomApi, signWebhook } from '../helpers/fake-zoom-api.js';
@@ -15,6 +15,7 @@ import { streamAudio } from '../helpers/ws-client.js';
 const MEETING = '123456789';
 /** A live-streamed meeting whose captions go to stdout only: no Zoom destination names it. */
 const LECTURE = '555555555';
+const STAFF = '777888999';
 const WEBHOOK_SECRET = 'livestream-webhook-secret';
 const clips = librivoxClips();
 
@@ -48,6 +49,7 @@ describe('audio straight from Zoom: custom live streaming to the bridge', () => 
 rtmp: { host: 127.0.0.1, port: ${rtmpPort} }
 state: { dir: ${dir} }
 zoomApi: { accountId: ${api.accountId}, clientId: ${api.clientId}, clientSecret: ${api.clientSecret}, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "${bases.apiBase}", oauthBase: "${bases.oauthBase}" }
+accountMeetings: { source: { type: zoom-livestream, rtmpUrl: "rtmp://127.0.0.1:${rtmpPort}/live" }, ids: ["${STAFF}"], archive: false }
 meetings:
   - id: townhall
     source: { type: zoom-livestream, meetingId: "${MEETING}", rtmpUrl: "rtmp://127.0.0.1:${rtmpPort}/live" }
@@ -97,6 +99,23 @@ meetings:
     expect(late.code).not.toBe(0);
     expect(zoom.violations).toEqual([]);
     expect(logs.text()).not.toContain(key);
+  });
+
+  it('without RTMS, a meeting of the account that nobody listed is made when it starts, streamed to the bridge, and removed when it ends', async () => {
+    const staffZoom = stopAfterTest(new FakeZoom());
+    const staffUrl = await staffZoom.start();
+    api.meetings.set(STAFF, { started: true, captionUrl: () => staffUrl });
+    expect((await webhook('meeting.started', STAFF)).status).toBe(200);
+    await waitUntil(() => pushes.length === 1, { what: 'Zoom pushing the staff meeting' });
+    expect(daemon.meetings.map((m) => m.id)).toContain(`zoom-${STAFF}`);
+    expect((await pushes[0]!.done).code).toBe(0);
+    await waitUntil(() => /married|respectable/i.test(staffZoom.text()), { what: 'the pushed speech captioned' });
+    let stopped = false;
+    api.onLivestreamStop = () => (stopped = true);
+    expect((await webhook('meeting.ended', STAFF)).status).toBe(200);
+    await waitUntil(() => stopped && !daemon.meetings.some((m) => m.id === `zoom-${STAFF}`), { what: 'the live stream stopped and the meeting removed' });
+    expect(staffZoom.violations).toEqual([]);
+    expect(zoom.accepted).toEqual([]);
   });
 
   it('a live stream whose captions go elsewhere follows its meeting\'s webhooks; a repeated meeting.started keeps the key of the push under way', async () => {
