@@ -15,6 +15,8 @@ export class FakeAssemblyAi extends FakeEngineServer {
   forceEndpoints = 0;
   /** Close the next session after this many audio messages with 3005 (its maximum duration reached). */
   expireNextAfter: number | undefined;
+  /** Send each formatted copy late: after the next turn's first message (a race the protocol does not rule out). */
+  formatLate = false;
 
   constructor(readonly apiKey = 'aai-test-key') {
     super();
@@ -62,12 +64,17 @@ export class FakeAssemblyAi extends FakeEngineServer {
         type: 'Turn',
       });
     };
+    let lateCopy: string | undefined;
     const send = (events: SpeechEvent[]): void => {
       for (const event of events) {
-        if (event.type === 'interim') ws.send(turn(event.words ?? [], false));
-        else if (event.type === 'final') {
+        if (event.type === 'interim') {
+          ws.send(turn(event.words ?? [], false));
+          if (lateCopy) ws.send(lateCopy);
+          lateCopy = undefined;
+        } else if (event.type === 'final') {
           ws.send(turn(event.words, true));
-          if (formatTurns) ws.send(formattedTurn(event.words));
+          if (formatTurns && this.formatLate) lateCopy = formattedTurn(event.words);
+          else if (formatTurns) ws.send(formattedTurn(event.words));
           turnOrder += 1;
         }
       }

@@ -145,6 +145,22 @@ describe('AssemblyAI adapter', () => {
     expect(zoom.violations).toEqual([]);
   });
 
+  it('settles each turn once when its formatted copy comes after the next turn began', async () => {
+    const recognizer = new AssemblyAiRecognizer({ apiKey: 'aai-key', url, model: 'universal-streaming-english', language: 'en-US', endpointSilenceMs: 500, phrases: [] }, silentLogger);
+    server.formatLate = true;
+    try {
+      const audio = concatSamples([roomNoise(0.5), speech(1), roomNoise(1.5), speech(4), roomNoise(1.5), speech(1), roomNoise(1.5)]);
+      const events = await collectEvents(recognizer.transcribe(paced(audio)));
+      const finals = events.flatMap((e) => (e.type === 'final' ? [e] : []));
+      // Three turns, three finals: a late copy neither settles a turn twice nor is taken for the next one.
+      expect(finals).toHaveLength(3);
+      expect(finalText(events).match(/\bhe\b/gi)?.length).toBe(3);
+    } finally {
+      server.formatLate = false;
+      await recognizer.close();
+    }
+  });
+
   it('continues on a new session when the service ends one for its maximum duration (3005), and pads the last message to 50 ms', async () => {
     const recognizer = new AssemblyAiRecognizer({ apiKey: 'aai-key', url, model: 'universal-streaming-english', language: 'en-US', endpointSilenceMs: 500, phrases: [] }, silentLogger);
     const before = server.connections;

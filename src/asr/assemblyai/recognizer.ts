@@ -61,10 +61,14 @@ export class AssemblyAiRecognizer extends WebSocketRecognizer {
   protected session(): WireSession {
     // An ended turn whose formatted copy has not come yet: its words are known, its punctuation is not.
     let ended: { order: number | undefined; words: RecognizedWord[]; transcript: string } | undefined;
+    // The last turn settled without its formatted copy: a copy arriving after all must not settle it twice.
+    let settledUnformatted: number | undefined;
     const settleEnded = (): WireReply[] => {
       const turn = ended;
       ended = undefined;
-      return turn ? [{ kind: 'final', text: turn.transcript, words: turn.words }] : [];
+      if (!turn) return [];
+      settledUnformatted = turn.order;
+      return [{ kind: 'final', text: turn.transcript, words: turn.words }];
     };
     return {
       finalizeMessage: JSON.stringify({ type: 'ForceEndpoint' }),
@@ -77,14 +81,16 @@ export class AssemblyAiRecognizer extends WebSocketRecognizer {
             const words = (message.words ?? []).map((w) => ({ word: w.text, start: w.start / 1000, end: w.end / 1000 }));
             const text = words.map((w) => w.word).join(' ');
             if (message.turn_is_formatted) {
+              if (!ended && message.turn_order !== undefined && message.turn_order === settledUnformatted) return [];
               // The formatted copy of the turn just ended: its written forms go on the words as the engine heard them.
-              const heard = ended?.order === message.turn_order ? ended : undefined;
+              const heard = ended;
               ended = undefined;
               const plain = heard?.words ?? words.map((w) => ({ ...w, word: w.word.toLowerCase().replace(/[^\p{L}\p{N}']/gu, '') }));
               return [{ kind: 'final', text: message.transcript || text, words: withWrittenForms(plain, message.transcript ?? '') }];
             }
-            // A turn whose formatted copy never came (formatting off, or the next turn began) settles as it is.
-            const before = ended?.order !== message.turn_order ? settleEnded() : [];
+            // Anything else after an ended turn means its formatted copy is not coming first (formatting off, or the next
+            // turn began): the turn settles as it was heard.
+            const before = settleEnded();
             if (!message.end_of_turn) return [...before, { kind: 'interim', text, words }];
             ended = { order: message.turn_order, words, transcript: message.transcript || text };
             // Every word of the ended turn is final: shown as the engine's answer while its formatting is made.
