@@ -36,7 +36,7 @@ for (const file of sources(join(ROOT, 'src'))) {
     });
 }
 if (problems.length > 0) {
-  process.stderr.write(`${problems.join('\n')}\n\n${problems.length} Zoom rule(s) outside src/zoom-api/: move them there (one place for each Zoom rule)\n`);
+  process.stderr.write(`${problems.join("\n")}\n\n✖ ${problems.length} Zoom rule(s) outside src/zoom-api/: move them there (one place for each Zoom rule)\n`);
   process.exit(1);
 }
 process.stdout.write('✔ Zoom paths, scopes and webhook names only in src/zoom-api/\n');

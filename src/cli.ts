@@ -60,7 +60,7 @@ function check(file: string): number {
       const { hosts, topic } = config.accountMeetings;
       process.stdout.write(
         'info: accountMeetings needs, in the Zoom app: Realtime Media Streams with meeting audio, started for every meeting to caption ' +
-          `(the account's RTMS auto-start setting, or a person); event subscriptions ${[...EVENT_SUBSCRIPTIONS.rtms('meeting'), 'meeting.ended'].join(', ')} ` +
+          `(the account's RTMS auto-start setting, or a person); event subscriptions ${EVENT_SUBSCRIPTIONS.accountRtms('meeting').join(', ')} ` +
           `(webinar.* for webinars), sent to https://<this host>/zoom/webhook; the scopes ${describeScopes('meetingCaptionToken', edition)}` +
           `${hosts || topic !== undefined ? ` and ${describeScopes('meetingDetails', edition)} (to read a meeting's host and topic)` : ''}\n`,
       );

@@ -113,6 +113,8 @@ export interface RtmsStop {
 export const EVENT_SUBSCRIPTIONS = {
   rtms: (kind: ZoomKind): string[] => [`${kind}.rtms_started`, `${kind}.rtms_stopped`, `${kind}.rtms_interrupted`, `${kind}.started`],
   livestream: (kind: ZoomKind): string[] => [`${kind}.started`, `${kind}.ended`],
+  /** accountMeetings over RTMS: the stream's events, and the meeting's end that removes it. */
+  accountRtms: (kind: ZoomKind): string[] => [...EVENT_SUBSCRIPTIONS.rtms(kind), `${kind}.ended`],
 };
 
 /** Reads a verified event: which meeting or webinar it concerns and what happened, in the bridge's terms. */
