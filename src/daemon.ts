@@ -73,7 +73,8 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const instances = new MeetingInstances(zoomApi, log);
 
   // The meetings are listed at once (so /readyz says 503 until they are ready) and their engines load meanwhile.
-  const starting = config.meetings.map((m) => registry.add(m));
+  // Settled from the start: a start that fails while the listeners open (or fail) is a result, not a stray rejection.
+  const starting = Promise.allSettled(config.meetings.map((m) => registry.add(m)));
   const account = config.accountMeetings && zoomApi ? new AccountMeetings(config.accountMeetings, registry, zoomApi, log) : undefined;
   const webhookSecret = config.zoomApi?.webhookSecret;
   const webhook = webhookSecret
@@ -83,6 +84,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
   const address = await http.listen(config.http.port, config.http.host).catch(async (err: unknown) => {
     await registry.close();
+    await starting;
     throw err;
   });
   log.info({ host: address.address, port: address.port }, 'listening: /healthz /readyz ws /ingest/<meeting>');
@@ -91,14 +93,14 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     try {
       rtmpPort = (await rtmp.listen(config.rtmp.port, config.rtmp.host)).port;
     } catch (err) {
-      await Promise.allSettled([http.close(), registry.close()]);
+      await Promise.allSettled([http.close(), registry.close(), starting]);
       throw err;
     }
     log.info({ host: config.rtmp.host, port: rtmpPort }, 'listening: rtmp://HOST:PORT/live/<stream key>');
   }
 
   // A meeting whose engine cannot start is reported and left out; the others run.
-  const started = await Promise.allSettled(starting);
+  const started = await starting;
   if (started.length > 0 && started.every((r) => r.status === 'rejected')) {
     await Promise.allSettled([http.close(), rtmp?.close(), registry.close()]);
     throw new Error(`no meeting could start: ${errorMessage((started[0] as PromiseRejectedResult).reason)}`);

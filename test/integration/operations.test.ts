@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +127,30 @@ describe('operating the daemon', () => {
     } finally {
       await daemon.removeMeeting('d');
       await zoomD.stop();
+    }
+  });
+
+  it('a second daemon on a port in use fails its start with the reason, and its meetings starting meanwhile leave nothing behind', async () => {
+    const stray: unknown[] = [];
+    const onStray = (reason: unknown): void => void stray.push(reason);
+    process.on('unhandledRejection', onStray);
+    // An engine that is still connecting when the listener fails: it answers nothing, so its start is under way.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const engineUrl = `ws://127.0.0.1:${(silent.address() as AddressInfo).port}/v1/listen`;
+    try {
+      const taken = parseConfig(
+        `log: { level: silent }\nhttp: { host: 127.0.0.1, port: ${daemon.port} }\nstate: { dir: ${dir}/second }\nmeetings:\n` +
+          `  - id: slow\n    source: { type: websocket, token: slow-token }\n    asr: { engine: deepgram, apiKey: k, url: "${engineUrl}" }\n    captions: [ { stdout: {} } ]\n`,
+        'second.yaml',
+        {},
+      );
+      await expect(startDaemon(taken, silentLogger)).rejects.toThrow(/EADDRINUSE/);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(stray).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onStray);
+      silent.close();
     }
   });
 
