@@ -19,7 +19,7 @@ Usage:
   caption-bridge post [--url CAPTION_URL] [--lang en-US] [--state-dir DIR]
                                                  post each line of stdin as one caption (the URL from
                                                  ZOOM_CAPTION_URL by preference: argv shows in ps)
-  caption-bridge zoom-url --meeting ID | --webinar ID [--sub-account ID] [--source zoom-rtms|zoom-livestream]
+  caption-bridge zoom-url --meeting ID | --webinar ID | --account [--sub-account ID] [--source zoom-rtms|zoom-livestream]
                                                  check the Zoom app (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID,
                                                  ZOOM_CLIENT_SECRET): credentials, scopes, account settings,
                                                  the meeting, its Caption URL (printed redacted), and what
@@ -170,11 +170,11 @@ async function post(argv: string[]): Promise<number> {
 async function zoomUrl(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { meeting: { type: 'string' }, webinar: { type: 'string' }, 'sub-account': { type: 'string' }, source: { type: 'string' } },
+    options: { meeting: { type: 'string' }, webinar: { type: 'string' }, account: { type: 'boolean' }, 'sub-account': { type: 'string' }, source: { type: 'string' } },
     strict: true,
   });
-  if ((values.meeting === undefined) === (values.webinar === undefined)) {
-    process.stderr.write(`zoom-url needs --meeting ID or --webinar ID\n\n${USAGE}`);
+  if ([values.meeting !== undefined, values.webinar !== undefined, values.account === true].filter(Boolean).length !== 1) {
+    process.stderr.write(`zoom-url needs --meeting ID, --webinar ID or --account (what accountMeetings needs)\n\n${USAGE}`);
     return 2;
   }
   const source = values.source;
@@ -200,9 +200,12 @@ async function zoomUrl(argv: string[]): Promise<number> {
     },
     createLogger('silent'),
   );
-  const report = await diagnose(client, values.meeting !== undefined ? { kind: 'meeting', id: values.meeting } : { kind: 'webinar', id: values.webinar! }, source);
+  const target = values.account ? 'account' : values.meeting !== undefined ? { kind: 'meeting' as const, id: values.meeting } : { kind: 'webinar' as const, id: values.webinar! };
+  const report = await diagnose(client, target, source);
   process.stdout.write(formatReport(report));
-  return report.captionUrl !== undefined && report.findings.every((f) => f.verdict !== 'fix') ? 0 : 1;
+  // The account has no Caption URL of its own: it passes when nothing needs fixing.
+  const fine = report.findings.every((f) => f.verdict !== 'fix');
+  return fine && (target === 'account' || report.captionUrl !== undefined) ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

@@ -3,6 +3,7 @@ import { errorMessage, isBridgeError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import type { ApiFeature, ZoomApiClient } from './client.js';
 import { describeTarget, type ZoomTarget } from './target.js';
+import { EVENT_SUBSCRIPTIONS } from './webhook.js';
 
 /** One line of the doctor's report: `ok`, `fix` (the user must change something), or `unknown` (could not look). */
 export interface Finding {
@@ -27,11 +28,14 @@ interface AccountSettings {
  * credentials, scopes, account settings, the meeting, the Caption URL. It reads only; it posts no caption (a POST
  * would show text to the participants).
  */
-export async function diagnose(client: ZoomApiClient, target: ZoomTarget, source?: 'zoom-rtms' | 'zoom-livestream'): Promise<DoctorReport> {
-  const isMeeting = target.kind === 'meeting';
-  const what = describeTarget(target);
+export async function diagnose(client: ZoomApiClient, target: ZoomTarget | 'account', source?: 'zoom-rtms' | 'zoom-livestream'): Promise<DoctorReport> {
+  // The account as a whole (accountMeetings): what every meeting will need, read without naming one.
+  const account = target === 'account';
+  const isMeeting = account || target.kind === 'meeting';
+  const what = account ? 'the account' : describeTarget(target);
   const findings: Finding[] = [];
-  const report: DoctorReport = { findings, hostSteps: [...HOST_STEPS, ...(source ? SOURCE_HOST_STEPS[source] : [])] };
+  const hostSteps = account ? [...ACCOUNT_STEPS[source ?? 'zoom-rtms'], ...HOST_STEPS.slice(1)] : [...HOST_STEPS, ...(source ? SOURCE_HOST_STEPS[source] : [])];
+  const report: DoctorReport = { findings, hostSteps };
   const say = (verdict: Finding['verdict'], text: string): void => void findings.push({ verdict, text });
 
   try {
@@ -67,6 +71,17 @@ export async function diagnose(client: ZoomApiClient, target: ZoomTarget, source
   }
 
   const detailsFeature: ApiFeature = isMeeting ? 'meetingDetails' : 'webinarDetails';
+  if (account) {
+    // accountMeetings' hosts and topic filters read each meeting; without this scope such meetings are left alone.
+    const [detailsScope, detailsClassic] = client.scopesFor(detailsFeature);
+    if (granted === undefined) say('unknown', `Zoom did not list the app's scopes; accountMeetings.hosts or .topic need ${detailsScope} (or ${detailsClassic})`);
+    else if (has(detailsFeature)) say('ok', `the app may read a meeting's host and topic for accountMeetings.hosts / .topic (${detailsScope} or ${detailsClassic})`);
+    else say('fix', `the app cannot read a meeting's host and topic: add ${detailsScope} (or the classic ${detailsClassic}) if accountMeetings filters by hosts or topic`);
+  }
+  if (account || source === 'zoom-rtms') {
+    say('unknown', `Realtime Media Streams cannot be checked without starting one: the app needs RTMS with meeting audio turned on, and the event subscriptions ${EVENT_SUBSCRIPTIONS.accountRtms(isMeeting ? 'meeting' : 'webinar').join(', ')} sent to https://<bridge>/zoom/webhook`);
+  }
+  if (account) return report;
   try {
     const details = await client.details(target);
     say('ok', `${what} exists${details.topic ? ` ("${details.topic}")` : ''}${details.status ? `, status ${details.status}` : ''}`);
@@ -83,9 +98,6 @@ export async function diagnose(client: ZoomApiClient, target: ZoomTarget, source
     else if ([settingsScope, statusScope].every((s) => granted.includes(s!)) || granted.includes(classicScope!)) say('ok', `the app may set and start ${what}'s live stream (${wanted})`);
     else say('fix', `the app lacks the live stream scopes: add ${wanted} to the app in the Zoom App Marketplace (Manage > your app > Scopes)`);
     say('unknown', 'whether the account allows custom live streaming is not in the API\'s settings answer: check "Allow livestreaming of meetings" with "Custom Live Streaming Service" (Settings > Meeting > In Meeting (Advanced)); the host needs a Pro or higher licence');
-  }
-  if (source === 'zoom-rtms') {
-    say('unknown', 'Realtime Media Streams cannot be checked without starting one: the app needs RTMS with meeting audio turned on, and event subscriptions meeting.rtms_started, meeting.rtms_stopped, meeting.rtms_interrupted and meeting.started sent to https://<bridge>/zoom/webhook');
   }
 
   try {
@@ -105,6 +117,14 @@ const HOST_STEPS = [
   'In the meeting, the host (or a co-host) opens Captions (CC) > "Set up manual captioner" and turns on "Use a 3rd-party CC service"; the bridge already has the token, so nothing needs copying. Until then Zoom does not show the captions.',
   'Each participant who wants captions clicks Captions (CC) > "Show captions"; "View full transcript" shows every caption posted so far.',
 ];
+
+/** For every meeting of the account (accountMeetings): what the account and its hosts do once. */
+const ACCOUNT_STEPS: Record<'zoom-rtms' | 'zoom-livestream', string[]> = {
+  'zoom-rtms': [
+    'Let the app start in every meeting to caption: the account\'s auto-start setting for the app (or the host starting it from Apps); Zoom then announces each stream (meeting.rtms_started) and the bridge takes the meetings accountMeetings names.',
+  ],
+  'zoom-livestream': ['Allow custom live streaming for the account and its hosts (a Pro or higher licence): the bridge starts each meeting\'s live stream when it starts.'],
+};
 
 const SOURCE_HOST_STEPS: Record<'zoom-rtms' | 'zoom-livestream', string[]> = {
   'zoom-rtms': ['Start the app in the meeting (Apps > the app), or let an auto-start setting do it: Zoom then announces the stream to the bridge (meeting.rtms_started).'],

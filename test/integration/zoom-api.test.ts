@@ -329,12 +329,20 @@ describe('config and command line for the Zoom app', () => {
   it('zoom-url is a doctor: credentials, scopes, account settings, the meeting, the URL, and what the host still has to do', async () => {
     api.meetings.set(MEETING, { started: true, captionUrl: () => zoom.captionUrl() });
     const env = { PATH: process.env.PATH, ZOOM_ACCOUNT_ID: api.accountId, ZOOM_CLIENT_ID: api.clientId, ZOOM_CLIENT_SECRET: api.clientSecret, ZOOM_API_BASE: bases.apiBase, ZOOM_OAUTH_BASE: bases.oauthBase };
-    const doctor = async (...extra: string[]): Promise<{ code: number; out: string }> => {
+    const run = async (...args: string[]): Promise<{ code: number; out: string }> => {
       const { execFile } = await import('node:child_process');
       return new Promise((resolve) =>
-        execFile(process.execPath, [CLI, 'zoom-url', '--meeting', MEETING, ...extra], { env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout + stderr })),
+        execFile(process.execPath, [CLI, 'zoom-url', ...args], { env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout + stderr })),
       );
     };
+    const doctor = (...extra: string[]): Promise<{ code: number; out: string }> => run('--meeting', MEETING, ...extra);
+    // The account as a whole, for accountMeetings: no meeting named, nothing to fix, RTMS left to the person.
+    const account = await run('--account');
+    expect(account.code).toBe(0);
+    expect(account.out).toMatch(/^ok  the app may read a meeting's host and topic/m);
+    expect(account.out).toMatch(/^\?\?  Realtime Media Streams cannot be checked without starting one: .*meeting\.ended/m);
+    expect(account.out).toContain("auto-start setting");
+    expect(account.out).not.toMatch(/Caption URL/);
     const healthy = await doctor();
     expect(healthy.code).toBe(0);
     expect(healthy.out.split('\n').filter((line) => /^(ok|FIX|\?\?) /.test(line)).map((line) => line.slice(0, 4))).toEqual(['ok  ', 'ok  ', 'ok  ', 'ok  ', 'ok  ']);
