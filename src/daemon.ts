@@ -58,7 +58,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     rtmp?.endStream(id);
   };
   const metrics: BridgeMetrics = new BridgeMetrics(() => registry.views());
-  const registry: MeetingRegistry = new MeetingRegistry({ stateDir: current.state.dir, log, zoomApi, metrics, rtms, endStream });
+  const registry: MeetingRegistry = new MeetingRegistry({ stateDir: current.state.dir, log, zoomApi, metrics, rtms, endStream, rtmsEnded: (id) => account?.streamEnded(id) });
   const meetings = (): MeetingView[] => registry.views();
   // One record of failed attempts for every port: guessing a token on one counts on the others.
   const throttle = new FailureThrottle();

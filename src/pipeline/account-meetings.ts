@@ -47,6 +47,12 @@ export class AccountMeetings {
     return making;
   }
 
+  /** A runtime meeting's RTMS stream ended on its own (no webhook will say so): it goes too. */
+  streamEnded(meetingId: string): void {
+    const meeting = this.registry.get(meetingId);
+    if (meeting) void this.end(meeting, 'its RTMS stream ended').catch((err: unknown) => this.log.error({ meeting: meetingId, err: errorMessage(err) }, 'account meeting did not close cleanly'));
+  }
+
   /** The meeting's stream is over (rtms_stopped for good, meeting.ended): its last captions go out, then it goes. */
   async end(meeting: RunningMeeting, why: string): Promise<void> {
     if (!this.made.has(meeting.id)) return;

@@ -17,6 +17,11 @@ export interface RunningMeetingDeps extends MeetingDeps {
   rtms?: RtmsCredentials & RtmsOptions;
   /** End the meeting's current stream on every listener, as CloseStream would. */
   endStream(meetingId: string): void;
+  /**
+   * The meeting's RTMS stream ended on its own (Zoom stopped the session, the stream is gone, Zoom refused it for
+   * good), not by a webhook or the operator: a meeting made for that stream has nothing more to caption.
+   */
+  rtmsEnded?(meetingId: string): void;
 }
 
 /**
@@ -34,6 +39,7 @@ export class RunningMeeting implements MeetingControl {
   private livestreamKey: string | undefined;
   private readonly rtmsSettings: (RtmsCredentials & RtmsOptions) | undefined;
   private readonly endStream: () => void;
+  private readonly rtmsEnded: ((meetingId: string) => void) | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -42,6 +48,7 @@ export class RunningMeeting implements MeetingControl {
     private readonly log: Logger,
   ) {
     this.rtmsSettings = deps.rtms;
+    this.rtmsEnded = deps.rtmsEnded;
     this.endStream = () => deps.endStream(config.id);
     this.pipeline = new MeetingPipeline(config, deps);
     this.live = new LiveView(this.pipeline);
@@ -112,8 +119,15 @@ export class RunningMeeting implements MeetingControl {
       return this.rtms.failover(start);
     }
     void this.rtms?.stop('replaced by a new RTMS stream');
-    this.rtms = new RtmsConnection(this.pipeline, start, this.rtmsSettings, this.log, this.rtmsSettings);
-    this.rtms.connect();
+    const connection = new RtmsConnection(this.pipeline, start, this.rtmsSettings, this.log, this.rtmsSettings);
+    this.rtms = connection;
+    // Stopped from here (webhook, operator, replacement, close) it is no longer this.rtms by the time it is done.
+    void connection.done.then(() => {
+      if (this.rtms !== connection || this.closing) return;
+      this.rtms = undefined;
+      this.rtmsEnded?.(this.id);
+    });
+    connection.connect();
   }
 
   rtmsInterrupted(streamId: string): void {

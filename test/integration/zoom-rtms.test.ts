@@ -155,6 +155,19 @@ meetings:
     expect(zoom.accepted).toEqual([]); // the listed meeting's Zoom got nothing of it
   });
 
+  it('a runtime meeting whose RTMS stream ends on its own (Zoom refuses the audio for good) is removed with it', async () => {
+    const TEAM = '555666777';
+    const teamZoom = stopAfterTest(new FakeZoom());
+    const teamUrl = await teamZoom.start();
+    api.meetings.set(TEAM, { started: true, captionUrl: () => teamUrl, topic: 'Team retro' });
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500, audioNotSupported: true }));
+    const signalingUrl = await rtms.start();
+    await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, meeting_id: Number(TEAM), rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    await waitUntil(() => logs.text().includes('account meeting added'), { what: 'the runtime meeting' });
+    await waitUntil(() => logs.text().includes('account meeting ended: removed'), { what: 'the runtime meeting removed with its stream' });
+    expect(daemon.meetings.map((m) => m.id)).toEqual(['allhands']);
+  });
+
   it('status 8 (another connection holds the stream) is tried three more times, 1.5 s doubling, then given up', async () => {
     const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500 }));
     const signalingUrl = await rtms.start();
