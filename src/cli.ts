@@ -6,7 +6,7 @@ import { BridgeError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { postLines } from './post.js';
 import { installFailurePolicy } from './process-policy.js';
-import { describeScopes, ZOOM_API_BASE, ZOOM_OAUTH_BASE, ZoomApiClient } from './zoom-api/client.js';
+import { describeScopes, featureOf, ZOOM_API_BASE, ZOOM_OAUTH_BASE, ZoomApiClient } from './zoom-api/client.js';
 import { targetOf } from './zoom-api/target.js';
 import { EVENT_SUBSCRIPTIONS } from './zoom-api/webhook.js';
 import { diagnose, formatReport } from './zoom-api/doctor.js';
@@ -69,7 +69,7 @@ function check(file: string): number {
       if (meeting.source.type !== 'zoom-livestream') return;
       const { kind } = targetOf(meeting.source)!;
       process.stdout.write(
-        `info: meetings[${m}].source: zoom-livestream needs, in the Zoom app: the scopes ${describeScopes(kind === 'meeting' ? 'meetingLivestream' : 'webinarLivestream', edition)}; ` +
+        `info: meetings[${m}].source: zoom-livestream needs, in the Zoom app: the scopes ${describeScopes(featureOf(kind, 'Livestream'), edition)}; ` +
           `the ${EVENT_SUBSCRIPTIONS.livestream(kind).join(' and ')} event subscriptions; custom live streaming ` +
           `allowed for the account; and ${meeting.source.rtmpUrl} reachable from Zoom's cloud (it is this bridge's RTMP listener)\n`,
       );
@@ -80,7 +80,7 @@ function check(file: string): number {
       process.stdout.write(
         `info: meetings[${m}].source: zoom-rtms needs, in the Zoom app: Realtime Media Streams turned on with meeting audio; event ` +
           `subscriptions ${EVENT_SUBSCRIPTIONS.rtms(kind).join(', ')}, sent to https://<this host>/zoom/webhook; the scope ` +
-          `${describeScopes(kind === 'meeting' ? 'meetingDetails' : 'webinarDetails', edition)} (to tell which meeting a stream belongs to); ` +
+          `${describeScopes(featureOf(kind, 'Details'), edition)} (to tell which meeting a stream belongs to); ` +
           'and the host (or an auto-start setting) starting the app in the meeting\n',
       );
     });

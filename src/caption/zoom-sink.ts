@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, isBridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ZoomApiClient } from '../zoom-api/client.js';
-import { describeTarget, type ZoomTarget } from '../zoom-api/target.js';
+import { describeTarget, fieldsOf, type ZoomTarget } from '../zoom-api/target.js';
 import { captionUrlExpiry, hashKey, parseCaptionUrl, type CaptionUrl } from './caption-url.js';
 import { SeqStore } from './seq-store.js';
 import { emptySenderStats, type CaptionSink, type OutgoingCaption, type SenderStats, type SinkResult } from './sink.js';
@@ -68,8 +68,7 @@ export class ZoomSink implements CaptionSink {
       return;
     }
     // Named as before targets had a kind: the seq state saved under this key must be found after an upgrade.
-    const { kind, id } = source.target;
-    this.stateKey = hashKey(`zoom-api:${JSON.stringify(kind === 'meeting' ? { meetingId: id } : { webinarId: id })}`);
+    this.stateKey = hashKey(`zoom-api:${JSON.stringify(fieldsOf(source.target))}`);
   }
 
   get description(): string {

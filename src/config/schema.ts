@@ -9,7 +9,7 @@ import { isLoopback, weakSecret } from '../security/tokens.js';
 import { segmenterOptions, textOptions } from '../segmenter/options.js';
 import { port } from '../util/schema.js';
 import { ZOOM_API_BASE, ZOOM_OAUTH_BASE } from '../zoom-api/client.js';
-import type { ZoomTarget } from '../zoom-api/target.js';
+import { fieldsOf, type ZoomTarget } from '../zoom-api/target.js';
 
 /**
  * The whole config file: each feature owns the schema of its options (asr/options.ts, caption/options.ts, ...);
@@ -235,7 +235,7 @@ export const runtimeMeetingId = (target: ZoomTarget): string => (target.kind ===
 
 /** The settings of a meeting made at runtime from the account template: audio from Zoom, captions to its Caption URL. */
 export function runtimeMeeting(template: AccountMeetingsConfig, target: ZoomTarget): MeetingConfig {
-  const ids = target.kind === 'meeting' ? { meetingId: target.id } : { webinarId: target.id };
+  const ids = fieldsOf(target);
   const { asr, segmenter, display, text, archive, zoomDisplay, lang } = template;
   return {
     id: runtimeMeetingId(target),

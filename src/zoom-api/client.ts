@@ -61,6 +61,11 @@ const SCOPES: Record<ApiEdition, Record<ApiFeature, readonly string[]>> = {
 
 export type ApiEdition = 'ordinary' | 'master';
 
+/** The feature of a meeting's or a webinar's: meetingDetails, webinarCaptionToken, ... */
+export function featureOf(kind: ZoomKind, capability: 'CaptionToken' | 'Details' | 'Livestream'): ApiFeature {
+  return `${kind}${capability}`;
+}
+
 /** "a and b (or the classic c)": the granular scopes a feature needs in an edition, and the classic one that covers them. */
 export function describeScopes(feature: ApiFeature, edition: ApiEdition): string {
   const scopes = SCOPES[edition][feature];
@@ -220,7 +225,7 @@ export class ZoomApiClient {
   async idOfInstance(uuid: string, kind: ZoomKind): Promise<string> {
     const once = encodeURIComponent(uuid);
     const segment = uuid.startsWith('/') || uuid.includes('//') ? encodeURIComponent(once) : once;
-    const feature = kind === 'meeting' ? 'meetingDetails' : 'webinarDetails';
+    const feature = featureOf(kind, 'Details');
     const body = await this.get<{ id?: unknown }>(`/${kind}s/${segment}`, { feature, what: `${kind} instance ${uuid}` });
     if (typeof body.id !== 'number' && typeof body.id !== 'string') throw new BridgeError('ZOOM_API_UNAVAILABLE', `Zoom answered the ${kind} lookup for instance ${uuid} without an id`);
     return String(body.id);
@@ -228,7 +233,7 @@ export class ZoomApiClient {
 
   /** Points the target's custom live stream at `url` with `key` (Zoom requires a page URL for it; nobody watches it here). */
   async setLivestream(target: ZoomTarget, stream: { url: string; key: string; pageUrl: string }): Promise<void> {
-    await this.patch(`${this.livestreamResource(target)}`, { stream_url: stream.url, stream_key: stream.key, page_url: stream.pageUrl }, this.livestreamContext(target));
+    await this.patch(this.livestreamResource(target), { stream_url: stream.url, stream_key: stream.key, page_url: stream.pageUrl }, this.livestreamContext(target));
   }
 
   /** Starts or stops the target's custom live stream. */
@@ -243,13 +248,13 @@ export class ZoomApiClient {
   }
 
   private livestreamContext(target: ZoomTarget): ApiCallContext {
-    return { feature: target.kind === 'meeting' ? 'meetingLivestream' : 'webinarLivestream', what: `the live stream of ${describeTarget(target)}` };
+    return { feature: featureOf(target.kind, 'Livestream'), what: `the live stream of ${describeTarget(target)}` };
   }
 
   /** What the bridge reads of a meeting or webinar: its topic, status and host (GET /meetings/{id}). */
   async details(target: ZoomTarget): Promise<{ topic?: string; status?: string; hostId?: string; hostEmail?: string }> {
     const body = await this.get<{ topic?: unknown; status?: unknown; host_id?: unknown; host_email?: unknown }>(`/${target.kind}s/${encodeURIComponent(target.id)}`, {
-      feature: target.kind === 'meeting' ? 'meetingDetails' : 'webinarDetails',
+      feature: featureOf(target.kind, 'Details'),
       what: describeTarget(target),
     });
     const text = (value: unknown): string | undefined => (typeof value === 'string' && value ? value : undefined);
@@ -263,7 +268,7 @@ export class ZoomApiClient {
 
   /** The meeting's or webinar's Caption URL (Zoom calls it the closed caption token). */
   async captionUrl(target: ZoomTarget): Promise<string> {
-    const feature = target.kind === 'meeting' ? 'meetingCaptionToken' : 'webinarCaptionToken';
+    const feature = featureOf(target.kind, 'CaptionToken');
     const what = describeTarget(target);
     const body = await this.get<{ token?: unknown }>(`/${target.kind}s/${encodeURIComponent(target.id)}/token?type=closed_caption_token`, { feature, what });
     if (typeof body.token !== 'string') throw new BridgeError('ZOOM_API_UNAVAILABLE', `Zoom answered the caption token request for ${what} without a token`);

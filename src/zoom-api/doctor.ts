@@ -1,8 +1,8 @@
 import { captionUrlExpiry } from '../caption/caption-url.js';
 import { errorMessage, isBridgeError } from '../errors.js';
 import { redactUrl } from '../redact.js';
-import type { ApiFeature, ZoomApiClient } from './client.js';
-import { describeTarget, type ZoomTarget } from './target.js';
+import { featureOf, type ApiFeature, type ZoomApiClient } from './client.js';
+import { describeTarget, type ZoomKind, type ZoomTarget } from './target.js';
 import { EVENT_SUBSCRIPTIONS } from './webhook.js';
 
 /** One line of the doctor's report: `ok`, `fix` (the user must change something), or `unknown` (could not look). */
@@ -31,7 +31,8 @@ interface AccountSettings {
 export async function diagnose(client: ZoomApiClient, target: ZoomTarget | 'account', source?: 'zoom-rtms' | 'zoom-livestream'): Promise<DoctorReport> {
   // The account as a whole (accountMeetings): what every meeting will need, read without naming one.
   const account = target === 'account';
-  const isMeeting = account || target.kind === 'meeting';
+  // The account's checks are the meeting ones (webinars need the same, under webinar scopes).
+  const kind: ZoomKind = account ? 'meeting' : target.kind;
   const what = account ? 'the account' : describeTarget(target);
   const findings: Finding[] = [];
   const hostSteps = account ? [...ACCOUNT_STEPS[source ?? 'zoom-rtms'], ...HOST_STEPS.slice(1)] : [...HOST_STEPS, ...(source ? SOURCE_HOST_STEPS[source] : [])];
@@ -46,7 +47,7 @@ export async function diagnose(client: ZoomApiClient, target: ZoomTarget | 'acco
     return report;
   }
 
-  const tokenFeature: ApiFeature = isMeeting ? 'meetingCaptionToken' : 'webinarCaptionToken';
+  const tokenFeature = featureOf(kind, 'CaptionToken');
   const granted = await client.grantedScopes();
   const has = (feature: ApiFeature): boolean | undefined => (granted ? client.scopesFor(feature).some((s) => granted.includes(s)) : undefined);
   const [needed, classic] = client.scopesFor(tokenFeature);
@@ -70,7 +71,7 @@ export async function diagnose(client: ZoomApiClient, target: ZoomTarget | 'acco
     } else say('fix', errorMessage(err));
   }
 
-  const detailsFeature: ApiFeature = isMeeting ? 'meetingDetails' : 'webinarDetails';
+  const detailsFeature = featureOf(kind, 'Details');
   if (account) {
     // accountMeetings' hosts and topic filters read each meeting; without this scope such meetings are left alone.
     const [detailsScope, detailsClassic] = client.scopesFor(detailsFeature);
@@ -79,7 +80,7 @@ export async function diagnose(client: ZoomApiClient, target: ZoomTarget | 'acco
     else say('fix', `the app cannot read a meeting's host and topic: add ${detailsScope} (or the classic ${detailsClassic}) if accountMeetings filters by hosts or topic`);
   }
   if (account || source === 'zoom-rtms') {
-    say('unknown', `Realtime Media Streams cannot be checked without starting one: the app needs RTMS with meeting audio turned on, and the event subscriptions ${EVENT_SUBSCRIPTIONS.accountRtms(isMeeting ? 'meeting' : 'webinar').join(', ')} sent to https://<bridge>/zoom/webhook`);
+    say('unknown', `Realtime Media Streams cannot be checked without starting one: the app needs RTMS with meeting audio turned on, and the event subscriptions ${EVENT_SUBSCRIPTIONS.accountRtms(kind).join(', ')} sent to https://<bridge>/zoom/webhook`);
   }
   if (account) return report;
   try {
@@ -91,7 +92,7 @@ export async function diagnose(client: ZoomApiClient, target: ZoomTarget | 'acco
   }
 
   if (source === 'zoom-livestream') {
-    const feature: ApiFeature = isMeeting ? 'meetingLivestream' : 'webinarLivestream';
+    const feature = featureOf(kind, 'Livestream');
     const [settingsScope, statusScope, classicScope] = client.scopesFor(feature);
     const wanted = `${settingsScope} and ${statusScope} (or the classic ${classicScope})`;
     if (granted === undefined) say('unknown', `Zoom did not list the app's scopes; a live stream to the bridge needs ${wanted}`);

@@ -28,6 +28,11 @@ export function targetOf(fields: ZoomTargetFields): ZoomTarget | undefined {
   return undefined;
 }
 
+/** The config fields that name a target (the inverse of targetOf). */
+export function fieldsOf(target: ZoomTarget): { meetingId: string } | { webinarId: string } {
+  return target.kind === 'meeting' ? { meetingId: target.id } : { webinarId: target.id };
+}
+
 export const describeTarget = (target: ZoomTarget): string => `${target.kind} ${target.id}`;
 
 export const sameTarget = (a: ZoomTarget, b: ZoomTarget): boolean => a.kind === b.kind && a.id === b.id;
