@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, isBridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ZoomApiClient } from '../zoom-api/client.js';
@@ -7,7 +6,7 @@ import { captionUrlExpiry, hashKey, parseCaptionUrl, type CaptionUrl } from './c
 import { SeqStore } from './seq-store.js';
 import { emptySenderStats, type CaptionSink, type OutgoingCaption, type SenderStats, type SinkResult } from './sink.js';
 import { ZoomCaptionSender } from './zoom-sender.js';
-import { Backoff } from '../util/backoff.js';
+import { Backoff, pause } from '../util/backoff.js';
 
 /**
  * Where a Zoom destination's Caption URL comes from: as given in the config (a person copied it from Zoom), or
@@ -49,6 +48,8 @@ export class ZoomSink implements CaptionSink {
   private acquiring: Promise<void> | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Where the Caption URL is fetched from; undefined for a URL given in the config. */
+  private readonly fetchFrom: { target: ZoomTarget; api: ZoomApiClient } | undefined;
   /** The seq state's name for an API-sourced URL (a given URL names its own). */
   private readonly stateKey: string | undefined;
   /** Why there is no Caption URL yet, in words the user can act on (shown in /meetings). */
@@ -62,23 +63,24 @@ export class ZoomSink implements CaptionSink {
   ) {
     const { source } = options;
     if ('url' in source) {
+      this.fetchFrom = undefined;
       this.stateKey = undefined;
       this.sender = this.newSender(parseCaptionUrl(source.url));
       this.haveUrl = true;
       return;
     }
+    this.fetchFrom = source;
     // Named as before targets had a kind: the seq state saved under this key must be found after an upgrade.
     this.stateKey = hashKey(`zoom-api:${JSON.stringify(fieldsOf(source.target))}`);
   }
 
   get description(): string {
-    const { source } = this.options;
-    return 'url' in source ? `zoom ${this.sender!.destination}` : `zoom ${describeTarget(source.target)}`;
+    return this.fetchFrom ? `zoom ${describeTarget(this.fetchFrom.target)}` : `zoom ${this.sender!.destination}`;
   }
 
   /** A given URL: resume its seq. From the API: does not wait for the meeting; the URL is fetched in the background. */
   async start(): Promise<void> {
-    if ('url' in this.options.source) return this.sender!.start();
+    if (!this.fetchFrom) return this.sender!.start();
     this.acquire();
   }
 
@@ -88,7 +90,7 @@ export class ZoomSink implements CaptionSink {
    */
   async onZoomMeeting(event: 'started' | 'ended'): Promise<void> {
     // A given URL stays the one to use: only a person can change it.
-    if ('url' in this.options.source) return;
+    if (!this.fetchFrom) return;
     if (event === 'started') {
       if (this.haveUrl) return;
       this.acquire();
@@ -135,11 +137,6 @@ export class ZoomSink implements CaptionSink {
     this.acquiring ??= this.acquireLoop().finally(() => (this.acquiring = undefined));
   }
 
-  /** From the API: the source is not a given URL. */
-  private get fetched(): { target: ZoomTarget; api: ZoomApiClient } {
-    return this.options.source as { target: ZoomTarget; api: ZoomApiClient };
-  }
-
   private newSender(url: CaptionUrl): ZoomCaptionSender {
     return new ZoomCaptionSender({
       url,
@@ -157,7 +154,7 @@ export class ZoomSink implements CaptionSink {
     while (!this.closed && !this.haveUrl) {
       let waitMs = NOT_STARTED_MAX_WAIT_MS;
       try {
-        await this.install(await this.fetched.api.captionUrl(this.fetched.target));
+        await this.install(await this.fetchUrl());
         return;
       } catch (err) {
         const code = isBridgeError(err) ? err.code : undefined;
@@ -172,7 +169,10 @@ export class ZoomSink implements CaptionSink {
         }
         this.problem = message;
       }
-      await Promise.race([sleep(waitMs), new Promise<void>((resolve) => (this.wakeAcquire = resolve))]);
+      // Woken early by meeting.started or close; the wait's timer goes with it.
+      const wake = new AbortController();
+      this.wakeAcquire = () => wake.abort();
+      await pause(waitMs, wake.signal);
     }
   }
 
@@ -201,12 +201,17 @@ export class ZoomSink implements CaptionSink {
   /** A fresh URL before the old one expires; the old one keeps working until the new one is in. */
   private async renew(): Promise<void> {
     try {
-      await this.install(await this.fetched.api.captionUrl(this.fetched.target));
+      await this.install(await this.fetchUrl());
     } catch (err) {
       this.log.warn({ destination: this.description, err: errorMessage(err) }, 'Caption URL renewal failed; retrying in 60 s');
       this.renewTimer = setTimeout(() => void this.renew(), 60_000);
       this.renewTimer.unref();
     }
+  }
+
+  /** Only called for a URL from the API. */
+  private fetchUrl(): Promise<string> {
+    return this.fetchFrom!.api.captionUrl(this.fetchFrom!.target);
   }
 
   private waitForUrl(timeoutMs: number): Promise<boolean> {
