@@ -93,15 +93,12 @@ export class BridgeMetrics {
     });
   }
 
-  /** The destination/status pairs each meeting has counted captions under (for `forget`). */
-  private readonly captionLabels = new Map<string, Map<string, { destination: string; status: string }>>();
-
   /** A meeting that is gone: its series leave the scrape (the ones read from running meetings go by themselves). */
-  forget(meetingId: string): void {
+  async forget(meetingId: string): Promise<void> {
     const labels = { meeting: meetingId };
     for (const metric of [this.audioSeconds, this.droppedAudioSeconds, this.streams, this.wordLatency]) metric.remove(labels);
-    for (const pair of this.captionLabels.get(meetingId)?.values() ?? []) this.captions.remove({ ...labels, ...pair });
-    this.captionLabels.delete(meetingId);
+    // Its caption series are one per destination and outcome it has seen: the counter lists them.
+    for (const series of (await this.captions.get()).values) if (series.labels.meeting === meetingId) this.captions.remove(series.labels);
   }
 
   /** Count what a meeting reports as it happens; its listeners go when the meeting does. */
@@ -111,11 +108,7 @@ export class BridgeMetrics {
     meeting.on('audio', ({ seconds }) => this.audioSeconds.inc(labels, seconds));
     meeting.on('audio-dropped', ({ seconds }) => this.droppedAudioSeconds.inc(labels, seconds));
     meeting.on('delivered', ({ kind, index, result, wordLatencies }) => {
-      const pair = { destination: destinationLabel(kind, index), status: result.status };
-      let pairs = this.captionLabels.get(meeting.id);
-      if (!pairs) this.captionLabels.set(meeting.id, (pairs = new Map()));
-      pairs.set(`${pair.destination} ${pair.status}`, pair);
-      this.captions.inc({ ...labels, ...pair });
+      this.captions.inc({ ...labels, destination: destinationLabel(kind, index), status: result.status });
       // The histogram is Zoom's latency; a remote engine may send a word without times, and prom-client throws on NaN.
       if (kind !== 'zoom') return;
       for (const seconds of wordLatencies) if (Number.isFinite(seconds)) this.wordLatency.observe(labels, seconds);

@@ -61,7 +61,7 @@ export class MeetingRegistry {
     this.running.delete(id);
     await meeting.close(deadline);
     // A busy account's meetings come and go: their series must not pile up in every scrape.
-    this.deps.metrics.forget(id);
+    await this.deps.metrics.forget(id);
   }
 
   /**
