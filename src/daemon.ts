@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { runtimeMeetingId, type Config } from './config/schema.js';
+import { runtimeMeetingId, type Config, type MeetingConfig } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import { HttpServer } from './http/server.js';
 import { locateFfmpeg } from './ingest/ffmpeg.js';
@@ -13,7 +13,6 @@ import { ZoomApiClient } from './zoom-api/client.js';
 import { ClientAddresses } from './security/client-address.js';
 import { FailureThrottle } from './security/throttle.js';
 import { readZoomEvent, ZoomWebhookVerifier, type ZoomNotice, type ZoomWebhookEvent } from './zoom-api/webhook.js';
-import type { MeetingConfig as MeetingSettings } from './config/schema.js';
 import { AccountMeetings } from './pipeline/account-meetings.js';
 import { MeetingRegistry } from './pipeline/registry.js';
 import type { RunningMeeting } from './pipeline/running-meeting.js';
@@ -38,7 +37,7 @@ export interface Daemon {
    */
   reload(config: Config): Promise<void>;
   /** Start captioning one more meeting while the others run (rejects if its id runs already or it cannot start). */
-  addMeeting(meeting: MeetingSettings): Promise<void>;
+  addMeeting(meeting: MeetingConfig): Promise<void>;
   /** Stop one meeting while the others run: its stream ends after its last captions. Unknown ids are ignored. */
   removeMeeting(id: string): Promise<void>;
   /** Stop taking audio, flush the segmenters, deliver queued captions (bounded), persist state. Safe twice. */
@@ -68,8 +67,12 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const clientAddress = (req: IncomingMessage): string => clientAddresses.of(req);
   const ingest = new WebSocketIngest(registry.websocketRoutes, log, { throttle, allowedOrigins: config.http.allowedOrigins, refusal, clientAddress });
   const rtmp = config.rtmp ? new RtmpIngest(registry.rtmpRoutes, log, throttle, refusal) : undefined;
-  // Found now, so a machine without ffmpeg fails at start with the fix in the message, not at the first publisher.
-  if (config.meetings.some((m) => m.source.type === 'rtmp' || m.source.type === 'rtmp-pull')) locateFfmpeg();
+  // Found before a meeting that needs it is added, so a machine without ffmpeg fails with the fix in the message, not
+  // at the first publisher.
+  const requireFfmpegFor = (meetings: readonly MeetingConfig[]): void => {
+    if (meetings.some((m) => m.source.type === 'rtmp' || m.source.type === 'rtmp-pull')) locateFfmpeg();
+  };
+  requireFfmpegFor(config.meetings);
   const instances = new MeetingInstances(zoomApi, log);
 
   // The meetings are listed at once (so /readyz says 503 until they are ready) and their engines load meanwhile.
@@ -114,7 +117,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
       return meetings();
     },
     async addMeeting(meeting) {
-      if (meeting.source.type === 'rtmp' || meeting.source.type === 'rtmp-pull') locateFfmpeg();
+      requireFfmpegFor([meeting]);
       await registry.add(meeting);
     },
     removeMeeting: (id) => registry.remove(id),
@@ -122,7 +125,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
       const restartNeeded = (['http', 'rtmp', 'state', 'zoomApi'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
       if (restartNeeded.length > 0) log.warn({ sections: restartNeeded }, 'these config sections change only on restart');
       current = { ...next, http: current.http, state: current.state, zoomApi: current.zoomApi };
-      if (next.meetings.some((m) => m.source.type === 'rtmp' || m.source.type === 'rtmp-pull')) locateFfmpeg();
+      requireFfmpegFor(next.meetings);
       log.level = next.log.level;
       const changes = await registry.apply(next.meetings, (id) => account?.isRuntime(id) ?? false);
       log.info(changes, 'config reloaded');
@@ -208,9 +211,10 @@ async function onRtmsEvent(notice: Extract<ZoomNotice, { type: 'rtms' }>, contex
   }
   // A listed meeting keeps its own settings; any other the account template may take (when its stream starts).
   const listed = candidates.find((m) => m.rtmsTarget?.id === zoomId);
-  const target = { kind: notice.kind, id: zoomId! };
-  const takes = account?.source === 'zoom-rtms' && notice.what === 'started' && zoomId !== undefined;
-  const meeting = listed ?? (takes ? await account!.take(target) : running.find((m) => m.id === runtimeMeetingId(target)));
+  const target = zoomId === undefined ? undefined : { kind: notice.kind, id: zoomId };
+  const takes = account?.source === 'zoom-rtms' && notice.what === 'started';
+  let meeting = listed;
+  if (!meeting && target) meeting = takes ? await account!.take(target) : running.find((m) => m.id === runtimeMeetingId(target));
   log.info({ event, zoomId, meeting: meeting?.id, rtmsStream: notice.streamId }, 'Zoom RTMS webhook');
   if (!meeting) return;
   if (notice.what === 'started') {

@@ -168,7 +168,7 @@ export class RtmpIngest {
     rtmp.onPushCallback = () => {
       if (app !== RTMP_APP) return refuse('NetStream.Publish.BadName', `publish to rtmp://host/${RTMP_APP}/<stream key>`);
       if (this.throttle.blocked(socket.remoteAddress)) return refuse('NetStream.Publish.Failed', 'too many failed attempts; try again in a minute');
-      const match = [...this.targets.entries()].map(([, t]) => t).find((t) => tokensMatch(key, t.streamKey));
+      const match = [...this.targets.entries()].find(([, t]) => tokensMatch(key, t.streamKey))?.[1];
       if (!match) {
         this.throttle.fail(socket.remoteAddress);
         return refuse('NetStream.Publish.BadName', 'wrong stream key');

@@ -31,7 +31,7 @@ export function streamRefusal(meetings: readonly MeetingView[], id: string, now 
   if (!meeting || meeting.state === 'failed' || meeting.state === 'starting' || meeting.state === 'closed') return 'meeting not ready';
   const { behindSeconds, overloaded } = capacityOf(meetings);
   if (!overloaded) return undefined;
-  if (meeting && (meeting.state === 'streaming' || (meeting.lastStreamEndedAt ?? 0) > now - RECONNECT_GRACE_MS)) return undefined;
+  if (meeting.state === 'streaming' || (meeting.lastStreamEndedAt ?? 0) > now - RECONNECT_GRACE_MS) return undefined;
   const worst = Math.max(...Object.values(behindSeconds));
   return `overloaded: the speech engine is ${worst.toFixed(0)} s behind its meetings here; no new meeting starts until it catches up (start this one on another instance)`;
 }
