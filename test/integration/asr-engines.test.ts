@@ -26,6 +26,11 @@ const timing = { endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs:
 
 const paced = (samples: Int16Array, pause?: { at: number; ms: number }): AsyncIterable<AudioItem> => audioChunks(samples, { paceMs: 15, pause });
 
+/** A daemon config with one meeting `m` (token t) on `asr`, captioning to `captionUrl`; `extra` goes before captions. */
+const engineMeeting = (dir: string, asr: string, captionUrl: string, extra = ''): string =>
+  `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: m\n    source: { type: websocket, token: t }\n    asr: ${asr}\n${extra}` +
+  `    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`;
+
 const meetingWith = (asr: string): string => `meetings:\n  - id: m\n    source: { type: websocket, token: t-0123456789abcdef }\n    asr: ${asr}\n    captions: [ { stdout: {} } ]\n`;
 
 describe('Deepgram adapter', () => {
@@ -50,9 +55,7 @@ describe('Deepgram adapter', () => {
     const captionUrl = await zoom.start();
     const dir = await tempDirForTest('cb-diarize-');
     const config = parseConfig(
-      `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: m\n    source: { type: websocket, token: t }\n` +
-        `    asr: { engine: deepgram, apiKey: dg-key, url: "${url}/v1/listen", diarize: true }\n    display: { speakerMarker: ">>" }\n` +
-        `    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
+      engineMeeting(dir, `{ engine: deepgram, apiKey: dg-key, url: "${url}/v1/listen", diarize: true }`, captionUrl, '    display: { speakerMarker: ">>" }\n'),
       'diarize.yaml',
       {},
     );
@@ -112,12 +115,7 @@ describe('AssemblyAI adapter', () => {
     const zoom = stopAfterTest(new FakeZoom());
     const captionUrl = await zoom.start();
     const dir = await tempDirForTest('cb-assemblyai-');
-    const config = parseConfig(
-      `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: m\n    source: { type: websocket, token: t }\n` +
-        `    asr: { engine: assemblyai, apiKey: aai-key, url: "${url}" }\n    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
-      'assemblyai.yaml',
-      {},
-    );
+    const config = parseConfig(engineMeeting(dir, `{ engine: assemblyai, apiKey: aai-key, url: "${url}" }`, captionUrl), 'assemblyai.yaml', {});
     const daemon = stopAfterTest(await startDaemon(config, silentLogger));
     const recognizer = new AssemblyAiRecognizer({ apiKey: 'aai-key', url, model: 'universal-streaming-english', language: 'en-US', endpointSilenceMs: 500, phrases: [] }, silentLogger);
     // "unless to be rather cold hearted and rather selfish ...": the formatter's comma before "and" and its full stop.
