@@ -1,6 +1,9 @@
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { runtimeMeetingId, type Config, type MeetingConfig } from './config/schema.js';
+import { rtmsTargetOf, runtimeMeetingId, zoomTargetsOf, type Config, type MeetingConfig } from './config/schema.js';
+import { Fleet } from './fleet/fleet.js';
+import { LocalMeetings } from './pipeline/local-meetings.js';
+import type { MeetingHost } from './pipeline/meeting-host.js';
 import { errorMessage } from './errors.js';
 import { HttpServer } from './http/server.js';
 import { locateFfmpeg } from './ingest/ffmpeg.js';
@@ -15,7 +18,6 @@ import { FailureThrottle } from './security/throttle.js';
 import { readZoomEvent, ZoomWebhookVerifier, type ZoomNotice, type ZoomWebhookEvent } from './zoom-api/webhook.js';
 import { AccountMeetings } from './pipeline/account-meetings.js';
 import { MeetingRegistry } from './pipeline/registry.js';
-import type { RunningMeeting } from './pipeline/running-meeting.js';
 import type { MeetingView } from './pipeline/types.js';
 import type { RtmsOptions } from './ingest/zoom-rtms.js';
 import { MeetingInstances } from './zoom-api/instances.js';
@@ -57,7 +59,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     rtmp?.endStream(id);
   };
   const metrics: BridgeMetrics = new BridgeMetrics(() => registry.views());
-  const registry: MeetingRegistry = new MeetingRegistry({ stateDir: current.state.dir, log, zoomApi, metrics, rtms, endStream, rtmsEnded: (id) => account?.streamEnded(id) });
+  const registry: MeetingRegistry = new MeetingRegistry({ stateDir: current.state.dir, log, zoomApi, metrics, rtms, endStream, rtmsEnded: (id) => host.streamEnded(id) });
   const meetings = (): MeetingView[] => registry.views();
   // One record of failed attempts for every port: guessing a token on one counts on the others.
   const throttle = new FailureThrottle();
@@ -77,13 +79,27 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
 
   // The meetings are listed at once (so /readyz says 503 until they are ready) and their engines load meanwhile.
   // Settled from the start: a start that fails while the listeners open (or fail) is a result, not a stray rejection.
-  const starting = Promise.allSettled(config.meetings.map((m) => registry.add(m)));
+  // In a fleet, the meetings start where etcd says (each process claims its share once it has joined).
+  const starting = config.fleet ? Promise.resolve([]) : Promise.allSettled(config.meetings.map((m) => registry.add(m)));
   const account = config.accountMeetings && zoomApi ? new AccountMeetings(config.accountMeetings, registry, zoomApi, log) : undefined;
+  const fleet = config.fleet ? new Fleet({ options: config.fleet, registry, configured: () => current.meetings, account, metrics, log }) : undefined;
+  const host: MeetingHost = fleet ?? new LocalMeetings(registry, account);
   const webhookSecret = config.zoomApi?.webhookSecret;
   const webhook = webhookSecret
-    ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { running: registry.list(), instances, account, log }) }
+    ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { host, instances, account, log }) }
     : undefined;
-  const http = new HttpServer({ meetings, controls: () => registry.controls(), ingest, log, metrics, webhook, adminToken: config.http.adminToken, throttle, clientAddress });
+  const http = new HttpServer({
+    meetings,
+    controls: () => registry.controls(),
+    ingest,
+    log,
+    metrics,
+    webhook,
+    adminToken: config.http.adminToken,
+    throttle,
+    clientAddress,
+    fleet: fleet && { problem: () => fleet.problem(), view: () => fleet.view() },
+  });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
   const address = await http.listen(config.http.port, config.http.host).catch(async (err: unknown) => {
     await registry.close();
@@ -108,7 +124,8 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     await Promise.allSettled([http.close(), rtmp?.close(), registry.close()]);
     throw new Error(`no meeting could start: ${errorMessage((started[0] as PromiseRejectedResult).reason)}`);
   }
-  log.info({ meetings: meetings().filter((m) => m.state === 'ready').map((m) => m.id) }, 'ready');
+  fleet?.start();
+  log.info({ meetings: meetings().filter((m) => m.state === 'ready').map((m) => m.id), fleet: config.fleet?.name }, 'ready');
 
   return {
     port: address.port,
@@ -127,6 +144,10 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
       current = { ...next, http: current.http, state: current.state, zoomApi: current.zoomApi };
       requireFfmpegFor(next.meetings);
       log.level = next.log.level;
+      if (fleet) {
+        await fleet.reconfigure();
+        return void log.info('config reloaded: the fleet claims new meetings, and restarts or lets go the changed ones it owns');
+      }
       const changes = await registry.apply(next.meetings, (id) => account?.isRuntime(id) ?? false);
       log.info(changes, 'config reloaded');
     },
@@ -138,7 +159,11 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
         // Pulls end inside the flush deadline too: their ffmpeg is killed if it does not stop in time. At the deadline
         // the destinations stop waiting for Zoom, and what is unsent is counted, logged and noted in the archive.
         const deadline = AbortSignal.timeout(SHUTDOWN_FLUSH_MS);
-        const flushed = registry.close(deadline);
+        // A fleet member lets each meeting go as soon as its captions are out, so another process takes it at once.
+        const flushed = (async () => {
+          await fleet?.stop(deadline);
+          await registry.close(deadline);
+        })();
         await Promise.race([flushed, once(deadline, 'abort')]);
         if (deadline.aborted) {
           log.warn({ afterMs: SHUTDOWN_FLUSH_MS }, 'shutdown flush deadline reached: captions not yet delivered are recorded as never delivered');
@@ -153,7 +178,8 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
 }
 
 interface ZoomEventContext {
-  running: readonly RunningMeeting[];
+  /** Where the events act: this process's meetings, or the fleet's owners through etcd. */
+  host: MeetingHost;
   instances: MeetingInstances;
   /** The account's meetings nobody listed (config accountMeetings), when the config has them. */
   account: AccountMeetings | undefined;
@@ -182,26 +208,27 @@ function onZoomEvent(event: ZoomWebhookEvent, context: ZoomEventContext): void {
 }
 
 async function onLifecycle(notice: Extract<ZoomNotice, { type: 'lifecycle' }>, context: ZoomEventContext): Promise<void> {
-  const { running, account, log } = context;
-  const concerned = running.filter((m) => m.pipeline.zoomTargets.some((t) => sameTarget(t, notice.target)));
+  const { host, account, log } = context;
+  const concerned = host
+    .meetings()
+    .filter((m) => zoomTargetsOf(m).some((t) => sameTarget(t, notice.target)))
+    .map((m) => m.id);
   // Without RTMS, a meeting of the account that starts is made here, and its live stream pointed at the bridge.
   if (concerned.length === 0 && notice.what === 'started' && account?.source === 'zoom-livestream') {
-    const made = await account.take(notice.target);
+    const made = await host.take(notice.target);
     if (made) concerned.push(made);
   }
-  log.info({ event: `${notice.target.kind}.${notice.what}`, zoomId: notice.target.id, meetings: concerned.map((m) => m.id) }, 'Zoom webhook');
-  for (const meeting of concerned) {
-    void meeting
-      .zoomMeeting(notice.what)
-      .then(() => (notice.what === 'ended' ? account?.end(meeting, `${notice.target.kind}.ended`) : undefined))
-      .catch((err: unknown) => log.error({ meeting: meeting.id, err: errorMessage(err) }, `handling meeting ${notice.what} failed`));
+  log.info({ event: `${notice.target.kind}.${notice.what}`, zoomId: notice.target.id, meetings: concerned }, 'Zoom webhook');
+  for (const id of concerned) {
+    void host.zoomMeeting(id, notice.what).catch((err: unknown) => log.error({ meeting: id, err: errorMessage(err) }, `handling meeting ${notice.what} failed`));
   }
 }
 
 async function onRtmsEvent(notice: Extract<ZoomNotice, { type: 'rtms' }>, context: ZoomEventContext): Promise<void> {
-  const { running, instances, account, log } = context;
+  const { host, instances, account, log } = context;
   const event = `${notice.kind}.rtms_${notice.what}`;
-  const candidates = running.filter((m) => m.rtmsTarget?.kind === notice.kind);
+  const known = host.meetings();
+  const candidates = known.filter((m) => rtmsTargetOf(m)?.kind === notice.kind);
   if (candidates.length === 0 && !account) return void log.info({ event }, 'RTMS webhook for no configured zoom-rtms meeting: ignored');
   let zoomId = notice.zoomId;
   try {
@@ -210,22 +237,20 @@ async function onRtmsEvent(notice: Extract<ZoomNotice, { type: 'rtms' }>, contex
     return void log.error({ event, err: errorMessage(err) }, 'cannot tell which meeting this RTMS stream belongs to');
   }
   // A listed meeting keeps its own settings; any other the account template may take (when its stream starts).
-  const listed = candidates.find((m) => m.rtmsTarget?.id === zoomId);
+  const listed = candidates.find((m) => rtmsTargetOf(m)?.id === zoomId)?.id;
   const target = zoomId === undefined ? undefined : { kind: notice.kind, id: zoomId };
   const takes = account?.source === 'zoom-rtms' && notice.what === 'started';
   let meeting = listed;
-  if (!meeting && target) meeting = takes ? await account!.take(target) : running.find((m) => m.id === runtimeMeetingId(target));
-  log.info({ event, zoomId, meeting: meeting?.id, rtmsStream: notice.streamId }, 'Zoom RTMS webhook');
+  if (!meeting && target) meeting = takes ? await host.take(target) : known.find((m) => m.id === runtimeMeetingId(target))?.id;
+  log.info({ event, zoomId, meeting, rtmsStream: notice.streamId }, 'Zoom RTMS webhook');
   if (!meeting) return;
   if (notice.what === 'started') {
     if (notice.serverUrls === undefined) return void log.warn({ event }, 'rtms_started without server_urls: ignored');
-    meeting.rtmsStarted({ instanceUuid: notice.instanceUuid, streamId: notice.streamId, serverUrls: notice.serverUrls });
+    await host.rtms(meeting, { what: 'started', start: { instanceUuid: notice.instanceUuid, streamId: notice.streamId, serverUrls: notice.serverUrls } });
   } else if (notice.what === 'interrupted') {
-    meeting.rtmsInterrupted(notice.streamId);
+    await host.rtms(meeting, { what: 'interrupted', streamId: notice.streamId });
   } else {
     const restarts = notice.stop?.restarts ? ': Zoom restarts the stream; a new rtms_started is expected' : '';
-    await meeting.rtmsStopped(notice.streamId, `rtms_stopped (stop_reason ${String(notice.stop?.reason)}${restarts})`);
-    // A runtime meeting goes with its stream, unless Zoom is about to start it again.
-    if (!notice.stop?.restarts) await account?.end(meeting, event);
+    await host.rtms(meeting, { what: 'stopped', streamId: notice.streamId, why: `rtms_stopped (stop_reason ${String(notice.stop?.reason)}${restarts})`, restarts: notice.stop?.restarts ?? false });
   }
 }

@@ -115,6 +115,32 @@ export class BridgeMetrics {
     });
   }
 
+  /** A fleet member took a meeting: one nobody ran (new), or one whose owner went (takeover, SIGTERM handovers included). */
+  fleetClaim(kind: 'new' | 'takeover'): void {
+    this.fleet().claims.inc({ kind });
+  }
+
+  /** From the old owner's claim going (lease expired, or let go) to the meeting running here. */
+  fleetTakeoverSeconds(seconds: number): void {
+    this.fleet().takeoverSeconds.observe(seconds);
+  }
+
+  /** Made on first use: a bridge without a fleet shows no fleet series. */
+  private fleetMetrics: { claims: Counter<'kind'>; takeoverSeconds: Histogram } | undefined;
+
+  private fleet(): NonNullable<BridgeMetrics['fleetMetrics']> {
+    this.fleetMetrics ??= {
+      claims: new Counter({ name: 'caption_bridge_fleet_claims_total', help: 'Meetings this process took in the fleet, by kind (new, takeover)', labelNames: ['kind'], registers: [this.registry] }),
+      takeoverSeconds: new Histogram({
+        name: 'caption_bridge_fleet_takeover_seconds',
+        help: "From a meeting's previous owner letting go (or its lease expiring) to the meeting running here",
+        buckets: [0.25, 0.5, 1, 2, 3, 5, 10],
+        registers: [this.registry],
+      }),
+    };
+    return this.fleetMetrics;
+  }
+
   text(): Promise<string> {
     return this.registry.metrics();
   }

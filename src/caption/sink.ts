@@ -65,4 +65,9 @@ export interface CaptionSink {
   status?(): string | undefined;
   /** The Zoom meeting's life as webhooks tell it; destinations that fetch their Caption URL act on it. */
   onZoomMeeting?(event: 'started' | 'ended'): void | Promise<void>;
+  /**
+   * Stop talking to the destination now, a request under way included: another process may own the meeting from
+   * this moment (a fleet whose lease lapsed), and two writers would reuse seq. What waits is counted as unsent.
+   */
+  fence?(): void;
 }

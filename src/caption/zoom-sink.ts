@@ -123,6 +123,10 @@ export class ZoomSink implements CaptionSink {
     return this.problem;
   }
 
+  fence(): void {
+    void this.close(AbortSignal.abort());
+  }
+
   async close(deadline?: AbortSignal): Promise<void> {
     if (this.closed) return this.sender?.close(deadline);
     this.closed = true;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { asrOptions } from '../asr/options.js';
 import { archiveOptions, captionDestination } from '../caption/options.js';
 import { displayOptions } from '../display/options.js';
+import { fleetOptions } from '../fleet/options.js';
 import { DEFAULT_DISPLAY_OPTIONS } from '../display/types.js';
 import { sourceOptions } from '../ingest/options.js';
 import { isAddressOrNetwork } from '../security/client-address.js';
@@ -9,7 +10,7 @@ import { isLoopback, weakSecret } from '../security/tokens.js';
 import { segmenterOptions, textOptions } from '../segmenter/options.js';
 import { port } from '../util/schema.js';
 import { ZOOM_API_BASE, ZOOM_OAUTH_BASE } from '../zoom-api/client.js';
-import { fieldsOf, type ZoomTarget } from '../zoom-api/target.js';
+import { fieldsOf, targetOf, type ZoomTarget } from '../zoom-api/target.js';
 
 /**
  * The whole config file: each feature owns the schema of its options (asr/options.ts, caption/options.ts, ...);
@@ -137,6 +138,8 @@ export const configSchema = z
       })
       .optional(),
     accountMeetings: accountMeetings.optional(),
+    /** Several processes sharing the meetings through etcd (see docs/scale-out.md); omitted: this process runs them all. */
+    fleet: fleetOptions.optional(),
     meetings: z.array(meeting).default([]),
   })
   .superRefine((config, ctx) => {
@@ -145,6 +148,9 @@ export const configSchema = z
     }
     if (config.accountMeetings?.source.type === 'zoom-livestream' && !config.rtmp) {
       ctx.addIssue({ code: 'custom', path: ['accountMeetings', 'source', 'type'], message: 'zoom-livestream needs the RTMP listener Zoom pushes to: add rtmp: { port: 1935 } at the top level' });
+    }
+    if (config.fleet?.etcd.password && !config.fleet.etcd.username) {
+      ctx.addIssue({ code: 'custom', path: ['fleet', 'etcd', 'password'], message: 'a password needs the username it belongs to (fleet.etcd.username)' });
     }
     if (config.accountMeetings && !config.zoomApi?.webhookSecret) {
       ctx.addIssue({
@@ -234,6 +240,18 @@ export type AccountMeetingsConfig = NonNullable<Config['accountMeetings']>;
 export const runtimeMeetingId = (target: ZoomTarget): string => (target.kind === 'meeting' ? `zoom-${target.id}` : `zoom-webinar-${target.id}`);
 
 /** The settings of a meeting made at runtime from the account template: audio from Zoom, captions to its Caption URL. */
+/** The Zoom meetings and webinars a meeting listens to or captions: their webhooks concern it. */
+export function zoomTargetsOf(meeting: MeetingConfig): ZoomTarget[] {
+  const { source } = meeting;
+  const fromSource = source.type === 'zoom-rtms' || source.type === 'zoom-livestream' ? [targetOf(source)] : [];
+  return [...fromSource, ...meeting.captions.map((d) => (d.zoom ? targetOf(d.zoom) : undefined))].filter((t): t is ZoomTarget => t !== undefined);
+}
+
+/** The Zoom meeting or webinar whose RTMS stream a meeting takes, when its source is zoom-rtms. */
+export function rtmsTargetOf(meeting: MeetingConfig): ZoomTarget | undefined {
+  return meeting.source.type === 'zoom-rtms' ? targetOf(meeting.source) : undefined;
+}
+
 export function runtimeMeeting(template: AccountMeetingsConfig, target: ZoomTarget): MeetingConfig {
   const ids = fieldsOf(target);
   const { asr, segmenter, display, text, archive, zoomDisplay, lang } = template;

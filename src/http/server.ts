@@ -44,6 +44,12 @@ function requestUrl(req: IncomingMessage): URL | undefined {
 /** Zoom's webhook bodies are small JSON documents. */
 const MAX_WEBHOOK_BYTES = 64 * 1024;
 
+/** A fleet as the HTTP endpoints show it (src/fleet): why it takes no meetings now, and who owns what. */
+export interface FleetStatus {
+  problem(): string | undefined;
+  view(): unknown;
+}
+
 export interface WebhookHandler {
   verifier: ZoomWebhookVerifier;
   /** Called after Zoom has been answered (Zoom wants a 2xx within 3 s). */
@@ -64,6 +70,7 @@ export class HttpServer {
   private readonly throttle: FailureThrottle;
   private readonly console: OperatorConsole;
   private readonly clientAddress: (req: IncomingMessage) => string;
+  private readonly fleet: FleetStatus | undefined;
 
   constructor(options: {
     /** A function: the set changes when the config is reloaded. */
@@ -80,7 +87,10 @@ export class HttpServer {
     controls?: () => readonly MeetingControl[];
     /** The client's address, seen through trusted proxies (http.trustedProxies); the socket's by default. */
     clientAddress?: (req: IncomingMessage) => string;
+    /** The fleet this process belongs to: /readyz needs it joined, /meetings shows every meeting's owner. */
+    fleet?: FleetStatus;
   }) {
+    this.fleet = options.fleet;
     ({ meetings: this.meetings, ingest: this.ingest, log: this.log, webhook: this.webhook, metrics: this.metrics, adminToken: this.adminToken } = options);
     this.throttle = options.throttle ?? new FailureThrottle();
     this.clientAddress = options.clientAddress ?? socketAddress;
@@ -145,9 +155,11 @@ export class HttpServer {
         // A machine whose engines are seconds behind should take no new meetings: a load balancer reading this
         // sends them elsewhere, while the streams already here go on.
         const { behindSeconds: behind, overloaded } = capacityOf(this.meetings());
-        const ready = this.ready && !overloaded;
+        const fleetProblem = this.fleet?.problem();
+        const ready = this.ready && !overloaded && fleetProblem === undefined;
         return json(res, ready ? 200 : 503, {
           status: ready ? 'ready' : overloaded ? 'overloaded' : 'not ready',
+          ...(fleetProblem ? { fleet: fleetProblem } : {}),
           meetings: Object.fromEntries(this.meetings().map((m) => [m.id, m.state])),
           ...(Object.keys(behind).length > 0 ? { behindSeconds: behind } : {}),
         });
@@ -165,7 +177,7 @@ export class HttpServer {
       case '/meetings':
         if (this.adminToken === undefined) return json(res, 404, { error: 'set http.adminToken to enable /meetings' });
         if (!this.authorized(req)) return json(res, 401, { error: 'admin token required' });
-        return json(res, 200, { meetings: this.meetings().map((m) => m.snapshot()) });
+        return json(res, 200, { meetings: this.meetings().map((m) => m.snapshot()), ...(this.fleet ? { fleet: this.fleet.view() } : {}) });
       default: {
         if (INGEST_PATH.test(url.pathname)) return json(res, 426, { error: 'WebSocket upgrade required' });
         const capture = CAPTURE_PATH.exec(url.pathname);

@@ -1,4 +1,4 @@
-import { runtimeMeeting, runtimeMeetingId, type AccountMeetingsConfig } from '../config/schema.js';
+import { runtimeMeeting, runtimeMeetingId, type AccountMeetingsConfig, type MeetingConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ZoomApiClient } from '../zoom-api/client.js';
@@ -27,6 +27,11 @@ export class AccountMeetings {
   /** What makes a meeting here: its RTMS stream starting (zoom-rtms), or the meeting starting (zoom-livestream). */
   get source(): 'zoom-rtms' | 'zoom-livestream' {
     return this.template.source.type;
+  }
+
+  /** The template's meeting for this Zoom meeting or webinar. */
+  settingsFor(target: ZoomTarget): MeetingConfig {
+    return runtimeMeeting(this.template, target);
   }
 
   /** Whether `meetingId` (a registry id) was made here at runtime. */
@@ -63,12 +68,12 @@ export class AccountMeetings {
 
   private async make(target: ZoomTarget): Promise<RunningMeeting | undefined> {
     const what = describeTarget(target);
-    const refusal = await this.refusal(target);
+    const refusal = await this.refusal(target, this.made.size);
     if (refusal) {
       this.log.info({ zoom: what }, `Zoom streams ${what} to the app, not captioned: ${refusal}`);
       return undefined;
     }
-    const settings = runtimeMeeting(this.template, target);
+    const settings = this.settingsFor(target);
     this.made.add(settings.id);
     try {
       const meeting = await this.registry.add(settings);
@@ -82,11 +87,11 @@ export class AccountMeetings {
     }
   }
 
-  /** Why the template does not take this meeting, or undefined when it does. */
-  private async refusal(target: ZoomTarget): Promise<string | undefined> {
+  /** Why the template does not take this meeting while `running` of its meetings run, or undefined when it does. */
+  async refusal(target: ZoomTarget, running: number): Promise<string | undefined> {
     const { ids, hosts, topic, maxMeetings } = this.template;
     if (ids && !ids.includes(target.id)) return 'not in accountMeetings.ids';
-    if (this.made.size >= maxMeetings) return `accountMeetings.maxMeetings (${maxMeetings}) are running here`;
+    if (running >= maxMeetings) return `accountMeetings.maxMeetings (${maxMeetings}) are running`;
     if (!hosts && topic === undefined) return undefined;
     let details: Awaited<ReturnType<ZoomApiClient['details']>>;
     try {

@@ -16,7 +16,6 @@ import { Segmenter, type SettledPiece } from '../segmenter/segmenter.js';
 import { TextRules } from '../segmenter/text-rules.js';
 import { settleWords } from '../segmenter/stream.js';
 import { AsyncQueue } from '../util/async-queue.js';
-import { targetOf, type ZoomTarget } from '../zoom-api/target.js';
 import { BEHIND } from './capacity.js';
 import { labelSpeakers } from './speakers.js';
 import type { MeetingEvents, MeetingSnapshot, MeetingState, MeetingStats, MeetingView, StreamSummary, StreamTarget } from './types.js';
@@ -304,13 +303,6 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     this.log.info({ seq: result.seq, status: result.status, words: caption.words.length, latencyMs }, 'caption delivered');
   }
 
-  /** The Zoom meetings and webinars this meeting listens to or captions: their webhooks concern it. */
-  get zoomTargets(): ZoomTarget[] {
-    const { source } = this.config;
-    const fromSource = source.type === 'zoom-rtms' || source.type === 'zoom-livestream' ? [targetOf(source)] : [];
-    return [...fromSource, ...this.config.captions.map((d) => (d.zoom ? targetOf(d.zoom) : undefined))].filter((t): t is ZoomTarget => t !== undefined);
-  }
-
   /** The Zoom meeting started or ended (webhook). On the end, the stream in progress has been ended by the caller. */
   async zoomMeeting(event: 'started' | 'ended'): Promise<void> {
     if (event === 'ended') await this.streamChain;
@@ -353,6 +345,11 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       await this.recognizer.close();
     })();
     return this.closing;
+  }
+
+  /** Stop every live destination now (another process may own the meeting); close() still finishes the rest. */
+  fence(): void {
+    for (const sink of this.sinks) sink.fence?.();
   }
 
   /** Live destinations first, then (once every outcome is recorded) the transcripts that record never-delivered captions. */

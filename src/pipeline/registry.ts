@@ -64,6 +64,15 @@ export class MeetingRegistry {
     await this.deps.metrics.forget(id);
   }
 
+  /** Removes a meeting another process may own now: nothing more is posted for it, nothing waits for Zoom. */
+  async fence(id: string): Promise<void> {
+    const meeting = this.running.get(id);
+    if (!meeting) return;
+    this.running.delete(id);
+    await meeting.fenceAndClose();
+    await this.deps.metrics.forget(id);
+  }
+
   /**
    * Brings the running meetings to `wanted`: meetings not wanted any more, or wanted differently, are removed (a
    * changed one is then added again); new ones are added; the others keep streaming and keep their seq.

@@ -6,7 +6,7 @@ import type { IngestTarget } from '../ingest/websocket.js';
 import { ZoomLivestream } from '../ingest/zoom-livestream.js';
 import { RtmsConnection, type RtmsCredentials, type RtmsOptions, type RtmsStart } from '../ingest/zoom-rtms.js';
 import type { Logger } from '../log.js';
-import { targetOf, type ZoomTarget } from '../zoom-api/target.js';
+import { targetOf } from '../zoom-api/target.js';
 import { LiveView } from './live-view.js';
 import { MeetingPipeline, type MeetingDeps } from './meeting.js';
 import type { ConsoleAction, ConsoleView, MeetingControl } from './types.js';
@@ -101,12 +101,6 @@ export class RunningMeeting implements MeetingControl {
     return streamKey === undefined ? undefined : { pipeline: this.pipeline, streamKey };
   }
 
-  /** The Zoom meeting or webinar whose RTMS stream this meeting takes, when its source is zoom-rtms. */
-  get rtmsTarget(): ZoomTarget | undefined {
-    const { source } = this.config;
-    return source.type === 'zoom-rtms' ? targetOf(source) : undefined;
-  }
-
   /**
    * Zoom started the meeting's RTMS stream (or started it again elsewhere: failover). One stream at a time; a new
    * stream id replaces the old one, whose audio so far is still captioned.
@@ -190,6 +184,15 @@ export class RunningMeeting implements MeetingControl {
     if (source.type === 'rtmp-pull' && !this.closing) this.pull = new RtmpPull(this.pipeline, source.url, this.log);
     // The meeting may be running already (the bridge restarted mid-meeting); if not, meeting.started starts it.
     if (this.livestream) void this.livestream.start();
+  }
+
+  /**
+   * Another process may own this meeting from now on: nothing more goes to its destinations, then it closes
+   * without waiting for them (what was unsent is recorded as such).
+   */
+  fenceAndClose(): Promise<void> {
+    this.pipeline.fence();
+    return this.close(AbortSignal.abort());
   }
 
   /**

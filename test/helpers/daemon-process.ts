@@ -43,7 +43,8 @@ export async function startDaemonProcess(configFile: string, port: number, env: 
     stdout: () => out,
     stderr: () => err,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+      // Ended already: by itself (exitCode) or by a signal (signalCode, exitCode stays null).
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
       const [code] = (await once(child, 'exit')) as [number | null];
       return code;

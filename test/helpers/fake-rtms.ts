@@ -12,8 +12,13 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
  * end the stream (session STOPPED, stream TERMINATED reason 6).
  */
 export class FakeRtms {
-  readonly meetingUuid = 'Pc3o/7lMTBaZ//vG0bIxdQ==';
-  readonly streamId = '609340fb2a7946909659956c8aa9250c';
+  get meetingUuid(): string {
+    return this.options.meetingUuid ?? 'Pc3o/7lMTBaZ//vG0bIxdQ==';
+  }
+
+  get streamId(): string {
+    return this.options.streamId ?? '609340fb2a7946909659956c8aa9250c';
+  }
   /** `closedForMissedPings`: sockets closed after three unanswered pings in a row (Zoom's rule). */
   readonly counts = { signaling: 0, media: 0, readyAcks: 0, pongs: 0, closedForMissedPings: 0, framesSent: 0 };
   /** Status codes the fake answered handshakes with (0 = accepted). */
@@ -40,6 +45,9 @@ export class FakeRtms {
       mediaUrl?: string;
       /** The app may not take this meeting's audio: the audio handshake is refused with status 9. */
       audioNotSupported?: boolean;
+      /** Several stand-ins at once play several meetings: each its own instance and stream. */
+      meetingUuid?: string;
+      streamId?: string;
     } = {},
   ) {}
 

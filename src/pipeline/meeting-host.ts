@@ -1,0 +1,25 @@
+import type { MeetingConfig } from '../config/schema.js';
+import type { RtmsStart } from '../ingest/zoom-rtms.js';
+import type { ZoomTarget } from '../zoom-api/target.js';
+
+/** What Zoom said of a meeting's RTMS stream (webhooks), as the meeting's owner acts on it. */
+export type RtmsSignal =
+  | { what: 'started'; start: RtmsStart }
+  | { what: 'interrupted'; streamId: string }
+  | { what: 'stopped'; streamId: string; why: string; restarts: boolean };
+
+/**
+ * Where Zoom's webhooks act: on this process's meetings (LocalMeetings), or, in a fleet, on whichever process owns
+ * each meeting, through etcd (Fleet). The webhook code decides which meeting an event concerns; the host carries
+ * it out.
+ */
+export interface MeetingHost {
+  /** Every meeting a webhook may concern: here, or anywhere in the fleet. */
+  meetings(): readonly MeetingConfig[];
+  /** The account template's meeting for a Zoom meeting whose stream starts: made now if it matches; its id. */
+  take(target: ZoomTarget): Promise<string | undefined>;
+  rtms(meetingId: string, signal: RtmsSignal): Promise<void>;
+  zoomMeeting(meetingId: string, what: 'started' | 'ended'): Promise<void>;
+  /** A runtime meeting's RTMS stream ended on its own (no webhook will say so): it goes too. */
+  streamEnded(meetingId: string): void;
+}

@@ -1,0 +1,223 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWav } from '../../src/util/wav.js';
+import { startDaemonProcess, freePort, type DaemonProcess } from '../helpers/daemon-process.js';
+import { CuttableRelay, EtcdCluster } from '../helpers/etcd.js';
+import { FakeRtms } from '../helpers/fake-rtms.js';
+import { FakeZoom } from '../helpers/fake-zoom.js';
+import { FakeZoomApi, signWebhook } from '../helpers/fake-zoom-api.js';
+import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
+import { waitUntil } from '../helpers/wait.js';
+
+/**
+ * Three real bridge processes sharing a real etcd, captioning six Zoom meetings (RTMS stand-ins, the Zoom API
+ * stand-in, one strict caption stand-in per meeting). One fleet for the whole file, as one organisation would run
+ * it, through the failures in turn: etcd unreachable for one process, SIGKILL of an owner, SIGTERM of an owner.
+ * After each, every caption stand-in must have seen no rule violation and no seq gap or reuse.
+ */
+const WEBHOOK_SECRET = 'fleet-webhook-secret';
+const ADMIN = 'fleet-admin-token-0123456789abcdef';
+const LEASE_SECONDS = 3;
+const MEETINGS = Array.from({ length: 6 }, (_, i) => ({ name: `room${i}`, zoomId: String(810000000 + i), uuid: `uuid-${i}-aaaaaaaaaaaaaaaa==`, stream: `${i}`.repeat(32) }));
+
+const clips = librivoxClips().map((clip) => readWav(clip.path).samples);
+/** About 80 s of speech per meeting, each room starting at another clip. */
+function speechFor(room: number): Int16Array {
+  const parts: Int16Array[] = [roomNoise(0.5, room + 1)];
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < clips.length; i++) parts.push(clips[(i + room) % clips.length]!, roomNoise(0.8, round * 10 + i));
+  }
+  return concatSamples(parts);
+}
+
+interface Bridge {
+  name: string;
+  port: number;
+  process: DaemonProcess;
+  relay?: CuttableRelay;
+}
+
+interface FleetView {
+  members: { name: string; meetings: string[] }[];
+  meetings: { id: string; owner?: string }[];
+}
+
+describe('a fleet of bridge processes on etcd', () => {
+  let etcd: EtcdCluster;
+  let api: FakeZoomApi;
+  const zooms: FakeZoom[] = [];
+  const rtms: FakeRtms[] = [];
+  const bridges: Bridge[] = [];
+  let dir: string;
+  let config: (name: string, port: number, endpoint: string) => string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cb-fleet-'));
+    etcd = await EtcdCluster.start(dir);
+    api = new FakeZoomApi();
+    const bases = await api.start();
+    for (const [i, meeting] of MEETINGS.entries()) {
+      const zoom = new FakeZoom();
+      const captionUrl = await zoom.start();
+      zooms.push(zoom);
+      api.meetings.set(meeting.zoomId, { started: true, uuid: meeting.uuid, captionUrl: () => captionUrl });
+      const fake = new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speechFor(i), { meetingUuid: meeting.uuid, streamId: meeting.stream, keepAliveMs: 2_000 });
+      await fake.start();
+      rtms.push(fake);
+    }
+    const meetingsYaml = MEETINGS.map(
+      (m) => `  - id: ${m.name}
+    source: { type: zoom-rtms, meetingId: "${m.zoomId}" }
+    captions: [ { zoom: { meetingId: "${m.zoomId}" } } ]
+    archive: false`,
+    ).join('\n');
+    config = (name, port, endpoint) => `http: { host: 127.0.0.1, port: ${port}, adminToken: "${ADMIN}" }
+state: { dir: ${dir}/${name} }
+zoomApi: { accountId: ${api.accountId}, clientId: ${api.clientId}, clientSecret: ${api.clientSecret}, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "${bases.apiBase}", oauthBase: "${bases.oauthBase}", rtmsHosts: ["127.0.0.1"] }
+fleet: { etcd: { endpoints: ["${endpoint}"], prefix: /fleet-test/ }, name: ${name}, leaseSeconds: ${LEASE_SECONDS} }
+meetings:
+${meetingsYaml}
+`;
+    // bridge-c reaches etcd through a relay the test can cut.
+    const relay = new CuttableRelay({ host: '127.0.0.1', port: Number(new URL(etcd.endpoints[0]!).port) });
+    const relayUrl = await relay.start();
+    await Promise.all(
+      ['bridge-a', 'bridge-b', 'bridge-c'].map(async (name) => {
+        const port = await freePort();
+        const file = `${dir}/${name}.yaml`;
+        const viaRelay = name === 'bridge-c';
+        await writeFile(file, config(name, port, viaRelay ? relayUrl : etcd.endpoints[0]!));
+        bridges.push({ name, port, process: await startDaemonProcess(file, port), ...(viaRelay ? { relay } : {}) });
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    const t0 = Date.now();
+    const step = (what: string): void => console.log(`[fleet] cleanup ${what} at ${Date.now() - t0} ms`);
+    await Promise.all(bridges.map((b) => b.process.stop('SIGKILL')));
+    step('bridges');
+    await Promise.all(bridges.map((b) => b.relay?.stop()));
+    step('relay');
+    await Promise.all([...zooms.map((z) => z.stop()), ...rtms.map((r) => r.stop()), api?.stop()]);
+    step('stand-ins');
+    await etcd?.stop();
+    step('etcd');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const bridge = (name: string): Bridge => bridges.find((b) => b.name === name)!;
+  const alive = (): Bridge[] => bridges.filter((b) => b.process.child.exitCode === null && b.process.child.signalCode === null);
+
+  const fleetView = async (via: Bridge): Promise<FleetView> => {
+    const answer = await fetch(`http://127.0.0.1:${via.port}/meetings`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    return ((await answer.json()) as { fleet: FleetView }).fleet;
+  };
+  const ownerOf = async (room: string, via: Bridge): Promise<string | undefined> => (await fleetView(via)).meetings.find((m) => m.id === room)?.owner;
+
+  const webhook = (via: Bridge, event: string, payload: Record<string, unknown>): Promise<Response> => {
+    const body = JSON.stringify({ event, event_ts: Date.now(), payload });
+    return fetch(`http://127.0.0.1:${via.port}/zoom/webhook`, { method: 'POST', headers: signWebhook(WEBHOOK_SECRET, body), body });
+  };
+
+  const expectStrictZoomHappy = (): void => {
+    for (const [i, zoom] of zooms.entries()) {
+      expect({ room: i, violations: zoom.violations, gaps: zoom.gaps }).toEqual({ room: i, violations: [], gaps: [] });
+    }
+  };
+
+  it('spreads the meetings over the processes, shows every owner on any process, and a webhook to any process reaches the owner', async () => {
+    // The first process up takes every meeting; as the others join it hands idle ones over until the spread is even.
+    const spread = (view: FleetView): number[] => view.members.map((m) => m.meetings.length);
+    await waitUntil(
+      async () => {
+        const view = await fleetView(bridges[0]!);
+        const counts = spread(view);
+        return view.meetings.every((m) => m.owner !== undefined) && counts.length === 3 && Math.max(...counts) - Math.min(...counts) <= 1;
+      },
+      { timeoutMs: 20_000, what: 'every meeting owned, spread within one of even' },
+    );
+    const views = await Promise.all(bridges.map(fleetView));
+    for (const view of views) expect(view.meetings.map((m) => m.owner)).toEqual(views[0]!.meetings.map((m) => m.owner));
+    console.log(`[fleet] meetings per process: ${views[0]!.members.map((m) => `${m.name} ${m.meetings.length}`).join(', ')}`);
+
+    // Each rtms_started goes to a process chosen round robin, mostly not the owner.
+    for (const [i, m] of MEETINGS.entries()) {
+      const url = `${rtms[i]!.url}/signaling`;
+      const answer = await webhook(bridges[i % 3]!, 'meeting.rtms_started', { meeting_uuid: m.uuid, meeting_id: Number(m.zoomId), operator_id: 'op-1', rtms_stream_id: m.stream, server_urls: url });
+      expect(answer.status).toBe(200);
+    }
+    await waitUntil(() => zooms.every((z) => z.accepted.length >= 2), { timeoutMs: 40_000, what: 'captions from every meeting' });
+    expect(rtms.map((r) => r.counts.signaling)).toEqual(MEETINGS.map(() => 1));
+    expectStrictZoomHappy();
+  });
+
+  it('etcd unreachable for one process: it stops posting before its lease can expire, the others take its meetings, it rejoins', async () => {
+    const cut = bridge('bridge-c');
+    const theirs = (await fleetView(bridges[0]!)).members.find((m) => m.name === cut.name)!.meetings;
+    expect(theirs.length).toBeGreaterThan(0);
+    cut.relay!.sever();
+    const severedAt = Date.now();
+    await waitUntil(() => cut.process.stderr().includes('fleet lease lost'), { timeoutMs: 10_000, what: 'the cut process gives up its meetings' });
+    const stoppedAfterMs = Date.now() - severedAt;
+    await waitUntil(async () => {
+      const view = await fleetView(bridge('bridge-a'));
+      return theirs.every((id) => ['bridge-a', 'bridge-b'].includes(view.meetings.find((m) => m.id === id)?.owner ?? ''));
+    }, { timeoutMs: 15_000, what: 'the others take its meetings' });
+    const rooms = theirs.map((id) => Number(id.replace('room', '')));
+    const before = rooms.map((r) => zooms[r]!.accepted.length);
+    await waitUntil(() => rooms.every((r, i) => zooms[r]!.accepted.length > before[i]!), { timeoutMs: 20_000, what: 'captions resume from the new owners' });
+    console.log(`[fleet] etcd cut for ${cut.name}: it stopped its ${theirs.length} meetings ${stoppedAfterMs} ms after the cut (lease ${LEASE_SECONDS} s)`);
+    expectStrictZoomHappy();
+    cut.relay!.restore();
+    await waitUntil(async () => (await fetch(`http://127.0.0.1:${cut.port}/readyz`)).status === 200, { timeoutMs: 15_000, what: 'the cut process rejoins' });
+  });
+
+  it('SIGKILL of an owner mid-speech: another process takes each of its meetings, redials Zoom and resumes at its seq', async () => {
+    const victim = bridge('bridge-a');
+    const view = await fleetView(bridge('bridge-b'));
+    const theirs = view.members.find((m) => m.name === victim.name)!.meetings;
+    expect(theirs.length).toBeGreaterThan(0);
+    const rooms = theirs.map((id) => Number(id.replace('room', '')));
+    const before = rooms.map((r) => zooms[r]!.accepted.length);
+    const dials = rooms.map((r) => rtms[r]!.counts.signaling);
+    await victim.process.stop('SIGKILL');
+    const killedAt = Date.now();
+    await waitUntil(() => rooms.every((r, i) => zooms[r]!.accepted.some((c, n) => n >= before[i]! && c.receivedAt > killedAt)), { timeoutMs: 25_000, what: 'captions resume' });
+    const resumedMs = rooms.map((r) => zooms[r]!.accepted.find((c) => c.receivedAt > killedAt)!.receivedAt - killedAt);
+    console.log(`[fleet] SIGKILL of ${victim.name}: captions of ${theirs.join(', ')} resumed after ${resumedMs.join(', ')} ms (lease ${LEASE_SECONDS} s)`);
+    for (const b of alive()) {
+      const lines = b.process.stderr().split('\n').filter((l) => /claimed|RTMS|Caption URL|caption seq resumed/.test(l));
+      for (const line of lines) {
+        const { time, msg, meeting } = JSON.parse(line) as { time: number; msg: string; meeting?: string };
+        if (time > killedAt - 1000) console.log(`[fleet]   ${b.name} +${time - killedAt} ms ${meeting ?? ''} ${msg}`);
+      }
+    }
+    expect(rooms.map((r, i) => rtms[r]!.counts.signaling > dials[i]!)).toEqual(rooms.map(() => true));
+    for (const id of theirs) expect(['bridge-b', 'bridge-c']).toContain(await ownerOf(id, bridge('bridge-b')));
+    expectStrictZoomHappy();
+  });
+
+  it('SIGTERM of an owner: it flushes and lets go at once; the last process takes over within about a second', async () => {
+    const leaving = bridge('bridge-b');
+    const theirs = (await fleetView(bridge('bridge-c'))).members.find((m) => m.name === leaving.name)!.meetings;
+    expect(theirs.length).toBeGreaterThan(0);
+    const rooms = theirs.map((id) => Number(id.replace('room', '')));
+    const termAt = Date.now();
+    expect(await leaving.process.stop('SIGTERM')).toBe(0);
+    const exitedAt = Date.now();
+    await waitUntil(async () => {
+      const view = await fleetView(bridge('bridge-c'));
+      return theirs.every((id) => view.meetings.find((m) => m.id === id)?.owner === 'bridge-c');
+    }, { timeoutMs: 5_000, intervalMs: 50, what: 'the last process owns them' });
+    const ownedAt = Date.now();
+    await waitUntil(() => rooms.every((r) => zooms[r]!.accepted.some((c) => c.receivedAt > exitedAt)), { timeoutMs: 20_000, what: 'captions resume' });
+    console.log(`[fleet] SIGTERM of ${leaving.name}: exited after ${exitedAt - termAt} ms, its meetings owned by bridge-c ${ownedAt - exitedAt} ms later`);
+    expect(ownedAt - exitedAt).toBeLessThan(2_000);
+    expect(alive().map((b) => b.name)).toEqual(['bridge-c']);
+    expectStrictZoomHappy();
+  });
+});
+
