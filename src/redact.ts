@@ -61,6 +61,8 @@ export const LOG_REDACT_PATHS = [
   'captionUrl',
   'token',
   'authorization',
+  'password',
+  '*.password',
   '*.url',
   '*.captionUrl',
   '*.token',

@@ -7,7 +7,11 @@ import { z } from 'zod';
  */
 export const fleetOptions = z.strictObject({
   etcd: z.strictObject({
-    endpoints: z.array(z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'expected an etcd client URL like http://etcd:2379 or https://etcd:2379')).min(1),
+    /** A list, or one string of comma-separated URLs (as an environment variable gives them). */
+    endpoints: z.preprocess(
+      (value) => (typeof value === 'string' ? value.split(',').map((url) => url.trim()).filter(Boolean) : value),
+      z.array(z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'expected an etcd client URL like http://etcd:2379 or https://etcd:2379')).min(1),
+    ),
     /** Every key the bridge writes starts with this; fleets sharing one etcd cluster use different prefixes. */
     prefix: z.string().regex(/^[^\s]*\/$/, 'a key prefix ending in /, like /caption-bridge/').default('/caption-bridge/'),
     /** etcd's own authentication; give the password as ${ETCD_PASSWORD}, not in the file. */

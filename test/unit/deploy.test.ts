@@ -32,4 +32,36 @@ describe('deployment files stay true', () => {
     expect(Object.keys(compose.services)).toEqual(['caption-bridge', 'mixer']);
     expect(file('Dockerfile')).toContain('CMD ["--config", "config/caption-bridge.yaml"]');
   });
+
+  it('the fleet manifests: replicas that share etcd, one config with the compose fleet, and a disruption budget for both', () => {
+    const docs = parseAllDocuments(file('deploy/kubernetes/fleet.yaml')).map((d) => d.toJS() as { kind: string; metadata: { name: string }; data?: Record<string, string>; stringData?: Record<string, string>; spec?: Record<string, unknown> });
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
+      'ConfigMap/caption-bridge-fleet',
+      'Secret/caption-bridge-fleet',
+      'Deployment/caption-bridge-fleet',
+      'PodDisruptionBudget/caption-bridge-fleet',
+      'Service/caption-bridge-fleet',
+      'Service/etcd',
+      'StatefulSet/etcd',
+      'PodDisruptionBudget/etcd',
+    ]);
+    const configText = docs[0]!.data!['caption-bridge.yaml']!;
+    expect(configText).toBe(file('deploy/fleet/caption-bridge.yaml'));
+    const secret = docs[1]!.stringData!;
+    const podEnv = { BRIDGE_NAME: 'caption-bridge-fleet-7d9c-abcde', BRIDGE_URL: 'http://10.0.0.7:8080' };
+    const filled = Object.fromEntries(Object.entries(secret).map(([key, value]) => [key, value.startsWith('change-me') || value === '' ? `filled-in-${key.toLowerCase()}-0123456789` : value]));
+    const config = parseConfig(configText, 'configmap', { ...filled, ...podEnv });
+    expect(config.fleet?.etcd.endpoints).toEqual(['http://etcd-0.etcd:2379', 'http://etcd-1.etcd:2379', 'http://etcd-2.etcd:2379']);
+    expect(config.fleet?.name).toBe(podEnv.BRIDGE_NAME);
+    // Every ${VAR} the config uses comes from the Secret or the pod's own env.
+    const deployment = JSON.stringify(docs[2]!.spec);
+    for (const [, name] of configText.matchAll(/\$\{([A-Z_]+)/g)) expect(Object.keys(secret).includes(name!) || deployment.includes(`"name":"${name}"`)).toBe(true);
+    expect(deployment).toContain('"replicas":3');
+    expect(deployment).toContain('/readyz');
+    // Longer than the shutdown flush, so a rolling upgrade hands every meeting over with its captions delivered.
+    expect(Number(/"terminationGracePeriodSeconds":(\d+)/.exec(deployment)![1])).toBeGreaterThan(10);
+    const compose = parseAllDocuments(file('deploy/compose.fleet.yaml'), { merge: true })[0]!.toJS() as { services: Record<string, { volumes?: string[] }> };
+    expect(Object.keys(compose.services)).toEqual(['etcd', 'bridge-1', 'bridge-2']);
+    expect(compose.services['bridge-1']!.volumes).toEqual(['./fleet/caption-bridge.yaml:/etc/caption-bridge/caption-bridge.yaml:ro']);
+  });
 });
