@@ -36,6 +36,8 @@ const ERRORS = {
   /** The engine's library is not installed in this build. */
   ASR_ENGINE_UNAVAILABLE: { retryable: false, engine: true },
   INGEST_FFMPEG_MISSING: { retryable: false },
+  /** This process holds no fleet lease now (etcd unreachable, or leaving): it may not act as a meeting's owner. */
+  FLEET_NOT_MEMBER: { retryable: true },
   /** Zoom does not accept the app's credentials (or the app is deactivated or deleted). */
   ZOOM_API_AUTH: { retryable: false },
   /** Zoom's OAuth or API service is down or busy, or answered nonsense: the bridge tries again. */

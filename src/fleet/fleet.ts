@@ -73,6 +73,10 @@ export class Fleet implements MeetingHost {
   private reconcileQueued = false;
   private joining: Promise<void> | undefined;
   private handingOver = false;
+  /** Aborted by stop(): a join waiting for etcd gives up. */
+  private readonly leaving = new AbortController();
+  /** Where each kind of record is kept (notices are acted on, not kept). */
+  private readonly records: Record<Exclude<KeyKind, 'notices'>, Map<string, unknown>> = { members: this.members, owners: this.owners, meetings: this.runtime, streams: this.streams };
 
   constructor(private readonly deps: FleetDeps) {
     const { etcd, name, leaseSeconds } = deps.options;
@@ -99,7 +103,7 @@ export class Fleet implements MeetingHost {
 
   /** Joins the fleet in the background (etcd may not be up yet); /readyz says not ready until it has. */
   start(): void {
-    this.joining ??= this.join().finally(() => (this.joining = undefined));
+    this.joinInBackground();
     this.reconcileTimer = setInterval(() => this.reconcileSoon(), RECONCILE_MS);
     this.resyncTimer = setInterval(() => void this.resync().catch(() => undefined), RESYNC_MS);
   }
@@ -174,10 +178,8 @@ export class Fleet implements MeetingHost {
     this.stopping ??= (async () => {
       clearInterval(this.reconcileTimer);
       clearInterval(this.resyncTimer);
-      await Promise.all([...this.owned.keys()].map(async (id) => {
-        await this.deps.registry.remove(id, deadline);
-        await this.release(id).catch(() => undefined);
-      }));
+      this.leaving.abort();
+      await Promise.all([...this.owned.keys()].map((id) => this.letGo(id, deadline)));
       await this.lease.revoke().catch((err: unknown) => this.deps.log.warn({ err: errorMessage(err) }, 'could not revoke the etcd lease: it expires by itself'));
       await this.watcher?.cancel().catch(() => undefined);
       this.client.close();
@@ -205,7 +207,7 @@ export class Fleet implements MeetingHost {
         this.lease.drop();
         const waitMs = waits.next()!;
         this.deps.log.warn({ err: errorMessage(err), retryInMs: waitMs }, 'cannot join the fleet: etcd unreachable');
-        await pause(waitMs);
+        await pause(waitMs, this.leaving.signal);
       }
     }
   }
@@ -235,6 +237,10 @@ export class Fleet implements MeetingHost {
     this.lease.drop();
     this.owned.clear();
     await Promise.all(ids.map((id) => this.deps.registry.fence(id)));
+    this.joinInBackground();
+  }
+
+  private joinInBackground(): void {
     this.joining ??= this.join().finally(() => (this.joining = undefined));
   }
 
@@ -368,10 +374,7 @@ export class Fleet implements MeetingHost {
     const readAt = Date.now();
     const all = await this.etcd.getAll().prefix('').strings();
     const prefix = this.deps.options.etcd.prefix;
-    this.members.clear();
-    this.owners.clear();
-    this.runtime.clear();
-    this.streams.clear();
+    for (const kept of Object.values(this.records)) kept.clear();
     for (const [rawKey, value] of Object.entries(all)) {
       const key = rawKey.startsWith(prefix) ? rawKey.slice(prefix.length) : rawKey;
       this.store(key, value, 'resync');
@@ -379,7 +382,8 @@ export class Fleet implements MeetingHost {
     // A claim made while the read was under way is not in it.
     for (const [id, { claimedAt }] of [...this.owned]) if (claimedAt < readAt && this.owners.get(id)?.owner !== this.name) this.lose(id, 'etcd no longer names this process as its owner');
     for (const id of this.owned.keys()) this.applyStream(id);
-    for (const id of [...this.owned.keys()]) if (!this.desired().has(id)) void this.letGo(id);
+    const desired = this.desired();
+    for (const id of [...this.owned.keys()]) if (!desired.has(id)) void this.letGo(id);
     this.reconcileSoon();
   }
 
@@ -411,8 +415,7 @@ export class Fleet implements MeetingHost {
       this.badRecords.add(said);
       return false;
     }
-    const maps: Record<Exclude<KeyKind, 'notices'>, Map<string, unknown>> = { members: this.members, owners: this.owners, meetings: this.runtime, streams: this.streams };
-    maps[parsed.kind].set(parsed.name, read.record);
+    this.records[parsed.kind].set(parsed.name, read.record);
     return true;
   }
 
@@ -430,9 +433,9 @@ export class Fleet implements MeetingHost {
     }
   }
 
-  /** A meeting the fleet no longer runs: its last captions go out, then its claim. */
-  private async letGo(id: string): Promise<void> {
-    await this.deps.registry.remove(id);
+  /** A meeting this process no longer runs: its last captions go out (until `deadline`), then its claim. */
+  private async letGo(id: string, deadline?: AbortSignal): Promise<void> {
+    await this.deps.registry.remove(id, deadline);
     await this.release(id).catch((err: unknown) => this.deps.log.warn({ meeting: id, err: errorMessage(err) }, 'could not delete the claim: it goes with the lease'));
   }
 
@@ -445,9 +448,7 @@ export class Fleet implements MeetingHost {
     const started = meeting?.pipeline.state === 'ready' || meeting?.pipeline.state === 'streaming';
     if (!owned || !record || !meeting || !started || record.at <= owned.appliedStreamAt) return;
     owned.appliedStreamAt = record.at;
-    if (record.what === 'started') meeting.rtmsStarted(record.start);
-    else if (record.what === 'interrupted') meeting.rtmsInterrupted(record.streamId);
-    else void meeting.rtmsStopped(record.streamId, record.why);
+    void meeting.rtmsSignal(record).catch((err: unknown) => this.deps.log.error({ meeting: id, err: errorMessage(err) }, `handling rtms_${record.what} failed`));
   }
 
   private applyNotice(id: string, value: string): void {

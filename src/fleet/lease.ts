@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Lease, Namespace } from 'etcd3';
-import { errorMessage } from '../errors.js';
+import { BridgeError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 
 /**
@@ -37,14 +37,12 @@ export class FleetLease extends EventEmitter<{ lost: [why: string] }> {
 
   /** etcd's id of the lease, for keys written in a transaction. */
   async id(): Promise<string> {
-    if (!this.lease) throw new Error('no lease');
-    return this.lease.grant();
+    return this.current().grant();
   }
 
   /** Writes a key that lives as long as the lease. */
   async put(key: string, value: string): Promise<void> {
-    if (!this.lease) throw new Error('no lease');
-    await this.lease.put(key).value(value);
+    await this.current().put(key).value(value);
   }
 
   /** A new lease (the old one, if any, is left to expire). Rejects when etcd cannot be reached. */
@@ -77,6 +75,11 @@ export class FleetLease extends EventEmitter<{ lost: [why: string] }> {
     this.lease?.release();
     this.lease = undefined;
     this.validUntil = 0;
+  }
+
+  private current(): Lease {
+    if (!this.lease) throw new BridgeError('FLEET_NOT_MEMBER', 'this process holds no etcd lease now');
+    return this.lease;
   }
 
   private async renew(): Promise<void> {

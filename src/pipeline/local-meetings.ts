@@ -22,11 +22,9 @@ export class LocalMeetings implements MeetingHost {
   async rtms(meetingId: string, signal: RtmsSignal): Promise<void> {
     const meeting = this.registry.get(meetingId);
     if (!meeting) return;
-    if (signal.what === 'started') return meeting.rtmsStarted(signal.start);
-    if (signal.what === 'interrupted') return meeting.rtmsInterrupted(signal.streamId);
-    await meeting.rtmsStopped(signal.streamId, signal.why);
+    await meeting.rtmsSignal(signal);
     // A runtime meeting goes with its stream, unless Zoom is about to start it again.
-    if (!signal.restarts) await this.account?.end(meeting, signal.why);
+    if (signal.what === 'stopped' && !signal.restarts) await this.account?.end(meeting, signal.why);
   }
 
   async zoomMeeting(meetingId: string, what: 'started' | 'ended'): Promise<void> {

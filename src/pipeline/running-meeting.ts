@@ -8,6 +8,7 @@ import { RtmsConnection, type RtmsCredentials, type RtmsOptions, type RtmsStart 
 import type { Logger } from '../log.js';
 import { targetOf } from '../zoom-api/target.js';
 import { LiveView } from './live-view.js';
+import type { RtmsSignal } from './meeting-host.js';
 import { MeetingPipeline, type MeetingDeps } from './meeting.js';
 import type { ConsoleAction, ConsoleView, MeetingControl } from './types.js';
 
@@ -122,6 +123,13 @@ export class RunningMeeting implements MeetingControl {
       this.rtmsEnded?.(this.id);
     });
     connection.connect();
+  }
+
+  /** What Zoom said of the RTMS stream (a webhook, here or through the fleet), carried out. */
+  async rtmsSignal(signal: RtmsSignal): Promise<void> {
+    if (signal.what === 'started') return this.rtmsStarted(signal.start);
+    if (signal.what === 'interrupted') return this.rtmsInterrupted(signal.streamId);
+    await this.rtmsStopped(signal.streamId, signal.why);
   }
 
   rtmsInterrupted(streamId: string): void {
