@@ -8,7 +8,7 @@ import { freePort, startDaemonProcess, type DaemonProcess } from '../test/helper
 import { EtcdCluster } from '../test/helpers/etcd.js';
 import { FakeRtms } from '../test/helpers/fake-rtms.js';
 import { FakeZoom } from '../test/helpers/fake-zoom.js';
-import { FakeZoomApi, signWebhook } from '../test/helpers/fake-zoom-api.js';
+import { FakeZoomApi, sendWebhook } from '../test/helpers/fake-zoom-api.js';
 import { concatSamples, librivoxClips, roomNoise } from '../test/helpers/speech.js';
 import { waitUntil } from '../test/helpers/wait.js';
 import { percentile, report } from './report.js';
@@ -75,8 +75,7 @@ ${ROOMS.map((r) => `  - { id: ${r.name}, source: { type: zoom-rtms, meetingId: "
   try {
     await waitUntil(async () => (await view(bridges[0]!)).meetings.every((m) => m.owner !== undefined), { timeoutMs: 20_000 });
     for (const [i, room] of ROOMS.entries()) {
-      const body = JSON.stringify({ event: 'meeting.rtms_started', event_ts: Date.now(), payload: { meeting_uuid: room.uuid, meeting_id: Number(room.zoomId), rtms_stream_id: room.stream, server_urls: `${rtms[i]!.url}/signaling` } });
-      await fetch(`http://127.0.0.1:${bridges[i]!.port}/zoom/webhook`, { method: 'POST', headers: signWebhook(SECRET, body), body });
+      await sendWebhook(bridges[i]!.port, SECRET, 'meeting.rtms_started', { meeting_uuid: room.uuid, meeting_id: Number(room.zoomId), rtms_stream_id: room.stream, server_urls: `${rtms[i]!.url}/signaling` });
     }
     await waitUntil(() => zooms.every((z) => z.accepted.length >= 2), { timeoutMs: 30_000 });
 

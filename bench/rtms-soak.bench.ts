@@ -5,7 +5,7 @@ import { readWav } from '../src/util/wav.js';
 import { tempDirForTest } from '../test/helpers/cleanup.js';
 import { FakeRtms } from '../test/helpers/fake-rtms.js';
 import { FakeZoom } from '../test/helpers/fake-zoom.js';
-import { FakeZoomApi, signWebhook } from '../test/helpers/fake-zoom-api.js';
+import { FakeZoomApi, sendWebhook } from '../test/helpers/fake-zoom-api.js';
 import { captureLogs } from '../test/helpers/log-capture.js';
 import { concatSamples, librivoxClips } from '../test/helpers/speech.js';
 import { waitUntil } from '../test/helpers/wait.js';
@@ -39,8 +39,7 @@ it('rtms soak: continuous speech against a server that pings only when idle', as
   const daemon = await startDaemon(config, logs.log);
   const rtms = new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 10_000, pingOnlyWhenIdle: true });
   const signalingUrl = await rtms.start();
-  const body = JSON.stringify({ event: 'meeting.rtms_started', event_ts: Date.now(), payload: { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, server_urls: signalingUrl } });
-  await fetch(`http://127.0.0.1:${daemon.port}/zoom/webhook`, { method: 'POST', headers: signWebhook(SECRET, body), body });
+  await sendWebhook(daemon.port, SECRET, 'meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
   await waitUntil(() => rtms.finishedSpeech, { timeoutMs: (SECONDS + 60) * 1000, intervalMs: 1_000, what: 'all speech sent' });
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   const redials = logs.text().split('reconnecting').length - 1;

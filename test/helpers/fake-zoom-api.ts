@@ -205,6 +205,12 @@ export class FakeZoomApi {
   }
 }
 
+/** Posts a Zoom webhook event, signed as Zoom signs it, to the bridge listening on `port`. */
+export function sendWebhook(port: number, secret: string, event: string, payload: Record<string, unknown>): Promise<Response> {
+  const body = JSON.stringify({ event, event_ts: Date.now(), payload });
+  return fetch(`http://127.0.0.1:${port}/zoom/webhook`, { method: 'POST', headers: signWebhook(secret, body), body });
+}
+
 export function signWebhook(secret: string, body: string, timestampSeconds = Math.floor(Date.now() / 1000)): Record<string, string> {
   const signature = `v0=${createHmac('sha256', secret).update(`v0:${timestampSeconds}:${body}`).digest('hex')}`;
   return { 'content-type': 'application/json', 'x-zm-request-timestamp': String(timestampSeconds), 'x-zm-signature': signature };

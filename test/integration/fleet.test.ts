@@ -8,7 +8,7 @@ import { startDaemonProcess, freePort, type DaemonProcess } from '../helpers/dae
 import { CuttableRelay, EtcdCluster } from '../helpers/etcd.js';
 import { FakeRtms } from '../helpers/fake-rtms.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
-import { FakeZoomApi, signWebhook } from '../helpers/fake-zoom-api.js';
+import { FakeZoomApi, sendWebhook } from '../helpers/fake-zoom-api.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -118,10 +118,7 @@ ${meetingsYaml}
   };
   const ownerOf = async (room: string, via: Bridge): Promise<string | undefined> => (await fleetView(via)).meetings.find((m) => m.id === room)?.owner;
 
-  const webhook = (via: Bridge, event: string, payload: Record<string, unknown>): Promise<Response> => {
-    const body = JSON.stringify({ event, event_ts: Date.now(), payload });
-    return fetch(`http://127.0.0.1:${via.port}/zoom/webhook`, { method: 'POST', headers: signWebhook(WEBHOOK_SECRET, body), body });
-  };
+  const webhook = (via: Bridge, event: string, payload: Record<string, unknown>): Promise<Response> => sendWebhook(via.port, WEBHOOK_SECRET, event, payload);
 
   const expectStrictZoomHappy = (): void => {
     for (const [i, zoom] of zooms.entries()) {

@@ -5,7 +5,7 @@ import { readWav } from '../../src/util/wav.js';
 import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 import { freePort } from '../helpers/daemon-process.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
-import { FakeZoomApi, signWebhook } from '../helpers/fake-zoom-api.js';
+import { FakeZoomApi, sendWebhook } from '../helpers/fake-zoom-api.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { publishRtmp } from '../helpers/rtmp-publish.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
@@ -71,10 +71,7 @@ meetings:
     await Promise.all([zoom.stop(), sideZoom.stop(), api.stop()]);
   });
 
-  const webhook = (event: string, id = MEETING): Promise<Response> => {
-    const body = JSON.stringify({ event, event_ts: Date.now(), payload: { object: { id: Number(id), uuid: `instance-${id}` } } });
-    return fetch(`http://127.0.0.1:${daemon.port}/zoom/webhook`, { method: 'POST', headers: signWebhook(WEBHOOK_SECRET, body), body });
-  };
+  const webhook = (event: string, id = MEETING): Promise<Response> => sendWebhook(daemon.port, WEBHOOK_SECRET, event, { object: { id: Number(id), uuid: `instance-${id}` } });
 
   it('meeting.started points the live stream at the bridge with a fresh key; its audio is captioned; meeting.ended stops it and the key dies', async () => {
     // Before the meeting starts the bridge tried once and was told to wait.

@@ -7,7 +7,7 @@ import { readWav } from '../../src/util/wav.js';
 import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 import { FakeRtms } from '../helpers/fake-rtms.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
-import { FakeZoomApi, signWebhook } from '../helpers/fake-zoom-api.js';
+import { FakeZoomApi, sendWebhook } from '../helpers/fake-zoom-api.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -61,10 +61,7 @@ meetings:
     await api.stop();
   });
 
-  const webhook = (event: string, payload: Record<string, unknown>): Promise<Response> => {
-    const body = JSON.stringify({ event, event_ts: Date.now(), payload });
-    return fetch(`http://127.0.0.1:${daemon.port}/zoom/webhook`, { method: 'POST', headers: signWebhook(WEBHOOK_SECRET, body), body });
-  };
+  const webhook = (event: string, payload: Record<string, unknown>): Promise<Response> => sendWebhook(daemon.port, WEBHOOK_SECRET, event, payload);
 
   it('a signed rtms_started brings the meeting audio in; a dropped audio socket is redialled; rtms_stopped ends it after its last captions', async () => {
     const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500 }));
