@@ -1,7 +1,11 @@
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { rtmsTargetOf, runtimeMeetingId, zoomTargetsOf, type Config, type MeetingConfig } from './config/schema.js';
+import { routesAcrossFleet } from './fleet/arriving.js';
 import { Fleet } from './fleet/fleet.js';
+import type { Routes } from './ingest/routes.js';
+import { rtmpRouteOf, websocketRouteOf } from './pipeline/running-meeting.js';
+import type { StreamTarget } from './pipeline/types.js';
 import { LocalMeetings } from './pipeline/local-meetings.js';
 import type { MeetingHost } from './pipeline/meeting-host.js';
 import { errorMessage } from './errors.js';
@@ -64,11 +68,14 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   // One record of failed attempts for every port: guessing a token on one counts on the others.
   const throttle = new FailureThrottle();
   // When the machine cannot keep up, meetings under way go on and new ones are sent elsewhere (capacity.ts).
-  const refusal = (id: string): string | undefined => streamRefusal(meetings(), id);
+  // In a fleet, a publisher of a meeting running elsewhere brings it here (arriving.ts) unless this process cannot take it.
+  const refusal = (id: string): string | undefined => (fleet && !registry.get(id) ? fleet.publisherRefusal(id) : streamRefusal(meetings(), id));
   const clientAddresses = new ClientAddresses(config.http.trustedProxies);
   const clientAddress = (req: IncomingMessage): string => clientAddresses.of(req);
-  const ingest = new WebSocketIngest(registry.websocketRoutes, log, { throttle, allowedOrigins: config.http.allowedOrigins, refusal, clientAddress });
-  const rtmp = config.rtmp ? new RtmpIngest(registry.rtmpRoutes, log, throttle, refusal) : undefined;
+  const acrossFleet = <T>(here: Routes<T>, routeOf: (config: MeetingConfig, pipeline: StreamTarget) => T | undefined): Routes<T> =>
+    config.fleet ? routesAcrossFleet(here, () => current.meetings, routeOf, (id) => fleet!.takeStream(id)) : here;
+  const ingest = new WebSocketIngest(acrossFleet(registry.websocketRoutes, websocketRouteOf), log, { throttle, allowedOrigins: config.http.allowedOrigins, refusal, clientAddress });
+  const rtmp = config.rtmp ? new RtmpIngest(acrossFleet(registry.rtmpRoutes, (m, pipeline) => rtmpRouteOf(m, pipeline)), log, throttle, refusal) : undefined;
   // Found before a meeting that needs it is added, so a machine without ffmpeg fails with the fix in the message, not
   // at the first publisher.
   const requireFfmpegFor = (meetings: readonly MeetingConfig[]): void => {
@@ -82,7 +89,11 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   // In a fleet, the meetings start where etcd says (each process claims its share once it has joined).
   const starting = config.fleet ? Promise.resolve([]) : Promise.allSettled(config.meetings.map((m) => registry.add(m)));
   const account = config.accountMeetings && zoomApi ? new AccountMeetings(config.accountMeetings, registry, zoomApi, log) : undefined;
-  const fleet = config.fleet ? new Fleet({ options: config.fleet, registry, configured: () => current.meetings, account, metrics, log }) : undefined;
+  const replacePublisher = (id: string, reason: string): void => {
+    ingest.endStream(id, reason);
+    rtmp?.endStream(id);
+  };
+  const fleet: Fleet | undefined = config.fleet ? new Fleet({ options: config.fleet, registry, configured: () => current.meetings, account, metrics, log, replacePublisher }) : undefined;
   const host: MeetingHost = fleet ?? new LocalMeetings(registry, account);
   const webhookSecret = config.zoomApi?.webhookSecret;
   const webhook = webhookSecret

@@ -38,6 +38,10 @@ const ERRORS = {
   INGEST_FFMPEG_MISSING: { retryable: false },
   /** This process holds no fleet lease now (etcd unreachable, or leaving): it may not act as a meeting's owner. */
   FLEET_NOT_MEMBER: { retryable: true },
+  /** A publisher reached this process but its meeting could not be brought here in time (its owner did not let go). */
+  FLEET_TAKE_FAILED: { retryable: true },
+  /** A newer publisher of the same meeting took over (here, or on another process of the fleet). */
+  STREAM_REPLACED: { retryable: false },
   /** Zoom does not accept the app's credentials (or the app is deactivated or deleted). */
   ZOOM_API_AUTH: { retryable: false },
   /** Zoom's OAuth or API service is down or busy, or answered nonsense: the bridge tries again. */

@@ -1,19 +1,22 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { noop } from 'cockatiel';
 import { Etcd3, type IKeyValue, type Namespace, type Watcher } from 'etcd3';
 import { runtimeMeetingId, type MeetingConfig } from '../config/schema.js';
-import { errorMessage } from '../errors.js';
+import { BridgeError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BridgeMetrics } from '../metrics.js';
 import type { AccountMeetings } from '../pipeline/account-meetings.js';
 import { capacityOf } from '../pipeline/capacity.js';
 import type { MeetingHost, RtmsSignal } from '../pipeline/meeting-host.js';
 import type { MeetingRegistry } from '../pipeline/registry.js';
+import type { StreamTarget } from '../pipeline/types.js';
 import { Backoff, pause } from '../util/backoff.js';
 import type { ZoomTarget } from '../zoom-api/target.js';
 import { FleetLease } from './lease.js';
 import type { FleetOptions } from './options.js';
-import { KEYS, keyOf, readRecord, type KeyKind, type MemberRecord, type OwnerRecord, type RuntimeRecord, type StreamRecord } from './records.js';
+import { KnownRevisions } from './revisions.js';
+import { KEYS, keyOf, readRecord, type KeyKind, type MemberRecord, type OwnerRecord, type RuntimeRecord, type StreamRecord, type WantRecord } from './records.js';
 
 export interface FleetDeps {
   options: FleetOptions;
@@ -24,6 +27,8 @@ export interface FleetDeps {
   account: AccountMeetings | undefined;
   metrics: BridgeMetrics;
   log: Logger;
+  /** A newer publisher reached another process: this one's publisher of the meeting is told so and disconnected. */
+  replacePublisher(meetingId: string, reason: string): void;
 }
 
 /** What /meetings says of the fleet: its processes, and every meeting with its owner. */
@@ -37,6 +42,8 @@ export interface FleetView {
 /** How often the fleet's state is read whole, besides the watch (a watch that missed something is corrected). */
 const RESYNC_MS = 10_000;
 const RECONCILE_MS = 1_000;
+/** A publisher waits for its meeting this long past a lease (its owner may have died and must expire first). */
+const TAKE_SPARE_MS = 15_000;
 
 /**
  * This process as one member of a fleet sharing etcd. Every meeting (listed in the config, or made at runtime from
@@ -57,13 +64,21 @@ export class Fleet implements MeetingHost {
   private readonly owners = new Map<string, OwnerRecord>();
   private readonly runtime = new Map<string, RuntimeRecord>();
   private readonly streams = new Map<string, StreamRecord>();
+  private readonly wants = new Map<string, WantRecord>();
   /** Meetings running here as their owner: when claimed, and when the stream record applied to each was written. */
-  private readonly owned = new Map<string, { claimedAt: number; appliedStreamAt: number }>();
+  private readonly owned = new Map<string, { claimedAt: number; claimRevision: bigint; appliedStreamAt: number }>();
   private readonly claiming = new Set<string>();
+  /** Publishers of pushed audio waiting here for their meeting to run here (takeStream). */
+  private readonly arriving = new Map<string, { wantRevision?: bigint; settle: (outcome: StreamTarget | Error) => void }[]>();
+  /** The etcd revision of each meeting's request (wants/): which publisher is newer is etcd's order, not a clock. */
+  private readonly wantRevisions = new Map<string, bigint>();
+  /** Meetings this process is letting go because a publisher reached another process. */
+  private readonly handingOff = new Set<string>();
   /** When an owner key went away: a takeover's time is measured from it. */
   private readonly ownerGoneAt = new Map<string, number>();
   /** Records that did not parse, said once each (key and revision). */
   private readonly badRecords = new Set<string>();
+  private readonly known = new KnownRevisions();
   private watcher: Watcher | undefined;
   private joined = false;
   private accepting: boolean | undefined;
@@ -76,7 +91,7 @@ export class Fleet implements MeetingHost {
   /** Aborted by stop(): a join waiting for etcd gives up. */
   private readonly leaving = new AbortController();
   /** Where each kind of record is kept (notices are acted on, not kept). */
-  private readonly records: Record<Exclude<KeyKind, 'notices'>, Map<string, unknown>> = { members: this.members, owners: this.owners, meetings: this.runtime, streams: this.streams };
+  private readonly records: Record<Exclude<KeyKind, 'notices'>, Map<string, unknown>> = { members: this.members, owners: this.owners, meetings: this.runtime, streams: this.streams, wants: this.wants };
 
   constructor(private readonly deps: FleetDeps) {
     const { etcd, name, leaseSeconds } = deps.options;
@@ -95,6 +110,9 @@ export class Fleet implements MeetingHost {
           }
         : {}),
       dialTimeout: 2_000,
+      // No circuit breaker per member: the client's default shuts a member out for 5 s after three failed calls,
+      // and while etcd elects a leader every member fails calls, so a breaker would leave only the dead one to try.
+      faultHandling: { host: () => noop },
     });
     this.etcd = this.client.namespace(etcd.prefix);
     this.lease = new FleetLease(this.etcd, leaseSeconds, deps.log);
@@ -161,6 +179,57 @@ export class Fleet implements MeetingHost {
     if (this.runtime.has(meetingId)) void this.endRuntime(meetingId, 'its RTMS stream ended').catch((err: unknown) => this.deps.log.error({ meeting: meetingId, err: errorMessage(err) }, 'could not end the account meeting in etcd'));
   }
 
+  /** Why a publisher that reached this process for a meeting not running here is refused now, or undefined. */
+  publisherRefusal(meetingId: string): string | undefined {
+    const problem = this.problem();
+    if (problem) return problem;
+    if (!this.owned.has(meetingId) && !this.hasCapacity()) return 'this process is full (fleet.maxMeetings, or its speech engine is behind): connect again to reach another';
+    return undefined;
+  }
+
+  /**
+   * A publisher of pushed audio reached this process: the meeting comes here, wherever it runs now, as the newest
+   * publisher wins in one process. This process asks for it in etcd (wants/, on its lease); the owner flushes and
+   * lets go, or its lease expires if it died; then this process claims it before anyone else. Resolves with the
+   * meeting once it runs here.
+   */
+  async takeStream(meetingId: string): Promise<StreamTarget> {
+    const here = this.runningHere(meetingId);
+    if (here) return here;
+    const refusal = this.publisherRefusal(meetingId);
+    if (refusal) throw new BridgeError('FLEET_NOT_MEMBER', refusal);
+    const waitMs = this.deps.options.leaseSeconds * 1000 + TAKE_SPARE_MS;
+    const waiter: { wantRevision?: bigint; settle: (outcome: StreamTarget | Error) => void } = { settle: () => undefined };
+    const arrived = new Promise<StreamTarget>((resolve, reject) => {
+      const waiters = this.arriving.get(meetingId) ?? [];
+      this.arriving.set(meetingId, waiters);
+      const timer = setTimeout(() => settle(new BridgeError('FLEET_TAKE_FAILED', `meeting "${meetingId}" did not come to this process within ${waitMs / 1000} s`)), waitMs);
+      const settle = (outcome: StreamTarget | Error): void => {
+        clearTimeout(timer);
+        const left = (this.arriving.get(meetingId) ?? []).filter((w) => w !== waiter);
+        if (left.length > 0) this.arriving.set(meetingId, left);
+        else this.arriving.delete(meetingId);
+        if (outcome instanceof Error) reject(outcome);
+        else resolve(outcome);
+      };
+      waiter.settle = settle;
+      waiters.push(waiter);
+    });
+    const want: WantRecord = { process: this.name, at: Date.now() };
+    try {
+      waiter.wantRevision = BigInt(await this.lease.put(KEYS.wants + meetingId, JSON.stringify(want)));
+      if (this.known.isNews(KEYS.wants + meetingId, waiter.wantRevision)) {
+        this.wants.set(meetingId, want);
+        this.wantRevisions.set(meetingId, waiter.wantRevision);
+      }
+      this.deps.log.info({ meeting: meetingId, owner: this.owners.get(meetingId)?.owner }, 'a publisher reached this process: the meeting comes here');
+    } catch (err) {
+      this.settleArriving(meetingId, new BridgeError('FLEET_NOT_MEMBER', `cannot ask etcd for meeting "${meetingId}": ${errorMessage(err)}`));
+    }
+    this.reconcileSoon();
+    return arrived;
+  }
+
   /** The config changed: listed meetings this process owns are restarted or let go; new ones are claimed. */
   async reconfigure(): Promise<void> {
     const desired = this.desired();
@@ -179,6 +248,7 @@ export class Fleet implements MeetingHost {
       clearInterval(this.reconcileTimer);
       clearInterval(this.resyncTimer);
       this.leaving.abort();
+      for (const id of [...this.arriving.keys()]) this.settleArriving(id, new BridgeError('FLEET_NOT_MEMBER', 'this process is leaving the fleet: connect again'));
       await Promise.all([...this.owned.keys()].map((id) => this.letGo(id, deadline)));
       await this.lease.revoke().catch((err: unknown) => this.deps.log.warn({ err: errorMessage(err) }, 'could not revoke the etcd lease: it expires by itself'));
       await this.watcher?.cancel().catch(() => undefined);
@@ -236,6 +306,7 @@ export class Fleet implements MeetingHost {
     this.deps.log.error({ why, meetings: ids }, 'fleet lease lost: this process stops captioning its meetings (another takes them) and rejoins when etcd answers');
     this.lease.drop();
     this.owned.clear();
+    for (const id of [...this.arriving.keys()]) this.settleArriving(id, new BridgeError('FLEET_NOT_MEMBER', 'this process lost touch with etcd: connect again'));
     await Promise.all(ids.map((id) => this.deps.registry.fence(id)));
     this.joinInBackground();
   }
@@ -267,11 +338,20 @@ export class Fleet implements MeetingHost {
   private async reconcile(): Promise<void> {
     if (this.stopping || !this.joined || !this.lease.holds) return;
     await this.announce();
+    // etcd names this process for a meeting it does not run (it stopped it on news that turned out old): the claim
+    // goes, so the meeting is not left owned and silent. A claim of an earlier lease is left to expire.
+    for (const [id, { owner }] of this.owners) {
+      if (owner === this.name && !this.owned.has(id) && !this.claiming.has(id)) await this.release(id);
+    }
+    // A publisher waits here for these: each is claimed the moment it is free, whatever the spread.
+    for (const id of this.arriving.keys()) {
+      if (!this.owners.has(id) && !this.claiming.has(id) && this.wants.get(id)?.process === this.name) await this.claim(id);
+    }
     const mine = this.owned.size + this.claiming.size;
     const loads = new Map<string, number>();
     for (const { owner } of this.owners.values()) loads.set(owner, (loads.get(owner) ?? 0) + 1);
     const others = [...this.members.values()].filter((m) => m.name !== this.name && m.accepting).map((m) => loads.get(m.name) ?? 0);
-    const unowned = [...this.desired().keys()].filter((id) => !this.owners.has(id) && !this.claiming.has(id));
+    const unowned = [...this.desired().keys()].filter((id) => !this.owners.has(id) && !this.claiming.has(id) && !this.wantedElsewhere(id));
     if (unowned.length === 0 || !this.hasCapacity()) return this.evenOut(mine, others);
     if (others.some((load) => load < mine)) return;
     // Members that claim at the same moment start from different meetings.
@@ -305,10 +385,11 @@ export class Fleet implements MeetingHost {
       const key = KEYS.owners + id;
       const record: OwnerRecord = { owner: this.name, since: Date.now() };
       const leaseId = await this.lease.id();
-      const { succeeded } = await this.etcd.if(key, 'Create', '==', 0).then(this.etcd.put(key).value(JSON.stringify(record)).lease(leaseId)).commit();
+      const { succeeded, header } = await this.etcd.if(key, 'Create', '==', 0).then(this.etcd.put(key).value(JSON.stringify(record)).lease(leaseId)).commit();
       if (!succeeded) return;
+      this.known.isNews(key, header.revision);
       this.owners.set(id, record);
-      this.owned.set(id, { claimedAt: Date.now(), appliedStreamAt: 0 });
+      this.owned.set(id, { claimedAt: Date.now(), claimRevision: BigInt(header.revision), appliedStreamAt: 0 });
     } finally {
       this.claiming.delete(id);
     }
@@ -332,6 +413,55 @@ export class Fleet implements MeetingHost {
     if (!this.owned.has(id)) return void (await this.deps.registry.fence(id));
     if (ownerGoneAt !== undefined) this.deps.metrics.fleetTakeoverSeconds((Date.now() - ownerGoneAt) / 1000);
     this.applyStream(id);
+    this.arrived(id);
+  }
+
+  /** The meeting runs here now: publishers waiting for it stream into it, and the request for it is withdrawn. */
+  private arrived(id: string): void {
+    const here = this.runningHere(id);
+    if (!here || !this.arriving.has(id)) return;
+    this.settleArriving(id, here);
+    const want = this.wants.get(id);
+    if (want?.process !== this.name) return;
+    const key = KEYS.wants + id;
+    void this.etcd.if(key, 'Value', '==', JSON.stringify(want)).then(this.etcd.delete().key(key)).commit().catch(() => undefined);
+  }
+
+  /** Settles the publishers waiting for a meeting (only those that asked before `revision`, when given). */
+  private settleArriving(id: string, outcome: StreamTarget | Error, revision?: bigint): void {
+    for (const waiter of [...(this.arriving.get(id) ?? [])]) {
+      if (revision === undefined || (waiter.wantRevision !== undefined && waiter.wantRevision < revision)) waiter.settle(outcome);
+    }
+  }
+
+  private runningHere(id: string): StreamTarget | undefined {
+    const meeting = this.owned.has(id) ? this.deps.registry.get(id) : undefined;
+    const state = meeting?.pipeline.state;
+    return state === 'ready' || state === 'streaming' ? meeting!.pipeline : undefined;
+  }
+
+  /** A live process asked for the meeting (a publisher reached it): the others leave it to that one. */
+  private wantedElsewhere(id: string): boolean {
+    const want = this.wants.get(id);
+    return want !== undefined && want.process !== this.name && this.members.has(want.process);
+  }
+
+  /**
+   * Someone asked for a meeting (wants/). A newer publisher reached another process: publishers waiting here give
+   * up, and if this process runs the meeting it tells its publisher, flushes, and lets go, so the newest publisher
+   * wins across the fleet as in one process. A request older than this process's claim is old news.
+   */
+  private onWanted(id: string): void {
+    const want = this.wants.get(id);
+    const revision = this.wantRevisions.get(id);
+    if (!want || revision === undefined || want.process === this.name) return;
+    this.settleArriving(id, new BridgeError('STREAM_REPLACED', `replaced by a newer publisher (on ${want.process})`), revision);
+    const owned = this.owned.get(id);
+    if (!owned || revision < owned.claimRevision || this.stopping || this.handingOff.has(id)) return;
+    this.handingOff.add(id);
+    this.deps.log.info({ meeting: id, to: want.process }, 'a newer publisher reached another process: this one flushes the meeting and lets go');
+    this.deps.replacePublisher(id, `replaced by a newer publisher (on ${want.process})`);
+    void this.letGo(id).finally(() => this.handingOff.delete(id));
   }
 
   /** Lets a meeting go on purpose: only this process's own claim is deleted. */
@@ -371,17 +501,27 @@ export class Fleet implements MeetingHost {
 
   /** Reads the whole fleet state again (at join, after a reconnect, and now and then). */
   private async resync(): Promise<void> {
-    const readAt = Date.now();
-    const all = await this.etcd.getAll().prefix('').strings();
-    const prefix = this.deps.options.etcd.prefix;
-    for (const kept of Object.values(this.records)) kept.clear();
-    for (const [rawKey, value] of Object.entries(all)) {
-      const key = rawKey.startsWith(prefix) ? rawKey.slice(prefix.length) : rawKey;
-      this.store(key, value, 'resync');
+    const { header, kvs } = await this.etcd.getAll().prefix('').exec();
+    const readAt = BigInt(header.revision);
+    const present = new Set<string>();
+    for (const kv of kvs) {
+      const key = kv.key.toString();
+      present.add(key);
+      if (this.known.isNews(key, kv.mod_revision)) this.store(key, kv.value.toString(), kv.mod_revision);
     }
-    // A claim made while the read was under way is not in it.
-    for (const [id, { claimedAt }] of [...this.owned]) if (claimedAt < readAt && this.owners.get(id)?.owner !== this.name) this.lose(id, 'etcd no longer names this process as its owner');
-    for (const id of this.owned.keys()) this.applyStream(id);
+    // Gone as of the read, unless it came back since.
+    for (const [kind, kept] of Object.entries(this.records) as [KeyKind, Map<string, unknown>][]) {
+      for (const name of [...kept.keys()]) {
+        const key = KEYS[kind] + name;
+        if (!present.has(key) && this.known.goneAsOf(key, readAt)) this.forget(kind, name);
+      }
+    }
+    this.known.read(readAt);
+    for (const id of [...this.owned.keys()]) if (this.owners.get(id)?.owner !== this.name) this.lose(id, 'etcd no longer names this process as its owner');
+    for (const id of [...this.owned.keys()]) {
+      this.applyStream(id);
+      this.onWanted(id);
+    }
     const desired = this.desired();
     for (const id of [...this.owned.keys()]) if (!desired.has(id)) void this.letGo(id);
     this.reconcileSoon();
@@ -392,6 +532,7 @@ export class Fleet implements MeetingHost {
     const parsed = keyOf(key);
     if (!parsed) return;
     const { kind, name } = parsed;
+    if (!this.known.isNews(key, kv.mod_revision)) return;
     if (type === 'delete') {
       this.forget(kind, name);
     } else {
@@ -400,6 +541,7 @@ export class Fleet implements MeetingHost {
       if (kind === 'owners' && this.owners.get(name)?.owner !== this.name) this.lose(name, `etcd names ${this.owners.get(name)?.owner} as its owner`);
       if (kind === 'streams') this.applyStream(name);
       if (kind === 'notices') this.applyNotice(name, kv.value.toString());
+      if (kind === 'wants') this.onWanted(name);
     }
     this.reconcileSoon();
   }
@@ -413,15 +555,21 @@ export class Fleet implements MeetingHost {
       const said = `${key}@${revision}`;
       if (!this.badRecords.has(said)) this.deps.log.warn({ key, problem: read.problem }, 'etcd record under the bridge prefix does not parse: skipped');
       this.badRecords.add(said);
+      this.records[parsed.kind].delete(parsed.name);
       return false;
     }
     this.records[parsed.kind].set(parsed.name, read.record);
+    if (parsed.kind === 'wants') this.wantRevisions.set(parsed.name, BigInt(revision));
     return true;
   }
 
   private forget(kind: KeyKind, name: string): void {
     if (kind === 'members') this.members.delete(name);
     if (kind === 'streams') this.streams.delete(name);
+    if (kind === 'wants') {
+      this.wants.delete(name);
+      this.wantRevisions.delete(name);
+    }
     if (kind === 'owners') {
       this.owners.delete(name);
       if (this.owned.has(name)) this.lose(name, 'its claim was deleted from etcd');

@@ -9,8 +9,9 @@ import { z } from 'zod';
  *   meetings/<meeting>  a meeting made at runtime from the account template         (until it ends)
  *   streams/<meeting>   what Zoom last said of the meeting's RTMS stream            (until it ends)
  *   notices/<meeting>   the Zoom meeting started or ended (webhook), for its owner  (until replaced)
+ *   wants/<meeting>     a publisher of pushed audio reached this process: its owner lets go   (the wanter's lease)
  */
-export const KEYS = { members: 'members/', owners: 'owners/', meetings: 'meetings/', streams: 'streams/', notices: 'notices/' } as const;
+export const KEYS = { members: 'members/', owners: 'owners/', meetings: 'meetings/', streams: 'streams/', notices: 'notices/', wants: 'wants/' } as const;
 export type KeyKind = keyof typeof KEYS;
 
 export const memberRecord = z.object({ name: z.string(), url: z.string().optional(), accepting: z.boolean(), since: z.number() });
@@ -22,14 +23,16 @@ export const streamRecord = z.discriminatedUnion('what', [
   z.object({ what: z.literal('stopped'), streamId: z.string(), why: z.string(), restarts: z.boolean(), at: z.number() }),
 ]);
 export const noticeRecord = z.object({ what: z.enum(['started', 'ended']), at: z.number() });
+export const wantRecord = z.object({ process: z.string(), at: z.number() });
 
 export type MemberRecord = z.infer<typeof memberRecord>;
 export type OwnerRecord = z.infer<typeof ownerRecord>;
 export type RuntimeRecord = z.infer<typeof runtimeRecord>;
 export type StreamRecord = z.infer<typeof streamRecord>;
 export type NoticeRecord = z.infer<typeof noticeRecord>;
+export type WantRecord = z.infer<typeof wantRecord>;
 
-const schemas = { members: memberRecord, owners: ownerRecord, meetings: runtimeRecord, streams: streamRecord, notices: noticeRecord };
+const schemas = { members: memberRecord, owners: ownerRecord, meetings: runtimeRecord, streams: streamRecord, notices: noticeRecord, wants: wantRecord };
 
 /** A key under the prefix, split into its kind and name; undefined for a key this version does not know. */
 export function keyOf(key: string): { kind: KeyKind; name: string } | undefined {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { errorMessage } from '../errors.js';
+import { BridgeError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { socketAddress } from '../security/client-address.js';
 import { FailureThrottle } from '../security/throttle.js';
@@ -27,6 +27,7 @@ export const CLOSE = {
   invalidPayload: 1007,
   policy: 1008,
   internalError: 1011,
+  tryAgain: 1013,
   idle: 4008,
   replaced: 4009,
 } as const;
@@ -254,8 +255,12 @@ export class WebSocketIngest {
             closeSocket(ws, CLOSE.normal, 'stream complete');
           }
         },
-        () => {
-          if (ws.readyState === ws.OPEN) closeSocket(ws, CLOSE.internalError, 'speech engine failed');
+        (err: unknown) => {
+          if (ws.readyState !== ws.OPEN) return;
+          // A stream that never reached its meeting (a fleet could not bring it here) says why; an engine failure does not leak details.
+          if (err instanceof BridgeError && err.code === 'STREAM_REPLACED') closeSocket(ws, CLOSE.replaced, err.message);
+          else if (err instanceof BridgeError && !err.engineFailure && err.retryable) closeSocket(ws, CLOSE.tryAgain, err.message);
+          else closeSocket(ws, CLOSE.internalError, 'speech engine failed');
         },
       )
       .finally(() => {
@@ -263,9 +268,15 @@ export class WebSocketIngest {
       });
   }
 
-  /** End one meeting's stream as if its publisher had sent CloseStream: the rest is captioned, then it closes. */
-  endStream(meetingId: string): void {
-    this.publishers.get(meetingId)?.audio.end();
+  /**
+   * End one meeting's stream as if its publisher had sent CloseStream: the rest is captioned, then it closes. With
+   * `replacedBy`, a newer publisher took the meeting elsewhere: the publisher is told so at once (4009), as when it
+   * is replaced here, so it does not reconnect.
+   */
+  endStream(meetingId: string, replacedBy?: string): void {
+    const publisher = this.publishers.get(meetingId);
+    publisher?.audio.end();
+    if (publisher && replacedBy) closeSocket(publisher.ws, CLOSE.replaced, replacedBy);
   }
 
   /** Stop taking streams and end the ones running (their audio so far is still captioned). Safe twice. */

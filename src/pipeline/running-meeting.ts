@@ -10,7 +10,7 @@ import { targetOf } from '../zoom-api/target.js';
 import { LiveView } from './live-view.js';
 import type { RtmsSignal } from './meeting-host.js';
 import { MeetingPipeline, type MeetingDeps } from './meeting.js';
-import type { ConsoleAction, ConsoleView, MeetingControl } from './types.js';
+import type { ConsoleAction, ConsoleView, MeetingControl, StreamTarget } from './types.js';
 
 /** What a meeting needs from the process that runs it. */
 export interface RunningMeetingDeps extends MeetingDeps {
@@ -89,17 +89,12 @@ export class RunningMeeting implements MeetingControl {
 
   /** Where a WebSocket publisher's audio goes, and the token it must present; none once the meeting closes. */
   get websocketRoute(): IngestTarget | undefined {
-    const { source } = this.config;
-    if (this.closing || source.type !== 'websocket') return undefined;
-    return { pipeline: this.pipeline, token: source.token, idleTimeoutMs: source.idleTimeoutMs };
+    return this.closing ? undefined : websocketRouteOf(this.config, this.pipeline);
   }
 
   /** Where an RTMP publisher's audio goes, and its stream key (a Zoom live stream's: while one is under way). */
   get rtmpRoute(): RtmpTarget | undefined {
-    const { source } = this.config;
-    if (this.closing) return undefined;
-    const streamKey = source.type === 'rtmp' ? source.streamKey : this.livestreamKey;
-    return streamKey === undefined ? undefined : { pipeline: this.pipeline, streamKey };
+    return this.closing ? undefined : rtmpRouteOf(this.config, this.pipeline, this.livestreamKey);
   }
 
   /**
@@ -218,4 +213,16 @@ export class RunningMeeting implements MeetingControl {
     })();
     return this.closing;
   }
+}
+
+/** Where a WebSocket publisher of the meeting streams to, and the token it must present (websocket sources). */
+export function websocketRouteOf(config: MeetingConfig, pipeline: StreamTarget): IngestTarget | undefined {
+  const { source } = config;
+  return source.type === 'websocket' ? { pipeline, token: source.token, idleTimeoutMs: source.idleTimeoutMs } : undefined;
+}
+
+/** Where an RTMP publisher of the meeting streams to, and its stream key (the config's, or a Zoom live stream's). */
+export function rtmpRouteOf(config: MeetingConfig, pipeline: StreamTarget, livestreamKey?: string): RtmpTarget | undefined {
+  const streamKey = config.source.type === 'rtmp' ? config.source.streamKey : livestreamKey;
+  return streamKey === undefined ? undefined : { pipeline, streamKey };
 }

@@ -5,11 +5,12 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWav } from '../../src/util/wav.js';
 import { startDaemonProcess, freePort, type DaemonProcess } from '../helpers/daemon-process.js';
-import { CuttableRelay, EtcdCluster } from '../helpers/etcd.js';
+import { CuttableRelay, EtcdCluster, type EtcdMember } from '../helpers/etcd.js';
 import { FakeRtms } from '../helpers/fake-rtms.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
 import { FakeZoomApi, sendWebhook } from '../helpers/fake-zoom-api.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
+import { streamAudio } from '../helpers/ws-client.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
@@ -20,7 +21,9 @@ import { waitUntil } from '../helpers/wait.js';
  */
 const WEBHOOK_SECRET = 'fleet-webhook-secret';
 const ADMIN = 'fleet-admin-token-0123456789abcdef';
-const LEASE_SECONDS = 3;
+const LEASE_SECONDS = 4;
+/** A meeting whose audio is pushed to the bridge (a mixer over WebSocket), captioned through the Zoom API too. */
+const PUSHED = { name: 'push0', zoomId: '810000020', uuid: 'uuid-push-aaaaaaaaaaaaaa==', token: 'push-token-0123456789abcdef' };
 const MEETINGS = Array.from({ length: 6 }, (_, i) => ({ name: `room${i}`, zoomId: String(810000000 + i), uuid: `uuid-${i}-aaaaaaaaaaaaaaaa==`, stream: `${i}`.repeat(32) }));
 
 const clips = librivoxClips().map((clip) => readWav(clip.path).samples);
@@ -49,14 +52,16 @@ describe('a fleet of bridge processes on etcd', () => {
   let etcd: EtcdCluster;
   let api: FakeZoomApi;
   const zooms: FakeZoom[] = [];
+  let pushZoom: FakeZoom;
   const rtms: FakeRtms[] = [];
   const bridges: Bridge[] = [];
   let dir: string;
-  let config: (name: string, port: number, endpoint: string) => string;
+  let relayTarget: EtcdMember;
+  let config: (name: string, port: number, endpoints: string[]) => string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cb-fleet-'));
-    etcd = await EtcdCluster.start(dir);
+    etcd = await EtcdCluster.start(dir, 3);
     api = new FakeZoomApi();
     const bases = await api.start();
     for (const [i, meeting] of MEETINGS.entries()) {
@@ -68,28 +73,38 @@ describe('a fleet of bridge processes on etcd', () => {
       await fake.start();
       rtms.push(fake);
     }
+    pushZoom = new FakeZoom();
+    const pushCaptionUrl = await pushZoom.start();
+    api.meetings.set(PUSHED.zoomId, { started: true, uuid: PUSHED.uuid, captionUrl: () => pushCaptionUrl });
     const meetingsYaml = MEETINGS.map(
       (m) => `  - id: ${m.name}
     source: { type: zoom-rtms, meetingId: "${m.zoomId}" }
     captions: [ { zoom: { meetingId: "${m.zoomId}" } } ]
     archive: false`,
-    ).join('\n');
-    config = (name, port, endpoint) => `http: { host: 127.0.0.1, port: ${port}, adminToken: "${ADMIN}" }
+    ).join('\n') + `
+  - id: ${PUSHED.name}
+    source: { type: websocket, token: "${PUSHED.token}" }
+    captions: [ { zoom: { meetingId: "${PUSHED.zoomId}" } } ]
+    archive: false`;
+    config = (name, port, endpoints) => `http: { host: 127.0.0.1, port: ${port}, adminToken: "${ADMIN}" }
 state: { dir: ${dir}/${name} }
 zoomApi: { accountId: ${api.accountId}, clientId: ${api.clientId}, clientSecret: ${api.clientSecret}, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "${bases.apiBase}", oauthBase: "${bases.oauthBase}", rtmsHosts: ["127.0.0.1"] }
-fleet: { etcd: { endpoints: ["${endpoint}"], prefix: /fleet-test/ }, name: ${name}, leaseSeconds: ${LEASE_SECONDS} }
+fleet: { etcd: { endpoints: ${JSON.stringify(endpoints)}, prefix: /fleet-test/ }, name: ${name}, leaseSeconds: ${LEASE_SECONDS} }
 meetings:
 ${meetingsYaml}
 `;
-    // bridge-c reaches etcd through a relay the test can cut.
-    const relay = new CuttableRelay({ host: '127.0.0.1', port: Number(new URL(etcd.endpoints[0]!).port) });
+    // bridge-c reaches etcd through a relay the test can cut, to a member that is not the leader (the leader is the
+    // one killed later); the others know every member.
+    const leader = await etcd.leader();
+    relayTarget = etcd.members.find((m) => m !== leader)!;
+    const relay = new CuttableRelay({ host: '127.0.0.1', port: Number(new URL(relayTarget.clientUrl).port) });
     const relayUrl = await relay.start();
     await Promise.all(
       ['bridge-a', 'bridge-b', 'bridge-c'].map(async (name) => {
         const port = await freePort();
         const file = `${dir}/${name}.yaml`;
         const viaRelay = name === 'bridge-c';
-        await writeFile(file, config(name, port, viaRelay ? relayUrl : etcd.endpoints[0]!));
+        await writeFile(file, config(name, port, viaRelay ? [relayUrl] : etcd.endpoints));
         bridges.push({ name, port, process: await startDaemonProcess(file, port), ...(viaRelay ? { relay } : {}) });
       }),
     );
@@ -102,7 +117,7 @@ ${meetingsYaml}
     step('bridges');
     await Promise.all(bridges.map((b) => b.relay?.stop()));
     step('relay');
-    await Promise.all([...zooms.map((z) => z.stop()), ...rtms.map((r) => r.stop()), api?.stop()]);
+    await Promise.all([pushZoom?.stop(), ...zooms.map((z) => z.stop()), ...rtms.map((r) => r.stop()), api?.stop()]);
     step('stand-ins');
     await etcd?.stop();
     step('etcd');
@@ -110,6 +125,8 @@ ${meetingsYaml}
   });
 
   const bridge = (name: string): Bridge => bridges.find((b) => b.name === name)!;
+  /** The RTMS rooms among a process's meetings (the pushed meeting has no publisher by then). */
+  const roomsOf = (ids: string[]): number[] => ids.filter((id) => id.startsWith('room')).map((id) => Number(id.replace('room', '')));
   const alive = (): Bridge[] => bridges.filter((b) => b.process.child.exitCode === null && b.process.child.signalCode === null);
 
   const fleetView = async (via: Bridge): Promise<FleetView> => {
@@ -120,10 +137,23 @@ ${meetingsYaml}
 
   const webhook = (via: Bridge, event: string, payload: Record<string, unknown>): Promise<Response> => sendWebhook(via.port, WEBHOOK_SECRET, event, payload);
 
+  /** What a failed takeover needs to be understood: the view, each room's stand-in, and what each process logged. */
+  const dumpFleet = async (since: number, rooms: number[]): Promise<void> => {
+    const survivor = alive()[0];
+    if (survivor) console.log('[fleet] view', JSON.stringify(await fleetView(survivor)));
+    for (const r of rooms) console.log(`[fleet] room${r}: ${zooms[r]!.accepted.length} accepted, last at +${(zooms[r]!.accepted.at(-1)?.receivedAt ?? 0) - since} ms; RTMS audio at ${rtms[r]!.sentSeconds.toFixed(1)} s, finished ${rtms[r]!.finishedSpeech}`);
+    for (const b of alive()) {
+      const lines = b.process.stderr().split('\n').filter((l) => l.startsWith('{') && !/caption delivered|"level":20/.test(l));
+      const recent = lines.filter((l) => (JSON.parse(l) as { time: number }).time > since - 2_000);
+      console.log(`[fleet] ${b.name} logged:\n${recent.slice(-40).join('\n')}`);
+    }
+  };
+
   const expectStrictZoomHappy = (): void => {
     for (const [i, zoom] of zooms.entries()) {
       expect({ room: i, violations: zoom.violations, gaps: zoom.gaps }).toEqual({ room: i, violations: [], gaps: [] });
     }
+    expect({ room: PUSHED.name, violations: pushZoom.violations, gaps: pushZoom.gaps }).toEqual({ room: PUSHED.name, violations: [], gaps: [] });
   };
 
   it('spreads the meetings over the processes, shows every owner on any process, and a webhook to any process reaches the owner', async () => {
@@ -136,7 +166,7 @@ ${meetingsYaml}
         const owners = (view: FleetView): string => JSON.stringify(view.meetings.map((m) => m.owner));
         const counts = spread(views[0]!);
         return (
-          views[0]!.meetings.length === MEETINGS.length &&
+          views[0]!.meetings.length === MEETINGS.length + 1 &&
           views[0]!.meetings.every((m) => m.owner !== undefined) &&
           views.every((view) => owners(view) === owners(views[0]!)) &&
           counts.length === 3 &&
@@ -164,10 +194,34 @@ ${meetingsYaml}
     expectStrictZoomHappy();
   });
 
+  it('a publisher of pushed audio brings its meeting to the process it reached; the newest publisher wins across the fleet', async () => {
+    const owner = await ownerOf(PUSHED.name, bridges[0]!);
+    const [first, second] = bridges.filter((b) => b.name !== owner);
+    const url = (b: Bridge): string => `ws://127.0.0.1:${b.port}/ingest/${PUSHED.name}`;
+    const speech = concatSamples(clips.flatMap((clip, i) => [clip, roomNoise(0.8, 40 + i)]));
+    const firstStream = streamAudio(url(first!), speech, { token: PUSHED.token });
+    const startedAt = Date.now();
+    await waitUntil(async () => (await ownerOf(PUSHED.name, second!)) === first!.name, { timeoutMs: 15_000, what: `${PUSHED.name} moves from ${owner} to ${first!.name}, which the publisher reached` });
+    const movedMs = Date.now() - startedAt;
+    await waitUntil(() => pushZoom.accepted.length >= 2, { timeoutMs: 20_000, what: 'captions from the pushed meeting' });
+    const secondStream = streamAudio(url(second!), speech.subarray(0, 8 * 16_000), { token: PUSHED.token });
+    const replaced = await firstStream;
+    expect(replaced.code).toBe(4009);
+    expect(replaced.reason).toContain(`replaced by a newer publisher (on ${second!.name})`);
+    await waitUntil(async () => (await ownerOf(PUSHED.name, first!)) === second!.name, { timeoutMs: 15_000, what: `${PUSHED.name} moves on to ${second!.name}, which the newer publisher reached` });
+    const before = pushZoom.accepted.length;
+    const ended = await secondStream;
+    expect(ended.code).toBe(1000);
+    expect(pushZoom.accepted.length).toBeGreaterThan(before);
+    console.log(`[fleet] pushed audio: ${PUSHED.name} came from ${owner} to ${first!.name} in ${movedMs} ms, then to ${second!.name} with the newer publisher; ${pushZoom.accepted.length} captions`);
+    expectStrictZoomHappy();
+  });
+
   it('etcd unreachable for one process: it stops posting before its lease can expire, the others take its meetings, it rejoins', async () => {
     const cut = bridge('bridge-c');
     const theirs = (await fleetView(bridges[0]!)).members.find((m) => m.name === cut.name)!.meetings;
     expect(theirs.length).toBeGreaterThan(0);
+    const rooms = roomsOf(theirs);
     cut.relay!.sever();
     const severedAt = Date.now();
     await waitUntil(() => cut.process.stderr().includes('fleet lease lost'), { timeoutMs: 10_000, what: 'the cut process gives up its meetings' });
@@ -176,7 +230,6 @@ ${meetingsYaml}
       const view = await fleetView(bridge('bridge-a'));
       return theirs.every((id) => ['bridge-a', 'bridge-b'].includes(view.meetings.find((m) => m.id === id)?.owner ?? ''));
     }, { timeoutMs: 15_000, what: 'the others take its meetings' });
-    const rooms = theirs.map((id) => Number(id.replace('room', '')));
     const before = rooms.map((r) => zooms[r]!.accepted.length);
     await waitUntil(() => rooms.every((r, i) => zooms[r]!.accepted.length > before[i]!), { timeoutMs: 20_000, what: 'captions resume from the new owners' });
     console.log(`[fleet] etcd cut for ${cut.name}: it stopped its ${theirs.length} meetings ${stoppedAfterMs} ms after the cut (lease ${LEASE_SECONDS} s)`);
@@ -185,21 +238,41 @@ ${meetingsYaml}
     await waitUntil(async () => (await fetch(`http://127.0.0.1:${cut.port}/readyz`)).status === 200, { timeoutMs: 15_000, what: 'the cut process rejoins' });
   });
 
+  it('one etcd member of three killed (the leader): the fleet goes on, no meeting changes owner, captions go on', async () => {
+    const leader = await etcd.leader();
+    const victim = leader && leader !== relayTarget ? leader : etcd.members.find((m) => m !== relayTarget)!;
+    const ownersBefore = (await fleetView(bridges[0]!)).meetings.map((m) => `${m.id}:${m.owner}`);
+    const lostBefore = bridges.map((b) => b.process.stderr().split('fleet lease lost').length);
+    const before = zooms.map((z) => z.accepted.length);
+    await victim.kill('SIGKILL');
+    const killedAt = Date.now();
+    await waitUntil(async () => (await etcd.leader()) !== undefined, { timeoutMs: 10_000, what: 'etcd elects a new leader' });
+    const electedMs = Date.now() - killedAt;
+    await waitUntil(() => zooms.every((z, i) => z.accepted.some((c, n) => n >= before[i]! && c.receivedAt > killedAt + 2_000)), { timeoutMs: 20_000, what: 'captions go on in every meeting' });
+    console.log(`[fleet] etcd member ${victim.name} killed (${victim === leader ? 'the leader' : 'a follower'}): new leader after ${electedMs} ms`);
+    expect(bridges.map((b) => b.process.stderr().split('fleet lease lost').length)).toEqual(lostBefore);
+    expect((await fleetView(bridges[1]!)).meetings.map((m) => `${m.id}:${m.owner}`)).toEqual(ownersBefore);
+    expectStrictZoomHappy();
+  });
+
   it('SIGKILL of an owner mid-speech: another process takes each of its meetings, redials Zoom and resumes at its seq', async () => {
     const victim = bridge('bridge-a');
     const view = await fleetView(bridge('bridge-b'));
     const theirs = view.members.find((m) => m.name === victim.name)!.meetings;
     expect(theirs.length).toBeGreaterThan(0);
-    const rooms = theirs.map((id) => Number(id.replace('room', '')));
+    const rooms = roomsOf(theirs);
     const before = rooms.map((r) => zooms[r]!.accepted.length);
     const dials = rooms.map((r) => rtms[r]!.counts.signaling);
     await victim.process.stop('SIGKILL');
     const killedAt = Date.now();
-    await waitUntil(() => rooms.every((r, i) => zooms[r]!.accepted.some((c, n) => n >= before[i]! && c.receivedAt > killedAt)), { timeoutMs: 25_000, what: 'captions resume' });
+    await waitUntil(() => rooms.every((r, i) => zooms[r]!.accepted.some((c, n) => n >= before[i]! && c.receivedAt > killedAt)), { timeoutMs: 25_000, what: 'captions resume' }).catch(async (err: unknown) => {
+      await dumpFleet(killedAt, rooms);
+      throw err;
+    });
     const resumedMs = rooms.map((r) => zooms[r]!.accepted.find((c) => c.receivedAt > killedAt)!.receivedAt - killedAt);
     console.log(`[fleet] SIGKILL of ${victim.name}: captions of ${theirs.join(', ')} resumed after ${resumedMs.join(', ')} ms (lease ${LEASE_SECONDS} s)`);
     for (const b of alive()) {
-      const lines = b.process.stderr().split('\n').filter((l) => /claimed|RTMS|Caption URL|caption seq resumed/.test(l));
+      const lines = b.process.stderr().split('\n').filter((l) => /claimed|rtms|Caption URL|caption seq resumed|meeting ready|stream started|caption delivered/i.test(l));
       for (const line of lines) {
         const { time, msg, meeting } = JSON.parse(line) as { time: number; msg: string; meeting?: string };
         if (time > killedAt - 1000) console.log(`[fleet]   ${b.name} +${time - killedAt} ms ${meeting ?? ''} ${msg}`);
@@ -214,7 +287,7 @@ ${meetingsYaml}
     const leaving = bridge('bridge-b');
     const theirs = (await fleetView(bridge('bridge-c'))).members.find((m) => m.name === leaving.name)!.meetings;
     expect(theirs.length).toBeGreaterThan(0);
-    const rooms = theirs.map((id) => Number(id.replace('room', '')));
+    const rooms = roomsOf(theirs);
     const termAt = Date.now();
     expect(await leaving.process.stop('SIGTERM')).toBe(0);
     const exitedAt = Date.now();
