@@ -11,6 +11,8 @@ import { FakeZoom } from '../test/helpers/fake-zoom.js';
 import { FakeZoomApi, sendWebhook } from '../test/helpers/fake-zoom-api.js';
 import { concatSamples, librivoxClips, roomNoise } from '../test/helpers/speech.js';
 import { waitUntil } from '../test/helpers/wait.js';
+import { alignWords, normalizeWords } from '../src/util/wer.js';
+import { engineOffline } from './measure.js';
 import { percentile, report } from './report.js';
 
 /**
@@ -18,7 +20,8 @@ import { percentile, report } from './report.js';
  * stand-ins, strict caption stand-ins). BENCH_FLEET_KILLS times: SIGKILL the owner of a meeting, measure when the
  * fleet names a new owner and when that meeting's captions resume at Zoom, restart the killed process. Then as many
  * SIGTERMs: the handover, from the old claim going to the new one, and the longest pause between the meeting's
- * captions around it. The lease is the config's default (BENCH_FLEET_LEASE to change it).
+ * captions around it. Each takeover's words lost are counted against the engine alone on the same audio. The lease
+ * is the config's default (BENCH_FLEET_LEASE to change it).
  */
 const KILLS = Number(process.env.BENCH_FLEET_KILLS ?? 20);
 const LEASE = Number(process.env.BENCH_FLEET_LEASE ?? 4);
@@ -42,14 +45,16 @@ it('fleet takeovers: SIGKILL and SIGTERM of an owner while its meetings speak', 
   const secondsNeeded = KILLS * 2 * 16 + 60;
   const zooms: FakeZoom[] = [];
   const rtms: FakeRtms[] = [];
+  const speech: Int16Array[] = [];
   for (const [i, room] of ROOMS.entries()) {
     const parts: Int16Array[] = [];
     for (let s = 0; s < secondsNeeded; s += 6) parts.push(clips[(parts.length + i) % clips.length]!, roomNoise(0.6, parts.length));
+    speech.push(concatSamples(parts));
     const zoom = new FakeZoom();
     const url = await zoom.start();
     zooms.push(zoom);
     api.meetings.set(room.zoomId, { started: true, uuid: room.uuid, captionUrl: () => url });
-    const fake = new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, concatSamples(parts), { meetingUuid: room.uuid, streamId: room.stream });
+    const fake = new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech[i]!, { meetingUuid: room.uuid, streamId: room.stream });
     await fake.start();
     rtms.push(fake);
   }
@@ -81,6 +86,8 @@ ${ROOMS.map((r) => `  - { id: ${r.name}, source: { type: zoom-rtms, meetingId: "
 
     const kills: { claimMs: number; resumeMs: number }[] = [];
     const terms: { handoverMs: number; captionPauseMs: number; exitMs: number }[] = [];
+    /** Where each takeover falls in its room's audio: from the signal to the first caption after it (seconds of stream). */
+    const windows: { room: number; kill: boolean; fromAudio: number; toAudio: number }[] = [];
     for (let cycle = 0; cycle < KILLS * 2; cycle++) {
       const kill = cycle < KILLS;
       const r = cycle % ROOMS.length;
@@ -90,6 +97,7 @@ ${ROOMS.map((r) => `  - { id: ${r.name}, source: { type: zoom-rtms, meetingId: "
       const victim = bridges.find((b) => b.name === victimName)!;
       const watcher = bridges.find((b) => b !== victim && isAlive(b))!;
       const t0 = Date.now();
+      const fromAudio = rtms[r]!.sentSeconds;
       let goneAt: number | undefined;
       let claimedAt: number | undefined;
       const polling = (async () => {
@@ -105,6 +113,7 @@ ${ROOMS.map((r) => `  - { id: ${r.name}, source: { type: zoom-rtms, meetingId: "
       const exitAt = await exited;
       await waitUntil(() => zooms[r]!.accepted.some((c) => c.receivedAt > (claimedAt ?? t0)), { timeoutMs: 30_000 });
       const resumeAt = zooms[r]!.accepted.find((c) => c.receivedAt > (claimedAt ?? t0))!.receivedAt;
+      windows.push({ room: r, kill, fromAudio, toAudio: rtms[r]!.sentSeconds - (Date.now() - resumeAt) / 1000 });
       if (kill) kills.push({ claimMs: (claimedAt ?? Number.NaN) - t0, resumeMs: resumeAt - t0 });
       else {
         // The longest pause between this meeting's captions from 10 s before the SIGTERM to its first caption after the claim.
@@ -116,6 +125,7 @@ ${ROOMS.map((r) => `  - { id: ${r.name}, source: { type: zoom-rtms, meetingId: "
       await sleep(1_000);
     }
 
+    const lost = wordsLostPerTakeover(speech, zooms, windows);
     const violations = zooms.reduce((n, z) => n + z.violations.length, 0);
     const gaps = zooms.reduce((n, z) => n + z.gaps.length, 0);
     const ms = (values: number[], p: number): string => `${(percentile(values.filter(Number.isFinite), p) / 1000).toFixed(2)} s`;
@@ -127,8 +137,12 @@ ${ROOMS.map((r) => `  - { id: ${r.name}, source: { type: zoom-rtms, meetingId: "
         { event: `SIGTERM x${terms.length}`, what: 'claim gone -> new claim', p50: ms(terms.map((t) => t.handoverMs), 50), p95: ms(terms.map((t) => t.handoverMs), 95), max: ms(terms.map((t) => t.handoverMs), 100) },
         { event: `SIGTERM x${terms.length}`, what: 'longest pause between captions', p50: ms(terms.map((t) => t.captionPauseMs), 50), p95: ms(terms.map((t) => t.captionPauseMs), 95), max: ms(terms.map((t) => t.captionPauseMs), 100) },
         { event: `SIGTERM x${terms.length}`, what: 'process exit after SIGTERM', p50: ms(terms.map((t) => t.exitMs), 50), p95: ms(terms.map((t) => t.exitMs), 95), max: ms(terms.map((t) => t.exitMs), 100) },
+        ...(['SIGKILL', 'SIGTERM'] as const).map((event) => {
+          const counts = lost.perTakeover.filter((t) => t.kill === (event === 'SIGKILL')).map((t) => t.lost);
+          return { event: `${event} x${counts.length}`, what: 'words lost (vs the engine alone)', p50: percentile(counts, 50).toFixed(1), p95: percentile(counts, 95).toFixed(1), max: percentile(counts, 100).toFixed(1) };
+        }),
       ],
-      { leaseSeconds: LEASE, violations, seqGaps: gaps, kills, terms, captions: zooms.map((z) => z.accepted.length) },
+      { leaseSeconds: LEASE, violations, seqGaps: gaps, kills, terms, captions: zooms.map((z) => z.accepted.length), wordsLost: lost },
     );
     console.log(`strict caption stand-ins: ${violations} rule violations, ${gaps} seq gaps`);
   } finally {
@@ -138,3 +152,39 @@ ${ROOMS.map((r) => `  - { id: ${r.name}, source: { type: zoom-rtms, meetingId: "
     await rm(dir, { recursive: true, force: true });
   }
 }, 3_600_000);
+
+/**
+ * Words the readers lost to each takeover. The floor is the engine alone, offline, on each room's whole audio: its
+ * words (with their times) aligned with every word Zoom accepted for the room. An engine word missing from the
+ * captions inside a takeover's stretch of audio (from the signal to the first caption after it) is lost to it,
+ * less what the bridge misses anyway: the same rate of missing words per second measured outside the takeovers.
+ */
+function wordsLostPerTakeover(
+  speech: Int16Array[],
+  zooms: FakeZoom[],
+  windows: { room: number; kill: boolean; fromAudio: number; toAudio: number }[],
+): { missingPerSecondElsewhere: number; perTakeover: { room: number; kill: boolean; seconds: number; missing: number; lost: number }[] } {
+  const missingAt: number[][] = [];
+  for (const [r, samples] of speech.entries()) {
+    const heard = samples.subarray(0, Math.round((windows.at(-1)?.toAudio ?? 0) * 16_000) + 30 * 16_000);
+    const engine = engineOffline(heard).words;
+    const captions = zooms[r]!.accepted.flatMap((c) => normalizeWords(c.body));
+    missingAt.push(alignWords(engine.map((w) => w.word), captions).flatMap((step) => (step.op === 'deletion' ? [engine[step.ref]!.end] : [])));
+  }
+  const inWindow = (r: number, t: number): boolean => windows.some((w) => w.room === r && t >= w.fromAudio && t <= w.toAudio);
+  let missingElsewhere = 0;
+  let secondsElsewhere = 0;
+  for (const [r, times] of missingAt.entries()) {
+    const end = Math.max(...windows.filter((w) => w.room === r).map((w) => w.toAudio), 0);
+    const covered = windows.filter((w) => w.room === r).reduce((sum, w) => sum + (w.toAudio - w.fromAudio), 0);
+    secondsElsewhere += end - covered;
+    missingElsewhere += times.filter((t) => t <= end && !inWindow(r, t)).length;
+  }
+  const rate = secondsElsewhere > 0 ? missingElsewhere / secondsElsewhere : 0;
+  const perTakeover = windows.map((w) => {
+    const seconds = w.toAudio - w.fromAudio;
+    const missing = missingAt[w.room]!.filter((t) => t >= w.fromAudio && t <= w.toAudio).length;
+    return { room: w.room, kill: w.kill, seconds, missing, lost: Math.max(0, missing - rate * seconds) };
+  });
+  return { missingPerSecondElsewhere: rate, perTakeover };
+}

@@ -238,11 +238,14 @@ ${meetingsYaml}
     await waitUntil(async () => (await fetch(`http://127.0.0.1:${cut.port}/readyz`)).status === 200, { timeoutMs: 15_000, what: 'the cut process rejoins' });
   });
 
-  it('one etcd member of three killed (the leader): the fleet goes on, no meeting changes owner, captions go on', async () => {
+  it('one etcd member of three killed (the leader): the fleet goes on, no lease or meeting is lost, captions go on', async () => {
     const leader = await etcd.leader();
     const victim = leader && leader !== relayTarget ? leader : etcd.members.find((m) => m !== relayTarget)!;
-    const ownersBefore = (await fleetView(bridges[0]!)).meetings.map((m) => `${m.id}:${m.owner}`);
-    const lostBefore = bridges.map((b) => b.process.stderr().split('fleet lease lost').length);
+    // Meetings being captioned never move for balance; an idle one (the pushed meeting) may, so it is left out.
+    const owners = async (via: Bridge): Promise<string[]> => (await fleetView(via)).meetings.filter((m) => m.id.startsWith('room')).map((m) => `${m.id}:${m.owner}`);
+    const ownersBefore = await owners(bridges[0]!);
+    const lossesOf = (b: Bridge): number => b.process.stderr().split(/fleet lease lost|meeting ownership lost/).length;
+    const lostBefore = bridges.map(lossesOf);
     const before = zooms.map((z) => z.accepted.length);
     await victim.kill('SIGKILL');
     const killedAt = Date.now();
@@ -250,8 +253,8 @@ ${meetingsYaml}
     const electedMs = Date.now() - killedAt;
     await waitUntil(() => zooms.every((z, i) => z.accepted.some((c, n) => n >= before[i]! && c.receivedAt > killedAt + 2_000)), { timeoutMs: 20_000, what: 'captions go on in every meeting' });
     console.log(`[fleet] etcd member ${victim.name} killed (${victim === leader ? 'the leader' : 'a follower'}): new leader after ${electedMs} ms`);
-    expect(bridges.map((b) => b.process.stderr().split('fleet lease lost').length)).toEqual(lostBefore);
-    expect((await fleetView(bridges[1]!)).meetings.map((m) => `${m.id}:${m.owner}`)).toEqual(ownersBefore);
+    expect(bridges.map(lossesOf)).toEqual(lostBefore);
+    expect(await owners(bridges[1]!)).toEqual(ownersBefore);
     expectStrictZoomHappy();
   });
 
