@@ -86,8 +86,7 @@ ${ROOMS.map((r) => `  - { id: ${r.name}, source: { type: zoom-rtms, meetingId: "
 
     const kills: { claimMs: number; resumeMs: number }[] = [];
     const terms: { handoverMs: number; captionPauseMs: number; exitMs: number }[] = [];
-    /** Where each takeover falls in its room's audio: from the signal to the first caption after it (seconds of stream). */
-    const windows: { room: number; kill: boolean; fromAudio: number; toAudio: number }[] = [];
+    const takeovers: { room: number; kill: boolean; resumeAt: number }[] = [];
     for (let cycle = 0; cycle < KILLS * 2; cycle++) {
       const kill = cycle < KILLS;
       const r = cycle % ROOMS.length;
@@ -97,7 +96,6 @@ ${ROOMS.map((r) => `  - { id: ${r.name}, source: { type: zoom-rtms, meetingId: "
       const victim = bridges.find((b) => b.name === victimName)!;
       const watcher = bridges.find((b) => b !== victim && isAlive(b))!;
       const t0 = Date.now();
-      const fromAudio = rtms[r]!.sentSeconds;
       let goneAt: number | undefined;
       let claimedAt: number | undefined;
       const polling = (async () => {
@@ -113,7 +111,7 @@ ${ROOMS.map((r) => `  - { id: ${r.name}, source: { type: zoom-rtms, meetingId: "
       const exitAt = await exited;
       await waitUntil(() => zooms[r]!.accepted.some((c) => c.receivedAt > (claimedAt ?? t0)), { timeoutMs: 30_000 });
       const resumeAt = zooms[r]!.accepted.find((c) => c.receivedAt > (claimedAt ?? t0))!.receivedAt;
-      windows.push({ room: r, kill, fromAudio, toAudio: rtms[r]!.sentSeconds - (Date.now() - resumeAt) / 1000 });
+      takeovers.push({ room: r, kill, resumeAt });
       if (kill) kills.push({ claimMs: (claimedAt ?? Number.NaN) - t0, resumeMs: resumeAt - t0 });
       else {
         // The longest pause between this meeting's captions from 10 s before the SIGTERM to its first caption after the claim.
@@ -125,7 +123,7 @@ ${ROOMS.map((r) => `  - { id: ${r.name}, source: { type: zoom-rtms, meetingId: "
       await sleep(1_000);
     }
 
-    const lost = wordsLostPerTakeover(speech, zooms, windows);
+    const lost = wordsLostPerTakeover(speech, zooms, takeovers);
     const violations = zooms.reduce((n, z) => n + z.violations.length, 0);
     const gaps = zooms.reduce((n, z) => n + z.gaps.length, 0);
     const ms = (values: number[], p: number): string => `${(percentile(values.filter(Number.isFinite), p) / 1000).toFixed(2)} s`;
@@ -155,36 +153,32 @@ ${ROOMS.map((r) => `  - { id: ${r.name}, source: { type: zoom-rtms, meetingId: "
 
 /**
  * Words the readers lost to each takeover. The floor is the engine alone, offline, on each room's whole audio: its
- * words (with their times) aligned with every word Zoom accepted for the room. An engine word missing from the
- * captions inside a takeover's stretch of audio (from the signal to the first caption after it) is lost to it,
- * less what the bridge misses anyway: the same rate of missing words per second measured outside the takeovers.
+ * words aligned with every word Zoom accepted for the room. Around a takeover, the anchors are the last word shown
+ * right (as the engine has it) before the new owner's first caption, and the first shown right from that caption
+ * on. Between them the engine has N words and the captions M (right or not): N - M were lost, what was said while
+ * nobody listened and what the old owner had heard but not yet posted.
  */
 function wordsLostPerTakeover(
   speech: Int16Array[],
   zooms: FakeZoom[],
-  windows: { room: number; kill: boolean; fromAudio: number; toAudio: number }[],
-): { missingPerSecondElsewhere: number; perTakeover: { room: number; kill: boolean; seconds: number; missing: number; lost: number }[] } {
-  const missingAt: number[][] = [];
+  takeovers: { room: number; kill: boolean; resumeAt: number }[],
+): { rooms: { engineWords: number; captionWords: number; matched: number }[]; perTakeover: { room: number; kill: boolean; lost: number; engineSaid: string; captionsShowed: string }[] } {
+  const rooms: { engineWords: number; captionWords: number; matched: number }[] = [];
+  const perTakeover: { room: number; kill: boolean; lost: number; engineSaid: string; captionsShowed: string }[] = [];
   for (const [r, samples] of speech.entries()) {
-    const heard = samples.subarray(0, Math.round((windows.at(-1)?.toAudio ?? 0) * 16_000) + 30 * 16_000);
-    const engine = engineOffline(heard).words;
-    const captions = zooms[r]!.accepted.flatMap((c) => normalizeWords(c.body));
-    missingAt.push(alignWords(engine.map((w) => w.word), captions).flatMap((step) => (step.op === 'deletion' ? [engine[step.ref]!.end] : [])));
+    const captions = zooms[r]!.accepted.flatMap((c) => normalizeWords(c.body).map((word) => ({ word, at: c.receivedAt })));
+    // The engine hears as much audio as was captioned, and a little more for the last caption's words.
+    const heardSeconds = captions.length === 0 ? 0 : 10 + (captions.at(-1)!.at - zooms[r]!.accepted[0]!.receivedAt) / 1000;
+    const engine = engineOffline(samples.subarray(0, Math.round(heardSeconds * 16_000))).words;
+    const matches = alignWords(engine.map((w) => w.word), captions.map((c) => c.word)).flatMap((step) => (step.op === 'match' ? [{ ref: step.ref, hyp: step.hyp }] : []));
+    rooms.push({ engineWords: engine.length, captionWords: captions.length, matched: matches.length });
+    for (const takeover of takeovers.filter((t) => t.room === r)) {
+      const before = matches.filter((m) => captions[m.hyp]!.at < takeover.resumeAt).at(-1) ?? { ref: -1, hyp: -1 };
+      const after = matches.find((m) => captions[m.hyp]!.at >= takeover.resumeAt) ?? { ref: engine.length, hyp: captions.length };
+      const said = engine.slice(before.ref + 1, after.ref).map((w) => w.word);
+      const showed = captions.slice(before.hyp + 1, after.hyp).map((c) => c.word);
+      perTakeover.push({ room: r, kill: takeover.kill, lost: Math.max(0, said.length - showed.length), engineSaid: said.join(' '), captionsShowed: showed.join(' ') });
+    }
   }
-  const inWindow = (r: number, t: number): boolean => windows.some((w) => w.room === r && t >= w.fromAudio && t <= w.toAudio);
-  let missingElsewhere = 0;
-  let secondsElsewhere = 0;
-  for (const [r, times] of missingAt.entries()) {
-    const end = Math.max(...windows.filter((w) => w.room === r).map((w) => w.toAudio), 0);
-    const covered = windows.filter((w) => w.room === r).reduce((sum, w) => sum + (w.toAudio - w.fromAudio), 0);
-    secondsElsewhere += end - covered;
-    missingElsewhere += times.filter((t) => t <= end && !inWindow(r, t)).length;
-  }
-  const rate = secondsElsewhere > 0 ? missingElsewhere / secondsElsewhere : 0;
-  const perTakeover = windows.map((w) => {
-    const seconds = w.toAudio - w.fromAudio;
-    const missing = missingAt[w.room]!.filter((t) => t >= w.fromAudio && t <= w.toAudio).length;
-    return { room: w.room, kill: w.kill, seconds, missing, lost: Math.max(0, missing - rate * seconds) };
-  });
-  return { missingPerSecondElsewhere: rate, perTakeover };
+  return { rooms, perTakeover };
 }

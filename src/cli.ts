@@ -84,6 +84,27 @@ function check(file: string): number {
           'and the host (or an auto-start setting) starting the app in the meeting\n',
       );
     });
+    if (config.fleet) {
+      const { etcd, leaseSeconds, name } = config.fleet;
+      process.stdout.write(
+        `info: fleet: every process gets this same config (only fleet.name, ${name}, differs); etcd at ${etcd.endpoints.join(', ')} under ${etcd.prefix}; ` +
+          `a process that cannot reach etcd stops posting ${leaseSeconds - Math.min(leaseSeconds / 4, 0.5)} s after its last renewal, and its meetings ` +
+          `move after ${leaseSeconds} s; Zoom's webhooks and the publishers of pushed audio may reach any process
+`,
+      );
+      if (leaseSeconds < 3) {
+        process.stdout.write(`warning: fleet.leaseSeconds: ${leaseSeconds} s may not outlast an etcd leader election (1-2.5 s measured): every process would stop its meetings and the fleet move them
+`);
+      }
+      const livestreams = [
+        ...config.meetings.flatMap((meeting, m) => (meeting.source.type === 'zoom-livestream' ? [`meetings[${m}].source`] : [])),
+        ...(config.accountMeetings?.source.type === 'zoom-livestream' ? ['accountMeetings.source'] : []),
+      ];
+      for (const path of livestreams) {
+        process.stdout.write(`warning: ${path}: zoom-livestream is not taken across a fleet (the stream key is the owner's, Zoom pushes to the URL it was given); use zoom-rtms, or one process without fleet:
+`);
+      }
+    }
     config.meetings.forEach((meeting, m) =>
       meeting.captions.forEach((destination, c) => {
         if (destination.zoom?.display !== 'rollup') return;

@@ -140,6 +140,28 @@ describe('caption-bridge --check', () => {
     expect(run.stderr).toMatch(new RegExp(`${file}:2:\\d+ .*YAML syntax.*quote values that use`));
   });
 
+  it('says what a fleet needs and warns of what it cannot do: a lease too short for an etcd election, a live-stream meeting', async () => {
+    const file = join(dir, 'fleet.yaml');
+    await writeFile(
+      file,
+      `fleet: { etcd: { endpoints: "http://etcd-0:2379,http://etcd-1:2379" }, name: bridge-a, leaseSeconds: 2 }
+zoomApi: { accountId: a, clientId: c, clientSecret: s, webhookSecret: w }
+rtmp: { port: 1935 }
+meetings:
+  - id: town-hall
+    source: { type: zoom-livestream, meetingId: "812345678", rtmpUrl: "rtmp://captions.example.org/live" }
+    captions: [ { zoom: { meetingId: "812345678" } } ]
+`,
+    );
+    const run = spawnSync(process.execPath, [CLI, '--check', '--config', file], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('info: fleet: every process gets this same config (only fleet.name, bridge-a, differs); etcd at http://etcd-0:2379, http://etcd-1:2379 under /caption-bridge/');
+    expect(run.stdout).toContain('stops posting 1.5 s after its last renewal, and its meetings move after 2 s');
+    expect(run.stdout).toContain('warning: fleet.leaseSeconds: 2 s may not outlast an etcd leader election');
+    expect(run.stdout).toContain('warning: meetings[0].source: zoom-livestream is not taken across a fleet');
+  });
+
   it('reports a missing config file clearly', () => {
     const run = spawnSync(process.execPath, [CLI, '--check', '--config', join(dir, 'nope.yaml')], { encoding: 'utf8' });
     expect(run.status).toBe(1);
