@@ -110,6 +110,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     throttle,
     clientAddress,
     fleet: fleet && { problem: () => fleet.problem(), view: () => fleet.view() },
+    captionFeeds: registry.captionFeeds,
   });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
   const address = await http.listen(config.http.port, config.http.host).catch(async (err: unknown) => {

@@ -5,6 +5,7 @@ import type { ZoomApiClient } from '../zoom-api/client.js';
 import type { ArchiveRetention } from './archive.js';
 import type { CaptionDestinationConfig } from './options.js';
 import type { CaptionSink } from './sink.js';
+import { CaptionFeed } from './caption-feed.js';
 import { StdoutSink } from './stdout-sink.js';
 import { TranscriptFileSink } from './transcript-sink.js';
 import { ZoomSink } from './zoom-sink.js';
@@ -67,6 +68,9 @@ export function createDestinations(options: DestinationOptions, { stateDir, log,
       destinations.push({ sink: new TranscriptFileSink(destination.file.path, log), mode: 'blocks' });
     } else if (destination.stdout) {
       destinations.push({ sink: new StdoutSink(options.meetingId), mode: 'blocks' });
+    } else if (destination.page) {
+      const { token, maxReaders, keep } = destination.page;
+      destinations.push({ sink: new CaptionFeed({ meetingId: options.meetingId, token, maxReaders, keep }), mode: 'blocks' });
     }
   }
   if (!options.archive) return { destinations };

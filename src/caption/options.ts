@@ -35,12 +35,30 @@ const fileDestination = z.strictObject({
   path: z.string().regex(/\.(vtt|srt|txt)$/, 'transcript file must end in .vtt, .srt or .txt'),
 });
 
-/** One key per entry (zoom, file or stdout); an object rather than a union so errors name the exact field. */
+/** The caption page and feed for people and programs reading along (src/caption/caption-feed.ts). */
+const pageDestination = z
+  .strictObject({
+    /** The viewer token readers present (in the page link's #token=, or the feed's ?token= / Bearer). */
+    token: z.string().min(16, 'a viewer token needs at least 16 characters (it is all that guards the captions)').optional(),
+    /** No token: anyone who can reach the bridge reads along. */
+    public: z.boolean().default(false),
+    /** Readers at once, at most; one more is refused with a clear message. */
+    maxReaders: z.number().int().min(1).max(5_000).default(500),
+    /** Captions kept for scrolling back and for readers that reconnect. */
+    keep: z.number().int().min(10).max(100_000).default(20_000),
+  })
+  .superRefine((page, ctx) => {
+    if ((page.token === undefined) === !page.public) {
+      ctx.addIssue({ code: 'custom', message: page.public ? 'a public page takes no token (remove one of them)' : 'a caption page needs a viewer token, or public: true' });
+    }
+  });
+
+/** One key per entry (zoom, file, stdout or page); an object rather than a union so errors name the exact field. */
 export const captionDestination = z
-  .strictObject({ zoom: zoomDestination.optional(), file: fileDestination.optional(), stdout: z.strictObject({}).optional() })
+  .strictObject({ zoom: zoomDestination.optional(), file: fileDestination.optional(), stdout: z.strictObject({}).optional(), page: pageDestination.optional() })
   .superRefine((entry, ctx) => {
     const kinds = Object.keys(entry).filter((key) => entry[key as keyof typeof entry] !== undefined);
-    if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `each caption destination needs exactly one of zoom, file, stdout (got ${kinds.join(', ') || 'none'})` });
+    if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `each caption destination needs exactly one of zoom, file, stdout, page (got ${kinds.join(', ') || 'none'})` });
   });
 
 /** WebVTT and SRT of everything captioned, in the state dir, one pair per meeting per run, trimmed at start. */

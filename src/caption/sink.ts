@@ -10,6 +10,8 @@ export interface OutgoingCaption {
   spokenAt: number;
   /** Wall-clock ms at which each word (or phrase shown as one) first shown in this caption was spoken. */
   wordsSpokenAt: number[];
+  /** Who said it, when the engine or the source tells speakers apart (a block never spans two speakers). */
+  speaker?: string;
 }
 
 /** A Zoom sender's running counts, for metrics and the meetings view. */

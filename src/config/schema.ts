@@ -191,6 +191,17 @@ export const configSchema = z
       }
     };
     weak(['http', 'adminToken'], config.http.adminToken, exposed(config.http.host), 'the admin token');
+    // A viewer token is handed to readers: it must open the captions only, never the ingest or the console.
+    config.meetings.forEach((m, index) =>
+      m.captions.forEach((destination, c) => {
+        const viewer = destination.page?.token;
+        if (viewer === undefined) return;
+        const path = ['meetings', index, 'captions', c, 'page', 'token'];
+        if (m.source.type === 'websocket' && viewer === m.source.token) ctx.addIssue({ code: 'custom', path, message: 'the viewer token must differ from the meeting\'s ingest token (readers would be able to publish audio)' });
+        if (viewer === config.http.adminToken) ctx.addIssue({ code: 'custom', path, message: 'the viewer token must differ from http.adminToken (readers would be able to steer the bridge)' });
+        weak(path, viewer, exposed(config.http.host), 'the viewer token');
+      }),
+    );
     config.meetings.forEach((m, index) => {
       if (m.source.type === 'websocket') weak(['meetings', index, 'source', 'token'], m.source.token, exposed(config.http.host), 'the ingest token');
       if (m.source.type === 'rtmp' && config.rtmp) weak(['meetings', index, 'source', 'streamKey'], m.source.streamKey, exposed(config.rtmp.host), 'the stream key');

@@ -13,20 +13,15 @@ import { listen } from '../util/listen.js';
 import type { MeetingControl, MeetingView } from '../pipeline/types.js';
 import { capacityOf } from '../pipeline/capacity.js';
 import { OperatorConsole } from './console.js';
-import { json, readBody } from './respond.js';
+import { decodeSegment, json, readBody } from './respond.js';
+import { CaptionPages } from './caption-page.js';
+import type { CaptionFeed } from '../caption/caption-feed.js';
+import type { Routes } from '../ingest/routes.js';
 import type { ZoomWebhookEvent, ZoomWebhookVerifier } from '../zoom-api/webhook.js';
 import { CAPTURE_PATH, serveCapture } from './capture-page.js';
 
 const INGEST_PATH = /^\/ingest\/([^/]+)\/?$/;
 
-/** A path segment, or undefined when its %-encoding is malformed (decodeURIComponent would throw). */
-function decodeSegment(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
-  }
-}
 /**
  * The request target as a URL, or undefined when it is not one. Prefixing the origin (instead of resolving
  * against a base) keeps `//x` a path: resolved, it is a protocol-relative URL with an empty host, and throws.
@@ -71,6 +66,7 @@ export class HttpServer {
   private readonly console: OperatorConsole;
   private readonly clientAddress: (req: IncomingMessage) => string;
   private readonly fleet: FleetStatus | undefined;
+  private readonly pages: CaptionPages | undefined;
 
   constructor(options: {
     /** A function: the set changes when the config is reloaded. */
@@ -89,11 +85,14 @@ export class HttpServer {
     clientAddress?: (req: IncomingMessage) => string;
     /** The fleet this process belongs to: /readyz needs it joined, /meetings shows every meeting's owner. */
     fleet?: FleetStatus;
+    /** The meetings' caption pages and feeds (/captions/<meeting>), by meeting id. */
+    captionFeeds?: Routes<CaptionFeed>;
   }) {
     this.fleet = options.fleet;
     ({ meetings: this.meetings, ingest: this.ingest, log: this.log, webhook: this.webhook, metrics: this.metrics, adminToken: this.adminToken } = options);
     this.throttle = options.throttle ?? new FailureThrottle();
     this.clientAddress = options.clientAddress ?? socketAddress;
+    this.pages = options.captionFeeds && new CaptionPages(options.captionFeeds, { throttle: this.throttle, clientAddress: this.clientAddress, log: this.log });
     this.console = new OperatorConsole({
       meetings: options.controls ?? (() => []),
       authorized: this.adminToken === undefined ? undefined : (req) => this.authorized(req),
@@ -180,6 +179,7 @@ export class HttpServer {
         return json(res, 200, { meetings: this.meetings().map((m) => m.snapshot()), ...(this.fleet ? { fleet: this.fleet.view() } : {}) });
       default: {
         if (INGEST_PATH.test(url.pathname)) return json(res, 426, { error: 'WebSocket upgrade required' });
+        if (this.pages?.handle(req, res, url)) return;
         const capture = CAPTURE_PATH.exec(url.pathname);
         const isWebSocketMeeting = (id: string): boolean => this.meetings().some((m) => m.id === id && m.snapshot().source === 'websocket');
         const name = capture ? decodeSegment(capture[1]!) : undefined;
@@ -221,6 +221,7 @@ export class HttpServer {
     if (!url) return refuseUpgrade(socket, 400);
     // Deepgram's live streaming path: existing Deepgram clients stream here unchanged.
     if (url.pathname === '/v1/listen') return this.ingest.handleUpgrade(req, socket, head, url, undefined);
+    if (this.pages?.upgrade(req, socket, head, url)) return;
     const match = INGEST_PATH.exec(url.pathname);
     if (!match) return refuseUpgrade(socket, 404);
     const meetingId = decodeSegment(match[1]!);
@@ -232,6 +233,7 @@ export class HttpServer {
   close(): Promise<void> {
     this.closing ??= new Promise((resolve) => {
       this.console.close();
+      this.pages?.close();
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
     });

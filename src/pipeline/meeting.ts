@@ -376,6 +376,7 @@ function toOutgoing(post: DisplayPost, streamStart: number, offset: number): Out
     releasedAt: post.releasedAt,
     spokenAt: streamStart + (last?.end ?? 0) * 1000,
     wordsSpokenAt: post.tokens.map((t) => streamStart + t.end * 1000),
+    ...(first?.speaker ? { speaker: first.speaker } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { CaptionFeed } from '../caption/caption-feed.js';
 import type { MeetingConfig } from '../config/schema.js';
 import { BridgeError, errorMessage } from '../errors.js';
 import type { RtmpTarget } from '../ingest/rtmp.js';
@@ -23,6 +24,7 @@ export class MeetingRegistry {
 
   readonly websocketRoutes: Routes<IngestTarget> = this.routes((meeting) => meeting.websocketRoute);
   readonly rtmpRoutes: Routes<RtmpTarget> = this.routes((meeting) => meeting.rtmpRoute);
+  readonly captionFeeds: Routes<CaptionFeed> = this.routes((meeting) => meeting.captionFeed);
 
   constructor(private readonly deps: RegistryDeps) {}
 

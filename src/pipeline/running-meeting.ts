@@ -1,3 +1,4 @@
+import { CaptionFeed } from '../caption/caption-feed.js';
 import type { MeetingConfig } from '../config/schema.js';
 import { BridgeError, errorMessage } from '../errors.js';
 import { RtmpPull } from '../ingest/rtmp-pull.js';
@@ -90,6 +91,11 @@ export class RunningMeeting implements MeetingControl {
   /** Where a WebSocket publisher's audio goes, and the token it must present; none once the meeting closes. */
   get websocketRoute(): IngestTarget | undefined {
     return this.closing ? undefined : websocketRouteOf(this.config, this.pipeline);
+  }
+
+  /** The meeting's caption page and feed, when its captions include a page; none once the meeting closes. */
+  get captionFeed(): CaptionFeed | undefined {
+    return this.closing ? undefined : this.pipeline.sinks.find((sink): sink is CaptionFeed => sink instanceof CaptionFeed);
   }
 
   /** Where an RTMP publisher's audio goes, and its stream key (a Zoom live stream's: while one is under way). */

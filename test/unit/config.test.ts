@@ -64,7 +64,7 @@ meetings:
       '5:10 meetings[0].asr: Unrecognized key: "langauge"',
       '7:22 meetings[0].captions[0].zoom.url: caption URL is not a valid URL: [REDACTED]',
       '8:23 meetings[0].captions[1].file.path: transcript file must end in .vtt, .srt or .txt',
-      '9:9 meetings[0].captions[2]: each caption destination needs exactly one of zoom, file, stdout (got none)',
+      '9:9 meetings[0].captions[2]: each caption destination needs exactly one of zoom, file, stdout, page (got none)',
     ]);
   });
 
@@ -101,6 +101,18 @@ meetings:
     expect(rtms('{ type: zoom-rtms, meetingId: "123456789" }')).toEqual([
       "3:21 meetings[0].source.type: zoom-rtms learns of the meeting's stream from Zoom webhooks: add a zoomApi section with the app's accountId, clientId, clientSecret and webhookSecret",
     ]);
+  });
+
+  it('a caption page needs its own viewer token (not the ingest or admin token), or says it is public', () => {
+    const page = (entry: string): string[] =>
+      configProblems(`http: { adminToken: admin-token-0123456789 }\nmeetings:\n  - id: a\n    source: { type: websocket, token: ingest-token-0123456789 }\n    captions: [ { page: ${entry} } ]\n`);
+    expect(page('{ token: viewer-token-0123456789 }')).toEqual([]);
+    expect(page('{ public: true }')).toEqual([]);
+    expect(page('{}')).toEqual(['5:25 meetings[0].captions[0].page: a caption page needs a viewer token, or public: true']);
+    expect(page('{ token: ingest-token-0123456789 }')).toEqual([
+      "5:34 meetings[0].captions[0].page.token: the viewer token must differ from the meeting's ingest token (readers would be able to publish audio)",
+    ]);
+    expect(page('{ token: admin-token-0123456789 }')).toEqual(['5:34 meetings[0].captions[0].page.token: the viewer token must differ from http.adminToken (readers would be able to steer the bridge)']);
   });
 
   it('never prints a caption URL signature in a problem', () => {
