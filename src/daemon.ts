@@ -21,6 +21,8 @@ import { ClientAddresses } from './security/client-address.js';
 import { FailureThrottle } from './security/throttle.js';
 import { readZoomEvent, ZoomWebhookVerifier, type ZoomNotice, type ZoomWebhookEvent } from './zoom-api/webhook.js';
 import { AccountMeetings } from './pipeline/account-meetings.js';
+import { VideoSdkSessions } from './pipeline/video-sdk-sessions.js';
+import { VideoSdkApi } from './zoom-api/videosdk.js';
 import { MeetingRegistry } from './pipeline/registry.js';
 import type { MeetingView } from './pipeline/types.js';
 import type { RtmsOptions } from './ingest/zoom-rtms.js';
@@ -58,12 +60,16 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const rtms = config.zoomApi
     ? { clientId: config.zoomApi.clientId, clientSecret: config.zoomApi.clientSecret, allowedHosts: config.zoomApi.rtmsHosts, ...rtmsOptions }
     : undefined;
+  // A Video SDK session's stream is signed with the Video SDK app's key and secret.
+  const videoSdkRtms = config.videoSdk
+    ? { clientId: config.videoSdk.key, clientSecret: config.videoSdk.secret, allowedHosts: config.videoSdk.rtmsHosts, ...rtmsOptions }
+    : undefined;
   const endStream = (id: string): void => {
     ingest.endStream(id);
     rtmp?.endStream(id);
   };
   const metrics: BridgeMetrics = new BridgeMetrics(() => registry.views());
-  const registry: MeetingRegistry = new MeetingRegistry({ stateDir: current.state.dir, log, zoomApi, metrics, rtms, endStream, rtmsEnded: (id) => host.streamEnded(id) });
+  const registry: MeetingRegistry = new MeetingRegistry({ stateDir: current.state.dir, log, zoomApi, metrics, rtms, videoSdkRtms, endStream, rtmsEnded: (id) => host.streamEnded(id) });
   const meetings = (): MeetingView[] => registry.views();
   // One record of failed attempts for every port: guessing a token on one counts on the others.
   const throttle = new FailureThrottle();
@@ -99,6 +105,8 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const webhook = webhookSecret
     ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { host, instances, account, log }) }
     : undefined;
+  const videoSdk = config.videoSdk;
+  const sessions = videoSdk && new VideoSdkSessions({ host, api: new VideoSdkApi(videoSdk), log });
   const http = new HttpServer({
     meetings,
     controls: () => registry.controls(),
@@ -106,6 +114,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     log,
     metrics,
     webhook,
+    ...(videoSdk && sessions ? { videoSdkWebhook: { verifier: new ZoomWebhookVerifier(videoSdk.webhookSecret), onEvent: (event: ZoomWebhookEvent) => sessions.onEvent(event) } } : {}),
     adminToken: config.http.adminToken,
     throttle,
     clientAddress,

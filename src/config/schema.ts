@@ -138,6 +138,20 @@ export const configSchema = z
       })
       .optional(),
     accountMeetings: accountMeetings.optional(),
+    /**
+     * A Zoom Video SDK app, for zoom-videosdk sources: its SDK key and secret sign the RTMS handshake and the Video
+     * SDK API's JWT; Zoom signs its session webhooks (/zoom/videosdk/webhook) with its webhook secret token.
+     */
+    videoSdk: z
+      .strictObject({
+        key: z.string().min(1, 'the Video SDK key is empty (set ZOOM_VIDEO_SDK_KEY)'),
+        secret: z.string().min(1, 'the Video SDK secret is empty (set ZOOM_VIDEO_SDK_SECRET)'),
+        webhookSecret: z.string().min(1, 'the Video SDK app\'s webhook secret token is empty'),
+        apiBase: z.string().url().default(ZOOM_API_BASE),
+        /** As zoomApi.rtmsHosts: hosts besides Zoom's that RTMS server URLs may name (a stand-in). */
+        rtmsHosts: z.array(z.string().regex(/^[^\s/:]+$|^\[[0-9a-f:]+\]$/i, 'a host name or address, without scheme or port')).default([]),
+      })
+      .optional(),
     /** Several processes sharing the meetings through etcd (see docs/scale-out.md); omitted: this process runs them all. */
     fleet: fleetOptions.optional(),
     meetings: z.array(meeting).default([]),
@@ -152,6 +166,11 @@ export const configSchema = z
     if (config.fleet?.etcd.password && !config.fleet.etcd.username) {
       ctx.addIssue({ code: 'custom', path: ['fleet', 'etcd', 'password'], message: 'a password needs the username it belongs to (fleet.etcd.username)' });
     }
+    config.meetings.forEach((m, index) => {
+      if (m.source.type === 'zoom-videosdk' && !config.videoSdk) {
+        ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'type'], message: 'zoom-videosdk needs a videoSdk section with the Video SDK app\'s key, secret and webhookSecret' });
+      }
+    });
     if (config.accountMeetings && !config.zoomApi?.webhookSecret) {
       ctx.addIssue({
         code: 'custom',

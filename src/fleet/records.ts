@@ -18,7 +18,7 @@ export const memberRecord = z.object({ name: z.string(), url: z.string().optiona
 export const ownerRecord = z.object({ owner: z.string(), since: z.number() });
 export const runtimeRecord = z.object({ kind: z.enum(['meeting', 'webinar']), id: z.string().regex(/^\d{9,12}$/), at: z.number() });
 export const streamRecord = z.discriminatedUnion('what', [
-  z.object({ what: z.literal('started'), start: z.object({ instanceUuid: z.string(), streamId: z.string(), serverUrls: z.string() }), at: z.number() }),
+  z.object({ what: z.literal('started'), start: z.object({ instanceUuid: z.string(), streamId: z.string(), serverUrls: z.string(), session: z.literal(true).optional() }), at: z.number() }),
   z.object({ what: z.literal('interrupted'), streamId: z.string(), at: z.number() }),
   z.object({ what: z.literal('stopped'), streamId: z.string(), why: z.string(), restarts: z.boolean(), at: z.number() }),
 ]);

@@ -60,6 +60,7 @@ export class HttpServer {
   private readonly ingest: WebSocketIngest;
   private readonly log: Logger;
   private readonly webhook: WebhookHandler | undefined;
+  private readonly videoSdkWebhook: WebhookHandler | undefined;
   private readonly metrics: BridgeMetrics;
   private readonly adminToken: string | undefined;
   private readonly throttle: FailureThrottle;
@@ -75,6 +76,8 @@ export class HttpServer {
     log: Logger;
     metrics: BridgeMetrics;
     webhook?: WebhookHandler;
+    /** A Zoom Video SDK app's session events, on /zoom/videosdk/webhook (signed with that app's own secret). */
+    videoSdkWebhook?: WebhookHandler;
     /** Guards /meetings and /metrics; without it /meetings is off and /metrics is open. */
     adminToken?: string;
     /** Shared with the ingest, so guessing at either counts against the same address. */
@@ -89,6 +92,7 @@ export class HttpServer {
     captionFeeds?: Routes<CaptionFeed>;
   }) {
     this.fleet = options.fleet;
+    this.videoSdkWebhook = options.videoSdkWebhook;
     ({ meetings: this.meetings, ingest: this.ingest, log: this.log, webhook: this.webhook, metrics: this.metrics, adminToken: this.adminToken } = options);
     this.throttle = options.throttle ?? new FailureThrottle();
     this.clientAddress = options.clientAddress ?? socketAddress;
@@ -142,9 +146,8 @@ export class HttpServer {
   private route(req: IncomingMessage, res: ServerResponse): void {
     const url = requestUrl(req);
     if (!url) return json(res, 400, { error: 'bad request target' });
-    if (url.pathname === '/zoom/webhook' && this.webhook) {
-      return void this.zoomWebhook(req, res, this.webhook).catch((err: unknown) => this.failRequest(req, res, err));
-    }
+    const webhook = url.pathname === '/zoom/webhook' ? this.webhook : url.pathname === '/zoom/videosdk/webhook' ? this.videoSdkWebhook : undefined;
+    if (webhook) return void this.zoomWebhook(req, res, webhook).catch((err: unknown) => this.failRequest(req, res, err));
     if ((url.pathname === '/console' || url.pathname.startsWith('/console/')) && this.console.handle(req, res, url.pathname)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
     switch (url.pathname) {

@@ -43,6 +43,23 @@ const zoomLivestreamSource = z
   })
   .refine(namesOneTarget, { message: 'zoom-livestream needs exactly one of meetingId, webinarId' });
 
+/**
+ * A Zoom Video SDK session over RTMS: the session named here (by the name the app gives it, or its session key)
+ * is captioned when Zoom streams it to the Video SDK app (session.rtms_started on /zoom/videosdk/webhook). With
+ * startRtms, the bridge starts the RTMS app itself when the session starts (Video SDK API). Needs the videoSdk
+ * section. Sessions have no Caption URL: caption them to a page, a file or the archive.
+ */
+const zoomVideoSdkSource = z
+  .strictObject({
+    type: z.literal('zoom-videosdk'),
+    /** The session name the app joins with (the Video SDK JWT's tpc). */
+    sessionName: z.string().min(1).max(200).optional(),
+    /** Or the app's own session key (the JWT's session_key), which Zoom repeats in every session event. */
+    sessionKey: z.string().min(1).max(200).optional(),
+    startRtms: z.boolean().default(false),
+  })
+  .refine((s) => (s.sessionName === undefined) !== (s.sessionKey === undefined), { message: 'zoom-videosdk needs exactly one of sessionName, sessionKey' });
+
 /** Where a meeting's audio comes from. */
-export const sourceOptions = z.discriminatedUnion('type', [websocketSource, rtmpSource, rtmpPullSource, zoomRtmsSource, zoomLivestreamSource]);
+export const sourceOptions = z.discriminatedUnion('type', [websocketSource, rtmpSource, rtmpPullSource, zoomRtmsSource, zoomLivestreamSource, zoomVideoSdkSource]);
 export type SourceConfig = z.output<typeof sourceOptions>;

@@ -24,8 +24,13 @@ import {
 export type { RtmsCredentials };
 
 export interface RtmsStart {
-  /** meeting_uuid (or webinar_uuid): the instance, as Zoom sent it. */
+  /** meeting_uuid (or webinar_uuid, or a Video SDK session's session_id): the instance, as Zoom sent it. */
   instanceUuid: string;
+  /**
+   * A Video SDK session's stream. Its handshake is signed over the session id like a meeting's over its uuid; Zoom's
+   * JavaScript library sends the id as meeting_uuid, its Python library as session_id: both are sent.
+   */
+  session?: true;
   streamId: string;
   /** The webhook's server_urls: comma-separated; the first ws(s):// entry is used. */
   serverUrls: string;
@@ -170,6 +175,7 @@ export class RtmsConnection {
       this.send(ws, {
         protocol_version: 1,
         meeting_uuid: this.start.instanceUuid,
+        ...(this.start.session ? { session_id: this.start.instanceUuid } : {}),
         rtms_stream_id: this.start.streamId,
         signature: rtmsSignature(this.credentials, this.start.instanceUuid, this.start.streamId),
         ...handshake,

@@ -17,6 +17,8 @@ import type { ConsoleAction, ConsoleView, MeetingControl, StreamTarget } from '.
 export interface RunningMeetingDeps extends MeetingDeps {
   /** The Zoom app's credentials (they sign RTMS handshakes) and the reconnect policy, when there is a Zoom app. */
   rtms?: RtmsCredentials & RtmsOptions;
+  /** The same for Video SDK sessions: the Video SDK app's key and secret, when the config has a videoSdk section. */
+  videoSdkRtms?: RtmsCredentials & RtmsOptions;
   /** End the meeting's current stream on every listener, as CloseStream would. */
   endStream(meetingId: string): void;
   /**
@@ -49,7 +51,8 @@ export class RunningMeeting implements MeetingControl {
     deps: RunningMeetingDeps,
     private readonly log: Logger,
   ) {
-    this.rtmsSettings = deps.rtms;
+    // A Video SDK session's stream is signed with the Video SDK app's key and secret, a meeting's with the Zoom app's.
+    this.rtmsSettings = config.source.type === 'zoom-videosdk' ? deps.videoSdkRtms : deps.rtms;
     this.rtmsEnded = deps.rtmsEnded;
     this.endStream = () => deps.endStream(config.id);
     this.pipeline = new MeetingPipeline(config, deps);

@@ -6,7 +6,7 @@ export interface ZoomWebhookEvent {
   event_ts?: number;
   payload?: {
     plainToken?: string;
-    object?: { id?: string | number; uuid?: string; topic?: string };
+    object?: { id?: string | number; uuid?: string; topic?: string; session_id?: unknown; session_name?: unknown; session_key?: unknown };
     /** RTMS events carry their fields flat in the payload. */
     meeting_uuid?: unknown;
     webinar_uuid?: unknown;
@@ -15,6 +15,10 @@ export interface ZoomWebhookEvent {
     webinar_id?: unknown;
     rtms_stream_id?: unknown;
     server_urls?: unknown;
+    /** Video SDK session events (session.rtms_started ...) name the session instead of a meeting. */
+    session_id?: unknown;
+    session_key?: unknown;
+    session_name?: unknown;
     stop_reason?: unknown;
   };
 }
@@ -103,6 +107,19 @@ export type ZoomNotice =
   | { type: 'rtms'; kind: ZoomKind; what: 'started' | 'stopped' | 'interrupted'; instanceUuid: string; streamId: string; zoomId?: string; serverUrls?: string; stop?: RtmsStop }
   | { type: 'other'; event: string; problem?: string; zoomId?: string; instanceUuid?: string };
 
+/** What a verified event of a Zoom Video SDK app says of one of its sessions (/zoom/videosdk/webhook). */
+export type SessionNotice =
+  | { type: 'session'; what: 'started' | 'ended'; session: SessionNames }
+  | { type: 'session-rtms'; what: 'started' | 'stopped' | 'interrupted'; session: SessionNames; streamId: string; serverUrls?: string; stop?: RtmsStop }
+  | { type: 'other'; event: string; problem?: string };
+
+/** How Zoom names a Video SDK session in its events: its id always, its name and the app's key when it says them. */
+export interface SessionNames {
+  id: string;
+  name?: string;
+  key?: string;
+}
+
 export interface RtmsStop {
   reason: unknown;
   /** Zoom's failover page: these reasons are a full RTMS restart, and a new rtms_started follows. */
@@ -116,6 +133,35 @@ export const EVENT_SUBSCRIPTIONS = {
   /** accountMeetings over RTMS: the stream's events, and the meeting's end that removes it. */
   accountRtms: (kind: ZoomKind): string[] => [...EVENT_SUBSCRIPTIONS.rtms(kind), `${kind}.ended`],
 };
+
+/** Zoom's failover page: these stop reasons are a full RTMS restart, and a new rtms_started follows. */
+function rtmsStopOf(what: string, reason: unknown): { stop: RtmsStop } | Record<string, never> {
+  return what === 'stopped' ? { stop: { reason, restarts: typeof reason === 'number' && ((reason >= 10 && reason <= 19) || reason === 24) } } : {};
+}
+
+/** Reads a verified event of a Video SDK app: which session it concerns and what happened. */
+export function readSessionEvent(event: ZoomWebhookEvent): SessionNotice {
+  const payload = event.payload ?? {};
+  const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+  const rtms = /^session\.rtms_(started|stopped|interrupted)$/.exec(event.event);
+  if (rtms) {
+    const what = rtms[1] as 'started' | 'stopped' | 'interrupted';
+    const id = text(payload.session_id);
+    const streamId = text(payload.rtms_stream_id);
+    if (!id || !streamId) return { type: 'other', event: event.event, problem: 'session RTMS event without a session id or stream id' };
+    const session: SessionNames = { id, ...optional('name', text(payload.session_name)), ...optional('key', text(payload.session_key)) };
+    return { type: 'session-rtms', what, session, streamId, ...optional('serverUrls', text(payload.server_urls)), ...rtmsStopOf(what, payload.stop_reason) };
+  }
+  const lifecycle = /^session\.(started|ended)$/.exec(event.event);
+  const object = payload.object ?? {};
+  const id = text(object.session_id) ?? text(object.id);
+  if (lifecycle && id) {
+    return { type: 'session', what: lifecycle[1] as 'started' | 'ended', session: { id, ...optional('name', text(object.session_name)), ...optional('key', text(object.session_key)) } };
+  }
+  return { type: 'other', event: event.event };
+}
+
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
 
 /** Reads a verified event: which meeting or webinar it concerns and what happened, in the bridge's terms. */
 export function readZoomEvent(event: ZoomWebhookEvent): ZoomNotice {
@@ -139,7 +185,7 @@ export function readZoomEvent(event: ZoomWebhookEvent): ZoomNotice {
       streamId,
       ...(zoomId === undefined ? {} : { zoomId }),
       ...(typeof payload.server_urls === 'string' ? { serverUrls: payload.server_urls } : {}),
-      ...(what === 'stopped' ? { stop: { reason, restarts: typeof reason === 'number' && ((reason >= 10 && reason <= 19) || reason === 24) } } : {}),
+      ...rtmsStopOf(what, reason),
     };
   }
   const id = payload.object?.id === undefined ? undefined : String(payload.object.id);

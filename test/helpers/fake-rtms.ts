@@ -48,6 +48,11 @@ export class FakeRtms {
       /** Several stand-ins at once play several meetings: each its own instance and stream. */
       meetingUuid?: string;
       streamId?: string;
+      /**
+       * A Video SDK session's stream: meetingUuid is the session id, and (as Zoom's Python library sends it) the
+       * handshake must name it as session_id too; the signature is over the session id.
+       */
+      session?: boolean;
     } = {},
   ) {}
 
@@ -85,6 +90,7 @@ export class FakeRtms {
 
   private checkIdentity(message: Record<string, unknown>): number {
     if (message.meeting_uuid !== this.meetingUuid || message.rtms_stream_id !== this.streamId) return 2;
+    if (this.options.session && message.session_id !== this.meetingUuid) return 2;
     if (message.signature !== this.signatureFor(message.meeting_uuid, message.rtms_stream_id)) return 3;
     return 0;
   }

@@ -206,9 +206,10 @@ export class FakeZoomApi {
 }
 
 /** Posts a Zoom webhook event, signed as Zoom signs it, to the bridge listening on `port`. */
-export function sendWebhook(port: number, secret: string, event: string, payload: Record<string, unknown>): Promise<Response> {
+/** A signed Zoom webhook to the bridge; `path` /zoom/videosdk/webhook for a Video SDK app's events. */
+export function sendWebhook(port: number, secret: string, event: string, payload: Record<string, unknown>, path = '/zoom/webhook'): Promise<Response> {
   const body = JSON.stringify({ event, event_ts: Date.now(), payload });
-  return fetch(`http://127.0.0.1:${port}/zoom/webhook`, { method: 'POST', headers: signWebhook(secret, body), body });
+  return fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: signWebhook(secret, body), body });
 }
 
 export function signWebhook(secret: string, body: string, timestampSeconds = Math.floor(Date.now() / 1000)): Record<string, string> {
