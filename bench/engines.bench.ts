@@ -1,5 +1,6 @@
 import { it } from 'vitest';
 import { AssemblyAiRecognizer } from '../src/asr/assemblyai/recognizer.js';
+import { OpenAiRealtimeRecognizer } from '../src/asr/openai-realtime/recognizer.js';
 import { DeepgramRecognizer } from '../src/asr/deepgram/recognizer.js';
 import { DEFAULT_MODEL_DIR } from '../src/asr/pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from '../src/asr/pocketsphinx/recognizer.js';
@@ -10,6 +11,7 @@ import { silentLogger } from '../src/log.js';
 import { readWav } from '../src/util/wav.js';
 import { wordErrorRate } from '../src/util/wer.js';
 import { FakeAssemblyAi } from '../test/helpers/fake-assemblyai.js';
+import { FakeOpenAiRealtime } from '../test/helpers/fake-openai-realtime.js';
 import { FakeDeepgram } from '../test/helpers/fake-deepgram.js';
 import type { FakeEngineServer } from '../test/helpers/fake-engine-server.js';
 import { FakeVoskServer } from '../test/helpers/fake-vosk-server.js';
@@ -79,6 +81,12 @@ const engines: Engine[] = [
   { name: 'vosk-server protocol (local stand-in)', server: new FakeVoskServer(), create: (url) => new VoskServerRecognizer(url, silentLogger) },
   { name: 'deepgram protocol (local stand-in)', server: new FakeDeepgram(), create: (url) => new DeepgramRecognizer({ apiKey: 'dg-test-key', url, model: 'nova-3', language: 'en-US', endpointSilenceMs: 500, phrases: [] }, silentLogger) },
   { name: 'assemblyai protocol (local stand-in)', server: new FakeAssemblyAi(), create: (url) => new AssemblyAiRecognizer({ apiKey: 'aai-test-key', url, model: 'universal-streaming-english', language: 'en-US', endpointSilenceMs: 500, phrases: [] }, silentLogger) },
+  {
+    name: 'openai-realtime protocol (local stand-in)',
+    server: new FakeOpenAiRealtime(),
+    create: (url) =>
+      new OpenAiRealtimeRecognizer({ apiKey: 'sk-test-key', url: `${url}/v1/realtime?intent=transcription`, model: 'gpt-4o-transcribe', language: 'en-US', endpointSilenceMs: 500, phrases: [], sessionForm: 'session' }, silentLogger),
+  },
 ];
 
 it('engines: real-time factor, CPU and memory per stream, end of utterance to final, WER on librivox', async () => {

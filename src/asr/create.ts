@@ -4,6 +4,7 @@ import type { AsrConfig, EngineConfig } from './options.js';
 import { AssemblyAiRecognizer } from './assemblyai/recognizer.js';
 import { DeepgramRecognizer } from './deepgram/recognizer.js';
 import { FallbackRecognizer } from './fallback.js';
+import { OpenAiRealtimeRecognizer } from './openai-realtime/recognizer.js';
 import { phraseTexts, type Phrase } from './phrases.js';
 import { DEFAULT_MODEL_DIR, POCKETSPHINX_PROFILES } from './pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from './pocketsphinx/recognizer.js';
@@ -35,6 +36,19 @@ function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger): Speech
     case 'assemblyai':
       return new AssemblyAiRecognizer(
         { apiKey: asr.apiKey!, url: asr.url, model: asr.model ?? 'universal-streaming-english', language: asr.language, endpointSilenceMs: asr.endpointSilenceMs, phrases: phraseTexts(phrases) },
+        log,
+      );
+    case 'openai-realtime':
+      return new OpenAiRealtimeRecognizer(
+        {
+          apiKey: asr.apiKey ?? '',
+          url: asr.url,
+          model: asr.model ?? 'gpt-4o-transcribe',
+          language: asr.language,
+          endpointSilenceMs: asr.endpointSilenceMs,
+          phrases: phraseTexts(phrases),
+          sessionForm: asr.realtimeSession,
+        },
         log,
       );
     default:

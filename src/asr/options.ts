@@ -3,7 +3,7 @@ import { language, milliseconds, type OptionProblem } from '../util/schema.js';
 import { findSherpaModelFiles } from './sherpa-onnx/model-files.js';
 
 /** Engines this build can run. */
-export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx'] as const;
+export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime'] as const;
 /** Cloud engines take an API key; the config names the environment variable that holds it. */
 const API_KEY_VARIABLES: Record<string, string> = { deepgram: 'DEEPGRAM_API_KEY', assemblyai: 'ASSEMBLYAI_API_KEY' };
 
@@ -33,11 +33,18 @@ const engineFields = {
   profile: z.enum(['balanced', 'fast']).default('fast'),
   /** deepgram: tell speakers apart; a new speaker starts a new block (marked with display.speakerMarker). */
   diarize: z.boolean().default(false),
+  /**
+   * openai-realtime: how the session is configured, `session.update` of type transcription (OpenAI's current API)
+   * or `transcription_session.update` (the older form self-hosted servers still speak).
+   */
+  realtimeSession: z.enum(['session', 'transcription_session']).default('session'),
 };
 const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; modelDir?: string }, ctx: z.RefinementCtx): void => {
   if (asr.engine === 'vosk-server' && !asr.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'engine vosk-server needs asr.url (ws://host:2700)' });
   const keyVariable = API_KEY_VARIABLES[asr.engine];
   if (keyVariable && !asr.apiKey) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: `engine ${asr.engine} needs an API key: apiKey: \${${keyVariable}}` });
+  // OpenAI's own service needs a key; a self-hosted server of the same protocol (url) may not.
+  if (asr.engine === 'openai-realtime' && !asr.url && !asr.apiKey) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'engine openai-realtime needs an API key: apiKey: ${OPENAI_API_KEY} (or url, for a self-hosted server)' });
   if (asr.engine === 'sherpa-onnx' && !asr.modelDir) ctx.addIssue({ code: 'custom', path: ['modelDir'], message: 'engine sherpa-onnx needs asr.modelDir, the folder of a streaming model' });
 };
 const engine = z.strictObject(engineFields).superRefine(engineNeeds);

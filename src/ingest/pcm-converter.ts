@@ -1,16 +1,9 @@
 import { PCM_SAMPLE_RATE, samplesFromBytes } from '../audio.js';
-import { requireWithoutProcessHandlers } from '../process-policy.js';
-
-// A CommonJS package whose class is `exports.default`; require() reads it the same under Node and under vitest.
-const { default: SpeexResampler } = requireWithoutProcessHandlers<typeof import('speex-resampler')>('speex-resampler', import.meta.url);
-type SpeexResampler = InstanceType<typeof SpeexResampler>;
-await SpeexResampler.initPromise;
+import { Resampler } from '../util/resampler.js';
 
 export const MIN_SAMPLE_RATE = 8_000;
 export const MAX_SAMPLE_RATE = 48_000;
 export const MAX_CHANNELS = 2;
-/** speex quality 5 of 10: transparent for speech recognition at a fraction of the cost of 10. */
-const RESAMPLER_QUALITY = 5;
 
 /**
  * Interleaved s16le at the sender's rate and channel count to the pipeline's 16 kHz mono. Stateful: a frame
@@ -20,14 +13,14 @@ const RESAMPLER_QUALITY = 5;
 export class PcmConverter {
   private readonly frameBytes: number;
   private carry = Buffer.alloc(0);
-  private readonly resampler: SpeexResampler | undefined;
+  private readonly resampler: Resampler;
 
   constructor(
     readonly sampleRate: number,
     readonly channels: number,
   ) {
     this.frameBytes = 2 * channels;
-    this.resampler = sampleRate === PCM_SAMPLE_RATE ? undefined : new SpeexResampler(1, sampleRate, PCM_SAMPLE_RATE, RESAMPLER_QUALITY);
+    this.resampler = new Resampler(sampleRate, PCM_SAMPLE_RATE);
   }
 
   convert(bytes: Buffer): Int16Array {
@@ -41,7 +34,6 @@ export class PcmConverter {
       for (let c = 0; c < this.channels; c++) sum += data.readInt16LE(f * this.frameBytes + c * 2);
       mono.writeInt16LE(Math.round(sum / this.channels), f * 2);
     }
-    const out = this.resampler ? this.resampler.processChunk(mono) : mono;
-    return samplesFromBytes(out);
+    return samplesFromBytes(this.resampler.processBytes(mono));
   }
 }

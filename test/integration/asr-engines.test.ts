@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssemblyAiRecognizer } from '../../src/asr/assemblyai/recognizer.js';
 import { DeepgramRecognizer } from '../../src/asr/deepgram/recognizer.js';
+import { OpenAiRealtimeRecognizer } from '../../src/asr/openai-realtime/recognizer.js';
 import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../../src/asr/pocketsphinx/binding.js';
 import { SherpaOnnxRecognizer } from '../../src/asr/sherpa-onnx/recognizer.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -10,8 +11,10 @@ import { startDaemon } from '../../src/daemon.js';
 import type { AudioItem } from '../../src/audio.js';
 import { silentLogger } from '../../src/log.js';
 import { readWav } from '../../src/util/wav.js';
+import { wordErrorRate } from '../../src/util/wer.js';
 import { FakeAssemblyAi } from '../helpers/fake-assemblyai.js';
 import { FakeDeepgram } from '../helpers/fake-deepgram.js';
+import { FakeOpenAiRealtime } from '../helpers/fake-openai-realtime.js';
 import { configProblems } from '../helpers/config-problems.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
 import { captureLogs } from '../helpers/log-capture.js';
@@ -169,6 +172,67 @@ describe('AssemblyAI adapter', () => {
     expect(server.connections).toBe(before + 2);
     expect(finalText(events)).toMatch(/respectable|married/);
     await recognizer.close();
+  });
+});
+
+describe('OpenAI realtime transcription adapter', () => {
+  it('configures a transcription session (model, language, server VAD at the meeting silence, the phrases as a prompt) and sends base64 PCM16 at 24 kHz', async () => {
+    const server = stopAfterTest(new FakeOpenAiRealtime('sk-key'));
+    const url = `${await server.start()}/v1/realtime?intent=transcription`;
+    const recognizer = new OpenAiRealtimeRecognizer({ apiKey: 'sk-key', url, model: 'gpt-4o-mini-transcribe', language: 'en-US', endpointSilenceMs: 400, phrases: ['Quint', 'caption bridge'], sessionForm: 'session' }, silentLogger);
+    const events = await collectEvents(recognizer.transcribe(paced(concatSamples([roomNoise(0.5), speech(3), roomNoise(1)]))));
+    expect(server.sessionUpdates.at(-1)).toEqual({
+      type: 'transcription',
+      audio: {
+        input: {
+          format: { type: 'audio/pcm', rate: 24_000 },
+          transcription: { model: 'gpt-4o-mini-transcribe', language: 'en', prompt: 'Vocabulary: Quint, caption bridge.' },
+          turn_detection: { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 400 },
+        },
+      },
+    });
+    expect(server.requests.at(-1)!.headers.authorization).toBe('Bearer sk-key');
+    // The stand-in resamples what it gets back to 16 kHz for its recognizer: the words only come out if it was 24 kHz PCM16.
+    const finals = events.flatMap((e) => (e.type === 'final' ? [e] : []));
+    expect(wordErrorRate(clips[3]!.transcript, finals.map((f) => f.text).join(' ')).wer).toBeLessThan(0.4);
+    // gpt-4o-transcribe writes sentences: the written forms ride on the words as heard, which stay plain.
+    for (const final of finals) {
+      expect(final.words.at(-1)!.display).toMatch(/\.$/);
+      expect(final.words.every((w) => w.word === w.word.toLowerCase())).toBe(true);
+      expect(final.words.at(-1)!.end).toBeGreaterThan(final.words[0]!.start);
+    }
+    await recognizer.close();
+  });
+
+  it('captions a meeting through a self-hosted server of the older protocol that sends completions only', async () => {
+    const server = stopAfterTest(new FakeOpenAiRealtime('local', { form: 'transcription_session', deltas: false }));
+    const base = await server.start();
+    const zoom = stopAfterTest(new FakeZoom());
+    const captionUrl = await zoom.start();
+    const dir = await tempDirForTest('cb-openai-');
+    const asr = `{ engine: openai-realtime, url: "${base}/v1/realtime?intent=transcription", apiKey: local, model: Systran/faster-whisper-small.en, realtimeSession: transcription_session }`;
+    const daemon = stopAfterTest(await startDaemon(parseConfig(engineMeeting(dir, asr, captionUrl), 'openai.yaml', {}), silentLogger));
+    const audio = concatSamples([roomNoise(0.5), speech(2), roomNoise(1.5), speech(1), roomNoise(1.5)]);
+    expect((await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/m`, audio, { token: 't', realtime: false })).code).toBe(1000);
+    await daemon.stop();
+    expect(server.sessionUpdates.at(-1)).toMatchObject({ input_audio_format: 'pcm16', input_audio_transcription: { model: 'Systran/faster-whisper-small.en' } });
+    expect(zoom.text()).toMatch(/selfish/i);
+    // Its sentence ends cut blocks: a caption ends with the engine's full stop.
+    expect(zoom.accepted.some((c) => /\.$/.test(c.body))).toBe(true);
+    expect(zoom.violations).toEqual([]);
+  });
+
+  it('says at start which session form to use when a server does not take the one configured', async () => {
+    const server = stopAfterTest(new FakeOpenAiRealtime('local', { form: 'transcription_session' }));
+    const url = `${await server.start()}/v1/realtime?intent=transcription`;
+    const recognizer = new OpenAiRealtimeRecognizer({ apiKey: 'local', url, model: 'whisper-1', language: 'en-US', endpointSilenceMs: 500, phrases: [], sessionForm: 'session' }, silentLogger);
+    await expect(recognizer.start()).rejects.toMatchObject({ code: 'ASR_ENGINE_REJECTED', retryable: false, message: expect.stringContaining('set asr.realtimeSession: transcription_session') });
+    await recognizer.close();
+  });
+
+  it('needs a key for OpenAI itself, not for a self-hosted server', () => {
+    expect(configProblems(meetingWith('{ engine: openai-realtime }'))).toEqual(['4:10 meetings[0].asr.apiKey: engine openai-realtime needs an API key: apiKey: ${OPENAI_API_KEY} (or url, for a self-hosted server)']);
+    expect(configProblems(meetingWith('{ engine: openai-realtime, url: "ws://gpu-box:8000/v1/realtime?intent=transcription" }'))).toEqual([]);
   });
 });
 

@@ -67,8 +67,22 @@ export abstract class WebSocketRecognizer implements SpeechRecognizer {
         if (refusal) reject(refusal);
         else resolve();
       });
+      if (session.answersOpen) {
+        ws.on('message', (data) => {
+          const text = String(data);
+          try {
+            // A message that says something is wrong (a form the server does not take) is the refusal.
+            session.onMessage(text);
+          } catch (err) {
+            clearTimeout(timer);
+            ws.terminate();
+            return reject(err);
+          }
+          if (session.answersOpen?.(text)) ws.close(1000);
+        });
+      }
       if (session.openMessage) ws.send(session.openMessage);
-      ws.send(session.endMessage);
+      if (!session.answersOpen) ws.send(session.endMessage);
     });
   }
 

@@ -20,6 +20,11 @@ export type WireReply =
 export interface WireSession {
   /** Sent as text right after the socket opens (vosk's config). */
   readonly openMessage?: string;
+  /**
+   * Whether a message is the engine's answer to the open message. A protocol without an end handshake (OpenAI's
+   * realtime) proves a connection at start by this answer instead of by ending a session.
+   */
+  answersOpen?(text: string): boolean;
   /** Asks the engine to settle what is being said now; without it a client's Finalize waits for endpointing. */
   readonly finalizeMessage?: string;
   /** Sent when no audio went out for keepAliveMs, so the engine does not time the connection out. */
@@ -28,6 +33,10 @@ export interface WireSession {
   readonly endMessage: string;
   /** Throws a BridgeError for a message the engine sends to say something is wrong. */
   onMessage(text: string): WireReply[];
+  /** How a chunk of the stream's 16 kHz audio goes on the wire; by default as binary s16le. */
+  encodeAudio?(pcm: Int16Array): string | Buffer;
+  /** The end message is going out: the engine's next answers are the last (a protocol without its own end reply). */
+  ending?(): void;
 }
 
 /** How a stream survives a lost connection, and how long it waits for the engine. */
@@ -218,7 +227,7 @@ export class WireStream {
   private send(pcm: Int16Array): void {
     const socket = this.ws;
     if (socket?.readyState !== WebSocket.OPEN) return;
-    socket.send(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+    socket.send(this.session.encodeAudio ? this.session.encodeAudio(pcm) : Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
     this.sentSamples += pcm.length;
     this.lastSentAt = Date.now();
     this.link.sent(pcm.length / PCM_SAMPLE_RATE);
@@ -260,7 +269,10 @@ export class WireStream {
     if (this.finished) return;
     this.flushPending(minSamples);
     this.endSent = true;
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(this.session.endMessage);
+    if (this.ws?.readyState === WebSocket.OPEN) {
+      this.session.ending?.();
+      this.ws.send(this.session.endMessage);
+    }
     this.endTimer = setTimeout(() => {
       this.link.log.warn({ engine: this.link.engine }, 'speech engine did not answer the end of the stream in time; ending it');
       this.ws?.terminate();
