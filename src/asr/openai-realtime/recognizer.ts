@@ -112,6 +112,13 @@ export class OpenAiRealtimeRecognizer extends WebSocketRecognizer {
             const replies: WireReply[] = heard.length > 0 ? [{ kind: 'final', text: transcript, words: withWrittenForms(heard, transcript) }] : [{ kind: 'utterance-end' }];
             return ending && pending === 0 ? [...replies, { kind: 'done' }] : replies;
           }
+          case 'conversation.item.input_audio_transcription.failed': {
+            // The turn could not be transcribed (the service says why): it ends without words rather than waiting forever.
+            items.delete(event.item_id ?? '');
+            pending = Math.max(0, pending - 1);
+            this.log.warn({ engine: this.engine, err: event.error?.message ?? event.error?.code }, 'openai-realtime could not transcribe a turn: its words are lost');
+            return ending && pending === 0 ? [{ kind: 'utterance-end' }, { kind: 'done' }] : [{ kind: 'utterance-end' }];
+          }
           case 'error': {
             // The end's commit finds nothing left to transcribe: the stream is over.
             if (event.error?.code === 'input_audio_buffer_commit_empty') return ending && pending === 0 ? [{ kind: 'done' }] : [];
