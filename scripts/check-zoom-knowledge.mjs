@@ -8,9 +8,9 @@ import { join, relative } from 'node:path';
 const ROOT = new URL('..', import.meta.url).pathname;
 const ALLOWED = join(ROOT, 'src/zoom-api');
 const RULES = [
-  { what: 'a Zoom API path', pattern: /['"`]\/(?:meetings|webinars|accounts|users)\/|\$\{\w+\}s\/|\/livestream\b|closed_caption_token|api\.zoom\.us|\/oauth\/token/ },
+  { what: 'a Zoom API path', pattern: /['"`]\/(?:meetings|webinars|accounts|users|videosdk)\/|\$\{\w+\}s\/|\/livestream\b|\/rtms_app\/|closed_caption_token|api\.zoom\.us|\/oauth\/token/ },
   { what: 'a Zoom OAuth scope', pattern: /\b(?:meeting|webinar|account|user):(?:read|write|update|master|admin)\b/ },
-  { what: 'a Zoom webhook event name', pattern: /\b(?:meeting|webinar)\.(?:started|ended|rtms_\w+)\b|endpoint\.url_validation/ },
+  { what: 'a Zoom webhook event name', pattern: /\b(?:meeting|webinar|session)\.(?:started|ended|rtms_\w+)\b|endpoint\.url_validation/ },
 ];
 
 function* sources(dir) {

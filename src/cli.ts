@@ -109,8 +109,7 @@ function check(file: string): number {
       if (meeting.source.type !== 'zoom-videosdk') return;
       process.stdout.write(
         `info: meetings[${m}].source: zoom-videosdk needs, in the Video SDK app: Realtime Media Streams turned on for the Video SDK account; event ` +
-          'subscriptions session.rtms_started, session.rtms_stopped, session.rtms_interrupted' +
-          `${meeting.source.startRtms ? ', session.started' : ''} and session.ended, sent to https://<this host>/zoom/videosdk/webhook` +
+          `subscriptions ${EVENT_SUBSCRIPTIONS.videoSdk(meeting.source.startRtms).join(', ')}, sent to https://<this host>/zoom/videosdk/webhook` +
           `${meeting.source.startRtms ? '; the bridge starts the RTMS app itself (Video SDK API, a JWT from videoSdk.key and videoSdk.secret)' : '; the app starts RTMS in the session itself (startRtms: false)'}` +
           '. A session has no Caption URL: its captions go to a page, a file, stdout and the archive\n',
       );

@@ -45,13 +45,13 @@ export class VideoSdkSessions {
         continue;
       }
       if (notice.what === 'started') {
-        if (notice.serverUrls === undefined) return void log.warn({ event: event.event }, 'session.rtms_started without server_urls: ignored');
+        if (notice.serverUrls === undefined) return void log.warn({ event: event.event }, 'a session stream announced without server URLs: ignored');
         await host.rtms(meeting.id, { what: 'started', start: { instanceUuid: notice.session.id, streamId: notice.streamId, serverUrls: notice.serverUrls, session: true } });
       } else if (notice.what === 'interrupted') {
         await host.rtms(meeting.id, { what: 'interrupted', streamId: notice.streamId });
       } else {
         const restarts = notice.stop?.restarts ?? false;
-        await host.rtms(meeting.id, { what: 'stopped', streamId: notice.streamId, why: `session.rtms_stopped (stop_reason ${String(notice.stop?.reason)}${restarts ? ': Zoom restarts the stream' : ''})`, restarts });
+        await host.rtms(meeting.id, { what: 'stopped', streamId: notice.streamId, why: `Zoom stopped the session's stream (stop_reason ${String(notice.stop?.reason)}${restarts ? ': Zoom restarts it' : ''})`, restarts });
       }
     }
   }

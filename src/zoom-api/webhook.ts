@@ -132,6 +132,8 @@ export const EVENT_SUBSCRIPTIONS = {
   livestream: (kind: ZoomKind): string[] => [`${kind}.started`, `${kind}.ended`],
   /** accountMeetings over RTMS: the stream's events, and the meeting's end that removes it. */
   accountRtms: (kind: ZoomKind): string[] => [...EVENT_SUBSCRIPTIONS.rtms(kind), `${kind}.ended`],
+  /** A Video SDK app's sessions: the stream's events, the session's end, and its start when the bridge starts RTMS. */
+  videoSdk: (startsRtms: boolean): string[] => ['session.rtms_started', 'session.rtms_stopped', 'session.rtms_interrupted', ...(startsRtms ? ['session.started'] : []), 'session.ended'],
 };
 
 /** Zoom's failover page: these stop reasons are a full RTMS restart, and a new rtms_started follows. */
