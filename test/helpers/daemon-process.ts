@@ -28,13 +28,24 @@ export async function startDaemonProcess(configFile: string, port: number, env: 
   running.add(child);
   child.once('exit', () => running.delete(child));
   const deadline = Date.now() + 20_000;
+  // What /readyz last said (or why it could not be asked): a start that never gets ready says what it waits for.
+  let lastAnswer = 'no answer yet';
   for (;;) {
     if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}: ${err}`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      async (r) => {
+        lastAnswer = `${r.status} ${(await r.text()).slice(0, 500)}`;
+        return r.status === 200;
+      },
+      (e: unknown) => {
+        lastAnswer = `no answer: ${(e as Error).message}`;
+        return false;
+      },
+    );
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`daemon not ready within 20 s: ${err}`);
+      throw new Error(`daemon not ready within 20 s (/readyz on port ${port}: ${lastAnswer}); its log: ${err.slice(0, 4_000)}`);
     }
     await sleep(100);
   }
