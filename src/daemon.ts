@@ -7,7 +7,7 @@ import type { Routes } from './ingest/routes.js';
 import { rtmpRouteOf, websocketRouteOf } from './pipeline/running-meeting.js';
 import type { StreamTarget } from './pipeline/types.js';
 import { LocalMeetings } from './pipeline/local-meetings.js';
-import type { MeetingHost } from './pipeline/meeting-host.js';
+import { rtmsSignalOf, type MeetingHost } from './pipeline/meeting-host.js';
 import { errorMessage } from './errors.js';
 import { HttpServer } from './http/server.js';
 import { locateFfmpeg } from './ingest/ffmpeg.js';
@@ -265,13 +265,7 @@ async function onRtmsEvent(notice: Extract<ZoomNotice, { type: 'rtms' }>, contex
   if (!meeting && target) meeting = takes ? await host.take(target) : known.find((m) => m.id === runtimeMeetingId(target))?.id;
   log.info({ event, zoomId, meeting, rtmsStream: notice.streamId }, 'Zoom RTMS webhook');
   if (!meeting) return;
-  if (notice.what === 'started') {
-    if (notice.serverUrls === undefined) return void log.warn({ event }, 'rtms_started without server_urls: ignored');
-    await host.rtms(meeting, { what: 'started', start: { instanceUuid: notice.instanceUuid, streamId: notice.streamId, serverUrls: notice.serverUrls } });
-  } else if (notice.what === 'interrupted') {
-    await host.rtms(meeting, { what: 'interrupted', streamId: notice.streamId });
-  } else {
-    const restarts = notice.stop?.restarts ? ': Zoom restarts the stream; a new rtms_started is expected' : '';
-    await host.rtms(meeting, { what: 'stopped', streamId: notice.streamId, why: `rtms_stopped (stop_reason ${String(notice.stop?.reason)}${restarts})`, restarts: notice.stop?.restarts ?? false });
-  }
+  const signal = rtmsSignalOf(notice, { instanceUuid: notice.instanceUuid }, event);
+  if (!signal) return void log.warn({ event }, 'RTMS start without server URLs: ignored');
+  await host.rtms(meeting, signal);
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { pause } from '../util/backoff.js';
 import type { VideoSdkApi } from '../zoom-api/videosdk.js';
 import { readSessionEvent, type SessionNames, type ZoomWebhookEvent } from '../zoom-api/webhook.js';
-import type { MeetingHost } from './meeting-host.js';
+import { rtmsSignalOf, type MeetingHost } from './meeting-host.js';
 
 /** Session ids whose names were heard (session.started), for the RTMS events that give only the id and key. */
 const MAX_REMEMBERED = 10_000;
@@ -38,22 +38,16 @@ export class VideoSdkSessions {
     if (notice.session.name !== undefined) this.remember(notice.session.id, notice.session.name);
     const meetings = host.meetings().filter((m) => this.concerns(m, notice.session));
     log.info({ event: event.event, session: notice.session.id, meetings: meetings.map((m) => m.id) }, meetings.length > 0 ? 'Video SDK webhook' : 'Video SDK webhook for no listed session: ignored');
-    for (const meeting of meetings) {
-      if (notice.type === 'session') {
+    if (notice.type === 'session') {
+      for (const meeting of meetings) {
         if (notice.what === 'started' && meeting.source.type === 'zoom-videosdk' && meeting.source.startRtms) await this.startRtms(meeting.id, notice.session.id);
         if (notice.what === 'ended') await host.zoomMeeting(meeting.id, 'ended');
-        continue;
       }
-      if (notice.what === 'started') {
-        if (notice.serverUrls === undefined) return void log.warn({ event: event.event }, 'a session stream announced without server URLs: ignored');
-        await host.rtms(meeting.id, { what: 'started', start: { instanceUuid: notice.session.id, streamId: notice.streamId, serverUrls: notice.serverUrls, session: true } });
-      } else if (notice.what === 'interrupted') {
-        await host.rtms(meeting.id, { what: 'interrupted', streamId: notice.streamId });
-      } else {
-        const restarts = notice.stop?.restarts ?? false;
-        await host.rtms(meeting.id, { what: 'stopped', streamId: notice.streamId, why: `Zoom stopped the session's stream (stop_reason ${String(notice.stop?.reason)}${restarts ? ': Zoom restarts it' : ''})`, restarts });
-      }
+      return;
     }
+    const signal = rtmsSignalOf(notice, { instanceUuid: notice.session.id, session: true }, event.event);
+    if (!signal) return void log.warn({ event: event.event }, 'RTMS start without server URLs: ignored');
+    for (const meeting of meetings) await host.rtms(meeting.id, signal);
   }
 
   /** Whether a listed meeting is this session: by the app's session key, or by the session's name. */
