@@ -10,6 +10,7 @@ import type { AccountMeetings } from '../pipeline/account-meetings.js';
 import { capacityOf } from '../pipeline/capacity.js';
 import type { MeetingHost, RtmsSignal } from '../pipeline/meeting-host.js';
 import type { MeetingRegistry } from '../pipeline/registry.js';
+import type { RunningMeeting } from '../pipeline/running-meeting.js';
 import type { StreamTarget } from '../pipeline/types.js';
 import { Backoff, pause } from '../util/backoff.js';
 import type { ZoomTarget } from '../zoom-api/target.js';
@@ -65,8 +66,8 @@ export class Fleet implements MeetingHost {
   private readonly runtime = new Map<string, RuntimeRecord>();
   private readonly streams = new Map<string, StreamRecord>();
   private readonly wants = new Map<string, WantRecord>();
-  /** Meetings running here as their owner: when claimed, and when the stream record applied to each was written. */
-  private readonly owned = new Map<string, { claimedAt: number; claimRevision: bigint; appliedStreamAt: number }>();
+  /** Meetings running here as their owner: the revision of the claim, and when the stream record applied to each was written. */
+  private readonly owned = new Map<string, { claimRevision: bigint; appliedStreamAt: number }>();
   private readonly claiming = new Set<string>();
   /** Publishers of pushed audio waiting here for their meeting to run here (takeStream). */
   private readonly arriving = new Map<string, { wantRevision?: bigint; settle: (outcome: StreamTarget | Error) => void }[]>();
@@ -215,13 +216,13 @@ export class Fleet implements MeetingHost {
       waiter.settle = settle;
       waiters.push(waiter);
     });
-    const want: WantRecord = { process: this.name, at: Date.now() };
+    const key = KEYS.wants + meetingId;
+    const want = JSON.stringify({ process: this.name, at: Date.now() } satisfies WantRecord);
     try {
-      waiter.wantRevision = BigInt(await this.lease.put(KEYS.wants + meetingId, JSON.stringify(want)));
-      if (this.known.isNews(KEYS.wants + meetingId, waiter.wantRevision)) {
-        this.wants.set(meetingId, want);
-        this.wantRevisions.set(meetingId, waiter.wantRevision);
-      }
+      const revision = await this.lease.put(key, want);
+      waiter.wantRevision = BigInt(revision);
+      // Known at once, as the watch would tell it (unless it already has).
+      if (this.known.isNews(key, revision)) this.store(key, want, revision);
       this.deps.log.info({ meeting: meetingId, owner: this.owners.get(meetingId)?.owner }, 'a publisher reached this process: the meeting comes here');
     } catch (err) {
       this.settleArriving(meetingId, new BridgeError('FLEET_NOT_MEMBER', `cannot ask etcd for meeting "${meetingId}": ${errorMessage(err)}`));
@@ -389,7 +390,7 @@ export class Fleet implements MeetingHost {
       if (!succeeded) return;
       this.known.isNews(key, header.revision);
       this.owners.set(id, record);
-      this.owned.set(id, { claimedAt: Date.now(), claimRevision: BigInt(header.revision), appliedStreamAt: 0 });
+      this.owned.set(id, { claimRevision: BigInt(header.revision), appliedStreamAt: 0 });
     } finally {
       this.claiming.delete(id);
     }
@@ -435,9 +436,14 @@ export class Fleet implements MeetingHost {
   }
 
   private runningHere(id: string): StreamTarget | undefined {
+    return this.startedHere(id)?.pipeline;
+  }
+
+  /** The meeting, when this process owns it and it has started (a meeting still starting is caught up in run()). */
+  private startedHere(id: string): RunningMeeting | undefined {
     const meeting = this.owned.has(id) ? this.deps.registry.get(id) : undefined;
     const state = meeting?.pipeline.state;
-    return state === 'ready' || state === 'streaming' ? meeting!.pipeline : undefined;
+    return state === 'ready' || state === 'streaming' ? meeting : undefined;
   }
 
   /** A live process asked for the meeting (a publisher reached it): the others leave it to that one. */
@@ -591,10 +597,8 @@ export class Fleet implements MeetingHost {
   private applyStream(id: string): void {
     const owned = this.owned.get(id);
     const record = this.streams.get(id);
-    const meeting = this.deps.registry.get(id);
-    // A meeting still starting is caught up once it has started (run).
-    const started = meeting?.pipeline.state === 'ready' || meeting?.pipeline.state === 'streaming';
-    if (!owned || !record || !meeting || !started || record.at <= owned.appliedStreamAt) return;
+    const meeting = this.startedHere(id);
+    if (!owned || !record || !meeting || record.at <= owned.appliedStreamAt) return;
     owned.appliedStreamAt = record.at;
     void meeting.rtmsSignal(record).catch((err: unknown) => this.deps.log.error({ meeting: id, err: errorMessage(err) }, `handling rtms_${record.what} failed`));
   }
