@@ -72,14 +72,17 @@ export class CaptionFeed implements CaptionSink {
   join(reader: FeedReader, afterSeq = 0): { refused: string } | { caughtUp: number } {
     const refused = this.refusal();
     if (refused) return { refused };
+    let caughtUp = 0;
     for (const caption of this.history) {
-      if (caption.seq > afterSeq && !reader.send(caption)) {
+      if (caption.seq <= afterSeq) continue;
+      if (!reader.send(caption)) {
         reader.end('too slow: could not take the captions so far');
         return { caughtUp: 0 };
       }
+      caughtUp += 1;
     }
     this.readers.add(reader);
-    return { caughtUp: this.history.filter((c) => c.seq > afterSeq).length };
+    return { caughtUp };
   }
 
   /** Why a new reader would be refused now (the cap reached, the meeting gone), or undefined. */

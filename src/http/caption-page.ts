@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { FailureThrottle } from '../security/throttle.js';
 import { presentedToken, tokensMatch } from '../security/tokens.js';
 import { closeSocket, refuseUpgrade, sendIfOpen } from '../util/websocket.js';
-import { decodeSegment, json, PageAssets, pageSecurityHeaders } from './respond.js';
+import { decodeSegment, escapeHtml, json, PageAssets, pageSecurityHeaders } from './respond.js';
 
 /** public/ sits two levels above this file both in src/http and in dist/http. */
 const ASSETS = new PageAssets(
@@ -29,8 +29,6 @@ const KEEPALIVE_MS = 15_000;
 const RETRY_MS = 2_000;
 
 const SECURITY_HEADERS = pageSecurityHeaders("'self'");
-
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
  * The caption page for people reading along (a phone, a laptop, the room's TV, an OBS browser source) and the feed

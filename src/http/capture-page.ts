@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { PageAssets, pageSecurityHeaders } from './respond.js';
+import { escapeHtml, PageAssets, pageSecurityHeaders } from './respond.js';
 
 /** public/ sits two levels above this file both in src/http and in dist/http. */
 const ASSETS = new PageAssets(
@@ -16,8 +16,6 @@ export const CAPTURE_PATH = /^\/capture\/([^/]+)$/;
 
 /** Only this origin's scripts and sockets (the microphone needs a secure context: https, or localhost). */
 const SECURITY_HEADERS = pageSecurityHeaders("'self' ws: wss:");
-
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
  * GET /capture/<meetingId>: a page that streams a microphone to that meeting's WebSocket ingest once the operator

@@ -10,6 +10,9 @@ export function decodeSegment(segment: string): string | undefined {
   }
 }
 
+/** Text put into one of the bridge's pages (a meeting id from the URL): never markup. */
+export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 export function json(res: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body)}\n`;
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' }).end(text);
