@@ -50,7 +50,6 @@ export class OpenAiRealtimeRecognizer extends WebSocketRecognizer {
   ) {
     super(log);
     this.capabilities = { streaming: true, interimResults: true, wordTimings: false, languages: [options.language] };
-    this.chunkMs = 100;
   }
 
   protected endpoint(): WebSocketEndpoint {
@@ -75,6 +74,12 @@ export class OpenAiRealtimeRecognizer extends WebSocketRecognizer {
       const end = Math.max(span.end ?? start + plain.length * 0.3, start);
       const step = plain.length > 0 ? (end - start) / plain.length : 0;
       return plain.map((word, i) => ({ word, start: start + i * step, end: start + (i + 1) * step }));
+    };
+    // From the end's commit on, the answer that leaves nothing being transcribed is the stream's last.
+    const thenDoneIfLast = (replies: WireReply[]): WireReply[] => (ending && pending === 0 ? [...replies, { kind: 'done' }] : replies);
+    const turnOver = (id: string | undefined): void => {
+      items.delete(id ?? '');
+      pending = Math.max(0, pending - 1);
     };
     const form = this.options.sessionForm === 'session' ? 'session.update' : 'transcription_session.update';
     return {
@@ -105,23 +110,20 @@ export class OpenAiRealtimeRecognizer extends WebSocketRecognizer {
           }
           case 'conversation.item.input_audio_transcription.completed': {
             const turn = item(event.item_id);
-            items.delete(event.item_id ?? '');
-            pending = Math.max(0, pending - 1);
+            turnOver(event.item_id);
             const transcript = (event.transcript ?? turn.text).trim();
             const heard = words(transcript, turn);
-            const replies: WireReply[] = heard.length > 0 ? [{ kind: 'final', text: transcript, words: withWrittenForms(heard, transcript) }] : [{ kind: 'utterance-end' }];
-            return ending && pending === 0 ? [...replies, { kind: 'done' }] : replies;
+            return thenDoneIfLast(heard.length > 0 ? [{ kind: 'final', text: transcript, words: withWrittenForms(heard, transcript) }] : [{ kind: 'utterance-end' }]);
           }
           case 'conversation.item.input_audio_transcription.failed': {
             // The turn could not be transcribed (the service says why): it ends without words rather than waiting forever.
-            items.delete(event.item_id ?? '');
-            pending = Math.max(0, pending - 1);
+            turnOver(event.item_id);
             this.log.warn({ engine: this.engine, err: event.error?.message ?? event.error?.code }, 'openai-realtime could not transcribe a turn: its words are lost');
-            return ending && pending === 0 ? [{ kind: 'utterance-end' }, { kind: 'done' }] : [{ kind: 'utterance-end' }];
+            return thenDoneIfLast([{ kind: 'utterance-end' }]);
           }
           case 'error': {
             // The end's commit finds nothing left to transcribe: the stream is over.
-            if (event.error?.code === 'input_audio_buffer_commit_empty') return ending && pending === 0 ? [{ kind: 'done' }] : [];
+            if (event.error?.code === 'input_audio_buffer_commit_empty') return thenDoneIfLast([]);
             if (event.error?.code === 'invalid_api_key') throw new BridgeError('ASR_AUTH_FAILED', `openai-realtime refused the API key: ${event.error.message ?? ''}`);
             if (event.error?.code === 'unknown_event' && event.error.message?.includes(form)) {
               const other = this.options.sessionForm === 'session' ? 'transcription_session' : 'session';
@@ -133,7 +135,6 @@ export class OpenAiRealtimeRecognizer extends WebSocketRecognizer {
             return [];
         }
       },
-      // From the end's commit on, a completion with nothing left pending ends the stream.
       ending: () => {
         ending = true;
       },
