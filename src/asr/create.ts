@@ -11,6 +11,7 @@ import { PocketsphinxRecognizer } from './pocketsphinx/recognizer.js';
 import { SherpaOnnxRecognizer } from './sherpa-onnx/recognizer.js';
 import type { SpeechRecognizer } from './types.js';
 import { VoskServerRecognizer } from './vosk-server/recognizer.js';
+import { WhisperLiveRecognizer } from './whisperlive/recognizer.js';
 
 export function createRecognizer(asr: AsrConfig, log: Logger): SpeechRecognizer {
   const engines = [asr, ...asr.fallback].map((engine) => createEngine(engine, asr.phrases, log));
@@ -51,6 +52,8 @@ function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger): Speech
         },
         log,
       );
+    case 'whisperlive':
+      return new WhisperLiveRecognizer({ url: asr.url!, model: asr.model ?? 'small', language: asr.language, phrases: phraseTexts(phrases) }, log);
     default:
       throw new BridgeError('ASR_UNKNOWN_ENGINE', `unknown ASR engine "${asr.engine}"`);
   }

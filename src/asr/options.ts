@@ -3,7 +3,7 @@ import { language, milliseconds, type OptionProblem } from '../util/schema.js';
 import { findSherpaModelFiles } from './sherpa-onnx/model-files.js';
 
 /** Engines this build can run. */
-export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime'] as const;
+export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime', 'whisperlive'] as const;
 /** Cloud engines take an API key; the config names the environment variable that holds it. */
 const API_KEY_VARIABLES: Record<string, string> = { deepgram: 'DEEPGRAM_API_KEY', assemblyai: 'ASSEMBLYAI_API_KEY' };
 
@@ -20,11 +20,11 @@ const engineFields = {
   endpointSilenceMs: milliseconds(100, 5_000).default(500),
   partialIntervalMs: milliseconds(20, 2_000).default(100),
   maxUtteranceMs: milliseconds(2_000, 120_000).default(20_000),
-  /** vosk-server: ws:// or wss:// address of the recognizer (required); cloud engines: another endpoint (a proxy, a region). */
+  /** vosk-server, whisperlive: ws:// or wss:// address of the server (required); cloud engines: another endpoint (a proxy, a region). */
   url: z.string().regex(/^wss?:\/\//, 'expected a ws:// or wss:// URL').optional(),
   /** Cloud engines: write it as ${DEEPGRAM_API_KEY} or ${ASSEMBLYAI_API_KEY}, never the key itself. */
   apiKey: z.string().min(1, 'the API key is empty').optional(),
-  /** Cloud engines' model: deepgram nova-3 by default, assemblyai universal-streaming-english. */
+  /** The engine's model: deepgram nova-3 by default, assemblyai universal-streaming-english, whisperlive small. */
   model: z.string().min(1).optional(),
   /**
    * pocketsphinx search settings: fast (default: caption WER within a point of balanced on our corpus for less
@@ -41,6 +41,7 @@ const engineFields = {
 };
 const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; modelDir?: string }, ctx: z.RefinementCtx): void => {
   if (asr.engine === 'vosk-server' && !asr.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'engine vosk-server needs asr.url (ws://host:2700)' });
+  if (asr.engine === 'whisperlive' && !asr.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'engine whisperlive needs asr.url, the server (ws://gpu-box:9090)' });
   const keyVariable = API_KEY_VARIABLES[asr.engine];
   if (keyVariable && !asr.apiKey) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: `engine ${asr.engine} needs an API key: apiKey: \${${keyVariable}}` });
   // OpenAI's own service needs a key; a self-hosted server of the same protocol (url) may not.

@@ -1,4 +1,5 @@
 import type { AudioItem } from '../audio.js';
+import { normalizeWords } from '../util/wer.js';
 
 /** A word with its place in the stream's audio, in seconds from the stream's first sample. */
 export interface RecognizedWord {
@@ -14,6 +15,17 @@ export interface RecognizedWord {
 /** Words moved `offsetSeconds` later: an engine's times counted from its own start, put on the stream's timeline. */
 export function shiftWords<W extends RecognizedWord>(words: readonly W[], offsetSeconds: number): W[] {
   return words.map((w) => ({ ...w, start: w.start + offsetSeconds, end: w.end + offsetSeconds }));
+}
+
+/**
+ * Words for a protocol that gives a span of speech but no word times (OpenAI's realtime turns, WhisperLive without
+ * word timestamps): spread evenly over the span, in order; without an end, about 0.3 s a word.
+ */
+export function spreadWords(text: string, start: number, end?: number): RecognizedWord[] {
+  const plain = normalizeWords(text);
+  const until = Math.max(end ?? start + plain.length * 0.3, start);
+  const step = plain.length > 0 ? (until - start) / plain.length : 0;
+  return plain.map((word, i) => ({ word, start: start + i * step, end: start + (i + 1) * step }));
 }
 
 /** Work a recognizer has done, for metrics: audio taken and CPU spent on it. */

@@ -98,3 +98,9 @@ export class EngineSession {
     this.decoder = undefined;
   }
 }
+
+/** How engines that write sentences (gpt-4o-transcribe, Whisper) put a plain transcript: a capital first word and an end mark. */
+export function writtenSentence(text: string): string {
+  if (!text) return text;
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+}

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { SpeechEvent } from '../../src/asr/types.js';
 import { Resampler } from '../../src/util/resampler.js';
-import { FakeEngineServer, type EngineSession } from './fake-engine-server.js';
+import { FakeEngineServer, writtenSentence, type EngineSession } from './fake-engine-server.js';
 
 /**
  * OpenAI's realtime transcription (`/v1/realtime?intent=transcription`) message for message, as its API reference
@@ -51,7 +51,7 @@ export class FakeOpenAiRealtime extends FakeEngineServer {
           send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: Math.round(event.time * 1000), item_id: itemId });
           send({ type: 'input_audio_buffer.committed', previous_item_id: null, item_id: itemId });
           // As gpt-4o-transcribe does: the committed turn is transcribed, its text streamed out as deltas, then completed.
-          const transcript = written(event.text);
+          const transcript = writtenSentence(event.text);
           if (deltas) for (const piece of transcript.split(/(?= )/)) send({ type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta: piece });
           send({ type: 'conversation.item.input_audio_transcription.completed', item_id: itemId, content_index: 0, transcript });
           itemId = undefined;
@@ -89,10 +89,4 @@ export class FakeOpenAiRealtime extends FakeEngineServer {
       }
     });
   }
-}
-
-/** gpt-4o-transcribe writes sentences: a capital first word and an end mark. */
-function written(text: string): string {
-  if (!text) return text;
-  return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
 }

@@ -6,6 +6,7 @@ import { DEFAULT_MODEL_DIR } from '../../src/asr/pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from '../../src/asr/pocketsphinx/recognizer.js';
 import type { SpeechEvent, SpeechRecognizer } from '../../src/asr/types.js';
 import { VoskServerRecognizer } from '../../src/asr/vosk-server/recognizer.js';
+import { WhisperLiveRecognizer } from '../../src/asr/whisperlive/recognizer.js';
 import type { AudioItem } from '../../src/audio.js';
 import { silentLogger } from '../../src/log.js';
 import { readWav } from '../../src/util/wav.js';
@@ -15,6 +16,7 @@ import { FakeDeepgram } from '../helpers/fake-deepgram.js';
 import { FakeOpenAiRealtime } from '../helpers/fake-openai-realtime.js';
 import type { FakeEngineServer } from '../helpers/fake-engine-server.js';
 import { FakeVoskServer } from '../helpers/fake-vosk-server.js';
+import { FakeWhisperLive } from '../helpers/fake-whisperlive.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { waitUntil } from '../helpers/wait.js';
 import { audioChunks, collectEvents, finalText, type ChunkOptions } from '../helpers/speech-events.js';
@@ -81,6 +83,13 @@ const engines: EngineUnderTest[] = [
     keyed: true,
     wordTimings: false,
     interims: false,
+  },
+  {
+    name: 'whisperlive',
+    server: () => new FakeWhisperLive(),
+    create: (url) => new WhisperLiveRecognizer({ url, model: 'small', language: 'en-US', phrases: ['Quint'] }, silentLogger),
+    finalizes: false,
+    keyed: false,
   },
 ];
 

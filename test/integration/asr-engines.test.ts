@@ -6,6 +6,7 @@ import { DeepgramRecognizer } from '../../src/asr/deepgram/recognizer.js';
 import { OpenAiRealtimeRecognizer } from '../../src/asr/openai-realtime/recognizer.js';
 import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../../src/asr/pocketsphinx/binding.js';
 import { SherpaOnnxRecognizer } from '../../src/asr/sherpa-onnx/recognizer.js';
+import { WhisperLiveRecognizer } from '../../src/asr/whisperlive/recognizer.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon } from '../../src/daemon.js';
 import type { AudioItem } from '../../src/audio.js';
@@ -15,6 +16,7 @@ import { wordErrorRate } from '../../src/util/wer.js';
 import { FakeAssemblyAi } from '../helpers/fake-assemblyai.js';
 import { FakeDeepgram } from '../helpers/fake-deepgram.js';
 import { FakeOpenAiRealtime } from '../helpers/fake-openai-realtime.js';
+import { FakeWhisperLive } from '../helpers/fake-whisperlive.js';
 import { configProblems } from '../helpers/config-problems.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
 import { captureLogs } from '../helpers/log-capture.js';
@@ -233,6 +235,55 @@ describe('OpenAI realtime transcription adapter', () => {
   it('needs a key for OpenAI itself, not for a self-hosted server', () => {
     expect(configProblems(meetingWith('{ engine: openai-realtime }'))).toEqual(['4:10 meetings[0].asr.apiKey: engine openai-realtime needs an API key: apiKey: ${OPENAI_API_KEY} (or url, for a self-hosted server)']);
     expect(configProblems(meetingWith('{ engine: openai-realtime, url: "ws://gpu-box:8000/v1/realtime?intent=transcription" }'))).toEqual([]);
+  });
+});
+
+describe('WhisperLive adapter', () => {
+  it('opens with its options (language, model, VAD, hotwords, word timestamps), takes each completed segment once and keeps Whisper\'s writing', async () => {
+    const server = stopAfterTest(new FakeWhisperLive());
+    const url = await server.start();
+    const recognizer = new WhisperLiveRecognizer({ url, model: 'large-v3', language: 'en-US', phrases: ['Quint', 'caption bridge'] }, silentLogger);
+    await recognizer.start();
+    const events = await collectEvents(recognizer.transcribe(paced(concatSamples([roomNoise(0.5), speech(0), roomNoise(1.2), speech(3), roomNoise(1)]))));
+    expect(server.clientOptions.at(-1)).toMatchObject({ language: 'en', task: 'transcribe', model: 'large-v3', use_vad: true, word_timestamps: true, hotwords: 'Quint, caption bridge' });
+    expect(server.clientOptions.at(-1)!.uid).toMatch(/^[0-9a-f-]{36}$/);
+    // The server repeats its last ten completed segments in every message: each one is one final, once.
+    const finals = events.flatMap((e) => (e.type === 'final' ? [e] : []));
+    expect(finals.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(finals.map((f) => f.words[0]!.start)).size).toBe(finals.length);
+    expect(wordErrorRate(`${clips[0]!.transcript} ${clips[3]!.transcript}`, finalText(events)).wer).toBeLessThan(0.4);
+    // Whisper writes sentences: the written forms ride on the plain words as heard, with the server's word times.
+    for (const final of finals) {
+      expect(final.words.at(-1)!.display).toMatch(/\.$/);
+      expect(final.words.every((w) => w.word === w.word.toLowerCase())).toBe(true);
+    }
+    expect(finals.at(-1)!.words[0]!.start).toBeGreaterThan(7);
+    await recognizer.close();
+  });
+
+  it('says at start that a server at its client limit is full, as a failure worth retrying (a fallback engine takes over)', async () => {
+    const server = stopAfterTest(new FakeWhisperLive());
+    server.full = true;
+    const recognizer = new WhisperLiveRecognizer({ url: await server.start(), model: 'small', language: 'en-US', phrases: [] }, silentLogger);
+    await expect(recognizer.start()).rejects.toMatchObject({ code: 'ASR_ENGINE_FAILED', retryable: true, message: expect.stringContaining('frees in 4.5 minutes') });
+    await recognizer.close();
+  });
+
+  it('captions a meeting in the daemon, its sentence ends cutting blocks; the config needs the server\'s address', async () => {
+    const server = stopAfterTest(new FakeWhisperLive());
+    const base = await server.start();
+    const zoom = stopAfterTest(new FakeZoom());
+    const captionUrl = await zoom.start();
+    const dir = await tempDirForTest('cb-whisperlive-');
+    const daemon = stopAfterTest(await startDaemon(parseConfig(engineMeeting(dir, `{ engine: whisperlive, url: "${base}" }`, captionUrl), 'wl.yaml', {}), silentLogger));
+    const audio = concatSamples([roomNoise(0.5), speech(2), roomNoise(1.5), speech(1), roomNoise(1.5)]);
+    expect((await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/m`, audio, { token: 't', realtime: false })).code).toBe(1000);
+    await daemon.stop();
+    expect(server.clientOptions.at(-1)).toMatchObject({ model: 'small' });
+    expect(zoom.text()).toMatch(/selfish/i);
+    expect(zoom.accepted.some((c) => /\.$/.test(c.body))).toBe(true);
+    expect(zoom.violations).toEqual([]);
+    expect(configProblems(meetingWith('{ engine: whisperlive }'))).toEqual(['4:10 meetings[0].asr.url: engine whisperlive needs asr.url, the server (ws://gpu-box:9090)']);
   });
 });
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES } from '../../src/asr/options.js';
 import { parseConfig } from '../../src/config/load.js';
 import { configProblems } from '../helpers/config-problems.js';
 
@@ -60,7 +61,7 @@ meetings:
       '4:39 meetings[0].source.token: environment variable NOT_SET is not set',
       expect.stringMatching(/^1:15 http\.port: .*65535/),
       '3:9 meetings[0].id: meeting id must be lower-case letters, digits and dashes (it appears in URLs)',
-      '5:20 meetings[0].asr.engine: unknown engine "whisper"; available: pocketsphinx, vosk-server, deepgram, assemblyai, sherpa-onnx, openai-realtime',
+      `5:20 meetings[0].asr.engine: unknown engine "whisper"; available: ${ENGINES.join(', ')}`,
       '5:10 meetings[0].asr: Unrecognized key: "langauge"',
       '7:22 meetings[0].captions[0].zoom.url: caption URL is not a valid URL: [REDACTED]',
       '8:23 meetings[0].captions[1].file.path: transcript file must end in .vtt, .srt or .txt',

@@ -1,11 +1,10 @@
 import { BridgeError } from '../../errors.js';
 import { PCM_SAMPLE_RATE } from '../../audio.js';
 import type { Logger } from '../../log.js';
-import { normalizeWords } from '../../util/wer.js';
 import { Resampler } from '../../util/resampler.js';
 import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
 import type { WireReply, WireSession } from '../remote/wire-stream.js';
-import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
+import { spreadWords, type RecognizedWord, type RecognizerCapabilities } from '../types.js';
 import { withWrittenForms } from '../written-forms.js';
 
 export const OPENAI_REALTIME_URL = 'wss://api.openai.com/v1/realtime?intent=transcription';
@@ -68,13 +67,7 @@ export class OpenAiRealtimeRecognizer extends WebSocketRecognizer {
       if (!found) items.set(key, (found = { text: '' }));
       return found;
     };
-    const words = (text: string, span: { start?: number; end?: number }): RecognizedWord[] => {
-      const plain = normalizeWords(text);
-      const start = span.start ?? 0;
-      const end = Math.max(span.end ?? start + plain.length * 0.3, start);
-      const step = plain.length > 0 ? (end - start) / plain.length : 0;
-      return plain.map((word, i) => ({ word, start: start + i * step, end: start + (i + 1) * step }));
-    };
+    const words = (text: string, span: { start?: number; end?: number }): RecognizedWord[] => spreadWords(text, span.start ?? 0, span.end);
     // From the end's commit on, the answer that leaves nothing being transcribed is the stream's last.
     const thenDoneIfLast = (replies: WireReply[]): WireReply[] => (ending && pending === 0 ? [...replies, { kind: 'done' }] : replies);
     const turnOver = (id: string | undefined): void => {

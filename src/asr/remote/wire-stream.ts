@@ -29,14 +29,19 @@ export interface WireSession {
   readonly finalizeMessage?: string;
   /** Sent when no audio went out for keepAliveMs, so the engine does not time the connection out. */
   readonly keepAliveMessage?: string;
-  /** Asks the engine to settle everything and end the connection. */
-  readonly endMessage: string;
+  /** Asks the engine to settle everything and end the connection (a Buffer goes as a binary frame). */
+  readonly endMessage: string | Buffer;
   /** Throws a BridgeError for a message the engine sends to say something is wrong. */
   onMessage(text: string): WireReply[];
   /** How a chunk of the stream's 16 kHz audio goes on the wire; by default as binary s16le. */
   encodeAudio?(pcm: Int16Array): string | Buffer;
   /** The end message is going out: the engine's next answers are the last (a protocol without its own end reply). */
   ending?(): void;
+  /**
+   * The connection closed: what the engine had said but not settled, settled now. A server that closes without a
+   * last word (WhisperLive at the end of audio, or at its time limit) would otherwise take its latest words along.
+   */
+  closed?(): WireReply[];
 }
 
 /** How a stream survives a lost connection, and how long it waits for the engine. */
@@ -162,6 +167,7 @@ export class WireStream {
       clearInterval(keepAlive);
       if (socket !== this.ws || this.finished) return;
       this.ws = undefined;
+      for (const reply of session.closed?.() ?? []) this.take(reply, socket);
       if (this.endSent) {
         // After the end message a clean close is the engine finishing (vosk-server's close carries no code).
         // A lost connection now has nothing left to resend: the words still in flight are gone.
