@@ -2,6 +2,7 @@ import { it } from 'vitest';
 import { AssemblyAiRecognizer } from '../src/asr/assemblyai/recognizer.js';
 import { OpenAiRealtimeRecognizer } from '../src/asr/openai-realtime/recognizer.js';
 import { WhisperLiveRecognizer } from '../src/asr/whisperlive/recognizer.js';
+import { SpeechmaticsRecognizer } from '../src/asr/speechmatics/recognizer.js';
 import { DeepgramRecognizer } from '../src/asr/deepgram/recognizer.js';
 import { DEFAULT_MODEL_DIR } from '../src/asr/pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from '../src/asr/pocketsphinx/recognizer.js';
@@ -14,6 +15,7 @@ import { wordErrorRate } from '../src/util/wer.js';
 import { FakeAssemblyAi } from '../test/helpers/fake-assemblyai.js';
 import { FakeOpenAiRealtime } from '../test/helpers/fake-openai-realtime.js';
 import { FakeWhisperLive } from '../test/helpers/fake-whisperlive.js';
+import { FakeSpeechmatics } from '../test/helpers/fake-speechmatics.js';
 import { FakeDeepgram } from '../test/helpers/fake-deepgram.js';
 import type { FakeEngineServer } from '../test/helpers/fake-engine-server.js';
 import { FakeVoskServer } from '../test/helpers/fake-vosk-server.js';
@@ -90,6 +92,11 @@ const engines: Engine[] = [
       new OpenAiRealtimeRecognizer({ apiKey: 'sk-test-key', url: `${url}/v1/realtime?intent=transcription`, model: 'gpt-4o-transcribe', language: 'en-US', endpointSilenceMs: 500, phrases: [], sessionForm: 'session' }, silentLogger),
   },
   { name: 'whisperlive protocol (local stand-in)', server: new FakeWhisperLive(), create: (url) => new WhisperLiveRecognizer({ url, model: 'small', language: 'en-US', phrases: [] }, silentLogger) },
+  {
+    name: 'speechmatics protocol (local stand-in)',
+    server: new FakeSpeechmatics(),
+    create: (url) => new SpeechmaticsRecognizer({ apiKey: 'sm-test-key', url: `${url}/v2`, model: 'enhanced', language: 'en-US', endpointSilenceMs: 500, phrases: [] }, silentLogger),
+  },
 ];
 
 it('engines: real-time factor, CPU and memory per stream, end of utterance to final, WER on librivox', async () => {

@@ -9,6 +9,7 @@ import { phraseTexts, type Phrase } from './phrases.js';
 import { DEFAULT_MODEL_DIR, POCKETSPHINX_PROFILES } from './pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from './pocketsphinx/recognizer.js';
 import { SherpaOnnxRecognizer } from './sherpa-onnx/recognizer.js';
+import { SpeechmaticsRecognizer } from './speechmatics/recognizer.js';
 import type { SpeechRecognizer } from './types.js';
 import { VoskServerRecognizer } from './vosk-server/recognizer.js';
 import { WhisperLiveRecognizer } from './whisperlive/recognizer.js';
@@ -50,6 +51,11 @@ function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger): Speech
           phrases: phraseTexts(phrases),
           sessionForm: asr.realtimeSession,
         },
+        log,
+      );
+    case 'speechmatics':
+      return new SpeechmaticsRecognizer(
+        { apiKey: asr.apiKey!, url: asr.url, model: asr.model ?? 'enhanced', language: asr.language, endpointSilenceMs: asr.endpointSilenceMs, phrases: phraseTexts(phrases), diarize: asr.diarize },
         log,
       );
     case 'whisperlive':

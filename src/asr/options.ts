@@ -3,9 +3,9 @@ import { language, milliseconds, type OptionProblem } from '../util/schema.js';
 import { findSherpaModelFiles } from './sherpa-onnx/model-files.js';
 
 /** Engines this build can run. */
-export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime', 'whisperlive'] as const;
+export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime', 'whisperlive', 'speechmatics'] as const;
 /** Cloud engines take an API key; the config names the environment variable that holds it. */
-const API_KEY_VARIABLES: Record<string, string> = { deepgram: 'DEEPGRAM_API_KEY', assemblyai: 'ASSEMBLYAI_API_KEY' };
+const API_KEY_VARIABLES: Record<string, string> = { deepgram: 'DEEPGRAM_API_KEY', assemblyai: 'ASSEMBLYAI_API_KEY', speechmatics: 'SPEECHMATICS_API_KEY' };
 
 const engineFields = {
   engine: z
@@ -24,14 +24,17 @@ const engineFields = {
   url: z.string().regex(/^wss?:\/\//, 'expected a ws:// or wss:// URL').optional(),
   /** Cloud engines: write it as ${DEEPGRAM_API_KEY} or ${ASSEMBLYAI_API_KEY}, never the key itself. */
   apiKey: z.string().min(1, 'the API key is empty').optional(),
-  /** The engine's model: deepgram nova-3 by default, assemblyai universal-streaming-english, whisperlive small. */
+  /**
+   * The engine's model: deepgram nova-3 by default, assemblyai universal-streaming-english, whisperlive small,
+   * speechmatics enhanced (its operating point: standard or enhanced).
+   */
   model: z.string().min(1).optional(),
   /**
    * pocketsphinx search settings: fast (default: caption WER within a point of balanced on our corpus for less
    * than half the CPU) or balanced (pocketsphinx's own settings).
    */
   profile: z.enum(['balanced', 'fast']).default('fast'),
-  /** deepgram: tell speakers apart; a new speaker starts a new block (marked with display.speakerMarker). */
+  /** deepgram, speechmatics: tell speakers apart; a new speaker starts a new block (marked with display.speakerMarker). */
   diarize: z.boolean().default(false),
   /**
    * openai-realtime: how the session is configured, `session.update` of type transcription (OpenAI's current API)

@@ -10,6 +10,8 @@ export interface RecognizedWord {
   display?: string;
   /** Who said it, when the engine tells speakers apart (diarization). */
   speaker?: string;
+  /** The engine promises this word of an interim will not change any more (AWS's partial-result stabilisation). */
+  stable?: boolean;
 }
 
 /** Words moved `offsetSeconds` later: an engine's times counted from its own start, put on the stream's timeline. */

@@ -112,7 +112,8 @@ export class Segmenter {
     const stableSeconds = this.options.stableMs / 1000;
     let stable = 0;
     const limit = Math.max(0, words.length - this.options.holdBackWords);
-    while (stable < limit && audioTime - this.agreedSince[stable]! >= stableSeconds) stable++;
+    // A word the engine itself calls stable will not change: it settles at once, newest word or not.
+    while (stable < words.length && (words[stable]!.stable || (stable < limit && audioTime - this.agreedSince[stable]! >= stableSeconds))) stable++;
 
     const covered = this.revise(words);
     for (let i = covered; i < stable; i++) this.settle(words[i]!);

@@ -7,6 +7,7 @@ import { PocketsphinxRecognizer } from '../../src/asr/pocketsphinx/recognizer.js
 import type { SpeechEvent, SpeechRecognizer } from '../../src/asr/types.js';
 import { VoskServerRecognizer } from '../../src/asr/vosk-server/recognizer.js';
 import { WhisperLiveRecognizer } from '../../src/asr/whisperlive/recognizer.js';
+import { SpeechmaticsRecognizer } from '../../src/asr/speechmatics/recognizer.js';
 import type { AudioItem } from '../../src/audio.js';
 import { silentLogger } from '../../src/log.js';
 import { readWav } from '../../src/util/wav.js';
@@ -17,6 +18,7 @@ import { FakeOpenAiRealtime } from '../helpers/fake-openai-realtime.js';
 import type { FakeEngineServer } from '../helpers/fake-engine-server.js';
 import { FakeVoskServer } from '../helpers/fake-vosk-server.js';
 import { FakeWhisperLive } from '../helpers/fake-whisperlive.js';
+import { FakeSpeechmatics } from '../helpers/fake-speechmatics.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { waitUntil } from '../helpers/wait.js';
 import { audioChunks, collectEvents, finalText, type ChunkOptions } from '../helpers/speech-events.js';
@@ -90,6 +92,14 @@ const engines: EngineUnderTest[] = [
     create: (url) => new WhisperLiveRecognizer({ url, model: 'small', language: 'en-US', phrases: ['Quint'] }, silentLogger),
     finalizes: false,
     keyed: false,
+  },
+  {
+    name: 'speechmatics',
+    server: () => new FakeSpeechmatics(),
+    create: (url, options) =>
+      new SpeechmaticsRecognizer({ apiKey: options?.apiKey ?? 'sm-test-key', url: `${url}/v2`, model: 'enhanced', language: 'en-US', endpointSilenceMs: 500, phrases: ['Quint'] }, silentLogger),
+    finalizes: true,
+    keyed: true,
   },
 ];
 

@@ -7,6 +7,7 @@ import { OpenAiRealtimeRecognizer } from '../../src/asr/openai-realtime/recogniz
 import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../../src/asr/pocketsphinx/binding.js';
 import { SherpaOnnxRecognizer } from '../../src/asr/sherpa-onnx/recognizer.js';
 import { WhisperLiveRecognizer } from '../../src/asr/whisperlive/recognizer.js';
+import { SpeechmaticsRecognizer } from '../../src/asr/speechmatics/recognizer.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon } from '../../src/daemon.js';
 import type { AudioItem } from '../../src/audio.js';
@@ -17,6 +18,7 @@ import { FakeAssemblyAi } from '../helpers/fake-assemblyai.js';
 import { FakeDeepgram } from '../helpers/fake-deepgram.js';
 import { FakeOpenAiRealtime } from '../helpers/fake-openai-realtime.js';
 import { FakeWhisperLive } from '../helpers/fake-whisperlive.js';
+import { FakeSpeechmatics } from '../helpers/fake-speechmatics.js';
 import { configProblems } from '../helpers/config-problems.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
 import { captureLogs } from '../helpers/log-capture.js';
@@ -284,6 +286,72 @@ describe('WhisperLive adapter', () => {
     expect(zoom.accepted.some((c) => /\.$/.test(c.body))).toBe(true);
     expect(zoom.violations).toEqual([]);
     expect(configProblems(meetingWith('{ engine: whisperlive }'))).toEqual(['4:10 meetings[0].asr.url: engine whisperlive needs asr.url, the server (ws://gpu-box:9090)']);
+  });
+});
+
+describe('Speechmatics adapter', () => {
+  it('starts recognition as its client does (raw pcm_s16le 16 kHz, partials, vocabulary, end of utterance at the meeting silence), names the last frame at the end, and keeps its punctuation', async () => {
+    const server = stopAfterTest(new FakeSpeechmatics('sm-key'));
+    const url = `${await server.start()}/v2`;
+    const recognizer = new SpeechmaticsRecognizer({ apiKey: 'sm-key', url, model: 'enhanced', language: 'en-US', endpointSilenceMs: 400, phrases: ['Quint', 'caption bridge'] }, silentLogger);
+    const events = await collectEvents(recognizer.transcribe(paced(concatSamples([roomNoise(0.5), speech(0), roomNoise(1.2), speech(3), roomNoise(1)]))));
+    expect(server.starts.at(-1)).toEqual({
+      message: 'StartRecognition',
+      audio_format: { type: 'raw', encoding: 'pcm_s16le', sample_rate: 16_000 },
+      transcription_config: {
+        language: 'en',
+        output_locale: 'en-US',
+        operating_point: 'enhanced',
+        enable_partials: true,
+        max_delay: 2,
+        additional_vocab: [{ content: 'Quint' }, { content: 'caption bridge' }],
+        conversation_config: { end_of_utterance_silence_trigger: 0.4 },
+      },
+    });
+    expect(server.requests.at(-1)!.headers.authorization).toBe('Bearer sm-key');
+    expect(server.wrongLastSeqNo).toBe(0);
+    // Each utterance came in two AddTranscript pieces: joined into one final, the full stop on its last word.
+    const finals = events.flatMap((e) => (e.type === 'final' ? [e] : []));
+    expect(finals.length).toBeGreaterThanOrEqual(2);
+    expect(wordErrorRate(`${clips[0]!.transcript} ${clips[3]!.transcript}`, finalText(events)).wer).toBeLessThan(0.4);
+    for (const final of finals) {
+      expect(final.words.at(-1)!.display).toMatch(/\.$/);
+      expect(final.words[0]!.display).toMatch(/^[A-Z]/);
+      expect(final.words.every((w) => w.word === w.word.toLowerCase())).toBe(true);
+    }
+    await recognizer.close();
+  });
+
+  it('asks for speakers with diarize, and refuses a language the service does not have at start, as a request to fix', async () => {
+    const server = stopAfterTest(new FakeSpeechmatics('sm-key'));
+    const url = `${await server.start()}/v2`;
+    const speakers = new SpeechmaticsRecognizer({ apiKey: 'sm-key', url, model: 'standard', language: 'en-GB', endpointSilenceMs: 500, phrases: [], diarize: true }, silentLogger);
+    const events = await collectEvents(speakers.transcribe(paced(concatSamples([roomNoise(0.3), speech(3), roomNoise(1)]))));
+    expect(server.starts.at(-1)!.transcription_config).toMatchObject({ diarization: 'speaker', output_locale: 'en-GB', operating_point: 'standard' });
+    expect(events.flatMap((e) => (e.type === 'final' ? e.words : [])).every((w) => w.speaker === 'S1')).toBe(true);
+    await speakers.close();
+    const german = new SpeechmaticsRecognizer({ apiKey: 'sm-key', url, model: 'enhanced', language: 'de-DE', endpointSilenceMs: 500, phrases: [] }, silentLogger);
+    await expect(german.start()).rejects.toMatchObject({ code: 'ASR_ENGINE_REJECTED', retryable: false, message: expect.stringContaining('invalid_language') });
+    await german.close();
+  });
+
+  it('captions a meeting in the daemon with the key from the environment, never logged', async () => {
+    const server = stopAfterTest(new FakeSpeechmatics('sm-secret-key-456'));
+    const base = await server.start();
+    const zoom = stopAfterTest(new FakeZoom());
+    const captionUrl = await zoom.start();
+    const dir = await tempDirForTest('cb-speechmatics-');
+    const yaml = engineMeeting(dir, `{ engine: speechmatics, apiKey: "\${SPEECHMATICS_API_KEY}", url: "${base}/v2" }`, captionUrl);
+    const captured = captureLogs('debug');
+    const daemon = stopAfterTest(await startDaemon(parseConfig(yaml, 'sm.yaml', { SPEECHMATICS_API_KEY: 'sm-secret-key-456' }), captured.log));
+    const audio = concatSamples([roomNoise(0.5), speech(2), roomNoise(1.5), speech(1), roomNoise(1.5)]);
+    expect((await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/m`, audio, { token: 't', realtime: false })).code).toBe(1000);
+    await daemon.stop();
+    expect(zoom.text()).toMatch(/selfish/i);
+    expect(zoom.accepted.some((c) => /\.$/.test(c.body))).toBe(true);
+    expect(zoom.violations).toEqual([]);
+    expect(captured.text()).not.toContain('sm-secret-key-456');
+    expect(configProblems(meetingWith('{ engine: speechmatics }'))).toEqual(['4:10 meetings[0].asr.apiKey: engine speechmatics needs an API key: apiKey: ${SPEECHMATICS_API_KEY}']);
   });
 });
 

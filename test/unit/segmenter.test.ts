@@ -49,6 +49,19 @@ describe('Segmenter', () => {
     expect(text(tokens)).toBe('He was not an ill disposed young man.');
   });
 
+  it('settles at once the words the engine promises will not change (AWS stabilisation), the newest one too', () => {
+    const heard = (stable: boolean[]): SpeechEvent => ({
+      type: 'interim',
+      text: 'he was not',
+      time: 0.9,
+      words: ['he', 'was', 'not'].map((word, i) => ({ word, start: i * 0.3, end: i * 0.3 + 0.25, stable: stable[i] })),
+    });
+    const settledNow = (event: SpeechEvent): string[] => new Segmenter().onEvent(event, 900)?.tokens.flatMap((t) => t.words) ?? [];
+    expect(settledNow(heard([false, false, false]))).toEqual([]);
+    expect(settledNow(heard([true, true, false]))).toEqual(['he', 'was']);
+    expect(settledNow(heard([true, true, true]))).toEqual(['he', 'was', 'not']);
+  });
+
   it('never doubles or drops words when the engine revises what was already settled', () => {
     const tokens = settle([
       interim('the mr', 0.4),

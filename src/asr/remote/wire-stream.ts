@@ -90,6 +90,8 @@ export class WireStream {
   private readonly utterance = new UtteranceTracker((event) => this.events.push(event));
   private readonly chunkSamples: number;
   private ws: WebSocket | undefined;
+  /** The engine answered the open message (protocols that want audio only after it: Speechmatics, WhisperLive). */
+  private ready = false;
   private session: WireSession;
   /** Samples sent on earlier connections: where the current connection's timeline starts. */
   private offsetSamples = 0;
@@ -146,6 +148,14 @@ export class WireStream {
 
   private attach(socket: WebSocket): void {
     const session = this.session;
+    this.ready = !session.answersOpen;
+    // An engine that never answers its opening would hold the stream's audio for good: treat it as a lost connection.
+    const opening = this.ready
+      ? undefined
+      : setTimeout(() => {
+          this.link.log.warn({ engine: this.link.engine }, 'speech engine did not answer the opening message in time');
+          socket.terminate();
+        }, this.link.policy.connectTimeoutMs);
     if (session.openMessage) socket.send(session.openMessage);
     const keepAlive = session.keepAliveMessage
       ? setInterval(() => {
@@ -162,9 +172,15 @@ export class WireStream {
         return this.finish(err instanceof BridgeError ? err : new BridgeError('ASR_ENGINE_FAILED', `${this.link.engine}: ${errorMessage(err)}`));
       }
       for (const reply of replies) this.take(reply, socket);
+      if (!this.ready && socket === this.ws && session.answersOpen!(String(data))) {
+        this.ready = true;
+        clearTimeout(opening);
+        this.wakePump();
+      }
     });
     socket.on('close', (code, reasonBuffer) => {
       clearInterval(keepAlive);
+      clearTimeout(opening);
       if (socket !== this.ws || this.finished) return;
       this.ws = undefined;
       for (const reply of session.closed?.() ?? []) this.take(reply, socket);
@@ -226,7 +242,7 @@ export class WireStream {
   }
 
   private async connected(): Promise<void> {
-    while (!this.ws && !this.finished) await new Promise<void>((resolve) => (this.connectionChanged = resolve));
+    while ((!this.ws || !this.ready) && !this.finished) await new Promise<void>((resolve) => (this.connectionChanged = resolve));
   }
 
   // Audio sent into a connection that is dropping is lost with it, like what the engine had not finalised.

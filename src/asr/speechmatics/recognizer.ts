@@ -1,0 +1,179 @@
+import { BridgeError } from '../../errors.js';
+import { PCM_SAMPLE_RATE } from '../../audio.js';
+import type { Logger } from '../../log.js';
+import { normalizeWords } from '../../util/wer.js';
+import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
+import type { WireReply, WireSession } from '../remote/wire-stream.js';
+import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
+
+/** The endpoint Speechmatics' own real-time client defaults to. */
+export const SPEECHMATICS_URL = 'wss://eu2.rt.speechmatics.com/v2';
+
+export interface SpeechmaticsOptions extends CloudEngineOptions {
+  /** Ask who speaks (diarization "speaker"): a change of speaker starts a new caption block. */
+  diarize?: boolean;
+}
+
+/** One entry of `results`, as the real-time API sends it (a word, or punctuation attached to its neighbour). */
+interface SpeechmaticsResult {
+  type?: string;
+  start_time?: number;
+  end_time?: number;
+  attaches_to?: string;
+  alternatives?: { content?: string; speaker?: string }[];
+}
+interface SpeechmaticsMessage {
+  message?: string;
+  results?: SpeechmaticsResult[];
+  type?: string;
+  reason?: string;
+}
+
+/** Error types by which Speechmatics refuses the request itself: sending it again cannot help. */
+const REFUSED_TYPES = new Set(['invalid_message', 'invalid_model', 'invalid_language', 'invalid_config', 'invalid_audio_type', 'invalid_output_format', 'not_allowed']);
+
+/**
+ * Speechmatics real-time (`/v2`): `StartRecognition` (raw pcm_s16le 16 kHz; language, partials, punctuation,
+ * vocabulary as `additional_vocab`, speakers, end of utterance after the meeting's silence), answered by
+ * `RecognitionStarted` before any audio goes; audio as binary frames, each acknowledged by `AudioAdded`.
+ * `AddTranscript` settles words piece by piece and `AddPartialTranscript` says what follows them; both are joined
+ * here into one growing interim per utterance, which `EndOfUtterance` (or `ForceEndOfUtterance`'s answer) makes
+ * final. Punctuation comes as its own results attached to a word: it becomes that word's written form, so sentence
+ * ends cut blocks. `EndOfStream` names the last audio frame sent; `EndOfTranscript` ends the stream.
+ */
+export class SpeechmaticsRecognizer extends WebSocketRecognizer {
+  readonly engine = 'speechmatics';
+  readonly capabilities: RecognizerCapabilities;
+
+  constructor(
+    private readonly options: SpeechmaticsOptions,
+    log: Logger,
+  ) {
+    super(log);
+    this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language] };
+  }
+
+  protected endpoint(): WebSocketEndpoint {
+    return { url: this.options.url ?? SPEECHMATICS_URL, headers: { Authorization: `Bearer ${this.options.apiKey}` } };
+  }
+
+  protected session(): WireSession {
+    let framesSent = 0;
+    let settled: RecognizedWord[] = [];
+    const text = (words: RecognizedWord[]): string => words.map((w) => w.word).join(' ');
+    const endUtterance = (): WireReply[] => {
+      const words = settled;
+      settled = [];
+      return words.length > 0 ? [{ kind: 'final', text: text(words), words }] : [];
+    };
+    return {
+      openMessage: JSON.stringify(this.startRecognition()),
+      answersOpen: (raw) => (JSON.parse(raw) as SpeechmaticsMessage).message === 'RecognitionStarted',
+      finalizeMessage: JSON.stringify({ message: 'ForceEndOfUtterance' }),
+      // EndOfStream names the last frame sent on this connection (frames are counted from 1, as AudioAdded does).
+      get endMessage() {
+        return JSON.stringify({ message: 'EndOfStream', last_seq_no: framesSent });
+      },
+      encodeAudio: (pcm) => {
+        framesSent += 1;
+        return Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+      },
+      onMessage: (raw): WireReply[] => {
+        const message = JSON.parse(raw) as SpeechmaticsMessage;
+        switch (message.message) {
+          case 'AddPartialTranscript': {
+            const words = [...settled, ...wordsOf(message.results)];
+            return words.length > 0 ? [{ kind: 'interim', text: text(words), words }] : [];
+          }
+          case 'AddTranscript': {
+            const words = wordsOf(message.results);
+            // A full stop that comes alone belongs to the last word settled before it.
+            attachLeadingPunctuation(settled, message.results);
+            settled.push(...words);
+            return settled.length > 0 ? [{ kind: 'interim', text: text(settled), words: [...settled] }] : [];
+          }
+          case 'EndOfUtterance':
+            return [...endUtterance(), { kind: 'utterance-end' }];
+          case 'EndOfTranscript':
+            return [...endUtterance(), { kind: 'done' }];
+          case 'Warning':
+            this.log.warn({ engine: this.engine, type: message.type, reason: message.reason }, 'speechmatics warns');
+            return [];
+          case 'Error': {
+            const reason = `${message.type ?? 'error'}: ${message.reason ?? ''}`;
+            if (message.type === 'not_authorised') throw new BridgeError('ASR_AUTH_FAILED', `speechmatics refused the API key (${reason})`);
+            if (REFUSED_TYPES.has(message.type ?? '')) throw new BridgeError('ASR_ENGINE_REJECTED', `speechmatics refused the request (${reason}); check the asr options`);
+            throw new BridgeError('ASR_ENGINE_FAILED', `speechmatics: ${reason}`);
+          }
+          default:
+            return [];
+        }
+      },
+    };
+  }
+
+  private startRecognition(): Record<string, unknown> {
+    const { language, model, endpointSilenceMs, phrases, diarize } = this.options;
+    const [base, region] = language.split('-');
+    return {
+      message: 'StartRecognition',
+      audio_format: { type: 'raw', encoding: 'pcm_s16le', sample_rate: PCM_SAMPLE_RATE },
+      transcription_config: {
+        language: base,
+        // Spelling of English output (en-US, en-GB, en-AU are the locales Speechmatics writes).
+        ...(base === 'en' && ['US', 'GB', 'AU'].includes(region ?? '') ? { output_locale: language } : {}),
+        operating_point: model,
+        enable_partials: true,
+        max_delay: 2,
+        ...(phrases.length > 0 ? { additional_vocab: phrases.map((content) => ({ content })) } : {}),
+        ...(diarize ? { diarization: 'speaker' } : {}),
+        conversation_config: { end_of_utterance_silence_trigger: endpointSilenceMs / 1000 },
+      },
+    };
+  }
+
+  /** Speechmatics closes with 4001 for a key it does not accept (after an in-band `not_authorised`). */
+  protected override refusal(code: number, reason: string): BridgeError | undefined {
+    if (code === 4001) return new BridgeError('ASR_AUTH_FAILED', `speechmatics refused the API key: ${reason || code}`);
+    return undefined;
+  }
+}
+
+/** The words of a result list, each with the punctuation attached to it as its written form. */
+function wordsOf(results: SpeechmaticsResult[] | undefined): RecognizedWord[] {
+  const words: RecognizedWord[] = [];
+  let pendingBefore = '';
+  for (const result of results ?? []) {
+    const content = result.alternatives?.[0]?.content ?? '';
+    if (result.type === 'punctuation') {
+      const last = words.at(-1);
+      if (result.attaches_to === 'next') pendingBefore += content;
+      else if (last) last.display = `${last.display ?? last.word}${content}`;
+      continue;
+    }
+    if (result.type !== 'word') continue;
+    const speaker = result.alternatives?.[0]?.speaker;
+    const plain = normalizeWords(content);
+    for (const word of plain) {
+      words.push({
+        word,
+        start: result.start_time ?? 0,
+        end: result.end_time ?? result.start_time ?? 0,
+        // A written form that stands for several words ("e-mail") would be shown once per word: those stay plain.
+        ...(plain.length === 1 ? { display: `${pendingBefore}${content}` } : {}),
+        ...(speaker && speaker !== 'UU' ? { speaker } : {}),
+      });
+    }
+    if (plain.length > 0) pendingBefore = '';
+  }
+  return words;
+}
+
+/** Punctuation at the head of a new piece, attached to the last word settled before it (a copy: that word has been sent on). */
+function attachLeadingPunctuation(settled: RecognizedWord[], results: SpeechmaticsResult[] | undefined): void {
+  for (const result of results ?? []) {
+    if (result.type !== 'punctuation' || result.attaches_to === 'next') return;
+    const last = settled.at(-1);
+    if (last) settled[settled.length - 1] = { ...last, display: `${last.display ?? last.word}${result.alternatives?.[0]?.content ?? ''}` };
+  }
+}
