@@ -2,7 +2,8 @@ import { BridgeError } from '../../errors.js';
 import { PCM_SAMPLE_RATE } from '../../audio.js';
 import type { Logger } from '../../log.js';
 import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
-import type { WireReply, WireSession } from '../remote/wire-stream.js';
+import { UtterancePieces } from '../remote/pieces.js';
+import type { WireSession } from '../remote/wire-stream.js';
 import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
 
 export const DEEPGRAM_URL = 'wss://api.deepgram.com/v1/listen';
@@ -76,13 +77,7 @@ export class DeepgramRecognizer extends WebSocketRecognizer {
   }
 
   protected session(): WireSession {
-    let settled: RecognizedWord[] = [];
-    const text = (words: RecognizedWord[]): string => words.map((w) => w.word).join(' ');
-    const endUtterance = (): WireReply[] => {
-      const words = settled;
-      settled = [];
-      return words.length > 0 ? [{ kind: 'final', text: text(words), words }] : [];
-    };
+    const pieces = new UtterancePieces();
     return {
       finalizeMessage: JSON.stringify({ type: 'Finalize' }),
       keepAliveMessage: JSON.stringify({ type: 'KeepAlive' }),
@@ -92,18 +87,18 @@ export class DeepgramRecognizer extends WebSocketRecognizer {
         switch (message.type) {
           case 'Results': {
             const words = (message.channel?.alternatives?.[0]?.words ?? []).map(toWord);
-            if (!message.is_final) return [{ kind: 'interim', text: text([...settled, ...words]), words: [...settled, ...words] }];
-            settled.push(...words);
-            if (message.speech_final || message.from_finalize) return endUtterance();
-            return settled.length > 0 ? [{ kind: 'interim', text: text(settled), words: [...settled] }] : [];
+            if (!message.is_final) return pieces.interim(words);
+            pieces.settle(words);
+            if (message.speech_final || message.from_finalize) return pieces.end();
+            return pieces.interim();
           }
           case 'UtteranceEnd':
-            return [...endUtterance(), { kind: 'utterance-end' }];
+            return [...pieces.end(), { kind: 'utterance-end' }];
           case 'SpeechStarted':
             return [{ kind: 'speech-started' }];
           case 'Metadata':
             // Deepgram's last message after CloseStream.
-            return [...endUtterance(), { kind: 'done' }];
+            return [...pieces.end(), { kind: 'done' }];
           case 'Error':
             throw new BridgeError('ASR_ENGINE_FAILED', `deepgram: ${message.description ?? message.message ?? 'error'}`);
           default:

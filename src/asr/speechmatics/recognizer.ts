@@ -3,6 +3,7 @@ import { PCM_SAMPLE_RATE } from '../../audio.js';
 import type { Logger } from '../../log.js';
 import { normalizeWords } from '../../util/wer.js';
 import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
+import { UtterancePieces } from '../remote/pieces.js';
 import type { WireReply, WireSession } from '../remote/wire-stream.js';
 import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
 
@@ -59,13 +60,7 @@ export class SpeechmaticsRecognizer extends WebSocketRecognizer {
 
   protected session(): WireSession {
     let framesSent = 0;
-    let settled: RecognizedWord[] = [];
-    const text = (words: RecognizedWord[]): string => words.map((w) => w.word).join(' ');
-    const endUtterance = (): WireReply[] => {
-      const words = settled;
-      settled = [];
-      return words.length > 0 ? [{ kind: 'final', text: text(words), words }] : [];
-    };
+    const pieces = new UtterancePieces();
     return {
       openMessage: JSON.stringify(this.startRecognition()),
       answersOpen: (raw) => (JSON.parse(raw) as SpeechmaticsMessage).message === 'RecognitionStarted',
@@ -81,21 +76,17 @@ export class SpeechmaticsRecognizer extends WebSocketRecognizer {
       onMessage: (raw): WireReply[] => {
         const message = JSON.parse(raw) as SpeechmaticsMessage;
         switch (message.message) {
-          case 'AddPartialTranscript': {
-            const words = [...settled, ...wordsOf(message.results)];
-            return words.length > 0 ? [{ kind: 'interim', text: text(words), words }] : [];
-          }
-          case 'AddTranscript': {
-            const words = wordsOf(message.results);
-            // A full stop that comes alone belongs to the last word settled before it.
-            attachLeadingPunctuation(settled, message.results);
-            settled.push(...words);
-            return settled.length > 0 ? [{ kind: 'interim', text: text(settled), words: [...settled] }] : [];
-          }
+          case 'AddPartialTranscript':
+            return pieces.interim(wordsOf(message.results));
+          case 'AddTranscript':
+            // Punctuation at the head of a piece belongs to the last word settled before it.
+            for (const mark of leadingPunctuation(message.results)) pieces.punctuateLast(mark);
+            pieces.settle(wordsOf(message.results));
+            return pieces.interim();
           case 'EndOfUtterance':
-            return [...endUtterance(), { kind: 'utterance-end' }];
+            return [...pieces.end(), { kind: 'utterance-end' }];
           case 'EndOfTranscript':
-            return [...endUtterance(), { kind: 'done' }];
+            return [...pieces.end(), { kind: 'done' }];
           case 'Warning':
             this.log.warn({ engine: this.engine, type: message.type, reason: message.reason }, 'speechmatics warns');
             return [];
@@ -169,11 +160,12 @@ function wordsOf(results: SpeechmaticsResult[] | undefined): RecognizedWord[] {
   return words;
 }
 
-/** Punctuation at the head of a new piece, attached to the last word settled before it (a copy: that word has been sent on). */
-function attachLeadingPunctuation(settled: RecognizedWord[], results: SpeechmaticsResult[] | undefined): void {
+/** The punctuation a piece opens with that attaches to what came before it. */
+function leadingPunctuation(results: SpeechmaticsResult[] | undefined): string[] {
+  const marks: string[] = [];
   for (const result of results ?? []) {
-    if (result.type !== 'punctuation' || result.attaches_to === 'next') return;
-    const last = settled.at(-1);
-    if (last) settled[settled.length - 1] = { ...last, display: `${last.display ?? last.word}${result.alternatives?.[0]?.content ?? ''}` };
+    if (result.type !== 'punctuation' || result.attaches_to === 'next') break;
+    marks.push(result.alternatives?.[0]?.content ?? '');
   }
+  return marks;
 }
