@@ -3,6 +3,7 @@ import { AssemblyAiRecognizer } from '../src/asr/assemblyai/recognizer.js';
 import { OpenAiRealtimeRecognizer } from '../src/asr/openai-realtime/recognizer.js';
 import { WhisperLiveRecognizer } from '../src/asr/whisperlive/recognizer.js';
 import { SpeechmaticsRecognizer } from '../src/asr/speechmatics/recognizer.js';
+import { AwsTranscribeRecognizer } from '../src/asr/aws-transcribe/recognizer.js';
 import { DeepgramRecognizer } from '../src/asr/deepgram/recognizer.js';
 import { DEFAULT_MODEL_DIR } from '../src/asr/pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from '../src/asr/pocketsphinx/recognizer.js';
@@ -16,8 +17,9 @@ import { FakeAssemblyAi } from '../test/helpers/fake-assemblyai.js';
 import { FakeOpenAiRealtime } from '../test/helpers/fake-openai-realtime.js';
 import { FakeWhisperLive } from '../test/helpers/fake-whisperlive.js';
 import { FakeSpeechmatics } from '../test/helpers/fake-speechmatics.js';
+import { FakeAwsTranscribe } from '../test/helpers/fake-aws-transcribe.js';
 import { FakeDeepgram } from '../test/helpers/fake-deepgram.js';
-import type { FakeEngineServer } from '../test/helpers/fake-engine-server.js';
+import type { EngineStandIn } from '../test/helpers/fake-engine-server.js';
 import { FakeVoskServer } from '../test/helpers/fake-vosk-server.js';
 import { concatSamples, librivoxClips, roomNoise } from '../test/helpers/speech.js';
 import { percentile, report } from './report.js';
@@ -77,7 +79,7 @@ function endOfUtteranceToFinal(arrivals: Arrival[], startedAt: number): number[]
 const timing = { endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs: 20_000 };
 interface Engine {
   name: string;
-  server?: FakeEngineServer;
+  server?: EngineStandIn;
   create: (url: string) => SpeechRecognizer;
 }
 const engines: Engine[] = [
@@ -96,6 +98,15 @@ const engines: Engine[] = [
     name: 'speechmatics protocol (local stand-in)',
     server: new FakeSpeechmatics(),
     create: (url) => new SpeechmaticsRecognizer({ apiKey: 'sm-test-key', url: `${url}/v2`, model: 'enhanced', language: 'en-US', endpointSilenceMs: 500, phrases: [] }, silentLogger),
+  },
+  {
+    name: 'aws-transcribe protocol (local stand-in, HTTP/2)',
+    server: new FakeAwsTranscribe(),
+    create: (url) => {
+      process.env.AWS_ACCESS_KEY_ID = 'AKIDSTANDIN';
+      process.env.AWS_SECRET_ACCESS_KEY = 'stand-in-secret';
+      return new AwsTranscribeRecognizer({ region: 'us-east-1', url, language: 'en-US', phrases: [] }, silentLogger);
+    },
   },
 ];
 

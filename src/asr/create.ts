@@ -2,6 +2,7 @@ import { BridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AsrConfig, EngineConfig } from './options.js';
 import { AssemblyAiRecognizer } from './assemblyai/recognizer.js';
+import { AwsTranscribeRecognizer } from './aws-transcribe/recognizer.js';
 import { DeepgramRecognizer } from './deepgram/recognizer.js';
 import { FallbackRecognizer } from './fallback.js';
 import { OpenAiRealtimeRecognizer } from './openai-realtime/recognizer.js';
@@ -56,6 +57,11 @@ function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger): Speech
     case 'speechmatics':
       return new SpeechmaticsRecognizer(
         { apiKey: asr.apiKey!, url: asr.url, model: asr.model ?? 'enhanced', language: asr.language, endpointSilenceMs: asr.endpointSilenceMs, phrases: phraseTexts(phrases), diarize: asr.diarize },
+        log,
+      );
+    case 'aws-transcribe':
+      return new AwsTranscribeRecognizer(
+        { region: asr.region, url: asr.url, language: asr.language, vocabularyName: asr.vocabularyName, diarize: asr.diarize, phrases: phraseTexts(phrases) },
         log,
       );
     case 'whisperlive':

@@ -3,7 +3,9 @@ import { language, milliseconds, type OptionProblem } from '../util/schema.js';
 import { findSherpaModelFiles } from './sherpa-onnx/model-files.js';
 
 /** Engines this build can run. */
-export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime', 'whisperlive', 'speechmatics'] as const;
+export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime', 'whisperlive', 'speechmatics', 'aws-transcribe'] as const;
+/** Engines reached over HTTP (an SDK), whose `url` is an http(s) endpoint rather than a WebSocket. */
+const HTTP_ENGINES = new Set(['aws-transcribe']);
 /** Cloud engines take an API key; the config names the environment variable that holds it. */
 const API_KEY_VARIABLES: Record<string, string> = { deepgram: 'DEEPGRAM_API_KEY', assemblyai: 'ASSEMBLYAI_API_KEY', speechmatics: 'SPEECHMATICS_API_KEY' };
 
@@ -21,7 +23,7 @@ const engineFields = {
   partialIntervalMs: milliseconds(20, 2_000).default(100),
   maxUtteranceMs: milliseconds(2_000, 120_000).default(20_000),
   /** vosk-server, whisperlive: ws:// or wss:// address of the server (required); cloud engines: another endpoint (a proxy, a region). */
-  url: z.string().regex(/^wss?:\/\//, 'expected a ws:// or wss:// URL').optional(),
+  url: z.string().regex(/^(wss?|https?):\/\//, 'expected a ws://, wss://, http:// or https:// URL').optional(),
   /** Cloud engines: write it as ${DEEPGRAM_API_KEY} or ${ASSEMBLYAI_API_KEY}, never the key itself. */
   apiKey: z.string().min(1, 'the API key is empty').optional(),
   /**
@@ -41,8 +43,15 @@ const engineFields = {
    * or `transcription_session.update` (the older form self-hosted servers still speak).
    */
   realtimeSession: z.enum(['session', 'transcription_session']).default('session'),
+  /** aws-transcribe: the AWS region (default: the SDK's own, AWS_REGION or the profile's). */
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region like us-east-1').optional(),
+  /** aws-transcribe: a custom vocabulary made in AWS beforehand (its streaming API takes vocabulary only by name). */
+  vocabularyName: z.string().min(1).optional(),
 };
 const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; modelDir?: string }, ctx: z.RefinementCtx): void => {
+  if (asr.url && HTTP_ENGINES.has(asr.engine) !== /^https?:/.test(asr.url)) {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: HTTP_ENGINES.has(asr.engine) ? `engine ${asr.engine} takes an https:// endpoint` : 'expected a ws:// or wss:// URL' });
+  }
   if (asr.engine === 'vosk-server' && !asr.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'engine vosk-server needs asr.url (ws://host:2700)' });
   if (asr.engine === 'whisperlive' && !asr.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'engine whisperlive needs asr.url, the server (ws://gpu-box:9090)' });
   const keyVariable = API_KEY_VARIABLES[asr.engine];

@@ -4,13 +4,26 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../../src/asr/pocketsphinx/binding.js';
 import type { SpeechEvent } from '../../src/asr/types.js';
 
+/** What the conformance suite needs of a stand-in for a recognizer service, whatever its transport. */
+export interface EngineStandIn {
+  /** Connections (or requests) accepted so far. */
+  readonly connections: number;
+  /** Connections cut on purpose so far. */
+  readonly drops: number;
+  /** The next connection is cut after this many audio messages; with stopServer the whole server goes down too. */
+  dropNextConnectionAfter(audioMessages: number, options?: { stopServer?: boolean }): void;
+  /** Starts (again, on the same port); resolves with the base URL. */
+  start(): Promise<string>;
+  stop(): Promise<void>;
+}
+
 /**
  * The common part of the local stand-ins for recognizer services (vosk-server, Deepgram, AssemblyAI): a real
  * WebSocket server with real recognition behind it (the embedded pocketsphinx decoder), so adapters are tested
  * on real speech. Each stand-in speaks its service's exact wire protocol on top. It can also misbehave on purpose:
  * drop a connection mid-stream, or be stopped and restarted on the same port.
  */
-export abstract class FakeEngineServer {
+export abstract class FakeEngineServer implements EngineStandIn {
   private wss: WebSocketServer | undefined;
   private port = 0;
   connections = 0;

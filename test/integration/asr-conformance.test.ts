@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AssemblyAiRecognizer } from '../../src/asr/assemblyai/recognizer.js';
 import { DeepgramRecognizer } from '../../src/asr/deepgram/recognizer.js';
 import { OpenAiRealtimeRecognizer } from '../../src/asr/openai-realtime/recognizer.js';
@@ -8,6 +8,7 @@ import type { SpeechEvent, SpeechRecognizer } from '../../src/asr/types.js';
 import { VoskServerRecognizer } from '../../src/asr/vosk-server/recognizer.js';
 import { WhisperLiveRecognizer } from '../../src/asr/whisperlive/recognizer.js';
 import { SpeechmaticsRecognizer } from '../../src/asr/speechmatics/recognizer.js';
+import { AwsTranscribeRecognizer } from '../../src/asr/aws-transcribe/recognizer.js';
 import type { AudioItem } from '../../src/audio.js';
 import { silentLogger } from '../../src/log.js';
 import { readWav } from '../../src/util/wav.js';
@@ -15,10 +16,11 @@ import { wordErrorRate } from '../../src/util/wer.js';
 import { FakeAssemblyAi } from '../helpers/fake-assemblyai.js';
 import { FakeDeepgram } from '../helpers/fake-deepgram.js';
 import { FakeOpenAiRealtime } from '../helpers/fake-openai-realtime.js';
-import type { FakeEngineServer } from '../helpers/fake-engine-server.js';
+import type { EngineStandIn } from '../helpers/fake-engine-server.js';
 import { FakeVoskServer } from '../helpers/fake-vosk-server.js';
 import { FakeWhisperLive } from '../helpers/fake-whisperlive.js';
 import { FakeSpeechmatics } from '../helpers/fake-speechmatics.js';
+import { FakeAwsTranscribe } from '../helpers/fake-aws-transcribe.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { waitUntil } from '../helpers/wait.js';
 import { audioChunks, collectEvents, finalText, type ChunkOptions } from '../helpers/speech-events.js';
@@ -30,7 +32,7 @@ import { audioChunks, collectEvents, finalText, type ChunkOptions } from '../hel
 interface EngineUnderTest {
   name: string;
   /** Undefined for the embedded engine. */
-  server?: () => FakeEngineServer;
+  server?: () => EngineStandIn;
   create: (url: string, options?: { apiKey?: string }) => SpeechRecognizer;
   /** Whether the protocol has a "settle now" message (vosk's has not). */
   finalizes: boolean;
@@ -101,7 +103,20 @@ const engines: EngineUnderTest[] = [
     finalizes: true,
     keyed: true,
   },
+  {
+    // Credentials come from the SDK's chain: here the environment, as in a container.
+    name: 'aws-transcribe',
+    server: () => new FakeAwsTranscribe(),
+    create: (url, options) => {
+      vi.stubEnv('AWS_ACCESS_KEY_ID', options?.apiKey ?? 'AKIDSTANDIN');
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'stand-in-secret');
+      return new AwsTranscribeRecognizer({ region: 'us-east-1', url, language: 'en-US', phrases: [] }, silentLogger);
+    },
+    finalizes: false,
+    keyed: true,
+  },
 ];
+afterEach(() => vi.unstubAllEnvs());
 
 const clips = librivoxClips();
 const speech = (index: number): Int16Array => readWav(clips[index]!.path).samples;
@@ -146,7 +161,7 @@ function expectWellFormed(events: SpeechEvent[], audioSeconds: number): void {
 }
 
 describe.each(engines)('speech engine conformance: $name', (engine) => {
-  let server: FakeEngineServer | undefined;
+  let server: EngineStandIn | undefined;
   let url = '';
   beforeAll(async () => {
     server = engine.server?.();

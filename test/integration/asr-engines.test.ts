@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AssemblyAiRecognizer } from '../../src/asr/assemblyai/recognizer.js';
 import { DeepgramRecognizer } from '../../src/asr/deepgram/recognizer.js';
 import { OpenAiRealtimeRecognizer } from '../../src/asr/openai-realtime/recognizer.js';
@@ -8,6 +8,7 @@ import { DEFAULT_MODEL_DIR, PocketsphinxDecoder } from '../../src/asr/pocketsphi
 import { SherpaOnnxRecognizer } from '../../src/asr/sherpa-onnx/recognizer.js';
 import { WhisperLiveRecognizer } from '../../src/asr/whisperlive/recognizer.js';
 import { SpeechmaticsRecognizer } from '../../src/asr/speechmatics/recognizer.js';
+import { AwsTranscribeRecognizer } from '../../src/asr/aws-transcribe/recognizer.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon } from '../../src/daemon.js';
 import type { AudioItem } from '../../src/audio.js';
@@ -19,6 +20,7 @@ import { FakeDeepgram } from '../helpers/fake-deepgram.js';
 import { FakeOpenAiRealtime } from '../helpers/fake-openai-realtime.js';
 import { FakeWhisperLive } from '../helpers/fake-whisperlive.js';
 import { FakeSpeechmatics } from '../helpers/fake-speechmatics.js';
+import { FakeAwsTranscribe } from '../helpers/fake-aws-transcribe.js';
 import { configProblems } from '../helpers/config-problems.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
 import { captureLogs } from '../helpers/log-capture.js';
@@ -39,6 +41,25 @@ const engineMeeting = (dir: string, asr: string, captionUrl: string, extra = '')
   `    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`;
 
 const meetingWith = (asr: string): string => `meetings:\n  - id: m\n    source: { type: websocket, token: t-0123456789abcdef }\n    asr: ${asr}\n    captions: [ { stdout: {} } ]\n`;
+
+/**
+ * Two clips through a daemon whose meeting `m` uses `asr`, captions to a strict Zoom stand-in: what Zoom accepted
+ * and what was logged. Every engine that punctuates must cut blocks at its sentence ends and break no Zoom rule.
+ */
+async function captionTwoClips(asr: string, env: Record<string, string> = {}): Promise<{ zoom: FakeZoom; logs: string }> {
+  const zoom = stopAfterTest(new FakeZoom());
+  const captionUrl = await zoom.start();
+  const dir = await tempDirForTest('cb-engine-');
+  const captured = captureLogs('debug');
+  const daemon = stopAfterTest(await startDaemon(parseConfig(engineMeeting(dir, asr, captionUrl), 'engine.yaml', env), captured.log));
+  const audio = concatSamples([roomNoise(0.5), speech(2), roomNoise(1.5), speech(1), roomNoise(1.5)]);
+  expect((await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/m`, audio, { token: 't', realtime: false })).code).toBe(1000);
+  await daemon.stop();
+  expect(zoom.text()).toMatch(/selfish/i);
+  expect(zoom.accepted.some((c) => /\.$/.test(c.body))).toBe(true);
+  expect(zoom.violations).toEqual([]);
+  return { zoom, logs: captured.text() };
+}
 
 describe('Deepgram adapter', () => {
   const server = new FakeDeepgram('dg-key');
@@ -211,19 +232,8 @@ describe('OpenAI realtime transcription adapter', () => {
   it('captions a meeting through a self-hosted server of the older protocol that sends completions only', async () => {
     const server = stopAfterTest(new FakeOpenAiRealtime('local', { form: 'transcription_session', deltas: false }));
     const base = await server.start();
-    const zoom = stopAfterTest(new FakeZoom());
-    const captionUrl = await zoom.start();
-    const dir = await tempDirForTest('cb-openai-');
-    const asr = `{ engine: openai-realtime, url: "${base}/v1/realtime?intent=transcription", apiKey: local, model: Systran/faster-whisper-small.en, realtimeSession: transcription_session }`;
-    const daemon = stopAfterTest(await startDaemon(parseConfig(engineMeeting(dir, asr, captionUrl), 'openai.yaml', {}), silentLogger));
-    const audio = concatSamples([roomNoise(0.5), speech(2), roomNoise(1.5), speech(1), roomNoise(1.5)]);
-    expect((await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/m`, audio, { token: 't', realtime: false })).code).toBe(1000);
-    await daemon.stop();
+    await captionTwoClips(`{ engine: openai-realtime, url: "${base}/v1/realtime?intent=transcription", apiKey: local, model: Systran/faster-whisper-small.en, realtimeSession: transcription_session }`);
     expect(server.sessionUpdates.at(-1)).toMatchObject({ input_audio_format: 'pcm16', input_audio_transcription: { model: 'Systran/faster-whisper-small.en' } });
-    expect(zoom.text()).toMatch(/selfish/i);
-    // Its sentence ends cut blocks: a caption ends with the engine's full stop.
-    expect(zoom.accepted.some((c) => /\.$/.test(c.body))).toBe(true);
-    expect(zoom.violations).toEqual([]);
   });
 
   it('says at start which session form to use when a server does not take the one configured', async () => {
@@ -273,18 +283,8 @@ describe('WhisperLive adapter', () => {
 
   it('captions a meeting in the daemon, its sentence ends cutting blocks; the config needs the server\'s address', async () => {
     const server = stopAfterTest(new FakeWhisperLive());
-    const base = await server.start();
-    const zoom = stopAfterTest(new FakeZoom());
-    const captionUrl = await zoom.start();
-    const dir = await tempDirForTest('cb-whisperlive-');
-    const daemon = stopAfterTest(await startDaemon(parseConfig(engineMeeting(dir, `{ engine: whisperlive, url: "${base}" }`, captionUrl), 'wl.yaml', {}), silentLogger));
-    const audio = concatSamples([roomNoise(0.5), speech(2), roomNoise(1.5), speech(1), roomNoise(1.5)]);
-    expect((await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/m`, audio, { token: 't', realtime: false })).code).toBe(1000);
-    await daemon.stop();
+    await captionTwoClips(`{ engine: whisperlive, url: "${await server.start()}" }`);
     expect(server.clientOptions.at(-1)).toMatchObject({ model: 'small' });
-    expect(zoom.text()).toMatch(/selfish/i);
-    expect(zoom.accepted.some((c) => /\.$/.test(c.body))).toBe(true);
-    expect(zoom.violations).toEqual([]);
     expect(configProblems(meetingWith('{ engine: whisperlive }'))).toEqual(['4:10 meetings[0].asr.url: engine whisperlive needs asr.url, the server (ws://gpu-box:9090)']);
   });
 });
@@ -337,21 +337,75 @@ describe('Speechmatics adapter', () => {
 
   it('captions a meeting in the daemon with the key from the environment, never logged', async () => {
     const server = stopAfterTest(new FakeSpeechmatics('sm-secret-key-456'));
-    const base = await server.start();
-    const zoom = stopAfterTest(new FakeZoom());
-    const captionUrl = await zoom.start();
-    const dir = await tempDirForTest('cb-speechmatics-');
-    const yaml = engineMeeting(dir, `{ engine: speechmatics, apiKey: "\${SPEECHMATICS_API_KEY}", url: "${base}/v2" }`, captionUrl);
-    const captured = captureLogs('debug');
-    const daemon = stopAfterTest(await startDaemon(parseConfig(yaml, 'sm.yaml', { SPEECHMATICS_API_KEY: 'sm-secret-key-456' }), captured.log));
-    const audio = concatSamples([roomNoise(0.5), speech(2), roomNoise(1.5), speech(1), roomNoise(1.5)]);
-    expect((await streamAudio(`ws://127.0.0.1:${daemon.port}/ingest/m`, audio, { token: 't', realtime: false })).code).toBe(1000);
-    await daemon.stop();
-    expect(zoom.text()).toMatch(/selfish/i);
-    expect(zoom.accepted.some((c) => /\.$/.test(c.body))).toBe(true);
-    expect(zoom.violations).toEqual([]);
-    expect(captured.text()).not.toContain('sm-secret-key-456');
+    const { logs } = await captionTwoClips(`{ engine: speechmatics, apiKey: "\${SPEECHMATICS_API_KEY}", url: "${await server.start()}/v2" }`, { SPEECHMATICS_API_KEY: 'sm-secret-key-456' });
+    expect(logs).not.toContain('sm-secret-key-456');
     expect(configProblems(meetingWith('{ engine: speechmatics }'))).toEqual(['4:10 meetings[0].asr.apiKey: engine speechmatics needs an API key: apiKey: ${SPEECHMATICS_API_KEY}']);
+  });
+});
+
+describe('AWS Transcribe adapter', () => {
+  afterEach(() => vi.unstubAllEnvs());
+  const withCredentials = (accessKeyId = 'AKIDSTANDIN'): void => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'stand-in-secret');
+  };
+
+  it('streams PCM 16 kHz with partial-result stabilisation through AWS\'s SDK; a word AWS calls stable settles at once; punctuation and speakers kept', async () => {
+    withCredentials();
+    const server = stopAfterTest(new FakeAwsTranscribe());
+    const url = await server.start();
+    const recognizer = new AwsTranscribeRecognizer({ region: 'eu-west-1', url, language: 'en-GB', vocabularyName: 'meeting-terms', diarize: true, phrases: [] }, silentLogger);
+    await recognizer.start();
+    // A pause longer than the idle interval: silence keeps the request alive (AWS ends one idle for 15 s).
+    const audio = concatSamples([roomNoise(0.5), speech(0), roomNoise(1.2), speech(3), roomNoise(1)]);
+    const events = await collectEvents(recognizer.transcribe(audioChunks(audio, { paceMs: 15, pause: { at: 16_000 * 7, ms: 6_000 } })));
+    expect(server.requests.at(-1)).toMatchObject({
+      'x-amzn-transcribe-language-code': 'en-GB',
+      'x-amzn-transcribe-sample-rate': '16000',
+      'x-amzn-transcribe-media-encoding': 'pcm',
+      'x-amzn-transcribe-enable-partial-results-stabilization': 'true',
+      'x-amzn-transcribe-partial-results-stability': 'medium',
+      'x-amzn-transcribe-show-speaker-label': 'true',
+      'x-amzn-transcribe-vocabulary-name': 'meeting-terms',
+    });
+    expect(String(server.requests.at(-1)!.authorization)).toMatch(/Credential=AKIDSTANDIN\/\d{8}\/eu-west-1\/transcribe\/aws4_request/);
+    expect(server.silentFrames).toBeGreaterThan(0);
+    expect(server.framesAfterEnd).toBe(0);
+    const interimWords = events.flatMap((e) => (e.type === 'interim' ? (e.words ?? []) : []));
+    expect(interimWords.some((w) => w.stable)).toBe(true);
+    const finals = events.flatMap((e) => (e.type === 'final' ? [e] : []));
+    expect(wordErrorRate(`${clips[0]!.transcript} ${clips[3]!.transcript}`, finalText(events)).wer).toBeLessThan(0.4);
+    for (const final of finals) {
+      expect(final.words.at(-1)!.display).toMatch(/\.$/);
+      expect(final.words.every((w) => w.speaker === '0' && w.word === w.word.toLowerCase())).toBe(true);
+    }
+    await recognizer.close();
+  });
+
+  it('refuses at start, as something a person must fix: a vocabulary AWS does not have, and no region', async () => {
+    withCredentials();
+    const server = stopAfterTest(new FakeAwsTranscribe());
+    const url = await server.start();
+    const missing = new AwsTranscribeRecognizer({ region: 'us-east-1', url, language: 'en-US', vocabularyName: 'no-such-list', phrases: [] }, silentLogger);
+    await expect(missing.start()).rejects.toMatchObject({ code: 'ASR_ENGINE_REJECTED', retryable: false, message: expect.stringContaining("vocabulary couldn't be found") });
+    await missing.close();
+    vi.stubEnv('AWS_REGION', undefined);
+    vi.stubEnv('AWS_DEFAULT_REGION', undefined);
+    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent');
+    const nowhere = new AwsTranscribeRecognizer({ url, language: 'en-US', phrases: [] }, silentLogger);
+    await expect(nowhere.start()).rejects.toMatchObject({ code: 'ASR_ENGINE_REJECTED', message: expect.stringContaining('aws-transcribe needs a region: set asr.region or AWS_REGION') });
+    await nowhere.close();
+  });
+
+  it('captions a meeting in the daemon with credentials from the environment, never logged; phrases without a vocabulary are named as not sent', async () => {
+    withCredentials('AKIDDAEMONKEY');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'daemon-secret-789');
+    const server = stopAfterTest(new FakeAwsTranscribe('AKIDDAEMONKEY'));
+    const { logs } = await captionTwoClips(`{ engine: aws-transcribe, region: us-west-2, url: "${await server.start()}", phrases: [Quint] }`);
+    expect(logs).not.toContain('daemon-secret-789');
+    expect(logs).toContain('asr.phrases are not sent');
+    expect(configProblems(meetingWith('{ engine: aws-transcribe, url: "wss://transcribe.example" }'))).toEqual(['4:41 meetings[0].asr.url: engine aws-transcribe takes an https:// endpoint']);
+    expect(configProblems(meetingWith('{ engine: deepgram, apiKey: k, url: "https://api.deepgram.com" }'))).toEqual(['4:46 meetings[0].asr.url: expected a ws:// or wss:// URL']);
   });
 });
 
