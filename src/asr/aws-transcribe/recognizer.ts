@@ -1,13 +1,11 @@
-import type { AudioStream, Item, Result, TranscribeStreamingClient, TranscriptResultStream } from '@aws-sdk/client-transcribe-streaming';
-import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
+import type { Item, Result, TranscribeStreamingClient } from '@aws-sdk/client-transcribe-streaming';
+import { PCM_SAMPLE_RATE } from '../../audio.js';
 import { BridgeError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { AsyncQueue } from '../../util/async-queue.js';
-import { Backoff, pause } from '../../util/backoff.js';
 import { normalizeWords } from '../../util/wer.js';
-import { DEFAULT_CONNECTION_POLICY, type ConnectionPolicy } from '../remote/wire-stream.js';
-import { shiftWords, type RecognizedWord, type RecognizerCapabilities, type SpeechEvent, type SpeechRecognizer } from '../types.js';
-import { UtteranceTracker } from '../utterance.js';
+import { RequestStreamRecognizer } from '../remote/request-stream-recognizer.js';
+import type { WireReply } from '../remote/wire-stream.js';
+import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
 
 export interface AwsTranscribeOptions {
   /** The AWS region; without it the SDK's own (AWS_REGION, the profile). */
@@ -21,11 +19,6 @@ export interface AwsTranscribeOptions {
   diarize?: boolean;
   phrases: string[];
 }
-
-/** Audio per request frame: AWS suggests 50-200 ms, and every frame is signed. */
-const FRAME_SAMPLES = PCM_SAMPLE_RATE / 10;
-/** AWS ends a request that gets no audio for 15 s: silence goes out after this long without audio. */
-const IDLE_SILENCE_MS = 5_000;
 
 /** Error names by which AWS refuses the credentials (or their permission to use Transcribe). */
 const AUTH_ERRORS = new Set([
@@ -42,157 +35,40 @@ const AUTH_ERRORS = new Set([
  * Amazon Transcribe streaming through AWS's own SDK (`StartStreamTranscription`, HTTP/2 event stream): PCM 16 kHz,
  * partial results with stabilisation, whose per-word `Stable` flag settles a word at once. A result is one
  * utterance: partial while `IsPartial`, then final. Credentials come from the SDK's usual chain (environment,
- * profile, container or instance role); nothing of them is logged. AWS has no "settle now" message.
- * A request that fails mid-stream is made again (after 0.25, 0.5, 1, 2 s), its times moved onto the stream's
- * timeline; the audio waits meanwhile.
+ * profile, container or instance role); nothing of them is logged. AWS has no "settle now" message, and ends a
+ * request that gets no audio for 15 s (the base sends silence after 5 s).
  */
-export class AwsTranscribeRecognizer implements SpeechRecognizer {
+export class AwsTranscribeRecognizer extends RequestStreamRecognizer {
   readonly engine = 'aws-transcribe';
   readonly capabilities: RecognizerCapabilities;
-  readonly stats = { audioSeconds: 0, cpuMs: 0 };
   private client: Promise<TranscribeStreamingClient> | undefined;
-  private closed = false;
-  /** Every stream's way to stop at once (close()). */
-  private readonly stops = new Set<() => void>();
 
   constructor(
     private readonly options: AwsTranscribeOptions,
-    private readonly log: Logger,
-    private readonly policy: ConnectionPolicy = DEFAULT_CONNECTION_POLICY,
+    log: Logger,
   ) {
+    super(log);
     this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language] };
   }
 
-  /** One short request of silence, so credentials, region, language and vocabulary are refused now, not mid-meeting. */
-  async start(): Promise<void> {
+  override async start(): Promise<void> {
     if (this.options.phrases.length > 0 && !this.options.vocabularyName) {
       this.log.warn({ engine: this.engine }, 'aws-transcribe takes vocabulary only as a custom vocabulary made in AWS beforehand (asr.vocabularyName); asr.phrases are not sent');
     }
-    const abort = new AbortController();
-    const silence = async function* (): AsyncGenerator<AudioStream> {
-      yield { AudioEvent: { AudioChunk: new Uint8Array(FRAME_SAMPLES * 2) } };
-    };
-    for await (const _ of this.request(silence(), abort.signal, true));
+    await super.start();
   }
 
-  async *transcribe(audio: AsyncIterable<AudioItem>): AsyncIterable<SpeechEvent> {
-    if (this.closed) throw new BridgeError('CLOSED', 'recognizer is closed');
-    const events = new AsyncQueue<SpeechEvent>();
-    const current = { abort: new AbortController() };
-    const stop = (): void => {
-      current.abort.abort();
-      events.end();
-    };
-    this.stops.add(stop);
-    void this.run(audio[Symbol.asyncIterator](), events, current);
-    try {
-      yield* events;
-    } finally {
-      this.stops.delete(stop);
-      stop();
-    }
-  }
-
-  /** Ends every stream in progress (their readers see the end at once). Safe twice. */
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const stop of this.stops) stop();
+  protected release(): void {
     this.client?.then((client) => client.destroy(), () => undefined);
   }
 
-  /** One stream: requests one after another until the audio ends, each a new start on the stream's timeline. */
-  private async run(source: AsyncIterator<AudioItem>, events: AsyncQueue<SpeechEvent>, current: { abort: AbortController }): Promise<void> {
-    const tracker = new UtteranceTracker((event) => events.push(event));
-    const waits = new Backoff(this.policy.reconnect);
-    /** The audio read but not yet taken by a request: a request that ends leaves it to the next. */
-    let waiting: Promise<IteratorResult<AudioItem>> | undefined;
-    let sentSamples = 0;
-    let audioEnded = false;
-    const now = (): number => sentSamples / PCM_SAMPLE_RATE;
-    for (;;) {
-      if (this.closed || events.isEnded) return;
-      const abort = (current.abort = new AbortController());
-      const offset = now();
-      let lastResult: string | undefined;
-      const recognizer = this;
-      async function* frames(): AsyncGenerator<AudioStream> {
-        let frame: Int16Array[] = [];
-        let frameSamples = 0;
-        const out = (): AudioStream => {
-          const joined = new Int16Array(frameSamples);
-          let at = 0;
-          for (const part of frame) {
-            joined.set(part, at);
-            at += part.length;
-          }
-          sentSamples += frameSamples;
-          recognizer.stats.audioSeconds += frameSamples / PCM_SAMPLE_RATE;
-          frame = [];
-          frameSamples = 0;
-          return { AudioEvent: { AudioChunk: new Uint8Array(joined.buffer) } };
-        };
-        for (;;) {
-          waiting ??= source.next();
-          let timer: NodeJS.Timeout | undefined;
-          const idle = new Promise<'idle'>((resolve) => (timer = setTimeout(resolve, IDLE_SILENCE_MS, 'idle')));
-          const next = await Promise.race([waiting, idle]).finally(() => clearTimeout(timer));
-          // This request is over (failed or stopped): what was read stays for the next one.
-          if (abort.signal.aborted) return;
-          if (next === 'idle') {
-            frame.push(new Int16Array(FRAME_SAMPLES));
-            frameSamples += FRAME_SAMPLES;
-            yield out();
-            continue;
-          }
-          waiting = undefined;
-          if (next.done) {
-            audioEnded = true;
-            if (frameSamples > 0) yield out();
-            return;
-          }
-          if (next.value === FINALIZE) continue;
-          frame.push(next.value);
-          frameSamples += next.value.length;
-          if (frameSamples >= FRAME_SAMPLES) yield out();
-        }
-      }
-      try {
-        for await (const event of this.request(frames(), abort.signal, false)) {
-          waits.reset();
-          for (const result of event.TranscriptEvent?.Transcript?.Results ?? []) {
-            if (result.ChannelId && result.ChannelId !== 'ch_0') continue;
-            // A new result is a new utterance; one left partial is over.
-            if (result.ResultId !== lastResult) tracker.endOfSpeech(now());
-            lastResult = result.ResultId;
-            const words = shiftWords(wordsOf(result), offset);
-            const text = words.map((w) => w.word).join(' ');
-            if (result.IsPartial) tracker.interim(text, words, now());
-            else tracker.final(text, words, now());
-          }
-        }
-        tracker.endOfSpeech(now());
-        if (audioEnded || abort.signal.aborted) return events.end();
-        throw new BridgeError('ASR_ENGINE_FAILED', 'aws-transcribe ended the request before the audio ended');
-      } catch (err) {
-        if (this.closed || events.isEnded) return;
-        const failure = err instanceof BridgeError ? err : this.failure(err, false);
-        if (!failure.retryable) return events.fail(failure);
-        tracker.endOfSpeech(now());
-        const delay = waits.next();
-        if (delay === undefined) {
-          return events.fail(new BridgeError('ASR_ENGINE_FAILED', `aws-transcribe: request failed and not back after ${waits.retries} attempts (${failure.message})`));
-        }
-        this.log.warn({ engine: this.engine, err: failure.message, atSeconds: now() }, 'speech engine request failed; starting a new one');
-        await pause(delay);
-      } finally {
-        abort.abort();
-      }
-    }
-  }
-
-  private async *request(audio: AsyncIterable<AudioStream>, signal: AbortSignal, atStart: boolean): AsyncGenerator<TranscriptResultStream> {
+  protected async *request(frames: AsyncIterable<Int16Array>, signal: AbortSignal, atStart: boolean): AsyncIterable<WireReply[]> {
     const { StartStreamTranscriptionCommand } = await import('@aws-sdk/client-transcribe-streaming');
     const { language, vocabularyName, diarize } = this.options;
+    const audio = async function* () {
+      for await (const frame of frames) yield { AudioEvent: { AudioChunk: new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength) } };
+    };
+    let lastResult: string | undefined;
     try {
       const client = await this.sdkClient();
       const response = await client.send(
@@ -204,11 +80,23 @@ export class AwsTranscribeRecognizer implements SpeechRecognizer {
           PartialResultsStability: 'medium',
           ...(vocabularyName ? { VocabularyName: vocabularyName } : {}),
           ...(diarize ? { ShowSpeakerLabel: true } : {}),
-          AudioStream: audio,
+          AudioStream: audio(),
         }),
         { abortSignal: signal },
       );
-      for await (const event of response.TranscriptResultStream ?? []) yield event;
+      for await (const event of response.TranscriptResultStream ?? []) {
+        const replies: WireReply[] = [];
+        for (const result of event.TranscriptEvent?.Transcript?.Results ?? []) {
+          if (result.ChannelId && result.ChannelId !== 'ch_0') continue;
+          // A new result is a new utterance; one left partial is over.
+          if (result.ResultId !== lastResult) replies.push({ kind: 'utterance-end' });
+          lastResult = result.ResultId;
+          const words = wordsOf(result);
+          const text = words.map((w) => w.word).join(' ');
+          replies.push(result.IsPartial ? { kind: 'interim', text, words } : { kind: 'final', text, words });
+        }
+        yield replies;
+      }
     } catch (err) {
       if (signal.aborted) return;
       throw this.failure(err, atStart);
