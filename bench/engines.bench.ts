@@ -4,6 +4,7 @@ import { OpenAiRealtimeRecognizer } from '../src/asr/openai-realtime/recognizer.
 import { WhisperLiveRecognizer } from '../src/asr/whisperlive/recognizer.js';
 import { SpeechmaticsRecognizer } from '../src/asr/speechmatics/recognizer.js';
 import { AwsTranscribeRecognizer } from '../src/asr/aws-transcribe/recognizer.js';
+import { GoogleSpeechRecognizer } from '../src/asr/google-speech/recognizer.js';
 import { DeepgramRecognizer } from '../src/asr/deepgram/recognizer.js';
 import { DEFAULT_MODEL_DIR } from '../src/asr/pocketsphinx/binding.js';
 import { PocketsphinxRecognizer } from '../src/asr/pocketsphinx/recognizer.js';
@@ -18,6 +19,7 @@ import { FakeOpenAiRealtime } from '../test/helpers/fake-openai-realtime.js';
 import { FakeWhisperLive } from '../test/helpers/fake-whisperlive.js';
 import { FakeSpeechmatics } from '../test/helpers/fake-speechmatics.js';
 import { FakeAwsTranscribe } from '../test/helpers/fake-aws-transcribe.js';
+import { FakeGoogleSpeech } from '../test/helpers/fake-google-speech.js';
 import { FakeDeepgram } from '../test/helpers/fake-deepgram.js';
 import type { EngineStandIn } from '../test/helpers/fake-engine-server.js';
 import { FakeVoskServer } from '../test/helpers/fake-vosk-server.js';
@@ -107,6 +109,11 @@ const engines: Engine[] = [
       process.env.AWS_SECRET_ACCESS_KEY = 'stand-in-secret';
       return new AwsTranscribeRecognizer({ region: 'us-east-1', url, language: 'en-US', phrases: [] }, silentLogger);
     },
+  },
+  {
+    name: 'google-speech protocol (local stand-in, gRPC)',
+    server: new FakeGoogleSpeech(),
+    create: (url) => new GoogleSpeechRecognizer({ project: 'caption-bridge-test', location: 'global', model: 'long', language: 'en-US', phrases: [], apiKey: 'google-test-key', url }, silentLogger),
   },
 ];
 

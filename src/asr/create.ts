@@ -5,6 +5,7 @@ import { AssemblyAiRecognizer } from './assemblyai/recognizer.js';
 import { AwsTranscribeRecognizer } from './aws-transcribe/recognizer.js';
 import { DeepgramRecognizer } from './deepgram/recognizer.js';
 import { FallbackRecognizer } from './fallback.js';
+import { GoogleSpeechRecognizer } from './google-speech/recognizer.js';
 import { OpenAiRealtimeRecognizer } from './openai-realtime/recognizer.js';
 import { phraseTexts, type Phrase } from './phrases.js';
 import { DEFAULT_MODEL_DIR, POCKETSPHINX_PROFILES } from './pocketsphinx/binding.js';
@@ -62,6 +63,11 @@ function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger): Speech
     case 'aws-transcribe':
       return new AwsTranscribeRecognizer(
         { region: asr.region, url: asr.url, language: asr.language, vocabularyName: asr.vocabularyName, diarize: asr.diarize, phrases: phraseTexts(phrases) },
+        log,
+      );
+    case 'google-speech':
+      return new GoogleSpeechRecognizer(
+        { project: asr.project!, location: asr.location, model: asr.model ?? 'long', language: asr.language, phrases: phraseTexts(phrases), apiKey: asr.apiKey, url: asr.url },
         log,
       );
     case 'whisperlive':

@@ -3,9 +3,9 @@ import { language, milliseconds, type OptionProblem } from '../util/schema.js';
 import { findSherpaModelFiles } from './sherpa-onnx/model-files.js';
 
 /** Engines this build can run. */
-export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime', 'whisperlive', 'speechmatics', 'aws-transcribe'] as const;
+export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime', 'whisperlive', 'speechmatics', 'aws-transcribe', 'google-speech'] as const;
 /** Engines reached over HTTP (an SDK), whose `url` is an http(s) endpoint rather than a WebSocket. */
-const HTTP_ENGINES = new Set(['aws-transcribe']);
+const HTTP_ENGINES = new Set(['aws-transcribe', 'google-speech']);
 /** Cloud engines take an API key; the config names the environment variable that holds it. */
 const API_KEY_VARIABLES: Record<string, string> = { deepgram: 'DEEPGRAM_API_KEY', assemblyai: 'ASSEMBLYAI_API_KEY', speechmatics: 'SPEECHMATICS_API_KEY' };
 
@@ -28,7 +28,7 @@ const engineFields = {
   apiKey: z.string().min(1, 'the API key is empty').optional(),
   /**
    * The engine's model: deepgram nova-3 by default, assemblyai universal-streaming-english, whisperlive small,
-   * speechmatics enhanced (its operating point: standard or enhanced).
+   * speechmatics enhanced (its operating point: standard or enhanced), google-speech long.
    */
   model: z.string().min(1).optional(),
   /**
@@ -47,8 +47,12 @@ const engineFields = {
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region like us-east-1').optional(),
   /** aws-transcribe: a custom vocabulary made in AWS beforehand (its streaming API takes vocabulary only by name). */
   vocabularyName: z.string().min(1).optional(),
+  /** google-speech: the Google Cloud project (required). */
+  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'expected a Google Cloud project id like my-project-123').optional(),
+  /** google-speech: global (default) or a region such as us-central1 or eu, whose endpoint is used. */
+  location: z.string().regex(/^[a-z0-9-]+$/, 'expected a location like global, us-central1 or eu').default('global'),
 };
-const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; modelDir?: string }, ctx: z.RefinementCtx): void => {
+const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; modelDir?: string; project?: string }, ctx: z.RefinementCtx): void => {
   if (asr.url && HTTP_ENGINES.has(asr.engine) !== /^https?:/.test(asr.url)) {
     ctx.addIssue({ code: 'custom', path: ['url'], message: HTTP_ENGINES.has(asr.engine) ? `engine ${asr.engine} takes an https:// endpoint` : 'expected a ws:// or wss:// URL' });
   }
@@ -58,6 +62,7 @@ const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; model
   if (keyVariable && !asr.apiKey) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: `engine ${asr.engine} needs an API key: apiKey: \${${keyVariable}}` });
   // OpenAI's own service needs a key; a self-hosted server of the same protocol (url) may not.
   if (asr.engine === 'openai-realtime' && !asr.url && !asr.apiKey) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'engine openai-realtime needs an API key: apiKey: ${OPENAI_API_KEY} (or url, for a self-hosted server)' });
+  if (asr.engine === 'google-speech' && !asr.project) ctx.addIssue({ code: 'custom', path: ['project'], message: 'engine google-speech needs asr.project, the Google Cloud project id' });
   if (asr.engine === 'sherpa-onnx' && !asr.modelDir) ctx.addIssue({ code: 'custom', path: ['modelDir'], message: 'engine sherpa-onnx needs asr.modelDir, the folder of a streaming model' });
 };
 const engine = z.strictObject(engineFields).superRefine(engineNeeds);

@@ -9,6 +9,7 @@ import { VoskServerRecognizer } from '../../src/asr/vosk-server/recognizer.js';
 import { WhisperLiveRecognizer } from '../../src/asr/whisperlive/recognizer.js';
 import { SpeechmaticsRecognizer } from '../../src/asr/speechmatics/recognizer.js';
 import { AwsTranscribeRecognizer } from '../../src/asr/aws-transcribe/recognizer.js';
+import { GoogleSpeechRecognizer } from '../../src/asr/google-speech/recognizer.js';
 import type { AudioItem } from '../../src/audio.js';
 import { silentLogger } from '../../src/log.js';
 import { readWav } from '../../src/util/wav.js';
@@ -21,6 +22,7 @@ import { FakeVoskServer } from '../helpers/fake-vosk-server.js';
 import { FakeWhisperLive } from '../helpers/fake-whisperlive.js';
 import { FakeSpeechmatics } from '../helpers/fake-speechmatics.js';
 import { FakeAwsTranscribe } from '../helpers/fake-aws-transcribe.js';
+import { FakeGoogleSpeech } from '../helpers/fake-google-speech.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { waitUntil } from '../helpers/wait.js';
 import { audioChunks, collectEvents, finalText, type ChunkOptions } from '../helpers/speech-events.js';
@@ -112,6 +114,14 @@ const engines: EngineUnderTest[] = [
       vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'stand-in-secret');
       return new AwsTranscribeRecognizer({ region: 'us-east-1', url, language: 'en-US', phrases: [] }, silentLogger);
     },
+    finalizes: false,
+    keyed: true,
+  },
+  {
+    name: 'google-speech',
+    server: () => new FakeGoogleSpeech(),
+    create: (url, options) =>
+      new GoogleSpeechRecognizer({ project: 'caption-bridge-test', location: 'global', model: 'long', language: 'en-US', phrases: ['Quint'], apiKey: options?.apiKey ?? 'google-test-key', url: url.replace(/^ws:/, 'http:') }, silentLogger),
     finalizes: false,
     keyed: true,
   },

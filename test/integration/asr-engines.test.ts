@@ -9,6 +9,7 @@ import { SherpaOnnxRecognizer } from '../../src/asr/sherpa-onnx/recognizer.js';
 import { WhisperLiveRecognizer } from '../../src/asr/whisperlive/recognizer.js';
 import { SpeechmaticsRecognizer } from '../../src/asr/speechmatics/recognizer.js';
 import { AwsTranscribeRecognizer } from '../../src/asr/aws-transcribe/recognizer.js';
+import { GoogleSpeechRecognizer, type GoogleSpeechOptions } from '../../src/asr/google-speech/recognizer.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon } from '../../src/daemon.js';
 import type { AudioItem } from '../../src/audio.js';
@@ -21,6 +22,7 @@ import { FakeOpenAiRealtime } from '../helpers/fake-openai-realtime.js';
 import { FakeWhisperLive } from '../helpers/fake-whisperlive.js';
 import { FakeSpeechmatics } from '../helpers/fake-speechmatics.js';
 import { FakeAwsTranscribe } from '../helpers/fake-aws-transcribe.js';
+import { FakeGoogleSpeech } from '../helpers/fake-google-speech.js';
 import { configProblems } from '../helpers/config-problems.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
 import { captureLogs } from '../helpers/log-capture.js';
@@ -406,6 +408,102 @@ describe('AWS Transcribe adapter', () => {
     expect(logs).toContain('asr.phrases are not sent');
     expect(configProblems(meetingWith('{ engine: aws-transcribe, url: "wss://transcribe.example" }'))).toEqual(['4:41 meetings[0].asr.url: engine aws-transcribe takes an https:// endpoint']);
     expect(configProblems(meetingWith('{ engine: deepgram, apiKey: k, url: "https://api.deepgram.com" }'))).toEqual(['4:46 meetings[0].asr.url: expected a ws:// or wss:// URL']);
+  });
+});
+
+describe('Google Speech-to-Text v2 adapter', () => {
+  const options = (url: string, more: Partial<GoogleSpeechOptions> = {}): GoogleSpeechOptions => ({
+    project: 'caption-bridge-test',
+    location: 'global',
+    model: 'long',
+    language: 'en-US',
+    phrases: [],
+    apiKey: 'g-key',
+    url,
+    ...more,
+  });
+
+  it('configures the stream inline through Google\'s client (recognizer, LINEAR16 16 kHz, model, punctuation, word offsets, phrases, interims) and keeps Google\'s writing', async () => {
+    const server = stopAfterTest(new FakeGoogleSpeech('g-key'));
+    const url = await server.start();
+    const recognizer = new GoogleSpeechRecognizer(options(url, { location: 'us-central1', model: 'chirp_2', phrases: ['Quint', 'caption bridge'] }), silentLogger);
+    await recognizer.start();
+    const events = await collectEvents(recognizer.transcribe(paced(concatSamples([roomNoise(0.5), speech(0), roomNoise(1.2), speech(3), roomNoise(1)]))));
+    expect(server.configs.at(-1)).toEqual({
+      recognizer: 'projects/caption-bridge-test/locations/us-central1/recognizers/_',
+      streamingConfig: {
+        config: {
+          explicitDecodingConfig: { encoding: 'LINEAR16', sampleRateHertz: 16_000, audioChannelCount: 1 },
+          languageCodes: ['en-US'],
+          model: 'chirp_2',
+          features: { enableAutomaticPunctuation: true, enableWordTimeOffsets: true },
+          adaptation: { phraseSets: [{ inlinePhraseSet: { phrases: [{ value: 'Quint', boost: 10 }, { value: 'caption bridge', boost: 10 }] }, value: 'inlinePhraseSet' }] },
+          decodingConfig: 'explicitDecodingConfig',
+        },
+        streamingFeatures: { interimResults: true, enableVoiceActivityEvents: true },
+      },
+      streamingRequest: 'streamingConfig',
+    });
+    expect(server.apiKeys.at(-1)).toBe('g-key');
+    const finals = events.flatMap((e) => (e.type === 'final' ? [e] : []));
+    expect(finals.length).toBeGreaterThanOrEqual(2);
+    expect(wordErrorRate(`${clips[0]!.transcript} ${clips[3]!.transcript}`, finalText(events)).wer).toBeLessThan(0.4);
+    for (const final of finals) {
+      expect(final.words.at(-1)!.display).toMatch(/\.$/);
+      expect(final.words.every((w) => w.word === w.word.toLowerCase())).toBe(true);
+    }
+    // Interims have no word offsets from Google: spread from the last final on, so the second clip's words are late.
+    const lateInterim = events.filter((e) => e.type === 'interim' && e.time > 8).at(-1);
+    expect(lateInterim?.type === 'interim' && lateInterim.words![0]!.start).toBeGreaterThan(4);
+    await recognizer.close();
+  });
+
+  it('starts the next stream at once when Google ends one at its duration limit, words keeping their place in time', async () => {
+    const server = stopAfterTest(new FakeGoogleSpeech('g-key'));
+    server.maxStreamSeconds = 4;
+    const url = await server.start();
+    const recognizer = new GoogleSpeechRecognizer(options(url), silentLogger);
+    await recognizer.start();
+    const before = server.connections;
+    const events = await collectEvents(recognizer.transcribe(paced(concatSamples([roomNoise(0.5), speech(0), roomNoise(1), speech(3), roomNoise(1)]))));
+    expect(server.connections).toBeGreaterThanOrEqual(before + 3);
+    const late = events.flatMap((e) => (e.type === 'final' ? e.words : [])).filter((w) => /married|respectable/.test(w.word));
+    expect(late.length).toBeGreaterThan(0);
+    expect(late[0]!.start).toBeGreaterThan(7);
+    expect(server.cutAtLimit).toBeGreaterThan(0);
+    await recognizer.close();
+  });
+
+  it('ends an old stream itself at a final and goes on in a new one, before Google\'s limit cuts words in flight', async () => {
+    const server = stopAfterTest(new FakeGoogleSpeech('g-key'));
+    server.maxStreamSeconds = 9;
+    const url = await server.start();
+    const recognizer = new GoogleSpeechRecognizer(options(url, { rotateAfterSeconds: 3 }), silentLogger);
+    await recognizer.start();
+    const before = server.connections;
+    const events = await collectEvents(recognizer.transcribe(paced(concatSamples([roomNoise(0.5), speech(0), roomNoise(1), speech(3), roomNoise(1)]))));
+    expect(server.connections).toBeGreaterThanOrEqual(before + 2);
+    expect(server.cutAtLimit).toBe(0);
+    expect(wordErrorRate(`${clips[0]!.transcript} ${clips[3]!.transcript}`, finalText(events)).wer).toBeLessThan(0.4);
+    await recognizer.close();
+  });
+
+  it('refuses at start a model Google does not have, and a wrong key, as things a person must fix', async () => {
+    const server = stopAfterTest(new FakeGoogleSpeech('g-key'));
+    const url = await server.start();
+    const unknown = new GoogleSpeechRecognizer(options(url, { model: 'latest_long_v9' }), silentLogger);
+    await expect(unknown.start()).rejects.toMatchObject({ code: 'ASR_ENGINE_REJECTED', retryable: false, message: expect.stringContaining('The model "latest_long_v9" does not exist') });
+    await unknown.close();
+    const wrong = new GoogleSpeechRecognizer(options(url, { apiKey: 'nope' }), silentLogger);
+    await expect(wrong.start()).rejects.toMatchObject({ code: 'ASR_AUTH_FAILED', retryable: false, message: expect.stringContaining('API key not valid') });
+    await wrong.close();
+  });
+
+  it('captions a meeting in the daemon with the key from the environment, never logged; the config needs the project', async () => {
+    const server = stopAfterTest(new FakeGoogleSpeech('g-secret-key-321'));
+    const { logs } = await captionTwoClips(`{ engine: google-speech, project: caption-bridge-test, apiKey: "\${GOOGLE_API_KEY}", url: "${await server.start()}" }`, { GOOGLE_API_KEY: 'g-secret-key-321' });
+    expect(logs).not.toContain('g-secret-key-321');
+    expect(configProblems(meetingWith('{ engine: google-speech }'))).toEqual(['4:10 meetings[0].asr.project: engine google-speech needs asr.project, the Google Cloud project id']);
   });
 });
 
