@@ -4,6 +4,8 @@ import { findSherpaModelFiles } from './sherpa-onnx/model-files.js';
 
 /** Engines this build can run. */
 export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime', 'whisperlive', 'speechmatics', 'aws-transcribe', 'google-speech'] as const;
+/** Engines that tell speakers apart when asked (`diarize`). */
+const DIARIZING_ENGINES = ['deepgram', 'speechmatics', 'aws-transcribe'];
 /** Engines reached over HTTP (an SDK), whose `url` is an http(s) endpoint rather than a WebSocket. */
 const HTTP_ENGINES = new Set(['aws-transcribe', 'google-speech']);
 /** Cloud engines take an API key; the config names the environment variable that holds it. */
@@ -52,7 +54,10 @@ const engineFields = {
   /** google-speech: global (default) or a region such as us-central1 or eu, whose endpoint is used. */
   location: z.string().regex(/^[a-z0-9-]+$/, 'expected a location like global, us-central1 or eu').default('global'),
 };
-const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; modelDir?: string; project?: string }, ctx: z.RefinementCtx): void => {
+const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; modelDir?: string; project?: string; diarize?: boolean }, ctx: z.RefinementCtx): void => {
+  if (asr.diarize && !DIARIZING_ENGINES.includes(asr.engine)) {
+    ctx.addIssue({ code: 'custom', path: ['diarize'], message: `engine ${asr.engine} does not tell speakers apart; diarize works with ${DIARIZING_ENGINES.join(', ')}` });
+  }
   if (asr.url && HTTP_ENGINES.has(asr.engine) !== /^https?:/.test(asr.url)) {
     ctx.addIssue({ code: 'custom', path: ['url'], message: HTTP_ENGINES.has(asr.engine) ? `engine ${asr.engine} takes an https:// endpoint` : 'expected a ws:// or wss:// URL' });
   }

@@ -543,6 +543,13 @@ describe('cloud engines in the daemon', () => {
 });
 
 describe('engine configuration', () => {
+  it('asks for speakers only from engines that tell them apart', () => {
+    expect(configProblems(meetingWith('{ engine: google-speech, project: my-project-123, diarize: true }'))).toEqual([
+      '4:69 meetings[0].asr.diarize: engine google-speech does not tell speakers apart; diarize works with deepgram, speechmatics, aws-transcribe',
+    ]);
+    expect(configProblems(meetingWith('{ engine: speechmatics, apiKey: k, diarize: true }'))).toEqual([]);
+  });
+
   it('requires an API key for cloud engines, from an environment variable that must be set', () => {
     expect(configProblems(meetingWith('{ engine: deepgram }'))).toEqual(['4:10 meetings[0].asr.apiKey: engine deepgram needs an API key: apiKey: ${DEEPGRAM_API_KEY}']);
     expect(configProblems(meetingWith('{ engine: assemblyai, fallback: [ { engine: deepgram } ] }'))).toEqual([
