@@ -1,4 +1,4 @@
-import type { Item, Result, TranscribeStreamingClient } from '@aws-sdk/client-transcribe-streaming';
+import type { Item, LanguageCode, Result, TranscribeStreamingClient } from '@aws-sdk/client-transcribe-streaming';
 import { PCM_SAMPLE_RATE } from '../../audio.js';
 import { BridgeError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -73,7 +73,8 @@ export class AwsTranscribeRecognizer extends RequestStreamRecognizer {
       const client = await this.sdkClient();
       const response = await client.send(
         new StartStreamTranscriptionCommand({
-          LanguageCode: language as never,
+          // The schema checks the form; AWS says whether it has the language (refused at start).
+          LanguageCode: language as LanguageCode,
           MediaEncoding: 'pcm',
           MediaSampleRateHertz: PCM_SAMPLE_RATE,
           EnablePartialResultsStabilization: true,

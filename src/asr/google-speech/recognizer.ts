@@ -96,7 +96,8 @@ export class GoogleSpeechRecognizer extends RequestStreamRecognizer {
       try {
         for await (const frame of frames) {
           requestSamples += frame.length;
-          if (!call.write({ audio: Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength) })) await new Promise((resolve) => call.once('drain', resolve));
+          // Waiting for room ends too when the call does (failed or cancelled), so this writer never hangs.
+          if (!call.write({ audio: Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength) })) await new Promise((resolve) => ['drain', 'close', 'error'].forEach((event) => call.once(event, resolve)));
           if (rotate) break;
         }
         call.end();

@@ -49,7 +49,13 @@ export abstract class RequestStreamRecognizer implements SpeechRecognizer {
     const silence = async function* (): AsyncGenerator<Int16Array> {
       yield new Int16Array(FRAME_SAMPLES);
     };
-    for await (const _ of this.request(silence(), abort.signal, true));
+    const timer = setTimeout(() => abort.abort(), this.policy.endTimeoutMs);
+    try {
+      for await (const _ of this.request(silence(), abort.signal, true));
+    } finally {
+      clearTimeout(timer);
+    }
+    if (abort.signal.aborted) throw new BridgeError('ASR_ENGINE_FAILED', `${this.engine} did not answer a first short request within ${this.policy.endTimeoutMs / 1000} s`);
   }
 
   async *transcribe(audio: AsyncIterable<AudioItem>): AsyncIterable<SpeechEvent> {
@@ -90,8 +96,16 @@ export abstract class RequestStreamRecognizer implements SpeechRecognizer {
       const abort = (current.abort = new AbortController());
       const offset = now();
       let answered = false;
+      // Once the audio has ended the engine has this long to settle it, as with the WebSocket engines.
+      let endTimer: NodeJS.Timeout | undefined;
+      const audioEnded = (): void => {
+        endTimer = setTimeout(() => {
+          this.log.warn({ engine: this.engine }, 'speech engine did not answer the end of the stream in time; ending it');
+          abort.abort();
+        }, this.policy.endTimeoutMs);
+      };
       try {
-        for await (const replies of this.request(this.frames(source, reading, progress, abort.signal), abort.signal, false)) {
+        for await (const replies of this.request(this.frames(source, reading, progress, abort.signal, audioEnded), abort.signal, false)) {
           answered = true;
           waits.reset();
           for (const reply of replies) {
@@ -121,6 +135,7 @@ export abstract class RequestStreamRecognizer implements SpeechRecognizer {
         this.log.warn({ engine: this.engine, err: failure.message, atSeconds: now() }, 'speech engine request failed; starting a new one');
         await pause(delay);
       } finally {
+        clearTimeout(endTimer);
         abort.abort();
       }
     }
@@ -132,6 +147,7 @@ export abstract class RequestStreamRecognizer implements SpeechRecognizer {
     reading: { next?: Promise<IteratorResult<AudioItem>> },
     progress: { sentSamples: number; audioEnded: boolean },
     signal: AbortSignal,
+    audioEnded: () => void,
   ): AsyncGenerator<Int16Array> {
     let parts: Int16Array[] = [];
     let samples = 0;
@@ -164,6 +180,7 @@ export abstract class RequestStreamRecognizer implements SpeechRecognizer {
       reading.next = undefined;
       if (next.done) {
         progress.audioEnded = true;
+        audioEnded();
         if (samples > 0) yield frame();
         return;
       }
