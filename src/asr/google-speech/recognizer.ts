@@ -96,8 +96,7 @@ export class GoogleSpeechRecognizer extends RequestStreamRecognizer {
       try {
         for await (const frame of frames) {
           requestSamples += frame.length;
-          // Waiting for room ends too when the call does (failed or cancelled), so this writer never hangs.
-          if (!call.write({ audio: Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength) })) await new Promise((resolve) => ['drain', 'close', 'error'].forEach((event) => call.once(event, resolve)));
+          if (!call.write({ audio: Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength) })) await roomOrEnd(call);
           if (rotate) break;
         }
         call.end();
@@ -169,6 +168,18 @@ export class GoogleSpeechRecognizer extends RequestStreamRecognizer {
     }
     return new BridgeError('ASR_ENGINE_FAILED', `google-speech: ${message}`);
   }
+}
+
+/** Waits for room to write, or for the call to end (failed or cancelled), so a writer never hangs; leaves no listener behind. */
+function roomOrEnd(call: NodeJS.EventEmitter): Promise<void> {
+  const events = ['drain', 'close', 'error'];
+  return new Promise((resolve) => {
+    const done = (): void => {
+      for (const event of events) call.off(event, done);
+      resolve();
+    };
+    for (const event of events) call.once(event, done);
+  });
 }
 
 function seconds(duration: Duration | null | undefined): number {
