@@ -71,7 +71,7 @@ function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger): Speech
         log,
       );
     case 'whisperlive':
-      return new WhisperLiveRecognizer({ url: asr.url!, model: asr.model ?? 'small', language: asr.language, phrases: phraseTexts(phrases) }, log);
+      return new WhisperLiveRecognizer({ url: asr.url!, model: asr.model ?? 'small', language: asr.language, phrases: phraseTexts(phrases), diarize: asr.diarize }, log);
     default:
       throw new BridgeError('ASR_UNKNOWN_ENGINE', `unknown ASR engine "${asr.engine}"`);
   }

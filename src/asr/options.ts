@@ -5,7 +5,7 @@ import { findSherpaModelFiles } from './sherpa-onnx/model-files.js';
 /** Engines this build can run. */
 export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime', 'whisperlive', 'speechmatics', 'aws-transcribe', 'google-speech'] as const;
 /** Engines that tell speakers apart when asked (`diarize`). */
-const DIARIZING_ENGINES = ['deepgram', 'speechmatics', 'aws-transcribe'];
+const DIARIZING_ENGINES = ['deepgram', 'speechmatics', 'aws-transcribe', 'whisperlive'];
 /** Engines reached over HTTP (an SDK), whose `url` is an http(s) endpoint rather than a WebSocket. */
 const HTTP_ENGINES = new Set(['aws-transcribe', 'google-speech']);
 /** Cloud engines take an API key; the config names the environment variable that holds it. */
@@ -38,7 +38,7 @@ const engineFields = {
    * than half the CPU) or balanced (pocketsphinx's own settings).
    */
   profile: z.enum(['balanced', 'fast']).default('fast'),
-  /** deepgram, speechmatics: tell speakers apart; a new speaker starts a new block (marked with display.speakerMarker). */
+  /** deepgram, speechmatics, aws-transcribe, whisperlive: tell speakers apart; a new speaker starts a new block (marked with display.speakerMarker). */
   diarize: z.boolean().default(false),
   /**
    * openai-realtime: how the session is configured, `session.update` of type transcription (OpenAI's current API)

@@ -10,6 +10,7 @@ interface ClientOptions {
   audio_format?: string;
   hotwords?: string;
   word_timestamps?: boolean;
+  enable_diarization?: boolean;
 }
 interface Segment {
   start: string;
@@ -17,6 +18,7 @@ interface Segment {
   text: string;
   completed: boolean;
   words?: { word: string; start: string; end: string; probability: number }[];
+  speaker?: string;
 }
 
 /**
@@ -25,7 +27,7 @@ interface Segment {
  * backend}`; audio frames are float32 samples at 16 kHz unless `audio_format` says int16; every transcription pass
  * sends `{uid, segments}` with the last `send_last_n_segments` (10) completed segments and the incomplete one being
  * heard, times as strings with three decimals, text with Whisper's leading space, cased and punctuated, and
- * `words` when `word_timestamps` was asked; the binary frame `END_OF_AUDIO` ends the client: the server closes
+ * `words` when `word_timestamps` was asked, a `speaker` on completed segments with `enable_diarization`; the binary frame `END_OF_AUDIO` ends the client: the server closes
  * without sending the incomplete segment again. With `full`, it answers `{uid, status: "WAIT", message: minutes}`
  * and closes, as a server at its client limit does.
  */
@@ -61,7 +63,11 @@ export class FakeWhisperLive extends FakeEngineServer {
       for (const event of events) {
         let current: Segment | undefined;
         if (event.type === 'interim') current = segment(event.text, event.words, event.time, false);
-        else if (event.type === 'final') completed.push(segment(event.text, event.words, event.time, true));
+        else if (event.type === 'final') {
+          // With diarization each completed segment names its speaker: here two who take turns.
+          const done = segment(event.text, event.words, event.time, true);
+          completed.push(options?.enable_diarization ? { ...done, speaker: `SPEAKER_0${completed.length % 2}` } : done);
+        }
         else continue;
         ws.send(JSON.stringify({ uid: options!.uid, segments: [...completed.slice(-10), ...(current ? [current] : [])] }));
       }

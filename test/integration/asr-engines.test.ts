@@ -275,6 +275,16 @@ describe('WhisperLive adapter', () => {
     await recognizer.close();
   });
 
+  it('asks the server who speaks with diarize: each completed segment\'s speaker labels its words', async () => {
+    const server = stopAfterTest(new FakeWhisperLive());
+    const recognizer = new WhisperLiveRecognizer({ url: await server.start(), model: 'small', language: 'en-US', phrases: [], diarize: true }, silentLogger);
+    const events = await collectEvents(recognizer.transcribe(paced(concatSamples([roomNoise(0.5), speech(0), roomNoise(1.2), speech(3), roomNoise(1)]))));
+    expect(server.clientOptions.at(-1)).toMatchObject({ enable_diarization: true });
+    const speakers = events.flatMap((e) => (e.type === 'final' ? [e.words.map((w) => w.speaker)] : []));
+    expect(speakers.slice(0, 2)).toEqual([speakers[0]!.map(() => 'SPEAKER_00'), speakers[1]!.map(() => 'SPEAKER_01')]);
+    await recognizer.close();
+  });
+
   it('says at start that a server at its client limit is full, as a failure worth retrying (a fallback engine takes over)', async () => {
     const server = stopAfterTest(new FakeWhisperLive());
     server.full = true;
@@ -545,7 +555,7 @@ describe('cloud engines in the daemon', () => {
 describe('engine configuration', () => {
   it('asks for speakers only from engines that tell them apart', () => {
     expect(configProblems(meetingWith('{ engine: google-speech, project: my-project-123, diarize: true }'))).toEqual([
-      '4:69 meetings[0].asr.diarize: engine google-speech does not tell speakers apart; diarize works with deepgram, speechmatics, aws-transcribe',
+      '4:69 meetings[0].asr.diarize: engine google-speech does not tell speakers apart; diarize works with deepgram, speechmatics, aws-transcribe, whisperlive',
     ]);
     expect(configProblems(meetingWith('{ engine: speechmatics, apiKey: k, diarize: true }'))).toEqual([]);
   });

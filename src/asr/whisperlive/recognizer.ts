@@ -15,6 +15,8 @@ export interface WhisperLiveOptions {
   language: string;
   /** Meeting vocabulary: faster-whisper's hotwords. */
   phrases: string[];
+  /** Ask the server who speaks (its pyannote diarization): completed segments carry a speaker. */
+  diarize?: boolean;
 }
 
 /** A segment as WhisperLive sends it: times are strings with three decimals, text keeps Whisper's leading space. */
@@ -24,6 +26,7 @@ interface Segment {
   text: string;
   completed?: boolean;
   words?: { word: string; start: string; end: string }[];
+  speaker?: string;
 }
 interface WhisperLiveMessage {
   uid?: string;
@@ -68,7 +71,8 @@ export class WhisperLiveRecognizer extends WebSocketRecognizer {
       const text = segment.text.trim();
       const timed = segment.words?.flatMap((w) => normalizeWords(w.word).map((word) => ({ word, start: Number(w.start), end: Number(w.end) })));
       // Whisper writes sentences: punctuation and casing ride on the words as heard.
-      return withWrittenForms(timed && timed.length > 0 ? timed : spreadWords(text, start, Number(segment.end)), text);
+      const words = withWrittenForms(timed && timed.length > 0 ? timed : spreadWords(text, start, Number(segment.end)), text);
+      return segment.speaker ? words.map((w) => ({ ...w, speaker: segment.speaker })) : words;
     };
     const settle = (segment: Segment): WireReply[] => {
       const words = wordsOf(segment);
@@ -83,6 +87,7 @@ export class WhisperLiveRecognizer extends WebSocketRecognizer {
         use_vad: true,
         word_timestamps: true,
         ...(this.options.phrases.length > 0 ? { hotwords: this.options.phrases.join(', ') } : {}),
+        ...(this.options.diarize ? { enable_diarization: true } : {}),
       }),
       answersOpen: (raw) => (JSON.parse(raw) as WhisperLiveMessage).message === 'SERVER_READY',
       endMessage: END_OF_AUDIO,
