@@ -26,8 +26,6 @@ export class BlockDisplay implements CaptionDisplay {
   private midSentence = false;
   /** About one line: a block this size may go out on the hold timer. */
   private readonly minBlockChars: number;
-  /** When the engine heard the speaker pause in the utterance under way (its final is near). */
-  private pausedAt: number | undefined;
 
   constructor(private readonly options: DisplayOptions) {
     this.minBlockChars = Math.round(options.maxLineChars * 0.75);
@@ -35,8 +33,6 @@ export class BlockDisplay implements CaptionDisplay {
 
   push(piece: SettledPiece, now: number): DisplayPost[] {
     this.open.take(this.pending, piece);
-    if (piece.paused !== undefined) this.pausedAt = piece.paused ? now : undefined;
-    if (piece.endsUtterance) this.pausedAt = undefined;
     const last = this.pending.at(-1);
     // The utterance ended after words already settled (only fillers came last): the sentence still ends here.
     if (piece.endsUtterance && last && !endsSentence(last.text)) last.text += '.';
@@ -104,10 +100,7 @@ export class BlockDisplay implements CaptionDisplay {
           const chars = texts.slice(0, count).join(' ').length;
           // A block of about a line goes on the hold timer; a shorter one waits twice as long for more words.
           // (The deadline is compared as computed, not as a difference: a float difference can fall short of it.)
-          let holdUntil = this.pending[0]!.settledAt + (chars >= this.minBlockChars ? maxHoldMs : 2 * maxHoldMs);
-          // The speaker paused: the utterance's final, which may still change these words, is near. Wait a bounded
-          // while for it rather than show words the engine is about to revise.
-          if (this.pausedAt !== undefined && this.open.hasWaiting) holdUntil = Math.max(holdUntil, this.pausedAt + FINAL_WAIT_MS);
+          const holdUntil = this.pending[0]!.settledAt + (chars >= this.minBlockChars ? maxHoldMs : 2 * maxHoldMs);
           if (now < holdUntil) {
             this.deadline = holdUntil;
             break;
@@ -139,9 +132,6 @@ export class BlockDisplay implements CaptionDisplay {
  * what goes is still about a line; if the sentence then ends at once, the next block has them and its end.
  */
 const TAIL_WORDS = 2;
-
-/** How long after a pause a block on the hold timer may wait for the utterance's final (endpointing and decoding). */
-const FINAL_WAIT_MS = 800;
 
 /** Both speakers known and different: engines without diarization never cause a change. */
 export function changesSpeaker(before: string | undefined, after: string | undefined): boolean {

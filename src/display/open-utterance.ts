@@ -11,11 +11,6 @@ export class OpenUtterance {
   /** The last `waiting` tokens of the display's queue belong to the utterance under way. */
   private waiting = 0;
 
-  /** Whether words of the utterance under way wait in the display's queue (not final yet). */
-  get hasWaiting(): boolean {
-    return this.waiting > 0;
-  }
-
   /** Takes a piece into the display's queue: revised words replace those not shown yet, new tokens join. */
   take(queue: SettledToken[], piece: SettledPiece): void {
     // With a revision the piece holds the whole utterance so far: what was shown is found in it, the rest waits.

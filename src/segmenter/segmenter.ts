@@ -45,15 +45,7 @@ export interface SettledPiece {
    * so what a viewer reads is the engine's newest answer for each word; what is on screen already stays.
    */
   revised?: SettledToken[];
-  /**
-   * The engine's partial has stopped growing (true) or grows again (false): the speaker paused, so the utterance's
-   * final, which may still change words, is near. Sent only when it changes; a display may wait for that final.
-   */
-  paused?: boolean;
 }
-
-/** Audio seconds a partial must stay the same length before the speaker counts as paused. */
-const PAUSE_SECONDS = 0.3;
 
 type SettledWord = RecognizedWord;
 
@@ -79,10 +71,6 @@ export class Segmenter {
   private lastInterim: string[] = [];
   private sentenceStart = true;
   private utteranceEnded = false;
-  /** Audio time the partial last gained a word, and whether a pause was announced (changed since the last piece). */
-  private grewAt = 0;
-  private paused = false;
-  private pauseChanged = false;
 
   constructor(
     private readonly options: SegmenterOptions = DEFAULT_SEGMENTER_OPTIONS,
@@ -116,13 +104,6 @@ export class Segmenter {
   }
 
   private onInterim(words: SettledWord[], audioTime: number): void {
-    const grew = words.length > this.lastInterim.length;
-    if (grew) this.grewAt = audioTime;
-    const paused = !grew && audioTime - this.grewAt >= PAUSE_SECONDS;
-    if (paused !== this.paused) {
-      this.paused = paused;
-      this.pauseChanged = true;
-    }
     let same = 0;
     while (same < words.length && same < this.lastInterim.length && words[same]!.word === this.lastInterim[same]) same++;
     this.agreedSince = words.map((_, i) => (i < same ? this.agreedSince[i]! : audioTime));
@@ -165,10 +146,6 @@ export class Segmenter {
     if (this.released.length > 0 || this.pending.length > 0) this.utteranceEnded = true;
     this.agreedSince = [];
     this.lastInterim = [];
-    this.grewAt = 0;
-    // The utterance's end says it all: no pause is announced after it.
-    this.paused = false;
-    this.pauseChanged = false;
   }
 
   private release(now: number): SettledPiece | undefined {
@@ -192,10 +169,8 @@ export class Segmenter {
       this.pending = [];
       this.shrunk = false;
     }
-    const paused = this.pauseChanged ? { paused: this.paused } : {};
-    this.pauseChanged = false;
-    if (settled.length === 0 && !endsUtterance && !revised && !('paused' in paused)) return undefined;
-    return { tokens: settled, endsUtterance, ...(revised ? { revised } : {}), ...paused };
+    if (settled.length === 0 && !endsUtterance && !revised) return undefined;
+    return { tokens: settled, endsUtterance, ...(revised ? { revised } : {}) };
   }
 
   /** Words as readable tokens under the text rules; `complete`: nothing more follows, so nothing is held back. */

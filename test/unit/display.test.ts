@@ -104,31 +104,6 @@ describe('BlockDisplay', () => {
     expect(all.slice(shownWords).join(' ')).toMatch(/pleasure to consider\.$/);
   });
 
-  it('waits a bounded while for the final once the engine heard the speaker pause, and shows the final\'s words', () => {
-    const heard = (): BlockDisplay => {
-      const display = new BlockDisplay(options);
-      display.push(piece('the mr john dashwood had then leisure to', 0), 0);
-      return display;
-    };
-    // Without a pause the hold timer sends the words as the engine last heard them.
-    expect(texts(heard().tick(1_000)).join(' ')).toMatch(/^the mr john/);
-    // With one, the block waits for the final (here 500 ms later), whose second pass changed two words.
-    const paused = heard();
-    expect(paused.push({ tokens: [], endsUtterance: false, paused: true }, 600)).toEqual([]);
-    expect(paused.tick(1_000)).toEqual([]);
-    expect(paused.nextDeadline()).toBe(1_400);
-    const final = piece('And mr john dashwood had then leisure to', 1_100);
-    expect(texts(paused.push({ tokens: [], endsUtterance: true, revised: final.tokens }, 1_100)).join(' ')).toMatch(/^And mr john/);
-    // A final that never comes costs at most the wait; a pause that ends (the speaker goes on) ends the wait.
-    const late = heard();
-    late.push({ tokens: [], endsUtterance: false, paused: true }, 600);
-    expect(texts(late.tick(1_400)).join(' ')).toMatch(/^the mr john/);
-    const resumed = heard();
-    resumed.push({ tokens: [], endsUtterance: false, paused: true }, 600);
-    resumed.push({ tokens: [], endsUtterance: false, paused: false }, 800);
-    expect(texts(resumed.tick(1_000)).join(' ')).toMatch(/^the mr john/);
-  });
-
   it('holds an unfinished sentence until it makes a line and has waited maxHoldMs; a fragment waits longer', () => {
     const display = new BlockDisplay(options);
     expect(display.push(piece('if you know someone who would be a', 0), 0)).toEqual([]);

@@ -62,18 +62,6 @@ describe('Segmenter', () => {
     expect(settledNow(heard([true, true, true]))).toEqual(['he', 'was', 'not']);
   });
 
-  it('says once when the partial stops growing (the speaker paused) and once when it grows again; an utterance end says it all', () => {
-    const segmenter = new Segmenter();
-    const pauses = (events: SpeechEvent[]): (boolean | undefined)[] =>
-      events.flatMap((event) => {
-        const piece = segmenter.onEvent(event, event.time * 1000);
-        return piece && 'paused' in piece ? [piece.paused] : [];
-      });
-    expect(pauses([interim('he was', 0.6), interim('he was not', 0.9), interim('he was not', 1.1), interim('he was not', 1.2), interim('he was not', 1.3)])).toEqual([true]);
-    expect(pauses([interim('he was not an', 1.4), interim('he was not an', 1.5)])).toEqual([false]);
-    expect(pauses([final('he was not an', 1.8), interim('next', 2.0), interim('next', 2.4)])).toEqual([true]);
-  });
-
   it('never doubles or drops words when the engine revises what was already settled', () => {
     const tokens = settle([
       interim('the mr', 0.4),
