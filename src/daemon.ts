@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { once, setMaxListeners } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { rtmsTargetOf, runtimeMeetingId, zoomTargetsOf, type Config, type MeetingConfig } from './config/schema.js';
 import { routesAcrossFleet } from './fleet/arriving.js';
@@ -183,6 +183,8 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
         // Pulls end inside the flush deadline too: their ffmpeg is killed if it does not stop in time. At the deadline
         // the destinations stop waiting for Zoom, and what is unsent is counted, logged and noted in the archive.
         const deadline = AbortSignal.timeout(SHUTDOWN_FLUSH_MS);
+        // Every meeting and destination listens to it: many listeners is the design, not a leak.
+        setMaxListeners(0, deadline);
         // A fleet member lets each meeting go as soon as its captions are out, so another process takes it at once.
         const flushed = (async () => {
           await fleet?.stop(deadline);
