@@ -29,11 +29,14 @@ interface Segment {
  * heard, times as strings with three decimals, text with Whisper's leading space, cased and punctuated, and
  * `words` when `word_timestamps` was asked, a `speaker` on completed segments with `enable_diarization`; the binary frame `END_OF_AUDIO` ends the client: the server closes
  * without sending the incomplete segment again. With `full`, it answers `{uid, status: "WAIT", message: minutes}`
- * and closes, as a server at its client limit does.
+ * and closes, as a server at its client limit does; after `maxConnectionSeconds` of audio it says `DISCONNECT` and
+ * closes, without settling the incomplete segment either.
  */
 export class FakeWhisperLive extends FakeEngineServer {
   readonly clientOptions: ClientOptions[] = [];
   full = false;
+  /** WhisperLive's max_connection_time (600 s by default): then it says DISCONNECT and closes. */
+  maxConnectionSeconds = 600;
 
   protected checkUpgrade(): number | undefined {
     return undefined;
@@ -91,6 +94,10 @@ export class FakeWhisperLive extends FakeEngineServer {
       if (isBinary && bytes.toString() === 'END_OF_AUDIO') return ws.close();
       const events = session.audio(options.audio_format === 'int16' ? bytes : fromFloat32(bytes));
       if (events) answer(events);
+      if (session.samples / 16_000 >= this.maxConnectionSeconds) {
+        ws.send(JSON.stringify({ uid: options.uid, message: 'DISCONNECT' }));
+        ws.close();
+      }
     });
   }
 }

@@ -285,6 +285,24 @@ describe('WhisperLive adapter', () => {
     await recognizer.close();
   });
 
+  it('goes on after the server\'s time limit (DISCONNECT): the words it was hearing are kept, later words keep their place in time', async () => {
+    const server = stopAfterTest(new FakeWhisperLive());
+    server.maxConnectionSeconds = 2.5;
+    const recognizer = new WhisperLiveRecognizer({ url: await server.start(), model: 'small', language: 'en-US', phrases: [] }, silentLogger);
+    await recognizer.start();
+    const before = server.connections;
+    const audio = concatSamples([roomNoise(0.3), speech(0), roomNoise(1), speech(3), roomNoise(1)]);
+    const events = await collectEvents(recognizer.transcribe(paced(audio)));
+    expect(server.connections).toBeGreaterThanOrEqual(before + 3);
+    // The first connection ends mid-sentence, 2.5 s in: its words so far are settled, not lost.
+    const first = events.find((e) => e.type === 'final');
+    expect(first?.type === 'final' && first.words.at(-1)!.end).toBeLessThan(2.6);
+    expect(wordErrorRate(`${clips[0]!.transcript} ${clips[3]!.transcript}`, finalText(events)).wer).toBeLessThan(0.5);
+    const late = events.flatMap((e) => (e.type === 'final' ? e.words : [])).filter((w) => /married|respectable/.test(w.word));
+    expect(late[0]!.start).toBeGreaterThan(7);
+    await recognizer.close();
+  });
+
   it('says at start that a server at its client limit is full, as a failure worth retrying (a fallback engine takes over)', async () => {
     const server = stopAfterTest(new FakeWhisperLive());
     server.full = true;
