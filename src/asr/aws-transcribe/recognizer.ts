@@ -116,6 +116,7 @@ export class AwsTranscribeRecognizer extends RequestStreamRecognizer {
 
   /** What an SDK error means for the bridge: a person must act (credentials, options), or trying again may help. */
   private failure(err: unknown, atStart: boolean): BridgeError {
+    if (err instanceof BridgeError) return err;
     const name = (err as { name?: string }).name ?? '';
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     const message = errorMessage(err);

@@ -158,6 +158,7 @@ export class GoogleSpeechRecognizer extends RequestStreamRecognizer {
 
   /** What a gRPC error means for the bridge: a person must act (credentials, options), or trying again may help. */
   private failure(err: unknown, atStart: boolean): BridgeError {
+    if (err instanceof BridgeError) return err;
     const code = (err as { code?: number }).code;
     const message = (err as { details?: string }).details || errorMessage(err);
     if (code === GRPC.UNAUTHENTICATED || code === GRPC.PERMISSION_DENIED || /default credentials/i.test(message)) {
