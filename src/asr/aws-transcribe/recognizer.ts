@@ -109,7 +109,14 @@ export class AwsTranscribeRecognizer extends RequestStreamRecognizer {
     // The SDK is loaded only for meetings that use it.
     this.client ??= import('@aws-sdk/client-transcribe-streaming').then(
       ({ TranscribeStreamingClient }) =>
-        new TranscribeStreamingClient({ ...(this.options.region ? { region: this.options.region } : {}), ...(this.options.url ? { endpoint: this.options.url } : {}), maxAttempts: 1 }),
+        new TranscribeStreamingClient({
+          ...(this.options.region ? { region: this.options.region } : {}),
+          ...(this.options.url ? { endpoint: this.options.url } : {}),
+          maxAttempts: 1,
+          // Without a logger of its own the SDK writes a failed stream's warning to the console, outside the bridge's
+          // JSON log; the adapter reports the failure itself.
+          logger: { trace: quiet, debug: quiet, info: quiet, warn: (...said: unknown[]) => this.log.debug({ engine: this.engine, sdk: said.map(String).join(' ') }, 'aws sdk'), error: quiet },
+        }),
     );
     return this.client;
   }
@@ -129,6 +136,8 @@ export class AwsTranscribeRecognizer extends RequestStreamRecognizer {
     return new BridgeError('ASR_ENGINE_FAILED', `aws-transcribe: ${name ? `${name}: ` : ''}${message}`);
   }
 }
+
+const quiet = (): void => undefined;
 
 /** A result's words, with punctuation as the written form of the word before it, speakers and AWS's stable flags. */
 function wordsOf(result: Result): RecognizedWord[] {
