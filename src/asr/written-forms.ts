@@ -22,3 +22,46 @@ export function withWrittenForms(words: readonly RecognizedWord[], formatted: st
   }
   return out;
 }
+
+/** One item of an engine that sends words and punctuation as separate timed items (Speechmatics, Amazon Transcribe). */
+export interface WrittenItem {
+  content: string;
+  punctuation: boolean;
+  /** Punctuation that opens the next word (an opening quote) rather than closing the one before. */
+  opensNext?: boolean;
+  start: number;
+  end: number;
+  speaker?: string;
+  stable?: boolean;
+}
+
+/**
+ * The words of such items: each plain for the text rules, its written form (casing, the punctuation that attaches to
+ * it) as `display`. An item that stands for several words ("e-mail") keeps them plain: a written form per word would
+ * show it once per word.
+ */
+export function wordsOfItems(items: readonly WrittenItem[]): RecognizedWord[] {
+  const words: RecognizedWord[] = [];
+  let opening = '';
+  for (const item of items) {
+    if (item.punctuation) {
+      const last = words.at(-1);
+      if (item.opensNext) opening += item.content;
+      else if (last) last.display = `${last.display ?? last.word}${item.content}`;
+      continue;
+    }
+    const plain = normalizeWords(item.content);
+    for (const word of plain) {
+      words.push({
+        word,
+        start: item.start,
+        end: item.end,
+        ...(plain.length === 1 ? { display: `${opening}${item.content}` } : {}),
+        ...(item.speaker ? { speaker: item.speaker } : {}),
+        ...(item.stable ? { stable: true } : {}),
+      });
+    }
+    if (plain.length > 0) opening = '';
+  }
+  return words;
+}

@@ -2,10 +2,10 @@ import type { Item, LanguageCode, Result, TranscribeStreamingClient } from '@aws
 import { PCM_SAMPLE_RATE } from '../../audio.js';
 import { BridgeError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { normalizeWords } from '../../util/wer.js';
 import { RequestStreamRecognizer } from '../remote/request-stream-recognizer.js';
 import type { WireReply } from '../remote/wire-stream.js';
 import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
+import { wordsOfItems } from '../written-forms.js';
 
 export interface AwsTranscribeOptions {
   /** The AWS region; without it the SDK's own (AWS_REGION, the profile). */
@@ -141,25 +141,14 @@ const quiet = (): void => undefined;
 
 /** A result's words, with punctuation as the written form of the word before it, speakers and AWS's stable flags. */
 function wordsOf(result: Result): RecognizedWord[] {
-  const words: RecognizedWord[] = [];
-  for (const item of result.Alternatives?.[0]?.Items ?? ([] as Item[])) {
-    const content = item.Content ?? '';
-    const last = words.at(-1);
-    if (item.Type === 'punctuation') {
-      if (last) last.display = `${last.display ?? last.word}${content}`;
-      continue;
-    }
-    const plain = normalizeWords(content);
-    for (const word of plain) {
-      words.push({
-        word,
-        start: item.StartTime ?? 0,
-        end: item.EndTime ?? item.StartTime ?? 0,
-        ...(plain.length === 1 ? { display: content } : {}),
-        ...(item.Speaker ? { speaker: item.Speaker } : {}),
-        ...(item.Stable ? { stable: true } : {}),
-      });
-    }
-  }
-  return words;
+  return wordsOfItems(
+    (result.Alternatives?.[0]?.Items ?? ([] as Item[])).map((item) => ({
+      content: item.Content ?? '',
+      punctuation: item.Type === 'punctuation',
+      start: item.StartTime ?? 0,
+      end: item.EndTime ?? item.StartTime ?? 0,
+      ...(item.Speaker ? { speaker: item.Speaker } : {}),
+      ...(item.Stable ? { stable: true } : {}),
+    })),
+  );
 }

@@ -1,11 +1,11 @@
 import { BridgeError } from '../../errors.js';
 import { PCM_SAMPLE_RATE } from '../../audio.js';
 import type { Logger } from '../../log.js';
-import { normalizeWords } from '../../util/wer.js';
 import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
 import { UtterancePieces } from '../remote/pieces.js';
 import type { WireReply, WireSession } from '../remote/wire-stream.js';
 import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
+import { wordsOfItems } from '../written-forms.js';
 
 /** The endpoint Speechmatics' own real-time client defaults to. */
 export const SPEECHMATICS_URL = 'wss://eu2.rt.speechmatics.com/v2';
@@ -130,34 +130,24 @@ export class SpeechmaticsRecognizer extends WebSocketRecognizer {
   }
 }
 
-/** The words of a result list, each with the punctuation attached to it as its written form. */
+/** The words of a result list, each with the punctuation attached to it as its written form (entities are skipped). */
 function wordsOf(results: SpeechmaticsResult[] | undefined): RecognizedWord[] {
-  const words: RecognizedWord[] = [];
-  let pendingBefore = '';
-  for (const result of results ?? []) {
-    const content = result.alternatives?.[0]?.content ?? '';
-    if (result.type === 'punctuation') {
-      const last = words.at(-1);
-      if (result.attaches_to === 'next') pendingBefore += content;
-      else if (last) last.display = `${last.display ?? last.word}${content}`;
-      continue;
-    }
-    if (result.type !== 'word') continue;
-    const speaker = result.alternatives?.[0]?.speaker;
-    const plain = normalizeWords(content);
-    for (const word of plain) {
-      words.push({
-        word,
-        start: result.start_time ?? 0,
-        end: result.end_time ?? result.start_time ?? 0,
-        // A written form that stands for several words ("e-mail") would be shown once per word: those stay plain.
-        ...(plain.length === 1 ? { display: `${pendingBefore}${content}` } : {}),
-        ...(speaker && speaker !== 'UU' ? { speaker } : {}),
-      });
-    }
-    if (plain.length > 0) pendingBefore = '';
-  }
-  return words;
+  return wordsOfItems(
+    (results ?? [])
+      .filter((result) => result.type === 'word' || result.type === 'punctuation')
+      .map((result) => {
+        const speaker = result.alternatives?.[0]?.speaker;
+        return {
+          content: result.alternatives?.[0]?.content ?? '',
+          punctuation: result.type === 'punctuation',
+          opensNext: result.attaches_to === 'next',
+          start: result.start_time ?? 0,
+          end: result.end_time ?? result.start_time ?? 0,
+          // UU: a speaker Speechmatics could not tell.
+          ...(speaker && speaker !== 'UU' ? { speaker } : {}),
+        };
+      }),
+  );
 }
 
 /** The punctuation a piece opens with that attaches to what came before it. */
