@@ -13,6 +13,17 @@ export function samplesFromBytes(bytes: Buffer): Int16Array {
   return samples;
 }
 
+/** Consecutive chunks as one, padded with silence up to `length` when that is longer (a protocol's shortest message). */
+export function joinSamples(parts: readonly Int16Array[], length = 0): Int16Array {
+  const joined = new Int16Array(Math.max(length, parts.reduce((n, part) => n + part.length, 0)));
+  let at = 0;
+  for (const part of parts) {
+    joined.set(part, at);
+    at += part.length;
+  }
+  return joined;
+}
+
 /**
  * A live stream is real time. A source may run this far ahead of the wall clock (a sender catching up after a network
  * blip, a short recording sent at once), no further: past it the stream ends, whatever its encoding.

@@ -1,11 +1,11 @@
-import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
+import { FINALIZE, joinSamples, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
 import { BridgeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { AsyncQueue } from '../../util/async-queue.js';
 import { Backoff, pause } from '../../util/backoff.js';
-import { shiftWords, type RecognizerCapabilities, type SpeechEvent, type SpeechRecognizer } from '../types.js';
+import type { RecognizerCapabilities, SpeechEvent, SpeechRecognizer } from '../types.js';
 import { UtteranceTracker } from '../utterance.js';
-import { DEFAULT_CONNECTION_POLICY, type ConnectionPolicy, type WireReply } from './wire-stream.js';
+import { DEFAULT_CONNECTION_POLICY, takeReply, type ConnectionPolicy, type WireReply } from './wire-stream.js';
 
 /** Audio per frame: the vendors suggest 50-200 ms, and every frame costs a message (AWS signs each one). */
 const FRAME_SAMPLES = PCM_SAMPLE_RATE / 10;
@@ -108,12 +108,7 @@ export abstract class RequestStreamRecognizer implements SpeechRecognizer {
         for await (const replies of this.request(this.frames(source, reading, progress, abort.signal, audioEnded), abort.signal, false)) {
           answered = true;
           waits.reset();
-          for (const reply of replies) {
-            if (reply.kind === 'speech-started') tracker.startOfSpeech(now());
-            else if (reply.kind === 'interim') tracker.interim(reply.text, reply.words && shiftWords(reply.words, offset), now());
-            else if (reply.kind === 'final') tracker.final(reply.text, shiftWords(reply.words, offset), now());
-            else if (reply.kind === 'utterance-end') tracker.endOfSpeech(now());
-          }
+          for (const reply of replies) if (reply.kind !== 'done') takeReply(tracker, reply, offset, now());
         }
         tracker.endOfSpeech(now());
         if (progress.audioEnded || abort.signal.aborted) return events.end();
@@ -152,12 +147,7 @@ export abstract class RequestStreamRecognizer implements SpeechRecognizer {
     let parts: Int16Array[] = [];
     let samples = 0;
     const frame = (): Int16Array => {
-      const joined = new Int16Array(samples);
-      let at = 0;
-      for (const part of parts) {
-        joined.set(part, at);
-        at += part.length;
-      }
+      const joined = joinSamples(parts);
       progress.sentSamples += samples;
       this.stats.audioSeconds += samples / PCM_SAMPLE_RATE;
       parts = [];

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
+import { FINALIZE, joinSamples, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
 import { BridgeError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { AsyncQueue } from '../../util/async-queue.js';
@@ -42,6 +42,17 @@ export interface WireSession {
    * last word (WhisperLive at the end of audio, or at its time limit) would otherwise take its latest words along.
    */
   closed?(): WireReply[];
+}
+
+/**
+ * One answer of an engine into the stream's utterance bookkeeping, its words moved from the connection's (or
+ * request's) timeline, which began `offsetSeconds` into the stream, onto the stream's; `now` is the stream's time.
+ */
+export function takeReply(utterance: UtteranceTracker, reply: Exclude<WireReply, { kind: 'done' }>, offsetSeconds: number, now: number): void {
+  if (reply.kind === 'speech-started') utterance.startOfSpeech(now);
+  else if (reply.kind === 'interim') utterance.interim(reply.text, reply.words && shiftWords(reply.words, offsetSeconds), now);
+  else if (reply.kind === 'final') utterance.final(reply.text, shiftWords(reply.words, offsetSeconds), now);
+  else utterance.endOfSpeech(now);
 }
 
 /** How a stream survives a lost connection, and how long it waits for the engine. */
@@ -127,10 +138,6 @@ export class WireStream {
     return this.sentSamples / PCM_SAMPLE_RATE;
   }
 
-  private onStreamTimeline(words: RecognizedWord[] | undefined): RecognizedWord[] | undefined {
-    return words && shiftWords(words, this.offsetSamples / PCM_SAMPLE_RATE);
-  }
-
   private finish(err?: BridgeError): void {
     if (this.finished) return;
     this.finished = true;
@@ -201,12 +208,8 @@ export class WireStream {
   }
 
   private take(reply: WireReply, socket: WebSocket): void {
-    const now = this.now;
-    if (reply.kind === 'speech-started') this.utterance.startOfSpeech(now);
-    else if (reply.kind === 'interim') this.utterance.interim(reply.text, this.onStreamTimeline(reply.words), now);
-    else if (reply.kind === 'final') this.utterance.final(reply.text, this.onStreamTimeline(reply.words)!, now);
-    else if (reply.kind === 'utterance-end') this.utterance.endOfSpeech(now);
-    else if (reply.kind === 'done' && this.endSent) {
+    if (reply.kind !== 'done') takeReply(this.utterance, reply, this.offsetSamples / PCM_SAMPLE_RATE, this.now);
+    else if (this.endSent) {
       socket.close(1000);
       this.finish();
     }
@@ -257,12 +260,7 @@ export class WireStream {
 
   private flushPending(padTo = 0): void {
     if (this.pendingSamples === 0) return;
-    const chunk = new Int16Array(Math.max(this.pendingSamples, padTo));
-    let at = 0;
-    for (const part of this.pending) {
-      chunk.set(part, at);
-      at += part.length;
-    }
+    const chunk = joinSamples(this.pending, padTo);
     this.pending = [];
     this.pendingSamples = 0;
     this.send(chunk);
