@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { RecognizedWord, SpeechEvent } from '../../src/asr/types.js';
-import { FakeEngineServer, type EngineSession } from './fake-engine-server.js';
+import { capitalized, FakeEngineServer, type EngineSession } from './fake-engine-server.js';
 
 /**
  * AssemblyAI Universal-Streaming v3 (`/v3/ws`) message for message: `Begin`, `Turn` objects whose `transcript`
@@ -107,7 +107,7 @@ const QUESTION_STARTS = new Set(['what', 'who', 'why', 'how', 'when', 'where', '
 function formatted(words: readonly string[]): string[] {
   const out = words.map((word) => (word === 'i' ? 'I' : word));
   if (out.length === 0) return out;
-  out[0] = out[0]!.charAt(0).toUpperCase() + out[0]!.slice(1);
+  out[0] = capitalized(out[0]!);
   for (let i = 1; i < out.length - 1; i++) if (out[i + 1] === 'and' || out[i + 1] === 'but') out[i] += ',';
   out[out.length - 1] += QUESTION_STARTS.has(words[0]!) ? '?' : '.';
   return out;

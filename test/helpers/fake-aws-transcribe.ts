@@ -3,7 +3,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import type { RecognizedWord, SpeechEvent } from '../../src/asr/types.js';
-import { EngineSession, type EngineStandIn } from './fake-engine-server.js';
+import { capitalized, EngineSession, type EngineStandIn } from './fake-engine-server.js';
 
 const codec = new EventStreamCodec(
   (bytes) => Buffer.from(bytes).toString('utf8'),
@@ -109,7 +109,7 @@ export class FakeAwsTranscribe implements EngineStandIn {
         StartTime: w.start,
         EndTime: w.end,
         Type: 'pronunciation',
-        Content: i === 0 ? `${w.word.charAt(0).toUpperCase()}${w.word.slice(1)}` : w.word,
+        Content: i === 0 ? capitalized(w.word) : w.word,
         VocabularyFilterMatch: false,
         Confidence: 0.9,
         ...(speakers ? { Speaker: '0' } : {}),

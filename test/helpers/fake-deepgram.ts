@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { RecognizedWord, SpeechEvent } from '../../src/asr/types.js';
-import { FakeEngineServer, type EngineSession } from './fake-engine-server.js';
+import { capitalized, FakeEngineServer, type EngineSession } from './fake-engine-server.js';
 
 /**
  * Deepgram's live API (`/v1/listen`) message for message: `Authorization: Token KEY` checked at the upgrade
@@ -35,7 +35,7 @@ export class FakeDeepgram extends FakeEngineServer {
     const diarize = query.get('diarize') === 'true';
     let utterance = 0;
     const written = (w: RecognizedWord, i: number, all: RecognizedWord[], last: boolean): Record<string, unknown> => ({
-      punctuated_word: punctuate ? `${i === 0 ? w.word.charAt(0).toUpperCase() + w.word.slice(1) : w.word}${last && i === all.length - 1 ? '.' : ''}` : w.word,
+      punctuated_word: punctuate ? `${i === 0 ? capitalized(w.word) : w.word}${last && i === all.length - 1 ? '.' : ''}` : w.word,
       ...(diarize ? { speaker: utterance % 2 } : {}),
     });
     let idle: NodeJS.Timeout | undefined;

@@ -112,8 +112,13 @@ export class EngineSession {
   }
 }
 
+/** A sentence's first word as engines that case write it. */
+export function capitalized(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+}
+
 /** How engines that write sentences (gpt-4o-transcribe, Whisper) put a plain transcript: a capital first word and an end mark. */
 export function writtenSentence(text: string): string {
   if (!text) return text;
-  return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+  return `${capitalized(text)}.`;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { RecognizedWord, SpeechEvent } from '../../src/asr/types.js';
-import { FakeEngineServer, type EngineSession } from './fake-engine-server.js';
+import { capitalized, FakeEngineServer, type EngineSession } from './fake-engine-server.js';
 
 interface StartRecognition {
   message: 'StartRecognition';
@@ -61,7 +61,7 @@ export class FakeSpeechmatics extends FakeEngineServer {
         end_time: w.end,
         alternatives: [
           {
-            content: from + i === 0 ? `${w.word.charAt(0).toUpperCase()}${w.word.slice(1)}` : w.word,
+            content: from + i === 0 ? capitalized(w.word) : w.word,
             confidence: 0.9,
             language: 'en',
             ...(start?.transcription_config?.diarization === 'speaker' ? { speaker: 'S1' } : {}),

@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { RecognizedWord, SpeechEvent } from '../../src/asr/types.js';
-import { FakeEngineServer, writtenSentence, type EngineSession } from './fake-engine-server.js';
+import { capitalized, FakeEngineServer, writtenSentence, type EngineSession } from './fake-engine-server.js';
 
 interface ClientOptions {
   uid?: string;
@@ -50,7 +50,7 @@ export class FakeWhisperLive extends FakeEngineServer {
       const start = words?.[0]?.start ?? Math.max(0, time - 1);
       const end = words?.at(-1)?.end ?? time;
       // Whisper cases and punctuates what it is still hearing too; the end mark comes with the segment's end.
-      const written = done ? writtenSentence(text) : `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+      const written = done ? writtenSentence(text) : capitalized(text);
       const tokens = written.split(' ');
       return {
         start: three(start),
