@@ -405,8 +405,11 @@ export class Fleet implements MeetingHost {
   private async run(id: string, ownerGoneAt: number | undefined): Promise<void> {
     const config = this.desired().get(id);
     if (!config) return void (await this.release(id));
+    const starting = this.deps.registry.add(config);
+    // Zoom's audio is dialled while the engine loads (the stream waits for it): a takeover resumes that much sooner.
+    this.applyStream(id);
     try {
-      await this.deps.registry.add(config);
+      await starting;
     } catch (err) {
       // Listed as failed; the claim stays, so the fleet does not hand a meeting that cannot start from one process to the next.
       return void this.deps.log.error({ meeting: id, err: errorMessage(err) }, 'claimed meeting could not start');
@@ -597,7 +600,7 @@ export class Fleet implements MeetingHost {
   private applyStream(id: string): void {
     const owned = this.owned.get(id);
     const record = this.streams.get(id);
-    const meeting = this.startedHere(id);
+    const meeting = owned && this.deps.registry.get(id);
     if (!owned || !record || !meeting || record.at <= owned.appliedStreamAt) return;
     owned.appliedStreamAt = record.at;
     void meeting.rtmsSignal(record).catch((err: unknown) => this.deps.log.error({ meeting: id, err: errorMessage(err) }, `handling rtms_${record.what} failed`));

@@ -46,6 +46,8 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   /** Built once per meeting: the profanity matcher and replacement list are shared by all its streams. */
   private readonly textRules: TextRules;
   private streamChain: Promise<unknown> = Promise.resolve();
+  /** The engine loading and the destinations opening: a stream that arrives meanwhile waits for it. */
+  private starting: Promise<void> | undefined;
   private readonly log: Logger;
   /** The meeting's WebVTT archive, which also records captions that never reached Zoom. */
   private archive: TranscriptFileSink | undefined;
@@ -88,28 +90,32 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     return this.destinations.map((d) => d.sink);
   }
 
-  async start(): Promise<void> {
-    try {
-      // Trimmed before this run's files are created, so a size limit never takes the run that is starting.
-      if (this.config.archive) await pruneArchive(this.archiveDir, this.config.archive, this.log);
-      await Promise.all([this.recognizer.start(), ...this.sinks.map((sink) => sink.start())]);
-      this.state = 'ready';
-      this.log.info({ engine: this.recognizer.engine, destinations: this.sinks.map((s) => s.description) }, 'meeting ready');
-    } catch (err) {
-      this.state = 'failed';
-      throw err;
-    }
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      try {
+        // Trimmed before this run's files are created, so a size limit never takes the run that is starting.
+        if (this.config.archive) await pruneArchive(this.archiveDir, this.config.archive, this.log);
+        await Promise.all([this.recognizer.start(), ...this.sinks.map((sink) => sink.start())]);
+        this.state = 'ready';
+        this.log.info({ engine: this.recognizer.engine, destinations: this.sinks.map((s) => s.description) }, 'meeting ready');
+      } catch (err) {
+        this.state = 'failed';
+        throw err;
+      }
+    })();
+    return this.starting;
   }
 
   /**
    * Transcribe one publisher's stream; resolves after its last caption was delivered or given up. `onSpeech` sees
    * the recognizer's events as they come (the Deepgram-compatible path sends them back). The next stream waits for
-   * this one's recognition only, not for Zoom: its captions are queued behind this one's, in order, already.
+   * this one's recognition only, not for Zoom: its captions are queued behind this one's, in order, already. A
+   * stream may come while the meeting starts (audio dialled as the engine loads): its audio waits in its buffer.
    */
   runStream(audio: AudioStream, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary> {
     let recognized!: () => void;
     const recognition = new Promise<void>((resolve) => (recognized = resolve));
-    const run = this.streamChain.then(() => this.transcribeStream(audio, publisher, recognized, onSpeech));
+    const run = this.streamChain.then(() => this.starting).then(() => this.transcribeStream(audio, publisher, recognized, onSpeech));
     this.streamChain = Promise.race([recognition, run.catch(() => undefined)]);
     return run;
   }

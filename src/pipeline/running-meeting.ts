@@ -190,6 +190,8 @@ export class RunningMeeting implements MeetingControl {
       await this.pipeline.start();
     } catch (err) {
       this.log.error({ meeting: this.id, err: errorMessage(err) }, 'meeting failed to start');
+      // Zoom's audio may have been dialled while it started: nothing will read it.
+      await this.rtmsStopped(undefined, 'the meeting failed to start');
       throw err;
     }
     const { source } = this.config;

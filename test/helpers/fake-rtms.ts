@@ -11,6 +11,9 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
  * audio, user_id 0). Failures on demand: drop the audio socket (with event 7 on signaling), drop signaling,
  * end the stream (session STOPPED, stream TERMINATED reason 6).
  */
+/** Zoom holds up to 60 s of an interruption's audio (20 ms frames). */
+const MAX_HELD_FRAMES = 3_000;
+
 export class FakeRtms {
   get meetingUuid(): string {
     return this.options.meetingUuid ?? 'Pc3o/7lMTBaZ//vG0bIxdQ==';
@@ -23,6 +26,8 @@ export class FakeRtms {
   readonly counts = { signaling: 0, media: 0, readyAcks: 0, pongs: 0, closedForMissedPings: 0, framesSent: 0 };
   /** Status codes the fake answered handshakes with (0 = accepted). */
   readonly handshakes: { socket: 'signaling' | 'media'; status: number }[] = [];
+  /** When each audio handshake was accepted (ms). */
+  readonly mediaAcceptedAt: number[] = [];
   subscribedEvents: number[] = [];
   private server: Server | undefined;
   private readonly wss = new WebSocketServer({ noServer: true });
@@ -33,6 +38,8 @@ export class FakeRtms {
   private streamStart = 0;
   private framesDue = 0;
   private readonly pings: NodeJS.Timeout[] = [];
+  /** Frames of an interruption, oldest first, waiting for an audio socket (replayInterruptions). */
+  private readonly held: { frame: Int16Array; timestamp: number }[] = [];
 
   constructor(
     private readonly credentials: { clientId: string; clientSecret: string },
@@ -53,6 +60,12 @@ export class FakeRtms {
        * handshake must name it as session_id too; the signature is over the session id.
        */
       session?: boolean;
+      /**
+       * As Zoom documents (reference section 7.3, also with buffer_data false): the audio of an interruption (up to
+       * 60 s) is held and sent in a burst once an audio socket is back, by whichever client reconnects. Off: it is
+       * lost, the worst case.
+       */
+      replayInterruptions?: boolean;
     } = {},
   ) {}
 
@@ -159,6 +172,7 @@ export class FakeRtms {
         return void ws.close(1000);
       }
       this.media = ws;
+      this.mediaAcceptedAt.push(Date.now());
       send(ws, {
         msg_type: 4,
         protocol_version: 1,
@@ -212,16 +226,25 @@ export class FakeRtms {
       for (; this.framesDue < due && this.position < this.speech.length; this.framesDue++) {
         const frame = this.speech.subarray(this.position, this.position + 320);
         this.position += 320;
-        // While the audio socket is down the frame is lost (the worst case; Zoom may buffer some).
-        if (!this.media || this.media.readyState !== this.media.OPEN) continue;
-        const bytes = Buffer.alloc(frame.length * 2);
-        frame.forEach((sample, i) => bytes.writeInt16LE(sample, i * 2));
-        send(this.media, { msg_type: 14, content: { user_id: 0, data: bytes.toString('base64'), length: bytes.length, timestamp: this.streamStart + this.framesDue * 20 } });
-        this.counts.framesSent += 1;
-        this.lastAudioSentAt = Date.now();
+        const timestamp = this.streamStart + this.framesDue * 20;
+        if (!this.media || this.media.readyState !== this.media.OPEN) {
+          if (this.options.replayInterruptions) this.held.push({ frame, timestamp });
+          if (this.held.length > MAX_HELD_FRAMES) this.held.shift();
+          continue;
+        }
+        for (const late of this.held.splice(0)) this.sendFrame(this.media, late.frame, late.timestamp);
+        this.sendFrame(this.media, frame, timestamp);
       }
       if (this.position >= this.speech.length) clearInterval(this.audioTimer);
     }, 10);
+  }
+
+  private sendFrame(media: WebSocket, frame: Int16Array, timestamp: number): void {
+    const bytes = Buffer.alloc(frame.length * 2);
+    frame.forEach((sample, i) => bytes.writeInt16LE(sample, i * 2));
+    send(media, { msg_type: 14, content: { user_id: 0, data: bytes.toString('base64'), length: bytes.length, timestamp } });
+    this.counts.framesSent += 1;
+    this.lastAudioSentAt = Date.now();
   }
 
   /** Zoom names a new active speaker (event 2), stamped on the audio's clock as its packets are. */
