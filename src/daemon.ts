@@ -121,7 +121,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     adminToken: config.http.adminToken,
     throttle,
     clientAddress,
-    fleet: fleet && { problem: () => fleet.problem(), view: () => fleet.view() },
+    fleet,
     captionFeeds: registry.captionFeeds,
   });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.

@@ -4,6 +4,7 @@ import { noop } from 'cockatiel';
 import { Etcd3, type IKeyValue, type Namespace, type Watcher } from 'etcd3';
 import { runtimeMeetingId, type MeetingConfig } from '../config/schema.js';
 import { BridgeError, errorMessage } from '../errors.js';
+import type { PageElsewhere } from '../http/page-relay.js';
 import type { Logger } from '../log.js';
 import type { BridgeMetrics } from '../metrics.js';
 import type { AccountMeetings } from '../pipeline/account-meetings.js';
@@ -144,6 +145,21 @@ export class Fleet implements MeetingHost {
       members: [...this.members.values()].map((m) => ({ name: m.name, url: m.url, accepting: m.accepting, meetings: byOwner.get(m.name) ?? [] })),
       meetings: [...ids].sort().map((id) => ({ id, owner: this.owners.get(id)?.owner, runtime: this.runtime.has(id) })),
     };
+  }
+
+  /**
+   * A meeting another member runs and whose captions include a page: where that member is reached and the page's
+   * viewer token. Undefined when it runs here, nobody runs it, or its owner advertises no address.
+   */
+  pageElsewhere(id: string): PageElsewhere | undefined {
+    const owner = this.owners.get(id)?.owner;
+    const ownerUrl = owner === undefined || owner === this.name ? undefined : this.members.get(owner)?.url;
+    const page = ownerUrl === undefined ? undefined : this.desired().get(id)?.captions.find((c) => c.page)?.page;
+    return page && ownerUrl ? { ownerUrl, token: page.token } : undefined;
+  }
+
+  get process(): string {
+    return this.name;
   }
 
   // MeetingHost: a webhook reached this process; what it says is written to etcd for the meeting's owner.

@@ -25,7 +25,7 @@ export const fleetOptions = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash and underscore')
     .default(() => `${hostname()}-${process.pid}`),
-  /** Where this process is reached, shown in /meetings next to the meetings it owns. */
+  /** Where the other processes reach this one: shown in /meetings, and caption page readers of its meetings are relayed here. */
   advertiseUrl: z.string().url().optional(),
   /**
    * How long the fleet waits for a silent process before another takes its meetings. The process itself stops

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { FailureThrottle } from '../security/throttle.js';
 import { presentedToken, tokensMatch } from '../security/tokens.js';
 import { closeSocket, refuseUpgrade, sendIfOpen } from '../util/websocket.js';
+import { RELAY_HEADER, type PageElsewhere, type PageRelay } from './page-relay.js';
 import { decodeSegment, escapeHtml, json, PageAssets, pageSecurityHeaders } from './respond.js';
 
 /** public/ sits two levels above this file both in src/http and in dist/http. */
@@ -43,6 +44,8 @@ export class CaptionPages {
   constructor(
     private readonly feeds: Routes<CaptionFeed>,
     private readonly guard: { throttle: FailureThrottle; clientAddress: (req: IncomingMessage) => string; log: Logger },
+    /** In a fleet: meetings whose page another process serves, and the relay to it. */
+    private readonly elsewhere?: { find: (meeting: string) => PageElsewhere | undefined; relay: PageRelay },
   ) {
     this.keepalive = setInterval(() => {
       for (const res of this.streams) if (res.writableLength < MAX_BEHIND_BYTES) res.write(': keep-alive\n\n');
@@ -61,7 +64,8 @@ export class CaptionPages {
       return true;
     }
     const feed = name === undefined ? undefined : this.feeds.get(name);
-    if (!feed || name === undefined) {
+    const remote = feed || name === undefined ? undefined : this.remote(req, name);
+    if ((!feed && !remote) || name === undefined) {
       json(res, 404, { error: 'no caption page for that meeting here' });
       return true;
     }
@@ -69,18 +73,25 @@ export class CaptionPages {
       json(res, 426, { error: 'WebSocket upgrade required' });
       return true;
     }
+    const token = feed ? feed.options.token : remote!.token;
     if (match[2] === undefined) {
-      const page = ASSETS.get('index.html')!.text.replaceAll('{{MEETING}}', escapeHtml(name)).replaceAll('{{PUBLIC}}', feed.options.token === undefined ? 'true' : 'false');
+      const page = ASSETS.get('index.html')!.text.replaceAll('{{MEETING}}', escapeHtml(name)).replaceAll('{{PUBLIC}}', token === undefined ? 'true' : 'false');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...SECURITY_HEADERS }).end(page);
       return true;
     }
-    const refusal = this.refusal(req, url, feed);
+    const refusal = this.refusal(req, url, token, feed);
     if (refusal) {
       json(res, refusal.status, { error: refusal.reason });
       return true;
     }
-    this.stream(req, res, feed, afterSeq(req.headers['last-event-id'] ?? url.searchParams.get('after')));
+    if (feed) this.stream(req, res, feed, afterSeq(req.headers['last-event-id'] ?? url.searchParams.get('after')));
+    else this.elsewhere!.relay.events(req, res, url.pathname, url.searchParams.get('after') ?? undefined, remote!);
     return true;
+  }
+
+  /** The meeting's page at another process of the fleet; never for a request another process relayed here already. */
+  private remote(req: IncomingMessage, name: string): PageElsewhere | undefined {
+    return req.headers[RELAY_HEADER] === undefined ? this.elsewhere?.find(name) : undefined;
   }
 
   /** Takes WebSocket upgrades to /captions/<meeting>/feed; false for other paths. */
@@ -89,16 +100,18 @@ export class CaptionPages {
     if (!match || match[2] !== 'feed') return false;
     const name = decodeSegment(match[1]!);
     const feed = name === undefined ? undefined : this.feeds.get(name);
-    if (!feed) {
+    const remote = feed || name === undefined ? undefined : this.remote(req, name);
+    if (!feed && !remote) {
       refuseUpgrade(socket, 404, 'no caption page for that meeting here');
       return true;
     }
-    const refusal = this.refusal(req, url, feed);
+    const refusal = this.refusal(req, url, feed ? feed.options.token : remote!.token, feed);
     if (refusal) {
       refuseUpgrade(socket, refusal.status, refusal.reason);
       return true;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.socket(ws, feed, afterSeq(url.searchParams.get('after'))));
+    if (feed) this.wss.handleUpgrade(req, socket, head, (ws) => this.socket(ws, feed, afterSeq(url.searchParams.get('after'))));
+    else this.elsewhere!.relay.feed(req, socket, head, url.pathname, url.searchParams.get('after') ?? undefined, remote!, this.wss);
     return true;
   }
 
@@ -108,8 +121,8 @@ export class CaptionPages {
     for (const ws of this.wss.clients) closeSocket(ws, 1001, 'server shutting down');
   }
 
-  private refusal(req: IncomingMessage, url: URL, feed: CaptionFeed): { status: number; reason: string } | undefined {
-    const expected = feed.options.token;
+  /** Why a reader is refused: a wrong or missing viewer token (throttled per client), or a full page (here only). */
+  private refusal(req: IncomingMessage, url: URL, expected: string | undefined, feed: CaptionFeed | undefined): { status: number; reason: string } | undefined {
     if (expected !== undefined) {
       const remote = this.guard.clientAddress(req);
       if (this.guard.throttle.blocked(remote)) return { status: 429, reason: 'too many failed attempts; try again in a minute' };
@@ -119,7 +132,7 @@ export class CaptionPages {
         return { status: 401, reason: given === undefined ? 'this caption page needs its viewer token' : 'wrong viewer token' };
       }
     }
-    const full = feed.refusal();
+    const full = feed?.refusal();
     return full ? { status: 503, reason: full } : undefined;
   }
 

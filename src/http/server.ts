@@ -15,6 +15,7 @@ import { capacityOf } from '../pipeline/capacity.js';
 import { OperatorConsole } from './console.js';
 import { decodeSegment, json, readBody } from './respond.js';
 import { CaptionPages } from './caption-page.js';
+import { PageRelay, type PageElsewhere } from './page-relay.js';
 import type { CaptionFeed } from '../caption/caption-feed.js';
 import type { Routes } from '../ingest/routes.js';
 import type { ZoomWebhookEvent, ZoomWebhookVerifier } from '../zoom-api/webhook.js';
@@ -41,8 +42,12 @@ const MAX_WEBHOOK_BYTES = 64 * 1024;
 
 /** A fleet as the HTTP endpoints show it (src/fleet): why it takes no meetings now, and who owns what. */
 export interface FleetStatus {
+  /** This process's name in the fleet. */
+  readonly process: string;
   problem(): string | undefined;
   view(): unknown;
+  /** A meeting's caption page that another process serves: readers reaching this one are relayed there. */
+  pageElsewhere(meeting: string): PageElsewhere | undefined;
 }
 
 export interface WebhookHandler {
@@ -96,7 +101,9 @@ export class HttpServer {
     ({ meetings: this.meetings, ingest: this.ingest, log: this.log, webhook: this.webhook, metrics: this.metrics, adminToken: this.adminToken } = options);
     this.throttle = options.throttle ?? new FailureThrottle();
     this.clientAddress = options.clientAddress ?? socketAddress;
-    this.pages = options.captionFeeds && new CaptionPages(options.captionFeeds, { throttle: this.throttle, clientAddress: this.clientAddress, log: this.log });
+    const fleet = options.fleet;
+    const elsewhere = fleet && { find: (meeting: string) => fleet.pageElsewhere(meeting), relay: new PageRelay(fleet.process, this.log) };
+    this.pages = options.captionFeeds && new CaptionPages(options.captionFeeds, { throttle: this.throttle, clientAddress: this.clientAddress, log: this.log }, elsewhere);
     this.console = new OperatorConsole({
       meetings: options.controls ?? (() => []),
       authorized: this.adminToken === undefined ? undefined : (req) => this.authorized(req),

@@ -75,16 +75,23 @@ export class AccountMeetings {
     }
     const settings = this.settingsFor(target);
     this.made.add(settings.id);
-    try {
-      const meeting = await this.registry.add(settings);
-      this.log.info({ meeting: settings.id, zoom: what }, 'account meeting added: Zoom streams it to the app');
-      return meeting;
-    } catch (err) {
-      this.made.delete(settings.id);
-      this.log.error({ meeting: settings.id, err: errorMessage(err) }, 'account meeting could not start');
-      await this.registry.remove(settings.id);
-      return undefined;
-    }
+    const starting = this.registry.add(settings);
+    // Returned while its engine loads, so Zoom's audio is dialled now (its stream waits for the start): Zoom drops
+    // what is said before the bridge connects (buffer_data false), and a cloud engine's start can take seconds.
+    const meeting = this.registry.get(settings.id);
+    if (!meeting) return starting.then(() => undefined, (err: unknown) => this.failed(settings.id, err));
+    void starting.then(
+      () => this.log.info({ meeting: settings.id, zoom: what }, 'account meeting added: Zoom streams it to the app'),
+      (err: unknown) => this.failed(settings.id, err),
+    );
+    return meeting;
+  }
+
+  private async failed(id: string, err: unknown): Promise<undefined> {
+    this.made.delete(id);
+    this.log.error({ meeting: id, err: errorMessage(err) }, 'account meeting could not start');
+    await this.registry.remove(id);
+    return undefined;
   }
 
   /** Why the template does not take this meeting while `running` of its meetings run, or undefined when it does. */

@@ -77,6 +77,11 @@ export class FakeRtms {
     return `ws://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
   }
 
+  /** Whether a client holds the stream's signaling or audio socket now. */
+  get connected(): boolean {
+    return [this.signaling, this.media].some((ws) => ws !== undefined && ws.readyState === ws.OPEN);
+  }
+
   /** Seconds of speech sent so far. */
   get sentSeconds(): number {
     return this.position / 16_000;

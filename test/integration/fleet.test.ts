@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { readWav } from '../../src/util/wav.js';
 import { startDaemonProcess, freePort, type DaemonProcess } from '../helpers/daemon-process.js';
 import { CuttableRelay, EtcdCluster, type EtcdMember } from '../helpers/etcd.js';
@@ -26,6 +27,8 @@ const ADMIN = 'fleet-admin-token-0123456789abcdef';
 const LEASE_SECONDS = 6;
 /** A meeting whose audio is pushed to the bridge (a mixer over WebSocket), captioned through the Zoom API too. */
 const PUSHED = { name: 'push0', zoomId: '810000020', uuid: 'uuid-push-aaaaaaaaaaaaaa==', token: 'push-token-0123456789abcdef' };
+/** room0's captions also go to its caption page, for readers with this token. */
+const VIEWER = 'fleet-viewer-token-0123456789';
 const MEETINGS = Array.from({ length: 6 }, (_, i) => ({ name: `room${i}`, zoomId: String(810000000 + i), uuid: `uuid-${i}-aaaaaaaaaaaaaaaa==`, stream: `${i}`.repeat(32) }));
 
 const clips = librivoxClips().map((clip) => readWav(clip.path).samples);
@@ -79,9 +82,9 @@ describe('a fleet of bridge processes on etcd', () => {
     const pushCaptionUrl = await pushZoom.start();
     api.meetings.set(PUSHED.zoomId, { started: true, uuid: PUSHED.uuid, captionUrl: () => pushCaptionUrl });
     const meetingsYaml = MEETINGS.map(
-      (m) => `  - id: ${m.name}
+      (m, i) => `  - id: ${m.name}
     source: { type: zoom-rtms, meetingId: "${m.zoomId}" }
-    captions: [ { zoom: { meetingId: "${m.zoomId}" } } ]
+    captions: [ { zoom: { meetingId: "${m.zoomId}" } }${i === 0 ? `, { page: { token: "${VIEWER}" } }` : ''} ]
     archive: false`,
     ).join('\n') + `
   - id: ${PUSHED.name}
@@ -91,7 +94,7 @@ describe('a fleet of bridge processes on etcd', () => {
     config = (name, port, endpoints) => `http: { host: 127.0.0.1, port: ${port}, adminToken: "${ADMIN}" }
 state: { dir: ${dir}/${name} }
 zoomApi: { accountId: ${api.accountId}, clientId: ${api.clientId}, clientSecret: ${api.clientSecret}, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "${bases.apiBase}", oauthBase: "${bases.oauthBase}", rtmsHosts: ["127.0.0.1"] }
-fleet: { etcd: { endpoints: ${JSON.stringify(endpoints)}, prefix: /fleet-test/ }, name: ${name}, leaseSeconds: ${LEASE_SECONDS} }
+fleet: { etcd: { endpoints: ${JSON.stringify(endpoints)}, prefix: /fleet-test/ }, name: ${name}, advertiseUrl: "http://127.0.0.1:${port}", leaseSeconds: ${LEASE_SECONDS} }
 meetings:
 ${meetingsYaml}
 `;
@@ -194,6 +197,40 @@ ${meetingsYaml}
     await waitUntil(() => zooms.every((z) => z.accepted.length >= 2), { timeoutMs: 40_000, what: 'captions from every meeting' });
     expect(rtms.map((r) => r.counts.signaling)).toEqual(MEETINGS.map(() => 1));
     expectStrictZoomHappy();
+  });
+
+  it("a caption page reader may reach any process: the others check the viewer token and relay the owner's captions", async () => {
+    const owner = await ownerOf('room0', bridges[0]!);
+    const other = bridges.find((b) => b.name !== owner)!;
+    const base = `http://127.0.0.1:${other.port}/captions/room0`;
+    const page = await fetch(base);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('room0');
+    // A wrong token is refused where it arrives, several times: the owner never sees it, so its lockout cannot be
+    // turned against the readers this process relays; the right one then reads the owner's captions.
+    for (let i = 0; i < 3; i++) expect((await fetch(`${base}/events`, { headers: { authorization: 'Bearer wrong-token-0123456789abc' } })).status).toBe(401);
+    const stop = new AbortController();
+    const events = await fetch(`${base}/events?after=0`, { headers: { authorization: `Bearer ${VIEWER}` }, signal: stop.signal });
+    expect(events.status).toBe(200);
+    expect(events.headers.get('content-type')).toContain('text/event-stream');
+    let text = '';
+    const reader = events.body!.getReader();
+    await waitUntil(async () => ((text += new TextDecoder().decode((await reader.read()).value ?? new Uint8Array())), text.includes('event: caption')), { timeoutMs: 15_000, what: 'a relayed caption event' });
+    stop.abort();
+    const caption = JSON.parse(/event: caption\ndata: (.*)\n/.exec(text)![1]!) as { seq: number; text: string };
+    expect(zooms[0]!.text()).toContain(caption.text.split('\n')[0]);
+    // The WebSocket feed, the same way.
+    const ws = new WebSocket(`ws://127.0.0.1:${other.port}/captions/room0/feed?token=${VIEWER}`);
+    const first = await new Promise<{ type: string; text?: string }>((resolve, reject) => {
+      ws.once('message', (data) => resolve(JSON.parse(String(data)) as { type: string }));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`feed refused: ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    ws.terminate();
+    expect(first.type).toBe('caption');
+    // A relayed request is never relayed again (a process with an old view must not bounce readers around).
+    const relayedAgain = await fetch(`${base}/events`, { headers: { authorization: `Bearer ${VIEWER}`, 'x-caption-bridge-relay': 'bridge-x' } });
+    expect(relayedAgain.status).toBe(404);
   });
 
   it('a publisher of pushed audio brings its meeting to the process it reached; the newest publisher wins across the fleet', async () => {

@@ -1,4 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
@@ -137,6 +140,10 @@ meetings:
 
     await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, meeting_id: Number(TEAM), operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
     await waitUntil(() => daemon.meetings.some((m) => m.id === `zoom-${TEAM}`), { what: 'the runtime meeting' });
+    await waitUntil(() => logs.text().includes('account meeting added'), { what: 'the runtime meeting started' });
+    // Zoom's audio is dialled while the engine loads (Zoom drops what is said before the bridge connects), not after.
+    const readyAt = logs.text().split('\n').filter((l) => l.includes('"meeting ready"') && l.includes(`zoom-${TEAM}`)).map((l) => (JSON.parse(l) as { time: number }).time)[0];
+    expect(rtms.mediaAcceptedAt[0]).toBeLessThan(readyAt!);
     await waitUntil(() => rtms.finishedSpeech, { timeoutMs: 30_000, what: 'the speech streamed' });
     await waitUntil(() => teamZoom.accepted.length >= 3, { what: 'its captions' });
     const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${daemon.port}/metrics`, { headers: admin })).text();
@@ -271,5 +278,45 @@ meetings:
     await waitUntil(() => logs.text().includes('stream ended'), { what: 'the meeting stream over' });
     expect(zoom.text()).toMatch(/leisure|consider/i);
     expect(zoom.violations).toEqual([]);
+  });
+});
+
+describe('an account meeting whose engine cannot start', () => {
+  it('is removed, and the Zoom audio it dialled while starting is let go; the daemon goes on', async () => {
+    const logs = captureLogs('info');
+    const api = stopAfterTest(new FakeZoomApi());
+    const bases = await api.start();
+    const zoom = stopAfterTest(new FakeZoom());
+    const captionUrl = await zoom.start();
+    api.meetings.set('555666777', { started: true, captionUrl: () => captionUrl, topic: 'Team sync' });
+    const dir = await tempDirForTest('cb-rtms-fail-');
+    // A Deepgram-compatible engine that refuses the key, after a moment (Zoom's audio is dialled meanwhile).
+    const refusing = createServer((_req, res) => res.writeHead(401).end());
+    refusing.on('upgrade', (_req, socket: Duplex) => {
+      socket.on('error', () => undefined);
+      setTimeout(() => socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'), 800);
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => refusing.close(() => resolve())));
+    const enginePort = (refusing.address() as AddressInfo).port;
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0 }
+state: { dir: ${dir} }
+zoomApi: { accountId: ${api.accountId}, clientId: ${api.clientId}, clientSecret: ${api.clientSecret}, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "${bases.apiBase}", oauthBase: "${bases.oauthBase}", rtmsHosts: ["127.0.0.1"] }
+accountMeetings: { archive: false, asr: { engine: deepgram, url: "ws://127.0.0.1:${enginePort}", apiKey: refused-key } }
+meetings: []
+`,
+      'rtms-fail.yaml',
+      {},
+    );
+    const daemon = stopAfterTest(await startDaemon(config, logs.log, { reconnect: { initialMs: 200, maxMs: 800 } }));
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500 }));
+    const signalingUrl = await rtms.start();
+    await sendWebhook(daemon.port, WEBHOOK_SECRET, 'meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, meeting_id: 555666777, rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    await waitUntil(() => logs.text().includes('account meeting could not start'), { timeoutMs: 20_000, what: 'the start failing' });
+    await waitUntil(() => daemon.meetings.length === 0, { what: 'the meeting removed' });
+    await waitUntil(() => !rtms.connected, { what: 'the audio let go' });
+    expect(rtms.counts.signaling).toBeGreaterThan(0);
+    expect((await fetch(`http://127.0.0.1:${daemon.port}/healthz`)).status).toBe(200);
   });
 });
