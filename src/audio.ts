@@ -45,4 +45,9 @@ export interface AudioStream extends AsyncIterable<AudioItem> {
    * names the active speaker over mixed meeting audio.
    */
   speakerAt?(seconds: number): string | undefined;
+  /**
+   * When this point of the stream was said (wall-clock ms, this machine's clock), when the source stamps its audio:
+   * Zoom does, so audio it replays after an interruption is known to be late however fast it arrives.
+   */
+  saidAt?(seconds: number): number | undefined;
 }

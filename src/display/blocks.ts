@@ -49,6 +49,15 @@ export class BlockDisplay implements CaptionDisplay {
     return shorter >= 1 && texts.slice(0, shorter).join(' ').length >= this.minBlockChars ? shorter : count;
   }
 
+  /**
+   * When a hold for more words ends. A word that was already `maxLagMs` late when it settled (Zoom replaying what
+   * was said while a takeover redialled it) waits for no company: its block goes as it is, paced only for reading.
+   */
+  private holdEnd(token: SettledToken, holdMs: number): number {
+    const late = token.saidAt !== undefined && token.settledAt - token.saidAt >= this.options.maxLagMs;
+    return late ? token.settledAt : token.settledAt + holdMs;
+  }
+
   end(now: number): DisplayPost[] {
     this.ended = true;
     return this.release(now);
@@ -75,7 +84,7 @@ export class BlockDisplay implements CaptionDisplay {
       // A sentence's last words after a block cut inside it ("... exposed young" | "man.") would flash by alone: they
       // wait a hold for the next sentence to share their block, and go with whatever of it has come by then.
       if (this.midSentence && count > 0 && count <= TAIL_WORDS && count !== turn && !this.ended) {
-        const holdUntil = this.pending[count - 1]!.settledAt + maxHoldMs;
+        const holdUntil = this.holdEnd(this.pending[count - 1]!, maxHoldMs);
         if (!full && now < holdUntil) {
           this.deadline = holdUntil;
           break;
@@ -86,7 +95,7 @@ export class BlockDisplay implements CaptionDisplay {
       // full anyway or nothing more will come.
       const shortSentence = count > 0 && count !== turn && !full && !this.ended && texts.slice(0, count).join(' ').length < this.minBlockChars;
       if (shortSentence) {
-        const holdUntil = this.pending[0]!.settledAt + maxHoldMs;
+        const holdUntil = this.holdEnd(this.pending[0]!, maxHoldMs);
         if (now < holdUntil) {
           this.deadline = holdUntil;
           break;
@@ -100,7 +109,7 @@ export class BlockDisplay implements CaptionDisplay {
           const chars = texts.slice(0, count).join(' ').length;
           // A block of about a line goes on the hold timer; a shorter one waits twice as long for more words.
           // (The deadline is compared as computed, not as a difference: a float difference can fall short of it.)
-          const holdUntil = this.pending[0]!.settledAt + (chars >= this.minBlockChars ? maxHoldMs : 2 * maxHoldMs);
+          const holdUntil = this.holdEnd(this.pending[0]!, chars >= this.minBlockChars ? maxHoldMs : 2 * maxHoldMs);
           if (now < holdUntil) {
             this.deadline = holdUntil;
             break;

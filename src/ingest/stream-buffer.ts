@@ -3,6 +3,9 @@ import { AsyncQueue } from '../util/async-queue.js';
 import { FINALIZE, MAX_BACKLOG_SECONDS, MAX_LEAD_SECONDS, PCM_SAMPLE_RATE, type AudioItem, type AudioStream } from '../audio.js';
 
 const MAX_SPEAKER_CHANGES = 10_000;
+/** A stamp this close to where the last one puts it says nothing new (packets jitter by a few ms). */
+const STAMP_TOLERANCE_MS = 100;
+const MAX_STAMPS = 10_000;
 /**
  * The largest piece of audio handed on: meetings share decoder threads, which take their work in order, so a
  * publisher's 1 MiB frame (33 s) as one item would hold every other meeting on its thread back for seconds.
@@ -20,6 +23,13 @@ export class StreamBuffer {
   private received = 0;
   /** Changes of speaker the source announced, in stream order (seconds from the stream's start). */
   private readonly speakers: { at: number; name: string }[] = [];
+  /** The source's own time (ms, its clock) of the audio at a stream second, kept where it stops running with the stream. */
+  private readonly stamps: { at: number; stampMs: number }[] = [];
+  /**
+   * How far our clock runs ahead of the source's stamps for audio arriving as it is said: the least arrival minus stamp
+   * seen (the freshest audio; it holds the clocks' difference and the network's delay, so no clock must be right).
+   */
+  private stampLeadMs = Infinity;
   private firstAudioAt: number | undefined;
 
   /** `tooFast`: the source sends faster than real time by more than the lead; it ends the stream with the reason. */
@@ -51,7 +61,26 @@ export class StreamBuffer {
         for (let i = speakers.length - 1; i >= 0; i--) if (speakers[i]!.at <= seconds) return speakers[i]!.name;
         return undefined;
       },
+      saidAt: (seconds) => this.saidAt(seconds),
     };
+  }
+
+  /** The source stamped the audio about to be pushed (at `atSeconds` of the stream) with its own time, in ms. */
+  stamped(stampMs: number, atSeconds = this.receivedSeconds): void {
+    if (!Number.isFinite(stampMs)) return;
+    this.stampLeadMs = Math.min(this.stampLeadMs, Date.now() - stampMs);
+    const last = this.stamps.at(-1);
+    if (last && Math.abs(last.stampMs + (atSeconds - last.at) * 1000 - stampMs) < STAMP_TOLERANCE_MS) return;
+    this.stamps.push({ at: atSeconds, stampMs });
+    if (this.stamps.length > MAX_STAMPS) this.stamps.splice(0, this.stamps.length - MAX_STAMPS);
+  }
+
+  private saidAt(seconds: number): number | undefined {
+    for (let i = this.stamps.length - 1; i >= 0; i--) {
+      const stamp = this.stamps[i]!;
+      if (stamp.at <= seconds) return stamp.stampMs + (seconds - stamp.at) * 1000 + this.stampLeadMs;
+    }
+    return undefined;
   }
 
   /** The source says `name` speaks from `atSeconds` of this stream (default: from the audio received so far). */

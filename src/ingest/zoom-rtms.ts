@@ -298,7 +298,10 @@ export class RtmsConnection {
       case MSG.mediaDataAudio: {
         const content = (message.content ?? {}) as { data?: unknown; timestamp?: unknown };
         if (typeof content.data !== 'string') return;
-        if (typeof content.timestamp === 'number') this.lastPacket = { timestamp: content.timestamp, at: this.buffer.receivedSeconds };
+        if (typeof content.timestamp === 'number') {
+          this.lastPacket = { timestamp: content.timestamp, at: this.buffer.receivedSeconds };
+          this.buffer.stamped(content.timestamp);
+        }
         return this.push(samplesFromBytes(Buffer.from(content.data, 'base64')));
       }
       default:

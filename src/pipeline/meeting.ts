@@ -164,7 +164,9 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
         if (event.type === 'interim') this.emit('speech', { interim: event.text });
         else if (event.type === 'final' || event.type === 'end_of_speech') this.emit('speech', { interim: '' });
       });
+      const saidAt = audio.saidAt?.bind(audio);
       for await (const piece of settleWords(events, segmenter)) {
+        if (saidAt) for (const token of [...piece.tokens, ...(piece.revised ?? [])]) token.saidAt ??= saidAt(token.end);
         const settled = piece.tokens.map((t) => t.text).join(' ');
         if (settled) this.emit('speech', { settled });
         const words = piece.tokens.reduce((n, t) => n + t.words.length, 0);

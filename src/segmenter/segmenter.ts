@@ -31,6 +31,8 @@ export interface SettledToken {
   end: number;
   /** Wall-clock ms when the segmenter settled it. */
   settledAt: number;
+  /** Wall-clock ms when its last word was said, when the source stamps its audio (Zoom does). */
+  saidAt?: number;
   /** Who said it, when the engine tells speakers apart. */
   speaker?: string;
 }

@@ -117,6 +117,25 @@ describe('BlockDisplay', () => {
     expect(texts(display.tick(2_500))).toEqual(['who would be a good']);
   });
 
+  it('holds no block for company when its words were already late when they settled (audio Zoom replays after a takeover)', () => {
+    const late = (phrase: string, at: number, saidBefore: number): SettledPiece => {
+      const p = piece(phrase, at);
+      for (const token of p.tokens) token.saidAt = at - saidBefore;
+      return p;
+    };
+    // Said 2 s before it settled: live speech on a slow engine still waits for more words.
+    const live = new BlockDisplay(options);
+    expect(live.push(late('if you know someone who would be', 10_000, 2_000), 10_000)).toEqual([]);
+    expect(live.nextDeadline()).toBe(11_000);
+    // Said maxLagMs (3 s) or more before: a block goes at once (cut where a reader would), and the next one is paced
+    // for reading only: it replaces this one when it has been read.
+    const replayed = new BlockDisplay(options);
+    expect(texts(replayed.push(late('if you know someone who would be', 10_000, 3_000), 10_000))).toEqual(['if you know someone']);
+    expect(replayed.push(late('a good fit for', 10_100, 3_000), 10_100)).toEqual([]);
+    expect(replayed.nextDeadline()).toBe(11_500);
+    expect(texts(replayed.tick(11_500))).toEqual(['who would be a good fit']);
+  });
+
   it('keeps a block up for its reading time; words meanwhile gather into the next block', () => {
     const display = new BlockDisplay(options);
     const first = display.push(piece('We have three topics today so let us get started.', 0, true), 0);
