@@ -76,14 +76,21 @@ export class AccountMeetings {
     const settings = this.settingsFor(target);
     this.made.add(settings.id);
     const starting = this.registry.add(settings);
-    // Returned while its engine loads, so Zoom's audio is dialled now (its stream waits for the start): Zoom drops
-    // what is said before the bridge connects (buffer_data false), and a cloud engine's start can take seconds.
+    const added = (): void => this.log.info({ meeting: settings.id, zoom: what }, 'account meeting added: Zoom streams it to the app');
     const meeting = this.registry.get(settings.id);
-    if (!meeting) return starting.then(() => undefined, (err: unknown) => this.failed(settings.id, err));
-    void starting.then(
-      () => this.log.info({ meeting: settings.id, zoom: what }, 'account meeting added: Zoom streams it to the app'),
-      (err: unknown) => this.failed(settings.id, err),
-    );
+    if (meeting && this.source === 'zoom-rtms') {
+      // Returned while its engine loads, so Zoom's audio is dialled now (its stream waits for the start): Zoom drops
+      // what is said before the bridge connects (buffer_data false), and a cloud engine's start can take seconds.
+      // (A live stream is asked of Zoom by the meeting once it runs: nothing is said before that is lost.)
+      void starting.then(added, (err: unknown) => this.failed(settings.id, err));
+      return meeting;
+    }
+    try {
+      await starting;
+    } catch (err) {
+      return this.failed(settings.id, err);
+    }
+    added();
     return meeting;
   }
 
