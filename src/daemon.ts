@@ -8,6 +8,7 @@ import { rtmpRouteOf, websocketRouteOf } from './pipeline/running-meeting.js';
 import type { StreamTarget } from './pipeline/types.js';
 import { LocalMeetings } from './pipeline/local-meetings.js';
 import { rtmsSignalOf, type MeetingHost } from './pipeline/meeting-host.js';
+import { sharedDecoderPool } from './asr/local/decoder-pool.js';
 import { errorMessage } from './errors.js';
 import { HttpServer } from './http/server.js';
 import { locateFfmpeg } from './ingest/ffmpeg.js';
@@ -69,6 +70,8 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     rtmp?.endStream(id);
   };
   const metrics: BridgeMetrics = new BridgeMetrics(() => registry.views());
+  // Meetings that arrive at runtime (a fleet takeover, an account meeting Zoom starts) take a decoder opened ahead.
+  sharedDecoderPool().keepSpares = config.fleet !== undefined || config.accountMeetings !== undefined;
   const registry: MeetingRegistry = new MeetingRegistry({ stateDir: current.state.dir, log, zoomApi, metrics, rtms, videoSdkRtms, endStream, rtmsEnded: (id) => host.streamEnded(id) });
   const meetings = (): MeetingView[] => registry.views();
   // One record of failed attempts for every port: guessing a token on one counts on the others.

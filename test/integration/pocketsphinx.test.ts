@@ -200,6 +200,31 @@ describe('decoder pool: several meetings on one thread', () => {
   });
 });
 
+describe('pocketsphinx decoders opened ahead (a fleet takeover starts on one)', () => {
+  it('the next meeting of a spec takes the spare and hears as a fresh decoder does; the spare is replaced; spares go with the last meeting', async () => {
+    const pool = new DecoderPool({ threads: 1, keepSpares: true, spareAfterMs: 0 });
+    const first = new PocketsphinxRecognizer(options, silentLogger, pool);
+    await first.start();
+    await waitFor(() => pool.spareCount === 1);
+    expect(pool.load).toEqual([1]);
+    const second = new PocketsphinxRecognizer(options, silentLogger, pool);
+    await second.start();
+    expect(pool.spareCount).toBe(0);
+    expect(pool.load).toEqual([2]);
+    const samples = readWav(librivoxClips()[0]!.path).samples;
+    expect(finalText(await collectEvents(second.transcribe(audioChunks(samples))))).toMatch(/leisure to consider/);
+    await waitFor(() => pool.spareCount === 1);
+    await Promise.all([first.close(), second.close()]);
+    expect(pool.load).toEqual([]);
+    expect(pool.spareCount).toBe(0);
+  });
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  expect(condition()).toBe(true);
+}
+
 describe('pocketsphinx memory: the dictionary holds only words the language model knows', () => {
   it('recognises exactly what the whole dictionary does', () => {
     const exact = { ...options, searchArgs: ['-dither', 'no'] };

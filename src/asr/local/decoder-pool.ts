@@ -40,6 +40,8 @@ interface Thread {
 }
 
 interface Hosted {
+  /** Opened ahead for the next meeting of its spec; no meeting has it yet. */
+  spare?: boolean;
   opened: (notices: string[]) => void;
   refused: (failure: BridgeError) => void;
   listener?: (message: DecoderMessage) => void;
@@ -64,6 +66,13 @@ export function usableCores(cpuMaxFile = '/sys/fs/cgroup/cpu.max'): number {
 export interface DecoderPoolOptions {
   /** At most this many threads (default: the usable cores). */
   threads?: number;
+  /**
+   * Keep one decoder opened ahead per engine spec in use, so the next meeting of that spec starts at once: a fleet
+   * taking a meeting over, an account meeting Zoom starts (their audio waits for the engine meanwhile).
+   */
+  keepSpares?: boolean;
+  /** How long after a meeting took a decoder the next spare of its spec is opened (tests shorten it). */
+  spareAfterMs?: number;
   /** A thread takes this many decoders before another thread is started (each new thread loads its own models). */
   decodersBeforeNewThread?: number;
 }
@@ -73,6 +82,8 @@ export interface DecoderPoolOptions {
  * bursts (0.75 of a core with balanced); one more thread would cost its own copy of the language model.
  */
 const DECODERS_BEFORE_NEW_THREAD = 3;
+/** How long after a meeting took a decoder the next spare of its spec is opened. */
+const SPARE_AFTER_MS = 5_000;
 
 /**
  * Decoder threads shared by all meetings: at most one per core, each hosting several decoders. One thread per
@@ -86,22 +97,60 @@ export class DecoderPool {
 
   readonly size: number;
   private readonly decodersBeforeNewThread: number;
+  keepSpares: boolean;
+  private readonly spareAfterMs: number;
+  /** The decoder opened ahead for each spec (by its JSON), and its place. */
+  private readonly spares = new Map<string, { opening: Promise<PooledDecoder>; hosted: Hosted }>();
 
   constructor(options: DecoderPoolOptions = {}) {
     this.size = options.threads ?? usableCores();
     this.decodersBeforeNewThread = options.decodersBeforeNewThread ?? DECODERS_BEFORE_NEW_THREAD;
+    this.keepSpares = options.keepSpares ?? false;
+    this.spareAfterMs = options.spareAfterMs ?? SPARE_AFTER_MS;
   }
 
-  /** The decoders each thread hosts now (for the capacity figures and tests). */
+  /** Decoders opened ahead, waiting for a meeting. */
+  get spareCount(): number {
+    return this.spares.size;
+  }
+
+  /** The meetings' decoders each thread hosts now (for the capacity figures and tests; spares not counted). */
   get load(): number[] {
-    return this.threads.map((t) => t.decoders.size);
+    return this.threads.map(meetingsOn);
   }
 
+  /** A decoder for one meeting: the spare of its spec when there is one (then another is opened ahead). */
   open(spec: LocalEngineSpec): Promise<PooledDecoder> {
-    const thread = this.pickThread();
+    const key = JSON.stringify(spec);
+    const spare = this.spares.get(key);
+    this.spares.delete(key);
+    if (spare) spare.hosted.spare = false;
+    const opening = spare ? spare.opening.catch(() => this.openOn(spec).opening) : this.openOn(spec).opening;
+    // Later, not now: the thread's next work should be this meeting's first audio (a takeover's replayed burst), not
+    // loading another decoder.
+    if (this.keepSpares) void opening.then(() => setTimeout(() => this.openSpare(key, spec), this.spareAfterMs).unref(), () => undefined);
+    return opening;
+  }
+
+  private openSpare(key: string, spec: LocalEngineSpec): void {
+    if (!this.keepSpares || this.spares.has(key)) return;
+    const entry = this.openOn(spec, true);
+    const { opening } = entry;
+    this.spares.set(key, entry);
+    const drop = (): void => {
+      if (this.spares.get(key) === entry) this.spares.delete(key);
+    };
+    // A spare whose thread ends while it waits is forgotten; the next meeting opens its own.
+    void opening.then((decoder) => decoder.onMessage(() => undefined, drop), drop);
+  }
+
+  private openOn(spec: LocalEngineSpec, spare = false): { opening: Promise<PooledDecoder>; hosted: Hosted } {
+    const thread = this.pickThread(spare);
     const id = this.nextDecoder++;
-    return new Promise((resolve, reject) => {
-      const hosted: Hosted = {
+    let hosted!: Hosted;
+    const opening = new Promise<PooledDecoder>((resolve, reject) => {
+      hosted = {
+        spare,
         opened: (notices) => resolve(this.handle(thread, id, hosted, notices)),
         refused: (failure) => {
           thread.decoders.delete(id);
@@ -109,9 +158,10 @@ export class DecoderPool {
           reject(failure);
         },
       };
-      thread.decoders.set(id, hosted);
-      this.post(thread, { type: 'open', decoder: id, spec });
     });
+    thread.decoders.set(id, hosted);
+    this.post(thread, { type: 'open', decoder: id, spec });
+    return { opening, hosted };
   }
 
   private handle(thread: Thread, id: number, hosted: Hosted, notices: string[]): PooledDecoder {
@@ -138,10 +188,13 @@ export class DecoderPool {
     thread.worker.postMessage(message);
   }
 
-  /** The thread hosting the fewest decoders; a new one when that one is full enough and cores are left. */
-  private pickThread(): Thread {
-    const least = this.threads.reduce<Thread | undefined>((best, t) => (!best || t.decoders.size < best.decoders.size ? t : best), undefined);
-    if (!least || (least.decoders.size >= this.decodersBeforeNewThread && this.threads.length < this.size)) return this.spawn();
+  /**
+   * The thread hosting the fewest meetings; a new one when that one is full enough and cores are left. A spare
+   * never starts a thread (a thread costs its own models): it waits on one that runs meetings.
+   */
+  private pickThread(spare: boolean): Thread {
+    const least = this.threads.reduce<Thread | undefined>((best, t) => (!best || meetingsOn(t) < meetingsOn(best) ? t : best), undefined);
+    if (!least || (!spare && meetingsOn(least) >= this.decodersBeforeNewThread && this.threads.length < this.size)) return this.spawn();
     return least;
   }
 
@@ -176,11 +229,14 @@ export class DecoderPool {
     return thread;
   }
 
+  /** A thread with no meeting left stops, its spares with it: an idle daemon holds no model. */
   private stopIfIdle(thread: Thread): void {
-    if (thread.decoders.size > 0) return;
+    if (meetingsOn(thread) > 0) return;
     const index = this.threads.indexOf(thread);
     if (index < 0) return;
     this.threads.splice(index, 1);
+    for (const [key, entry] of this.spares) if ([...thread.decoders.values()].includes(entry.hosted)) this.spares.delete(key);
+    thread.decoders.clear();
     // The thread frees its native memory and ends by itself (terminate would leak the models).
     this.post(thread, { type: 'stop' });
     thread.worker.unref();
@@ -191,6 +247,12 @@ export class DecoderPool {
     // Each thread's exit fails the decoders it hosted (see spawn).
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
+}
+
+function meetingsOn(thread: Thread): number {
+  let count = 0;
+  for (const hosted of thread.decoders.values()) if (!hosted.spare) count += 1;
+  return count;
 }
 
 let shared: DecoderPool | undefined;
