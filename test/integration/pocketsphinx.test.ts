@@ -217,6 +217,13 @@ describe('pocketsphinx decoders opened ahead (a fleet takeover starts on one)', 
     await Promise.all([first.close(), second.close()]);
     expect(pool.load).toEqual([]);
     expect(pool.spareCount).toBe(0);
+    // A meeting that ends before its spare is due leaves no thread behind for it.
+    const brief = new PocketsphinxRecognizer(options, silentLogger, pool);
+    await brief.start();
+    await brief.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(pool.load).toEqual([]);
+    expect(pool.spareCount).toBe(0);
   });
 });
 

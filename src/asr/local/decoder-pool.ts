@@ -133,7 +133,8 @@ export class DecoderPool {
   }
 
   private openSpare(key: string, spec: LocalEngineSpec): void {
-    if (!this.keepSpares || this.spares.has(key)) return;
+    // Only beside running meetings: one that ended meanwhile (the daemon stopping) must not start a thread for it.
+    if (!this.keepSpares || this.spares.has(key) || !this.threads.some((t) => meetingsOn(t) > 0)) return;
     const entry = this.openOn(spec, true);
     const { opening } = entry;
     this.spares.set(key, entry);
