@@ -31,6 +31,9 @@ const RETRY_MS = 2_000;
 
 const SECURITY_HEADERS = pageSecurityHeaders("'self'");
 
+/** Where a meeting's readers are served, and the viewer token they must present (undefined: a public page). */
+type PageLocation = { feed: CaptionFeed; token: string | undefined } | { remote: PageElsewhere; token: string | undefined };
+
 /**
  * The caption page for people reading along (a phone, a laptop, the room's TV, an OBS browser source) and the feed
  * for programs: the same captions, as server-sent events or over WebSocket. Readers present the meeting's viewer
@@ -63,9 +66,8 @@ export class CaptionPages {
       res.writeHead(200, { 'content-type': `${asset.type}; charset=utf-8`, ...SECURITY_HEADERS }).end(asset.text);
       return true;
     }
-    const feed = name === undefined ? undefined : this.feeds.get(name);
-    const remote = feed || name === undefined ? undefined : this.remote(req, name);
-    if ((!feed && !remote) || name === undefined) {
+    const where = name === undefined ? undefined : this.locate(req, name);
+    if (!where || name === undefined) {
       json(res, 404, { error: 'no caption page for that meeting here' });
       return true;
     }
@@ -73,25 +75,30 @@ export class CaptionPages {
       json(res, 426, { error: 'WebSocket upgrade required' });
       return true;
     }
-    const token = feed ? feed.options.token : remote!.token;
     if (match[2] === undefined) {
-      const page = ASSETS.get('index.html')!.text.replaceAll('{{MEETING}}', escapeHtml(name)).replaceAll('{{PUBLIC}}', token === undefined ? 'true' : 'false');
+      const page = ASSETS.get('index.html')!.text.replaceAll('{{MEETING}}', escapeHtml(name)).replaceAll('{{PUBLIC}}', where.token === undefined ? 'true' : 'false');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...SECURITY_HEADERS }).end(page);
       return true;
     }
-    const refusal = this.refusal(req, url, token, feed);
+    const refusal = this.refusal(req, url, where);
     if (refusal) {
       json(res, refusal.status, { error: refusal.reason });
       return true;
     }
-    if (feed) this.stream(req, res, feed, afterSeq(req.headers['last-event-id'] ?? url.searchParams.get('after')));
-    else this.elsewhere!.relay.events(req, res, url.pathname, url.searchParams.get('after') ?? undefined, remote!);
+    if ('feed' in where) this.stream(req, res, where.feed, afterSeq(req.headers['last-event-id'] ?? url.searchParams.get('after')));
+    else this.elsewhere!.relay.events(req, res, url.pathname, url.searchParams.get('after') ?? undefined, where.remote);
     return true;
   }
 
-  /** The meeting's page at another process of the fleet; never for a request another process relayed here already. */
-  private remote(req: IncomingMessage, name: string): PageElsewhere | undefined {
-    return req.headers[RELAY_HEADER] === undefined ? this.elsewhere?.find(name) : undefined;
+  /**
+   * Where a reader of the meeting is served, with the page's viewer token: this process's feed, or (in a fleet) the
+   * owner's page at another process; never elsewhere for a request another process relayed here already.
+   */
+  private locate(req: IncomingMessage, name: string): PageLocation | undefined {
+    const feed = this.feeds.get(name);
+    if (feed) return { feed, token: feed.options.token };
+    const remote = req.headers[RELAY_HEADER] === undefined ? this.elsewhere?.find(name) : undefined;
+    return remote && { remote, token: remote.token };
   }
 
   /** Takes WebSocket upgrades to /captions/<meeting>/feed; false for other paths. */
@@ -99,19 +106,18 @@ export class CaptionPages {
     const match = PAGE_PATH.exec(url.pathname);
     if (!match || match[2] !== 'feed') return false;
     const name = decodeSegment(match[1]!);
-    const feed = name === undefined ? undefined : this.feeds.get(name);
-    const remote = feed || name === undefined ? undefined : this.remote(req, name);
-    if (!feed && !remote) {
+    const where = name === undefined ? undefined : this.locate(req, name);
+    if (!where) {
       refuseUpgrade(socket, 404, 'no caption page for that meeting here');
       return true;
     }
-    const refusal = this.refusal(req, url, feed ? feed.options.token : remote!.token, feed);
+    const refusal = this.refusal(req, url, where);
     if (refusal) {
       refuseUpgrade(socket, refusal.status, refusal.reason);
       return true;
     }
-    if (feed) this.wss.handleUpgrade(req, socket, head, (ws) => this.socket(ws, feed, afterSeq(url.searchParams.get('after'))));
-    else this.elsewhere!.relay.feed(req, socket, head, url.pathname, url.searchParams.get('after') ?? undefined, remote!, this.wss);
+    if ('feed' in where) this.wss.handleUpgrade(req, socket, head, (ws) => this.socket(ws, where.feed, afterSeq(url.searchParams.get('after'))));
+    else this.elsewhere!.relay.feed(req, socket, head, url.pathname, url.searchParams.get('after') ?? undefined, where.remote, this.wss);
     return true;
   }
 
@@ -122,7 +128,8 @@ export class CaptionPages {
   }
 
   /** Why a reader is refused: a wrong or missing viewer token (throttled per client), or a full page (here only). */
-  private refusal(req: IncomingMessage, url: URL, expected: string | undefined, feed: CaptionFeed | undefined): { status: number; reason: string } | undefined {
+  private refusal(req: IncomingMessage, url: URL, where: PageLocation): { status: number; reason: string } | undefined {
+    const expected = where.token;
     if (expected !== undefined) {
       const remote = this.guard.clientAddress(req);
       if (this.guard.throttle.blocked(remote)) return { status: 429, reason: 'too many failed attempts; try again in a minute' };
@@ -132,7 +139,7 @@ export class CaptionPages {
         return { status: 401, reason: given === undefined ? 'this caption page needs its viewer token' : 'wrong viewer token' };
       }
     }
-    const full = feed?.refusal();
+    const full = 'feed' in where ? where.feed.refusal() : undefined;
     return full ? { status: 503, reason: full } : undefined;
   }
 

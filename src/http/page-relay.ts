@@ -43,8 +43,7 @@ export class PageRelay {
 
   /** Server-sent events from the owner, streamed on as they come; the reader going away ends the owner's stream. */
   events(req: IncomingMessage, res: ServerResponse, path: string, after: string | undefined, target: PageElsewhere): void {
-    const url = new URL(`${target.ownerUrl.replace(/\/+$/, '')}${path}`);
-    if (after !== undefined) url.searchParams.set('after', after);
+    const url = ownerAddress(target, path, after);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const upstream = send(url, { method: 'GET', headers: this.headers(req, target), timeout: CONNECT_TIMEOUT_MS });
     upstream.on('response', (answer) => {
@@ -66,8 +65,8 @@ export class PageRelay {
 
   /** The WebSocket feed: one socket to the owner per reader, messages passed on both ways, closes passed on. */
   feed(req: IncomingMessage, socket: Duplex, head: Buffer, path: string, after: string | undefined, target: PageElsewhere, wss: WebSocketServer): void {
-    const url = new URL(`${target.ownerUrl.replace(/^http/, 'ws').replace(/\/+$/, '')}${path}`);
-    if (after !== undefined) url.searchParams.set('after', after);
+    const url = ownerAddress(target, path, after);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const upstream = new WebSocket(url, { headers: this.headers(req, target), handshakeTimeout: CONNECT_TIMEOUT_MS, maxPayload: 1024 * 1024 });
     let answered = false;
     // A reader gone before the owner answered leaves no socket to the owner behind.
@@ -106,4 +105,11 @@ export class PageRelay {
       ...(typeof lastEventId === 'string' ? { 'last-event-id': lastEventId } : {}),
     };
   }
+}
+
+/** `path` at the owner (its advertised address may end in a slash), resuming after the reader's last caption. */
+function ownerAddress(target: PageElsewhere, path: string, after: string | undefined): URL {
+  const url = new URL(`${target.ownerUrl.replace(/\/+$/, '')}${path}`);
+  if (after !== undefined) url.searchParams.set('after', after);
+  return url;
 }

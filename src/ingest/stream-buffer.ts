@@ -30,6 +30,8 @@ export class StreamBuffer {
    * seen (the freshest audio; it holds the clocks' difference and the network's delay, so no clock must be right).
    */
   private stampLeadMs = Infinity;
+  /** The newest stamp, exactly: where Zoom's time falls on this stream now. */
+  private lastStamp: { at: number; stampMs: number } | undefined;
   private firstAudioAt: number | undefined;
 
   /** `tooFast`: the source sends faster than real time by more than the lead; it ends the stream with the reason. */
@@ -68,11 +70,18 @@ export class StreamBuffer {
   /** The source stamped the audio about to be pushed (at `atSeconds` of the stream) with its own time, in ms. */
   stamped(stampMs: number, atSeconds = this.receivedSeconds): void {
     if (!Number.isFinite(stampMs)) return;
+    this.lastStamp = { at: atSeconds, stampMs };
     this.stampLeadMs = Math.min(this.stampLeadMs, Date.now() - stampMs);
     const last = this.stamps.at(-1);
     if (last && Math.abs(last.stampMs + (atSeconds - last.at) * 1000 - stampMs) < STAMP_TOLERANCE_MS) return;
     this.stamps.push({ at: atSeconds, stampMs });
     if (this.stamps.length > MAX_STAMPS) this.stamps.splice(0, this.stamps.length - MAX_STAMPS);
+  }
+
+  /** Where the source's time `stampMs` falls on this stream (seconds), by its newest stamp; undefined before any. */
+  secondsAt(stampMs: number): number | undefined {
+    const last = this.lastStamp;
+    return last && Math.max(0, last.at + (stampMs - last.stampMs) / 1000);
   }
 
   private saidAt(seconds: number): number | undefined {

@@ -68,8 +68,6 @@ export class RtmsConnection {
   private signaling: WebSocket | undefined;
   private media: WebSocket | undefined;
   private mediaUrl: string | undefined;
-  /** The newest audio packet: Zoom's timestamp for it, and where it starts in our stream (s). */
-  private lastPacket: { timestamp: number; at: number } | undefined;
   /** When the current audio socket's handshake succeeded (epoch ms). */
   private mediaReadyAt = 0;
   private readonly buffer: StreamBuffer;
@@ -298,10 +296,7 @@ export class RtmsConnection {
       case MSG.mediaDataAudio: {
         const content = (message.content ?? {}) as { data?: unknown; timestamp?: unknown };
         if (typeof content.data !== 'string') return;
-        if (typeof content.timestamp === 'number') {
-          this.lastPacket = { timestamp: content.timestamp, at: this.buffer.receivedSeconds };
-          this.buffer.stamped(content.timestamp);
-        }
+        if (typeof content.timestamp === 'number') this.buffer.stamped(content.timestamp);
         return this.push(samplesFromBytes(Buffer.from(content.data, 'base64')));
       }
       default:
@@ -316,8 +311,7 @@ export class RtmsConnection {
   private activeSpeaker(event: { timestamp?: number; user_id?: unknown; user_name?: unknown }): void {
     const name = typeof event.user_name === 'string' && event.user_name ? event.user_name : event.user_id !== undefined ? `participant ${String(event.user_id)}` : undefined;
     if (!name) return;
-    const packet = this.lastPacket;
-    const at = packet && typeof event.timestamp === 'number' ? Math.max(0, packet.at + (event.timestamp - packet.timestamp) / 1000) : undefined;
+    const at = typeof event.timestamp === 'number' ? this.buffer.secondsAt(event.timestamp) : undefined;
     this.buffer.speakerChanged(name.slice(0, 100), at);
   }
 
