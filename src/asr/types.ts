@@ -53,6 +53,11 @@ export interface RecognizerCapabilities {
   interimResults: boolean;
   wordTimings: boolean;
   languages: string[];
+  /**
+   * How long an interim word must stay unchanged before the segmenter settles it, for an engine whose interims
+   * revise less than most (pocketsphinx's come from its final's own pass); `segmenter.stableMs` in the config wins.
+   */
+  settleAfterMs?: number;
 }
 
 /** One engine instance for one meeting. Streams are transcribed one after another, never at once. */

@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { createDisplay } from '../display/create.js';
 import { displayPosts } from '../display/stream.js';
 import type { DisplayMode, DisplayPost } from '../display/types.js';
-import { Segmenter, type SettledPiece } from '../segmenter/segmenter.js';
+import { DEFAULT_SEGMENTER_OPTIONS, Segmenter, type SettledPiece } from '../segmenter/segmenter.js';
 import { TextRules } from '../segmenter/text-rules.js';
 import { settleWords } from '../segmenter/stream.js';
 import { AsyncQueue } from '../util/async-queue.js';
@@ -156,7 +156,8 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       }
     });
     try {
-      const segmenter = new Segmenter(this.config.segmenter, this.textRules);
+      const { stableMs = this.recognizer.capabilities.settleAfterMs ?? DEFAULT_SEGMENTER_OPTIONS.stableMs, holdBackWords } = this.config.segmenter;
+      const segmenter = new Segmenter({ stableMs, holdBackWords }, this.textRules);
       const heard = this.recognizer.transcribe(this.counted(audio));
       const speakerAt = audio.speakerAt?.bind(audio);
       const events = tap(speakerAt ? labelSpeakers(heard, speakerAt) : heard, (event) => {

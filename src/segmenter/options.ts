@@ -4,7 +4,8 @@ import { DEFAULT_SEGMENTER_OPTIONS } from './segmenter.js';
 import { DEFAULT_TEXT_OPTIONS } from './text-rules.js';
 
 export const segmenterOptions = z.strictObject({
-  stableMs: milliseconds(0, 5_000).default(DEFAULT_SEGMENTER_OPTIONS.stableMs),
+  /** Unset: the engine's own (RecognizerCapabilities.settleAfterMs), else DEFAULT_SEGMENTER_OPTIONS.stableMs. */
+  stableMs: milliseconds(0, 5_000).optional(),
   holdBackWords: z.coerce.number().int().min(0).max(5).default(DEFAULT_SEGMENTER_OPTIONS.holdBackWords),
   /** Before the display stage these lived here; still read (display's own keys win), so older files keep working. */
   maxLineChars: z.coerce.number().int().min(10).max(80).optional(),

@@ -18,6 +18,14 @@ export interface Native {
   ps_seg_next: (seg: unknown) => unknown;
   ps_seg_word: (seg: unknown) => string;
   ps_seg_frames: (seg: unknown, sf: number[], ef: number[]) => void;
+  ps_get_n_frames: (ps: unknown) => number;
+  ps_get_search: (ps: unknown) => string | null;
+  ps_get_lm: (ps: unknown, name: string) => unknown;
+  ps_get_lattice: (ps: unknown) => unknown;
+  ps_lattice_bestpath: (dag: unknown, lmset: unknown, lwf: number, ascale: number) => unknown;
+  ps_lattice_seg_iter: (dag: unknown, link: unknown, lwf: number) => unknown;
+  /** Library-internal (exported, not in its headers): see partial-lattice.ts. */
+  ngram_search_mark_bptable: (search: unknown, frame: number) => number;
   ps_add_word: (ps: unknown, word: string, phones: string, update: number) => number;
   ps_lookup_word: (ps: unknown, word: string) => unknown;
   ps_set_lm: (ps: unknown, name: string, lm: unknown) => number;
@@ -28,6 +36,7 @@ export interface Native {
   unigramCount: (lm: unknown) => number;
   ngram_word: (lm: unknown, wid: number) => string;
   cmd_ln_float_r: (config: unknown, name: string) => number;
+  cmd_ln_int_r: (config: unknown, name: string) => number;
   cmd_ln_set_str_r: (config: unknown, name: string, value: string) => void;
   logmath_init: (base: number, shift: number, useTable: number) => unknown;
   logmath_free: (logmath: unknown) => number;
@@ -72,6 +81,13 @@ export function loadNative(): Native {
     ps_seg_next: ps.func('void *ps_seg_next(void *seg)'),
     ps_seg_word: ps.func('const char *ps_seg_word(void *seg)'),
     ps_seg_frames: ps.func('void ps_seg_frames(void *seg, _Out_ int *sf, _Out_ int *ef)'),
+    ps_get_n_frames: ps.func('int ps_get_n_frames(void *ps)'),
+    ps_get_search: ps.func('const char *ps_get_search(void *ps)'),
+    ps_get_lm: ps.func('void *ps_get_lm(void *ps, const char *name)'),
+    ps_get_lattice: ps.func('void *ps_get_lattice(void *ps)'),
+    ps_lattice_bestpath: ps.func('void *ps_lattice_bestpath(void *dag, void *lmset, float lwf, float ascale)'),
+    ps_lattice_seg_iter: ps.func('void *ps_lattice_seg_iter(void *dag, void *link, float lwf)'),
+    ngram_search_mark_bptable: ps.func('int ngram_search_mark_bptable(void *ngs, int frame_idx)'),
     ps_add_word: ps.func('int ps_add_word(void *ps, const char *word, const char *phones, int update)'),
     ps_lookup_word: ps.func('void *ps_lookup_word(void *ps, const char *word)'),
     ps_set_lm: ps.func('int ps_set_lm(void *ps, const char *name, void *lm)'),
@@ -81,6 +97,7 @@ export function loadNative(): Native {
     unigramCount: (model) => (koffi.decode(getCounts(model), 'uint32_t', 1) as number[])[0]!,
     ngram_word: sb.func('const char *ngram_word(void *model, int32_t wid)'),
     cmd_ln_float_r: sb.func('double cmd_ln_float_r(void *config, const char *name)'),
+    cmd_ln_int_r: sb.func('long cmd_ln_int_r(void *config, const char *name)'),
     cmd_ln_set_str_r: sb.func('void cmd_ln_set_str_r(void *config, const char *name, const char *value)'),
     logmath_init: sb.func('void *logmath_init(double base, int shift, int use_table)'),
     logmath_free: sb.func('int logmath_free(void *logmath)'),
