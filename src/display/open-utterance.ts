@@ -40,8 +40,18 @@ export class OpenUtterance {
     let start = 0;
     for (let seen = 0; start < revised.length && seen < covered; start++) seen += revised[start]!.words.length;
     const replaced = queue.splice(queue.length - this.waiting, this.waiting);
-    const fresh = revised.slice(start).map((token, i) => ({ ...token, settledAt: replaced[i]?.settledAt ?? replaced.at(-1)?.settledAt ?? token.settledAt }));
+    // A word keeps the time it first settled (the display's holds count from it), found by the audio it covers: a
+    // revision may drop, add or split words, so positions do not match. A word new in this revision settles now.
+    const fresh = revised.slice(start).map((token) => {
+      const before = replaced.filter((old) => sameAudio(old, token)).map((old) => old.settledAt);
+      return { ...token, settledAt: Math.min(token.settledAt, ...before) };
+    });
     queue.push(...fresh);
     this.waiting = fresh.length;
   }
+}
+
+/** Whether two tokens cover some of the same audio (tokens of an engine without word timings: the same instant). */
+function sameAudio(a: SettledToken, b: SettledToken): boolean {
+  return (a.start < b.end && b.start < a.end) || (a.start === b.start && a.end === b.end);
 }

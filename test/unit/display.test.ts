@@ -104,6 +104,18 @@ describe('BlockDisplay', () => {
     expect(all.slice(shownWords).join(' ')).toMatch(/pleasure to consider\.$/);
   });
 
+  it('a revised word keeps the time it first settled (found by its audio); a word new in the revision settles then', () => {
+    const display = new BlockDisplay(options);
+    display.push(piece('one two three', 0), 0);
+    // The engine now hears "tree" where it heard "three", and three words more.
+    const revision = piece('one two tree four five six', 400).tokens;
+    display.push({ tokens: [], endsUtterance: false, revised: revision }, 400);
+    const posts = [...display.end(400), ...display.tick(10_000)];
+    const settled = posts.flatMap((p) => p.tokens.map((t) => [t.text, t.settledAt]));
+    // (Before, new words took the last replaced word's time: blocks went early and were replaced too soon to read.)
+    expect(settled).toEqual([['one', 0], ['two', 0], ['tree', 0], ['four', 400], ['five', 400], ['six', 400]]);
+  });
+
   it('holds an unfinished sentence until it makes a line and has waited maxHoldMs; a fragment waits longer', () => {
     const display = new BlockDisplay(options);
     expect(display.push(piece('if you know someone who would be a', 0), 0)).toEqual([]);
