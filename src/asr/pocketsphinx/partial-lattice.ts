@@ -1,5 +1,4 @@
 import koffi from 'koffi';
-import type { PocketsphinxOptions } from './binding.js';
 import type { Native } from './native.js';
 
 /**
@@ -67,7 +66,7 @@ export class PartialLattice {
  * from the live search's table agreed with the final less often than the live search's own (0.56 vs 0.61 of their
  * words on the librivox clips).
  */
-export function latticePartialsApply({ searchArgs = [], latticePartials = true }: Pick<PocketsphinxOptions, 'searchArgs' | 'latticePartials'>): boolean {
+export function latticePartialsApply({ searchArgs = [], latticePartials = true }: { searchArgs?: readonly string[]; latticePartials?: boolean }): boolean {
   if (!latticePartials) return false;
   const setting = (name: string, fallback: string): string => {
     const at = searchArgs.lastIndexOf(name);
