@@ -11,5 +11,6 @@ export const displayOptions = z.strictObject({
   maxCharsPerSecond: z.coerce.number().min(5).max(60).default(DEFAULT_DISPLAY_OPTIONS.maxCharsPerSecond),
   maxLagMs: milliseconds(0, 30_000).default(DEFAULT_DISPLAY_OPTIONS.maxLagMs),
   rollupIntervalMs: milliseconds(0, 10_000).optional(),
+  rollupHoldMs: milliseconds(0, 10_000).default(DEFAULT_DISPLAY_OPTIONS.rollupHoldMs),
   speakerMarker: z.string().max(8).default(DEFAULT_DISPLAY_OPTIONS.speakerMarker),
 });

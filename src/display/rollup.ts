@@ -20,11 +20,16 @@ export class RollupDisplay implements CaptionDisplay {
   private lastPostAt = -Infinity;
   private deadline: number | undefined;
   private lastSpeaker: string | undefined;
+  /** The first this many waiting tokens are their utterance's final words: nothing will revise them. */
+  private final = 0;
+  private ended = false;
 
   constructor(private readonly options: DisplayOptions) {}
 
   push(piece: SettledPiece, now: number): DisplayPost[] {
+    // A revision replaces only the open utterance's tokens, which come after the final ones.
     this.open.take(this.pending, piece);
+    if (piece.endsUtterance) this.final = this.pending.length;
     return this.release(now);
   }
 
@@ -33,6 +38,7 @@ export class RollupDisplay implements CaptionDisplay {
   }
 
   end(now: number): DisplayPost[] {
+    this.ended = true;
     return this.release(now);
   }
 
@@ -41,11 +47,13 @@ export class RollupDisplay implements CaptionDisplay {
   }
 
   private release(now: number): DisplayPost[] {
-    const { maxLineChars, maxLines, rollupIntervalMs } = this.options;
+    const { maxLineChars, maxLines, rollupIntervalMs, rollupHoldMs } = this.options;
     this.deadline = undefined;
     if (this.pending.length === 0) return [];
-    if (now < this.lastPostAt + rollupIntervalMs) {
-      this.deadline = this.lastPostAt + rollupIntervalMs;
+    // When the first waiting word may be shown: at once when nothing can revise it any more.
+    const readyAt = (): number => (this.ended || this.final > 0 ? -Infinity : this.pending[0]!.settledAt + rollupHoldMs);
+    if (now < readyAt() || now < this.lastPostAt + rollupIntervalMs) {
+      this.deadline = Math.max(this.lastPostAt + rollupIntervalMs, readyAt());
       return [];
     }
     // A new speaker starts a new line, marked when a marker is configured.
@@ -58,15 +66,16 @@ export class RollupDisplay implements CaptionDisplay {
       this.lower = [];
     }
     const added: SettledToken[] = [];
-    while (this.pending.length > 0 && fits(this.pending[0]!)) {
+    while (this.pending.length > 0 && fits(this.pending[0]!) && now >= readyAt()) {
       this.open.shown(this.pending, 1);
       const token = this.pending.shift()!;
+      this.final = Math.max(0, this.final - 1);
       this.lower.push(shown(token));
       this.lastSpeaker = token.speaker ?? this.lastSpeaker;
       added.push(token);
     }
     this.lastPostAt = now;
-    if (this.pending.length > 0) this.deadline = now + rollupIntervalMs;
+    if (this.pending.length > 0) this.deadline = Math.max(now + rollupIntervalMs, readyAt());
     const lines = maxLines > 1 ? [...this.upper, this.lower.join(' ')] : [this.lower.join(' ')];
     return [{ text: lines.join('\n'), tokens: added, releasedAt: now }];
   }

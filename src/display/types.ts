@@ -16,6 +16,11 @@ export interface DisplayOptions {
   maxLagMs: number;
   /** rollup: the least time between two POSTs. */
   rollupIntervalMs: number;
+  /**
+   * rollup: a word settled inside an utterance is shown once it has been settled this long, so the engine's next
+   * answers for it still count (a word shown is in Zoom's transcript for good); the utterance's end shows the rest.
+   */
+  rollupHoldMs: number;
   /** Put before the first words after a change of speaker (CART uses ">>"); empty: no marker. */
   speakerMarker: string;
 }
@@ -29,6 +34,7 @@ export const DEFAULT_DISPLAY_OPTIONS: DisplayOptions = {
   maxCharsPerSecond: 17,
   maxLagMs: 3_000,
   rollupIntervalMs: 700,
+  rollupHoldMs: 300,
   speakerMarker: '',
 };
 

@@ -226,6 +226,18 @@ describe('speakers', () => {
 });
 
 describe('RollupDisplay', () => {
+  it('shows a word once it has been settled rollupHoldMs, in the engine\'s answer by then; an utterance\'s end shows the rest at once', () => {
+    const display = new RollupDisplay({ ...options, rollupHoldMs: 300 });
+    expect(display.push(piece('the mr john', 0), 0)).toEqual([]);
+    expect(display.nextDeadline()).toBe(300);
+    // Within the hold the engine hears "and" for "the": that is what goes on screen.
+    expect(display.push({ tokens: [], endsUtterance: false, revised: piece('and mr john', 200).tokens }, 200)).toEqual([]);
+    expect(texts(display.tick(300))).toEqual(['and mr john']);
+    // The final's words cannot change any more: they go at the next POST the interval allows, without a hold.
+    const final = piece('and mr john dashwood had', 1_300, true);
+    expect(texts(display.push({ tokens: final.tokens.slice(3), endsUtterance: true, revised: final.tokens.slice(0, 3) }, 1_300))).toEqual(['and mr john dashwood had']);
+  });
+
   it('builds the lower line at most once a second and moves a full line up exactly as it was last shown', () => {
     const display = new RollupDisplay(options);
     const posts: DisplayPost[] = [];
