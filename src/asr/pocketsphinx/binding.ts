@@ -130,7 +130,10 @@ export class PocketsphinxDecoder implements LocalDecoder {
       if (this.modelLease && (this.lib.ps_set_lm(this.ps, 'ngram', this.modelLease.model) < 0 || this.lib.ps_set_search(this.ps, 'ngram') < 0)) {
         throw new BridgeError('ASR_ENGINE_FAILED', `pocketsphinx could not use the language model ${lm}`);
       }
-      if (latticePartialsApply(options)) this.partialLattice = PartialLattice.open(this.lib, this.ps, config);
+      if (latticePartialsApply(options)) {
+        this.partialLattice = PartialLattice.open(this.lib, this.ps, config);
+        if (!this.partialLattice) this.notices.push('pocketsphinx: this build of the library is not the one partials from the lattice pass were checked on; partials come from the live search (captions lose more words to the final)');
+      }
     } catch (err) {
       this.free();
       throw err;

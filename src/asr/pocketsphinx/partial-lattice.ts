@@ -60,11 +60,11 @@ export class PartialLattice {
 }
 
 /**
- * Whether partials come from the lattice pass: asked for (the default), the pass is on (`-bestpath`, the default) and the final is made from the
- * live search's own table, with no flat-lexicon pass (`-fwdflat no`, the fast profile). With that pass (the
- * balanced profile) the final comes from a second search, whose table the graph builder then assumes, and partials
- * from the live search's table agreed with the final less often than the live search's own (0.56 vs 0.61 of their
- * words on the librivox clips).
+ * Whether partials come from the lattice pass: asked for (the default), the pass is on (`-bestpath`, the default)
+ * and the final is made from the live search's own table, with no flat-lexicon pass (`-fwdflat no`, the fast
+ * profile). With that pass (the balanced profile) the final comes from a second search, whose table the graph
+ * builder then assumes, and partials from the live search's table agreed with the final less often than the live
+ * search's own (0.56 vs 0.61 of their words on the librivox clips).
  */
 export function latticePartialsApply({ searchArgs = [], latticePartials = true }: { searchArgs?: readonly string[]; latticePartials?: boolean }): boolean {
   if (!latticePartials) return false;
