@@ -74,7 +74,6 @@ describe('daemon end to end: speech over WebSocket to Zoom captions', () => {
     }
     // What a reader of Zoom's pop-on box gets from blocks: readable units, not scraps, and no word twice.
     const viewer = viewerStats(zoom.accepted.map((c) => ({ text: c.body, at: c.receivedAt })));
-    console.log("DEBUG", JSON.stringify(zoom.accepted.map((c) => [c.body, c.receivedAt % 100000])));
     console.log(`e2e blocks as the viewer sees them: ${JSON.stringify(viewer)}`);
     expect(viewer['fragments %']).toBeLessThanOrEqual(5);
     expect(viewer['repeated words %']).toBe(0);
