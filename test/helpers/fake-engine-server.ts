@@ -31,6 +31,12 @@ export abstract class FakeEngineServer implements EngineStandIn {
   drops = 0;
   /** Query and headers of every accepted connection. */
   readonly requests: { url: URL; headers: IncomingMessage['headers'] }[] = [];
+  /**
+   * The recognizer's search settings behind the protocol (pocketsphinx arguments, see POCKETSPHINX_PROFILES): by
+   * default the library's own (a second flat-lexicon pass, partials from the live search, which its final revises
+   * more often than the embedded default's do).
+   */
+  searchArgs: readonly string[] = [];
   /** The next connection is cut (no close frame) after this many audio messages; then it resets. */
   private dropNext: { after: number; stopServer: boolean } | undefined;
 
@@ -60,11 +66,15 @@ export abstract class FakeEngineServer implements EngineStandIn {
       const url = new URL(req.url ?? '/', 'http://x');
       this.requests.push({ url, headers: req.headers });
       const drop = this.dropNext;
-      const session = new EngineSession(drop?.after, () => {
-        ws.terminate();
-        this.drops += 1;
-        if (drop?.stopServer) void this.stop();
-      });
+      const session = new EngineSession(
+        drop?.after,
+        () => {
+          ws.terminate();
+          this.drops += 1;
+          if (drop?.stopServer) void this.stop();
+        },
+        this.searchArgs,
+      );
       this.dropNext = undefined;
       ws.on('close', () => session.free());
       this.serve(ws, session, url);
@@ -81,14 +91,17 @@ export abstract class FakeEngineServer implements EngineStandIn {
 
 /** One connection's recognition: audio in, pocketsphinx's events out, and the count of audio seconds heard. */
 export class EngineSession {
-  private decoder: PocketsphinxDecoder | undefined = new PocketsphinxDecoder({ modelDir: DEFAULT_MODEL_DIR, endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs: 20_000 });
+  private decoder: PocketsphinxDecoder | undefined;
   private audioMessages = 0;
   samples = 0;
 
   constructor(
     private readonly dropAfter: number | undefined,
     private readonly drop: () => void,
-  ) {}
+    searchArgs: readonly string[] = [],
+  ) {
+    this.decoder = new PocketsphinxDecoder({ modelDir: DEFAULT_MODEL_DIR, endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs: 20_000, searchArgs });
+  }
 
   /** Undefined when the connection was just cut on purpose. */
   audio(bytes: Buffer): SpeechEvent[] | undefined {
