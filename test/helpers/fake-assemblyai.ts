@@ -65,7 +65,6 @@ export class FakeAssemblyAi extends FakeEngineServer {
       });
     };
     let lateCopy: string | undefined;
-    let turnOpen = false;
     const send = (events: SpeechEvent[]): void => {
       for (const event of events) {
         if (event.type === 'interim') {
@@ -77,13 +76,6 @@ export class FakeAssemblyAi extends FakeEngineServer {
           if (formatTurns && this.formatLate) lateCopy = formattedTurn(event.words);
           else if (formatTurns) ws.send(formattedTurn(event.words));
           turnOrder += 1;
-          turnOpen = false;
-        } else if (event.type === 'start_of_speech') turnOpen = true;
-        // A turn whose words all fell away still ends, or the next turn's words would seem to continue it.
-        else if (event.type === 'end_of_speech' && turnOpen) {
-          ws.send(turn([], true));
-          turnOrder += 1;
-          turnOpen = false;
         }
       }
     };

@@ -68,26 +68,16 @@ export class FakeDeepgram extends FakeEngineServer {
         metadata: { request_id: requestId, model_info: { name: 'general', version: '2024-01-01', arch: 'nova-3' }, model_uuid: randomUUID() },
       });
     };
-    // Whether the utterance under way has had its final: one that ends with no words still ends (Deepgram then sends
-    // an empty speech_final and an UtteranceEnd), or the next utterance's interims would seem to continue it.
-    let finalSent = false;
     const send = (events: SpeechEvent[], fromFinalize = false): void => {
       for (const event of events) {
-        if (event.type === 'start_of_speech') {
-          finalSent = false;
-          ws.send(JSON.stringify({ type: 'SpeechStarted', channel: [0], timestamp: event.time }));
-        } else if (event.type === 'interim') ws.send(results(event.words ?? [], { is_final: false, speech_final: false }));
+        if (event.type === 'start_of_speech') ws.send(JSON.stringify({ type: 'SpeechStarted', channel: [0], timestamp: event.time }));
+        else if (event.type === 'interim') ws.send(results(event.words ?? [], { is_final: false, speech_final: false }));
         else if (event.type === 'final') {
           const half = Math.ceil(event.words.length / 2);
           ws.send(results(event.words.slice(0, half), { is_final: true, speech_final: false }));
           ws.send(results(event.words.slice(half), { is_final: true, speech_final: true, from_finalize: fromFinalize }, half === 0));
           utterance += 1;
-          finalSent = true;
           ws.send(JSON.stringify({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: event.words.at(-1)?.end ?? event.time }));
-        } else if (event.type === 'end_of_speech' && !finalSent) {
-          ws.send(results([], { is_final: true, speech_final: true, from_finalize: fromFinalize }));
-          finalSent = true;
-          ws.send(JSON.stringify({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: event.time }));
         }
       }
     };

@@ -112,17 +112,28 @@ export class EngineSession {
     const pcm = new Int16Array(bytes.length >> 1);
     for (let i = 0; i < pcm.length; i++) pcm[i] = bytes.readInt16LE(i * 2);
     this.samples += pcm.length;
-    return this.decoder?.process(pcm) ?? [];
+    return withEmptyFinals(this.decoder?.process(pcm) ?? []);
   }
 
   finish(): SpeechEvent[] {
-    return this.decoder?.finish() ?? [];
+    return withEmptyFinals(this.decoder?.finish() ?? []);
   }
 
   free(): void {
     this.decoder?.free();
     this.decoder = undefined;
   }
+}
+
+/**
+ * Every utterance ends with a final, one with no words when the engine kept none (pocketsphinx then only ends it):
+ * each service says "ended, nothing" in its own way (an empty result, turn or transcript), and a stand-in that said
+ * nothing would let the next utterance's words seem to continue the last one.
+ */
+function withEmptyFinals(events: SpeechEvent[]): SpeechEvent[] {
+  return events.flatMap((event, i): SpeechEvent[] =>
+    event.type === 'end_of_speech' && events[i - 1]?.type !== 'final' ? [{ type: 'final', text: '', words: [], time: event.time }, event] : [event],
+  );
 }
 
 /** A sentence's first word as engines that case write it. */
