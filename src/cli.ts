@@ -4,7 +4,7 @@ import { ConfigError, formatProblem, loadConfig } from './config/load.js';
 import { SHUTDOWN_FLUSH_MS, startDaemon } from './daemon.js';
 import { BridgeError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
-import { postLines } from './post.js';
+import { POST_GIVE_UP_AFTER_MS, postLines } from './post.js';
 import { installFailurePolicy } from './process-policy.js';
 import { describeScopes, featureOf, ZOOM_API_BASE, ZOOM_OAUTH_BASE, ZoomApiClient } from './zoom-api/client.js';
 import { targetOf } from './zoom-api/target.js';
@@ -16,9 +16,11 @@ const USAGE = `caption-bridge: live speech to Zoom captions
 Usage:
   caption-bridge [--config FILE]                 run the daemon (default config/caption-bridge.yaml)
   caption-bridge --check --config FILE           validate the config, print every problem with its YAML path
-  caption-bridge post [--url CAPTION_URL] [--lang en-US] [--state-dir DIR]
+  caption-bridge post [--url CAPTION_URL] [--lang en-US] [--state-dir DIR] [--give-up-after 120]
                                                  post each line of stdin as one caption (the URL from
-                                                 ZOOM_CAPTION_URL by preference: argv shows in ps)
+                                                 ZOOM_CAPTION_URL by preference: argv shows in ps); lines
+                                                 wait for Zoom until it has accepted nothing for
+                                                 --give-up-after seconds
   caption-bridge zoom-url --meeting ID | --webinar ID | --account [--sub-account ID] [--source zoom-rtms|zoom-livestream]
                                                  check the Zoom app (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID,
                                                  ZOOM_CLIENT_SECRET): credentials, scopes, account settings,
@@ -182,9 +184,15 @@ async function post(argv: string[]): Promise<number> {
       lang: { type: 'string', default: 'en-US' },
       'state-dir': { type: 'string', default: './state' },
       'log-level': { type: 'string', default: 'warn' },
+      'give-up-after': { type: 'string', default: String(POST_GIVE_UP_AFTER_MS / 1000) },
     },
     strict: true,
   });
+  const giveUpAfterSeconds = Number(values['give-up-after']);
+  if (!(giveUpAfterSeconds > 0)) {
+    process.stderr.write(`post --give-up-after takes a number of seconds\n\n${USAGE}`);
+    return 2;
+  }
   // From the environment by preference: a --url argument is visible to every user of the machine in `ps`.
   const url = values.url ?? (process.env.ZOOM_CAPTION_URL || undefined);
   if (!url) {
@@ -192,7 +200,7 @@ async function post(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger(values['log-level'] as 'warn');
-  const { accepted, failed } = await postLines({ url, lang: values.lang, stateDir: values['state-dir'], input: process.stdin }, log);
+  const { accepted, failed } = await postLines({ url, lang: values.lang, stateDir: values['state-dir'], input: process.stdin, giveUpAfterMs: giveUpAfterSeconds * 1000 }, log);
   process.stderr.write(`${accepted} caption(s) accepted, ${failed} never reached Zoom\n`);
   return failed === 0 ? 0 : 1;
 }

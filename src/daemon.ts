@@ -20,7 +20,12 @@ import { BridgeMetrics } from './metrics.js';
 import { ZoomApiClient } from './zoom-api/client.js';
 import { ClientAddresses } from './security/client-address.js';
 import { FailureThrottle } from './security/throttle.js';
-import { readZoomEvent, ZoomWebhookVerifier, type ZoomNotice, type ZoomWebhookEvent } from './zoom-api/webhook.js';
+import { readZoomEvent, ZoomWebhookVerifier, type SeenSignatures, type ZoomNotice, type ZoomWebhookEvent } from './zoom-api/webhook.js';
+import { FileSeenSignatures, seenEverywhere } from './zoom-api/seen-signatures.js';
+import type { FeedHistory } from './caption/caption-feed.js';
+import type { FleetOptions } from './fleet/options.js';
+import type { Etcd3 } from 'etcd3';
+import { join } from 'node:path';
 import { AccountMeetings } from './pipeline/account-meetings.js';
 import { VideoSdkSessions } from './pipeline/video-sdk-sessions.js';
 import { VideoSdkApi } from './zoom-api/videosdk.js';
@@ -63,7 +68,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     : undefined;
   // A Video SDK session's stream is signed with the Video SDK app's key and secret.
   const videoSdkRtms = config.videoSdk
-    ? { clientId: config.videoSdk.key, clientSecret: config.videoSdk.secret, allowedHosts: config.videoSdk.rtmsHosts, ...rtmsOptions }
+    ? { clientId: config.videoSdk.key, clientSecret: config.videoSdk.secret, allowedHosts: config.videoSdk.rtmsHosts, hostsSetting: 'videoSdk.rtmsHosts', ...rtmsOptions }
     : undefined;
   const endStream = (id: string): void => {
     ingest.endStream(id);
@@ -72,7 +77,21 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const metrics: BridgeMetrics = new BridgeMetrics(() => registry.views());
   // Meetings that arrive at runtime (a fleet takeover, an account meeting Zoom starts) take a decoder opened ahead.
   sharedDecoderPool().keepSpares = config.fleet !== undefined || config.accountMeetings !== undefined;
-  const registry: MeetingRegistry = new MeetingRegistry({ stateDir: current.state.dir, log, zoomApi, metrics, rtms, videoSdkRtms, endStream, rtmsEnded: (id) => host.streamEnded(id) });
+  // In a fleet, one etcd client for membership and for what outlives an owner (caption page history, webhooks seen).
+  // Loaded only for a fleet: the etcd client (gRPC) adds a quarter of a second to every start otherwise.
+  const etcd = config.fleet ? await fleetData(config.fleet, log) : undefined;
+  const feedHistory = etcd?.feedHistory;
+  const registry: MeetingRegistry = new MeetingRegistry({
+    stateDir: current.state.dir,
+    log,
+    zoomApi,
+    metrics,
+    rtms,
+    videoSdkRtms,
+    endStream,
+    rtmsEnded: (id) => host.streamEnded(id),
+    ...(feedHistory ? { feedHistory } : {}),
+  });
   const meetings = (): MeetingView[] => registry.views();
   // One record of failed attempts for every port: guessing a token on one counts on the others.
   const throttle = new FailureThrottle();
@@ -102,14 +121,19 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     ingest.endStream(id, reason);
     rtmp?.endStream(id);
   };
-  // Loaded only for a fleet: the etcd client (gRPC) adds a quarter of a second to every start otherwise.
-  const fleet: Fleet | undefined = config.fleet
-    ? new (await import('./fleet/fleet.js')).Fleet({ options: config.fleet, registry, configured: () => current.meetings, account, metrics, log, replacePublisher })
-    : undefined;
+  const fleet: Fleet | undefined =
+    config.fleet && etcd
+      ? new (await import('./fleet/fleet.js')).Fleet({ options: config.fleet, client: etcd.client, registry, configured: () => current.meetings, account, metrics, log, replacePublisher })
+      : undefined;
   const host: MeetingHost = fleet ?? new LocalMeetings(registry, account);
   const webhookSecret = config.zoomApi?.webhookSecret;
+  // A signed webhook is taken once: not again after a restart (the state dir), nor by another process (etcd).
+  const seenSignatures = (file: string): SeenSignatures => {
+    const local = new FileSeenSignatures(join(current.state.dir, file), log);
+    return etcd ? seenEverywhere(local, etcd.seenSignatures) : local;
+  };
   const webhook = webhookSecret
-    ? { verifier: new ZoomWebhookVerifier(webhookSecret), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { host, instances, account, log }) }
+    ? { verifier: new ZoomWebhookVerifier(webhookSecret, Date.now, seenSignatures('webhooks-seen.txt')), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { host, instances, account, log }) }
     : undefined;
   const videoSdk = config.videoSdk;
   const sessions = videoSdk && new VideoSdkSessions({ host, api: new VideoSdkApi(videoSdk), log });
@@ -120,9 +144,10 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     log,
     metrics,
     webhook,
-    ...(videoSdk && sessions ? { videoSdkWebhook: { verifier: new ZoomWebhookVerifier(videoSdk.webhookSecret), onEvent: (event: ZoomWebhookEvent) => sessions.onEvent(event) } } : {}),
+    ...(videoSdk && sessions ? { videoSdkWebhook: { verifier: new ZoomWebhookVerifier(videoSdk.webhookSecret, Date.now, seenSignatures('videosdk-webhooks-seen.txt')), onEvent: (event: ZoomWebhookEvent) => sessions.onEvent(event) } } : {}),
     adminToken: config.http.adminToken,
     throttle,
+    readerBudget: { maxReaders: config.http.maxReaders },
     clientAddress,
     fleet,
     captionFeeds: registry.captionFeeds,
@@ -131,6 +156,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const address = await http.listen(config.http.port, config.http.host).catch(async (err: unknown) => {
     await registry.close();
     await starting;
+    etcd?.client.close();
     throw err;
   });
   log.info({ host: address.address, port: address.port }, 'listening: /healthz /readyz ws /ingest/<meeting>');
@@ -140,6 +166,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
       rtmpPort = (await rtmp.listen(config.rtmp.port, config.rtmp.host)).port;
     } catch (err) {
       await Promise.allSettled([http.close(), registry.close(), starting]);
+      etcd?.client.close();
       throw err;
     }
     log.info({ host: config.rtmp.host, port: rtmpPort }, 'listening: rtmp://HOST:PORT/live/<stream key>');
@@ -149,6 +176,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const started = await starting;
   if (started.length > 0 && started.every((r) => r.status === 'rejected')) {
     await Promise.allSettled([http.close(), rtmp?.close(), registry.close()]);
+    etcd?.client.close();
     throw new Error(`no meeting could start: ${errorMessage((started[0] as PromiseRejectedResult).reason)}`);
   }
   fleet?.start();
@@ -199,10 +227,25 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
         }
         const wrapUp = AbortSignal.timeout(deadline.aborted ? SHUTDOWN_WRAP_UP_MS : SHUTDOWN_WRAP_UP_MS * 4);
         await Promise.race([Promise.all([flushed, http.close(), closingRtmp]), once(wrapUp, 'abort')]);
+        etcd?.client.close();
         log.info('stopped');
       })();
       return stopping;
     },
+  };
+}
+
+/** The fleet's etcd client, and the stores that keep what must outlive a meeting's owner in it. */
+async function fleetData(options: FleetOptions, log: Logger): Promise<{ client: Etcd3; feedHistory: (meetingId: string) => FeedHistory; seenSignatures: SeenSignatures }> {
+  const { connectEtcd, dataPrefix } = await import('./fleet/etcd-client.js');
+  const { EtcdFeedHistory, EtcdSeenSignatures } = await import('./fleet/etcd-data.js');
+  const client = connectEtcd(options.etcd);
+  const data = client.namespace(dataPrefix(options.etcd.prefix));
+  const historyLease = EtcdFeedHistory.leaseFor(data);
+  return {
+    client,
+    feedHistory: (meetingId) => new EtcdFeedHistory(data, historyLease, meetingId, log),
+    seenSignatures: new EtcdSeenSignatures(data, log),
   };
 }
 

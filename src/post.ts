@@ -10,11 +10,17 @@ export interface PostOptions {
   lang: string;
   stateDir: string;
   input: NodeJS.ReadableStream;
+  /** Lines give up only when Zoom has accepted nothing for this long (--give-up-after). */
+  giveUpAfterMs?: number;
 }
 
+/** How long `post` waits on a Zoom that accepts nothing before its lines count as never reached. */
+export const POST_GIVE_UP_AFTER_MS = 120_000;
+
 /**
- * For a captioner who types: each line of input becomes one caption, sent with the daemon's sender (same seq,
- * retry and resume rules). Resolves with how many lines Zoom accepted and how many never reached it.
+ * For a captioner who types (or a file piped in): each line of input becomes one caption in a POST of its own, sent
+ * with the daemon's sender (same seq, retry and resume rules), and waits as long as Zoom makes it: a line gives up
+ * only when Zoom has accepted nothing for `giveUpAfterMs`. Resolves with how many lines Zoom accepted and how many never reached it.
  */
 export async function postLines(options: PostOptions, log: Logger): Promise<{ accepted: number; failed: number }> {
   const sender = new ZoomCaptionSender({
@@ -22,6 +28,8 @@ export async function postLines(options: PostOptions, log: Logger): Promise<{ ac
     lang: options.lang,
     seqStore: new SeqStore(join(options.stateDir, 'seq'), log),
     log,
+    everyLineAlone: true,
+    maxQueueDelayMs: options.giveUpAfterMs ?? POST_GIVE_UP_AFTER_MS,
   });
   await sender.start();
   const deliveries: Promise<DeliveryResult>[] = [];

@@ -11,11 +11,15 @@ const HTTP_ENGINES = new Set(['aws-transcribe', 'google-speech']);
 /** Cloud engines take an API key; the config names the environment variable that holds it. */
 const API_KEY_VARIABLES: Record<string, string> = { deepgram: 'DEEPGRAM_API_KEY', assemblyai: 'ASSEMBLYAI_API_KEY', speechmatics: 'SPEECHMATICS_API_KEY' };
 
+/** Engine names are short lower-case words; API keys are long and mixed. */
+const looksLikeName = (value: unknown): boolean => typeof value === 'string' && /^[a-z][a-z0-9-]{0,23}$/.test(value);
+
 const engineFields = {
   engine: z
     .string()
     .refine((engine) => (ENGINES as readonly string[]).includes(engine), {
-      error: (issue) => `unknown engine "${String(issue.input)}"; available: ${ENGINES.join(', ')}`,
+      // Only a value shaped like an engine name is echoed: a key pasted into the wrong field must not be printed.
+      error: (issue) => `unknown engine${looksLikeName(issue.input) ? ` "${String(issue.input)}"` : ' (the value is not shown: it is not shaped like an engine name)'}; available: ${ENGINES.join(', ')}`,
     })
     .default('pocketsphinx'),
   language: language.default('en-US'),

@@ -2,7 +2,10 @@ import type { CaptionSink, OutgoingCaption, SinkResult } from './sink.js';
 
 /** One caption as the caption page and the feed give it (docs/captions-page.md documents the shape). */
 export interface FeedCaption {
-  /** 1, 2, 3... in the order the meeting's captions were shown; a reader that reconnects asks for what follows its last. */
+  /**
+   * 1, 2, 3... in the order the meeting's captions were shown, going on across restarts, reloads and owners (from the
+   * feed's history); a reader that reconnects asks for what follows its last.
+   */
   seq: number;
   text: string;
   /** Seconds of the meeting's audio (from when the bridge began the meeting) its words were spoken in. */
@@ -21,11 +24,27 @@ export interface FeedReader {
   end(reason: string): void;
 }
 
+/**
+ * Where a meeting's captions so far are kept beyond this process (the state dir; etcd in a fleet, where a moved
+ * meeting's new owner has no state dir of the old one's): the numbering goes on from it after a restart, a reload or
+ * a move, so a page that reconnects gets what followed its last caption, and a new page scrolls back over all of it.
+ */
+export interface FeedHistory {
+  /** The newest captions kept, oldest first (at most `keep` of them are used). */
+  load(keep: number): Promise<FeedCaption[]>;
+  /** Records one more caption; never rejects (a store that fails is logged, captions go on). */
+  append(caption: FeedCaption): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface CaptionFeedOptions {
   meetingId: string;
   /** The viewer token a reader must present; undefined: the page is public. */
   token: string | undefined;
   maxReaders: number;
+  /** Readers one address (a /64 for IPv6) may hold at once: no single client takes a page's every slot. */
+  maxReadersPerAddress?: number;
+  history?: FeedHistory;
   /** Captions kept for scrolling back and for readers that reconnect (the oldest go first). */
   keep: number;
 }
@@ -40,7 +59,9 @@ export class CaptionFeed implements CaptionSink {
   readonly kind = 'page';
   readonly description: string;
   private readonly history: FeedCaption[] = [];
-  private readonly readers = new Set<FeedReader>();
+  /** Each reader, with the address it is counted under. */
+  private readonly readers = new Map<FeedReader, string>();
+  private readonly perAddress = new Map<string, number>();
   private seq = 0;
   private closed = false;
 
@@ -52,14 +73,20 @@ export class CaptionFeed implements CaptionSink {
     return this.readers.size;
   }
 
-  async start(): Promise<void> {}
+  /** The captions of earlier runs (a restart, a reload, another owner): readers scroll back over them, seq goes on. */
+  async start(): Promise<void> {
+    const earlier = (await this.options.history?.load(this.options.keep)) ?? [];
+    this.history.push(...earlier.slice(-this.options.keep));
+    this.seq = Math.max(this.seq, ...earlier.map((c) => c.seq));
+  }
 
   async deliver(caption: OutgoingCaption): Promise<SinkResult> {
     const at = Date.now();
     const shown: FeedCaption = { seq: ++this.seq, text: caption.text, start: round(caption.start), end: round(caption.end), ...(caption.speaker ? { speaker: caption.speaker } : {}), at };
     this.history.push(shown);
     if (this.history.length > this.options.keep) this.history.splice(0, this.history.length - this.options.keep);
-    for (const reader of [...this.readers]) {
+    void this.options.history?.append(shown);
+    for (const reader of [...this.readers.keys()]) {
       if (!reader.send(shown)) this.drop(reader, 'too slow: the connection fell behind the captions (reconnect to catch up)');
     }
     return { status: 'written', seq: shown.seq, confirmedAt: at };
@@ -69,8 +96,8 @@ export class CaptionFeed implements CaptionSink {
    * A new reader: the captions after `afterSeq` (all that are kept, by default) come first, then each as it is
    * shown. The reason it is refused instead, when it is.
    */
-  join(reader: FeedReader, afterSeq = 0): { refused: string } | { caughtUp: number } {
-    const refused = this.refusal();
+  join(reader: FeedReader, afterSeq = 0, address = ''): { refused: string } | { caughtUp: number } {
+    const refused = this.refusal(address);
     if (refused) return { refused };
     let caughtUp = 0;
     for (const caption of this.history) {
@@ -81,30 +108,39 @@ export class CaptionFeed implements CaptionSink {
       }
       caughtUp += 1;
     }
-    this.readers.add(reader);
+    this.readers.set(reader, address);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     return { caughtUp };
   }
 
-  /** Why a new reader would be refused now (the cap reached, the meeting gone), or undefined. */
-  refusal(): string | undefined {
+  /** Why a new reader (from `address`) would be refused now: the cap reached, its address's share, the meeting gone. */
+  refusal(address = ''): string | undefined {
     if (this.closed) return 'the meeting is not running here';
     if (this.readers.size >= this.options.maxReaders) return `this caption page has its ${this.options.maxReaders} readers, the most the meeting allows: try again later`;
+    const share = this.options.maxReadersPerAddress;
+    if (share !== undefined && (this.perAddress.get(address) ?? 0) >= share) return `this caption page has ${share} readers from your address already, the most one address may hold: close one, or try again later`;
     return undefined;
   }
 
   leave(reader: FeedReader): void {
+    const address = this.readers.get(reader);
+    if (address === undefined) return;
     this.readers.delete(reader);
+    const left = (this.perAddress.get(address) ?? 1) - 1;
+    if (left > 0) this.perAddress.set(address, left);
+    else this.perAddress.delete(address);
   }
 
   /** The meeting ends here (stopped, or moved to another process of a fleet): readers are told and reconnect. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const reader of [...this.readers]) this.drop(reader, 'the meeting stopped here');
+    for (const reader of [...this.readers.keys()]) this.drop(reader, 'the meeting stopped here');
+    await this.options.history?.close();
   }
 
   private drop(reader: FeedReader, reason: string): void {
-    this.readers.delete(reader);
+    this.leave(reader);
     reader.end(reason);
   }
 }

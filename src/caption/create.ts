@@ -5,7 +5,8 @@ import type { ZoomApiClient } from '../zoom-api/client.js';
 import type { ArchiveRetention } from './archive.js';
 import type { CaptionDestinationConfig } from './options.js';
 import type { CaptionSink } from './sink.js';
-import { CaptionFeed } from './caption-feed.js';
+import { CaptionFeed, type FeedHistory } from './caption-feed.js';
+import { FileFeedHistory } from './feed-history.js';
 import { StdoutSink } from './stdout-sink.js';
 import { TranscriptFileSink } from './transcript-sink.js';
 import { ZoomSink } from './zoom-sink.js';
@@ -40,6 +41,8 @@ export interface DestinationDeps {
   log: Logger;
   /** Present when the config has a zoomApi section (the schema requires it for meetingId/webinarId). */
   zoomApi?: ZoomApiClient;
+  /** Where a caption page's history lives (etcd, in a fleet); the state dir by default. */
+  feedHistory?: (meetingId: string) => FeedHistory;
 }
 
 /** The folder of a meeting's archive: trimmed at start, one WebVTT + SRT pair per run. */
@@ -48,7 +51,7 @@ export function archiveDir(stateDir: string, meetingId: string): string {
 }
 
 /** A meeting's caption destinations, in config order, then its archive (so metrics' indexes match the config). */
-export function createDestinations(options: DestinationOptions, { stateDir, log, zoomApi }: DestinationDeps): MeetingDestinations {
+export function createDestinations(options: DestinationOptions, { stateDir, log, zoomApi, feedHistory }: DestinationDeps): MeetingDestinations {
   const destinations: PlannedDestination[] = [];
   for (const destination of options.captions) {
     if (destination.zoom) {
@@ -69,8 +72,9 @@ export function createDestinations(options: DestinationOptions, { stateDir, log,
     } else if (destination.stdout) {
       destinations.push({ sink: new StdoutSink(options.meetingId), mode: 'blocks' });
     } else if (destination.page) {
-      const { token, maxReaders, keep } = destination.page;
-      destinations.push({ sink: new CaptionFeed({ meetingId: options.meetingId, token, maxReaders, keep }), mode: 'blocks' });
+      const { token, maxReaders, maxReadersPerAddress, keep } = destination.page;
+      const history = feedHistory?.(options.meetingId) ?? new FileFeedHistory(stateDir, options.meetingId, log);
+      destinations.push({ sink: new CaptionFeed({ meetingId: options.meetingId, token, maxReaders, maxReadersPerAddress, keep, history }), mode: 'blocks' });
     }
   }
   if (!options.archive) return { destinations };

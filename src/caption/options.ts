@@ -35,6 +35,9 @@ const fileDestination = z.strictObject({
   path: z.string().regex(/\.(vtt|srt|txt)$/, 'transcript file must end in .vtt, .srt or .txt'),
 });
 
+/** Readers a process serves at once by default (http.maxReaders): an idle one costs a socket and a few KiB. */
+export const DEFAULT_MAX_READERS = 2_000;
+
 /** The caption page and feed for people and programs reading along (src/caption/caption-feed.ts). */
 const pageDestination = z
   .strictObject({
@@ -44,10 +47,17 @@ const pageDestination = z
     public: z.boolean().default(false),
     /** Readers at once, at most; one more is refused with a clear message. */
     maxReaders: z.number().int().min(1).max(5_000).default(500),
+    /**
+     * Readers one address may hold at once (default: a quarter of maxReaders): a room behind one NAT still reads
+     * along, one client cannot take every slot. Behind a proxy, list it in http.trustedProxies so readers count apart.
+     */
+    maxReadersPerAddress: z.number().int().min(1).max(5_000).optional(),
     /** Captions kept for scrolling back and for readers that reconnect. */
     keep: z.number().int().min(10).max(100_000).default(20_000),
   })
+  .transform((page) => ({ ...page, maxReadersPerAddress: page.maxReadersPerAddress ?? Math.max(1, Math.ceil(page.maxReaders / 4)) }))
   .superRefine((page, ctx) => {
+    if (page.maxReadersPerAddress > page.maxReaders) ctx.addIssue({ code: 'custom', path: ['maxReadersPerAddress'], message: `more than the page's maxReaders (${page.maxReaders})` });
     if ((page.token === undefined) === !page.public) {
       ctx.addIssue({ code: 'custom', message: page.public ? 'a public page takes no token (remove one of them)' : 'a caption page needs a viewer token, or public: true' });
     }

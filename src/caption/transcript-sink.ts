@@ -13,6 +13,25 @@ function timestamp(seconds: number, separator: '.' | ','): string {
 }
 
 /**
+ * A caption's text as one cue's payload: a blank line ends a cue in WebVTT and SRT, so text with one (a console
+ * caption, any other source) could write a cue of its own after it; and WebVTT forbids "-->" in cue text. Every kind
+ * of line break becomes \n, lines with nothing on them go, and any dashes before ">" become one (so no "-->" can
+ * form again, whatever a single pass would leave).
+ */
+export function cueText(text: string): string {
+  return text
+    .split(/\r\n|\r|\n|\u2028|\u2029/)
+    .map((line) => line.replace(/-+>/g, '->').trimEnd())
+    .filter((line) => line.trim() !== '')
+    .join('\n');
+}
+
+/** A NOTE block's text: one line (a NOTE ends at a blank line), and no "-->" (a NOTE may not hold one). */
+export function noteText(text: string): string {
+  return cueText(text).replace(/\n/g, ' / ');
+}
+
+/**
  * The meeting's local transcript (WebVTT, SRT or plain text), appended caption by caption as they are released,
  * so after a crash it is complete up to the last caption.
  */
@@ -42,7 +61,7 @@ export class TranscriptFileSink implements CaptionSink {
       await mkdir(dirname(this.path), { recursive: true });
       const existing = await readFile(this.path, 'utf8').catch(() => '');
       if (this.format === 'vtt' && !existing.startsWith('WEBVTT')) {
-        await appendFile(this.path, `WEBVTT\n\n${this.header ? `NOTE ${this.header}\n\n` : ''}`);
+        await appendFile(this.path, `WEBVTT\n\n${this.header ? `NOTE ${noteText(this.header)}\n\n` : ''}`);
       }
       // SRT numbers its cues: continue the numbering of an earlier run.
       this.cueCount = existing.split('\n').filter((line) => line.includes(' --> ')).length;
@@ -67,24 +86,25 @@ export class TranscriptFileSink implements CaptionSink {
   /** A remark between cues (WebVTT NOTE); SRT and plain text have no comments, so it is left out there. */
   note(text: string): Promise<void> {
     if (this.format !== 'vtt') return Promise.resolve();
-    const written = this.writing.then(() => appendFile(this.path, `NOTE ${text.replace(/-->/g, '->').replace(/\n+/g, ' / ')}\n\n`));
+    const written = this.writing.then(() => appendFile(this.path, `NOTE ${noteText(text)}\n\n`));
     this.writing = written.catch(() => undefined);
     return written.catch((err: unknown) => this.log.error({ path: this.path, err: errorMessage(err) }, 'could not write transcript note'));
   }
 
   private render(caption: OutgoingCaption): string {
     this.cueCount += 1;
+    const text = cueText(caption.text) || '...';
     // Words settled from interims carry when they were first heard, finals their true timing: keep cues in order.
     const start = Math.max(caption.start, this.lastCueStart);
     this.lastCueStart = start;
     const end = Math.max(caption.end, start + 0.5);
     switch (this.format) {
       case 'vtt':
-        return `${timestamp(start, '.')} --> ${timestamp(end, '.')}\n${caption.text}\n\n`;
+        return `${timestamp(start, '.')} --> ${timestamp(end, '.')}\n${text}\n\n`;
       case 'srt':
-        return `${this.cueCount}\n${timestamp(start, ',')} --> ${timestamp(end, ',')}\n${caption.text}\n\n`;
+        return `${this.cueCount}\n${timestamp(start, ',')} --> ${timestamp(end, ',')}\n${text}\n\n`;
       case 'txt':
-        return `${caption.text.replace(/\n/g, ' ')}\n`;
+        return `${text.replace(/\n/g, ' ')}\n`;
     }
   }
 

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { CaptionUrl } from './caption-url.js';
 import type { SeqStore } from './seq-store.js';
 import { Backoff, pause } from '../util/backoff.js';
+import { deadlineSignal } from '../util/abort.js';
 
 /** One POST's limit by default (the config's zoom.requestTimeoutMs). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 2_500;
@@ -27,6 +28,13 @@ export interface ZoomSenderOptions {
   maxQueueDelayMs?: number;
   /** Lines one POST may hold: captions Zoom never got are joined to the next one within this limit. */
   maxLines?: number;
+  /**
+   * Lines a person typed (or a file piped in): each one is its own caption, in its own POST, and waits for Zoom
+   * however long the queue before it takes: `maxQueueDelayMs` then counts from Zoom's last acceptance, not from when
+   * the line came, so only a Zoom that accepts nothing for that long makes lines give up. The live pipeline's
+   * catch-up (skip what is stale, join what is late) is for live audio.
+   */
+  everyLineAlone?: boolean;
   random?: () => number;
 }
 
@@ -105,6 +113,8 @@ export class ZoomCaptionSender {
   /** Aborted when the sender has closed and its last try is over: every request and backoff in progress ends. */
   private readonly halt = new AbortController();
   private readonly clockSamples: ClockSample[] = [];
+  /** When Zoom last accepted a POST (or the sender started): how long typed lines have waited on Zoom. */
+  private lastAcceptedAt = Date.now();
   readonly stats: SenderStats = emptySenderStats();
 
   constructor(private readonly options: ZoomSenderOptions) {
@@ -191,11 +201,9 @@ export class ZoomCaptionSender {
     const { log } = this.options;
     const url = this.url;
     if (this.halted) return undefined;
+    const deadline = deadlineSignal(this.requestTimeoutMs, this.halt.signal);
     try {
-      const response = await request(url.seqUrl(), {
-        method: 'GET',
-        signal: AbortSignal.any([AbortSignal.timeout(this.requestTimeoutMs), this.halt.signal]),
-      });
+      const response = await request(url.seqUrl(), { method: 'GET', signal: deadline.signal });
       const body = (await response.body.text()).trim();
       if (response.statusCode !== 200) {
         log.info({ destination: url.redacted, status: response.statusCode }, 'Zoom did not answer GET seq');
@@ -206,6 +214,8 @@ export class ZoomCaptionSender {
     } catch (err) {
       log.info({ destination: url.redacted, err: errorMessage(err) }, 'GET seq failed');
       return undefined;
+    } finally {
+      deadline.clear();
     }
   }
 
@@ -260,7 +270,8 @@ export class ZoomCaptionSender {
    */
   private skipStale(): void {
     const now = Date.now();
-    const isStale = (caption: QueuedCaption): boolean => now - caption.enqueuedAt > this.maxQueueDelayMs;
+    const waitingSince = (caption: QueuedCaption): number => (this.options.everyLineAlone ? Math.max(caption.enqueuedAt, this.lastAcceptedAt) : caption.enqueuedAt);
+    const isStale = (caption: QueuedCaption): boolean => now - waitingSince(caption) > this.maxQueueDelayMs;
     const stale: QueuedCaption[] = [];
     if (this.open && this.open.captions.length > 0 && this.open.captions.every(isStale)) stale.push(...this.open.captions.splice(0));
     while (this.backlog.length > 0 && isStale(this.backlog[0]!)) stale.push(this.backlog.shift()!);
@@ -289,7 +300,7 @@ export class ZoomCaptionSender {
     let lines = lineCount(captions[0]!.text);
     // Only late text is joined to what follows (so it reaches the reader with the next caption); captions that are
     // merely queued keep their own POST, as the display stage paced them.
-    const late = this.carriedTexts.has(captions[0]!);
+    const late = this.carriedTexts.has(captions[0]!) && !this.options.everyLineAlone;
     while (late && this.backlog.length > 0 && lines + lineCount(this.backlog[0]!.text) <= this.maxLines) {
       lines += lineCount(this.backlog[0]!.text);
       captions.push(this.backlog.shift()!);
@@ -308,6 +319,7 @@ export class ZoomCaptionSender {
 
   private settle(post: OpenPost, attempts: number, acceptedAt: number): void {
     this.open = undefined;
+    this.lastAcceptedAt = acceptedAt;
     if (post.captions.length === 0) {
       this.options.log.info({ destination: this.url.redacted, seq: post.seq }, 'Zoom accepted a caption counted as never reached (it was sent again to hold its seq)');
       return;
@@ -360,7 +372,8 @@ export class ZoomCaptionSender {
   }
 
   private async postOnce(postUrl: string, text: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: BridgeError }> {
-    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.halt.signal]);
+    const deadline = deadlineSignal(timeoutMs, this.halt.signal);
+    const signal = deadline.signal;
     const sentAt = Date.now();
     try {
       const response = await request(postUrl, {
@@ -385,6 +398,8 @@ export class ZoomCaptionSender {
         return { ok: false, error: new BridgeError('ZOOM_TIMEOUT', `no answer within ${timeoutMs} ms`) };
       }
       return { ok: false, error: new BridgeError('ZOOM_NETWORK', errorMessage(err), { cause: err }) };
+    } finally {
+      deadline.clear();
     }
   }
 

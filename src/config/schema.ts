@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { asrOptions } from '../asr/options.js';
-import { archiveOptions, captionDestination } from '../caption/options.js';
+import { archiveOptions, captionDestination, DEFAULT_MAX_READERS } from '../caption/options.js';
 import { displayOptions } from '../display/options.js';
 import { fleetOptions } from '../fleet/options.js';
 import { DEFAULT_DISPLAY_OPTIONS } from '../display/types.js';
@@ -111,8 +111,13 @@ export const configSchema = z
         trustedProxies: z.array(z.string().refine(isAddressOrNetwork, 'expected an IP address or a network like 10.0.0.0/8')).default([]),
         /** Web origins (https://mixer.example) whose pages may stream into ingest; the bridge's own pages always may. */
         allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected an origin like https://host or http://host:port')).default([]),
+        /**
+         * Caption page and feed readers the whole process serves at once, every meeting together: a budget of their
+         * own, apart from the connections kept for ingest, webhooks, health and the console, which readers can never take.
+         */
+        maxReaders: z.number().int().min(1).max(50_000).default(DEFAULT_MAX_READERS),
       })
-      .default({ host: '0.0.0.0', port: 8080, adminToken: undefined, trustedProxies: [], allowedOrigins: [] }),
+      .default({ host: '0.0.0.0', port: 8080, adminToken: undefined, trustedProxies: [], allowedOrigins: [], maxReaders: DEFAULT_MAX_READERS }),
     rtmp: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(1935) }).optional(),
     state: z.strictObject({ dir: z.string().default('./state') }).default({ dir: './state' }),
     /** A Zoom Server-to-Server OAuth app: fetches Caption URLs for meetingId/webinarId and takes webhooks. */
@@ -210,17 +215,42 @@ export const configSchema = z
       }
     };
     weak(['http', 'adminToken'], config.http.adminToken, exposed(config.http.host), 'the admin token');
-    // A viewer token is handed to readers: it must open the captions only, never the ingest or the console.
+    // A viewer token is handed to readers: it must open the captions only, never any meeting's ingest, the console,
+    // or a webhook signature (the Secret Token signs webhooks: a reader holding it could forge Zoom's events).
+    const secrets: { value: string | undefined; what: string }[] = [
+      { value: config.http.adminToken, what: 'http.adminToken (readers would be able to steer the bridge)' },
+      { value: config.zoomApi?.webhookSecret, what: 'zoomApi.webhookSecret (readers would be able to sign Zoom webhooks)' },
+      { value: config.zoomApi?.clientSecret, what: 'zoomApi.clientSecret (readers would hold the Zoom app\'s secret)' },
+      { value: config.videoSdk?.webhookSecret, what: 'videoSdk.webhookSecret (readers would be able to sign Video SDK webhooks)' },
+      { value: config.videoSdk?.secret, what: 'videoSdk.secret (readers would hold the Video SDK app\'s secret)' },
+      ...config.meetings.map((m, index) => ({
+        value: m.source.type === 'websocket' ? m.source.token : m.source.type === 'rtmp' ? m.source.streamKey : undefined,
+        what: `the ${m.source.type === 'rtmp' ? 'stream key' : 'ingest token'} of meetings[${index}] (readers would be able to publish audio)`,
+      })),
+    ];
     config.meetings.forEach((m, index) =>
       m.captions.forEach((destination, c) => {
         const viewer = destination.page?.token;
         if (viewer === undefined) return;
         const path = ['meetings', index, 'captions', c, 'page', 'token'];
-        if (m.source.type === 'websocket' && viewer === m.source.token) ctx.addIssue({ code: 'custom', path, message: 'the viewer token must differ from the meeting\'s ingest token (readers would be able to publish audio)' });
-        if (viewer === config.http.adminToken) ctx.addIssue({ code: 'custom', path, message: 'the viewer token must differ from http.adminToken (readers would be able to steer the bridge)' });
+        for (const secret of secrets) {
+          if (secret.value !== undefined && secret.value !== '' && viewer === secret.value) ctx.addIssue({ code: 'custom', path, message: `the viewer token must differ from ${secret.what}` });
+        }
         weak(path, viewer, exposed(config.http.host), 'the viewer token');
       }),
     );
+    // The OAuth call carries the client secret and every API call a bearer token: never over plain http, except to a
+    // stand-in on this machine.
+    const plainHttp = (path: (string | number)[], value: string | undefined): void => {
+      if (value === undefined) return;
+      const url = URL.canParse(value) ? new URL(value) : undefined;
+      if (url?.protocol === 'http:' && !isLoopback(url.hostname.replace(/^\[|\]$/g, ''))) {
+        ctx.addIssue({ code: 'custom', path, message: 'must be https:// (it would carry the app\'s secret or access token unencrypted); http:// only to 127.0.0.1 or localhost' });
+      }
+    };
+    plainHttp(['zoomApi', 'apiBase'], config.zoomApi?.apiBase);
+    plainHttp(['zoomApi', 'oauthBase'], config.zoomApi?.oauthBase);
+    plainHttp(['videoSdk', 'apiBase'], config.videoSdk?.apiBase);
     config.meetings.forEach((m, index) => {
       if (m.source.type === 'websocket') weak(['meetings', index, 'source', 'token'], m.source.token, exposed(config.http.host), 'the ingest token');
       if (m.source.type === 'rtmp' && config.rtmp) weak(['meetings', index, 'source', 'streamKey'], m.source.streamKey, exposed(config.rtmp.host), 'the stream key');
@@ -244,6 +274,14 @@ export const configSchema = z
         message: 'zoom-rtms learns of the meeting\'s stream from Zoom webhooks: add a zoomApi section with the app\'s accountId, clientId, clientSecret and webhookSecret',
       });
     });
+    config.meetings.forEach((m, index) =>
+      m.captions.forEach((destination, c) => {
+        const wanted = destination.page?.maxReaders;
+        if (wanted !== undefined && wanted > config.http.maxReaders) {
+          ctx.addIssue({ code: 'custom', path: ['meetings', index, 'captions', c, 'page', 'maxReaders'], message: `more than the process serves (http.maxReaders: ${config.http.maxReaders}); raise that, or lower this` });
+        }
+      }),
+    );
     const keys = new Map<string, number>();
     config.meetings.forEach((m, index) => {
       if (m.source.type !== 'rtmp') return;

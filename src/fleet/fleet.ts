@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { noop } from 'cockatiel';
-import { Etcd3, type IKeyValue, type Namespace, type Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, Namespace, Watcher } from 'etcd3';
 import { runtimeMeetingId, type MeetingConfig } from '../config/schema.js';
 import { BridgeError, errorMessage } from '../errors.js';
 import type { PageElsewhere } from '../http/page-relay.js';
@@ -22,6 +20,8 @@ import { KEYS, keyOf, readRecord, type KeyKind, type MemberRecord, type OwnerRec
 
 export interface FleetDeps {
   options: FleetOptions;
+  /** The process's etcd client (connectEtcd): the daemon owns and closes it. */
+  client: Etcd3;
   registry: MeetingRegistry;
   /** The meetings the config lists (every process of the fleet has the same config). */
   configured: () => readonly MeetingConfig[];
@@ -58,7 +58,6 @@ const TAKE_SPARE_MS = 15_000;
  * before etcd can expire the lease and hand the meeting to another; the taker resumes at Zoom's GET seq.
  */
 export class Fleet implements MeetingHost {
-  private readonly client: Etcd3;
   private readonly etcd: Namespace;
   private readonly lease: FleetLease;
   private readonly name: string;
@@ -98,25 +97,7 @@ export class Fleet implements MeetingHost {
   constructor(private readonly deps: FleetDeps) {
     const { etcd, name, leaseSeconds } = deps.options;
     this.name = name;
-    const tls = etcd.tls;
-    this.client = new Etcd3({
-      hosts: etcd.endpoints,
-      ...(etcd.username ? { auth: { username: etcd.username, password: etcd.password ?? '' } } : {}),
-      ...(tls
-        ? {
-            credentials: {
-              rootCertificate: readFileSync(tls.caFile),
-              ...(tls.certFile ? { certChain: readFileSync(tls.certFile) } : {}),
-              ...(tls.keyFile ? { privateKey: readFileSync(tls.keyFile) } : {}),
-            },
-          }
-        : {}),
-      dialTimeout: 2_000,
-      // No circuit breaker per member: the client's default shuts a member out for 5 s after three failed calls,
-      // and while etcd elects a leader every member fails calls, so a breaker would leave only the dead one to try.
-      faultHandling: { host: () => noop },
-    });
-    this.etcd = this.client.namespace(etcd.prefix);
+    this.etcd = deps.client.namespace(etcd.prefix);
     this.lease = new FleetLease(this.etcd, leaseSeconds, deps.log);
     this.lease.on('lost', (why) => void this.leaseLost(why));
   }
@@ -269,7 +250,6 @@ export class Fleet implements MeetingHost {
       await Promise.all([...this.owned.keys()].map((id) => this.letGo(id, deadline)));
       await this.lease.revoke().catch((err: unknown) => this.deps.log.warn({ err: errorMessage(err) }, 'could not revoke the etcd lease: it expires by itself'));
       await this.watcher?.cancel().catch(() => undefined);
-      this.client.close();
       this.deps.log.info('left the fleet');
     })();
     return this.stopping;

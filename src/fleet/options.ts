@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { httpOrigin } from '../util/origin.js';
 
 /**
  * Several bridge processes sharing one etcd cluster: each meeting has one owner process at a time (an etcd lease),
@@ -26,7 +27,10 @@ export const fleetOptions = z.strictObject({
     .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash and underscore')
     .default(() => `${hostname()}-${process.pid}`),
   /** Where the other processes reach this one: shown in /meetings, and caption page readers of its meetings are relayed here. */
-  advertiseUrl: z.string().url().optional(),
+  advertiseUrl: z
+    .string()
+    .refine((url) => httpOrigin(url) !== undefined, 'expected an http:// or https:// origin, like http://10.0.0.7:8080 (no path, query, fragment or credentials)')
+    .optional(),
   /**
    * How long the fleet waits for a silent process before another takes its meetings. The process itself stops
    * posting a quarter of this before, so there are never two writers to one Caption URL.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpOrigin } from '../util/origin.js';
 
 /**
  * What the fleet keeps in etcd, under the configured prefix. Every value is JSON, checked on the way in: a record
@@ -14,7 +15,13 @@ import { z } from 'zod';
 export const KEYS = { members: 'members/', owners: 'owners/', meetings: 'meetings/', streams: 'streams/', notices: 'notices/', wants: 'wants/' } as const;
 export type KeyKind = keyof typeof KEYS;
 
-export const memberRecord = z.object({ name: z.string(), url: z.string().optional(), accepting: z.boolean(), since: z.number() });
+/** A member's url is where readers' requests are relayed with their viewer token: only a bare http(s) origin is one. */
+export const memberRecord = z.object({
+  name: z.string(),
+  url: z.string().refine((url) => httpOrigin(url) !== undefined, 'not an http(s) origin').optional(),
+  accepting: z.boolean(),
+  since: z.number(),
+});
 export const ownerRecord = z.object({ owner: z.string(), since: z.number() });
 export const runtimeRecord = z.object({ kind: z.enum(['meeting', 'webinar']), id: z.string().regex(/^\d{9,12}$/), at: z.number() });
 export const streamRecord = z.discriminatedUnion('what', [

@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { CaptionFeed, FeedCaption, FeedReader } from '../caption/caption-feed.js';
 import type { Routes } from '../ingest/routes.js';
 import type { Logger } from '../log.js';
-import type { FailureThrottle } from '../security/throttle.js';
+import { throttleKey, type FailureThrottle } from '../security/throttle.js';
 import { presentedToken, tokensMatch } from '../security/tokens.js';
 import { closeSocket, refuseUpgrade, sendIfOpen } from '../util/websocket.js';
 import { RELAY_HEADER, type PageElsewhere, type PageRelay } from './page-relay.js';
@@ -31,6 +31,11 @@ const RETRY_MS = 2_000;
 
 const SECURITY_HEADERS = pageSecurityHeaders("'self'");
 
+/** Readers the whole process serves at once (http.maxReaders), every page and feed together, relayed ones too. */
+export interface ReaderBudget {
+  maxReaders: number;
+}
+
 /** Where a meeting's readers are served, and the viewer token they must present (undefined: a public page). */
 type PageLocation = { feed: CaptionFeed; token: string | undefined } | { remote: PageElsewhere; token: string | undefined };
 
@@ -43,10 +48,12 @@ export class CaptionPages {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   private readonly streams = new Set<ServerResponse>();
   private readonly keepalive: NodeJS.Timeout;
+  /** Readers served now, here or relayed: they never take more than their budget of the process's connections. */
+  private active = 0;
 
   constructor(
     private readonly feeds: Routes<CaptionFeed>,
-    private readonly guard: { throttle: FailureThrottle; clientAddress: (req: IncomingMessage) => string; log: Logger },
+    private readonly guard: { throttle: FailureThrottle; clientAddress: (req: IncomingMessage) => string; log: Logger; budget?: ReaderBudget | undefined },
     /** In a fleet: meetings whose page another process serves, and the relay to it. */
     private readonly elsewhere?: { find: (meeting: string) => PageElsewhere | undefined; relay: PageRelay },
   ) {
@@ -85,6 +92,7 @@ export class CaptionPages {
       json(res, refusal.status, { error: refusal.reason });
       return true;
     }
+    this.hold(() => res.once('close', this.release));
     if ('feed' in where) this.stream(req, res, where.feed, afterSeq(req.headers['last-event-id'] ?? url.searchParams.get('after')));
     else this.elsewhere!.relay.events(req, res, url.pathname, url.searchParams.get('after') ?? undefined, where.remote);
     return true;
@@ -116,7 +124,9 @@ export class CaptionPages {
       refuseUpgrade(socket, refusal.status, refusal.reason);
       return true;
     }
-    if ('feed' in where) this.wss.handleUpgrade(req, socket, head, (ws) => this.socket(ws, where.feed, afterSeq(url.searchParams.get('after'))));
+    this.hold(() => socket.once('close', this.release));
+    const address = this.addressOf(req);
+    if ('feed' in where) this.wss.handleUpgrade(req, socket, head, (ws) => this.socket(ws, where.feed, afterSeq(url.searchParams.get('after')), address));
     else this.elsewhere!.relay.feed(req, socket, head, url.pathname, url.searchParams.get('after') ?? undefined, where.remote, this.wss);
     return true;
   }
@@ -127,7 +137,29 @@ export class CaptionPages {
     for (const ws of this.wss.clients) closeSocket(ws, 1001, 'server shutting down');
   }
 
-  /** Why a reader is refused: a wrong or missing viewer token (throttled per client), or a full page (here only). */
+  /** Counts one more reader served until `untilClosed` releases it. */
+  private hold(untilClosed: () => void): void {
+    this.active += 1;
+    untilClosed();
+  }
+
+  private readonly release = (): void => {
+    this.active -= 1;
+  };
+
+  get readerCount(): number {
+    return this.active;
+  }
+
+  /** The key a reader's address is counted under for its page's per-address share (an IPv6 /64 is one client). */
+  private addressOf(req: IncomingMessage): string {
+    return throttleKey(this.guard.clientAddress(req));
+  }
+
+  /**
+   * Why a reader is refused: a wrong or missing viewer token (throttled per client, apart from ingest and admin), the
+   * process's reader budget spent, or a full page or the address's share of it (here only).
+   */
   private refusal(req: IncomingMessage, url: URL, where: PageLocation): { status: number; reason: string } | undefined {
     const expected = where.token;
     if (expected !== undefined) {
@@ -139,7 +171,9 @@ export class CaptionPages {
         return { status: 401, reason: given === undefined ? 'this caption page needs its viewer token' : 'wrong viewer token' };
       }
     }
-    const full = 'feed' in where ? where.feed.refusal() : undefined;
+    const budget = this.guard.budget?.maxReaders;
+    if (budget !== undefined && this.active >= budget) return { status: 503, reason: `this bridge serves ${budget} readers, the most it takes: try again later` };
+    const full = 'feed' in where ? where.feed.refusal(this.addressOf(req)) : undefined;
     return full ? { status: 503, reason: full } : undefined;
   }
 
@@ -168,7 +202,7 @@ export class CaptionPages {
         res.end(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`);
       },
     };
-    const joined = feed.join(reader, after);
+    const joined = feed.join(reader, after, this.addressOf(req));
     if ('refused' in joined) {
       res.end(`event: refused\ndata: ${JSON.stringify({ reason: joined.refused })}\n\n`);
       return;
@@ -182,7 +216,7 @@ export class CaptionPages {
   }
 
   /** The same captions over WebSocket: {type: "caption", ...} messages, then {type: "end", reason} and a close. */
-  private socket(ws: WebSocket, feed: CaptionFeed, after: number): void {
+  private socket(ws: WebSocket, feed: CaptionFeed, after: number, address: string): void {
     const message = (caption: FeedCaption): string => JSON.stringify({ type: 'caption', ...caption });
     const reader: FeedReader = {
       send: (caption) => {
@@ -198,7 +232,7 @@ export class CaptionPages {
     // Readers only read: whatever a reader sends is ignored (pings are answered by ws itself).
     ws.on('error', () => undefined);
     ws.on('close', () => feed.leave(reader));
-    const joined = feed.join(reader, after);
+    const joined = feed.join(reader, after, address);
     if ('refused' in joined) closeSocket(ws, 1013, joined.refused);
   }
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { errorMessage, isBridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ConsoleAction, MeetingControl } from '../pipeline/types.js';
-import { json, PageAssets, pageSecurityHeaders, readBody } from './respond.js';
+import { decodeSegment, json, PageAssets, pageSecurityHeaders, readBody } from './respond.js';
 
 /** public/ sits two levels above this file both in src/http and in dist/http. */
 const ASSETS = new PageAssets(
@@ -31,10 +31,16 @@ const actionSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('replacement'), from: z.string().trim().min(1).max(60), to: z.string().trim().min(1).max(60) }),
 ]);
 
+/** An admin request refused: 401 for a missing or wrong token, 429 while the address is blocked for wrong ones. */
+export interface AdminRefusal {
+  status: 401 | 429;
+  error: string;
+}
+
 export interface ConsoleOptions {
   meetings: () => readonly MeetingControl[];
   /** The admin token check (with the failed-attempt throttle); undefined when no admin token is configured. */
-  authorized?: (req: IncomingMessage) => boolean;
+  adminRefusal?: (req: IncomingMessage) => AdminRefusal | undefined;
   /** The client's address, seen through trusted proxies (http.trustedProxies). */
   clientAddress: (req: IncomingMessage) => string;
   log: Logger;
@@ -67,13 +73,16 @@ export class OperatorConsole {
       return true;
     }
     if (!path.startsWith('/console/api/')) return false;
-    const { authorized } = this.options;
-    if (!authorized) return json(res, 404, { error: 'set http.adminToken to enable the console' }), true;
-    if (!authorized(req)) return json(res, 401, { error: 'admin token required' }), true;
+    const { adminRefusal } = this.options;
+    if (!adminRefusal) return json(res, 404, { error: 'set http.adminToken to enable the console' }), true;
+    const refused = adminRefusal(req);
+    if (refused) return json(res, refused.status, { error: refused.error }), true;
     if (path === '/console/api/events' && req.method === 'GET') return this.events(req, res), true;
     const action = /^\/console\/api\/meetings\/([^/]+)\/actions$/.exec(path);
-    if (action && req.method === 'POST') {
-      this.act(req, res, decodeURIComponent(action[1]!)).catch((err: unknown) => {
+    const meetingId = action ? decodeSegment(action[1]!) : undefined;
+    if (action && meetingId === undefined) return json(res, 400, { error: 'the meeting id in the path is not valid percent-encoding' }), true;
+    if (meetingId !== undefined && req.method === 'POST') {
+      this.act(req, res, meetingId).catch((err: unknown) => {
         this.options.log.warn({ err: errorMessage(err) }, 'console action failed');
         if (res.headersSent) res.destroy();
         else json(res, 500, { error: 'internal error' });

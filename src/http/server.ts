@@ -14,7 +14,9 @@ import type { MeetingControl, MeetingView } from '../pipeline/types.js';
 import { capacityOf } from '../pipeline/capacity.js';
 import { OperatorConsole } from './console.js';
 import { decodeSegment, json, readBody } from './respond.js';
-import { CaptionPages } from './caption-page.js';
+import { CaptionPages, type ReaderBudget } from './caption-page.js';
+import type { AdminRefusal } from './console.js';
+import { DEFAULT_MAX_READERS } from '../caption/options.js';
 import { PageRelay, type PageElsewhere } from './page-relay.js';
 import type { CaptionFeed } from '../caption/caption-feed.js';
 import type { Routes } from '../ingest/routes.js';
@@ -36,6 +38,9 @@ function requestUrl(req: IncomingMessage): URL | undefined {
     return undefined;
   }
 }
+
+/** Sockets kept for everything but readers: mixers, webhooks, health checks, consoles, requests under way. */
+const CONNECTIONS_BESIDES_READERS = 1_000;
 
 /** Zoom's webhook bodies are small JSON documents. */
 const MAX_WEBHOOK_BYTES = 64 * 1024;
@@ -87,6 +92,10 @@ export class HttpServer {
     adminToken?: string;
     /** Shared with the ingest, so guessing at either counts against the same address. */
     throttle?: FailureThrottle;
+    /** Wrong viewer tokens, counted apart from the ingest and admin tokens'. */
+    readerThrottle?: FailureThrottle;
+    /** How many readers the whole process takes (http.maxReaders), and how many of a page's one address may hold. */
+    readerBudget?: ReaderBudget;
     /** The meetings the operator console watches and steers (it needs adminToken). */
     controls?: () => readonly MeetingControl[];
     /** The client's address, seen through trusted proxies (http.trustedProxies); the socket's by default. */
@@ -103,10 +112,13 @@ export class HttpServer {
     this.clientAddress = options.clientAddress ?? socketAddress;
     const fleet = options.fleet;
     const elsewhere = fleet && { find: (meeting: string) => fleet.pageElsewhere(meeting), relay: new PageRelay(fleet.process, this.log) };
-    this.pages = options.captionFeeds && new CaptionPages(options.captionFeeds, { throttle: this.throttle, clientAddress: this.clientAddress, log: this.log }, elsewhere);
+    // Readers' wrong viewer tokens are counted apart: the audience (often behind the same NAT as the mixer) holds the
+    // least trusted token, and guessing at it must never lock the mixer out of ingest or the operator out of admin.
+    const budget = options.readerBudget ?? { maxReaders: DEFAULT_MAX_READERS };
+    this.pages = options.captionFeeds && new CaptionPages(options.captionFeeds, { throttle: options.readerThrottle ?? new FailureThrottle(), clientAddress: this.clientAddress, log: this.log, budget }, elsewhere);
     this.console = new OperatorConsole({
       meetings: options.controls ?? (() => []),
-      authorized: this.adminToken === undefined ? undefined : (req) => this.authorized(req),
+      adminRefusal: this.adminToken === undefined ? undefined : (req) => this.adminRefusal(req),
       clientAddress: this.clientAddress,
       log: this.log,
     });
@@ -127,12 +139,13 @@ export class HttpServer {
       }
     });
     this.server.on('clientError', (_err, socket) => socket.destroy());
-    // Slow or idle clients must not pile up: headers within 10 s, a whole request within 30 s, 1000 sockets at most
-    // (ingest streams are upgraded and leave these limits).
+    // Slow or idle clients must not pile up: headers within 10 s, a whole request within 30 s. The socket cap is the
+    // readers' budget (enforced per reader by the caption pages) plus room that readers can never take: ingest,
+    // webhooks, health checks and the console keep theirs however many readers come.
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 30_000;
     this.server.keepAliveTimeout = 5_000;
-    this.server.maxConnections = 1_000;
+    this.server.maxConnections = (this.pages ? budget.maxReaders : 0) + CONNECTIONS_BESIDES_READERS;
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -173,8 +186,9 @@ export class HttpServer {
           ...(Object.keys(behind).length > 0 ? { behindSeconds: behind } : {}),
         });
       }
-      case '/metrics':
-        if (this.adminToken !== undefined && !this.authorized(req)) return json(res, 401, { error: 'admin token required' });
+      case '/metrics': {
+        const refused = this.adminToken === undefined ? undefined : this.adminRefusal(req);
+        if (refused) return json(res, refused.status, { error: refused.error });
         void this.metrics.text().then(
           (text) => res.writeHead(200, { 'content-type': this.metrics.contentType }).end(text),
           (err: unknown) => {
@@ -183,10 +197,13 @@ export class HttpServer {
           },
         );
         return;
-      case '/meetings':
+      }
+      case '/meetings': {
         if (this.adminToken === undefined) return json(res, 404, { error: 'set http.adminToken to enable /meetings' });
-        if (!this.authorized(req)) return json(res, 401, { error: 'admin token required' });
+        const refused = this.adminRefusal(req);
+        if (refused) return json(res, refused.status, { error: refused.error });
         return json(res, 200, { meetings: this.meetings().map((m) => m.snapshot()), ...(this.fleet ? { fleet: this.fleet.view() } : {}) });
+      }
       default: {
         if (INGEST_PATH.test(url.pathname)) return json(res, 426, { error: 'WebSocket upgrade required' });
         if (this.pages?.handle(req, res, url)) return;
@@ -200,20 +217,21 @@ export class HttpServer {
     }
   }
 
-  private authorized(req: IncomingMessage): boolean {
+  /** Why an admin request is refused (no token, a wrong one, or an address blocked after wrong ones), or undefined. */
+  private adminRefusal(req: IncomingMessage): AdminRefusal | undefined {
     const remote = this.clientAddress(req);
-    if (this.throttle.blocked(remote)) return false;
+    if (this.throttle.blocked(remote)) return { status: 429, error: 'too many failed attempts from this address; try again in a minute' };
     const given = presentedToken(req.headers.authorization);
-    const ok = given !== undefined && this.adminToken !== undefined && tokensMatch(given, this.adminToken);
-    if (!ok && given !== undefined) this.throttle.fail(remote);
-    return ok;
+    if (given !== undefined && this.adminToken !== undefined && tokensMatch(given, this.adminToken)) return undefined;
+    if (given !== undefined) this.throttle.fail(remote);
+    return { status: 401, error: given === undefined ? 'admin token required' : 'wrong admin token' };
   }
 
   private async zoomWebhook(req: IncomingMessage, res: ServerResponse, webhook: WebhookHandler): Promise<void> {
     if (req.method !== 'POST') return json(res, 405, { error: 'method not allowed' });
     const body = await readBody(req, MAX_WEBHOOK_BYTES);
     if (!body) return json(res, 413, { error: 'body too large' });
-    const verdict = webhook.verifier.verify(req.headers, body);
+    const verdict = await webhook.verifier.verify(req.headers, body);
     if (!verdict.ok) {
       this.log.warn({ reason: verdict.reason, remote: this.clientAddress(req) }, 'Zoom webhook refused');
       return json(res, verdict.status, { error: verdict.reason });

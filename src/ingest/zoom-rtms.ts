@@ -47,6 +47,8 @@ export interface RtmsOptions {
   keepAliveWatchdogMs?: number;
   /** Hosts besides Zoom's own that server URLs may name (config zoomApi.rtmsHosts); ws:// is allowed only for these. */
   allowedHosts?: readonly string[];
+  /** The config key that lists them, named when a URL is refused (the Zoom app's, or the Video SDK app's). */
+  hostsSetting?: string;
 }
 
 const DEFAULT_RECONNECT: RetryPolicy = { initialMs: 3_000, maxMs: 30_000 };
@@ -153,7 +155,7 @@ export class RtmsConnection {
    * A URL outside the dial policy, or one the client cannot open, ends the stream with the reason: undefined.
    */
   private dial(url: string, name: 'signaling' | 'audio', handshake: Record<string, unknown>, onMessage: (data: RawData) => void): WebSocket | undefined {
-    const refusal = dialRefusal(url, this.options.allowedHosts);
+    const refusal = dialRefusal(url, this.options.allowedHosts, this.options.hostsSetting);
     if (refusal) {
       this.log.error({ socket: name, url: url.slice(0, 200) }, `RTMS ${name} URL refused: ${refusal}`);
       void this.stop(`the ${name} URL was refused: ${refusal}`);

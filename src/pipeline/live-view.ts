@@ -16,6 +16,8 @@ export class LiveView {
   private readonly latencies = new Map<number, number[]>();
   private settled = '';
   private interim = '';
+  /** Words of the utterance under way settled already: the interim repeats them, and they are shown once. */
+  private settledInUtterance = 0;
   private levels: { at: number; db: number }[] = [];
 
   constructor(private readonly meeting: MeetingView) {
@@ -30,9 +32,13 @@ export class LiveView {
       if (latencies.length > RECENT_LATENCIES) latencies.splice(0, latencies.length - RECENT_LATENCIES);
       this.latencies.set(index, latencies);
     });
-    meeting.on('speech', ({ interim, settled }) => {
+    meeting.on('speech', ({ interim, settled, settledWords = 0, endsUtterance }) => {
       if (interim !== undefined) this.interim = interim;
-      if (settled) this.settled = `${this.settled} ${settled}`.trim().slice(-SETTLED_CHARS);
+      if (settled) {
+        this.settled = `${this.settled} ${settled}`.trim().slice(-SETTLED_CHARS);
+      }
+      this.settledInUtterance += settledWords;
+      if (endsUtterance) this.settledInUtterance = 0;
     });
     meeting.on('audio', ({ levelDb }) => {
       const now = Date.now();
@@ -52,7 +58,7 @@ export class LiveView {
       canSwitchEngine: extra.canSwitchEngine,
       streaming: snapshot.state === 'streaming',
       audioLevelDb: recent.length > 0 ? Math.max(...recent.map((l) => l.db)) : -60,
-      words: { settled: this.settled, interim: this.interim },
+      words: { settled: this.settled, interim: unsettledTail(this.interim, this.settledInUtterance) },
       destinations: snapshot.destinations.map((destination, index) => ({
         ...destination,
         recentPosts: this.posts.get(index) ?? [],
@@ -60,4 +66,9 @@ export class LiveView {
       })),
     };
   }
+}
+
+/** The words of an interim after the first `settledCount`, which the console shows as settled already. */
+export function unsettledTail(interim: string, settledCount: number): string {
+  return interim.split(/\s+/).filter(Boolean).slice(settledCount).join(' ');
 }

@@ -169,7 +169,9 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       for await (const piece of settleWords(events, segmenter)) {
         if (saidAt) for (const token of [...piece.tokens, ...(piece.revised ?? [])]) token.saidAt ??= saidAt(token.end);
         const settled = piece.tokens.map((t) => t.text).join(' ');
-        if (settled) this.emit('speech', { settled });
+        if (settled || piece.endsUtterance) {
+          this.emit('speech', { settled, settledWords: piece.tokens.reduce((n, t) => n + t.words.length, 0), endsUtterance: piece.endsUtterance });
+        }
         const words = piece.tokens.reduce((n, t) => n + t.words.length, 0);
         summary.words += words;
         this.stats.words += words;

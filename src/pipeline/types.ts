@@ -36,7 +36,8 @@ export interface MeetingEvents {
   /** Audio taken by the recognizer: its length, and its loudness (RMS, dBFS). */
   audio: [{ seconds: number; levelDb: number }];
   /** What the recognizer hears, as it hears it: words still changing (interim) or settled by the segmenter. */
-  speech: [{ interim?: string; settled?: string }];
+  /** interim: the engine's whole utterance so far; settled: words settled now (settledWords: how many of the engine's words they are; endsUtterance: the utterance's last). */
+  speech: [{ interim?: string; settled?: string; settledWords?: number; endsUtterance?: boolean }];
   'audio-dropped': [{ seconds: number }];
   /**
    * One destination's outcome for one caption (`index` in the meeting's destinations); `wordLatencies` (s) from

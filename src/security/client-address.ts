@@ -25,7 +25,7 @@ export class ClientAddresses {
     const socket = socketAddress(req);
     if (!this.any || !this.isTrusted(socket)) return socket;
     const header = req.headers['x-forwarded-for'];
-    const hops = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((hop) => unmapped(hop.trim())).filter((hop) => isIP(hop) !== 0);
+    const hops = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((hop) => unmapped(withoutPort(hop.trim()))).filter((hop) => isIP(hop) !== 0);
     for (let i = hops.length - 1; i >= 0; i--) if (!this.isTrusted(hops[i]!)) return hops[i]!;
     return hops[0] ?? socket;
   }
@@ -33,6 +33,17 @@ export class ClientAddresses {
   private isTrusted(address: string): boolean {
     return isIP(address) !== 0 && this.trusted.check(address, familyOf(address));
   }
+}
+
+/**
+ * Some proxies write the client's port too: `192.0.2.1:40001`, `[2001:db8::1]:40001` (and `[2001:db8::1]`). A bare
+ * IPv6 address has colons of its own and is left as it is.
+ */
+export function withoutPort(hop: string): string {
+  const bracketed = /^\[([0-9a-f:.]+)\](?::\d{1,5})?$/i.exec(hop);
+  if (bracketed) return bracketed[1]!;
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(hop);
+  return v4 ? v4[1]! : hop;
 }
 
 /** The address the connection itself comes from: the client, when no proxy stands between. */

@@ -93,7 +93,7 @@ export function firstWebSocketUrl(list: unknown): string | undefined {
  * the webhook secret (or a bad payload) must not make the bridge dial an internal host, nor hand a host of its choice
  * an HMAC of ids it chose: only wss:// on Zoom's hosts, and the hosts the config lists.
  */
-export function dialRefusal(raw: string, allowedHosts: readonly string[] = []): string | undefined {
+export function dialRefusal(raw: string, allowedHosts: readonly string[] = [], hostsSetting = 'zoomApi.rtmsHosts'): string | undefined {
   let url: URL;
   try {
     url = new URL(raw);
@@ -104,5 +104,5 @@ export function dialRefusal(raw: string, allowedHosts: readonly string[] = []): 
   const listed = allowedHosts.includes(url.hostname);
   if (url.protocol === 'wss:' && (listed || ZOOM_RTMS_HOST.test(url.hostname))) return undefined;
   if (url.protocol === 'ws:' && listed) return undefined;
-  return `${url.protocol}//${url.host} is not one of Zoom's RTMS servers (wss:// on zoom.us); zoomApi.rtmsHosts lists other hosts to allow`;
+  return `${url.protocol}//${url.host} is not one of Zoom's RTMS servers (wss:// on zoom.us); ${hostsSetting} lists other hosts to allow`;
 }

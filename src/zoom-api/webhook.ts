@@ -26,13 +26,22 @@ export interface ZoomWebhookEvent {
 export type WebhookVerdict = { ok: true; event: ZoomWebhookEvent } | { ok: false; status: number; reason: string };
 
 /** Zoom's own window is not published; five minutes covers its retries and ordinary clock skew. */
-const MAX_SKEW_MS = 5 * 60_000;
+export const WEBHOOK_WINDOW_MS = 5 * 60_000;
+
+/**
+ * Signatures already accepted, kept beyond this process: in the state dir (a restart), in etcd (a fleet, where a
+ * replay may reach another process). `firstTime` records a signature and says whether it was new; a store that
+ * cannot answer says undefined, and the process's own memory decides.
+ */
+export interface SeenSignatures {
+  firstTime(signature: string, sentAt: number): Promise<boolean | undefined>;
+}
 
 /**
  * Checks Zoom's webhook signature: x-zm-signature = "v0=" + hex HMAC-SHA256(secret, "v0:{timestamp}:{raw body}").
- * Stale timestamps and signatures already seen are refused. The URL-validation challenge is answered only for a
- * signed request: answering unsigned ones would hand anyone an HMAC of their choosing, that is, a valid
- * signature for any body.
+ * Stale timestamps and signatures already seen (here, before a restart, or by another process of a fleet) are
+ * refused. The URL-validation challenge is answered only for a signed request: answering unsigned ones would hand
+ * anyone an HMAC of their choosing, that is, a valid signature for any body.
  */
 export class ZoomWebhookVerifier {
   private readonly seen = new Map<string, number>();
@@ -40,9 +49,10 @@ export class ZoomWebhookVerifier {
   constructor(
     private readonly secret: string,
     private readonly now: () => number = Date.now,
+    private readonly remembered?: SeenSignatures,
   ) {}
 
-  verify(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): WebhookVerdict {
+  async verify(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Promise<WebhookVerdict> {
     const signature = header(headers, 'x-zm-signature');
     const timestamp = header(headers, 'x-zm-request-timestamp');
     if (!signature || !timestamp) return { ok: false, status: 401, reason: 'unsigned request' };
@@ -50,12 +60,13 @@ export class ZoomWebhookVerifier {
     if (!safeEqual(signature, expected)) return { ok: false, status: 401, reason: 'bad signature' };
     // Zoom sends seconds; accept milliseconds too rather than refuse a well-signed request.
     const sentAt = Number(timestamp) < 1e11 ? Number(timestamp) * 1000 : Number(timestamp);
-    if (!Number.isFinite(sentAt) || Math.abs(this.now() - sentAt) > MAX_SKEW_MS) {
+    if (!Number.isFinite(sentAt) || Math.abs(this.now() - sentAt) > WEBHOOK_WINDOW_MS) {
       return { ok: false, status: 401, reason: 'stale timestamp' };
     }
     this.forgetOld();
     if (this.seen.has(signature)) return { ok: false, status: 409, reason: 'replayed request' };
     this.seen.set(signature, sentAt);
+    if ((await this.remembered?.firstTime(signature, sentAt)) === false) return { ok: false, status: 409, reason: 'replayed request' };
     let event: ZoomWebhookEvent;
     try {
       event = JSON.parse(rawBody.toString('utf8')) as ZoomWebhookEvent;
@@ -85,7 +96,7 @@ export class ZoomWebhookVerifier {
 
   /** A signature older than the window would be refused as stale anyway. */
   private forgetOld(): void {
-    const cutoff = this.now() - MAX_SKEW_MS;
+    const cutoff = this.now() - WEBHOOK_WINDOW_MS;
     for (const [signature, sentAt] of this.seen) if (sentAt < cutoff) this.seen.delete(signature);
   }
 }

@@ -206,16 +206,16 @@ describe('Zoom webhook signature', () => {
   const secret = 'webhook-secret-token';
   const body = JSON.stringify({ event: 'meeting.started', payload: { object: { id: MEETING } } });
 
-  it('accepts a signed request once and refuses unsigned, forged, stale and replayed ones', () => {
+  it('accepts a signed request once and refuses unsigned, forged, stale and replayed ones', async () => {
     const verifier = new ZoomWebhookVerifier(secret);
     const headers = signWebhook(secret, body);
-    expect(verifier.verify(headers, Buffer.from(body))).toMatchObject({ ok: true, event: { event: 'meeting.started' } });
-    expect(verifier.verify(headers, Buffer.from(body))).toMatchObject({ ok: false, status: 409, reason: 'replayed request' });
-    expect(verifier.verify({}, Buffer.from(body))).toMatchObject({ ok: false, status: 401, reason: 'unsigned request' });
-    expect(verifier.verify(signWebhook('other-secret', body), Buffer.from(body))).toMatchObject({ ok: false, reason: 'bad signature' });
-    expect(verifier.verify(headers, Buffer.from(body.replace(MEETING, '999999999')))).toMatchObject({ ok: false, reason: 'bad signature' });
+    expect(await verifier.verify(headers, Buffer.from(body))).toMatchObject({ ok: true, event: { event: 'meeting.started' } });
+    expect(await verifier.verify(headers, Buffer.from(body))).toMatchObject({ ok: false, status: 409, reason: 'replayed request' });
+    expect(await verifier.verify({}, Buffer.from(body))).toMatchObject({ ok: false, status: 401, reason: 'unsigned request' });
+    expect(await verifier.verify(signWebhook('other-secret', body), Buffer.from(body))).toMatchObject({ ok: false, reason: 'bad signature' });
+    expect(await verifier.verify(headers, Buffer.from(body.replace(MEETING, '999999999')))).toMatchObject({ ok: false, reason: 'bad signature' });
     const old = signWebhook(secret, body, Math.floor(Date.now() / 1000) - 600);
-    expect(verifier.verify(old, Buffer.from(body))).toMatchObject({ ok: false, reason: 'stale timestamp' });
+    expect(await verifier.verify(old, Buffer.from(body))).toMatchObject({ ok: false, reason: 'stale timestamp' });
   });
 
   it('answers the URL validation challenge with the HMAC of the plain token', () => {

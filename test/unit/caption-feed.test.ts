@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { CaptionFeed, type FeedCaption, type FeedReader } from '../../src/caption/caption-feed.js';
 import type { OutgoingCaption } from '../../src/caption/sink.js';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileFeedHistory } from '../../src/caption/feed-history.js';
+import { cueText, noteText, TranscriptFileSink } from '../../src/caption/transcript-sink.js';
+import { captureLogs } from '../helpers/log-capture.js';
 
 const caption = (text: string, start: number, speaker?: string): OutgoingCaption => ({ text, words: text.split(' '), start, end: start + 1, releasedAt: 0, spokenAt: 0, wordsSpokenAt: [], ...(speaker ? { speaker } : {}) });
 
@@ -54,5 +60,73 @@ describe('a meeting caption feed', () => {
     await feed.close();
     expect(first.ended).toBe('the meeting stopped here');
     expect(feed.refusal()).toBe('the meeting is not running here');
+  });
+});
+
+describe('a caption feed across restarts, and its readers by address', () => {
+  it('gives one address a share of the page, not every slot', () => {
+    const feed = new CaptionFeed({ meetingId: 'm', token: undefined, maxReaders: 4, maxReadersPerAddress: 2, keep: 10 });
+    const [a1, a2, a3, b1] = [new Reader(), new Reader(), new Reader(), new Reader()];
+    expect(feed.join(a1, 0, '198.51.100.1')).toEqual({ caughtUp: 0 });
+    expect(feed.join(a2, 0, '198.51.100.1')).toEqual({ caughtUp: 0 });
+    expect(feed.join(a3, 0, '198.51.100.1')).toEqual({ refused: expect.stringMatching(/2 readers from your address already/) });
+    expect(feed.join(b1, 0, '203.0.113.5')).toEqual({ caughtUp: 0 });
+    feed.leave(a1);
+    feed.leave(a1);
+    expect(feed.join(a3, 0, '198.51.100.1')).toEqual({ caughtUp: 0 });
+    expect(feed.readerCount).toBe(3);
+  });
+
+  it('numbers on from the state dir after a restart, and a new reader scrolls back over the run before', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cb-feed-'));
+    const logs = captureLogs('info');
+    try {
+      const first = new CaptionFeed({ meetingId: 'm', token: undefined, maxReaders: 10, keep: 5, history: new FileFeedHistory(dir, 'm', logs.log) });
+      await first.start();
+      for (const text of ['one', 'two', 'three']) await first.deliver(caption(text, 0));
+      await first.close();
+      // A torn last line (a crash mid-write) is skipped; the rest counts.
+      await appendFile(join(dir, 'feeds', 'm.jsonl'), '{"seq":4,"te');
+      const second = new CaptionFeed({ meetingId: 'm', token: undefined, maxReaders: 10, keep: 5, history: new FileFeedHistory(dir, 'm', logs.log) });
+      await second.start();
+      expect(await second.deliver(caption('four', 0))).toMatchObject({ seq: 4 });
+      const reconnected = new Reader();
+      second.join(reconnected, 3);
+      expect(reconnected.got.map((c) => [c.seq, c.text])).toEqual([[4, 'four']]);
+      const fresh = new Reader();
+      second.join(fresh);
+      expect(fresh.got.map((c) => c.text)).toEqual(['one', 'two', 'three', 'four']);
+      await second.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('transcript files', () => {
+  it('write a caption with blank lines, carriage returns or arrows as one cue, never a forged one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cb-cue-'));
+    const logs = captureLogs('info');
+    try {
+      for (const format of ['vtt', 'srt']) {
+        const path = join(dir, `t.${format}`);
+        const sink = new TranscriptFileSink(path, logs.log, 'header');
+        await sink.start();
+        await sink.deliver(caption('ok.\n\n00:00:00.000 --> 09:00:00.000\nFORGED', 1));
+        await sink.deliver(caption('ok.\r\r00:00:02.000 ---> 09:00:00.000\rFORGED', 2));
+        await sink.note('ok.\r\r00:00:02.000 ---> 09:00:00.000\rFORGED');
+        await sink.close();
+        const text = await readFile(path, 'utf8');
+        // Exactly the two cues delivered: one timing line each, and no cue text with an arrow in it.
+        expect(text.split('\n').filter((line) => line.includes('-->')), format).toHaveLength(2);
+        expect(text).not.toContain('\r');
+        const blocks = text.trim().split('\n\n');
+        expect(blocks.filter((block) => /FORGED/.test(block)).every((block) => !/^(\d+\n)?[\d:.,]+ --> [\d:.,]+\nFORGED/.test(block))).toBe(true);
+      }
+      expect(cueText('a --> b ---> c -----> d\r\n\r\ne')).toBe('a -> b -> c -> d\ne');
+      expect(noteText('x\r\r--->y')).toBe('x / ->y');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

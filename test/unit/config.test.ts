@@ -27,7 +27,7 @@ describe('config', () => {
       'c.yaml',
       { INGEST_TOKEN: 's3cret-0123456789abcdef', ZOOM_CAPTION_URL: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x' },
     );
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 9090, trustedProxies: [], allowedOrigins: [] });
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 9090, trustedProxies: [], allowedOrigins: [], maxReaders: 2000 });
     expect(config.meetings[0]!.source).toEqual({ type: 'websocket', token: 's3cret-0123456789abcdef', idleTimeoutMs: 30_000 });
     expect(config.meetings[0]!.asr).toMatchObject({ engine: 'pocketsphinx', language: 'en-US', endpointSilenceMs: 500, profile: 'fast' });
     expect(config.meetings[0]!.captions[0]!.zoom).toMatchObject({ url: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x', optional: false });
@@ -111,9 +111,45 @@ meetings:
     expect(page('{ public: true }')).toEqual([]);
     expect(page('{}')).toEqual(['5:25 meetings[0].captions[0].page: a caption page needs a viewer token, or public: true']);
     expect(page('{ token: ingest-token-0123456789 }')).toEqual([
-      "5:34 meetings[0].captions[0].page.token: the viewer token must differ from the meeting's ingest token (readers would be able to publish audio)",
+      '5:34 meetings[0].captions[0].page.token: the viewer token must differ from the ingest token of meetings[0] (readers would be able to publish audio)',
     ]);
     expect(page('{ token: admin-token-0123456789 }')).toEqual(['5:34 meetings[0].captions[0].page.token: the viewer token must differ from http.adminToken (readers would be able to steer the bridge)']);
+  });
+
+  it('a viewer token opens no other meeting\'s ingest, signs no webhook, and readers fit the process\'s budget', () => {
+    const zoomApi = 'zoomApi: { accountId: a, clientId: c, clientSecret: client-secret-0123456789, webhookSecret: webhook-secret-0123456789 }';
+    const config = (viewer: string, extra = ''): string[] =>
+      configProblems(
+        `http: { maxReaders: 100 }\n${zoomApi}\n${extra}meetings:\n  - { id: a, source: { type: websocket, token: ingest-a-0123456789 }, captions: [ { page: ${viewer} } ] }\n  - { id: b, source: { type: websocket, token: ingest-b-0123456789 }, captions: [ { stdout: {} } ] }\n`,
+      );
+    expect(config('{ token: viewer-token-0123456789, maxReaders: 50 }')).toEqual([]);
+    expect(config('{ token: ingest-b-0123456789, maxReaders: 50 }')).toEqual([
+      '4:100 meetings[0].captions[0].page.token: the viewer token must differ from the ingest token of meetings[1] (readers would be able to publish audio)',
+    ]);
+    expect(config('{ token: webhook-secret-0123456789, maxReaders: 50 }')).toEqual([
+      '4:100 meetings[0].captions[0].page.token: the viewer token must differ from zoomApi.webhookSecret (readers would be able to sign Zoom webhooks)',
+    ]);
+    expect(config('{ token: viewer-token-0123456789, maxReaders: 500 }')).toEqual([
+      "4:137 meetings[0].captions[0].page.maxReaders: more than the process serves (http.maxReaders: 100); raise that, or lower this",
+    ]);
+  });
+
+  it('sends the Zoom app\'s secrets over https only, except to this machine', () => {
+    const zoomApi = (bases: string): string[] =>
+      configProblems(`http: { host: 127.0.0.1 }\nzoomApi: { accountId: a, clientId: c, clientSecret: s, ${bases} }\nmeetings:\n  - { id: a, source: { type: websocket, token: t }, captions: [ { stdout: {} } ] }\n`);
+    expect(zoomApi('apiBase: "http://127.0.0.1:9000/v2", oauthBase: "http://localhost:9000"')).toEqual([]);
+    expect(zoomApi('apiBase: "http://api.example.org/v2", oauthBase: "http://zoom.example.org"')).toEqual([
+      expect.stringMatching(/zoomApi\.apiBase: must be https:\/\//),
+      expect.stringMatching(/zoomApi\.oauthBase: must be https:\/\//),
+    ]);
+  });
+
+  it('does not print an unknown engine value that looks like a key', () => {
+    const engine = (value: string): string => configProblems(`meetings:\n  - { id: a, source: { type: websocket, token: t }, asr: { engine: "${value}" }, captions: [ { stdout: {} } ] }\n`).join('\n');
+    expect(engine('whisper')).toContain('unknown engine "whisper"');
+    const key = 'sk-proj-AbCdEf0123456789AbCdEf0123456789';
+    expect(engine(key)).toContain('unknown engine (the value is not shown');
+    expect(engine(key)).not.toContain(key);
   });
 
   it('never prints a caption URL signature in a problem', () => {

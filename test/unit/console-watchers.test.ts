@@ -15,7 +15,7 @@ describe('the console live view', () => {
     // A large view (1 MB of posts), so a reader that stops fills the socket buffers within seconds.
     const view = { id: 'stage', recentPosts: 'x'.repeat(1 << 20) } as unknown as ConsoleView;
     const meeting: MeetingControl = { id: 'stage', consoleView: () => view, act: async () => 'done' };
-    const operatorConsole = new OperatorConsole({ meetings: () => [meeting], authorized: () => true, clientAddress: () => '127.0.0.1', log: logs.log, stalledAfterMs: 1_000 });
+    const operatorConsole = new OperatorConsole({ meetings: () => [meeting], adminRefusal: () => undefined, clientAddress: () => '127.0.0.1', log: logs.log, stalledAfterMs: 1_000 });
     const server = createServer((req, res) => void operatorConsole.handle(req, res, new URL(req.url!, 'http://x').pathname));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => server.close());

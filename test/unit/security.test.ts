@@ -5,6 +5,7 @@ import { redactStreamUrl, streamUrlSecrets } from '../../src/redact.js';
 import { ClientAddresses, isAddressOrNetwork } from '../../src/security/client-address.js';
 import { FailureThrottle, throttleKey } from '../../src/security/throttle.js';
 import { closeReason } from '../../src/util/websocket.js';
+import { httpOrigin } from '../../src/util/origin.js';
 
 const request = (socketAddress: string, forwardedFor?: string): IncomingMessage =>
   ({ socket: { remoteAddress: socketAddress }, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } }) as unknown as IncomingMessage;
@@ -21,6 +22,14 @@ describe('client addresses and the failed-attempt throttle', () => {
     expect(['10.0.0.0/33', 'proxy.local', '10.0.0.0/8/1', ''].some(isAddressOrNetwork)).toBe(false);
   });
 
+  it('reads a client written with its port (ip:port, [v6]:port) as that client, not as the proxy', () => {
+    const addresses = new ClientAddresses(['10.0.0.0/8']);
+    expect(addresses.of(request('10.1.2.3', '4.4.4.4:40001'))).toBe('4.4.4.4');
+    expect(addresses.of(request('10.1.2.3', '[2001:db8::7]:40001, 10.0.0.9:80'))).toBe('2001:db8::7');
+    expect(addresses.of(request('10.1.2.3', '[2001:db8::8]'))).toBe('2001:db8::8');
+    expect(addresses.of(request('10.1.2.3', '2001:db8::9'))).toBe('2001:db8::9');
+  });
+
   it('counts an IPv6 client by its /64 and a mapped IPv4 client by its IPv4 address', () => {
     expect(throttleKey('2001:db8:1:2::1')).toBe(throttleKey('2001:DB8:1:2:ffff:0:0:9'));
     expect(throttleKey('2001:db8:1:2::1')).not.toBe(throttleKey('2001:db8:1:3::1'));
@@ -29,6 +38,16 @@ describe('client addresses and the failed-attempt throttle', () => {
     for (let i = 1; i <= 3; i++) throttle.fail(`2001:db8:1:2::${i}`);
     expect(throttle.blocked('2001:db8:1:2::abcd')).toBe(true);
     expect(throttle.blocked('2001:db8:1:3::1')).toBe(false);
+  });
+});
+
+describe('addresses a process relays readers to', () => {
+  it('takes only a bare http(s) origin', () => {
+    expect(httpOrigin('http://10.0.0.7:8080')).toBe('http://10.0.0.7:8080');
+    expect(httpOrigin('https://bridge-1.example/')).toBe('https://bridge-1.example');
+    for (const bad of ['http://host/latest/meta-data/iam#', 'http://host/x', 'http://host?x=1', 'http://host/?', 'http://host#', 'http://user:pw@host', 'ftp://host', 'file:///etc/passwd', 'javascript:alert(1)', 'not a url']) {
+      expect(httpOrigin(bad), bad).toBeUndefined();
+    }
   });
 });
 
