@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -105,3 +106,72 @@ it('caption page readers: word latency at Zoom with and without 500 readers, and
     { readers: READERS, frozen: FROZEN },
   );
 }, 30 * 60_000);
+
+/** Open files of a process (Linux): each reader holds one socket. */
+function openFiles(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+it('idle readers: what each costs the daemon, and that a full reader budget leaves health and ingest their connections', async () => {
+  const budget = Number(process.env.BENCH_READER_BUDGET ?? 2_000);
+  const dir = await mkdtemp(join(tmpdir(), 'cb-idle-readers-'));
+  const port = await freePort();
+  const config = join(dir, 'bench.yaml');
+  await writeFile(
+    config,
+    `log: { level: warn }\nhttp: { host: 127.0.0.1, port: ${port}, maxReaders: ${budget} }\nstate: { dir: ${dir} }\nmeetings:\n  - id: bench\n    source: { type: websocket, token: bench-ingest-token-0123 }\n    archive: false\n    captions:\n      - page: { public: true, maxReaders: ${budget}, maxReadersPerAddress: ${budget} }\n`,
+  );
+  const daemon = await startDaemonProcess(config, port);
+  const pid = daemon.child.pid!;
+  const rows: Record<string, string | number>[] = [];
+  const readers: IncomingMessage[] = [];
+  const open = (count: number): Promise<number[]> =>
+    Promise.all(
+      Array.from(
+        { length: count },
+        () =>
+          new Promise<number>((resolve) => {
+            get(`http://127.0.0.1:${port}/captions/bench/events`, { agent: false }, (res) => {
+              if (res.statusCode === 200) {
+                readers.push(res);
+                res.pause();
+              } else res.resume();
+              resolve(res.statusCode ?? 0);
+            }).on('error', () => resolve(0));
+          }),
+      ),
+    );
+  await sleep(500);
+  const base = { rss: rssMiB(pid), files: openFiles(pid) };
+  rows.push({ readers: 0, 'daemon RSS': `${base.rss.toFixed(1)} MiB`, 'open files': base.files, 'RSS per reader': '-', 'files per reader': '-' });
+  for (const step of [budget / 2, budget / 2]) {
+    await open(step);
+    await sleep(1_000);
+    const rss = rssMiB(pid);
+    const files = openFiles(pid);
+    rows.push({
+      readers: readers.length,
+      'daemon RSS': `${rss.toFixed(1)} MiB`,
+      'open files': files,
+      'RSS per reader': `${(((rss - base.rss) * 1024) / readers.length).toFixed(1)} KiB`,
+      'files per reader': ((files - base.files) / readers.length).toFixed(2),
+    });
+  }
+  // The budget is full: 1000 more readers are refused, and health and ingest still get in.
+  const refused = await open(1_000);
+  const healthStart = Date.now();
+  const health = (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
+  const healthMs = Date.now() - healthStart;
+  const ingest = await streamAudio(`ws://127.0.0.1:${port}/ingest/bench`, new Int16Array(16_000), { token: 'bench-ingest-token-0123', realtime: false });
+  rows.push({
+    readers: `${readers.length} + 1000 more tried`,
+    'daemon RSS': `${rssMiB(pid).toFixed(1)} MiB`,
+    'open files': openFiles(pid),
+    'RSS per reader': `refused ${refused.filter((s) => s === 503).length} of 1000 (503)`,
+    'files per reader': `healthz ${health} in ${healthMs} ms; ingest closed ${ingest.code}`,
+  });
+  for (const reader of readers) reader.destroy();
+  await daemon.stop();
+  await rm(dir, { recursive: true, force: true });
+  report('idle-readers', rows, { budget });
+}, 10 * 60_000);

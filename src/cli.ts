@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, formatProblem, loadConfig } from './config/load.js';
+import { ConfigError, formatProblem, loadConfig, loadConfigOffThread } from './config/load.js';
 import { SHUTDOWN_FLUSH_MS, startDaemon } from './daemon.js';
 import { BridgeError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
@@ -162,14 +162,25 @@ async function run(file: string): Promise<number> {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
     // SIGHUP: re-read the config. A config that does not load is reported and the running one stays.
-    process.on('SIGHUP', () => {
-      try {
-        const next = loadConfig(file);
-        void daemon.reload(next).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'config reload failed'));
-      } catch (err) {
-        log.error({ err: errorMessage(err) }, 'config reload refused: the running config stays');
-      }
-    });
+    // Read on a thread of its own, so a large file never holds up the captions; one reload at a time, the last asked wins.
+    let reloading: Promise<void> | undefined;
+    let again = false;
+    const reload = (): void => {
+      if (reloading) return void (again = true);
+      reloading = loadConfigOffThread(file)
+        .then(
+          (next) => daemon.reload(next).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'config reload failed')),
+          (err: unknown) => log.error({ err: errorMessage(err) }, 'config reload refused: the running config stays'),
+        )
+        .finally(() => {
+          reloading = undefined;
+          if (again) {
+            again = false;
+            reload();
+          }
+        });
+    };
+    process.on('SIGHUP', reload);
   });
   // Timers and sockets that a library keeps (keep-alive connections, a retry) must not keep a stopped daemon running.
   await new Promise<void>((resolve) => log.flush(() => resolve()));

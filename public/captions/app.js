@@ -33,15 +33,32 @@ let following = true;
 let retryTimer;
 
 function applySettings() {
+  // The overlay is white text outlined in black over video, whatever the reader chose for the page on this browser:
+  // a stored Light theme there would be near-black text on the stream.
+  if (overlay) {
+    body.className = 'theme-dark overlay';
+    return;
+  }
   settings.size = Math.min(Math.max(settings.size, 0), SCALES.length - 1);
-  if (!overlay) document.documentElement.style.setProperty('--scale', String(SCALES[settings.size]));
-  body.className = `theme-${settings.theme}${overlay ? ' overlay' : ''}`;
+  document.documentElement.style.setProperty('--scale', String(SCALES[settings.size]));
+  body.className = `theme-${settings.theme}`;
   themeSelect.value = settings.theme;
   try {
     localStorage.setItem('caption-page', JSON.stringify(settings));
   } catch {
     // Private windows may refuse storage; the settings still apply to this visit.
   }
+  keepPlace();
+}
+
+/**
+ * Larger text, another theme, a window resized or turned: the captions reflow without a scroll event, so a reader
+ * who was following live is put back on the newest caption, and one who had scrolled back is offered the way back.
+ */
+function keepPlace() {
+  if (overlay) return;
+  if (following) captions.scrollTop = captions.scrollHeight;
+  else liveButton.hidden = atBottom();
 }
 
 function setStatus(text, live = false) {
@@ -187,8 +204,9 @@ themeSelect.addEventListener('change', () => {
 });
 captions.addEventListener('scroll', () => {
   following = atBottom();
-  if (following) liveButton.hidden = true;
+  liveButton.hidden = following;
 });
+new ResizeObserver(keepPlace).observe(captions);
 liveButton.addEventListener('click', scrollToLive);
 ask.addEventListener('submit', (event) => {
   event.preventDefault();

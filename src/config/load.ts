@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { asrFileProblems } from '../asr/options.js';
-import { BridgeError } from '../errors.js';
+import { Worker } from 'node:worker_threads';
+import { BridgeError, errorMessage } from '../errors.js';
+import { workerFile } from '../util/worker-file.js';
 import { configSchema, type Config } from './schema.js';
 
 export interface ConfigProblem {
@@ -34,13 +36,24 @@ function formatPath(path: readonly PropertyKey[]): string {
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
+ * Bounds on what a config may cost to read. A config lists meetings (about 300 bytes each; an account's meetings come
+ * from accountMeetings, not from entries), so 256 KiB is far beyond any real one, and reading it stays well under a
+ * second; the environment's values may add 1 MiB at most (a CA certificate is a few KiB), so `${BIG}` used many
+ * times cannot take the process's memory.
+ */
+export const MAX_CONFIG_BYTES = 256 * 1024;
+export const MAX_EXPANDED_BYTES = 1024 * 1024;
+
+/**
  * ${VAR} and ${VAR:-default} in scalar values, substituted after parsing so a value from the environment can
  * never change the YAML's structure. An unset variable without a default is a problem at that path.
  */
 function substituteEnv(doc: Document, env: NodeJS.ProcessEnv, problems: ConfigProblem[], lines: LineCounter): void {
+  let expanded = 0;
   visit(doc, {
     Scalar(_key, node, ancestry) {
       if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+      if (expanded > MAX_EXPANDED_BYTES) return visit.BREAK;
       const path: (string | number)[] = [];
       ancestry.forEach((item, i) => {
         if (isPair(item) && isScalar(item.key)) path.push(String(item.key.value));
@@ -49,7 +62,15 @@ function substituteEnv(doc: Document, env: NodeJS.ProcessEnv, problems: ConfigPr
       node.value = node.value.replace(VARIABLE, (_match, name: string, fallback: string | undefined) => {
         const value = env[name];
         // Shell semantics: ${VAR:-x} also replaces an empty value; plain ${VAR} keeps an empty one.
-        if (value !== undefined && (value !== '' || fallback === undefined)) return value;
+        if (value !== undefined && (value !== '' || fallback === undefined)) {
+          expanded += value.length;
+          if (expanded > MAX_EXPANDED_BYTES) {
+            const position = node.range ? lines.linePos(node.range[0]) : undefined;
+            problems.push({ path: formatPath(path), line: position?.line, column: position?.col, message: `the environment's values make the config larger than ${MAX_EXPANDED_BYTES / 1024} KiB (\${${name}} here): is a variable far larger than meant?` });
+            return '';
+          }
+          return value;
+        }
         if (fallback !== undefined) return fallback;
         const position = node.range ? lines.linePos(node.range[0]) : undefined;
         problems.push({ path: formatPath(path), line: position?.line, column: position?.col, message: `environment variable ${name} is not set` });
@@ -74,9 +95,37 @@ export function checkConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   return config;
 }
 
+/**
+ * A key written twice in one mapping, found in one pass: the parser's own check compares every key with every other
+ * (40 000 keys took 24 s).
+ */
+function duplicateKeys(doc: Document, lines: LineCounter): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  visit(doc, {
+    Map(_key, node) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
+        if (!seen.has(key)) {
+          seen.add(key);
+          continue;
+        }
+        const position = isScalar(pair.key) && pair.key.range ? lines.linePos(pair.key.range[0]) : undefined;
+        problems.push({ path: '', line: position?.line, column: position?.col, message: `YAML syntax: map keys must be unique ("${key.slice(0, 40)}" is written twice)` });
+      }
+    },
+  });
+  return problems.slice(0, 1);
+}
+
 function parse(text: string, file: string, env: NodeJS.ProcessEnv): { config: Config; locate: (path: (string | number)[], message: string) => ConfigProblem } {
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
+    throw new ConfigError(file, [{ path: '', message: `the config is ${Math.ceil(Buffer.byteLength(text) / 1024)} KiB, more than the ${MAX_CONFIG_BYTES / 1024} KiB a config may be (one meeting takes a few hundred bytes; an account's meetings come from accountMeetings)` }]);
+  }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
+  const duplicates = doc.errors.length === 0 ? duplicateKeys(doc, lines) : [];
+  if (duplicates.length > 0) throw new ConfigError(file, duplicates);
   if (doc.errors.length > 0) {
     // After the first syntax error the parser reports the rest of the file as noise: the first one is the news.
     const first = doc.errors[0]!;
@@ -111,15 +160,51 @@ function toProblem(path: readonly PropertyKey[], message: string, doc: Document,
     const node = doc.getIn(path.slice(0, depth) as (string | number)[], true) as { range?: [number, number, number] } | undefined;
     if (node && typeof node === 'object' && node.range) position = lines.linePos(node.range[0]);
   }
-  return { path: formatPath(path), line: position?.line, column: position?.col, message };
+  return { path: formatPath(path), line: position?.line, column: position?.col, message: message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}... (cut)` : message };
 }
+
+/** A problem is read by a person: one naming 15 000 unknown keys says enough in its first few. */
+const MAX_MESSAGE_CHARS = 300;
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
   try {
+    // A file far too large is not read whole: its size says so first.
+    const size = statSync(file).size;
+    if (size > MAX_CONFIG_BYTES * 4) throw new ConfigError(file, [{ path: '', message: `the config is ${Math.ceil(size / 1024)} KiB, more than the ${MAX_CONFIG_BYTES / 1024} KiB a config may be` }]);
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new BridgeError('CONFIG_UNREADABLE', `cannot read config ${file}: ${(err as Error).message}`, { cause: err });
   }
   return checkConfig(text, file, env);
+}
+
+/** A reload that takes longer than this (a pathological file) is abandoned; the running config stays. */
+const OFF_THREAD_TIMEOUT_MS = 15_000;
+
+/**
+ * `loadConfig` on a worker thread with a memory limit of its own: a reload (SIGHUP) runs while meetings are captioned,
+ * and reading a large or hostile file must never hold up the thread that serves them, nor take its memory.
+ */
+export function loadConfigOffThread(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  const script = workerFile('./load-worker.js', import.meta.url);
+  if (!script) return Promise.resolve().then(() => loadConfig(file, env));
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(script, { workerData: { file, env }, resourceLimits: { maxOldGenerationSizeMb: 256 } });
+    const done = (outcome: () => void): void => {
+      clearTimeout(timer);
+      void worker.terminate();
+      outcome();
+    };
+    const timer = setTimeout(() => done(() => reject(new BridgeError('CONFIG_UNREADABLE', `reading ${file} took more than ${OFF_THREAD_TIMEOUT_MS / 1000} s: abandoned`))), OFF_THREAD_TIMEOUT_MS);
+    worker.once('message', (answer: { config: Config } | { problems: ConfigProblem[] } | { message: string }) =>
+      done(() => {
+        if ('config' in answer) resolve(answer.config);
+        else if ('problems' in answer) reject(new ConfigError(file, answer.problems));
+        else reject(new BridgeError('CONFIG_UNREADABLE', answer.message));
+      }),
+    );
+    worker.once('error', (err) => done(() => reject(new BridgeError('CONFIG_UNREADABLE', `reading ${file} failed: ${errorMessage(err)}`))));
+  });
 }

@@ -113,9 +113,12 @@ describe('one publisher cannot starve the others', () => {
     await floods;
     const fmt = (r: typeof alone): string => `p50 ${r.p50.toFixed(2)} s, p95 ${r.p95.toFixed(2)} s, most waiting ${r.maxBehind.toFixed(2)} s, dropped ${r.dropped} s`;
     console.log(`flood on another meeting (${floodStreams} flood streams): steady alone ${fmt(alone)}; steady during the flood ${fmt(flooded)}`);
+    // Compared with the same meeting alone in the same run, not with absolute times (a busy CI machine is slow for
+    // both). Starved, the steady meeting would fall behind by whole flood frames (33 s of audio each) and drop audio;
+    // fairly scheduled it stays within seconds of itself. The figures themselves are measured in bench/ (load).
     expect(flooded.dropped).toBe(0);
-    expect(flooded.maxBehind).toBeLessThan(1.5);
-    expect(flooded.p95).toBeLessThan(alone.p95 + 1);
+    expect(flooded.maxBehind).toBeLessThan(alone.maxBehind * 2 + 3);
+    expect(flooded.p95).toBeLessThan(alone.p95 * 2 + 2);
     expect(logs.text()).toContain('audio arrives more than 60 s faster than real time');
     expect(zoom.violations).toEqual([]);
   });

@@ -81,11 +81,11 @@ meetings:
     source: { type: websocket, token: ${INGEST} }
     captions:
       - zoom: { url: "${captionUrl}" }
-      - page: { token: ${VIEWER}, maxReaders: ${READERS + 10} }
+      - page: { token: ${VIEWER}, maxReaders: ${READERS + 10}, maxReadersPerAddress: ${READERS + 10} }
     archive: false
   - id: lobby
     source: { type: websocket, token: lobby-ingest-0123456789 }
-    captions: [ { page: { public: true, maxReaders: 2 } } ]
+    captions: [ { page: { public: true, maxReaders: 2, maxReadersPerAddress: 2 } } ]
     archive: false
 `,
       'test.yaml',
@@ -171,7 +171,17 @@ meetings:
         expect(await page.locator('#status').textContent()).toBe('Live');
         // The token is not left in the address bar (a screen share would show it).
         expect(page.url()).not.toContain(VIEWER);
-        await page.getByRole('button', { name: 'Larger' }).click();
+        // Larger text reflows the captions without a scroll event: a reader following live stays on the newest one.
+        for (let i = 0; i < 4; i++) await page.getByRole('button', { name: 'Larger' }).click();
+        const onNewest = (): Promise<boolean> => page.evaluate(() => {
+          const box = document.getElementById('captions')!;
+          return box.scrollHeight - box.scrollTop - box.clientHeight < 8;
+        });
+        expect(await onNewest(), `${size}: on the newest caption after Larger`).toBe(true);
+        await page.setViewportSize({ width: Math.round(viewport.width * 0.6), height: Math.round(viewport.height * 0.6) });
+        await waitUntil(onNewest, { timeoutMs: 2_000, what: `${size}: on the newest caption after the window shrank` });
+        await page.setViewportSize(viewport);
+        for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Smaller' }).click();
         await page.getByLabel('Colours', { exact: true }).selectOption('contrast');
         expect(await page.evaluate(() => document.body.className)).toBe('theme-contrast');
         const audit = await new AxeBuilder({ page }).analyze();
@@ -181,11 +191,14 @@ meetings:
         await context.close();
       }
       const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+      // A theme this browser stored for the normal page (Light) must not turn the overlay's text dark over video.
+      await context.addInitScript(() => localStorage.setItem('caption-page', JSON.stringify({ size: 3, theme: 'light' })));
       const overlay = await context.newPage();
       await overlay.goto(`${http}/captions/talk?overlay&lines=2#token=${VIEWER}`);
       await overlay.waitForSelector('.caption');
       await waitUntil(async () => (await overlay.locator('.caption').count()) === 2, { timeoutMs: 10_000, what: 'the overlay holds two lines' });
       expect(await overlay.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgba(0, 0, 0, 0)');
+      expect(await overlay.evaluate(() => [...document.querySelectorAll('.caption')].map((c) => getComputedStyle(c).color))).toEqual(['rgb(255, 255, 255)', 'rgb(255, 255, 255)']);
       expect(await overlay.locator('header').isVisible()).toBe(false);
       await overlay.screenshot({ path: join(shots, 'overlay.png'), omitBackground: true });
       await context.close();

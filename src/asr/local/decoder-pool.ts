@@ -1,20 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { workerFile } from '../../util/worker-file.js';
 import { Worker } from 'node:worker_threads';
 import { BridgeError, isErrorCode } from '../../errors.js';
 import type { FromWorker, LocalEngineSpec, ToWorker } from './protocol.js';
 
-/**
- * Under vitest the code runs from src/*.ts, but a worker thread needs JavaScript: use the built copy then
- * (`npm test` builds first).
- */
-function workerFile(): URL {
-  const beside = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  const built = new URL(beside.href.replace('/src/', '/dist/'));
-  if (existsSync(fileURLToPath(built))) return built;
-  throw new BridgeError('ASR_ENGINE_FAILED', `speech engine worker not found at ${fileURLToPath(beside)}: run npm run build`);
+function decoderWorkerFile(): URL {
+  const file = workerFile('./worker.js', import.meta.url);
+  if (!file) throw new BridgeError('ASR_ENGINE_FAILED', `speech engine worker not found at ${fileURLToPath(new URL('./worker.js', import.meta.url))}: run npm run build`);
+  return file;
 }
 
 type DecoderMessage = Extract<FromWorker, { type: 'events' }>;
@@ -200,7 +195,7 @@ export class DecoderPool {
   }
 
   private spawn(): Thread {
-    const thread: Thread = { worker: new Worker(workerFile()), decoders: new Map() };
+    const thread: Thread = { worker: new Worker(decoderWorkerFile()), decoders: new Map() };
     this.threads.push(thread);
     thread.worker.on('message', (message: FromWorker) => {
       const hosted = thread.decoders.get(message.decoder);
