@@ -8,6 +8,7 @@ import { alignWords, normalizeWords, wordErrorRate } from '../src/util/wer.js';
 import { freePort, startDaemonProcess } from '../test/helpers/daemon-process.js';
 import { FakeAssemblyAi } from '../test/helpers/fake-assemblyai.js';
 import { FakeDeepgram } from '../test/helpers/fake-deepgram.js';
+import { FakeOpenAiRealtime } from '../test/helpers/fake-openai-realtime.js';
 import { FakeZoom } from '../test/helpers/fake-zoom.js';
 import { freshText, viewerStats } from '../test/helpers/viewer.js';
 import { streamAudio } from '../test/helpers/ws-client.js';
@@ -52,7 +53,15 @@ async function eventSource(): Promise<{ asr: string; stop: () => Promise<void> }
     const url = await service.start();
     return { asr: `{ engine: assemblyai, apiKey: bench-key, url: "${url}" }`, stop: () => service.stop() };
   }
-  throw new Error(`BENCH_ENGINE: pocketsphinx, deepgram or assemblyai, not ${ENGINE}`);
+  if (ENGINE === 'openai' || ENGINE === 'openai-streaming') {
+    // gpt-4o-transcribe's timing (a turn's text once it is committed) or gpt-realtime-whisper's (deltas as it is said).
+    const service = new FakeOpenAiRealtime('bench-key', { deltas: ENGINE === 'openai' ? 'after-commit' : 'streaming' });
+    service.searchArgs = POCKETSPHINX_PROFILES[PROFILE];
+    const url = await service.start();
+    const model = ENGINE === 'openai' ? 'gpt-4o-transcribe' : 'gpt-realtime-whisper';
+    return { asr: `{ engine: openai-realtime, apiKey: bench-key, model: ${model}, url: "${url}/v1/realtime?intent=transcription" }`, stop: () => service.stop() };
+  }
+  throw new Error(`BENCH_ENGINE: pocketsphinx, deepgram, assemblyai, openai or openai-streaming, not ${ENGINE}`);
 }
 
 interface DeepgramResult {

@@ -28,6 +28,7 @@ import { FakeZoom } from '../helpers/fake-zoom.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { audioChunks, collectEvents, finalText } from '../helpers/speech-events.js';
+import WebSocket from 'ws';
 import { streamAudio } from '../helpers/ws-client.js';
 import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 
@@ -228,6 +229,41 @@ describe('OpenAI realtime transcription adapter', () => {
       expect(final.words.every((w) => w.word === w.word.toLowerCase())).toBe(true);
       expect(final.words.at(-1)!.end).toBeGreaterThan(final.words[0]!.start);
     }
+    await recognizer.close();
+  });
+
+  it('speaks the GA interface OpenAI serves today: no beta header (refused since the beta\'s removal), recoverable errors survived, deltas\' written forms kept', async () => {
+    const server = stopAfterTest(new FakeOpenAiRealtime('sk-key', { deltas: 'streaming', errorAfterAppends: 20 }));
+    const url = `${await server.start()}/v1/realtime?intent=transcription`;
+    const logs = captureLogs('info');
+    const recognizer = new OpenAiRealtimeRecognizer({ apiKey: 'sk-key', url, model: 'gpt-realtime-whisper', language: 'en-US', endpointSilenceMs: 400, phrases: [], sessionForm: 'session' }, logs.log);
+    const events = await collectEvents(recognizer.transcribe(paced(concatSamples([roomNoise(0.5), speech(3), roomNoise(1)]))));
+    expect(server.requests.at(-1)!.headers['openai-beta']).toBeUndefined();
+    expect(logs.text()).toContain('openai-realtime reported an error; the session goes on');
+    const finals = events.flatMap((e) => (e.type === 'final' ? [e] : []));
+    expect(wordErrorRate(clips[3]!.transcript, finals.map((f) => f.text).join(' ')).wer).toBeLessThan(0.4);
+    // Streaming deltas came while the audio arrived, cased as written: the interims show it before the turn ends.
+    const interims = events.flatMap((e) => (e.type === 'interim' ? [e] : []));
+    expect(interims.length).toBeGreaterThan(2);
+    expect(interims.some((e) => /^[A-Z]/.test(e.words?.[0]?.display ?? ''))).toBe(true);
+    expect(interims.every((e) => (e.words ?? []).every((w) => w.word === w.word.toLowerCase()))).toBe(true);
+    await recognizer.close();
+
+    // What a client that still asks for the beta interface gets from the service: refused before any session.
+    const beta = await new Promise<{ code: number; said: string }>((resolve) => {
+      const ws = new WebSocket(url, { headers: { authorization: 'Bearer sk-key', 'OpenAI-Beta': 'realtime=v1' } });
+      let said = '';
+      ws.on('message', (data) => (said += String(data)));
+      ws.on('close', (code) => resolve({ code, said }));
+    });
+    expect(beta).toMatchObject({ code: 4000, said: expect.stringContaining('beta_api_shape_disabled') });
+  });
+
+  it('says which form to use when OpenAI refuses the older transcription_session.update', async () => {
+    const server = stopAfterTest(new FakeOpenAiRealtime('sk-key'));
+    const url = `${await server.start()}/v1/realtime?intent=transcription`;
+    const recognizer = new OpenAiRealtimeRecognizer({ apiKey: 'sk-key', url, model: 'gpt-4o-transcribe', language: 'en-US', endpointSilenceMs: 500, phrases: [], sessionForm: 'transcription_session' }, silentLogger);
+    await expect(recognizer.start()).rejects.toMatchObject({ code: 'ASR_ENGINE_REJECTED', message: expect.stringContaining('set asr.realtimeSession: session') });
     await recognizer.close();
   });
 
