@@ -17,6 +17,7 @@ RUN scripts/setup --runtime && rm -rf /var/lib/apt/lists/* && npm cache clean --
 COPY --from=build /app/dist ./dist
 COPY config ./config
 COPY public ./public
+COPY assets ./assets
 ENV NODE_ENV=production \
     HTTP_HOST=0.0.0.0 \
     STATE_DIR=/var/lib/caption-bridge

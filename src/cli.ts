@@ -21,6 +21,10 @@ Usage:
                                                  ZOOM_CAPTION_URL by preference: argv shows in ps); lines
                                                  wait for Zoom until it has accepted nothing for
                                                  --give-up-after seconds
+  caption-bridge engines --check [--config FILE]  a short real session with every configured engine and
+                                                 fallback (keys from the environment): reached, key and
+                                                 model accepted, the words heard, time to first interim
+                                                 and final; exit 1 if any fails
   caption-bridge zoom-url --meeting ID | --webinar ID | --account [--sub-account ID] [--source zoom-rtms|zoom-livestream]
                                                  check the Zoom app (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID,
                                                  ZOOM_CLIENT_SECRET): credentials, scopes, account settings,
@@ -36,6 +40,7 @@ const SHUTDOWN_EXIT_MS = SHUTDOWN_FLUSH_MS + 900;
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'post') return post(argv.slice(1));
   if (argv[0] === 'zoom-url') return zoomUrl(argv.slice(1));
+  if (argv[0] === 'engines') return engines(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -213,6 +218,42 @@ async function post(argv: string[]): Promise<number> {
   const log = createLogger(values['log-level'] as 'warn');
   const { accepted, failed } = await postLines({ url, lang: values.lang, stateDir: values['state-dir'], input: process.stdin, giveUpAfterMs: giveUpAfterSeconds * 1000 }, log);
   process.stderr.write(`${accepted} caption(s) accepted, ${failed} never reached Zoom\n`);
+  return failed === 0 ? 0 : 1;
+}
+
+/**
+ * `engines --check`: before the meeting, a short real session with every configured engine and fallback (keys from
+ * the environment), one line each; exit 1 if any fails, 2 for a config that does not load.
+ */
+async function engines(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG }, check: { type: 'boolean', default: false } }, strict: true });
+  if (!values.check) {
+    process.stderr.write(`engines takes --check (a short real session with each configured engine)\n\n${USAGE}`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(values.config);
+  } catch (err) {
+    process.stderr.write(`${errorMessage(err)}\n`);
+    return 2;
+  }
+  const { checkEngine, configuredEngines, formatCheck } = await import('./asr/self-test.js');
+  const sources = [
+    ...config.meetings.map((m, i) => ({ where: `meetings[${i}].asr (${m.id})`, asr: m.asr })),
+    ...(config.accountMeetings ? [{ where: 'accountMeetings.asr', asr: config.accountMeetings.asr }] : []),
+  ];
+  const found = configuredEngines(sources);
+  // Keys never reach the output, even if a server echoes one back in its refusal.
+  const secrets = found.flatMap(({ engine }) => (engine.apiKey ? [engine.apiKey] : []));
+  const scrub = (line: string): string => secrets.reduce((text, secret) => text.split(secret).join('[REDACTED]'), line);
+  process.stdout.write(`checking ${found.length} engine${found.length === 1 ? '' : 's'} with 8 s of speech (assets/self-test.wav)\n`);
+  // At once (each takes the 8 s of speech in real time), printed in config order.
+  const log = createLogger('silent');
+  const results = await Promise.all(found.map(({ engine, phrases, where }) => checkEngine(engine, phrases, where, log)));
+  for (const result of results) process.stdout.write(`${scrub(formatCheck(result))}\n`);
+  const failed = results.filter((r) => !r.ok).length;
+  process.stdout.write(failed === 0 ? 'every engine answered\n' : `${failed} engine${failed === 1 ? '' : 's'} failed\n`);
   return failed === 0 ? 0 : 1;
 }
 

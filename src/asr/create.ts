@@ -22,7 +22,7 @@ export function createRecognizer(asr: AsrConfig, log: Logger): SpeechRecognizer 
 }
 
 // The schema checks each engine's required fields (url, apiKey, modelDir) before this runs.
-function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger): SpeechRecognizer {
+export function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger): SpeechRecognizer {
   const timing = { endpointSilenceMs: asr.endpointSilenceMs, partialIntervalMs: asr.partialIntervalMs, maxUtteranceMs: asr.maxUtteranceMs };
   switch (asr.engine) {
     case 'pocketsphinx':

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { RecognizedWord, SpeechEvent } from '../../src/asr/types.js';
 import { capitalized, FakeEngineServer, type EngineSession } from './fake-engine-server.js';
+// Every message this stand-in sends is checked against AssemblyAI's own published types (assemblyai 4.41.5).
+import type { BeginEvent, TerminationEvent, TurnEvent } from 'assemblyai';
 
 /**
  * AssemblyAI Universal-Streaming v3 (`/v3/ws`) message for message: `Begin`, `Turn` objects whose `transcript`
@@ -36,7 +38,7 @@ export class FakeAssemblyAi extends FakeEngineServer {
     let audioMessages = 0;
     const expireAfter = this.expireNextAfter;
     this.expireNextAfter = undefined;
-    ws.send(JSON.stringify({ type: 'Begin', id: randomUUID(), expires_at: Math.floor(Date.now() / 1000) + 3 * 3600 }));
+    ws.send(JSON.stringify({ type: 'Begin', id: randomUUID(), expires_at: Math.floor(Date.now() / 1000) + 3 * 3600 } satisfies BeginEvent));
     const turn = (words: RecognizedWord[], endOfTurn: boolean): string => {
       const finalCount = endOfTurn ? words.length : Math.max(0, words.length - 1);
       const transcript = words.slice(0, finalCount).map((w) => w.word).join(' ');
@@ -47,9 +49,8 @@ export class FakeAssemblyAi extends FakeEngineServer {
         transcript,
         end_of_turn_confidence: endOfTurn ? 0.9 : 0.01,
         words: words.map((w, i) => ({ start: Math.round(w.start * 1000), end: Math.round(w.end * 1000), text: w.word, confidence: 0.9, word_is_final: i < finalCount })),
-        utterance: endOfTurn ? transcript : '',
         type: 'Turn',
-      });
+      } satisfies TurnEvent);
     };
     const formattedTurn = (words: RecognizedWord[]): string => {
       const written = formatted(words.map((w) => w.word));
@@ -59,10 +60,9 @@ export class FakeAssemblyAi extends FakeEngineServer {
         end_of_turn: true,
         transcript: written.join(' '),
         end_of_turn_confidence: 0.9,
-        words: words.map((w, i) => ({ start: Math.round(w.start * 1000), end: Math.round(w.end * 1000), text: written[i], confidence: 0.9, word_is_final: true })),
-        utterance: '',
+        words: words.map((w, i) => ({ start: Math.round(w.start * 1000), end: Math.round(w.end * 1000), text: written[i]!, confidence: 0.9, word_is_final: true })),
         type: 'Turn',
-      });
+      } satisfies TurnEvent);
     };
     let lateCopy: string | undefined;
     const send = (events: SpeechEvent[]): void => {
@@ -94,7 +94,7 @@ export class FakeAssemblyAi extends FakeEngineServer {
         send(session.finish());
       } else if (message.type === 'Terminate') {
         send(session.finish());
-        ws.send(JSON.stringify({ type: 'Termination', audio_duration_seconds: Math.round(session.samples / sampleRate), session_duration_seconds: Math.round((Date.now() - startedAt) / 1000) }));
+        ws.send(JSON.stringify({ type: 'Termination', audio_duration_seconds: Math.round(session.samples / sampleRate), session_duration_seconds: Math.round((Date.now() - startedAt) / 1000) } satisfies TerminationEvent));
         ws.close(1000);
       }
     });

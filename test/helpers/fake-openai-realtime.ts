@@ -84,7 +84,7 @@ export class FakeOpenAiRealtime extends FakeEngineServer {
     let appends = 0;
     let previousItem: string | null = null;
     /** The turn being spoken: its item, and (streaming) the words sent as deltas so far. */
-    let turn: { id: string; sent: number } | undefined;
+    let turn: { id: string; sent: number; words: string[] } | undefined;
     const userItem = (id: string, transcript?: string): RealtimeConversationItemUserMessage => ({
       id,
       type: 'message',
@@ -99,22 +99,27 @@ export class FakeOpenAiRealtime extends FakeEngineServer {
       let completed = false;
       for (const event of events) {
         if (event.type === 'start_of_speech') {
-          turn = { id: `item_${randomUUID()}`, sent: 0 };
+          turn = { id: `item_${randomUUID()}`, sent: 0, words: [] };
           send({ type: 'input_audio_buffer.speech_started', audio_start_ms: Math.round(event.time * 1000), item_id: turn.id } satisfies Omit<InputAudioBufferSpeechStartedEvent, 'event_id'>);
         } else if (event.type === 'interim' && turn && deltas === 'streaming') {
           // A streaming model's text only grows: words go out once a newer one follows them.
           const words = writtenSentence(event.text).replace(/\.$/, '').split(' ').filter(Boolean);
-          for (; turn.sent < words.length - 1; turn.sent++) delta(turn.id, `${turn.sent === 0 ? '' : ' '}${words[turn.sent]}`);
+          for (; turn.sent < words.length - 1; turn.sent++) {
+            turn.words.push(words[turn.sent]!);
+            delta(turn.id, `${turn.sent === 0 ? '' : ' '}${words[turn.sent]}`);
+          }
         } else if (event.type === 'final' && turn) {
           const id = turn.id;
           send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: Math.round(event.time * 1000), item_id: id } satisfies Omit<InputAudioBufferSpeechStoppedEvent, 'event_id'>);
           send({ type: 'input_audio_buffer.committed', previous_item_id: previousItem, item_id: id } satisfies Omit<InputAudioBufferCommittedEvent, 'event_id'>);
           send({ type: 'conversation.item.added', previous_item_id: previousItem, item: userItem(id) } satisfies Omit<ConversationItemAdded, 'event_id'>);
-          const transcript = writtenSentence(event.text);
+          // A streaming model's text is what its deltas said: the words sent stay, the final's words after them follow.
+          const written = writtenSentence(event.text).split(' ').filter(Boolean);
+          const streamed = turn.words.slice(0, turn.sent);
+          const transcript = deltas === 'streaming' ? [...streamed, ...written.slice(streamed.length)].join(' ') : written.join(' ');
           if (deltas === 'after-commit') for (const piece of transcript.split(/(?= )/)) delta(id, piece);
           if (deltas === 'streaming') {
-            const sentSoFar = transcript.split(' ').slice(0, turn.sent).join(' ');
-            const rest = transcript.slice(sentSoFar.length);
+            const rest = transcript.slice(streamed.join(' ').length);
             if (rest) delta(id, rest);
           }
           send({

@@ -4,18 +4,8 @@ import type { WebSocket } from 'ws';
 import type { RecognizedWord, SpeechEvent } from '../../src/asr/types.js';
 import { capitalized, FakeEngineServer, type EngineSession } from './fake-engine-server.js';
 
-interface StartRecognition {
-  message: 'StartRecognition';
-  audio_format?: { type?: string; encoding?: string; sample_rate?: number };
-  transcription_config?: {
-    language?: string;
-    enable_partials?: boolean;
-    diarization?: string;
-    additional_vocab?: unknown[];
-    conversation_config?: { end_of_utterance_silence_trigger?: number };
-    [key: string]: unknown;
-  };
-}
+// Every message this stand-in sends, and the StartRecognition it reads, are typed by Speechmatics' own client's types.
+import type { RealtimeServerMessage, RecognitionResult, StartRecognition } from '@speechmatics/real-time-client';
 
 /**
  * Speechmatics' real-time API (`/v2`) message for message, as the types of its official client
@@ -49,13 +39,13 @@ export class FakeSpeechmatics extends FakeEngineServer {
   protected serve(ws: WebSocket, session: EngineSession): void {
     let start: StartRecognition | undefined;
     let seqNo = 0;
-    const send = (message: Record<string, unknown>): void => ws.send(JSON.stringify(message));
-    const error = (type: string, reason: string): void => {
-      ws.send(JSON.stringify({ message: 'Error', type, reason }));
+    const send = (message: RealtimeServerMessage): void => ws.send(JSON.stringify(message));
+    const error = (type: Extract<RealtimeServerMessage, { message: 'Error' }>['type'], reason: string): void => {
+      send({ message: 'Error', type, reason });
       ws.close(1011);
     };
-    const results = (words: readonly RecognizedWord[], from: number, endOfSentence: boolean): Record<string, unknown>[] => {
-      const out: Record<string, unknown>[] = words.map((w, i) => ({
+    const results = (words: readonly RecognizedWord[], from: number, endOfSentence: boolean): RecognitionResult[] => {
+      const out: RecognitionResult[] = words.map((w, i) => ({
         type: 'word',
         start_time: w.start,
         end_time: w.end,
@@ -75,7 +65,7 @@ export class FakeSpeechmatics extends FakeEngineServer {
     };
     const transcript = (kind: 'AddPartialTranscript' | 'AddTranscript', words: readonly RecognizedWord[], from: number, endOfSentence = false): void => {
       const list = results(words, from, endOfSentence);
-      const text = list.map((r) => (r as { alternatives: { content: string }[] }).alternatives[0]!.content).join(' ').replace(/ \./g, '.');
+      const text = list.map((r) => r.alternatives?.[0]?.content ?? '').join(' ').replace(/ \./g, '.');
       send({ message: kind, format: '2.9', metadata: { start_time: words[0]?.start ?? 0, end_time: words.at(-1)?.end ?? 0, transcript: text }, results: list });
     };
     const answer = (events: SpeechEvent[]): void => {

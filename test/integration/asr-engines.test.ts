@@ -136,7 +136,7 @@ describe('AssemblyAI adapter', () => {
     const recognizer = new AssemblyAiRecognizer({ apiKey: 'aai-key', url, model: 'universal-streaming-english', language: 'en-US', endpointSilenceMs: 400, phrases: ['Quint', 'caption bridge'] }, silentLogger);
     await recognizer.start();
     const { url: request, headers } = server.requests.at(-1)!;
-    expect(Object.fromEntries(request.searchParams)).toMatchObject({ speech_model: 'universal-streaming-english', sample_rate: '16000', encoding: 'pcm_s16le', format_turns: 'true', min_end_of_turn_silence_when_confident: '400' });
+    expect(Object.fromEntries(request.searchParams)).toMatchObject({ speech_model: 'universal-streaming-english', sample_rate: '16000', encoding: 'pcm_s16le', format_turns: 'true', min_turn_silence: '400' });
     expect(JSON.parse(request.searchParams.get('keyterms_prompt')!)).toEqual(['Quint', 'caption bridge']);
     expect(headers.authorization).toBe('aai-key');
     await recognizer.close();

@@ -5,23 +5,30 @@ import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint } 
 import type { WireReply, WireSession } from '../remote/wire-stream.js';
 import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
 import { withWrittenForms } from '../written-forms.js';
+// The vendor's own published types (assemblyai 4.41.5, a dev dependency read by the type checker only): a message or
+// connection parameter that drifts from AssemblyAI's fails `npm run typecheck`.
+import type {
+  AudioEncoding,
+  BeginEvent,
+  ErrorEvent,
+  SpeechStartedEvent,
+  StreamingForceEndpoint,
+  StreamingTerminateSession,
+  StreamingUpdateConfiguration,
+  TerminationEvent,
+  TurnEvent,
+} from 'assemblyai';
+
+/**
+ * The connection's query parameters. The SDK types its own camelCase options; on the wire they are the snake_case
+ * names its client writes (src/services/streaming/service.ts: `min_turn_silence` for both of its silence options;
+ * `min_end_of_turn_silence_when_confident` is deprecated), the same names `UpdateConfiguration` carries.
+ */
+type StreamingQuery = Pick<StreamingUpdateConfiguration, 'min_turn_silence' | 'format_turns'> & { speech_model: string; sample_rate: number; encoding: AudioEncoding; keyterms_prompt?: string };
+/** What AssemblyAI sends (a server newer than the types may send more: ignored). */
+type AssemblyAiMessage = BeginEvent | TurnEvent | TerminationEvent | ErrorEvent | SpeechStartedEvent;
 
 export const ASSEMBLYAI_URL = 'wss://streaming.assemblyai.com/v3/ws';
-
-interface AssemblyAiWord {
-  text: string;
-  start: number;
-  end: number;
-}
-interface AssemblyAiMessage {
-  type?: string;
-  turn_order?: number;
-  end_of_turn?: boolean;
-  turn_is_formatted?: boolean;
-  transcript?: string;
-  words?: AssemblyAiWord[];
-  error?: string;
-}
 
 /**
  * AssemblyAI Universal-Streaming (v3): `Begin`, growing `Turn`s with word times in milliseconds, a Turn with
@@ -46,15 +53,17 @@ export class AssemblyAiRecognizer extends WebSocketRecognizer {
   }
 
   protected endpoint(): WebSocketEndpoint {
+    const { model, endpointSilenceMs, phrases } = this.options;
+    const streaming = {
+      speech_model: model,
+      sample_rate: PCM_SAMPLE_RATE,
+      encoding: 'pcm_s16le',
+      format_turns: true,
+      min_turn_silence: endpointSilenceMs,
+      keyterms_prompt: phrases.length > 0 ? JSON.stringify(phrases) : undefined,
+    } satisfies StreamingQuery;
     const url = new URL(this.options.url ?? ASSEMBLYAI_URL);
-    const query = url.searchParams;
-    query.set('speech_model', this.options.model);
-    query.set('sample_rate', String(PCM_SAMPLE_RATE));
-    query.set('encoding', 'pcm_s16le');
-    // Formatted turns carry the punctuation that ends sentences; the words stay plain for the meeting's text rules.
-    query.set('format_turns', 'true');
-    query.set('min_end_of_turn_silence_when_confident', String(this.options.endpointSilenceMs));
-    if (this.options.phrases.length > 0) query.set('keyterms_prompt', JSON.stringify(this.options.phrases));
+    for (const [name, value] of Object.entries(streaming)) if (value !== undefined) url.searchParams.set(name, String(value));
     return { url: url.toString(), headers: { Authorization: this.options.apiKey } };
   }
 
@@ -71,11 +80,11 @@ export class AssemblyAiRecognizer extends WebSocketRecognizer {
       return [{ kind: 'final', text: turn.transcript, words: turn.words }];
     };
     return {
-      finalizeMessage: JSON.stringify({ type: 'ForceEndpoint' }),
-      endMessage: JSON.stringify({ type: 'Terminate' }),
+      finalizeMessage: JSON.stringify({ type: 'ForceEndpoint' } satisfies StreamingForceEndpoint),
+      endMessage: JSON.stringify({ type: 'Terminate' } satisfies StreamingTerminateSession),
       onMessage: (raw) => {
         const message = JSON.parse(raw) as AssemblyAiMessage;
-        if (message.error) throw new BridgeError('ASR_ENGINE_FAILED', `assemblyai: ${message.error}`);
+        if ('error' in message && message.error) throw new BridgeError('ASR_ENGINE_FAILED', `assemblyai: ${message.error}`);
         switch (message.type) {
           case 'Turn': {
             const words = (message.words ?? []).map((w) => ({ word: w.text, start: w.start / 1000, end: w.end / 1000 }));

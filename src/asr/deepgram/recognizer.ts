@@ -5,6 +5,22 @@ import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint } 
 import { UtterancePieces } from '../remote/pieces.js';
 import type { WireSession } from '../remote/wire-stream.js';
 import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
+// The vendor's own published types (@deepgram/sdk 5.13.0, a dev dependency read by the type checker only): a query
+// parameter or message that drifts from Deepgram's fails `npm run typecheck`.
+import type { Deepgram } from '@deepgram/sdk';
+import type { V1Client } from '@deepgram/sdk/listen/v1';
+
+type ListenV1 = Deepgram.listen.v1.ListenV1Results;
+/** The live API's query parameters, as the SDK's own connect() takes them (less its client-side options). */
+type ListenQuery = Omit<V1Client.ConnectArgs, 'Authorization' | 'protocols' | 'queryParams' | 'headers' | 'debug' | 'reconnectAttempts' | 'connectionTimeoutInSeconds' | 'abortSignal' | 'shouldReconnect'>;
+/** What Deepgram sends: the SDK's four live messages, and its error message (not in the SDK's types). */
+type DeepgramMessage =
+  | ListenV1
+  | Deepgram.listen.v1.ListenV1UtteranceEnd
+  | Deepgram.listen.v1.ListenV1SpeechStarted
+  | Deepgram.listen.v1.ListenV1Metadata
+  | { type: 'Error'; description?: string; message?: string };
+type DeepgramWord = ListenV1['channel']['alternatives'][number]['words'][number];
 
 export const DEEPGRAM_URL = 'wss://api.deepgram.com/v1/listen';
 
@@ -13,23 +29,6 @@ export interface DeepgramOptions extends CloudEngineOptions {
   keepAliveMs?: number;
   /** Ask Deepgram who speaks (diarize): a change of speaker starts a new caption block. */
   diarize?: boolean;
-}
-
-interface DeepgramWord {
-  word: string;
-  start: number;
-  end: number;
-  punctuated_word?: string;
-  speaker?: number;
-}
-interface DeepgramMessage {
-  type?: string;
-  is_final?: boolean;
-  speech_final?: boolean;
-  from_finalize?: boolean;
-  channel?: { alternatives?: { transcript?: string; words?: DeepgramWord[] }[] };
-  description?: string;
-  message?: string;
 }
 
 /**
@@ -51,27 +50,31 @@ export class DeepgramRecognizer extends WebSocketRecognizer {
   }
 
   protected endpoint(): WebSocketEndpoint {
-    const url = new URL(this.options.url ?? DEEPGRAM_URL);
-    const query = url.searchParams;
-    query.set('model', this.options.model);
-    query.set('language', this.options.language);
-    query.set('encoding', 'linear16');
-    query.set('sample_rate', String(PCM_SAMPLE_RATE));
-    query.set('channels', '1');
-    query.set('interim_results', 'true');
-    query.set('vad_events', 'true');
-    query.set('endpointing', String(this.options.endpointSilenceMs));
-    // The smallest value Deepgram accepts; a backstop for when endpointing misses the end of speech in noise.
-    query.set('utterance_end_ms', '1000');
-    // Punctuation and casing (punctuated_word) let sentence ends cut caption blocks; words stay plain otherwise,
-    // so the meeting's own text rules (numbers, replacements) still apply: no smart_format.
-    query.set('smart_format', 'false');
-    query.set('punctuate', 'true');
-    if (this.options.diarize) query.set('diarize', 'true');
-    for (const phrase of this.options.phrases) {
+    const { model, language, endpointSilenceMs, diarize, phrases } = this.options;
+    const listen = {
+      model,
+      language,
+      encoding: 'linear16',
+      sample_rate: PCM_SAMPLE_RATE,
+      channels: 1,
+      interim_results: 'true',
+      vad_events: 'true',
+      endpointing: endpointSilenceMs,
+      // The smallest value Deepgram accepts; a backstop for when endpointing misses the end of speech in noise.
+      utterance_end_ms: 1000,
+      // Punctuation and casing (punctuated_word) let sentence ends cut caption blocks; words stay plain otherwise,
+      // so the meeting's own text rules (numbers, replacements) still apply: no smart_format.
+      smart_format: 'false',
+      punctuate: 'true',
+      diarize: diarize ? 'true' : undefined,
       // Nova-3 takes key terms; earlier models take boosted keywords.
-      if (this.options.model.startsWith('nova-3')) query.append('keyterm', phrase);
-      else query.append('keywords', `${phrase}:2`);
+      keyterm: model.startsWith('nova-3') ? phrases : undefined,
+      keywords: model.startsWith('nova-3') ? undefined : phrases.map((phrase) => `${phrase}:2`),
+    } satisfies ListenQuery;
+    const url = new URL(this.options.url ?? DEEPGRAM_URL);
+    for (const [name, value] of Object.entries(listen)) {
+      url.searchParams.delete(name);
+      for (const one of [value ?? []].flat()) url.searchParams.append(name, String(one));
     }
     return { url: url.toString(), headers: { Authorization: `Token ${this.options.apiKey}` } };
   }
@@ -79,9 +82,9 @@ export class DeepgramRecognizer extends WebSocketRecognizer {
   protected session(): WireSession {
     const pieces = new UtterancePieces();
     return {
-      finalizeMessage: JSON.stringify({ type: 'Finalize' }),
-      keepAliveMessage: JSON.stringify({ type: 'KeepAlive' }),
-      endMessage: JSON.stringify({ type: 'CloseStream' }),
+      finalizeMessage: JSON.stringify({ type: 'Finalize' } satisfies Deepgram.listen.v1.ListenV1Finalize),
+      keepAliveMessage: JSON.stringify({ type: 'KeepAlive' } satisfies Deepgram.listen.v1.ListenV1KeepAlive),
+      endMessage: JSON.stringify({ type: 'CloseStream' } satisfies Deepgram.listen.v1.ListenV1CloseStream),
       onMessage: (raw) => {
         const message = JSON.parse(raw) as DeepgramMessage;
         switch (message.type) {

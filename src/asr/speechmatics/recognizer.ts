@@ -15,20 +15,14 @@ export interface SpeechmaticsOptions extends CloudEngineOptions {
   diarize?: boolean;
 }
 
-/** One entry of `results`, as the real-time API sends it (a word, or punctuation attached to its neighbour). */
-interface SpeechmaticsResult {
-  type?: string;
-  start_time?: number;
-  end_time?: number;
-  attaches_to?: string;
-  alternatives?: { content?: string; speaker?: string }[];
-}
-interface SpeechmaticsMessage {
-  message?: string;
-  results?: SpeechmaticsResult[];
-  type?: string;
-  reason?: string;
-}
+// The vendor's own published types (@speechmatics/real-time-client 8.5.1, a dev dependency read by the type checker
+// only): a message that drifts from Speechmatics' fails `npm run typecheck`.
+import type { EndOfStream, ForceEndOfUtterance, RealtimeServerMessage, RecognitionResult, StartRecognition } from '@speechmatics/real-time-client';
+
+/** One entry of `results` (a word, or punctuation attached to its neighbour). */
+type SpeechmaticsResult = RecognitionResult;
+/** A server message as read: any field may be missing from a server newer or older than the types. */
+type SpeechmaticsMessage = Partial<{ message: RealtimeServerMessage['message']; results: SpeechmaticsResult[]; type: string; reason: string }>;
 
 /** Error types by which Speechmatics refuses the request itself: sending it again cannot help. */
 const REFUSED_TYPES = new Set(['invalid_message', 'invalid_model', 'invalid_language', 'invalid_config', 'invalid_audio_type', 'invalid_output_format', 'not_allowed']);
@@ -64,10 +58,10 @@ export class SpeechmaticsRecognizer extends WebSocketRecognizer {
     return {
       openMessage: JSON.stringify(this.startRecognition()),
       answersOpen: (raw) => (JSON.parse(raw) as SpeechmaticsMessage).message === 'RecognitionStarted',
-      finalizeMessage: JSON.stringify({ message: 'ForceEndOfUtterance' }),
+      finalizeMessage: JSON.stringify({ message: 'ForceEndOfUtterance' } satisfies ForceEndOfUtterance),
       // EndOfStream names the last frame sent on this connection (frames are counted from 1, as AudioAdded does).
       get endMessage() {
-        return JSON.stringify({ message: 'EndOfStream', last_seq_no: framesSent });
+        return JSON.stringify({ message: 'EndOfStream', last_seq_no: framesSent } satisfies EndOfStream);
       },
       encodeAudio: (pcm) => {
         framesSent += 1;
@@ -103,24 +97,25 @@ export class SpeechmaticsRecognizer extends WebSocketRecognizer {
     };
   }
 
-  private startRecognition(): Record<string, unknown> {
+  private startRecognition(): StartRecognition {
     const { language, model, endpointSilenceMs, phrases, diarize } = this.options;
     const [base, region] = language.split('-');
     return {
       message: 'StartRecognition',
       audio_format: { type: 'raw', encoding: 'pcm_s16le', sample_rate: PCM_SAMPLE_RATE },
       transcription_config: {
-        language: base,
+        language: base ?? language,
         // Spelling of English output (en-US, en-GB, en-AU are the locales Speechmatics writes).
         ...(base === 'en' && ['US', 'GB', 'AU'].includes(region ?? '') ? { output_locale: language } : {}),
-        operating_point: model,
+        // standard or enhanced (the config's model); the types (8.5.1) also list melia-1.
+        operating_point: model as NonNullable<StartRecognition['transcription_config']['operating_point']>,
         enable_partials: true,
         max_delay: 2,
         ...(phrases.length > 0 ? { additional_vocab: phrases.map((content) => ({ content })) } : {}),
         ...(diarize ? { diarization: 'speaker' } : {}),
         conversation_config: { end_of_utterance_silence_trigger: endpointSilenceMs / 1000 },
       },
-    };
+    } satisfies StartRecognition;
   }
 
   /** Speechmatics closes with 4001 for a key it does not accept (after an in-band `not_authorised`). */

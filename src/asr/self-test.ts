@@ -1,0 +1,133 @@
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
+import { errorMessage, isBridgeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { readWav } from '../util/wav.js';
+import { wordErrorRate } from '../util/wer.js';
+import { createEngine } from './create.js';
+import type { AsrConfig, EngineConfig } from './options.js';
+
+/** The speech every engine is sent (assets/README.md): two read sentences, 8 s, and their words. */
+const SPEECH_FILE = fileURLToPath(new URL('../../assets/self-test.wav', import.meta.url));
+export const SELF_TEST_WORDS = 'he was not an ill disposed young man he might even have been made amiable himself';
+/** Audio goes at the pace of speech, in 100 ms chunks, as a meeting's would. */
+const CHUNK_MS = 100;
+
+/** One engine's answer to a short real session. */
+export interface EngineCheck {
+  /** The engine, as the config names it (its model and address, never its key). */
+  engine: string;
+  /** Where it is used: meetings[0].asr, meetings[0].asr.fallback[1], accountMeetings.asr. */
+  where: string[];
+  ok: boolean;
+  /** How far it got: reached (the connection), accepted (key, model, language), heard (words came back). */
+  reached: boolean;
+  accepted: boolean;
+  heard: string;
+  /** Word error rate of what it heard against the sentences sent. */
+  wer?: number;
+  /** From the first audio sent. */
+  firstInterimMs?: number;
+  firstFinalMs?: number;
+  problem?: string;
+}
+
+/** Every distinct engine of a config (each meeting's, each fallback, the account template's), with where it is used. */
+export function configuredEngines(sources: { where: string; asr: AsrConfig }[]): { engine: EngineConfig; phrases: AsrConfig['phrases']; where: string[] }[] {
+  const found = new Map<string, { engine: EngineConfig; phrases: AsrConfig['phrases']; where: string[] }>();
+  for (const { where, asr } of sources) {
+    [asr, ...asr.fallback].forEach((engine, i) => {
+      const { fallback: _fallback, phrases: _phrases, ...spec } = engine as EngineConfig & Partial<AsrConfig>;
+      const key = JSON.stringify(spec);
+      const place = i === 0 ? where : `${where}.fallback[${i - 1}]`;
+      const known = found.get(key);
+      if (known) known.where.push(place);
+      else found.set(key, { engine: spec as EngineConfig, phrases: asr.phrases, where: [place] });
+    });
+  }
+  return [...found.values()];
+}
+
+/** How an engine is named to the reader: its kind, model and address; never its key. */
+export function engineLabel(engine: EngineConfig): string {
+  const parts = [engine.engine, engine.model, engine.url ? new URL(engine.url).host : undefined].filter(Boolean);
+  return parts.join(' ');
+}
+
+/** Why a connection failed, in the terms of the network between here and the engine. */
+function networkProblem(message: string): string {
+  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(message)) return `its host name does not resolve (DNS): ${message}`;
+  if (/ECONNREFUSED/i.test(message)) return `the connection was refused (nothing listens there, or a firewall): ${message}`;
+  if (/certificate|CERT_|self[- ]signed|SSL|TLS/i.test(message)) return `TLS failed (a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS): ${message}`;
+  if (/HTTP 407|proxy/i.test(message)) return `a proxy refused the connection: ${message}`;
+  if (/ETIMEDOUT|timed? ?out|EHOSTUNREACH|ENETUNREACH/i.test(message)) return `no answer (a firewall or a proxy in the way?): ${message}`;
+  return message;
+}
+
+/**
+ * Opens a short real session with one engine (the keys from the environment, as the daemon would), sends the shipped
+ * speech at the pace of speech, and says how far it got: reached, key/model/language accepted, what it heard and
+ * how soon. Never throws; never names the key.
+ */
+export async function checkEngine(engine: EngineConfig, phrases: AsrConfig['phrases'], where: string[], log: Logger, timeoutMs = 30_000): Promise<EngineCheck> {
+  const check: EngineCheck = { engine: engineLabel(engine), where, ok: false, reached: false, accepted: false, heard: '' };
+  let recognizer;
+  try {
+    recognizer = createEngine(engine, phrases, log);
+  } catch (err) {
+    return { ...check, problem: errorMessage(err) };
+  }
+  try {
+    await withTimeout(recognizer.start(), timeoutMs, 'the engine did not start');
+    check.reached = true;
+    check.accepted = true;
+    const { samples } = readWav(SPEECH_FILE);
+    const startedAt = Date.now();
+    const step = (PCM_SAMPLE_RATE * CHUNK_MS) / 1000;
+    async function* speech(): AsyncIterable<AudioItem> {
+      for (let at = 0; at < samples.length; at += step) {
+        yield samples.subarray(at, at + step);
+        await sleep(Math.max(0, startedAt + ((at + step) / PCM_SAMPLE_RATE) * 1000 - Date.now()));
+      }
+    }
+    const finals: string[] = [];
+    const listening = (async () => {
+      for await (const event of recognizer.transcribe(speech())) {
+        if (event.type === 'interim' && event.text.trim()) check.firstInterimMs ??= Date.now() - startedAt;
+        if (event.type === 'final' && event.text.trim()) {
+          check.firstFinalMs ??= Date.now() - startedAt;
+          finals.push(event.text);
+        }
+      }
+    })();
+    await withTimeout(listening, timeoutMs + (samples.length / PCM_SAMPLE_RATE) * 1000, 'the engine did not finish the speech');
+    check.heard = finals.join(' ').trim();
+    check.wer = wordErrorRate(SELF_TEST_WORDS, check.heard).wer;
+    check.ok = check.heard.length > 0;
+    if (!check.ok) check.problem = 'it heard no words in 8 s of clear speech';
+  } catch (err) {
+    const message = errorMessage(err);
+    // A refused key or request means the engine was reached; a failure to connect means it was not.
+    const refused = isBridgeError(err, 'ASR_AUTH_FAILED') || isBridgeError(err, 'ASR_ENGINE_REJECTED');
+    check.reached ||= refused;
+    check.problem = isBridgeError(err, 'ASR_AUTH_FAILED') ? `the key was refused: ${message}` : refused ? `the model, language or options were refused: ${message}` : networkProblem(message);
+  } finally {
+    await recognizer.close().catch(() => undefined);
+  }
+  return check;
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${Math.round(ms / 1000)} s`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** One line per engine, as `engines --check` prints it. */
+export function formatCheck(check: EngineCheck): string {
+  const mark = check.ok ? 'ok  ' : 'FAIL';
+  const steps = `reached ${check.reached ? 'yes' : 'no'}, accepted ${check.accepted ? 'yes' : 'no'}`;
+  const timing = check.ok ? `, first interim ${check.firstInterimMs === undefined ? '-' : `${(check.firstInterimMs / 1000).toFixed(1)} s`}, first final ${((check.firstFinalMs ?? 0) / 1000).toFixed(1)} s` : '';
+  const heard = check.ok ? `; heard "${check.heard}" (WER ${check.wer!.toFixed(2)})` : `; ${check.problem}`;
+  return `${mark} ${check.engine} [${check.where.join(', ')}]: ${steps}${timing}${heard}`;
+}
