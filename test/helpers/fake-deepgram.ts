@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Deepgram } from '@deepgram/sdk';
 import type { RecognizedWord, SpeechEvent } from '../../src/asr/types.js';
-import { capitalized, FakeEngineServer, type EngineSession } from './fake-engine-server.js';
+import { capitalized, FakeEngineServer, StablePrefix, type EngineSession } from './fake-engine-server.js';
 
 type Results = Deepgram.listen.v1.ListenV1Results;
 type ResultWord = Results['channel']['alternatives'][number]['words'][number];
@@ -24,8 +24,9 @@ const SILENCE_RESULT_EVERY_S = 1;
  * KeepAlive came for `idleTimeoutMs` (10 s at Deepgram). Where the held-out stand-ins found the service differs from a
  * naive reading, this one does as the service does:
  * - interim results come about once a second of audio, not with every partial of the recognizer;
- * - a long utterance is finalised in `is_final` pieces one at a time as it goes (`speech_final: false`), the last
- *   piece with `speech_final: true` at its end (a Finalize answers with `from_finalize: true`);
+ * - a long utterance is finalised in `is_final` pieces one at a time (`speech_final: false`), the last piece with
+ *   `speech_final: true` at its end (a Finalize answers with `from_finalize: true`): as it goes with
+ *   `piecesAsItGoes`, otherwise the final cut in two;
  * - a result's `start`/`duration` is the audio window since the last `is_final` result, not its words' span;
  * - with `punctuate=true` both `punctuated_word` and the `transcript` are punctuated and cased;
  * - silence brings empty results (`transcript: ""`, no words) about once a second;
@@ -36,6 +37,14 @@ export class FakeDeepgram extends FakeEngineServer {
   keepAlives = 0;
   finalizes = 0;
   idleTimeoutMs = 10_000;
+
+  /**
+   * Finalise a long utterance in pieces as it goes (as Deepgram does). The recognizer behind the stand-in rewrites
+   * words it held for seconds in its final pass (Deepgram's pieces are as good as its finals), so pieces committed
+   * from its interims cost accuracy that is the fixture's, not the adapter's: tests that measure accuracy cut the
+   * final into two pieces instead (both are sent one at a time; the adapter must join them either way).
+   */
+  piecesAsItGoes = false;
 
   constructor(readonly apiKey = 'dg-test-key') {
     super();
@@ -62,6 +71,7 @@ export class FakeDeepgram extends FakeEngineServer {
     let lastInterimAt = -Infinity;
     let lastSilenceResultAt = 0;
     let speaking = false;
+    const held = new StablePrefix();
     /** The end of the last word sent, while an UtteranceEnd may still be due for it. */
     let utteranceEndDueAfter: number | undefined;
 
@@ -107,13 +117,15 @@ export class FakeDeepgram extends FakeEngineServer {
         if (event.type === 'start_of_speech') {
           speaking = true;
           finalized = 0;
+          held.reset();
           lastInterimAt = -Infinity;
           ws.send(JSON.stringify({ type: 'SpeechStarted', channel: [0], timestamp: event.time } satisfies Deepgram.listen.v1.ListenV1SpeechStarted));
         } else if (event.type === 'interim') {
           const words = event.words ?? [];
-          // Words well behind the newest are settled in a piece of their own, one piece at a time.
-          if (words.length - finalized >= PIECE_AFTER_WORDS + PIECE_KEEPS_BACK) {
-            const piece = words.slice(finalized, words.length - PIECE_KEEPS_BACK);
+          // Words well behind the newest, and held for a while, are settled in a piece of their own, one at a time.
+          const stable = Math.min(held.update(words.map((w) => w.word)), words.length - PIECE_KEEPS_BACK);
+          if (this.piecesAsItGoes && stable - finalized >= PIECE_AFTER_WORDS) {
+            const piece = words.slice(finalized, stable);
             ws.send(results(piece, { is_final: true, speech_final: false }, finalized));
             finalized += piece.length;
             lastInterimAt = now();
@@ -123,7 +135,12 @@ export class FakeDeepgram extends FakeEngineServer {
           }
         } else if (event.type === 'final') {
           const rest = event.words.slice(finalized);
-          ws.send(results(rest, { is_final: true, speech_final: true, from_finalize: fromFinalize }, finalized));
+          if (!this.piecesAsItGoes && rest.length > 1) {
+            const half = Math.ceil(rest.length / 2);
+            ws.send(results(rest.slice(0, half), { is_final: true, speech_final: false }, finalized));
+            finalized += half;
+          }
+          ws.send(results(event.words.slice(finalized), { is_final: true, speech_final: true, from_finalize: fromFinalize }, finalized));
           if (event.words.length > 0) utteranceEndDueAfter = event.words.at(-1)!.end;
           utterance += 1;
           finalized = 0;

@@ -146,3 +146,29 @@ export function writtenSentence(text: string): string {
   if (!text) return text;
   return `${capitalized(text)}.`;
 }
+
+/**
+ * How many of an utterance's first words have stayed the same through the last `interims` interim results: what a
+ * service that commits words as it goes (Deepgram's `is_final` pieces, a streaming model's append-only deltas) would
+ * commit. The recognizer behind the stand-ins revises its newest words often; a service commits only what it holds.
+ */
+export class StablePrefix {
+  private previous: string[] = [];
+  private runs: number[] = [];
+
+  constructor(private readonly interims = 5) {}
+
+  /** The words of the newest interim; returns how many leading words are stable. */
+  update(words: readonly string[]): number {
+    this.runs = words.map((word, i) => (this.previous[i] === word && (i === 0 || this.previous[i - 1] === words[i - 1]) ? (this.runs[i] ?? 0) + 1 : 0));
+    this.previous = [...words];
+    let stable = 0;
+    while (stable < words.length && this.runs[stable]! >= this.interims) stable += 1;
+    return stable;
+  }
+
+  reset(): void {
+    this.previous = [];
+    this.runs = [];
+  }
+}

@@ -17,7 +17,7 @@ import type {
 } from 'openai/resources/realtime/realtime';
 import type { SpeechEvent } from '../../src/asr/types.js';
 import { Resampler } from '../../src/util/resampler.js';
-import { FakeEngineServer, writtenSentence, type EngineSession } from './fake-engine-server.js';
+import { FakeEngineServer, StablePrefix, writtenSentence, type EngineSession } from './fake-engine-server.js';
 
 /** The older transcription session's two events, which self-hosted servers still send (openai's beta types). */
 type OlderSessionEvent = { type: 'transcription_session.created' | 'transcription_session.updated'; session: Record<string, unknown> };
@@ -40,8 +40,8 @@ type Sent = { type: RealtimeServerEvent['type']; [field: string]: unknown } | Ol
  *   `committed`, then the turn's item (`conversation.item.added`), its transcript, and `conversation.item.done`.
  * - The transcript: with `deltas: 'after-commit'` (gpt-4o-transcribe, gpt-4o-mini-transcribe, whisper-1) the text
  *   comes once the turn is committed, as append-only `...delta` pieces then `...completed` (cased, punctuated, with
- *   `usage`); with `deltas: 'streaming'` (gpt-realtime-whisper) the words come as deltas while the audio arrives,
- *   one word behind the recognizer (deltas only grow: a word is sent once it is no longer the newest), the rest and
+ *   `usage`); with `deltas: 'streaming'` (gpt-realtime-whisper) the words come as deltas while the audio arrives
+ *   (deltas only grow: a word is sent once it has held through five interims and is no longer the newest), the rest and
  *   `...completed` at the turn's end; with `deltas: false` completions only, as several self-hosted servers do.
  * - `input_audio_buffer.commit` transcribes what was said so far, or answers `error` `input_audio_buffer_commit_empty`.
  */
@@ -85,6 +85,7 @@ export class FakeOpenAiRealtime extends FakeEngineServer {
     let previousItem: string | null = null;
     /** The turn being spoken: its item, and (streaming) the words sent as deltas so far. */
     let turn: { id: string; sent: number; words: string[] } | undefined;
+    const held = new StablePrefix();
     const userItem = (id: string, transcript?: string): RealtimeConversationItemUserMessage => ({
       id,
       type: 'message',
@@ -100,11 +101,13 @@ export class FakeOpenAiRealtime extends FakeEngineServer {
       for (const event of events) {
         if (event.type === 'start_of_speech') {
           turn = { id: `item_${randomUUID()}`, sent: 0, words: [] };
+          held.reset();
           send({ type: 'input_audio_buffer.speech_started', audio_start_ms: Math.round(event.time * 1000), item_id: turn.id } satisfies Omit<InputAudioBufferSpeechStartedEvent, 'event_id'>);
         } else if (event.type === 'interim' && turn && deltas === 'streaming') {
-          // A streaming model's text only grows: words go out once a newer one follows them.
+          // A streaming model's text only grows: a word goes out once it has held and a newer one follows it.
           const words = writtenSentence(event.text).replace(/\.$/, '').split(' ').filter(Boolean);
-          for (; turn.sent < words.length - 1; turn.sent++) {
+          const stable = Math.min(held.update(words.map((w) => w.toLowerCase())), words.length - 1);
+          for (; turn.sent < stable; turn.sent++) {
             turn.words.push(words[turn.sent]!);
             delta(turn.id, `${turn.sent === 0 ? '' : ' '}${words[turn.sent]}`);
           }

@@ -77,19 +77,6 @@ const engines: EngineUnderTest[] = [
     wordTimings: false,
   },
   {
-    // OpenAI's streaming transcription model: deltas while the audio arrives, not only after each turn's commit.
-    name: 'openai-realtime (streaming deltas)',
-    server: () => new FakeOpenAiRealtime('sk-test-key', { deltas: 'streaming' }),
-    create: (url, options) =>
-      new OpenAiRealtimeRecognizer(
-        { apiKey: options?.apiKey ?? 'sk-test-key', url: `${url}/v1/realtime?intent=transcription`, model: 'gpt-realtime-whisper', language: 'en-US', endpointSilenceMs: 500, phrases: ['Quint'], sessionForm: 'session' },
-        silentLogger,
-      ),
-    finalizes: true,
-    keyed: true,
-    wordTimings: false,
-  },
-  {
     // A self-hosted server of the same protocol (speaches, SenseVoice servers): the older session form, completions only.
     name: 'openai-compatible self-hosted',
     server: () => new FakeOpenAiRealtime('local-key', { form: 'transcription_session', deltas: false }),

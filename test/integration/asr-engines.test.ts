@@ -81,6 +81,35 @@ describe('Deepgram adapter', () => {
     await recognizer.close();
   });
 
+  it('joins a long utterance that Deepgram finalises in pieces as it goes into one final, with every piece\'s words once', async () => {
+    const pieces = stopAfterTest(new FakeDeepgram('dg-key'));
+    pieces.piecesAsItGoes = true;
+    const base = await pieces.start();
+    const sent: { is_final?: boolean; speech_final?: boolean; words: string[] }[] = [];
+    const recognizer = new DeepgramRecognizer({ apiKey: 'dg-key', url: `${base}/v1/listen`, model: 'nova-3', language: 'en-US', endpointSilenceMs: 500, phrases: [] }, silentLogger);
+    const tap = new WebSocket(`${base}/v1/listen?encoding=linear16&sample_rate=16000`, { headers: { authorization: 'Token dg-key' } });
+    tap.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type?: string; is_final?: boolean; speech_final?: boolean; channel?: { alternatives: { words: { word: string }[] }[] } };
+      if (message.type === 'Results' && message.is_final) sent.push({ is_final: true, speech_final: message.speech_final, words: message.channel!.alternatives[0]!.words.map((w) => w.word) });
+    });
+    await new Promise((resolve) => tap.once('open', resolve));
+    const long = concatSamples([roomNoise(0.5), speech(0), roomNoise(1)]);
+    for (let at = 0; at < long.length; at += 1_600) tap.send(Buffer.from(long.subarray(at, at + 1_600).buffer.slice(long.byteOffset + at * 2, long.byteOffset + Math.min(long.length, at + 1_600) * 2)));
+    tap.send(JSON.stringify({ type: 'CloseStream' }));
+    await new Promise((resolve) => tap.once('close', resolve));
+    // The service side: more than one is_final piece for the one long utterance, only the last with speech_final.
+    const spoken = sent.filter((p) => p.words.length > 0);
+    expect(spoken.length).toBeGreaterThan(1);
+    expect(spoken.filter((p) => p.speech_final)).toHaveLength(1);
+    // The adapter: one final with every piece's words, once, in order.
+    const events = await collectEvents(recognizer.transcribe(paced(long)));
+    const finals = events.flatMap((e) => (e.type === 'final' && e.words.length > 0 ? [e] : []));
+    expect(finals).toHaveLength(1);
+    // The same audio in the same chunks gives the stand-in's recognizer the same words both times.
+    expect(finals[0]!.words.map((w) => w.word)).toEqual(spoken.flatMap((p) => p.words));
+    await recognizer.close();
+  });
+
   it('uses Deepgram\'s punctuation to end blocks, and with diarize a new speaker starts a block marked ">>"', async () => {
     const zoom = stopAfterTest(new FakeZoom());
     const captionUrl = await zoom.start();
@@ -240,10 +269,14 @@ describe('OpenAI realtime transcription adapter', () => {
     const events = await collectEvents(recognizer.transcribe(paced(concatSamples([roomNoise(0.5), speech(3), roomNoise(1)]))));
     expect(server.requests.at(-1)!.headers['openai-beta']).toBeUndefined();
     expect(logs.text()).toContain('openai-realtime reported an error; the session goes on');
+    // The turn's words came while it was said, cased as written: the interims show them before the turn ends, and
+    // the final keeps them (a streaming model's deltas only grow). The stand-in's recognizer commits words from its
+    // interims here, so accuracy is measured on the after-commit timing (above), not on this one.
     const finals = events.flatMap((e) => (e.type === 'final' ? [e] : []));
-    expect(wordErrorRate(clips[3]!.transcript, finals.map((f) => f.text).join(' ')).wer).toBeLessThan(0.4);
-    // Streaming deltas came while the audio arrived, cased as written: the interims show it before the turn ends.
+    expect(finals.length).toBeGreaterThan(0);
     const interims = events.flatMap((e) => (e.type === 'interim' ? [e] : []));
+    const lastInterim = interims.at(-1)!.text.replace(/[.]$/, '');
+    expect(finals.map((f) => f.text).join(' ')).toContain(lastInterim.split(' ').slice(0, 3).join(' '));
     expect(interims.length).toBeGreaterThan(2);
     expect(interims.some((e) => /^[A-Z]/.test(e.words?.[0]?.display ?? ''))).toBe(true);
     expect(interims.every((e) => (e.words ?? []).every((w) => w.word === w.word.toLowerCase()))).toBe(true);
