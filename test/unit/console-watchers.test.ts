@@ -1,3 +1,6 @@
+import { EventEmitter } from 'node:events';
+import { LiveView } from '../../src/pipeline/live-view.js';
+import type { MeetingView } from '../../src/pipeline/types.js';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -30,5 +33,24 @@ describe('the console live view', () => {
     const grownMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
     // Unbounded, this grows by 2.5 MB a second for as long as the tab stays frozen.
     expect(grownMiB).toBeLessThan(64);
+  });
+});
+
+describe('the console\'s words being recognised', () => {
+  it('shows each word once: settled words, then only the rest of the utterance the engine is still hearing', () => {
+    const meeting = new EventEmitter() as EventEmitter & MeetingView;
+    Object.assign(meeting, { id: 'stage', state: 'streaming', snapshot: () => ({ engine: 'pocketsphinx', state: 'streaming', destinations: [] }) });
+    const live = new LiveView(meeting);
+    const words = (): { settled: string; interim: string } => live.view({ paused: false, canSwitchEngine: false }).words;
+    meeting.emit('speech', { interim: 'the quick brown' });
+    expect(words()).toEqual({ settled: '', interim: 'the quick brown' });
+    meeting.emit('speech', { settled: 'The quick', settledWords: 2 });
+    meeting.emit('speech', { interim: 'the quick brown fox jumps' });
+    expect(words()).toEqual({ settled: 'The quick', interim: 'brown fox jumps' });
+    // The utterance ends: its last words settle, and the next one's interim starts from its own first word.
+    meeting.emit('speech', { interim: '' });
+    meeting.emit('speech', { settled: 'brown fox jumps.', settledWords: 3, endsUtterance: true });
+    meeting.emit('speech', { interim: 'over the' });
+    expect(words()).toEqual({ settled: 'The quick brown fox jumps.', interim: 'over the' });
   });
 });
