@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
+import { joinSamples, PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
 import { errorMessage, isBridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readWav } from '../util/wav.js';
@@ -13,6 +13,19 @@ const SPEECH_FILE = fileURLToPath(new URL('../../assets/self-test.wav', import.m
 export const SELF_TEST_WORDS = 'he was not an ill disposed young man he might even have been made amiable himself';
 /** Audio goes at the pace of speech, in 100 ms chunks, as a meeting's would. */
 const CHUNK_MS = 100;
+/** Quiet after the speech, as a meeting's pause: an engine that ends utterances on silence ends the last one. */
+const TRAILING_QUIET_S = 1.5;
+
+/** Low noise (a microphone between sentences; digital silence upsets some engines), the same every run. */
+function quiet(seconds: number): Int16Array {
+  const out = new Int16Array(Math.round(seconds * PCM_SAMPLE_RATE));
+  let state = 7;
+  for (let i = 0; i < out.length; i++) {
+    state = (state * 1_103_515_245 + 12_345) & 0x7fffffff;
+    out[i] = ((state / 0x7fffffff) * 2 - 1) * 60;
+  }
+  return out;
+}
 
 /** One engine's answer to a short real session. */
 export interface EngineCheck {
@@ -82,7 +95,8 @@ export async function checkEngine(engine: EngineConfig, phrases: AsrConfig['phra
     await withTimeout(recognizer.start(), timeoutMs, 'the engine did not start');
     check.reached = true;
     check.accepted = true;
-    const { samples } = readWav(SPEECH_FILE);
+    const speechOnly = readWav(SPEECH_FILE).samples;
+    const samples = joinSamples([speechOnly, quiet(TRAILING_QUIET_S)]);
     const startedAt = Date.now();
     const step = (PCM_SAMPLE_RATE * CHUNK_MS) / 1000;
     async function* speech(): AsyncIterable<AudioItem> {
@@ -92,9 +106,14 @@ export async function checkEngine(engine: EngineConfig, phrases: AsrConfig['phra
       }
     }
     const finals: string[] = [];
+    let lastInterim = '';
     const listening = (async () => {
       for await (const event of recognizer.transcribe(speech())) {
-        if (event.type === 'interim' && event.text.trim()) check.firstInterimMs ??= Date.now() - startedAt;
+        if (event.type === 'interim' && event.text.trim()) {
+          check.firstInterimMs ??= Date.now() - startedAt;
+          lastInterim = event.text.trim();
+        }
+        if (event.type === 'final') lastInterim = '';
         if (event.type === 'final' && event.text.trim()) {
           check.firstFinalMs ??= Date.now() - startedAt;
           finals.push(event.text);
@@ -102,10 +121,12 @@ export async function checkEngine(engine: EngineConfig, phrases: AsrConfig['phra
       }
     })();
     await withTimeout(listening, timeoutMs + (samples.length / PCM_SAMPLE_RATE) * 1000, 'the engine did not finish the speech');
-    check.heard = finals.join(' ').trim();
+    // Words still only interim when the stream ended count as heard: the engine understood them.
+    check.heard = [...finals, lastInterim].join(' ').trim();
     check.wer = wordErrorRate(SELF_TEST_WORDS, check.heard).wer;
     check.ok = check.heard.length > 0;
     if (!check.ok) check.problem = 'it heard no words in 8 s of clear speech';
+    else if (check.firstFinalMs === undefined) check.problem = 'no final before the stream ended';
   } catch (err) {
     const message = errorMessage(err);
     // A refused key or request means the engine was reached; a failure to connect means it was not.
@@ -127,7 +148,8 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
 export function formatCheck(check: EngineCheck): string {
   const mark = check.ok ? 'ok  ' : 'FAIL';
   const steps = `reached ${check.reached ? 'yes' : 'no'}, accepted ${check.accepted ? 'yes' : 'no'}`;
-  const timing = check.ok ? `, first interim ${check.firstInterimMs === undefined ? '-' : `${(check.firstInterimMs / 1000).toFixed(1)} s`}, first final ${((check.firstFinalMs ?? 0) / 1000).toFixed(1)} s` : '';
+  const seconds = (ms: number | undefined): string => (ms === undefined ? 'none' : `${(ms / 1000).toFixed(1)} s`);
+  const timing = check.ok ? `, first interim ${seconds(check.firstInterimMs)}, first final ${seconds(check.firstFinalMs)}` : '';
   const heard = check.ok ? `; heard "${check.heard}" (WER ${check.wer!.toFixed(2)})` : `; ${check.problem}`;
   return `${mark} ${check.engine} [${check.where.join(', ')}]: ${steps}${timing}${heard}`;
 }
