@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { joinSamples, PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
+import { PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
 import { errorMessage, isBridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readWav } from '../util/wav.js';
@@ -8,24 +8,14 @@ import { wordErrorRate } from '../util/wer.js';
 import { createEngine } from './create.js';
 import type { AsrConfig, EngineConfig } from './options.js';
 
-/** The speech every engine is sent (assets/README.md): two read sentences, 8 s, and their words. */
+/**
+ * The speech every engine is sent (assets/README.md): two read sentences (8 s), then 1.5 s more of quiet, as a
+ * meeting's pause, so an engine that ends utterances on silence ends the last one; and their words.
+ */
 const SPEECH_FILE = fileURLToPath(new URL('../../assets/self-test.wav', import.meta.url));
 export const SELF_TEST_WORDS = 'he was not an ill disposed young man he might even have been made amiable himself';
 /** Audio goes at the pace of speech, in 100 ms chunks, as a meeting's would. */
 const CHUNK_MS = 100;
-/** Quiet after the speech, as a meeting's pause: an engine that ends utterances on silence ends the last one. */
-const TRAILING_QUIET_S = 1.5;
-
-/** Low noise (a microphone between sentences; digital silence upsets some engines), the same every run. */
-function quiet(seconds: number): Int16Array {
-  const out = new Int16Array(Math.round(seconds * PCM_SAMPLE_RATE));
-  let state = 7;
-  for (let i = 0; i < out.length; i++) {
-    state = (state * 1_103_515_245 + 12_345) & 0x7fffffff;
-    out[i] = ((state / 0x7fffffff) * 2 - 1) * 60;
-  }
-  return out;
-}
 
 /** One engine's answer to a short real session. */
 export interface EngineCheck {
@@ -95,8 +85,7 @@ export async function checkEngine(engine: EngineConfig, phrases: AsrConfig['phra
     await withTimeout(recognizer.start(), timeoutMs, 'the engine did not start');
     check.reached = true;
     check.accepted = true;
-    const speechOnly = readWav(SPEECH_FILE).samples;
-    const samples = joinSamples([speechOnly, quiet(TRAILING_QUIET_S)]);
+    const { samples } = readWav(SPEECH_FILE);
     const startedAt = Date.now();
     const step = (PCM_SAMPLE_RATE * CHUNK_MS) / 1000;
     async function* speech(): AsyncIterable<AudioItem> {

@@ -75,9 +75,10 @@ export class CaptionFeed implements CaptionSink {
 
   /** The captions of earlier runs (a restart, a reload, another owner): readers scroll back over them, seq goes on. */
   async start(): Promise<void> {
+    // At most `keep` of them, oldest first (as every history loads them): the newest says where the numbering is.
     const earlier = (await this.options.history?.load(this.options.keep)) ?? [];
-    this.history.push(...earlier.slice(-this.options.keep));
-    this.seq = Math.max(this.seq, ...earlier.map((c) => c.seq));
+    for (const caption of earlier) this.history.push(caption);
+    this.seq = Math.max(this.seq, earlier.at(-1)?.seq ?? 0);
   }
 
   async deliver(caption: OutgoingCaption): Promise<SinkResult> {

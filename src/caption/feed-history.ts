@@ -38,6 +38,7 @@ export function readFeedLines(lines: readonly string[], keep: number): FeedCapti
 export class FileFeedHistory implements FeedHistory {
   private readonly path: string;
   private writing: Promise<void> = Promise.resolve();
+  private folder: Promise<unknown> | undefined;
 
   constructor(
     stateDir: string,
@@ -68,8 +69,14 @@ export class FileFeedHistory implements FeedHistory {
   }
 
   append(caption: FeedCaption): Promise<void> {
+    // The folder is made once, before the first caption, not at every one (tried again after a failure).
+    this.folder ??= mkdir(dirname(this.path), { recursive: true }).catch((err: unknown) => {
+      this.folder = undefined;
+      throw err;
+    });
+    const folder = this.folder;
     this.writing = this.writing
-      .then(() => mkdir(dirname(this.path), { recursive: true }))
+      .then(() => folder)
       .then(() => appendFile(this.path, `${JSON.stringify(caption)}\n`))
       .catch((err: unknown) => this.log.warn({ path: this.path, err: errorMessage(err) }, 'caption page history not written: a restart would lose this caption from the page'));
     return this.writing;

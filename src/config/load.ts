@@ -96,11 +96,11 @@ export function checkConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 }
 
 /**
- * A key written twice in one mapping, found in one pass: the parser's own check compares every key with every other
+ * The first key written twice in one mapping, found in one pass: the parser's own check compares every key with every other
  * (40 000 keys took 24 s).
  */
-function duplicateKeys(doc: Document, lines: LineCounter): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
+function duplicateKey(doc: Document, lines: LineCounter): ConfigProblem | undefined {
+  let found: ConfigProblem | undefined;
   visit(doc, {
     Map(_key, node) {
       const seen = new Set<string>();
@@ -111,21 +111,26 @@ function duplicateKeys(doc: Document, lines: LineCounter): ConfigProblem[] {
           continue;
         }
         const position = isScalar(pair.key) && pair.key.range ? lines.linePos(pair.key.range[0]) : undefined;
-        problems.push({ path: '', line: position?.line, column: position?.col, message: `YAML syntax: map keys must be unique ("${key.slice(0, 40)}" is written twice)` });
+        found = { path: '', line: position?.line, column: position?.col, message: `YAML syntax: map keys must be unique ("${key.slice(0, 40)}" is written twice)` };
+        return visit.BREAK;
       }
     },
   });
-  return problems.slice(0, 1);
+  return found;
+}
+
+/** The problem of a config larger than it may be. */
+function tooLarge(file: string, bytes: number): ConfigError {
+  return new ConfigError(file, [{ path: '', message: `the config is ${Math.ceil(bytes / 1024)} KiB, more than the ${MAX_CONFIG_BYTES / 1024} KiB a config may be (one meeting takes a few hundred bytes; an account's meetings come from accountMeetings)` }]);
 }
 
 function parse(text: string, file: string, env: NodeJS.ProcessEnv): { config: Config; locate: (path: (string | number)[], message: string) => ConfigProblem } {
-  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
-    throw new ConfigError(file, [{ path: '', message: `the config is ${Math.ceil(Buffer.byteLength(text) / 1024)} KiB, more than the ${MAX_CONFIG_BYTES / 1024} KiB a config may be (one meeting takes a few hundred bytes; an account's meetings come from accountMeetings)` }]);
-  }
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_CONFIG_BYTES) throw tooLarge(file, bytes);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
-  const duplicates = doc.errors.length === 0 ? duplicateKeys(doc, lines) : [];
-  if (duplicates.length > 0) throw new ConfigError(file, duplicates);
+  const duplicate = doc.errors.length === 0 ? duplicateKey(doc, lines) : undefined;
+  if (duplicate) throw new ConfigError(file, [duplicate]);
   if (doc.errors.length > 0) {
     // After the first syntax error the parser reports the rest of the file as noise: the first one is the news.
     const first = doc.errors[0]!;
@@ -171,7 +176,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     // A file far too large is not read whole: its size says so first.
     const size = statSync(file).size;
-    if (size > MAX_CONFIG_BYTES * 4) throw new ConfigError(file, [{ path: '', message: `the config is ${Math.ceil(size / 1024)} KiB, more than the ${MAX_CONFIG_BYTES / 1024} KiB a config may be` }]);
+    if (size > MAX_CONFIG_BYTES * 4) throw tooLarge(file, size);
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;

@@ -87,13 +87,14 @@ export class CaptionPages {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...SECURITY_HEADERS }).end(page);
       return true;
     }
-    const refusal = this.refusal(req, url, where);
+    const address = this.addressOf(req);
+    const refusal = this.refusal(req, url, where, address);
     if (refusal) {
       json(res, refusal.status, { error: refusal.reason });
       return true;
     }
-    this.hold(() => res.once('close', this.release));
-    if ('feed' in where) this.stream(req, res, where.feed, afterSeq(req.headers['last-event-id'] ?? url.searchParams.get('after')));
+    this.holdUntilClosed(res);
+    if ('feed' in where) this.stream(req, res, where.feed, afterSeq(req.headers['last-event-id'] ?? url.searchParams.get('after')), address);
     else this.elsewhere!.relay.events(req, res, url.pathname, url.searchParams.get('after') ?? undefined, where.remote);
     return true;
   }
@@ -119,13 +120,13 @@ export class CaptionPages {
       refuseUpgrade(socket, 404, 'no caption page for that meeting here');
       return true;
     }
-    const refusal = this.refusal(req, url, where);
+    const address = this.addressOf(req);
+    const refusal = this.refusal(req, url, where, address);
     if (refusal) {
       refuseUpgrade(socket, refusal.status, refusal.reason);
       return true;
     }
-    this.hold(() => socket.once('close', this.release));
-    const address = this.addressOf(req);
+    this.holdUntilClosed(socket);
     if ('feed' in where) this.wss.handleUpgrade(req, socket, head, (ws) => this.socket(ws, where.feed, afterSeq(url.searchParams.get('after')), address));
     else this.elsewhere!.relay.feed(req, socket, head, url.pathname, url.searchParams.get('after') ?? undefined, where.remote, this.wss);
     return true;
@@ -137,18 +138,10 @@ export class CaptionPages {
     for (const ws of this.wss.clients) closeSocket(ws, 1001, 'server shutting down');
   }
 
-  /** Counts one more reader served until `untilClosed` releases it. */
-  private hold(untilClosed: () => void): void {
+  /** Counts one more reader served until its connection closes. */
+  private holdUntilClosed(connection: { once(event: 'close', listener: () => void): unknown }): void {
     this.active += 1;
-    untilClosed();
-  }
-
-  private readonly release = (): void => {
-    this.active -= 1;
-  };
-
-  get readerCount(): number {
-    return this.active;
+    connection.once('close', () => (this.active -= 1));
   }
 
   /** The key a reader's address is counted under for its page's per-address share (an IPv6 /64 is one client). */
@@ -160,25 +153,25 @@ export class CaptionPages {
    * Why a reader is refused: a wrong or missing viewer token (throttled per client, apart from ingest and admin), the
    * process's reader budget spent, or a full page or the address's share of it (here only).
    */
-  private refusal(req: IncomingMessage, url: URL, where: PageLocation): { status: number; reason: string } | undefined {
+  private refusal(req: IncomingMessage, url: URL, where: PageLocation, address: string): { status: number; reason: string } | undefined {
     const expected = where.token;
     if (expected !== undefined) {
-      const remote = this.guard.clientAddress(req);
-      if (this.guard.throttle.blocked(remote)) return { status: 429, reason: 'too many failed attempts; try again in a minute' };
+      // `address` is already the throttle's key (an IPv6 /64 is one client): the lockout and the share count alike.
+      if (this.guard.throttle.blocked(address)) return { status: 429, reason: 'too many failed attempts; try again in a minute' };
       const given = presentedToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
       if (given === undefined || !tokensMatch(given, expected)) {
-        this.guard.throttle.fail(remote);
+        this.guard.throttle.fail(address);
         return { status: 401, reason: given === undefined ? 'this caption page needs its viewer token' : 'wrong viewer token' };
       }
     }
     const budget = this.guard.budget?.maxReaders;
     if (budget !== undefined && this.active >= budget) return { status: 503, reason: `this bridge serves ${budget} readers, the most it takes: try again later` };
-    const full = 'feed' in where ? where.feed.refusal(this.addressOf(req)) : undefined;
+    const full = 'feed' in where ? where.feed.refusal(address) : undefined;
     return full ? { status: 503, reason: full } : undefined;
   }
 
   /** Server-sent events: `caption` events (id = seq, so a reconnecting page resumes where it was), then `end`. */
-  private stream(req: IncomingMessage, res: ServerResponse, feed: CaptionFeed, after: number): void {
+  private stream(req: IncomingMessage, res: ServerResponse, feed: CaptionFeed, after: number, address: string): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -202,7 +195,7 @@ export class CaptionPages {
         res.end(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`);
       },
     };
-    const joined = feed.join(reader, after, this.addressOf(req));
+    const joined = feed.join(reader, after, address);
     if ('refused' in joined) {
       res.end(`event: refused\ndata: ${JSON.stringify({ reason: joined.refused })}\n\n`);
       return;

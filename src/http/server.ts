@@ -92,9 +92,7 @@ export class HttpServer {
     adminToken?: string;
     /** Shared with the ingest, so guessing at either counts against the same address. */
     throttle?: FailureThrottle;
-    /** Wrong viewer tokens, counted apart from the ingest and admin tokens'. */
-    readerThrottle?: FailureThrottle;
-    /** How many readers the whole process takes (http.maxReaders), and how many of a page's one address may hold. */
+    /** How many readers the whole process takes (http.maxReaders). */
     readerBudget?: ReaderBudget;
     /** The meetings the operator console watches and steers (it needs adminToken). */
     controls?: () => readonly MeetingControl[];
@@ -115,7 +113,7 @@ export class HttpServer {
     // Readers' wrong viewer tokens are counted apart: the audience (often behind the same NAT as the mixer) holds the
     // least trusted token, and guessing at it must never lock the mixer out of ingest or the operator out of admin.
     const budget = options.readerBudget ?? { maxReaders: DEFAULT_MAX_READERS };
-    this.pages = options.captionFeeds && new CaptionPages(options.captionFeeds, { throttle: options.readerThrottle ?? new FailureThrottle(), clientAddress: this.clientAddress, log: this.log, budget }, elsewhere);
+    this.pages = options.captionFeeds && new CaptionPages(options.captionFeeds, { throttle: new FailureThrottle(), clientAddress: this.clientAddress, log: this.log, budget }, elsewhere);
     this.console = new OperatorConsole({
       meetings: options.controls ?? (() => []),
       adminRefusal: this.adminToken === undefined ? undefined : (req) => this.adminRefusal(req),

@@ -3,7 +3,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { WEBHOOK_WINDOW_MS, type SeenSignatures } from './webhook.js';
+import { SeenInWindow, type SeenSignatures } from './webhook.js';
 
 /** What is stored of a signature: its hash (the signature itself is an HMAC of a body, no secret, but no need to keep it). */
 export function signatureKey(signature: string): string {
@@ -11,29 +11,29 @@ export function signatureKey(signature: string): string {
 }
 
 /**
- * Webhook signatures accepted within the window, in the state dir (webhooks-seen.jsonl), so a signed event replayed
+ * Webhook signatures accepted within the window, in the state dir (webhooks-seen.txt), so a signed event replayed
  * after a restart is refused as it was before. Read once at start (what is older than the window is dropped then),
  * appended on each accepted webhook; a file that cannot be written is logged and memory decides.
  */
 export class FileSeenSignatures implements SeenSignatures {
-  private readonly seen = new Map<string, number>();
+  private readonly seen: SeenInWindow;
   private linesWritten = 0;
 
   constructor(
     private readonly path: string,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
+    this.seen = new SeenInWindow(now);
     let text = '';
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ path, err: errorMessage(err) }, 'webhook replay record unreadable: replays from before the restart are refused only by their timestamp');
     }
-    const cutoff = this.now() - WEBHOOK_WINDOW_MS;
     for (const line of text.split('\n')) {
       const [key, at] = line.split(' ');
-      if (key && /^[0-9a-f]{32}$/.test(key) && Number(at) >= cutoff) this.seen.set(key, Number(at));
+      if (key && /^[0-9a-f]{32}$/.test(key) && Number.isFinite(Number(at))) this.seen.add(key, Number(at));
     }
     this.rewrite();
   }
@@ -41,9 +41,10 @@ export class FileSeenSignatures implements SeenSignatures {
   /** The file holds only what is within the window (at start, and when appends have doubled it). */
   private rewrite(): void {
     try {
+      const kept = this.seen.entries();
       mkdirSync(dirname(this.path), { recursive: true });
-      writeFileSync(this.path, [...this.seen].map(([key, at]) => `${key} ${at}\n`).join(''));
-      this.linesWritten = this.seen.size;
+      writeFileSync(this.path, kept.map(([key, at]) => `${key} ${at}\n`).join(''));
+      this.linesWritten = kept.length;
     } catch (err) {
       this.log.warn({ path: this.path, err: errorMessage(err) }, 'webhook replay record not writable');
     }
@@ -51,10 +52,7 @@ export class FileSeenSignatures implements SeenSignatures {
 
   async firstTime(signature: string, sentAt: number): Promise<boolean> {
     const key = signatureKey(signature);
-    const cutoff = this.now() - WEBHOOK_WINDOW_MS;
-    for (const [old, at] of this.seen) if (at < cutoff) this.seen.delete(old);
-    if (this.seen.has(key)) return false;
-    this.seen.set(key, sentAt);
+    if (!this.seen.add(key, sentAt)) return false;
     if (this.linesWritten > this.seen.size * 2 + 1_000) return this.rewrite(), true;
     try {
       appendFileSync(this.path, `${key} ${sentAt}\n`);

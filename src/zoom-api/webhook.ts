@@ -31,10 +31,49 @@ export const WEBHOOK_WINDOW_MS = 5 * 60_000;
 /**
  * Signatures already accepted, kept beyond this process: in the state dir (a restart), in etcd (a fleet, where a
  * replay may reach another process). `firstTime` records a signature and says whether it was new; a store that
- * cannot answer says undefined, and the process's own memory decides.
+ * cannot answer (etcd away) says undefined, and the others decide (seenEverywhere).
  */
 export interface SeenSignatures {
   firstTime(signature: string, sentAt: number): Promise<boolean | undefined>;
+}
+
+/**
+ * Signatures (or their keys) accepted within the window, in memory: the verifier's own record, and what a store that
+ * keeps them beyond the process (the state dir) holds while it runs. Checked and recorded in one synchronous step, so
+ * a second delivery of the same request, arriving meanwhile, is caught.
+ */
+export class SeenInWindow implements SeenSignatures {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Records `key`; false when it was recorded already within the window. */
+  add(key: string, sentAt: number): boolean {
+    this.forgetOld();
+    if (this.seen.has(key)) return false;
+    this.seen.set(key, sentAt);
+    return true;
+  }
+
+  /** What is within the window now. */
+  entries(): [string, number][] {
+    this.forgetOld();
+    return [...this.seen];
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  async firstTime(signature: string, sentAt: number): Promise<boolean> {
+    return this.add(signature, sentAt);
+  }
+
+  /** A signature older than the window would be refused as stale anyway. */
+  private forgetOld(): void {
+    const cutoff = this.now() - WEBHOOK_WINDOW_MS;
+    for (const [key, sentAt] of this.seen) if (sentAt < cutoff) this.seen.delete(key);
+  }
 }
 
 /**
@@ -44,12 +83,11 @@ export interface SeenSignatures {
  * anyone an HMAC of their choosing, that is, a valid signature for any body.
  */
 export class ZoomWebhookVerifier {
-  private readonly seen = new Map<string, number>();
-
   constructor(
     private readonly secret: string,
     private readonly now: () => number = Date.now,
-    private readonly remembered?: SeenSignatures,
+    /** Where accepted signatures are recorded: this process's memory by default; the state dir and etcd in the daemon. */
+    private readonly seen: SeenSignatures = new SeenInWindow(now),
   ) {}
 
   async verify(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Promise<WebhookVerdict> {
@@ -63,10 +101,7 @@ export class ZoomWebhookVerifier {
     if (!Number.isFinite(sentAt) || Math.abs(this.now() - sentAt) > WEBHOOK_WINDOW_MS) {
       return { ok: false, status: 401, reason: 'stale timestamp' };
     }
-    this.forgetOld();
-    if (this.seen.has(signature)) return { ok: false, status: 409, reason: 'replayed request' };
-    this.seen.set(signature, sentAt);
-    if ((await this.remembered?.firstTime(signature, sentAt)) === false) return { ok: false, status: 409, reason: 'replayed request' };
+    if ((await this.seen.firstTime(signature, sentAt)) === false) return { ok: false, status: 409, reason: 'replayed request' };
     let event: ZoomWebhookEvent;
     try {
       event = JSON.parse(rawBody.toString('utf8')) as ZoomWebhookEvent;
@@ -92,12 +127,6 @@ export class ZoomWebhookVerifier {
 
   private hmac(message: string): string {
     return createHmac('sha256', this.secret).update(message).digest('hex');
-  }
-
-  /** A signature older than the window would be refused as stale anyway. */
-  private forgetOld(): void {
-    const cutoff = this.now() - WEBHOOK_WINDOW_MS;
-    for (const [signature, sentAt] of this.seen) if (sentAt < cutoff) this.seen.delete(signature);
   }
 }
 

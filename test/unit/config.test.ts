@@ -144,6 +144,15 @@ meetings:
     ]);
   });
 
+  it('bounds what a config may cost to read: its size, the environment it expands to, and a key written twice', () => {
+    const meeting = 'meetings:\n  - { id: a, source: { type: websocket, token: t }, captions: [ { stdout: {} } ] }\n';
+    expect(configProblems(`${meeting}x: 1\ny: 2\nx: 3\n`)).toEqual(['5:1 : YAML syntax: map keys must be unique ("x" is written twice)']);
+    const tooBig = configProblems(`${meeting}${'# padding to make the file large\n'.repeat(9_000)}`);
+    expect(tooBig).toEqual([expect.stringMatching(/: the config is 2\d\d KiB, more than the 256 KiB a config may be/)]);
+    const expanded = configProblems(`${meeting}big: [${Array.from({ length: 20 }, () => '"${BIG}"').join(', ')}]\n`, { BIG: 'b'.repeat(100_000) });
+    expect(expanded[0]).toMatch(/big\[10\]: the environment's values make the config larger than 1024 KiB \(\$\{BIG\} here\)/);
+  });
+
   it('does not print an unknown engine value that looks like a key', () => {
     const engine = (value: string): string => configProblems(`meetings:\n  - { id: a, source: { type: websocket, token: t }, asr: { engine: "${value}" }, captions: [ { stdout: {} } ] }\n`).join('\n');
     expect(engine('whisper')).toContain('unknown engine "whisper"');
