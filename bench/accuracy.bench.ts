@@ -6,9 +6,17 @@ import { POCKETSPHINX_PROFILES, type PocketsphinxProfile } from '../src/asr/pock
 import type { DisplayMode } from '../src/display/types.js';
 import { alignWords, normalizeWords, wordErrorRate } from '../src/util/wer.js';
 import { freePort, startDaemonProcess } from '../test/helpers/daemon-process.js';
+import type { RecognizedWord } from '../src/asr/types.js';
 import { FakeAssemblyAi } from '../test/helpers/fake-assemblyai.js';
+import { FakeAwsTranscribe } from '../test/helpers/fake-aws-transcribe.js';
 import { FakeDeepgram } from '../test/helpers/fake-deepgram.js';
+import { PocketsphinxHearing, type EngineStandIn } from '../test/helpers/fake-engine-server.js';
+import { FakeGoogleSpeech } from '../test/helpers/fake-google-speech.js';
 import { FakeOpenAiRealtime } from '../test/helpers/fake-openai-realtime.js';
+import { FakeSpeechmatics } from '../test/helpers/fake-speechmatics.js';
+import { FakeVoskServer } from '../test/helpers/fake-vosk-server.js';
+import { FakeWhisperLive } from '../test/helpers/fake-whisperlive.js';
+import { scriptOf, ScriptedHearing, type ScriptedUtterance } from '../test/helpers/scripted-hearing.js';
 import { FakeZoom } from '../test/helpers/fake-zoom.js';
 import { freshText, viewerStats } from '../test/helpers/viewer.js';
 import { streamAudio } from '../test/helpers/ws-client.js';
@@ -33,35 +41,56 @@ const MODES = (process.env.BENCH_MODES ?? 'blocks,rollup').split(',') as Display
 const MEETINGS = Number(process.env.BENCH_MEETINGS ?? 1);
 const CORPUS = (process.env.BENCH_CORPUS ?? 'meeting') as CorpusName;
 const ENGINE = process.env.BENCH_ENGINE ?? 'pocketsphinx';
+/**
+ * BENCH_HEARING: what hears the audio behind a cloud protocol's stand-in: engine (pocketsphinx, real recognition) or
+ * script (a perfect engine that knows the corpus: every word right, as its audio arrives; see ScriptedHearing), so
+ * every word lost, doubled or changed is the bridge's own.
+ */
+const HEARING = (process.env.BENCH_HEARING ?? 'engine') as 'engine' | 'script';
 // The stand-ins' recognizer keeps the library's own search by default (its partials revise more), so their runs
 // compare with the earlier ones; BENCH_PROFILE=fast puts the embedded default behind the protocol instead.
 const DEFAULT_PROFILE: PocketsphinxProfile = ENGINE === 'pocketsphinx' ? 'fast' : 'balanced';
 const PROFILE = (process.env.BENCH_PROFILE ?? DEFAULT_PROFILE) as PocketsphinxProfile;
 
+/**
+ * Each cloud protocol's stand-in, and the meeting's asr block that reaches it (the daemon's environment too, for an
+ * engine whose credentials come from there).
+ */
+const PROTOCOLS: Record<string, () => { service: EngineStandIn; asr: (url: string) => string; env?: NodeJS.ProcessEnv }> = {
+  deepgram: () => ({ service: new FakeDeepgram('bench-key'), asr: (url) => `{ engine: deepgram, apiKey: bench-key, url: "${url}/v1/listen" }` }),
+  assemblyai: () => ({ service: new FakeAssemblyAi('bench-key'), asr: (url) => `{ engine: assemblyai, apiKey: bench-key, url: "${url}" }` }),
+  // gpt-4o-transcribe's timing (a turn's text once it is committed) or gpt-realtime-whisper's (deltas as it is said).
+  openai: () => ({
+    service: new FakeOpenAiRealtime('bench-key', { deltas: 'after-commit' }),
+    asr: (url) => `{ engine: openai-realtime, apiKey: bench-key, model: gpt-4o-transcribe, url: "${url}/v1/realtime?intent=transcription" }`,
+  }),
+  'openai-streaming': () => ({
+    service: new FakeOpenAiRealtime('bench-key', { deltas: 'streaming' }),
+    asr: (url) => `{ engine: openai-realtime, apiKey: bench-key, model: gpt-realtime-whisper, url: "${url}/v1/realtime?intent=transcription" }`,
+  }),
+  speechmatics: () => ({ service: new FakeSpeechmatics('bench-key'), asr: (url) => `{ engine: speechmatics, apiKey: bench-key, url: "${url}/v2" }` }),
+  whisperlive: () => ({ service: new FakeWhisperLive(), asr: (url) => `{ engine: whisperlive, url: "${url}" }` }),
+  'vosk-server': () => ({ service: new FakeVoskServer(), asr: (url) => `{ engine: vosk-server, url: "${url}" }` }),
+  'aws-transcribe': () => ({
+    service: new FakeAwsTranscribe('AKIDBENCH'),
+    asr: (url) => `{ engine: aws-transcribe, region: us-east-1, url: "${url.replace(/^ws:/, 'http:')}" }`,
+    env: { AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench-secret' },
+  }),
+  'google-speech': () => ({
+    service: new FakeGoogleSpeech('bench-key'),
+    asr: (url) => `{ engine: google-speech, project: caption-bridge-bench, apiKey: bench-key, url: "${url.replace(/^ws:/, 'http:')}" }`,
+  }),
+};
+
 /** The meeting's asr block for the event source, and the stand-in service it needs (stopped after the run). */
-async function eventSource(): Promise<{ asr: string; stop: () => Promise<void> }> {
+async function eventSource(script: ScriptedUtterance[]): Promise<{ asr: string; env?: NodeJS.ProcessEnv; stop: () => Promise<void> }> {
   if (ENGINE === 'pocketsphinx') return { asr: `{ profile: ${PROFILE} }`, stop: async () => {} };
-  if (ENGINE === 'deepgram') {
-    const service = new FakeDeepgram('bench-key');
-    service.searchArgs = POCKETSPHINX_PROFILES[PROFILE];
-    const url = await service.start();
-    return { asr: `{ engine: deepgram, apiKey: bench-key, url: "${url}/v1/listen" }`, stop: () => service.stop() };
-  }
-  if (ENGINE === 'assemblyai') {
-    const service = new FakeAssemblyAi('bench-key');
-    service.searchArgs = POCKETSPHINX_PROFILES[PROFILE];
-    const url = await service.start();
-    return { asr: `{ engine: assemblyai, apiKey: bench-key, url: "${url}" }`, stop: () => service.stop() };
-  }
-  if (ENGINE === 'openai' || ENGINE === 'openai-streaming') {
-    // gpt-4o-transcribe's timing (a turn's text once it is committed) or gpt-realtime-whisper's (deltas as it is said).
-    const service = new FakeOpenAiRealtime('bench-key', { deltas: ENGINE === 'openai' ? 'after-commit' : 'streaming' });
-    service.searchArgs = POCKETSPHINX_PROFILES[PROFILE];
-    const url = await service.start();
-    const model = ENGINE === 'openai' ? 'gpt-4o-transcribe' : 'gpt-realtime-whisper';
-    return { asr: `{ engine: openai-realtime, apiKey: bench-key, model: ${model}, url: "${url}/v1/realtime?intent=transcription" }`, stop: () => service.stop() };
-  }
-  throw new Error(`BENCH_ENGINE: pocketsphinx, deepgram, assemblyai, openai or openai-streaming, not ${ENGINE}`);
+  const protocol = PROTOCOLS[ENGINE];
+  if (!protocol) throw new Error(`BENCH_ENGINE: pocketsphinx or ${Object.keys(PROTOCOLS).join(', ')}, not ${ENGINE}`);
+  const { service, asr, env } = protocol();
+  service.hears = HEARING === 'script' ? () => new ScriptedHearing(script) : () => new PocketsphinxHearing(POCKETSPHINX_PROFILES[PROFILE]);
+  const url = await service.start();
+  return { asr: asr(url), env, stop: () => service.stop() };
 }
 
 interface DeepgramResult {
@@ -77,12 +106,13 @@ async function measure(corpus: Corpus, mode: DisplayMode): Promise<Record<string
   const dir = await mkdtemp(join(tmpdir(), 'cb-accuracy-'));
   const port = await freePort();
   const config = join(dir, 'bench.yaml');
-  const source = await eventSource();
+  const script = scriptOf(corpus.samples, corpus.segments);
+  const source = await eventSource(script);
   const meetings = urls.map(
     (url, i) => `  - id: bench-${i}\n    source: { type: websocket, token: bench-token-${i} }\n    asr: ${source.asr}\n    archive: false\n    captions: [ { zoom: { url: "${url}", display: ${mode} } } ]\n`,
   );
   await writeFile(config, `log: { level: warn }\nhttp: { host: 127.0.0.1, port: ${port} }\nstate: { dir: ${dir} }\nmeetings:\n${meetings.join('')}`);
-  const daemon = await startDaemonProcess(config, port);
+  const daemon = await startDaemonProcess(config, port, source.env);
   const outcomes = await Promise.all(
     zooms.map((_, i) => streamAudio(`ws://127.0.0.1:${port}/v1/listen?meeting=bench-${i}&interim_results=false`, corpus.samples, { token: `bench-token-${i}` })),
   );
@@ -90,7 +120,8 @@ async function measure(corpus: Corpus, mode: DisplayMode): Promise<Record<string
   await source.stop();
   await Promise.all(zooms.map((zoom) => zoom.stop()));
   await rm(dir, { recursive: true, force: true });
-  const offline = engineOffline(corpus.samples);
+  // When each word was said: the script's own times for a scripted hearing, else the engine's offline alignment.
+  const offline = HEARING === 'script' ? { words: script.flatMap((u) => u.words) } : engineOffline(corpus.samples);
   const rooms = zooms.map((zoom, i) => room(corpus, zoom, outcomes[i]!, offline));
   const loss = (r: Record<string, string | number>): number => Number(r['caption WER']) - Number(r['finals WER (floor)']);
   const worst = rooms.reduce((a, b) => (loss(b) > loss(a) ? b : a));
@@ -99,7 +130,7 @@ async function measure(corpus: Corpus, mode: DisplayMode): Promise<Record<string
   return MEETINGS === 1 ? worst : { ...worst, 'mean caption WER - finals WER over rooms': meanLoss.toFixed(3), 'worst room word latency p95': `${worstP95} ms`, rooms: MEETINGS };
 }
 
-function room(corpus: Corpus, zoom: FakeZoom, outcome: Awaited<ReturnType<typeof streamAudio>>, offline: ReturnType<typeof engineOffline>): Record<string, string | number> {
+function room(corpus: Corpus, zoom: FakeZoom, outcome: Awaited<ReturnType<typeof streamAudio>>, offline: { words: RecognizedWord[] }): Record<string, string | number> {
   const finals = (outcome.messages as DeepgramResult[])
     .filter((m) => m.type === 'Results' && m.is_final)
     .map((m) => m.channel?.alternatives?.[0]?.transcript ?? '')
@@ -142,8 +173,8 @@ it('caption accuracy against the same run\'s engine finals, blocks and roll-up, 
   };
   const measures = Object.keys(Object.values(results)[0]!);
   report(
-    ['accuracy', ENGINE === 'pocketsphinx' ? '' : ENGINE, PROFILE === DEFAULT_PROFILE ? '' : PROFILE, CORPUS === 'meeting' ? '' : CORPUS, MEETINGS === 1 ? '' : `${MEETINGS}-meetings`].filter(Boolean).join('-'),
+    ['accuracy', ENGINE === 'pocketsphinx' ? '' : ENGINE, HEARING === 'script' ? 'perfect-engine' : '', PROFILE === DEFAULT_PROFILE ? '' : PROFILE, CORPUS === 'meeting' ? '' : CORPUS, MEETINGS === 1 ? '' : `${MEETINGS}-meetings`].filter(Boolean).join('-'),
     measures.map((measure) => ({ measure, ...Object.fromEntries(Object.entries(results).map(([c, r]) => [c, r[measure]!])), target: targets[measure] ?? '' })),
-    { rounds: ROUNDS, profile: PROFILE, meetings: MEETINGS, corpus: CORPUS, engine: ENGINE },
+    { rounds: ROUNDS, profile: PROFILE, meetings: MEETINGS, corpus: CORPUS, engine: ENGINE, hearing: HEARING },
   );
 });

@@ -49,8 +49,8 @@ export interface Corpus {
   samples: Int16Array;
   transcript: string;
   speechSeconds: number;
-  /** Sample offsets of each segment, for reporting. */
-  segments: { kind: string; start: number; end: number }[];
+  /** Sample offsets of each segment and what is said in it (a scripted hearing's script, see scriptOf). */
+  segments: { kind: string; start: number; end: number; transcript: string }[];
 }
 
 function espeak(text: string, dir: string, index: number, wordsPerMinute: number): Int16Array {
@@ -120,7 +120,7 @@ function assemble(segments: readonly Segment[], pauses: readonly number[]): Corp
   let speech = 0;
   segments.forEach((segment, i) => {
     parts.push(segment.samples);
-    placed.push({ kind: segment.kind, start: offset, end: offset + segment.samples.length });
+    placed.push({ kind: segment.kind, start: offset, end: offset + segment.samples.length, transcript: segment.transcript });
     offset += segment.samples.length;
     speech += segment.samples.length / 16_000;
     const pause = roomNoise(pauses[i % pauses.length]!, i + 7);

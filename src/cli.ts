@@ -63,13 +63,14 @@ function check(file: string): number {
     const config = loadConfig(file);
     process.stdout.write(`${file}: OK (${config.meetings.length} meeting${config.meetings.length === 1 ? '' : 's'})\n`);
     const edition = config.zoomApi?.subAccountId ? 'master' : 'ordinary';
-    if (config.accountMeetings) {
+    const rtmsApp = config.rtmsApp ? 'the RTMS app (rtmsApp, a General app)' : 'the Zoom app (zoomApi)';
+    if (config.accountMeetings?.source.type === 'zoom-rtms') {
       const { hosts, topic } = config.accountMeetings;
       process.stdout.write(
-        'info: accountMeetings needs, in the Zoom app: Realtime Media Streams with meeting audio, started for every meeting to caption ' +
-          `(the account's RTMS auto-start setting, or a person); event subscriptions ${EVENT_SUBSCRIPTIONS.accountRtms('meeting').join(', ')} ` +
+        `info: accountMeetings needs: Realtime Media Streams in ${rtmsApp} with the scope meeting:read:meeting_audio, started for every ` +
+          `meeting to caption (the auto-start setting for that app, or a person); event subscriptions ${[...EVENT_SUBSCRIPTIONS.rtmsStream('meeting'), ...EVENT_SUBSCRIPTIONS.meetingLife('meeting')].join(', ')} in the same app ` +
           `(webinar.* for webinars), sent to https://<this host>/zoom/webhook; the scopes ${describeScopes('meetingCaptionToken', edition)}` +
-          `${hosts || topic !== undefined ? ` and ${describeScopes('meetingDetails', edition)} (to read a meeting's host and topic)` : ''}\n`,
+          `${hosts || topic !== undefined ? ` and ${describeScopes('meetingDetails', edition)} (to read a meeting's host and topic)` : ''} in the Server-to-Server app (zoomApi)\n`,
       );
     }
     config.meetings.forEach((meeting, m) => {
@@ -85,9 +86,9 @@ function check(file: string): number {
       if (meeting.source.type !== 'zoom-rtms') return;
       const { kind } = targetOf(meeting.source)!;
       process.stdout.write(
-        `info: meetings[${m}].source: zoom-rtms needs, in the Zoom app: Realtime Media Streams turned on with meeting audio; event ` +
-          `subscriptions ${EVENT_SUBSCRIPTIONS.rtms(kind).join(', ')}, sent to https://<this host>/zoom/webhook; the scope ` +
-          `${describeScopes(featureOf(kind, 'Details'), edition)} (to tell which meeting a stream belongs to); ` +
+        `info: meetings[${m}].source: zoom-rtms needs: Realtime Media Streams in ${rtmsApp} with the scope ${kind}:read:${kind}_audio; ` +
+          `event subscriptions ${[...EVENT_SUBSCRIPTIONS.rtmsStream(kind), `${kind}.started`].join(', ')} in the same app, sent to https://<this host>/zoom/webhook; the scope ` +
+          `${describeScopes(featureOf(kind, 'Details'), edition)} in the Server-to-Server app (to tell which meeting a stream belongs to); ` +
           'and the host (or an auto-start setting) starting the app in the meeting\n',
       );
     });

@@ -14,7 +14,7 @@ import { HttpServer } from './http/server.js';
 import { locateFfmpeg } from './ingest/ffmpeg.js';
 import { RtmpIngest } from './ingest/rtmp.js';
 import { WebSocketIngest } from './ingest/websocket.js';
-import { streamRefusal } from './pipeline/capacity.js';
+import { EventLoopDelay, streamRefusal } from './pipeline/capacity.js';
 import type { Logger } from './log.js';
 import { BridgeMetrics } from './metrics.js';
 import { ZoomApiClient } from './zoom-api/client.js';
@@ -62,9 +62,11 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const zoomApi = config.zoomApi ? new ZoomApiClient(config.zoomApi, log) : undefined;
   let current = config;
   let stopping: Promise<void> | undefined;
-  // RTMS handshakes are signed with the Zoom app's own client id and secret.
-  const rtms = config.zoomApi
-    ? { clientId: config.zoomApi.clientId, clientSecret: config.zoomApi.clientSecret, allowedHosts: config.zoomApi.rtmsHosts, ...rtmsOptions }
+  // RTMS handshakes are signed with the client id and secret of the app that has RTMS: the General app Zoom issues it
+  // to (rtmsApp), or the Server-to-Server app where one app does both.
+  const rtmsApp = config.rtmsApp ?? config.zoomApi;
+  const rtms = rtmsApp
+    ? { clientId: rtmsApp.clientId, clientSecret: rtmsApp.clientSecret, allowedHosts: [...(config.zoomApi?.rtmsHosts ?? []), ...(config.rtmsApp?.rtmsHosts ?? [])], ...rtmsOptions }
     : undefined;
   // A Video SDK session's stream is signed with the Video SDK app's key and secret.
   const videoSdkRtms = config.videoSdk
@@ -95,9 +97,11 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const meetings = (): MeetingView[] => registry.views();
   // One record of failed attempts for every port: guessing a token on one counts on the others.
   const throttle = new FailureThrottle();
+  // How late the event loop runs: with cloud engines, the first sign that this process is short of CPU.
+  const loopDelay = new EventLoopDelay().start();
   // When the machine cannot keep up, meetings under way go on and new ones are sent elsewhere (capacity.ts).
   // In a fleet, a publisher of a meeting running elsewhere brings it here (arriving.ts) unless this process cannot take it.
-  const refusal = (id: string): string | undefined => (fleet && !registry.get(id) ? fleet.publisherRefusal(id) : streamRefusal(meetings(), id));
+  const refusal = (id: string): string | undefined => (fleet && !registry.get(id) ? fleet.publisherRefusal(id) : streamRefusal(meetings(), id, loopDelay));
   const clientAddresses = new ClientAddresses(config.http.trustedProxies);
   const clientAddress = (req: IncomingMessage): string => clientAddresses.of(req);
   const acrossFleet = <T>(here: Routes<T>, routeOf: (config: MeetingConfig, pipeline: StreamTarget) => T | undefined): Routes<T> =>
@@ -123,18 +127,20 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   };
   const fleet: Fleet | undefined =
     config.fleet && etcd
-      ? new (await import('./fleet/fleet.js')).Fleet({ options: config.fleet, client: etcd.client, registry, configured: () => current.meetings, account, metrics, log, replacePublisher })
+      ? new (await import('./fleet/fleet.js')).Fleet({ options: config.fleet, client: etcd.client, registry, loopDelay, configured: () => current.meetings, account, metrics, log, replacePublisher })
       : undefined;
   const host: MeetingHost = fleet ?? new LocalMeetings(registry, account);
-  const webhookSecret = config.zoomApi?.webhookSecret;
+  // Both apps may send their events to /zoom/webhook, each signed with its own Secret Token.
+  const webhookSecrets = [config.zoomApi?.webhookSecret, config.rtmsApp?.webhookSecret].filter((secret): secret is string => Boolean(secret));
   // A signed webhook is taken once: not again after a restart (the state dir), nor by another process (etcd).
   const seenSignatures = (file: string): SeenSignatures => {
     const local = new FileSeenSignatures(join(current.state.dir, file), log);
     return etcd ? seenEverywhere(local, etcd.seenSignatures) : local;
   };
-  const webhook = webhookSecret
-    ? { verifier: new ZoomWebhookVerifier(webhookSecret, Date.now, seenSignatures('webhooks-seen.txt')), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { host, instances, account, log }) }
-    : undefined;
+  const webhook =
+    webhookSecrets.length > 0
+      ? { verifier: new ZoomWebhookVerifier(webhookSecrets, Date.now, seenSignatures('webhooks-seen.txt')), onEvent: (event: ZoomWebhookEvent) => onZoomEvent(event, { host, instances, account, log }) }
+      : undefined;
   const videoSdk = config.videoSdk;
   const sessions = videoSdk && new VideoSdkSessions({ host, api: new VideoSdkApi(videoSdk), log });
   const http = new HttpServer({
@@ -151,6 +157,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     clientAddress,
     fleet,
     captionFeeds: registry.captionFeeds,
+    loopDelay,
   });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
   const address = await http.listen(config.http.port, config.http.host).catch(async (err: unknown) => {
@@ -194,9 +201,9 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     },
     removeMeeting: (id) => registry.remove(id),
     async reload(next) {
-      const restartNeeded = (['http', 'rtmp', 'state', 'zoomApi'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
+      const restartNeeded = (['http', 'rtmp', 'state', 'zoomApi', 'rtmsApp'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
       if (restartNeeded.length > 0) log.warn({ sections: restartNeeded }, 'these config sections change only on restart');
-      current = { ...next, http: current.http, state: current.state, zoomApi: current.zoomApi };
+      current = { ...next, http: current.http, state: current.state, zoomApi: current.zoomApi, rtmsApp: current.rtmsApp };
       requireFfmpegFor(next.meetings);
       log.level = next.log.level;
       if (fleet) {
@@ -228,6 +235,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
         const wrapUp = AbortSignal.timeout(deadline.aborted ? SHUTDOWN_WRAP_UP_MS : SHUTDOWN_WRAP_UP_MS * 4);
         await Promise.race([Promise.all([flushed, http.close(), closingRtmp]), once(wrapUp, 'abort')]);
         etcd?.client.close();
+        loopDelay.close();
         log.info('stopped');
       })();
       return stopping;

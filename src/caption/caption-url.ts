@@ -36,6 +36,8 @@ export function parseCaptionUrl(raw: string, stateKey?: string): CaptionUrl {
   if (url.username || url.password) {
     throw new BridgeError('CAPTION_URL_INVALID', 'caption URL must not carry user credentials');
   }
+  const missing = missingZoomParts(url);
+  if (missing) throw new BridgeError('CAPTION_URL_INVALID', missing);
   const base = new URL(url.toString());
   for (const name of SENDER_PARAMS) base.searchParams.delete(name);
   const key = stateKey ?? hashKey(base.toString());
@@ -55,6 +57,22 @@ export function parseCaptionUrl(raw: string, stateKey?: string): CaptionUrl {
       return seqUrl.toString();
     },
   };
+}
+
+/** The signed parts every Caption URL from Zoom carries (the API token Zoom's Closed Caption menu copies). */
+const ZOOM_URL_PARTS = ['id', 'ns', 'expire', 'sparams', 'signature'];
+
+/**
+ * Why a Caption URL on Zoom's own hosts cannot work, or undefined: one cut off while copying lacks its last parts
+ * (the signature first), and Zoom would refuse every caption with 403. Said before the meeting, not found there.
+ */
+function missingZoomParts(url: URL): string | undefined {
+  if (!/(^|\.)(zoom\.us|zoomgov\.com)$/i.test(url.hostname)) return undefined;
+  const missing = ZOOM_URL_PARTS.filter((name) => !url.searchParams.get(name));
+  const signed = (url.searchParams.get('sparams') ?? '').split(',').filter((name) => name && !url.searchParams.get(name));
+  const gone = [...new Set([...missing, ...signed])];
+  if (gone.length === 0) return undefined;
+  return `caption URL has no ${gone.map((name) => `\`${name}\``).join(', ')}: it looks cut off. Copy the whole Caption URL again from the meeting (Captions: use a 3rd-party CC service, Copy the API token); its last part is the signature`;
 }
 
 /** Short, file-name-safe and irreversible: the state dir must not hold a usable caption URL. */

@@ -390,7 +390,7 @@ export class ZoomCaptionSender {
       }
       return {
         ok: false,
-        error: new BridgeError('ZOOM_HTTP_STATUS', `Zoom answered ${response.statusCode}: ${body.slice(0, 200).trim()}`),
+        error: new BridgeError('ZOOM_HTTP_STATUS', `Zoom answered ${response.statusCode}: ${body.slice(0, 200).trim()}${ZOOM_STATUS_MEANS[response.statusCode] ?? ''}`),
       };
     } catch (err) {
       if (this.halted) return { ok: false, error: new BridgeError('CLOSED', 'the sender closed while the request was under way') };
@@ -414,6 +414,13 @@ export class ZoomCaptionSender {
     this.stats.clockOffsetMs = Math.round(best.offsetMs);
   }
 }
+
+/** What Zoom's caption API means by a status (its REST API document), for whoever reads the log or `post`'s output. */
+const ZOOM_STATUS_MEANS: Record<number, string> = {
+  400: ' (Zoom: the meeting has not started, or has ended)',
+  403: ' (Zoom refuses this Caption URL: it has expired, belongs to another meeting, or was cut off while copying; get a new one from the meeting)',
+  405: ' (Zoom: not a POST; a proxy on the way may have changed the request)',
+};
 
 function lineCount(text: string): number {
   return text.split('\n').length;

@@ -95,7 +95,7 @@ const accountMeetings = z
   })
   .transform(withDisplayDefaults);
 
-export const configSchema = z
+const configObject = z
   .strictObject({
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
     http: z
@@ -120,7 +120,11 @@ export const configSchema = z
       .default({ host: '0.0.0.0', port: 8080, adminToken: undefined, trustedProxies: [], allowedOrigins: [], maxReaders: DEFAULT_MAX_READERS }),
     rtmp: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(1935) }).optional(),
     state: z.strictObject({ dir: z.string().default('./state') }).default({ dir: './state' }),
-    /** A Zoom Server-to-Server OAuth app: fetches Caption URLs for meetingId/webinarId and takes webhooks. */
+    /**
+     * A Zoom Server-to-Server OAuth app: the account-level API (Caption URLs for meetingId/webinarId and account
+     * meetings, meeting reads, live streams) and its webhooks. Without rtmsApp, its client id and secret also sign
+     * the RTMS handshake (where Zoom lets one app do both).
+     */
     zoomApi: z
       .strictObject({
         accountId: z.string(),
@@ -142,6 +146,19 @@ export const configSchema = z
         rtmsHosts: z.array(z.string().regex(/^[^\s/:]+$|^\[[0-9a-f:]+\]$/i, 'a host name or address, without scheme or port')).default([]),
       })
       .optional(),
+    /**
+     * The Zoom General app that has Realtime Media Streams (Zoom issues RTMS to General apps): its client id and
+     * secret sign the RTMS handshake, and Zoom signs its RTMS webhooks with its own Secret Token. See docs/zoom.md.
+     */
+    rtmsApp: z
+      .strictObject({
+        clientId: z.string(),
+        clientSecret: z.string(),
+        webhookSecret: z.string(),
+        /** As zoomApi.rtmsHosts: hosts besides Zoom's that RTMS server URLs may name (a stand-in). */
+        rtmsHosts: z.array(z.string().regex(/^[^\s/:]+$|^\[[0-9a-f:]+\]$/i, 'a host name or address, without scheme or port')).default([]),
+      })
+      .optional(),
     accountMeetings: accountMeetings.optional(),
     /**
      * A Zoom Video SDK app, for zoom-videosdk sources: its SDK key and secret sign the RTMS handshake and the Video
@@ -160,145 +177,109 @@ export const configSchema = z
     /** Several processes sharing the meetings through etcd (see docs/scale-out.md); omitted: this process runs them all. */
     fleet: fleetOptions.optional(),
     meetings: z.array(meeting).default([]),
-  })
-  .superRefine((config, ctx) => {
-    if (config.meetings.length === 0 && !config.accountMeetings) {
-      ctx.addIssue({ code: 'custom', path: ['meetings'], message: 'at least one meeting (or accountMeetings, to caption the account\'s meetings as Zoom streams them)' });
-    }
-    if (config.accountMeetings?.source.type === 'zoom-livestream' && !config.rtmp) {
-      ctx.addIssue({ code: 'custom', path: ['accountMeetings', 'source', 'type'], message: 'zoom-livestream needs the RTMP listener Zoom pushes to: add rtmp: { port: 1935 } at the top level' });
-    }
-    if (config.fleet?.etcd.password && !config.fleet.etcd.username) {
-      ctx.addIssue({ code: 'custom', path: ['fleet', 'etcd', 'password'], message: 'a password needs the username it belongs to (fleet.etcd.username)' });
-    }
-    config.meetings.forEach((m, index) => {
-      if (m.source.type === 'zoom-videosdk' && !config.videoSdk) {
-        ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'type'], message: 'zoom-videosdk needs a videoSdk section with the Video SDK app\'s key, secret and webhookSecret' });
-      }
-    });
-    if (config.accountMeetings && !config.zoomApi?.webhookSecret) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['accountMeetings'],
-        message: 'accountMeetings learns of meetings from Zoom webhooks and fetches their Caption URLs: add a zoomApi section with the app\'s accountId, clientId, clientSecret and webhookSecret',
-      });
-    }
-    // Credentials are checked at start, where a missing one is a clear config error, not a failure mid-meeting.
-    config.meetings.forEach((m, index) =>
-      m.captions.forEach((destination, c) => {
-        const key = destination.zoom?.meetingId !== undefined ? 'meetingId' : destination.zoom?.webinarId !== undefined ? 'webinarId' : undefined;
-        if (!key) return;
-        for (const field of ['accountId', 'clientId', 'clientSecret'] as const) {
-          if (!config.zoomApi?.[field]) {
-            ctx.addIssue({
-              code: 'custom',
-              path: config.zoomApi ? ['zoomApi', field] : ['meetings', index, 'captions', c, 'zoom', key],
-              message: config.zoomApi
-                ? `zoomApi.${field} is empty (set ZOOM_${field.replace(/[A-Z]/g, (l) => `_${l}`).toUpperCase()}); meetings[${index}] needs it for its ${key}`
-                : `${key} needs a zoomApi section with the app's accountId, clientId and clientSecret`,
-            });
-            if (!config.zoomApi) return;
-          }
-        }
-      }),
-    );
-    // A port others can reach must not be guarded by an example's placeholder or a short secret.
-    const exposed = (host: string): string | undefined => (isLoopback(host) ? undefined : host);
-    const weak = (path: (string | number)[], value: string | undefined, host: string | undefined, what: string): void => {
-      const why = value === undefined || host === undefined ? undefined : weakSecret(value);
-      if (why) {
-        ctx.addIssue({
-          code: 'custom',
-          path,
-          message: `${what} is too weak for ${host}, which other machines can reach: ${why}. Use a long random value (openssl rand -hex 24), or listen on 127.0.0.1`,
-        });
-      }
-    };
-    weak(['http', 'adminToken'], config.http.adminToken, exposed(config.http.host), 'the admin token');
-    // A viewer token is handed to readers: it must open the captions only, never any meeting's ingest, the console,
-    // or a webhook signature (the Secret Token signs webhooks: a reader holding it could forge Zoom's events).
-    const secrets: { value: string | undefined; what: string }[] = [
-      { value: config.http.adminToken, what: 'http.adminToken (readers would be able to steer the bridge)' },
-      { value: config.zoomApi?.webhookSecret, what: 'zoomApi.webhookSecret (readers would be able to sign Zoom webhooks)' },
-      { value: config.zoomApi?.clientSecret, what: 'zoomApi.clientSecret (readers would hold the Zoom app\'s secret)' },
-      { value: config.videoSdk?.webhookSecret, what: 'videoSdk.webhookSecret (readers would be able to sign Video SDK webhooks)' },
-      { value: config.videoSdk?.secret, what: 'videoSdk.secret (readers would hold the Video SDK app\'s secret)' },
-      ...config.meetings.map((m, index) => ({
-        value: m.source.type === 'websocket' ? m.source.token : m.source.type === 'rtmp' ? m.source.streamKey : undefined,
-        what: `the ${m.source.type === 'rtmp' ? 'stream key' : 'ingest token'} of meetings[${index}] (readers would be able to publish audio)`,
-      })),
-    ];
-    config.meetings.forEach((m, index) =>
-      m.captions.forEach((destination, c) => {
-        const viewer = destination.page?.token;
-        if (viewer === undefined) return;
-        const path = ['meetings', index, 'captions', c, 'page', 'token'];
-        for (const secret of secrets) {
-          if (secret.value !== undefined && secret.value !== '' && viewer === secret.value) ctx.addIssue({ code: 'custom', path, message: `the viewer token must differ from ${secret.what}` });
-        }
-        weak(path, viewer, exposed(config.http.host), 'the viewer token');
-      }),
-    );
-    // The OAuth call carries the client secret and every API call a bearer token: never over plain http, except to a
-    // stand-in on this machine.
-    const plainHttp = (path: (string | number)[], value: string | undefined): void => {
-      if (value === undefined) return;
-      const url = URL.canParse(value) ? new URL(value) : undefined;
-      if (url?.protocol === 'http:' && !isLoopback(url.hostname.replace(/^\[|\]$/g, ''))) {
-        ctx.addIssue({ code: 'custom', path, message: 'must be https:// (it would carry the app\'s secret or access token unencrypted); http:// only to 127.0.0.1 or localhost' });
-      }
-    };
-    plainHttp(['zoomApi', 'apiBase'], config.zoomApi?.apiBase);
-    plainHttp(['zoomApi', 'oauthBase'], config.zoomApi?.oauthBase);
-    plainHttp(['videoSdk', 'apiBase'], config.videoSdk?.apiBase);
-    config.meetings.forEach((m, index) => {
-      if (m.source.type === 'websocket') weak(['meetings', index, 'source', 'token'], m.source.token, exposed(config.http.host), 'the ingest token');
-      if (m.source.type === 'rtmp' && config.rtmp) weak(['meetings', index, 'source', 'streamKey'], m.source.streamKey, exposed(config.rtmp.host), 'the stream key');
-    });
-    config.meetings.forEach((m, index) => {
-      if (m.source.type !== 'zoom-livestream') return;
-      if (!config.rtmp) ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'type'], message: 'zoom-livestream needs the RTMP listener Zoom pushes to: add rtmp: { port: 1935 } at the top level' });
-      if (!config.zoomApi?.webhookSecret) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['meetings', index, 'source', 'type'],
-          message: 'zoom-livestream starts the live stream when Zoom says the meeting started: add a zoomApi section with the app\'s accountId, clientId, clientSecret and webhookSecret',
-        });
-      }
-    });
-    config.meetings.forEach((m, index) => {
-      if (m.source.type !== 'zoom-rtms' || config.zoomApi?.webhookSecret) return;
-      ctx.addIssue({
-        code: 'custom',
-        path: ['meetings', index, 'source', 'type'],
-        message: 'zoom-rtms learns of the meeting\'s stream from Zoom webhooks: add a zoomApi section with the app\'s accountId, clientId, clientSecret and webhookSecret',
-      });
-    });
-    config.meetings.forEach((m, index) =>
-      m.captions.forEach((destination, c) => {
-        const wanted = destination.page?.maxReaders;
-        if (wanted !== undefined && wanted > config.http.maxReaders) {
-          ctx.addIssue({ code: 'custom', path: ['meetings', index, 'captions', c, 'page', 'maxReaders'], message: `more than the process serves (http.maxReaders: ${config.http.maxReaders}); raise that, or lower this` });
-        }
-      }),
-    );
-    const keys = new Map<string, number>();
-    config.meetings.forEach((m, index) => {
-      if (m.source.type !== 'rtmp') return;
-      if (!config.rtmp) ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'type'], message: 'rtmp sources need the RTMP listener: add rtmp: { port: 1935 } at the top level' });
-      const first = keys.get(m.source.streamKey);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'streamKey'], message: `the same stream key as meetings[${first}]: each meeting needs its own` });
-      keys.set(m.source.streamKey, index);
-    });
-    const seen = new Map<string, number>();
-    config.meetings.forEach((m, index) => {
-      const first = seen.get(m.id);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['meetings', index, 'id'], message: `duplicate meeting id "${m.id}" (also meetings[${first}])` });
-      }
-      seen.set(m.id, index);
-    });
   });
+
+export const configSchema = configObject.superRefine((config, ctx) => {
+  if (config.meetings.length === 0 && !config.accountMeetings) {
+    ctx.addIssue({ code: 'custom', path: ['meetings'], message: 'at least one meeting (or accountMeetings, to caption the account\'s meetings as Zoom streams them)' });
+  }
+  if (config.accountMeetings?.source.type === 'zoom-livestream' && !config.rtmp) {
+    ctx.addIssue({ code: 'custom', path: ['accountMeetings', 'source', 'type'], message: 'zoom-livestream needs the RTMP listener Zoom pushes to: add rtmp: { port: 1935 } at the top level' });
+  }
+  if (config.fleet?.etcd.password && !config.fleet.etcd.username) {
+    ctx.addIssue({ code: 'custom', path: ['fleet', 'etcd', 'password'], message: 'a password needs the username it belongs to (fleet.etcd.username)' });
+  }
+  config.meetings.forEach((m, index) => {
+    if (m.source.type === 'zoom-videosdk' && !config.videoSdk) {
+      ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'type'], message: 'zoom-videosdk needs a videoSdk section with the Video SDK app\'s key, secret and webhookSecret' });
+    }
+  });
+  zoomAppsNeeds(config, ctx);
+  // A port others can reach must not be guarded by an example's placeholder or a short secret.
+  const exposed = (host: string): string | undefined => (isLoopback(host) ? undefined : host);
+  const weak = (path: (string | number)[], value: string | undefined, host: string | undefined, what: string): void => {
+    const why = value === undefined || host === undefined ? undefined : weakSecret(value);
+    if (why) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `${what} is too weak for ${host}, which other machines can reach: ${why}. Use a long random value (openssl rand -hex 24), or listen on 127.0.0.1`,
+      });
+    }
+  };
+  weak(['http', 'adminToken'], config.http.adminToken, exposed(config.http.host), 'the admin token');
+  // A viewer token is handed to readers: it must open the captions only, never any meeting's ingest, the console,
+  // or a webhook signature (the Secret Token signs webhooks: a reader holding it could forge Zoom's events).
+  const secrets: { value: string | undefined; what: string }[] = [
+    { value: config.http.adminToken, what: 'http.adminToken (readers would be able to steer the bridge)' },
+    { value: config.zoomApi?.webhookSecret, what: 'zoomApi.webhookSecret (readers would be able to sign Zoom webhooks)' },
+    { value: config.zoomApi?.clientSecret, what: 'zoomApi.clientSecret (readers would hold the Zoom app\'s secret)' },
+    { value: config.rtmsApp?.webhookSecret, what: 'rtmsApp.webhookSecret (readers would be able to sign RTMS webhooks)' },
+    { value: config.rtmsApp?.clientSecret, what: 'rtmsApp.clientSecret (readers would hold the RTMS app\'s secret)' },
+    { value: config.videoSdk?.webhookSecret, what: 'videoSdk.webhookSecret (readers would be able to sign Video SDK webhooks)' },
+    { value: config.videoSdk?.secret, what: 'videoSdk.secret (readers would hold the Video SDK app\'s secret)' },
+    ...config.meetings.map((m, index) => ({
+      value: m.source.type === 'websocket' ? m.source.token : m.source.type === 'rtmp' ? m.source.streamKey : undefined,
+      what: `the ${m.source.type === 'rtmp' ? 'stream key' : 'ingest token'} of meetings[${index}] (readers would be able to publish audio)`,
+    })),
+  ];
+  config.meetings.forEach((m, index) =>
+    m.captions.forEach((destination, c) => {
+      const viewer = destination.page?.token;
+      if (viewer === undefined) return;
+      const path = ['meetings', index, 'captions', c, 'page', 'token'];
+      for (const secret of secrets) {
+        if (secret.value !== undefined && secret.value !== '' && viewer === secret.value) ctx.addIssue({ code: 'custom', path, message: `the viewer token must differ from ${secret.what}` });
+      }
+      weak(path, viewer, exposed(config.http.host), 'the viewer token');
+    }),
+  );
+  // The OAuth call carries the client secret and every API call a bearer token: never over plain http, except to a
+  // stand-in on this machine.
+  const plainHttp = (path: (string | number)[], value: string | undefined): void => {
+    if (value === undefined) return;
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    if (url?.protocol === 'http:' && !isLoopback(url.hostname.replace(/^\[|\]$/g, ''))) {
+      ctx.addIssue({ code: 'custom', path, message: 'must be https:// (it would carry the app\'s secret or access token unencrypted); http:// only to 127.0.0.1 or localhost' });
+    }
+  };
+  plainHttp(['zoomApi', 'apiBase'], config.zoomApi?.apiBase);
+  plainHttp(['zoomApi', 'oauthBase'], config.zoomApi?.oauthBase);
+  plainHttp(['videoSdk', 'apiBase'], config.videoSdk?.apiBase);
+  config.meetings.forEach((m, index) => {
+    if (m.source.type === 'websocket') weak(['meetings', index, 'source', 'token'], m.source.token, exposed(config.http.host), 'the ingest token');
+    if (m.source.type === 'rtmp' && config.rtmp) weak(['meetings', index, 'source', 'streamKey'], m.source.streamKey, exposed(config.rtmp.host), 'the stream key');
+  });
+  config.meetings.forEach((m, index) => {
+    if (m.source.type === 'zoom-livestream' && !config.rtmp) {
+      ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'type'], message: 'zoom-livestream needs the RTMP listener Zoom pushes to: add rtmp: { port: 1935 } at the top level' });
+    }
+  });
+  config.meetings.forEach((m, index) =>
+    m.captions.forEach((destination, c) => {
+      const wanted = destination.page?.maxReaders;
+      if (wanted !== undefined && wanted > config.http.maxReaders) {
+        ctx.addIssue({ code: 'custom', path: ['meetings', index, 'captions', c, 'page', 'maxReaders'], message: `more than the process serves (http.maxReaders: ${config.http.maxReaders}); raise that, or lower this` });
+      }
+    }),
+  );
+  const keys = new Map<string, number>();
+  config.meetings.forEach((m, index) => {
+    if (m.source.type !== 'rtmp') return;
+    if (!config.rtmp) ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'type'], message: 'rtmp sources need the RTMP listener: add rtmp: { port: 1935 } at the top level' });
+    const first = keys.get(m.source.streamKey);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'streamKey'], message: `the same stream key as meetings[${first}]: each meeting needs its own` });
+    keys.set(m.source.streamKey, index);
+  });
+  const seen = new Map<string, number>();
+  config.meetings.forEach((m, index) => {
+    const first = seen.get(m.id);
+    if (first !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['meetings', index, 'id'], message: `duplicate meeting id "${m.id}" (also meetings[${first}])` });
+    }
+    seen.set(m.id, index);
+  });
+});
 
 export type Config = z.infer<typeof configSchema>;
 export type MeetingConfig = Config['meetings'][number];
@@ -333,4 +314,79 @@ export function runtimeMeeting(template: AccountMeetingsConfig, target: ZoomTarg
     archive,
     captions: [captionDestination.parse({ zoom: { ...ids, display: zoomDisplay, ...(lang ? { lang } : {}) } })],
   };
+}
+
+type ParsedConfig = z.output<typeof configObject>;
+
+/** The environment variable the shipped configs read a Zoom app's field from. */
+const ZOOM_VARIABLES: Record<string, string> = {
+  'zoomApi.accountId': 'ZOOM_ACCOUNT_ID',
+  'zoomApi.clientId': 'ZOOM_CLIENT_ID',
+  'zoomApi.clientSecret': 'ZOOM_CLIENT_SECRET',
+  'zoomApi.webhookSecret': 'ZOOM_WEBHOOK_SECRET',
+  'rtmsApp.clientId': 'ZOOM_RTMS_CLIENT_ID',
+  'rtmsApp.clientSecret': 'ZOOM_RTMS_CLIENT_SECRET',
+  'rtmsApp.webhookSecret': 'ZOOM_RTMS_WEBHOOK_SECRET',
+};
+
+/**
+ * What each Zoom feature the config uses needs from which app, said once per missing field with the feature that
+ * needs it: the Server-to-Server app's API credentials (Caption URLs by id, account meetings, live streams), the
+ * credentials that sign RTMS handshakes (the RTMS app's, else the Server-to-Server app's), and the Secret Token of
+ * the app whose webhooks drive a feature. An empty value (a Secret left blank) or an example's placeholder never
+ * passes: Zoom would refuse every call, or the bridge every webhook, in the middle of the first meeting.
+ */
+function zoomAppsNeeds(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  const features: { path: (string | number)[]; what: string; rest?: boolean; rtms?: boolean; webhooks?: 'rtms' | 'api' }[] = [];
+  if (config.accountMeetings) {
+    const rtms = config.accountMeetings.source.type === 'zoom-rtms';
+    features.push({ path: ['accountMeetings'], what: 'accountMeetings', rest: true, rtms, webhooks: rtms ? 'rtms' : 'api' });
+  }
+  config.meetings.forEach((m, index) => {
+    if (m.source.type === 'zoom-rtms') features.push({ path: ['meetings', index, 'source', 'type'], what: `meetings[${index}] (zoom-rtms)`, rtms: true, webhooks: 'rtms' });
+    if (m.source.type === 'zoom-livestream') features.push({ path: ['meetings', index, 'source', 'type'], what: `meetings[${index}] (zoom-livestream)`, rest: true, webhooks: 'api' });
+    m.captions.forEach((destination, c) => {
+      const key = destination.zoom?.meetingId !== undefined ? 'meetingId' : destination.zoom?.webinarId !== undefined ? 'webinarId' : undefined;
+      if (key) features.push({ path: ['meetings', index, 'captions', c, 'zoom', key], what: `meetings[${index}]'s ${key}`, rest: true });
+    });
+  });
+  const reported = new Set<string>();
+  const need = (app: 'zoomApi' | 'rtmsApp', field: string, feature: (typeof features)[number], role: string): void => {
+    const section = config[app] as Record<string, unknown> | undefined;
+    const where = `${app}.${field}`;
+    if (!section) {
+      if (reported.has(`${app}:${feature.what}`)) return;
+      reported.add(`${app}:${feature.what}`);
+      const appName = app === 'zoomApi' ? "a zoomApi section (the Server-to-Server OAuth app's accountId, clientId, clientSecret and webhookSecret)" : 'an rtmsApp section';
+      ctx.addIssue({ code: 'custom', path: feature.path, message: `${feature.what} needs ${appName}: ${role} (see docs/zoom.md)` });
+      return;
+    }
+    const value = section[field];
+    if (typeof value === 'string' && value !== '' && !(field === 'webhookSecret' && weakSecret(value))) return;
+    if (reported.has(where)) return;
+    reported.add(where);
+    const variable = ZOOM_VARIABLES[where];
+    const why = typeof value === 'string' && value !== '' ? `is not a Secret Token (${weakSecret(value)})` : `is empty${variable ? ` (set ${variable})` : ''}`;
+    ctx.addIssue({ code: 'custom', path: [app, field], message: `${where} ${why}: ${feature.what} needs it, ${role}` });
+  };
+  for (const feature of features) {
+    if (feature.rest) for (const field of ['accountId', 'clientId', 'clientSecret']) need('zoomApi', field, feature, "the Server-to-Server OAuth app's credentials, for the account's API (Caption URLs)");
+    if (feature.rtms) {
+      const app = config.rtmsApp ? 'rtmsApp' : 'zoomApi';
+      const role = config.rtmsApp ? "the RTMS (General) app's Client ID and Client secret, which sign the RTMS handshake" : "the app's Client ID and Client secret, which sign the RTMS handshake (or an rtmsApp section for a separate General app)";
+      for (const field of ['clientId', 'clientSecret']) need(app, field, feature, role);
+    }
+    if (feature.webhooks) {
+      // RTMS events come from the app that has RTMS; meeting events (a live stream's start) from the Server-to-Server app.
+      const app = feature.webhooks === 'rtms' && config.rtmsApp ? 'rtmsApp' : 'zoomApi';
+      need(app, 'webhookSecret', feature, "the Secret Token Zoom signs that app's webhooks with (Marketplace: the app's Features > Access > Secret Token)");
+    }
+  }
+  // A webhook secret nobody needs yet is still checked: the endpoint is on with it.
+  for (const app of ['zoomApi', 'rtmsApp'] as const) {
+    const secret = config[app]?.webhookSecret;
+    if (secret !== undefined && secret !== '' && weakSecret(secret) && !reported.has(`${app}.webhookSecret`)) {
+      ctx.addIssue({ code: 'custom', path: [app, 'webhookSecret'], message: `${app}.webhookSecret is not a Secret Token (${weakSecret(secret)}): copy the app's Secret Token from the Zoom Marketplace (Features > Access)` });
+    }
+  }
 }

@@ -11,7 +11,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { listen } from '../util/listen.js';
 import type { MeetingControl, MeetingView } from '../pipeline/types.js';
-import { capacityOf } from '../pipeline/capacity.js';
+import { capacityOf, NO_LOOP_DELAY, type LoopDelay } from '../pipeline/capacity.js';
 import { OperatorConsole } from './console.js';
 import { decodeSegment, json, readBody } from './respond.js';
 import { CaptionPages, type ReaderBudget } from './caption-page.js';
@@ -77,6 +77,7 @@ export class HttpServer {
   private readonly console: OperatorConsole;
   private readonly clientAddress: (req: IncomingMessage) => string;
   private readonly fleet: FleetStatus | undefined;
+  private readonly loopDelay: LoopDelay;
   private readonly pages: CaptionPages | undefined;
 
   constructor(options: {
@@ -102,8 +103,11 @@ export class HttpServer {
     fleet?: FleetStatus;
     /** The meetings' caption pages and feeds (/captions/<meeting>), by meeting id. */
     captionFeeds?: Routes<CaptionFeed>;
+    /** How late the event loop runs (capacity.ts): /readyz says overloaded when it runs too late. */
+    loopDelay?: LoopDelay;
   }) {
     this.fleet = options.fleet;
+    this.loopDelay = options.loopDelay ?? NO_LOOP_DELAY;
     this.videoSdkWebhook = options.videoSdkWebhook;
     ({ meetings: this.meetings, ingest: this.ingest, log: this.log, webhook: this.webhook, metrics: this.metrics, adminToken: this.adminToken } = options);
     this.throttle = options.throttle ?? new FailureThrottle();
@@ -174,11 +178,13 @@ export class HttpServer {
       case '/readyz': {
         // A machine whose engines are seconds behind should take no new meetings: a load balancer reading this
         // sends them elsewhere, while the streams already here go on.
-        const { behindSeconds: behind, overloaded } = capacityOf(this.meetings());
+        const { behindSeconds: behind, overloaded, reason, loopDelayMs } = capacityOf(this.meetings(), this.loopDelay);
         const fleetProblem = this.fleet?.problem();
         const ready = this.ready && !overloaded && fleetProblem === undefined;
         return json(res, ready ? 200 : 503, {
           status: ready ? 'ready' : overloaded ? 'overloaded' : 'not ready',
+          ...(reason ? { reason } : {}),
+          eventLoopDelayMs: loopDelayMs,
           ...(fleetProblem ? { fleet: fleetProblem } : {}),
           meetings: Object.fromEntries(this.meetings().map((m) => [m.id, m.state])),
           ...(Object.keys(behind).length > 0 ? { behindSeconds: behind } : {}),
@@ -234,8 +240,8 @@ export class HttpServer {
       this.log.warn({ reason: verdict.reason, remote: this.clientAddress(req) }, 'Zoom webhook refused');
       return json(res, verdict.status, { error: verdict.reason });
     }
-    const { event } = verdict;
-    const challenge = webhook.verifier.challengeReply(event);
+    const { event, signedWith } = verdict;
+    const challenge = webhook.verifier.challengeReply(event, signedWith);
     if (challenge) return json(res, challenge.status, challenge.body);
     json(res, 200, { status: 'received' });
     webhook.onEvent(event);

@@ -80,7 +80,10 @@ export async function diagnose(client: ZoomApiClient, target: ZoomTarget | 'acco
     else say('fix', `the app cannot read a meeting's host and topic: add ${detailsScope} (or the classic ${detailsClassic}) if accountMeetings filters by hosts or topic`);
   }
   if (account || source === 'zoom-rtms') {
-    say('unknown', `Realtime Media Streams cannot be checked without starting one: the app needs RTMS with meeting audio turned on, and the event subscriptions ${EVENT_SUBSCRIPTIONS.accountRtms(kind).join(', ')} sent to https://<bridge>/zoom/webhook`);
+    say(
+      'unknown',
+      `Realtime Media Streams cannot be checked without starting one (this checks the Server-to-Server app): the app that has RTMS (a General app, rtmsApp in the config) needs the scope ${kind}:read:${kind}_audio, the event subscriptions ${[...EVENT_SUBSCRIPTIONS.rtmsStream(kind), ...EVENT_SUBSCRIPTIONS.meetingLife(kind)].join(', ')} sent to https://<bridge>/zoom/webhook, and auto-start (or a person) in each meeting`,
+    );
   }
   if (account) return report;
   try {

@@ -53,7 +53,7 @@ const STATUS_NAMES = [
 const FATAL_STATUS = new Set([1, 2, 3, 4, 5, 6, 7, 9, 14, ...Array.from({ length: 27 }, (_, i) => i + 17), 46]);
 const STATUS_SENTENCES: Record<number, string> = {
   2: 'unknown stream',
-  3: "the signature does not match: zoomApi.clientId / clientSecret must be the Zoom app's own",
+  3: "the signature does not match: the handshake is signed with the client id and secret of the app that has RTMS (rtmsApp, or zoomApi without it)",
   8: 'another connection already holds this stream',
   9: "the stream carries no audio for this app: turn on audio in the Zoom app's Realtime Media Streams settings",
   16: 'another audio connection already holds this stream',

@@ -23,7 +23,8 @@ export interface ZoomWebhookEvent {
   };
 }
 
-export type WebhookVerdict = { ok: true; event: ZoomWebhookEvent } | { ok: false; status: number; reason: string };
+/** `signedWith`: which of the verifier's secrets (apps) signed the request; its answer to a challenge uses the same. */
+export type WebhookVerdict = { ok: true; event: ZoomWebhookEvent; signedWith: number } | { ok: false; status: number; reason: string };
 
 /** Zoom's own window is not published; five minutes covers its retries and ordinary clock skew. */
 export const WEBHOOK_WINDOW_MS = 5 * 60_000;
@@ -80,22 +81,29 @@ export class SeenInWindow implements SeenSignatures {
  * Checks Zoom's webhook signature: x-zm-signature = "v0=" + hex HMAC-SHA256(secret, "v0:{timestamp}:{raw body}").
  * Stale timestamps and signatures already seen (here, before a restart, or by another process of a fleet) are
  * refused. The URL-validation challenge is answered only for a signed request: answering unsigned ones would hand
- * anyone an HMAC of their choosing, that is, a valid signature for any body.
+ * anyone an HMAC of their choosing, that is, a valid signature for any body. Zoom issues RTMS to a General app and
+ * account-level API access to a Server-to-Server app, each with its own Secret Token, and both may send their events
+ * to the one endpoint: a request is taken when any of the secrets signed it.
  */
 export class ZoomWebhookVerifier {
+  private readonly secrets: readonly string[];
+
   constructor(
-    private readonly secret: string,
+    secrets: string | readonly string[],
     private readonly now: () => number = Date.now,
     /** Where accepted signatures are recorded: this process's memory by default; the state dir and etcd in the daemon. */
     private readonly seen: SeenSignatures = new SeenInWindow(now),
-  ) {}
+  ) {
+    this.secrets = typeof secrets === 'string' ? [secrets] : secrets;
+  }
 
   async verify(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Promise<WebhookVerdict> {
     const signature = header(headers, 'x-zm-signature');
     const timestamp = header(headers, 'x-zm-request-timestamp');
     if (!signature || !timestamp) return { ok: false, status: 401, reason: 'unsigned request' };
-    const expected = `v0=${this.hmac(`v0:${timestamp}:${rawBody.toString('utf8')}`)}`;
-    if (!safeEqual(signature, expected)) return { ok: false, status: 401, reason: 'bad signature' };
+    const signed = `v0:${timestamp}:${rawBody.toString('utf8')}`;
+    const signedWith = this.secrets.findIndex((_, i) => safeEqual(signature, `v0=${this.hmac(signed, i)}`));
+    if (signedWith < 0) return { ok: false, status: 401, reason: 'bad signature' };
     // Zoom sends seconds; accept milliseconds too rather than refuse a well-signed request.
     const sentAt = Number(timestamp) < 1e11 ? Number(timestamp) * 1000 : Number(timestamp);
     if (!Number.isFinite(sentAt) || Math.abs(this.now() - sentAt) > WEBHOOK_WINDOW_MS) {
@@ -109,24 +117,24 @@ export class ZoomWebhookVerifier {
       return { ok: false, status: 400, reason: 'body is not JSON' };
     }
     if (typeof event?.event !== 'string') return { ok: false, status: 400, reason: 'no event name' };
-    return { ok: true, event };
+    return { ok: true, event, signedWith };
   }
 
-  /** The answer to endpoint.url_validation. */
-  validationResponse(plainToken: string): { plainToken: string; encryptedToken: string } {
-    return { plainToken, encryptedToken: this.hmac(plainToken) };
+  /** The answer to endpoint.url_validation, with the secret of the app that asked. */
+  validationResponse(plainToken: string, signedWith = 0): { plainToken: string; encryptedToken: string } {
+    return { plainToken, encryptedToken: this.hmac(plainToken, signedWith) };
   }
 
   /** Zoom checking the endpoint (endpoint.url_validation): the reply it expects. Undefined for any other event. */
-  challengeReply(event: ZoomWebhookEvent): { status: number; body: object } | undefined {
+  challengeReply(event: ZoomWebhookEvent, signedWith = 0): { status: number; body: object } | undefined {
     if (event.event !== 'endpoint.url_validation') return undefined;
     const plainToken = event.payload?.plainToken;
     if (typeof plainToken !== 'string') return { status: 400, body: { error: 'no plainToken' } };
-    return { status: 200, body: this.validationResponse(plainToken) };
+    return { status: 200, body: this.validationResponse(plainToken, signedWith) };
   }
 
-  private hmac(message: string): string {
-    return createHmac('sha256', this.secret).update(message).digest('hex');
+  private hmac(message: string, secret: number): string {
+    return createHmac('sha256', this.secrets[secret]!).update(message).digest('hex');
   }
 }
 
@@ -168,10 +176,11 @@ export interface RtmsStop {
 
 /** The event subscriptions each way of getting a meeting's audio needs (for --check and the docs). */
 export const EVENT_SUBSCRIPTIONS = {
-  rtms: (kind: ZoomKind): string[] => [`${kind}.rtms_started`, `${kind}.rtms_stopped`, `${kind}.rtms_interrupted`, `${kind}.started`],
-  livestream: (kind: ZoomKind): string[] => [`${kind}.started`, `${kind}.ended`],
-  /** accountMeetings over RTMS: the stream's events, and the meeting's end that removes it. */
-  accountRtms: (kind: ZoomKind): string[] => [...EVENT_SUBSCRIPTIONS.rtms(kind), `${kind}.ended`],
+  /** The stream's own events, sent by the app that has RTMS (with two apps, the General app: rtmsApp). */
+  rtmsStream: (kind: ZoomKind): string[] => [`${kind}.rtms_started`, `${kind}.rtms_stopped`, `${kind}.rtms_interrupted`],
+  /** The meeting's start (it names the meeting before its stream does) and end; for RTMS, from the same app as the stream's. */
+  meetingLife: (kind: ZoomKind): string[] => [`${kind}.started`, `${kind}.ended`],
+  livestream: (kind: ZoomKind): string[] => EVENT_SUBSCRIPTIONS.meetingLife(kind),
   /** A Video SDK app's sessions: the stream's events, the session's end, and its start when the bridge starts RTMS. */
   videoSdk: (startsRtms: boolean): string[] => ['session.rtms_started', 'session.rtms_stopped', 'session.rtms_interrupted', ...(startsRtms ? ['session.started'] : []), 'session.ended'],
 };

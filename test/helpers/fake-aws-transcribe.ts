@@ -3,7 +3,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import type { RecognizedWord, SpeechEvent } from '../../src/asr/types.js';
-import { capitalized, EngineSession, type EngineStandIn } from './fake-engine-server.js';
+import { capitalized, EngineSession, PocketsphinxHearing, type EngineStandIn, type Hearing } from './fake-engine-server.js';
 
 const codec = new EventStreamCodec(
   (bytes) => Buffer.from(bytes).toString('utf8'),
@@ -35,6 +35,8 @@ export class FakeAwsTranscribe implements EngineStandIn {
   private server: http2.Http2Server | undefined;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private port = 0;
+  /** What hears each stream's audio (see FakeEngineServer.hears). */
+  hears: () => Hearing = () => new PocketsphinxHearing();
   private dropNext: { after: number; stopServer: boolean } | undefined;
 
   constructor(
@@ -86,7 +88,7 @@ export class FakeAwsTranscribe implements EngineStandIn {
       this.drops += 1;
       stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       if (drop?.stopServer) void this.stop();
-    });
+    }, this.hears());
     stream.on('close', () => session.free());
     stream.respond({
       ':status': 200,

@@ -12,6 +12,8 @@ export interface EngineStandIn {
   readonly drops: number;
   /** The next connection is cut after this many audio messages; with stopServer the whole server goes down too. */
   dropNextConnectionAfter(audioMessages: number, options?: { stopServer?: boolean }): void;
+  /** What hears each connection's audio (see Hearing); set before connections arrive. */
+  hears: () => Hearing;
   /** Starts (again, on the same port); resolves with the base URL. */
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -37,6 +39,8 @@ export abstract class FakeEngineServer implements EngineStandIn {
    * more often than the embedded default's do).
    */
   searchArgs: readonly string[] = [];
+  /** What hears each connection's audio: the pocketsphinx decoder by default, or a script (ScriptedHearing) that hears perfectly. */
+  hears: () => Hearing = () => new PocketsphinxHearing(this.searchArgs);
   /** The next connection is cut (no close frame) after this many audio messages; then it resets. */
   private dropNext: { after: number; stopServer: boolean } | undefined;
 
@@ -73,7 +77,7 @@ export abstract class FakeEngineServer implements EngineStandIn {
           this.drops += 1;
           if (drop?.stopServer) void this.stop();
         },
-        this.searchArgs,
+        this.hears(),
       );
       this.dropNext = undefined;
       ws.on('close', () => session.free());
@@ -89,18 +93,47 @@ export abstract class FakeEngineServer implements EngineStandIn {
   }
 }
 
-/** One connection's recognition: audio in, pocketsphinx's events out, and the count of audio seconds heard. */
-export class EngineSession {
+/** The recognizer behind a stand-in's protocol: 16 kHz audio in, speech events out (times in seconds of that audio). */
+export interface Hearing {
+  process(pcm: Int16Array): SpeechEvent[];
+  finish(): SpeechEvent[];
+  free(): void;
+}
+
+/** Real recognition: the embedded pocketsphinx decoder, endpointing after half a second of quiet. */
+export class PocketsphinxHearing implements Hearing {
   private decoder: PocketsphinxDecoder | undefined;
+
+  constructor(searchArgs: readonly string[] = []) {
+    this.decoder = new PocketsphinxDecoder({ modelDir: DEFAULT_MODEL_DIR, endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs: 20_000, searchArgs });
+  }
+
+  process(pcm: Int16Array): SpeechEvent[] {
+    return this.decoder?.process(pcm) ?? [];
+  }
+
+  finish(): SpeechEvent[] {
+    return this.decoder?.finish() ?? [];
+  }
+
+  free(): void {
+    this.decoder?.free();
+    this.decoder = undefined;
+  }
+}
+
+/** One connection's recognition: audio in, the hearing's events out, and the count of audio samples heard. */
+export class EngineSession {
+  private hearing: Hearing | undefined;
   private audioMessages = 0;
   samples = 0;
 
   constructor(
     private readonly dropAfter: number | undefined,
     private readonly drop: () => void,
-    searchArgs: readonly string[] = [],
+    hearing: Hearing = new PocketsphinxHearing(),
   ) {
-    this.decoder = new PocketsphinxDecoder({ modelDir: DEFAULT_MODEL_DIR, endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs: 20_000, searchArgs });
+    this.hearing = hearing;
   }
 
   /** Undefined when the connection was just cut on purpose. */
@@ -112,16 +145,16 @@ export class EngineSession {
     const pcm = new Int16Array(bytes.length >> 1);
     for (let i = 0; i < pcm.length; i++) pcm[i] = bytes.readInt16LE(i * 2);
     this.samples += pcm.length;
-    return withEmptyFinals(this.decoder?.process(pcm) ?? []);
+    return withEmptyFinals(this.hearing?.process(pcm) ?? []);
   }
 
   finish(): SpeechEvent[] {
-    return withEmptyFinals(this.decoder?.finish() ?? []);
+    return withEmptyFinals(this.hearing?.finish() ?? []);
   }
 
   free(): void {
-    this.decoder?.free();
-    this.decoder = undefined;
+    this.hearing?.free();
+    this.hearing = undefined;
   }
 }
 

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { RecognizedWord, SpeechEvent } from '../../src/asr/types.js';
-import { EngineSession, writtenSentence, type EngineStandIn } from './fake-engine-server.js';
+import { EngineSession, PocketsphinxHearing, writtenSentence, type EngineStandIn, type Hearing } from './fake-engine-server.js';
 
 const require = createRequire(import.meta.url);
 /** The protos Google's own client ships (`@google-cloud/speech`), and the common ones its gRPC layer ships. */
@@ -49,6 +49,8 @@ export class FakeGoogleSpeech implements EngineStandIn {
   cutAtLimit = 0;
   private server: grpc.Server | undefined;
   private port = 0;
+  /** What hears each stream's audio (see FakeEngineServer.hears). */
+  hears: () => Hearing = () => new PocketsphinxHearing();
   private dropNext: { after: number; stopServer: boolean } | undefined;
   private readonly service = (
     grpc.loadPackageDefinition(
@@ -88,7 +90,7 @@ export class FakeGoogleSpeech implements EngineStandIn {
       this.drops += 1;
       fail(grpc.status.UNAVAILABLE, 'the stand-in dropped the stream');
       if (drop?.stopServer) void this.stop();
-    });
+    }, this.hears());
     call.on('close', () => session.free());
     call.on('error', () => session.free());
     let config: StreamingRequest['streamingConfig'];

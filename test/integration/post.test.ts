@@ -78,6 +78,9 @@ describe('caption-bridge post (a captioner typing)', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('caption URL is not a valid URL');
     expect(bad.stderr).not.toContain('signature=abc');
+    const cut = await post(['--url', 'https://wmcc.zoom.us/closedcaption?id=200610693&ns=GZHkEA%3D%3D&expire=86400&sparams=id%2Cns%2Cexpire&signa'], 'hello\n');
+    expect(cut.code).toBe(2);
+    expect(cut.stderr).toContain('caption URL has no `signature`: it looks cut off');
     const missing = await post([], 'hello\n');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('post needs the Caption URL: set ZOOM_CAPTION_URL');

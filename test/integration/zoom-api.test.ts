@@ -324,7 +324,7 @@ meetings:
 describe('config and command line for the Zoom app', () => {
   it('requires the app credentials as soon as a meeting is named by id', () => {
     const yaml = `meetings:\n  - id: a\n    source: { type: websocket, token: t }\n    captions: [ { zoom: { meetingId: "${MEETING}" } } ]\n`;
-    expect(() => parseConfig(yaml, 'c.yaml', {})).toThrow(/meetings\[0\]\.captions\[0\]\.zoom\.meetingId: meetingId needs a zoomApi section/);
+    expect(() => parseConfig(yaml, 'c.yaml', {})).toThrow(/meetings\[0\]\.captions\[0\]\.zoom\.meetingId: meetings\[0\]'s meetingId needs a zoomApi section/);
     const withEmpty = `zoomApi: { accountId: "\${ZOOM_ACCOUNT_ID:-}", clientId: x, clientSecret: y }\n${yaml}`;
     expect(() => parseConfig(withEmpty, 'c.yaml', {})).toThrow(/zoomApi\.accountId: zoomApi\.accountId is empty \(set ZOOM_ACCOUNT_ID\)/);
     expect(() => parseConfig(yaml.replace(`meetingId: "${MEETING}"`, `meetingId: "12", url: "https://x/y"`), 'c.yaml', {})).toThrow(/exactly one of url, meetingId, webinarId/);
@@ -344,7 +344,7 @@ describe('config and command line for the Zoom app', () => {
     const account = await run('--account');
     expect(account.code).toBe(0);
     expect(account.out).toMatch(/^ok  the app may read a meeting's host and topic/m);
-    expect(account.out).toMatch(/^\?\?  Realtime Media Streams cannot be checked without starting one: .*meeting\.ended/m);
+    expect(account.out).toMatch(/^\?\?  Realtime Media Streams cannot be checked without starting one .*General app.*meeting:read:meeting_audio.*meeting\.rtms_interrupted/m);
     expect(account.out).toContain("auto-start setting");
     expect(account.out).not.toMatch(/Caption URL/);
     const healthy = await doctor();

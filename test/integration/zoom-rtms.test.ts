@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { rtmsSignature } from '../../src/zoom-api/rtms-protocol.js';
+import { ZoomWebhookVerifier } from '../../src/zoom-api/webhook.js';
 import { readWav } from '../../src/util/wav.js';
 import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 import { FakeRtms } from '../helpers/fake-rtms.js';
@@ -319,5 +320,51 @@ meetings: []
     await waitUntil(() => !rtms.connected, { what: 'the audio let go' });
     expect(rtms.counts.signaling).toBeGreaterThan(0);
     expect((await fetch(`http://127.0.0.1:${daemon.port}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("Zoom's two apps: RTMS on a General app, the account's API on a Server-to-Server app", () => {
+  it('takes each app\'s webhooks with its own Secret Token, signs the handshake with the RTMS app, fetches the Caption URL with the other', async () => {
+    const logs = captureLogs('info');
+    const api = stopAfterTest(new FakeZoomApi());
+    const zoom = stopAfterTest(new FakeZoom());
+    const bases = await api.start();
+    const captionUrl = await zoom.start();
+    api.meetings.set(MEETING, { started: true, uuid: 'Pc3o/7lMTBaZ//vG0bIxdQ==', captionUrl: () => captionUrl });
+    const general = { clientId: 'general-app-client-id', clientSecret: 'general-app-client-secret-0123', webhookSecret: 'general-app-secret-token-0123' };
+    const s2sSecret = 's2s-app-secret-token-0123456';
+    const dir = await tempDirForTest('cb-rtms-apps-');
+    const config = parseConfig(
+      `http: { host: 127.0.0.1, port: 0 }
+state: { dir: ${dir} }
+zoomApi: { accountId: ${api.accountId}, clientId: ${api.clientId}, clientSecret: ${api.clientSecret}, webhookSecret: ${s2sSecret}, apiBase: "${bases.apiBase}", oauthBase: "${bases.oauthBase}" }
+rtmsApp: { clientId: ${general.clientId}, clientSecret: ${general.clientSecret}, webhookSecret: ${general.webhookSecret}, rtmsHosts: ["127.0.0.1"] }
+meetings:
+  - id: allhands
+    source: { type: zoom-rtms, meetingId: "${MEETING}" }
+    archive: false
+    captions: [ { zoom: { meetingId: "${MEETING}" } } ]
+`,
+      'rtms-apps.yaml',
+      {},
+    );
+    const daemon = stopAfterTest(await startDaemon(config, logs.log, { reconnect: { initialMs: 200, maxMs: 800 } }));
+    // Each app validates the endpoint in the Marketplace: each gets the answer made with its own Secret Token.
+    for (const secret of [general.webhookSecret, s2sSecret]) {
+      const answer = await sendWebhook(daemon.port, secret, 'endpoint.url_validation', { plainToken: 'qgg8vlvZRS6UYooatFL8Aw' });
+      expect(await answer.json()).toEqual(new ZoomWebhookVerifier(secret).validationResponse('qgg8vlvZRS6UYooatFL8Aw'));
+    }
+    // Signed by neither app: refused.
+    expect((await sendWebhook(daemon.port, 'neither-app-secret-token-01', 'meeting.rtms_started', {})).status).toBe(401);
+    // Zoom checks the handshake against the General app's credentials; the Server-to-Server app's would be refused.
+    const rtms = stopAfterTest(new FakeRtms({ clientId: general.clientId, clientSecret: general.clientSecret }, speech, { keepAliveMs: 500 }));
+    const signalingUrl = await rtms.start();
+    const started = await sendWebhook(daemon.port, general.webhookSecret, 'meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    expect(started.status).toBe(200);
+    await waitUntil(() => zoom.accepted.length > 0, { timeoutMs: 30_000, what: 'a caption from the RTMS audio' });
+    expect(rtms.handshakes.length).toBeGreaterThan(0);
+    expect(rtms.handshakes.every((h) => h.status === 0)).toBe(true);
+    expect(zoom.violations).toEqual([]);
+    expect(logs.text()).not.toContain(general.clientSecret);
   });
 });

@@ -25,12 +25,12 @@ describe('config', () => {
     const config = parseConfig(
       `http: { port: "\${PORT:-9090}" }\n${minimal('[ { zoom: { url: "${ZOOM_CAPTION_URL}" } } ]')}`,
       'c.yaml',
-      { INGEST_TOKEN: 's3cret-0123456789abcdef', ZOOM_CAPTION_URL: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x' },
+      { INGEST_TOKEN: 's3cret-0123456789abcdef', ZOOM_CAPTION_URL: 'https://wmcc.zoom.us/closedcaption?id=1&ns=bnM%3D&expire=86400&sparams=id%2Cns%2Cexpire&signature=x' },
     );
     expect(config.http).toEqual({ host: '0.0.0.0', port: 9090, trustedProxies: [], allowedOrigins: [], maxReaders: 2000 });
     expect(config.meetings[0]!.source).toEqual({ type: 'websocket', token: 's3cret-0123456789abcdef', idleTimeoutMs: 30_000 });
     expect(config.meetings[0]!.asr).toMatchObject({ engine: 'pocketsphinx', language: 'en-US', endpointSilenceMs: 500, profile: 'fast' });
-    expect(config.meetings[0]!.captions[0]!.zoom).toMatchObject({ url: 'https://wmcc.zoom.us/closedcaption?id=1&signature=x', optional: false });
+    expect(config.meetings[0]!.captions[0]!.zoom).toMatchObject({ url: 'https://wmcc.zoom.us/closedcaption?id=1&ns=bnM%3D&expire=86400&sparams=id%2Cns%2Cexpire&signature=x', optional: false });
     expect(config.state.dir).toBe('./state');
     expect(config.meetings[0]!.text).toMatchObject({ fillers: 'drop', numbers: 'digits', profanity: 'keep', replacements: {} });
     expect(config.meetings[0]!.archive).toEqual({ keepDays: 90, maxMegabytes: 200 });
@@ -95,12 +95,37 @@ meetings:
   it('takes a zoom-rtms source by meeting or webinar id, and only with a Zoom app that receives webhooks', () => {
     const rtms = (source: string, zoomApi = ''): string[] =>
       configProblems(`${zoomApi}meetings:\n  - id: a\n    source: ${source}\n    captions: [ { stdout: {} } ]\n`);
-    const app = 'zoomApi: { accountId: a, clientId: b, clientSecret: c, webhookSecret: d }\n';
+    const app = 'zoomApi: { accountId: a, clientId: b, clientSecret: c, webhookSecret: wHsEcReT-Zoom-0123456789 }\n';
     expect(rtms('{ type: zoom-rtms, meetingId: "123456789" }', app)).toEqual([]);
     expect(rtms('{ type: zoom-rtms, webinarId: 987654321 }', app)).toEqual([]);
     expect(rtms('{ type: zoom-rtms }', app)).toEqual(['4:13 meetings[0].source: zoom-rtms needs exactly one of meetingId, webinarId']);
     expect(rtms('{ type: zoom-rtms, meetingId: "123456789" }')).toEqual([
-      "3:21 meetings[0].source.type: zoom-rtms learns of the meeting's stream from Zoom webhooks: add a zoomApi section with the app's accountId, clientId, clientSecret and webhookSecret",
+      expect.stringMatching(/^3:21 meetings\[0\]\.source\.type: meetings\[0\] \(zoom-rtms\) needs a zoomApi section .*: the app's Client ID and Client secret, which sign the RTMS handshake/),
+    ]);
+  });
+
+  it("the two apps Zoom issues: the RTMS General app signs the handshake and its webhooks, the Server-to-Server app's API fetches Caption URLs", () => {
+    const account = (apps: string): string[] => configProblems(`${apps}accountMeetings: { source: { type: zoom-rtms } }\n`);
+    const s2s = 'zoomApi: { accountId: acct, clientId: s2s-id, clientSecret: s2s-secret }\n';
+    const general = 'rtmsApp: { clientId: general-id, clientSecret: general-secret, webhookSecret: rTmS-Secret-Token-0123456789 }\n';
+    expect(account(s2s + general)).toEqual([]);
+    // Without the General app, the Server-to-Server app must do it all (one app, where Zoom allows it).
+    expect(account(s2s)).toEqual([expect.stringMatching(/zoomApi\.webhookSecret is empty \(set ZOOM_WEBHOOK_SECRET\): accountMeetings needs it, the Secret Token Zoom signs that app's webhooks with/)]);
+    // Without the Server-to-Server app, no Caption URL can be fetched.
+    expect(account(general)).toEqual([expect.stringMatching(/^\d+:\d+ accountMeetings: accountMeetings needs a zoomApi section .*for the account's API \(Caption URLs\)/)]);
+    // The shipped fleet Secret left as it is: every empty value named with its variable, and the placeholder refused.
+    const shipped = 'zoomApi: { accountId: "", clientId: "", clientSecret: "", webhookSecret: change-me-long-random }\n';
+    expect(account(shipped)).toEqual([
+      expect.stringMatching(/zoomApi\.accountId: zoomApi\.accountId is empty \(set ZOOM_ACCOUNT_ID\): accountMeetings needs it/),
+      expect.stringMatching(/zoomApi\.clientId: zoomApi\.clientId is empty \(set ZOOM_CLIENT_ID\)/),
+      expect.stringMatching(/zoomApi\.clientSecret: zoomApi\.clientSecret is empty \(set ZOOM_CLIENT_SECRET\)/),
+      expect.stringMatching(/zoomApi\.webhookSecret: zoomApi\.webhookSecret is not a Secret Token \("change-me-long-random" is a placeholder from the examples\)/),
+    ]);
+    // A General app whose secret was left blank.
+    expect(account(s2s + general.replace('general-secret', '""'))).toEqual([expect.stringMatching(/rtmsApp\.clientSecret is empty \(set ZOOM_RTMS_CLIENT_SECRET\): accountMeetings needs it, the RTMS \(General\) app's Client ID and Client secret/)]);
+    // A placeholder webhook secret is refused even where no feature needs webhooks yet: the endpoint is on with it.
+    expect(configProblems(`zoomApi: { accountId: a, clientId: b, clientSecret: c, webhookSecret: change-me }\nmeetings:\n  - { id: a, source: { type: websocket, token: ingest-token-0123456789 }, captions: [ { stdout: {} } ] }\n`)).toEqual([
+      expect.stringMatching(/zoomApi\.webhookSecret is not a Secret Token \("change-me" is a placeholder from the examples\): copy the app's Secret Token/),
     ]);
   });
 
@@ -136,7 +161,7 @@ meetings:
 
   it('sends the Zoom app\'s secrets over https only, except to this machine', () => {
     const zoomApi = (bases: string): string[] =>
-      configProblems(`http: { host: 127.0.0.1 }\nzoomApi: { accountId: a, clientId: c, clientSecret: s, ${bases} }\nmeetings:\n  - { id: a, source: { type: websocket, token: t }, captions: [ { stdout: {} } ] }\n`);
+      configProblems(`http: { host: 127.0.0.1 }\nzoomApi: { accountId: a, clientId: c, clientSecret: s, ${bases} }\nmeetings:\n  - { id: a, source: { type: websocket, token: ingest-token-0123456789 }, captions: [ { stdout: {} } ] }\n`);
     expect(zoomApi('apiBase: "http://127.0.0.1:9000/v2", oauthBase: "http://localhost:9000"')).toEqual([]);
     expect(zoomApi('apiBase: "http://api.example.org/v2", oauthBase: "http://zoom.example.org"')).toEqual([
       expect.stringMatching(/zoomApi\.apiBase: must be https:\/\//),
@@ -145,7 +170,7 @@ meetings:
   });
 
   it('bounds what a config may cost to read: its size, the environment it expands to, and a key written twice', () => {
-    const meeting = 'meetings:\n  - { id: a, source: { type: websocket, token: t }, captions: [ { stdout: {} } ] }\n';
+    const meeting = 'meetings:\n  - { id: a, source: { type: websocket, token: ingest-token-0123456789 }, captions: [ { stdout: {} } ] }\n';
     expect(configProblems(`${meeting}x: 1\ny: 2\nx: 3\n`)).toEqual(['5:1 : YAML syntax: map keys must be unique ("x" is written twice)']);
     const tooBig = configProblems(`${meeting}${'# padding to make the file large\n'.repeat(9_000)}`);
     expect(tooBig).toEqual([expect.stringMatching(/: the config is 2\d\d KiB, more than the 256 KiB a config may be/)]);
@@ -203,7 +228,7 @@ describe('caption-bridge --check', () => {
     await writeFile(
       file,
       `fleet: { etcd: { endpoints: "http://etcd-0:2379,http://etcd-1:2379" }, name: bridge-a, leaseSeconds: 2 }
-zoomApi: { accountId: a, clientId: c, clientSecret: s, webhookSecret: w }
+zoomApi: { accountId: a, clientId: c, clientSecret: s, webhookSecret: wHsEcReT-Zoom-0123456789 }
 rtmp: { port: 1935 }
 meetings:
   - id: town-hall

@@ -11,7 +11,7 @@ describe('deployment files stay true', () => {
     const docs = parseAllDocuments(file('deploy/kubernetes/caption-bridge.yaml')).map((d) => d.toJS() as { kind: string; data?: Record<string, string>; stringData?: Record<string, string>; spec?: unknown });
     expect(docs.map((d) => d.kind)).toEqual(['ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Deployment', 'Service']);
     const secretKeys = Object.keys(docs[1]!.stringData!);
-    const env = Object.fromEntries(secretKeys.map((key) => [key, key.endsWith('CAPTION_URL') ? 'https://wmcc.zoom.us/closedcaption?id=1&signature=x' : `filled-in-${key.toLowerCase()}-0123456789`]));
+    const env = Object.fromEntries(secretKeys.map((key) => [key, key.endsWith('CAPTION_URL') ? 'https://wmcc.zoom.us/closedcaption?id=1&ns=bnM%3D&expire=86400&sparams=id%2Cns%2Cexpire&signature=x' : `filled-in-${key.toLowerCase()}-0123456789`]));
     const config = parseConfig(docs[0]!.data!['caption-bridge.yaml']!, 'configmap', env);
     // As shipped, the Secret's placeholders are refused: the pod listens on 0.0.0.0.
     expect(() => parseConfig(docs[0]!.data!['caption-bridge.yaml']!, 'configmap', { ...env, ...docs[1]!.stringData })).toThrow(/is a placeholder from the examples/);

@@ -291,11 +291,23 @@ describe('parseCaptionUrl', () => {
     expect(() => parseCaptionUrl('ftp://zoom.us/closedcaption?id=1')).toThrow(/http/);
   });
 
+  it("says which signed part a Zoom Caption URL cut off while copying lacks, before any POST", () => {
+    const whole = 'https://wmcc.zoom.us/closedcaption?id=200610693&ns=GZHkEA%3D%3D&expire=86400&sparams=id%2Cns%2Cexpire&signature=nYtXJqRKCW';
+    expect(() => parseCaptionUrl(whole)).not.toThrow();
+    expect(() => parseCaptionUrl(whole.slice(0, whole.indexOf('&signature')))).toThrow(/caption URL has no `signature`: it looks cut off/);
+    expect(() => parseCaptionUrl(whole.slice(0, whole.indexOf('&expire')))).toThrow(/no `expire`, `sparams`, `signature`/);
+    // A part the URL says it signs (sparams) but lacks.
+    expect(() => parseCaptionUrl(`${whole.replace('sparams=id%2Cns%2Cexpire', 'sparams=id%2Cns%2Cexpire%2Csubconfid')}`)).toThrow(/no `subconfid`/);
+    expect(() => parseCaptionUrl(whole.slice(0, whole.indexOf('&signature')))).toThrowError(expect.objectContaining({ code: 'CAPTION_URL_INVALID' }));
+    // A local stand-in or another caption service is not held to Zoom's parts.
+    expect(() => parseCaptionUrl('http://127.0.0.1:9/closedcaption?id=1')).not.toThrow();
+  });
+
   it('replaces seq and lang but keeps every other parameter', () => {
-    const url = parseCaptionUrl('https://wmcc.zoom.us/closedcaption?id=1&subconfid=abc&signature=s3cret&seq=9&lang=de-DE');
+    const url = parseCaptionUrl('https://wmcc.zoom.us/closedcaption?id=1&ns=bnM%3D&expire=86400&sparams=id%2Cns%2Cexpire&subconfid=abc&signature=s3cret&seq=9&lang=de-DE');
     const post = new URL(url.postUrl(42, 'en-US'));
-    expect(Object.fromEntries(post.searchParams)).toEqual({ id: '1', subconfid: 'abc', signature: 's3cret', seq: '42', lang: 'en-US' });
-    expect(url.seqUrl()).toBe('https://wmcc.zoom.us/closedcaption/seq?id=1&subconfid=abc&signature=s3cret');
+    expect(Object.fromEntries(post.searchParams)).toEqual({ id: '1', ns: 'bnM=', expire: '86400', sparams: 'id,ns,expire', subconfid: 'abc', signature: 's3cret', seq: '42', lang: 'en-US' });
+    expect(url.seqUrl()).toBe('https://wmcc.zoom.us/closedcaption/seq?id=1&ns=bnM%3D&expire=86400&sparams=id%2Cns%2Cexpire&subconfid=abc&signature=s3cret');
     expect(url.redacted).not.toContain('s3cret');
   });
 });
