@@ -8,7 +8,7 @@ import { POST_GIVE_UP_AFTER_MS, postLines } from './post.js';
 import { installFailurePolicy } from './process-policy.js';
 import { describeScopes, featureOf, ZOOM_API_BASE, ZOOM_OAUTH_BASE, ZoomApiClient } from './zoom-api/client.js';
 import { targetOf } from './zoom-api/target.js';
-import { EVENT_SUBSCRIPTIONS } from './zoom-api/webhook.js';
+import { EVENT_SUBSCRIPTIONS, rtmsAudioScope } from './zoom-api/webhook.js';
 import { diagnose, formatReport } from './zoom-api/doctor.js';
 
 const USAGE = `caption-bridge: live speech to Zoom captions
@@ -67,7 +67,7 @@ function check(file: string): number {
     if (config.accountMeetings?.source.type === 'zoom-rtms') {
       const { hosts, topic } = config.accountMeetings;
       process.stdout.write(
-        `info: accountMeetings needs: Realtime Media Streams in ${rtmsApp} with the scope meeting:read:meeting_audio, started for every ` +
+        `info: accountMeetings needs: Realtime Media Streams in ${rtmsApp} with the scope ${rtmsAudioScope('meeting')}, started for every ` +
           `meeting to caption (the auto-start setting for that app, or a person); event subscriptions ${[...EVENT_SUBSCRIPTIONS.rtmsStream('meeting'), ...EVENT_SUBSCRIPTIONS.meetingLife('meeting')].join(', ')} in the same app ` +
           `(webinar.* for webinars), sent to https://<this host>/zoom/webhook; the scopes ${describeScopes('meetingCaptionToken', edition)}` +
           `${hosts || topic !== undefined ? ` and ${describeScopes('meetingDetails', edition)} (to read a meeting's host and topic)` : ''} in the Server-to-Server app (zoomApi)\n`,
@@ -86,7 +86,7 @@ function check(file: string): number {
       if (meeting.source.type !== 'zoom-rtms') return;
       const { kind } = targetOf(meeting.source)!;
       process.stdout.write(
-        `info: meetings[${m}].source: zoom-rtms needs: Realtime Media Streams in ${rtmsApp} with the scope ${kind}:read:${kind}_audio; ` +
+        `info: meetings[${m}].source: zoom-rtms needs: Realtime Media Streams in ${rtmsApp} with the scope ${rtmsAudioScope(kind)}; ` +
           `event subscriptions ${[...EVENT_SUBSCRIPTIONS.rtmsStream(kind), `${kind}.started`].join(', ')} in the same app, sent to https://<this host>/zoom/webhook; the scope ` +
           `${describeScopes(featureOf(kind, 'Details'), edition)} in the Server-to-Server app (to tell which meeting a stream belongs to); ` +
           'and the host (or an auto-start setting) starting the app in the meeting\n',

@@ -3,7 +3,7 @@ import { errorMessage, isBridgeError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import { featureOf, type ApiFeature, type ZoomApiClient } from './client.js';
 import { describeTarget, type ZoomKind, type ZoomTarget } from './target.js';
-import { EVENT_SUBSCRIPTIONS } from './webhook.js';
+import { EVENT_SUBSCRIPTIONS, rtmsAudioScope } from './webhook.js';
 
 /** One line of the doctor's report: `ok`, `fix` (the user must change something), or `unknown` (could not look). */
 export interface Finding {
@@ -82,7 +82,7 @@ export async function diagnose(client: ZoomApiClient, target: ZoomTarget | 'acco
   if (account || source === 'zoom-rtms') {
     say(
       'unknown',
-      `Realtime Media Streams cannot be checked without starting one (this checks the Server-to-Server app): the app that has RTMS (a General app, rtmsApp in the config) needs the scope ${kind}:read:${kind}_audio, the event subscriptions ${[...EVENT_SUBSCRIPTIONS.rtmsStream(kind), ...EVENT_SUBSCRIPTIONS.meetingLife(kind)].join(', ')} sent to https://<bridge>/zoom/webhook, and auto-start (or a person) in each meeting`,
+      `Realtime Media Streams cannot be checked without starting one (this checks the Server-to-Server app): the app that has RTMS (a General app, rtmsApp in the config) needs the scope ${rtmsAudioScope(kind)}, the event subscriptions ${[...EVENT_SUBSCRIPTIONS.rtmsStream(kind), ...EVENT_SUBSCRIPTIONS.meetingLife(kind)].join(', ')} sent to https://<bridge>/zoom/webhook, and auto-start (or a person) in each meeting`,
     );
   }
   if (account) return report;

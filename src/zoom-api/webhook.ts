@@ -174,6 +174,9 @@ export interface RtmsStop {
   restarts: boolean;
 }
 
+/** The scope that lets the app with RTMS take a meeting's (webinar's) audio. */
+export const rtmsAudioScope = (kind: ZoomKind): string => `${kind}:read:${kind}_audio`;
+
 /** The event subscriptions each way of getting a meeting's audio needs (for --check and the docs). */
 export const EVENT_SUBSCRIPTIONS = {
   /** The stream's own events, sent by the app that has RTMS (with two apps, the General app: rtmsApp). */
