@@ -6,6 +6,7 @@ import { BridgeError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { POST_GIVE_UP_AFTER_MS, postLines } from './post.js';
 import { installFailurePolicy } from './process-policy.js';
+import { useEnvironmentProxy } from './util/proxy.js';
 import { describeScopes, featureOf, ZOOM_API_BASE, ZOOM_OAUTH_BASE, ZoomApiClient } from './zoom-api/client.js';
 import { targetOf } from './zoom-api/target.js';
 import { EVENT_SUBSCRIPTIONS, rtmsAudioScope } from './zoom-api/webhook.js';
@@ -36,6 +37,9 @@ Usage:
 const DEFAULT_CONFIG = 'config/caption-bridge.yaml';
 /** SIGTERM to exit, at most: the flush deadline and a little less than a second to wrap up. */
 const SHUTDOWN_EXIT_MS = SHUTDOWN_FLUSH_MS + 900;
+
+/** The outbound proxy the environment names, for every command that reaches a network (undefined: none). */
+const PROXY = useEnvironmentProxy();
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'post') return post(argv.slice(1));
@@ -153,6 +157,8 @@ async function run(file: string): Promise<number> {
   }
   const log = createLogger(config.log.level);
   installFailurePolicy(log);
+  // The AWS and Google SDK engines do not take it from here: docs/engines.md says what each does with a proxy.
+  if (PROXY) log.info({ proxy: PROXY }, 'outbound connections go through the proxy the environment names');
   const daemon = await startDaemon(config, log);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {

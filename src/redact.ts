@@ -17,6 +17,8 @@ export function redactSecrets(text: string): string {
 export function redactUrl(url: string | URL): string {
   try {
     const parsed = new URL(url.toString());
+    // A proxy's URL may carry its user's password.
+    if (parsed.password) parsed.password = 'REDACTED';
     for (const name of [...parsed.searchParams.keys()]) {
       if (SECRET_QUERY_PARAMS.includes(name.toLowerCase())) parsed.searchParams.set(name, 'REDACTED');
     }

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { StreamTarget } from '../pipeline/types.js';
 import { StreamBuffer } from './stream-buffer.js';
 import { Backoff, type RetryPolicy } from '../util/backoff.js';
+import { proxyAgentFor } from '../util/proxy.js';
 import {
   AUDIO_PARAMS,
   dialRefusal,
@@ -163,7 +164,8 @@ export class RtmsConnection {
     }
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 1024 * 1024 });
+      const agent = proxyAgentFor(url);
+      ws = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 1024 * 1024, ...(agent ? { agent } : {}) });
     } catch (err) {
       this.log.error({ socket: name, url: url.slice(0, 200), err: errorMessage(err) }, `cannot dial the RTMS ${name} URL`);
       void this.stop(`cannot dial the ${name} URL: ${errorMessage(err)}`);

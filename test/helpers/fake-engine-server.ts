@@ -41,6 +41,10 @@ export abstract class FakeEngineServer implements EngineStandIn {
   searchArgs: readonly string[] = [];
   /** What hears each connection's audio: the pocketsphinx decoder by default, or a script (ScriptedHearing) that hears perfectly. */
   hears: () => Hearing = () => new PocketsphinxHearing(this.searchArgs);
+  /** Only connections from this address are taken (a proxy's outbound address): the others are refused with 403. */
+  onlyFrom: string | undefined;
+  /** Connections refused for coming from elsewhere (see onlyFrom). */
+  refusedDirect = 0;
   /** The next connection is cut (no close frame) after this many audio messages; then it resets. */
   private dropNext: { after: number; stopServer: boolean } | undefined;
 
@@ -58,6 +62,10 @@ export abstract class FakeEngineServer implements EngineStandIn {
       port: this.port,
       host: '127.0.0.1',
       verifyClient: (info, done) => {
+        if (this.onlyFrom !== undefined && info.req.socket.remoteAddress !== this.onlyFrom) {
+          this.refusedDirect += 1;
+          return done(false, 403);
+        }
         const status = this.checkUpgrade(info.req, new URL(info.req.url ?? '/', 'http://x'));
         if (status) done(false, status);
         else done(true);

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 export interface FakeMeeting {
@@ -49,6 +50,10 @@ export class FakeZoomApi {
   livestreamRefusal: { status: number; code: number; message: string } | undefined;
   readonly issuedTokens = new Map<string, string[]>();
   private server: Server | undefined;
+  /** Only connections from this address are taken (a proxy's outbound address): the others are dropped at once. */
+  onlyFrom: string | undefined;
+  /** Connections dropped for coming from elsewhere (see onlyFrom). */
+  refusedDirect = 0;
 
   constructor(readonly edition: 'ordinary' | 'master' = 'ordinary') {
     this.scopes =
@@ -59,6 +64,11 @@ export class FakeZoomApi {
 
   async start(): Promise<{ apiBase: string; oauthBase: string }> {
     this.server = createServer((req, res) => this.handle(req, res));
+    this.server.prependListener('connection', (socket: Socket) => {
+      if (this.onlyFrom === undefined || socket.remoteAddress === this.onlyFrom) return;
+      this.refusedDirect += 1;
+      socket.destroy();
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const { port } = this.server.address() as AddressInfo;
     return { apiBase: `http://127.0.0.1:${port}/v2`, oauthBase: `http://127.0.0.1:${port}` };

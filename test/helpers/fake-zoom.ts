@@ -42,6 +42,10 @@ export class FakeZoom {
   outage: { kind: 'reset' | 'hang'; acceptDuring?: boolean } | undefined;
   private lastSeq = 0;
   private server: Server | undefined;
+  /** Only connections from this address are taken (a proxy's outbound address): the others are dropped at once. */
+  onlyFrom: string | undefined;
+  /** Connections dropped for coming from elsewhere (see onlyFrom). */
+  refusedDirect = 0;
   private readonly sockets = new Set<Socket>();
   readonly query = { id: '200610693', ns: 'GZHkEA==', expire: '86400', sparams: 'id,ns,expire', signature: 'nYtXJqRKCWsecret' };
   private readonly listeners = new Set<() => void>();
@@ -52,6 +56,11 @@ export class FakeZoom {
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.prependListener('connection', (socket: Socket) => {
+      if (this.onlyFrom === undefined || socket.remoteAddress === this.onlyFrom) return;
+      this.refusedDirect += 1;
+      socket.destroy();
+    });
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));

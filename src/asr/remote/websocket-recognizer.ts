@@ -5,6 +5,7 @@ import type { Logger } from '../../log.js';
 import { redactUrl } from '../../redact.js';
 import type { RecognizerCapabilities, SpeechEvent, SpeechRecognizer } from '../types.js';
 import { DEFAULT_CONNECTION_POLICY, WireStream, type ConnectionPolicy, type WireLink, type WireSession } from './wire-stream.js';
+import { proxyAgentFor } from '../../util/proxy.js';
 
 /** What a cloud engine (Deepgram, AssemblyAI) is configured with. */
 export interface CloudEngineOptions {
@@ -124,7 +125,8 @@ export abstract class WebSocketRecognizer implements SpeechRecognizer {
     // The query holds options, not secrets, but makes messages unreadable.
     const where = redactUrl(url).replace(/\?.*$/, '');
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers, handshakeTimeout: this.policy.connectTimeoutMs });
+      const agent = proxyAgentFor(url);
+      const ws = new WebSocket(url, { headers, handshakeTimeout: this.policy.connectTimeoutMs, ...(agent ? { agent } : {}) });
       // A socket error is always followed by 'close', where it is handled; before 'open' it rejects.
       ws.on('error', (err) =>
         reject(new BridgeError('ASR_ENGINE_FAILED', `cannot reach ${this.engine} at ${where}: ${err.message}`, { cause: err })),
