@@ -11,6 +11,7 @@ import { rtmsSignalOf, type MeetingHost } from './pipeline/meeting-host.js';
 import { sharedDecoderPool } from './asr/local/decoder-pool.js';
 import { errorMessage } from './errors.js';
 import { HttpServer } from './http/server.js';
+import { MetricsListener } from './http/metrics-listener.js';
 import { locateFfmpeg } from './ingest/ffmpeg.js';
 import { RtmpIngest } from './ingest/rtmp.js';
 import { WebSocketIngest } from './ingest/websocket.js';
@@ -44,6 +45,8 @@ export interface Daemon {
   port: number;
   /** The RTMP listener's port, when the config has one. */
   rtmpPort?: number;
+  /** The metrics-only listener's port (http.metricsPort), when the config has one. */
+  metricsPort?: number;
   meetings: MeetingView[];
   /**
    * Apply a new config: meetings added, removed or changed start and stop; untouched meetings keep streaming
@@ -178,11 +181,24 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     }
     log.info({ host: config.rtmp.host, port: rtmpPort }, 'listening: rtmp://HOST:PORT/live/<stream key>');
   }
+  const metricsListener = config.http.metricsPort === undefined ? undefined : new MetricsListener(metrics, log);
+  let metricsPort: number | undefined;
+  if (metricsListener && config.http.metricsPort !== undefined) {
+    try {
+      const at = await metricsListener.listen(config.http.metricsPort, config.http.host);
+      metricsPort = at.port;
+      log.info({ host: at.address, port: at.port }, 'listening: /metrics (no token: keep this port inside the cluster)');
+    } catch (err) {
+      await Promise.allSettled([http.close(), rtmp?.close(), registry.close(), starting]);
+      etcd?.client.close();
+      throw err;
+    }
+  }
 
   // A meeting whose engine cannot start is reported and left out; the others run.
   const started = await starting;
   if (started.length > 0 && started.every((r) => r.status === 'rejected')) {
-    await Promise.allSettled([http.close(), rtmp?.close(), registry.close()]);
+    await Promise.allSettled([http.close(), rtmp?.close(), metricsListener?.close(), registry.close()]);
     etcd?.client.close();
     throw new Error(`no meeting could start: ${errorMessage((started[0] as PromiseRejectedResult).reason)}`);
   }
@@ -192,6 +208,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   return {
     port: address.port,
     rtmpPort,
+    metricsPort,
     get meetings() {
       return meetings();
     },
@@ -233,7 +250,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
           log.warn({ afterMs: SHUTDOWN_FLUSH_MS }, 'shutdown flush deadline reached: captions not yet delivered are recorded as never delivered');
         }
         const wrapUp = AbortSignal.timeout(deadline.aborted ? SHUTDOWN_WRAP_UP_MS : SHUTDOWN_WRAP_UP_MS * 4);
-        await Promise.race([Promise.all([flushed, http.close(), closingRtmp]), once(wrapUp, 'abort')]);
+        await Promise.race([Promise.all([flushed, http.close(), closingRtmp, metricsListener?.close()]), once(wrapUp, 'abort')]);
         etcd?.client.close();
         loopDelay.close();
         log.info('stopped');

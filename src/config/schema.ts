@@ -105,6 +105,11 @@ const configObject = z
         /** Bearer token for /meetings and /metrics; an empty value (unset ${VAR:-}) leaves it off. */
         adminToken: z.string().optional().transform((token) => token || undefined),
         /**
+         * A second port, on the same host, that serves GET /metrics alone with no token: for a scraper that cannot be
+         * given the admin token (Prometheus pod annotations). Keep it inside the cluster.
+         */
+        metricsPort: port.optional(),
+        /**
          * Proxies (addresses or CIDR networks) whose X-Forwarded-For names the client: an Ingress, a TLS terminator.
          * Failed-token throttling and the logs then see each client, not the proxy.
          */

@@ -11,6 +11,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { listen } from '../util/listen.js';
 import type { MeetingControl, MeetingView } from '../pipeline/types.js';
+import { sendMetrics } from './metrics-listener.js';
 import { capacityOf, NO_LOOP_DELAY, type LoopDelay } from '../pipeline/capacity.js';
 import { OperatorConsole } from './console.js';
 import { decodeSegment, json, readBody } from './respond.js';
@@ -193,14 +194,7 @@ export class HttpServer {
       case '/metrics': {
         const refused = this.adminToken === undefined ? undefined : this.adminRefusal(req);
         if (refused) return json(res, refused.status, { error: refused.error });
-        void this.metrics.text().then(
-          (text) => res.writeHead(200, { 'content-type': this.metrics.contentType }).end(text),
-          (err: unknown) => {
-            this.log.error({ err: errorMessage(err) }, 'metrics collection failed');
-            json(res, 500, { error: 'metrics collection failed' });
-          },
-        );
-        return;
+        return sendMetrics(res, this.metrics, this.log);
       }
       case '/meetings': {
         if (this.adminToken === undefined) return json(res, 404, { error: 'set http.adminToken to enable /meetings' });

@@ -21,7 +21,7 @@ const sentence = concatSamples([roomNoise(0.5), readWav(librivoxClips()[0]!.path
 const meeting = (id: string, extra = ''): string =>
   `  - id: ${id}\n    source: { type: websocket, token: ${id}-token }\n    captions: [ { zoom: { url: "${urls[id]}" } } ]\n${extra}`;
 const config = (meetings: string): ReturnType<typeof parseConfig> =>
-  parseConfig(`log: { level: silent }\nhttp: { host: 127.0.0.1, port: 0, adminToken: admin-secret-1 }\nstate: { dir: ${dir} }\nmeetings:\n${meetings}`, 'ops.yaml', {});
+  parseConfig(`log: { level: silent }\nhttp: { host: 127.0.0.1, port: 0, adminToken: admin-secret-1, metricsPort: 0 }\nstate: { dir: ${dir} }\nmeetings:\n${meetings}`, 'ops.yaml', {});
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cb-ops-'));
@@ -90,6 +90,12 @@ describe('operating the daemon', () => {
     expect(text).toMatch(/caption_bridge_asr_cpu_seconds_total\{meeting="a"\} [0-9.]+/);
     expect(text).toContain('caption_bridge_zoom_clock_offset_seconds');
     for (const zoom of Object.values(zooms)) expect(text).not.toContain(zoom.query.signature);
+    // The metrics port (for a scraper that must not hold the admin token): the same text with no token, and nothing else.
+    const scraped = await fetch(`http://127.0.0.1:${daemon.metricsPort}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toMatch(/caption_bridge_audio_seconds_total\{meeting="a"\} \d+/);
+    for (const path of ['/meetings', '/console', '/readyz']) expect((await fetch(`http://127.0.0.1:${daemon.metricsPort}${path}`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${daemon.metricsPort}/metrics`, { method: 'POST' })).status).toBe(405);
   });
 
   it('adds and removes meetings at runtime through one owner while another streams, with no seq reused', async () => {
