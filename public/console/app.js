@@ -22,6 +22,8 @@ async function follow() {
     try {
       const response = await fetch('/console/api/events', { headers: headers(), signal: abort.signal });
       if (response.status === 401) return signOut('The admin token was not accepted.');
+      // The console is off (no http.adminToken): the server says so, and no token would help.
+      if (response.status === 404) return signOut((await response.json().catch(() => ({}))).error ?? 'The console is off on this bridge.');
       if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
       setConnection('live');
       attempt = 0;

@@ -58,7 +58,7 @@ const engineFields = {
   /** google-speech: global (default) or a region such as us-central1 or eu, whose endpoint is used. */
   location: z.string().regex(/^[a-z0-9-]+$/, 'expected a location like global, us-central1 or eu').default('global'),
 };
-const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; modelDir?: string; project?: string; diarize?: boolean }, ctx: z.RefinementCtx): void => {
+const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; modelDir?: string; project?: string; diarize?: boolean; language?: string }, ctx: z.RefinementCtx): void => {
   if (asr.diarize && !DIARIZING_ENGINES.includes(asr.engine)) {
     ctx.addIssue({ code: 'custom', path: ['diarize'], message: `engine ${asr.engine} does not tell speakers apart; diarize works with ${DIARIZING_ENGINES.join(', ')}` });
   }
@@ -72,6 +72,14 @@ const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; model
   // OpenAI's own service needs a key; a self-hosted server of the same protocol (url) may not.
   if (asr.engine === 'openai-realtime' && !asr.url && !asr.apiKey) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'engine openai-realtime needs an API key: apiKey: ${OPENAI_API_KEY} (or url, for a self-hosted server)' });
   if (asr.engine === 'google-speech' && !asr.project) ctx.addIssue({ code: 'custom', path: ['project'], message: 'engine google-speech needs asr.project, the Google Cloud project id' });
+  // The embedded model is US English: any other language would be heard as English words, silently.
+  if (asr.engine === 'pocketsphinx' && !asr.modelDir && asr.language && !/^en(-|$)/i.test(asr.language)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['language'],
+      message: `the embedded engine's model is US English only: ${asr.language} speech would be captioned as English-sounding words. Use an engine that has ${asr.language} (deepgram, assemblyai, speechmatics, google-speech, aws-transcribe, openai-realtime, whisperlive), or a pocketsphinx model of that language (modelDir)`,
+    });
+  }
   if (asr.engine === 'sherpa-onnx' && !asr.modelDir) ctx.addIssue({ code: 'custom', path: ['modelDir'], message: 'engine sherpa-onnx needs asr.modelDir, the folder of a streaming model' });
 };
 const engine = z.strictObject(engineFields).superRefine(engineNeeds);

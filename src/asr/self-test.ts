@@ -7,6 +7,7 @@ import { readWav } from '../util/wav.js';
 import { wordErrorRate } from '../util/wer.js';
 import { createEngine } from './create.js';
 import type { AsrConfig, EngineConfig } from './options.js';
+import { networkProblem } from '../util/network-problem.js';
 
 /**
  * The speech every engine is sent (assets/README.md): two read sentences (8 s), then 1.5 s more of quiet, as a
@@ -56,16 +57,6 @@ export function configuredEngines(sources: { where: string; asr: AsrConfig }[]):
 export function engineLabel(engine: EngineConfig): string {
   const parts = [engine.engine, engine.model, engine.url ? new URL(engine.url).host : undefined].filter(Boolean);
   return parts.join(' ');
-}
-
-/** Why a connection failed, in the terms of the network between here and the engine. */
-function networkProblem(message: string): string {
-  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(message)) return `its host name does not resolve (DNS): ${message}`;
-  if (/ECONNREFUSED/i.test(message)) return `the connection was refused (nothing listens there, or a firewall): ${message}`;
-  if (/certificate|CERT_|self[- ]signed|SSL|TLS/i.test(message)) return `TLS failed (a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS): ${message}`;
-  if (/HTTP 407|proxy/i.test(message)) return `a proxy refused the connection: ${message}`;
-  if (/ETIMEDOUT|timed? ?out|EHOSTUNREACH|ENETUNREACH/i.test(message)) return `no answer (a firewall or a proxy in the way?): ${message}`;
-  return message;
 }
 
 /**

@@ -74,7 +74,7 @@ export class OperatorConsole {
     }
     if (!path.startsWith('/console/api/')) return false;
     const { adminRefusal } = this.options;
-    if (!adminRefusal) return json(res, 404, { error: 'set http.adminToken to enable the console' }), true;
+    if (!adminRefusal) return json(res, 404, { error: 'The console is off on this bridge: set http.adminToken in its config (a long random value) and restart it' }), true;
     const refused = adminRefusal(req);
     if (refused) return json(res, refused.status, { error: refused.error }), true;
     if (path === '/console/api/events' && req.method === 'GET') return this.events(req, res), true;

@@ -171,6 +171,10 @@ export class HttpServer {
     if (!url) return json(res, 400, { error: 'bad request target' });
     const webhook = url.pathname === '/zoom/webhook' ? this.webhook : url.pathname === '/zoom/videosdk/webhook' ? this.videoSdkWebhook : undefined;
     if (webhook) return void this.zoomWebhook(req, res, webhook).catch((err: unknown) => this.failRequest(req, res, err));
+    if (url.pathname === '/zoom/webhook' || url.pathname === '/zoom/videosdk/webhook') {
+      const setting = url.pathname === '/zoom/webhook' ? 'zoomApi.webhookSecret or rtmsApp.webhookSecret' : 'the videoSdk section';
+      return json(res, 404, { error: `Zoom webhooks are off on this bridge: set ${setting} (the app's Secret Token) to take them` });
+    }
     if ((url.pathname === '/console' || url.pathname.startsWith('/console/')) && this.console.handle(req, res, url.pathname)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
     switch (url.pathname) {

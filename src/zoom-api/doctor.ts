@@ -1,6 +1,7 @@
 import { captionUrlExpiry } from '../caption/caption-url.js';
 import { errorMessage, isBridgeError } from '../errors.js';
 import { redactUrl } from '../redact.js';
+import { isNetworkProblem, networkProblem } from '../util/network-problem.js';
 import { featureOf, type ApiFeature, type ZoomApiClient } from './client.js';
 import { describeTarget, type ZoomKind, type ZoomTarget } from './target.js';
 import { EVENT_SUBSCRIPTIONS, rtmsAudioScope } from './webhook.js';
@@ -17,6 +18,8 @@ export interface DoctorReport {
   captionUrl?: string;
   /** What the host still has to do in the meeting: the API cannot see or change it. */
   hostSteps: string[];
+  /** The checks stopped at a problem every later one depends on (Zoom unreachable, credentials refused). */
+  stopped?: boolean;
 }
 
 interface AccountSettings {
@@ -43,8 +46,9 @@ export async function diagnose(client: ZoomApiClient, target: ZoomTarget | 'acco
     await client.accessToken();
     say('ok', `the app's credentials work (${client.edition === 'master' ? 'master-account edition, sub-account calls' : 'ordinary account'})`);
   } catch (err) {
-    say('fix', errorMessage(err));
-    return report;
+    const message = errorMessage(err);
+    say('fix', isNetworkProblem(message) ? `cannot reach Zoom from here: ${networkProblem(message)}` : message);
+    return { ...report, stopped: true };
   }
 
   const tokenFeature = featureOf(kind, 'CaptionToken');
@@ -138,6 +142,7 @@ const SOURCE_HOST_STEPS: Record<'zoom-rtms' | 'zoom-livestream', string[]> = {
 export function formatReport(report: DoctorReport): string {
   const mark = { ok: 'ok  ', fix: 'FIX ', unknown: '??  ' };
   const lines = report.findings.map((f) => `${mark[f.verdict]}${f.text}`);
-  lines.push('', 'Then, in Zoom:', ...report.hostSteps.map((step, i) => `  ${i + 1}. ${step}`));
+  if (report.stopped) lines.push('', 'Nothing else was checked: fix the line above, then run this again.');
+  else lines.push('', 'Then, in Zoom:', ...report.hostSteps.map((step, i) => `  ${i + 1}. ${step}`));
   return `${lines.join('\n')}\n`;
 }

@@ -67,7 +67,7 @@ export function explainApiError(status: number, body: { code?: number; message?:
     const account = edition === 'master' ? 'the sub-account zoomApi.subAccountId names' : "the app's account";
     return new BridgeError(
       'ZOOM_MEETING_NOT_FOUND',
-      `Zoom finds no ${what} in ${account}${said}: check the id (the digits in the join link) and that the meeting is hosted by a user of ${account}; ` +
+      `Zoom cannot find ${what} in ${account}${said}: check the id (the digits in the join link) and that the meeting is hosted by a user of ${account}; ` +
         "a meeting of another account looks the same as a missing one, so the Zoom app must be made in the host's account",
     );
   }

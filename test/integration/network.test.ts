@@ -74,6 +74,11 @@ meetings:
       const clip = librivoxClips()[0]!;
       await streamAudio(`ws://127.0.0.1:${port}/ingest/allhands`, concatSamples([readWav(clip.path).samples, roomNoise(1.5)]), { token: 'ingest-token-0123456789' });
       await waitUntil(() => zoom.accepted.length > 0, { timeoutMs: 20_000, what: 'a caption through the proxy' });
+      // What is off on this bridge says so, and what would turn it on (not a bare 404 or 405).
+      const consoleOff = await fetch(`http://127.0.0.1:${port}/console/api/events`, { headers: { authorization: 'Bearer any-token-at-all-0123' } });
+      expect([consoleOff.status, ((await consoleOff.json()) as { error: string }).error]).toEqual([404, expect.stringMatching(/^The console is off on this bridge: set http\.adminToken/)]);
+      const webhooksOff = await fetch(`http://127.0.0.1:${port}/zoom/webhook`, { method: 'POST', body: '{}' });
+      expect([webhooksOff.status, ((await webhooksOff.json()) as { error: string }).error]).toEqual([404, expect.stringMatching(/^Zoom webhooks are off on this bridge: set zoomApi\.webhookSecret or rtmsApp\.webhookSecret/)]);
     } finally {
       await daemon.stop();
     }

@@ -118,7 +118,7 @@ describe('Zoom API client (server-to-server OAuth, caption token)', () => {
     // A meeting hosted in another account: Zoom answers as for a missing one.
     const foreign = await refusal(() => undefined, { kind: 'meeting', id: '111222333' });
     expect(foreign).toMatchObject({ code: 'ZOOM_MEETING_NOT_FOUND', retryable: false });
-    expect((foreign as Error).message).toMatch(/Zoom finds no meeting 111222333 in the app's account .* the Zoom app must be made in the host's account/);
+    expect((foreign as Error).message).toMatch(/Zoom cannot find meeting 111222333 in the app's account .* the Zoom app must be made in the host's account/);
 
     const deleted = await refusal(() => (api.appDeleted = true));
     expect(deleted).toMatchObject({ code: 'ZOOM_API_AUTH' });
@@ -376,6 +376,20 @@ describe('config and command line for the Zoom app', () => {
     expect(noScope.out).toMatch(/^FIX the app lacks the scope for the caption token: add meeting:read:token:admin \(or the classic meeting:read:admin\)/m);
     expect(noScope.out).toMatch(/^ok  meeting 123456789 exists \("Weekly all-hands"\), status waiting/m);
     console.log(`zoom-url doctor, missing scope:\n${noScope.out}`);
+
+    // Zoom out of reach (a closed port here; DNS, a firewall or a missing proxy in life): said in those terms, and
+    // nothing after it pretends all is well.
+    const { createServer } = await import('node:net');
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve));
+    env.ZOOM_OAUTH_BASE = `http://127.0.0.1:${closedPort}`;
+    const unreachable = await doctor();
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.out).toMatch(/^FIX cannot reach Zoom from here: the connection was refused \(nothing listens there, or a firewall\)/m);
+    expect(unreachable.out).toContain('Nothing else was checked: fix the line above, then run this again.');
+    expect(unreachable.out).not.toContain('Then, in Zoom');
   });
 
   it('zoom-url prints the redacted Caption URL, or says what is missing', () => {

@@ -69,6 +69,13 @@ meetings:
     ]);
   });
 
+  it('refuses a language the embedded English model cannot hear, instead of captioning it as English', () => {
+    const lang = (asr: string): string[] => configProblems(`http: { host: 127.0.0.1 }\nmeetings:\n  - { id: a, source: { type: websocket, token: t }, asr: ${asr}, captions: [ { stdout: {} } ] }\n`);
+    expect(lang('{ language: de-DE }')).toEqual([expect.stringMatching(/meetings\[0\]\.asr\.language: the embedded engine's model is US English only: de-DE speech would be captioned as English-sounding words/)]);
+    expect(lang('{ language: en-GB }')).toEqual([]);
+    expect(lang('{ engine: deepgram, apiKey: k, language: de-DE }')).toEqual([]);
+  });
+
   it('refuses duplicate meeting ids and an empty zoom url unless marked optional', () => {
     const twice = `http: { host: 127.0.0.1 }\nmeetings:\n${[1, 2].map(() => `  - { id: a, source: { type: websocket, token: t }, captions: [ { zoom: { url: "" } } ] }`).join('\n')}\n`;
     expect(configProblems(twice)).toEqual([
