@@ -9,13 +9,41 @@ if (!url || !token) {
   process.exit(2);
 }
 const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
+ws.on('error', (err) => {
+  console.error(`cannot stream to ${url}: ${err.message}`);
+  process.exit(1);
+});
 ws.on('unexpected-response', (_req, res) => {
   console.error(`refused: HTTP ${res.statusCode}`);
   res.pipe(process.stderr);
   res.on('end', () => process.exit(1));
 });
+/** A file format's first bytes: such a file piped in as it is would be taken as PCM noise and give no captions. */
+function containerOf(head) {
+  const text = head.subarray(0, 4).toString('latin1');
+  if (text === 'ID3' + text[3] || (head[0] === 0xff && (head[1] & 0xe0) === 0xe0)) return 'an MP3 file';
+  if (text === 'RIFF') return 'a WAV file';
+  if (text === 'OggS') return 'an Ogg file';
+  if (text === 'fLaC') return 'a FLAC file';
+  if (head.readUInt32BE(0) === 0x1a45dfa3) return 'a WebM/Matroska file';
+  if (head.subarray(4, 8).toString('latin1') === 'ftyp') return 'an MP4/M4A file';
+  return undefined;
+}
+
 ws.on('open', () => {
-  process.stdin.on('data', (chunk) => ws.send(chunk));
+  let first = true;
+  process.stdin.on('data', (chunk) => {
+    if (first && chunk.length >= 8) {
+      first = false;
+      const container = containerOf(chunk);
+      if (container) {
+        console.error(`stdin is ${container}, not raw 16 kHz mono s16le PCM: convert it on the way, e.g.\n  ffmpeg -re -i talk.mp3 -f s16le -ac 1 -ar 16000 - | node examples/ws-send.mjs ${url} TOKEN`);
+        ws.close(1000);
+        process.exit(2);
+      }
+    }
+    ws.send(chunk);
+  });
   process.stdin.on('end', () => ws.send(JSON.stringify({ type: 'CloseStream' })));
 });
 ws.on('message', (data) => console.error(`bridge: ${data}`));

@@ -31,7 +31,8 @@ const engineFields = {
   /** vosk-server, whisperlive: ws:// or wss:// address of the server (required); cloud engines: another endpoint (a proxy, a region). */
   url: z.string().regex(/^(wss?|https?):\/\//, 'expected a ws://, wss://, http:// or https:// URL').optional(),
   /** Cloud engines: write it as ${DEEPGRAM_API_KEY} or ${ASSEMBLYAI_API_KEY}, never the key itself. */
-  apiKey: z.string().min(1, 'the API key is empty').optional(),
+  // Empty (an unset ${VAR:-}) is no key: an engine that needs one says so, and the embedded engine needs none.
+  apiKey: z.string().optional().transform((key) => key || undefined),
   /**
    * The engine's model: deepgram nova-3 by default, assemblyai universal-streaming-english, whisperlive small,
    * speechmatics enhanced (its operating point: standard or enhanced), google-speech long.

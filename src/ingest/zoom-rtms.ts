@@ -53,6 +53,9 @@ export interface RtmsOptions {
 }
 
 const DEFAULT_RECONNECT: RetryPolicy = { initialMs: 3_000, maxMs: 30_000 };
+
+/** Speakers labelled per stream; beyond this many (a webinar's audience) the later newcomers share one label. */
+const MAX_SPEAKER_LABELS = 1_000;
 /** After this long with nothing on the signaling socket, Zoom's window to come back has passed: give up. */
 const GIVE_UP_AFTER_MS = 90_000;
 /** Muted rooms send no packets; the recognizer needs the silence to end an utterance. */
@@ -76,6 +79,8 @@ export class RtmsConnection {
   private readonly buffer: StreamBuffer;
   private stream: Promise<unknown> | undefined;
   private stopped = false;
+  /** Who has spoken, by Zoom's user id, and the anonymous label each is shown as. */
+  private readonly speakerLabels = new Map<string, string>();
   private readonly reconnects: Backoff;
   /** Any message from the RTMS server, on either socket: Zoom pings only while no audio flows. */
   private lastHeardAt = Date.now();
@@ -313,10 +318,17 @@ export class RtmsConnection {
    * clock: the packet timestamps say where in our audio the event's timestamp falls.
    */
   private activeSpeaker(event: { timestamp?: number; user_id?: unknown; user_name?: unknown }): void {
-    const name = typeof event.user_name === 'string' && event.user_name ? event.user_name : event.user_id !== undefined ? `participant ${String(event.user_id)}` : undefined;
-    if (!name) return;
+    const who = event.user_id !== undefined ? `id ${String(event.user_id)}` : typeof event.user_name === 'string' && event.user_name ? `name ${event.user_name}` : undefined;
+    if (!who) return;
+    // Names are personal data: only the change of speaker goes on, as "speaker 1", "speaker 2" in the order they
+    // first speak, so no name is shown (caption page), stored (its history, the archive) or logged.
+    let label = this.speakerLabels.get(who);
+    if (!label) {
+      label = `speaker ${this.speakerLabels.size + 1}`;
+      if (this.speakerLabels.size < MAX_SPEAKER_LABELS) this.speakerLabels.set(who, label);
+    }
     const at = typeof event.timestamp === 'number' ? this.buffer.secondsAt(event.timestamp) : undefined;
-    this.buffer.speakerChanged(name.slice(0, 100), at);
+    this.buffer.speakerChanged(label, at);
   }
 
   private push(samples: Int16Array): void {
