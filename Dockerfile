@@ -1,5 +1,10 @@
 # caption-bridge container: Node LTS on Debian bookworm, the embedded pocketsphinx engine from Debian.
 # Every RUN step is a command CI also runs on a plain Debian machine (scripts/setup, npm ci, npm run build).
+#   docker run --stop-timeout 20 -p 8080:8080 -e INGEST_TOKEN=$(openssl rand -hex 24) caption-bridge
+# --stop-timeout: longer than the bridge's 10 s shutdown flush (Docker's own default is 10 s, so a plain
+# `docker stop` would SIGKILL it while the last captions are still on their way to Zoom).
+# Your own config: -v $PWD/my.yaml:/etc/caption-bridge.yaml:ro and `--config /etc/caption-bridge.yaml` after the
+# image name; state (seq, transcripts, caption page history) lives in the /var/lib/caption-bridge volume.
 
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
@@ -26,6 +31,6 @@ VOLUME /var/lib/caption-bridge
 USER node
 EXPOSE 8080 1935
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s \
-  CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "dist/cli.js"]
 CMD ["--config", "config/caption-bridge.yaml"]

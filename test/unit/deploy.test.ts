@@ -9,7 +9,7 @@ const file = (path: string): string => readFileSync(fileURLToPath(new URL(`../..
 describe('deployment files stay true', () => {
   it('the Kubernetes ConfigMap holds a config the bridge accepts once its Secret is filled in', () => {
     const docs = parseAllDocuments(file('deploy/kubernetes/caption-bridge.yaml')).map((d) => d.toJS() as { kind: string; data?: Record<string, string>; stringData?: Record<string, string>; spec?: unknown });
-    expect(docs.map((d) => d.kind)).toEqual(['ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Deployment', 'Service']);
+    expect(docs.map((d) => d.kind)).toEqual(['ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Deployment', 'Service', 'Service']);
     const secretKeys = Object.keys(docs[1]!.stringData!);
     const env = Object.fromEntries(secretKeys.map((key) => [key, key.endsWith('CAPTION_URL') ? 'https://wmcc.zoom.us/closedcaption?id=1&ns=bnM%3D&expire=86400&sparams=id%2Cns%2Cexpire&signature=x' : `filled-in-${key.toLowerCase()}-0123456789`]));
     const config = parseConfig(docs[0]!.data!['caption-bridge.yaml']!, 'configmap', env);
@@ -41,6 +41,7 @@ describe('deployment files stay true', () => {
       'Deployment/caption-bridge-fleet',
       'PodDisruptionBudget/caption-bridge-fleet',
       'Service/caption-bridge-fleet',
+      'Ingress/caption-bridge-fleet',
       'Service/etcd',
       'StatefulSet/etcd',
       'PodDisruptionBudget/etcd',
@@ -63,5 +64,22 @@ describe('deployment files stay true', () => {
     const compose = parseAllDocuments(file('deploy/compose.fleet.yaml'), { merge: true })[0]!.toJS() as { services: Record<string, { volumes?: string[] }> };
     expect(Object.keys(compose.services)).toEqual(['etcd', 'bridge-1', 'bridge-2']);
     expect(compose.services['bridge-1']!.volumes).toEqual(['./fleet/caption-bridge.yaml:/etc/caption-bridge/caption-bridge.yaml:ro']);
+  });
+
+  it('every Kubernetes object validates against the Kubernetes schema, and the Ingress exposes only what Zoom and readers need', async () => {
+    for (const path of ['deploy/kubernetes/caption-bridge.yaml', 'deploy/kubernetes/fleet.yaml']) {
+      for (const doc of parseAllDocuments(file(path)).map((d) => d.toJS() as { apiVersion: string; kind: string })) {
+        const model = (await import(`kubernetes-models/${doc.apiVersion}/${doc.kind}`)) as Record<string, new (data: unknown) => { validate(): void }>;
+        expect(() => new model[doc.kind]!(doc).validate(), `${path}: ${doc.kind}`).not.toThrow();
+      }
+    }
+    const ingress = parseAllDocuments(file('deploy/kubernetes/fleet.yaml')).map((d) => d.toJS() as { kind: string; spec?: { tls?: unknown[]; rules?: { http: { paths: { path: string }[] } }[] } }).find((d) => d.kind === 'Ingress')!;
+    expect(ingress.spec!.tls).toHaveLength(1);
+    expect(ingress.spec!.rules!.flatMap((r) => r.http.paths.map((p) => p.path))).toEqual(['/zoom/webhook', '/captions/']);
+    // The Ingress's proxies are trusted, so the throttle sees each client, not the controller.
+    expect(file('deploy/fleet/caption-bridge.yaml')).toMatch(/trustedProxies: \["10\.0\.0\.0\/8"\]/);
+    // A deliberately broken object fails, so the check above is not vacuous.
+    const { Deployment } = await import('kubernetes-models/apps/v1/Deployment');
+    expect(() => new Deployment({ metadata: { name: 'x' }, spec: { selector: {}, template: { spec: { containers: [{ name: 'c', ports: [{ containerPort: 'http' }] }] } } } } as never).validate()).toThrow(/containerPort must be integer/);
   });
 });
