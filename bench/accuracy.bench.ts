@@ -31,7 +31,7 @@ import { percentile, report } from './report.js';
  * bridge itself loses; "differs from finals" is the share of caption words that are not the engine's final word.
  * BENCH_ROUNDS (2), BENCH_MODES (blocks,rollup), BENCH_PROFILE (see PROFILE), BENCH_MEETINGS (1): that many meetings in
  * one daemon, each streamed the corpus at once (aligned), each against its own finals; the worst room is reported.
- * BENCH_CORPUS: meeting (what the defaults were tuned on) or held-out (other talk, other voices: see corpus.ts).
+ * BENCH_CORPUS: meeting (what the defaults were tuned on), held-out or untuned (other talk, other voices: see corpus.ts).
  * BENCH_ENGINE: the event source. pocketsphinx (embedded, live), or the Deepgram or AssemblyAI stand-in (the same
  * engine behind each service's exact protocol: its interim/final cadence, Deepgram's punctuated words, AssemblyAI's
  * turns and formatted copies), so the segmenter and display meet each protocol's event stream.
@@ -99,8 +99,11 @@ interface DeepgramResult {
   channel?: { alternatives?: { transcript?: string }[] };
 }
 
+/** What the worst room's viewers saw in each condition, POST by POST: kept with the results for whoever reads why. */
+const shownPosts: Record<string, string[]> = {};
+
 /** Every meeting of one daemon streamed the corpus at once; the room with the largest loss against its own finals. */
-async function measure(corpus: Corpus, mode: DisplayMode): Promise<Record<string, string | number>> {
+async function measure(corpus: Corpus, mode: DisplayMode, condition: string): Promise<Record<string, string | number>> {
   const zooms = Array.from({ length: MEETINGS }, () => new FakeZoom());
   const urls = await Promise.all(zooms.map((zoom) => zoom.start()));
   const dir = await mkdtemp(join(tmpdir(), 'cb-accuracy-'));
@@ -124,7 +127,9 @@ async function measure(corpus: Corpus, mode: DisplayMode): Promise<Record<string
   const offline = HEARING === 'script' ? { words: script.flatMap((u) => u.words) } : engineOffline(corpus.samples);
   const rooms = zooms.map((zoom, i) => room(corpus, zoom, outcomes[i]!, offline));
   const loss = (r: Record<string, string | number>): number => Number(r['caption WER']) - Number(r['finals WER (floor)']);
-  const worst = rooms.reduce((a, b) => (loss(b) > loss(a) ? b : a));
+  const worstIndex = rooms.reduce((w, r, i) => (loss(r) > loss(rooms[w]!) ? i : w), 0);
+  const worst = rooms[worstIndex]!;
+  shownPosts[condition] = zooms[worstIndex]!.accepted.map((c) => c.body);
   const worstP95 = Math.max(...rooms.map((r) => parseInt(String(r['word latency p95 (first shown)']), 10)));
   const meanLoss = rooms.reduce((sum, r) => sum + loss(r), 0) / rooms.length;
   return MEETINGS === 1 ? worst : { ...worst, 'mean caption WER - finals WER over rooms': meanLoss.toFixed(3), 'worst room word latency p95': `${worstP95} ms`, rooms: MEETINGS };
@@ -157,7 +162,7 @@ it('caption accuracy against the same run\'s engine finals, blocks and roll-up, 
   const results: Record<string, Record<string, string | number>> = {};
   for (const [condition, pauses] of Object.entries({ pauses: WITH_PAUSES, continuous: WITHOUT_PAUSES })) {
     const corpus = buildCorpus(ROUNDS, pauses, CORPUS);
-    for (const mode of MODES) results[`${mode}, ${condition}`] = await measure(corpus, mode);
+    for (const mode of MODES) results[`${mode}, ${condition}`] = await measure(corpus, mode, `${mode}, ${condition}`);
   }
   const targets: Record<string, string> = {
     'caption WER': 'blocks <= floor + 0.01, rollup <= floor + 0.02',
@@ -175,6 +180,6 @@ it('caption accuracy against the same run\'s engine finals, blocks and roll-up, 
   report(
     ['accuracy', ENGINE === 'pocketsphinx' ? '' : ENGINE, HEARING === 'script' ? 'perfect-engine' : '', PROFILE === DEFAULT_PROFILE ? '' : PROFILE, CORPUS === 'meeting' ? '' : CORPUS, MEETINGS === 1 ? '' : `${MEETINGS}-meetings`].filter(Boolean).join('-'),
     measures.map((measure) => ({ measure, ...Object.fromEntries(Object.entries(results).map(([c, r]) => [c, r[measure]!])), target: targets[measure] ?? '' })),
-    { rounds: ROUNDS, profile: PROFILE, meetings: MEETINGS, corpus: CORPUS, engine: ENGINE, hearing: HEARING },
+    { rounds: ROUNDS, profile: PROFILE, meetings: MEETINGS, corpus: CORPUS, engine: ENGINE, hearing: HEARING, posts: shownPosts },
   );
 });

@@ -15,7 +15,7 @@ import { MetricsListener } from './http/metrics-listener.js';
 import { locateFfmpeg } from './ingest/ffmpeg.js';
 import { RtmpIngest } from './ingest/rtmp.js';
 import { WebSocketIngest } from './ingest/websocket.js';
-import { EventLoopDelay, streamRefusal } from './pipeline/capacity.js';
+import { ProcessLoadMonitor, streamRefusal } from './pipeline/capacity.js';
 import type { Logger } from './log.js';
 import { BridgeMetrics } from './metrics.js';
 import { ZoomApiClient } from './zoom-api/client.js';
@@ -100,11 +100,11 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const meetings = (): MeetingView[] => registry.views();
   // One record of failed attempts for every port: guessing a token on one counts on the others.
   const throttle = new FailureThrottle();
-  // How late the event loop runs: with cloud engines, the first sign that this process is short of CPU.
-  const loopDelay = new EventLoopDelay().start();
+  // How late the event loop runs and how long it waits for a CPU: with cloud engines, the signs of a process short of CPU.
+  const load = new ProcessLoadMonitor().start();
   // When the machine cannot keep up, meetings under way go on and new ones are sent elsewhere (capacity.ts).
   // In a fleet, a publisher of a meeting running elsewhere brings it here (arriving.ts) unless this process cannot take it.
-  const refusal = (id: string): string | undefined => (fleet && !registry.get(id) ? fleet.publisherRefusal(id) : streamRefusal(meetings(), id, loopDelay));
+  const refusal = (id: string): string | undefined => (fleet && !registry.get(id) ? fleet.publisherRefusal(id) : streamRefusal(meetings(), id, load));
   const clientAddresses = new ClientAddresses(config.http.trustedProxies);
   const clientAddress = (req: IncomingMessage): string => clientAddresses.of(req);
   const acrossFleet = <T>(here: Routes<T>, routeOf: (config: MeetingConfig, pipeline: StreamTarget) => T | undefined): Routes<T> =>
@@ -130,7 +130,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   };
   const fleet: Fleet | undefined =
     config.fleet && etcd
-      ? new (await import('./fleet/fleet.js')).Fleet({ options: config.fleet, client: etcd.client, registry, loopDelay, configured: () => current.meetings, account, metrics, log, replacePublisher })
+      ? new (await import('./fleet/fleet.js')).Fleet({ options: config.fleet, client: etcd.client, registry, load, configured: () => current.meetings, account, metrics, log, replacePublisher })
       : undefined;
   const host: MeetingHost = fleet ?? new LocalMeetings(registry, account);
   // Both apps may send their events to /zoom/webhook, each signed with its own Secret Token.
@@ -160,7 +160,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     clientAddress,
     fleet,
     captionFeeds: registry.captionFeeds,
-    loopDelay,
+    load,
   });
   // Listen first so /healthz answers (and /readyz says 503) while the engines load.
   const address = await http.listen(config.http.port, config.http.host).catch(async (err: unknown) => {
@@ -252,7 +252,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
         const wrapUp = AbortSignal.timeout(deadline.aborted ? SHUTDOWN_WRAP_UP_MS : SHUTDOWN_WRAP_UP_MS * 4);
         await Promise.race([Promise.all([flushed, http.close(), closingRtmp, metricsListener?.close()]), once(wrapUp, 'abort')]);
         etcd?.client.close();
-        loopDelay.close();
+        load.close();
         log.info('stopped');
       })();
       return stopping;

@@ -6,7 +6,7 @@ import type { PageElsewhere } from '../http/page-relay.js';
 import type { Logger } from '../log.js';
 import type { BridgeMetrics } from '../metrics.js';
 import type { AccountMeetings } from '../pipeline/account-meetings.js';
-import { capacityOf, type LoopDelay } from '../pipeline/capacity.js';
+import { capacityOf, type ProcessLoad } from '../pipeline/capacity.js';
 import type { MeetingHost, RtmsSignal } from '../pipeline/meeting-host.js';
 import type { MeetingRegistry } from '../pipeline/registry.js';
 import type { RunningMeeting } from '../pipeline/running-meeting.js';
@@ -23,8 +23,8 @@ export interface FleetDeps {
   /** The process's etcd client (connectEtcd): the daemon owns and closes it. */
   client: Etcd3;
   registry: MeetingRegistry;
-  /** How late this process's event loop runs: a process short of CPU claims no more meetings. */
-  loopDelay: LoopDelay;
+  /** How loaded this process is: a process short of CPU claims no more meetings. */
+  load: ProcessLoad;
   /** The meetings the config lists (every process of the fleet has the same config). */
   configured: () => readonly MeetingConfig[];
   /** The account template, when the config has one: it makes and admits runtime meetings. */
@@ -291,7 +291,7 @@ export class Fleet implements MeetingHost {
   }
 
   private hasCapacity(): boolean {
-    return this.owned.size + this.claiming.size < this.deps.options.maxMeetings && !capacityOf(this.deps.registry.views(), this.deps.loopDelay).overloaded;
+    return this.owned.size + this.claiming.size < this.deps.options.maxMeetings && !capacityOf(this.deps.registry.views(), this.deps.load).overloaded;
   }
 
   /**

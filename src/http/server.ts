@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { listen } from '../util/listen.js';
 import type { MeetingControl, MeetingView } from '../pipeline/types.js';
 import { sendMetrics } from './metrics-listener.js';
-import { capacityOf, NO_LOOP_DELAY, type LoopDelay } from '../pipeline/capacity.js';
+import { capacityOf, NO_PROCESS_LOAD, type ProcessLoad } from '../pipeline/capacity.js';
 import { OperatorConsole } from './console.js';
 import { decodeSegment, json, readBody } from './respond.js';
 import { CaptionPages, type ReaderBudget } from './caption-page.js';
@@ -78,7 +78,7 @@ export class HttpServer {
   private readonly console: OperatorConsole;
   private readonly clientAddress: (req: IncomingMessage) => string;
   private readonly fleet: FleetStatus | undefined;
-  private readonly loopDelay: LoopDelay;
+  private readonly load: ProcessLoad;
   private readonly pages: CaptionPages | undefined;
 
   constructor(options: {
@@ -104,11 +104,11 @@ export class HttpServer {
     fleet?: FleetStatus;
     /** The meetings' caption pages and feeds (/captions/<meeting>), by meeting id. */
     captionFeeds?: Routes<CaptionFeed>;
-    /** How late the event loop runs (capacity.ts): /readyz says overloaded when it runs too late. */
-    loopDelay?: LoopDelay;
+    /** How loaded the process is (capacity.ts): /readyz says overloaded when it is short of CPU. */
+    load?: ProcessLoad;
   }) {
     this.fleet = options.fleet;
-    this.loopDelay = options.loopDelay ?? NO_LOOP_DELAY;
+    this.load = options.load ?? NO_PROCESS_LOAD;
     this.videoSdkWebhook = options.videoSdkWebhook;
     ({ meetings: this.meetings, ingest: this.ingest, log: this.log, webhook: this.webhook, metrics: this.metrics, adminToken: this.adminToken } = options);
     this.throttle = options.throttle ?? new FailureThrottle();
@@ -183,13 +183,14 @@ export class HttpServer {
       case '/readyz': {
         // A machine whose engines are seconds behind should take no new meetings: a load balancer reading this
         // sends them elsewhere, while the streams already here go on.
-        const { behindSeconds: behind, overloaded, reason, loopDelayMs } = capacityOf(this.meetings(), this.loopDelay);
+        const { behindSeconds: behind, overloaded, reason, loopDelayMs, cpuWaitMs } = capacityOf(this.meetings(), this.load);
         const fleetProblem = this.fleet?.problem();
         const ready = this.ready && !overloaded && fleetProblem === undefined;
         return json(res, ready ? 200 : 503, {
           status: ready ? 'ready' : overloaded ? 'overloaded' : 'not ready',
           ...(reason ? { reason } : {}),
           eventLoopDelayMs: loopDelayMs,
+          cpuWaitMsPerSecond: cpuWaitMs,
           ...(fleetProblem ? { fleet: fleetProblem } : {}),
           meetings: Object.fromEntries(this.meetings().map((m) => [m.id, m.state])),
           ...(Object.keys(behind).length > 0 ? { behindSeconds: behind } : {}),

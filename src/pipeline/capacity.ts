@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { MeetingView } from './types.js';
 
@@ -10,37 +11,55 @@ export const BEHIND = { WARN_SECONDS: 3, CLEAR_SECONDS: 1, OVERLOADED_SECONDS: 5
 const RECONNECT_GRACE_MS = 120_000;
 
 /**
- * How late the process's event loop may run before it takes no new meeting. Every meeting's audio, engine replies
- * and caption POSTs wait in the one loop: a cloud engine's meetings cost no decoder backlog, so a process starved of
- * CPU (too many meetings, or a noisy neighbour) shows first here. Measured (docs/scale-out.md): under 10 ms at 200
- * cloud meetings on 2 cores, hundreds of ms when two busy processes share those cores.
+ * When the process is short of CPU and takes no new meeting. Every meeting's audio, engine replies and caption POSTs
+ * wait in the one event loop: with cloud engines there is no decoder backlog to show it, so two signals of the
+ * process itself do, each sustained over the last three seconds (the least of the three, so one GC pause or burst
+ * does not count):
+ * - the event loop running late (its own work saturates it: too many meetings for one thread);
+ * - the loop's thread waiting for a CPU while runnable (Linux schedstat: other processes take the cores, or the
+ *   machine has fewer than it seems).
+ * Measured (docs/scale-out.md, 200 cloud meetings on 2 cores with the load generator beside them): loop delay p99
+ * 3-17 ms, CPU wait ~130 ms a second; with two busy processes added, CPU wait ~340 ms a second and word p95 up 0.4 s.
  */
-export const LOOP_DELAY = { OVERLOADED_MS: 100 } as const;
+export const PROCESS_LOAD = { LOOP_DELAY_MS: 100, CPU_WAIT_MS_PER_SECOND: 250 } as const;
 
-/** How late the event loop runs, sustained: the least of the last few seconds' delays, so one GC pause or a burst does not count. */
-export interface LoopDelay {
-  sustainedMs(): number;
+/** How loaded the process is, sustained (see PROCESS_LOAD). */
+export interface ProcessLoad {
+  /** How late the event loop runs (its p99 a second), in ms. */
+  loopDelayMs(): number;
+  /** How long the loop's thread waited for a CPU while runnable, in ms per second. */
+  cpuWaitMs(): number;
 }
 
-/** The event loop's delay, sampled by Node's own histogram (perf_hooks), one window a second. */
-export class EventLoopDelay implements LoopDelay {
+/** Samples the event loop's delay (Node's own histogram, perf_hooks) and the thread's CPU wait, once a second. */
+export class ProcessLoadMonitor implements ProcessLoad {
   private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
-  private readonly recent: number[] = [];
+  private readonly delays: number[] = [];
+  private readonly waits: number[] = [];
+  private lastWaitMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly windows = 3) {}
+  constructor(
+    private readonly windows = 3,
+    /** The thread's total CPU wait so far, in ms; undefined where the system does not say (not Linux). */
+    private readonly totalWaitMs: () => number | undefined = mainThreadWaitMs,
+  ) {}
 
   start(): this {
     if (this.timer) return this;
     this.histogram.enable();
+    this.lastWaitMs = this.totalWaitMs();
     this.timer = setInterval(() => this.sample(), 1_000);
     this.timer.unref();
     return this;
   }
 
-  /** The least of the last `windows` seconds' worst delays (p99), in ms; 0 until that many seconds are seen. */
-  sustainedMs(): number {
-    return this.recent.length < this.windows ? 0 : Math.min(...this.recent);
+  loopDelayMs(): number {
+    return this.sustained(this.delays);
+  }
+
+  cpuWaitMs(): number {
+    return this.sustained(this.waits);
   }
 
   close(): void {
@@ -49,40 +68,68 @@ export class EventLoopDelay implements LoopDelay {
     this.histogram.disable();
   }
 
-  private sample(): void {
+  /** The least of the last `windows` seconds, so a single slow second does not count; 0 until that many are seen. */
+  private sustained(recent: readonly number[]): number {
+    return recent.length < this.windows ? 0 : Math.min(...recent);
+  }
+
+  /** One second's window (start() runs it every second; a test may call it itself). */
+  sample(): void {
     // In ns, and counting the sampling timer's own 10 ms. Its p99, not its median: a loop blocked for long stretches
     // takes few samples in them, while each quiet moment between adds many (a second blocked 70 % of the time in
     // 200 ms runs has a median of 10 ms).
-    this.recent.push(this.histogram.count > 0 ? Math.max(0, this.histogram.percentile(99) / 1e6 - 10) : 0);
+    this.keep(this.delays, this.histogram.count > 0 ? Math.max(0, this.histogram.percentile(99) / 1e6 - 10) : 0);
     this.histogram.reset();
-    if (this.recent.length > this.windows) this.recent.shift();
+    const wait = this.totalWaitMs();
+    if (wait !== undefined && this.lastWaitMs !== undefined) this.keep(this.waits, Math.max(0, wait - this.lastWaitMs));
+    this.lastWaitMs = wait;
+  }
+
+  private keep(recent: number[], value: number): void {
+    recent.push(value);
+    if (recent.length > this.windows) recent.shift();
   }
 }
 
-/** No measure of the loop (tests of the meetings' own backlog, tools that run no meetings). */
-export const NO_LOOP_DELAY: LoopDelay = { sustainedMs: () => 0 };
+/** The main thread's time spent runnable but not running, in ms (the second field of /proc/self/schedstat). */
+function mainThreadWaitMs(): number | undefined {
+  try {
+    const waitNs = Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]);
+    return Number.isFinite(waitNs) ? waitNs / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** No measure of the process (tests of the meetings' own backlog, tools that run no meetings). */
+export const NO_PROCESS_LOAD: ProcessLoad = { loopDelayMs: () => 0, cpuWaitMs: () => 0 };
 
 export interface CapacityReport {
   /** Meetings whose engine is more than half a second behind, with how far. */
   behindSeconds: Record<string, number>;
   /** How late the event loop runs, sustained (ms). */
   loopDelayMs: number;
+  /** How long the loop's thread waits for a CPU, sustained (ms a second). */
+  cpuWaitMs: number;
   overloaded: boolean;
   /** Why, when overloaded: for /readyz and a refused stream. */
   reason?: string;
 }
 
-export function capacityOf(meetings: readonly MeetingView[], loop: LoopDelay): CapacityReport {
+export function capacityOf(meetings: readonly MeetingView[], load: ProcessLoad): CapacityReport {
   const behindSeconds = Object.fromEntries(meetings.map((m) => [m.id, m.snapshot().behindSeconds] as const).filter(([, s]) => s > 0.5));
-  const loopDelayMs = Math.round(loop.sustainedMs());
+  const loopDelayMs = Math.round(load.loopDelayMs());
+  const cpuWaitMs = Math.round(load.cpuWaitMs());
   const worst = Math.max(0, ...Object.values(behindSeconds));
   const reason =
     worst > BEHIND.OVERLOADED_SECONDS
       ? `the speech engine is ${worst.toFixed(0)} s behind its meetings here`
-      : loopDelayMs > LOOP_DELAY.OVERLOADED_MS
+      : loopDelayMs > PROCESS_LOAD.LOOP_DELAY_MS
         ? `the process is short of CPU (its event loop runs ${loopDelayMs} ms late)`
-        : undefined;
-  return { behindSeconds, loopDelayMs, overloaded: reason !== undefined, ...(reason ? { reason } : {}) };
+        : cpuWaitMs > PROCESS_LOAD.CPU_WAIT_MS_PER_SECOND
+          ? `the process is short of CPU (it waits for one ${cpuWaitMs} ms of every second)`
+          : undefined;
+  return { behindSeconds, loopDelayMs, cpuWaitMs, overloaded: reason !== undefined, ...(reason ? { reason } : {}) };
 }
 
 /**
@@ -92,10 +139,10 @@ export function capacityOf(meetings: readonly MeetingView[], loop: LoopDelay): C
  * starts here until the engines catch up, since each one more makes every meeting's captions later. /readyz says
  * the same, so a load balancer sends new meetings elsewhere.
  */
-export function streamRefusal(meetings: readonly MeetingView[], id: string, loop: LoopDelay, now = Date.now()): string | undefined {
+export function streamRefusal(meetings: readonly MeetingView[], id: string, load: ProcessLoad, now = Date.now()): string | undefined {
   const meeting = meetings.find((m) => m.id === id)?.snapshot();
   if (!meeting || meeting.state === 'failed' || meeting.state === 'starting' || meeting.state === 'closed') return 'meeting not ready';
-  const { overloaded, reason } = capacityOf(meetings, loop);
+  const { overloaded, reason } = capacityOf(meetings, load);
   if (!overloaded) return undefined;
   if (meeting.state === 'streaming' || (meeting.lastStreamEndedAt ?? 0) > now - RECONNECT_GRACE_MS) return undefined;
   return `overloaded: ${reason}; no new meeting starts until it catches up (start this one on another instance)`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { capacityOf, EventLoopDelay, LOOP_DELAY, NO_LOOP_DELAY, streamRefusal, type LoopDelay } from '../../src/pipeline/capacity.js';
+import { capacityOf, NO_PROCESS_LOAD, PROCESS_LOAD, ProcessLoadMonitor, streamRefusal, type ProcessLoad } from '../../src/pipeline/capacity.js';
 import type { MeetingSnapshot, MeetingState, MeetingView } from '../../src/pipeline/types.js';
 
 const NOW = 1_000_000;
@@ -22,47 +22,64 @@ function meeting(id: string, state: MeetingState, behindSeconds = 0, lastStreamE
 describe('admission: whether a meeting takes a new stream now', () => {
   it('takes streams once ready, never while starting, failed, closed or unknown', () => {
     const meetings = [meeting('ready', 'ready'), meeting('starting', 'starting'), meeting('failed', 'failed'), meeting('closed', 'closed')];
-    expect(streamRefusal(meetings, 'ready', NO_LOOP_DELAY, NOW)).toBeUndefined();
-    for (const id of ['starting', 'failed', 'closed', 'nowhere']) expect(streamRefusal(meetings, id, NO_LOOP_DELAY, NOW)).toBe('meeting not ready');
+    expect(streamRefusal(meetings, 'ready', NO_PROCESS_LOAD, NOW)).toBeUndefined();
+    for (const id of ['starting', 'failed', 'closed', 'nowhere']) expect(streamRefusal(meetings, id, NO_PROCESS_LOAD, NOW)).toBe('meeting not ready');
   });
 
   it('when an engine is more than 5 s behind, meetings under way go on and new ones are sent elsewhere', () => {
     const meetings = [meeting('busy', 'streaming', 6), meeting('reconnecting', 'ready', 0, NOW - 60_000), meeting('new', 'ready'), meeting('long-idle', 'ready', 0, NOW - 600_000)];
-    expect(streamRefusal(meetings, 'busy', NO_LOOP_DELAY, NOW)).toBeUndefined();
-    expect(streamRefusal(meetings, 'reconnecting', NO_LOOP_DELAY, NOW)).toBeUndefined();
-    expect(streamRefusal(meetings, 'new', NO_LOOP_DELAY, NOW)).toMatch(/^overloaded: the speech engine is 6 s behind/);
-    expect(streamRefusal(meetings, 'long-idle', NO_LOOP_DELAY, NOW)).toMatch(/^overloaded/);
-    expect(streamRefusal([meeting('busy', 'streaming', 4), meeting('new', 'ready')], 'new', NO_LOOP_DELAY, NOW)).toBeUndefined();
+    expect(streamRefusal(meetings, 'busy', NO_PROCESS_LOAD, NOW)).toBeUndefined();
+    expect(streamRefusal(meetings, 'reconnecting', NO_PROCESS_LOAD, NOW)).toBeUndefined();
+    expect(streamRefusal(meetings, 'new', NO_PROCESS_LOAD, NOW)).toMatch(/^overloaded: the speech engine is 6 s behind/);
+    expect(streamRefusal(meetings, 'long-idle', NO_PROCESS_LOAD, NOW)).toMatch(/^overloaded/);
+    expect(streamRefusal([meeting('busy', 'streaming', 4), meeting('new', 'ready')], 'new', NO_PROCESS_LOAD, NOW)).toBeUndefined();
   });
 
-  it('when the event loop runs late for seconds (a process short of CPU), new meetings are sent elsewhere too', () => {
-    const late = (ms: number): LoopDelay => ({ sustainedMs: () => ms });
+  it('when the process is short of CPU for seconds (its loop late, or waiting for a core), new meetings are sent elsewhere too', () => {
+    const load = (loopDelayMs: number, cpuWaitMs = 0): ProcessLoad => ({ loopDelayMs: () => loopDelayMs, cpuWaitMs: () => cpuWaitMs });
     const meetings = [meeting('busy', 'streaming'), meeting('new', 'ready')];
-    expect(streamRefusal(meetings, 'new', late(LOOP_DELAY.OVERLOADED_MS), NOW)).toBeUndefined();
-    expect(streamRefusal(meetings, 'new', late(LOOP_DELAY.OVERLOADED_MS + 50), NOW)).toMatch(/^overloaded: the process is short of CPU \(its event loop runs 150 ms late\)/);
-    expect(streamRefusal(meetings, 'busy', late(LOOP_DELAY.OVERLOADED_MS + 50), NOW)).toBeUndefined();
-    expect(capacityOf(meetings, late(400))).toMatchObject({ overloaded: true, loopDelayMs: 400 });
+    expect(streamRefusal(meetings, 'new', load(PROCESS_LOAD.LOOP_DELAY_MS, PROCESS_LOAD.CPU_WAIT_MS_PER_SECOND), NOW)).toBeUndefined();
+    expect(streamRefusal(meetings, 'new', load(PROCESS_LOAD.LOOP_DELAY_MS + 50), NOW)).toMatch(/^overloaded: the process is short of CPU \(its event loop runs 150 ms late\)/);
+    expect(streamRefusal(meetings, 'new', load(0, 400), NOW)).toMatch(/^overloaded: the process is short of CPU \(it waits for one 400 ms of every second\)/);
+    expect(streamRefusal(meetings, 'busy', load(PROCESS_LOAD.LOOP_DELAY_MS + 50, 400), NOW)).toBeUndefined();
+    expect(capacityOf(meetings, load(400, 10))).toMatchObject({ overloaded: true, loopDelayMs: 400, cpuWaitMs: 10 });
   });
 
-  it("measures the loop's delay as it runs: a loop blocked every few ms for seconds shows it, an idle one does not", async () => {
-    const idle = new EventLoopDelay(2).start();
-    const busy = new EventLoopDelay(2).start();
+  it("measures the loop's delay as it runs: a loop blocked for seconds shows it, an idle one does not", async () => {
+    const monitor = new ProcessLoadMonitor(2).start();
     try {
       await new Promise((resolve) => setTimeout(resolve, 2_300));
-      const idleMs = idle.sustainedMs();
-      // Now block the loop for 200 ms at a time, twice a second... for two windows.
+      const idleMs = monitor.loopDelayMs();
+      // Block the loop for 200 ms at a time, for two windows and more.
       const blocker = setInterval(() => {
         const until = performance.now() + 200;
         while (performance.now() < until);
       }, 5);
       await new Promise((resolve) => setTimeout(resolve, 2_300));
       clearInterval(blocker);
-      expect(idleMs).toBeLessThan(LOOP_DELAY.OVERLOADED_MS);
-      expect(busy.sustainedMs()).toBeGreaterThan(LOOP_DELAY.OVERLOADED_MS);
+      expect(monitor.loopDelayMs()).toBeGreaterThan(PROCESS_LOAD.LOOP_DELAY_MS);
+      expect(idleMs).toBeLessThan(monitor.loopDelayMs());
     } finally {
-      idle.close();
-      busy.close();
-      idle.close();
+      monitor.close();
+      monitor.close();
     }
+  });
+
+  it("counts the CPU wait a second from the thread's running total, sustained over the windows, and none where the system does not say", () => {
+    let total = 1_000;
+    const monitor = new ProcessLoadMonitor(2, () => total);
+    const unknown = new ProcessLoadMonitor(2, () => undefined);
+    monitor.sample(); // the baseline
+    total += 300;
+    monitor.sample();
+    expect(monitor.cpuWaitMs()).toBe(0); // one window seen, two needed
+    total += 500;
+    monitor.sample();
+    expect(monitor.cpuWaitMs()).toBe(300); // the lesser of 300 and 500
+    total += 100;
+    monitor.sample();
+    expect(monitor.cpuWaitMs()).toBe(100);
+    for (let i = 0; i < 3; i++) unknown.sample();
+    expect(unknown.cpuWaitMs()).toBe(0);
   });
 });
