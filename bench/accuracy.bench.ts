@@ -47,6 +47,8 @@ const ENGINE = process.env.BENCH_ENGINE ?? 'pocketsphinx';
  * every word lost, doubled or changed is the bridge's own.
  */
 const HEARING = (process.env.BENCH_HEARING ?? 'engine') as 'engine' | 'script';
+/** BENCH_MAX_HOLD_MS: the blocks' hold (display.maxHoldMs) for this run instead of the default. */
+const MAX_HOLD_MS = process.env.BENCH_MAX_HOLD_MS;
 // The stand-ins' recognizer keeps the library's own search by default (its partials revise more), so their runs
 // compare with the earlier ones; BENCH_PROFILE=fast puts the embedded default behind the protocol instead.
 const DEFAULT_PROFILE: PocketsphinxProfile = ENGINE === 'pocketsphinx' ? 'fast' : 'balanced';
@@ -112,7 +114,7 @@ async function measure(corpus: Corpus, mode: DisplayMode, condition: string): Pr
   const script = scriptOf(corpus.samples, corpus.segments);
   const source = await eventSource(script);
   const meetings = urls.map(
-    (url, i) => `  - id: bench-${i}\n    source: { type: websocket, token: bench-token-${i} }\n    asr: ${source.asr}\n    archive: false\n    captions: [ { zoom: { url: "${url}", display: ${mode} } } ]\n`,
+    (url, i) => `  - id: bench-${i}\n    source: { type: websocket, token: bench-token-${i} }\n    asr: ${source.asr}\n    archive: false\n${MAX_HOLD_MS ? `    display: { maxHoldMs: ${MAX_HOLD_MS} }\n` : ''}    captions: [ { zoom: { url: "${url}", display: ${mode} } } ]\n`,
   );
   await writeFile(config, `log: { level: warn }\nhttp: { host: 127.0.0.1, port: ${port} }\nstate: { dir: ${dir} }\nmeetings:\n${meetings.join('')}`);
   const daemon = await startDaemonProcess(config, port, source.env);
@@ -178,7 +180,7 @@ it('caption accuracy against the same run\'s engine finals, blocks and roll-up, 
   };
   const measures = Object.keys(Object.values(results)[0]!);
   report(
-    ['accuracy', ENGINE === 'pocketsphinx' ? '' : ENGINE, HEARING === 'script' ? 'perfect-engine' : '', PROFILE === DEFAULT_PROFILE ? '' : PROFILE, CORPUS === 'meeting' ? '' : CORPUS, MEETINGS === 1 ? '' : `${MEETINGS}-meetings`].filter(Boolean).join('-'),
+    ['accuracy', ENGINE === 'pocketsphinx' ? '' : ENGINE, HEARING === 'script' ? 'perfect-engine' : '', PROFILE === DEFAULT_PROFILE ? '' : PROFILE, CORPUS === 'meeting' ? '' : CORPUS, MAX_HOLD_MS ? `hold-${MAX_HOLD_MS}` : '', MEETINGS === 1 ? '' : `${MEETINGS}-meetings`].filter(Boolean).join('-'),
     measures.map((measure) => ({ measure, ...Object.fromEntries(Object.entries(results).map(([c, r]) => [c, r[measure]!])), target: targets[measure] ?? '' })),
     { rounds: ROUNDS, profile: PROFILE, meetings: MEETINGS, corpus: CORPUS, engine: ENGINE, hearing: HEARING, posts: shownPosts },
   );

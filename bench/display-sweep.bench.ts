@@ -6,13 +6,27 @@ import { replayEvents } from '../src/display/replay.js';
 import { DEFAULT_DISPLAY_OPTIONS, type DisplayMode, type DisplayOptions } from '../src/display/types.js';
 import { DEFAULT_SEGMENTER_OPTIONS, Segmenter, type SegmenterOptions } from '../src/segmenter/segmenter.js';
 import { wordErrorRate } from '../src/util/wer.js';
-import { buildCorpus, WITH_PAUSES, WITHOUT_PAUSES, type Corpus } from './corpus.js';
+import { scriptOf, ScriptedHearing } from '../test/helpers/scripted-hearing.js';
+import { buildCorpus, WITH_PAUSES, WITHOUT_PAUSES, type Corpus, type CorpusName } from './corpus.js';
 import { percentile, report } from './report.js';
 import { freshText, viewerStats } from '../test/helpers/viewer.js';
 
 const CHUNK = 1_600;
 
+/**
+ * BENCH_HEARING=script: the events of a perfect engine (ScriptedHearing) instead of pocketsphinx's, so the display
+ * alone is measured; BENCH_CORPUS picks the talk (meeting, the default, is what settings are chosen on).
+ */
+const HEARING = process.env.BENCH_HEARING ?? 'engine';
+const CORPUS = (process.env.BENCH_CORPUS ?? 'meeting') as CorpusName;
+
 function engineEvents(corpus: Corpus): SpeechEvent[] {
+  if (HEARING === 'script') {
+    const hearing = new ScriptedHearing(scriptOf(corpus.samples, corpus.segments));
+    const events: SpeechEvent[] = [];
+    for (let i = 0; i < corpus.samples.length; i += CHUNK) events.push(...hearing.process(corpus.samples.slice(i, i + CHUNK)));
+    return [...events, ...hearing.finish()];
+  }
   const decoder = new PocketsphinxDecoder({ modelDir: DEFAULT_MODEL_DIR, endpointSilenceMs: 500, partialIntervalMs: 100, maxUtteranceMs: 20_000 });
   const events: SpeechEvent[] = [];
   for (let i = 0; i < corpus.samples.length; i += CHUNK) events.push(...decoder.process(corpus.samples.slice(i, i + CHUNK)));
@@ -53,25 +67,30 @@ function evaluate(corpus: Corpus, events: SpeechEvent[], setting: Setting): Reco
  */
 it('display settings: readability in the caption box against word latency', () => {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
-  const conditions = { pauses: buildCorpus(rounds, WITH_PAUSES), continuous: buildCorpus(rounds, WITHOUT_PAUSES) };
+  const conditions = { pauses: buildCorpus(rounds, WITH_PAUSES, CORPUS), continuous: buildCorpus(rounds, WITHOUT_PAUSES, CORPUS) };
   const events = Object.fromEntries(Object.entries(conditions).map(([name, corpus]) => [name, engineEvents(corpus)]));
   const settings: Setting[] = [];
-  for (const maxHoldMs of [900, 1_200, 1_600])
+  // BENCH_HOLDS=1600,2000: only blocks with these holds (the rest of the sweep off), for a quick look at one trade-off.
+  const holds = process.env.BENCH_HOLDS?.split(',').map(Number);
+  if (holds) for (const maxHoldMs of holds) settings.push({ mode: 'blocks', display: { maxHoldMs } });
+  else for (const maxHoldMs of [900, 1_200, 1_600])
     for (const minShowMs of [1_500, 2_000])
       for (const maxCharsPerSecond of [15, 17, 20]) settings.push({ mode: 'blocks', display: { maxHoldMs, minShowMs, maxCharsPerSecond } });
-  for (const maxLagMs of [2_000, 4_000]) settings.push({ mode: 'blocks', display: { maxLagMs } });
-  for (const stableMs of [100, 300, 500, 800]) for (const holdBackWords of [1, 2]) settings.push({ mode: 'blocks', segmenter: { stableMs, holdBackWords } });
-  for (const rollupIntervalMs of [500, 700, 1_000, 1_500]) settings.push({ mode: 'rollup', display: { rollupIntervalMs } });
+  if (!holds) {
+    for (const maxLagMs of [2_000, 4_000]) settings.push({ mode: 'blocks', display: { maxLagMs } });
+    for (const stableMs of [100, 300, 500, 800]) for (const holdBackWords of [1, 2]) settings.push({ mode: 'blocks', segmenter: { stableMs, holdBackWords } });
+    for (const rollupIntervalMs of [500, 700, 1_000, 1_500]) settings.push({ mode: 'rollup', display: { rollupIntervalMs } });
+  }
 
   const rows = settings.map((setting) => {
     const row: Record<string, string | number> = { mode: setting.mode, setting: JSON.stringify({ ...setting.display, ...setting.segmenter }) };
     for (const [name, corpus] of Object.entries(conditions)) {
       const r = evaluate(corpus, events[name]!, setting);
-      for (const key of ['chars per POST', 'fragments %', 'on screen p10 ms', 'over 20 chars/s %', 'repeated words %', 'latency p50 ms', 'latency p95 ms', 'WER loss (points)']) {
+      for (const key of ['chars per POST', 'sentence tails alone %', 'fragments %', 'on screen p10 ms', 'over 20 chars/s %', 'repeated words %', 'latency p50 ms', 'latency p95 ms', 'WER loss (points)']) {
         row[`${name} ${key}`] = r[key]!;
       }
     }
     return row;
   });
-  report('display-sweep', rows, { rounds, defaults: { display: DEFAULT_DISPLAY_OPTIONS, segmenter: DEFAULT_SEGMENTER_OPTIONS } });
+  report(['display-sweep', HEARING === 'script' ? 'perfect-engine' : '', CORPUS === 'meeting' ? '' : CORPUS].filter(Boolean).join('-'), rows, { rounds, corpus: CORPUS, hearing: HEARING, defaults: { display: DEFAULT_DISPLAY_OPTIONS, segmenter: DEFAULT_SEGMENTER_OPTIONS } });
 });

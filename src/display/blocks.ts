@@ -102,10 +102,9 @@ export class BlockDisplay implements CaptionDisplay {
         }
       }
       if (count === 0) {
-        // A full block cut inside a sentence keeps its last words back for the next block: when it is cut, the
-        // sentence's end has often not been heard yet, and if it comes at once ("vendors lowered" | "their prices.")
-        // it would otherwise flash by alone. (On held-out talk with short sentences, the one tail in 31 POSTs.)
-        count = full ? bestCut(texts, this.keepingTail(texts, fit)) : fit;
+        // A full block keeps its last words back only when the sentence is known to end just after it.
+        const endsJustAfter = texts.slice(fit, fit + TAIL_WORDS).some(endsSentence);
+        count = full ? bestCut(texts, endsJustAfter ? this.keepingTail(texts, fit) : fit) : fit;
         if (!full && !this.ended) {
           const chars = texts.slice(0, count).join(' ').length;
           // A block of about a line goes on the hold timer; a shorter one waits twice as long for more words.
