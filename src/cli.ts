@@ -7,6 +7,7 @@ import { createLogger } from './log.js';
 import { POST_GIVE_UP_AFTER_MS, postLines } from './post.js';
 import { installFailurePolicy } from './process-policy.js';
 import { useEnvironmentProxy } from './util/proxy.js';
+import { ProcessLoadMonitor } from './pipeline/capacity.js';
 import { describeScopes, featureOf, ZOOM_API_BASE, ZOOM_OAUTH_BASE, ZoomApiClient } from './zoom-api/client.js';
 import { targetOf } from './zoom-api/target.js';
 import { EVENT_SUBSCRIPTIONS, rtmsAudioScope } from './zoom-api/webhook.js';
@@ -159,7 +160,7 @@ async function run(file: string): Promise<number> {
   installFailurePolicy(log);
   // The AWS and Google SDK engines do not take it from here: docs/engines.md says what each does with a proxy.
   if (PROXY) log.info({ proxy: PROXY }, 'outbound connections go through the proxy the environment names');
-  const daemon = await startDaemon(config, log);
+  const daemon = await startDaemon(config, log, {}, { load: new ProcessLoadMonitor().start() });
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {
       log.info({ signal }, 'signal received');

@@ -15,7 +15,7 @@ import { MetricsListener } from './http/metrics-listener.js';
 import { locateFfmpeg } from './ingest/ffmpeg.js';
 import { RtmpIngest } from './ingest/rtmp.js';
 import { WebSocketIngest } from './ingest/websocket.js';
-import { ProcessLoadMonitor, streamRefusal } from './pipeline/capacity.js';
+import { NO_PROCESS_LOAD, streamRefusal, type ProcessLoad } from './pipeline/capacity.js';
 import type { Logger } from './log.js';
 import { BridgeMetrics } from './metrics.js';
 import { ZoomApiClient } from './zoom-api/client.js';
@@ -61,7 +61,15 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(config: Config, log: Logger, rtmsOptions: RtmsOptions = {}): Promise<Daemon> {
+export interface DaemonOptions {
+  /**
+   * How loaded the process is, for /readyz and admission (capacity.ts). The command line gives a ProcessLoadMonitor; a
+   * daemon embedded in another program (the tests) measures its host's thread, not its own, so it gets none.
+   */
+  load?: ProcessLoad & { close?(): void };
+}
+
+export async function startDaemon(config: Config, log: Logger, rtmsOptions: RtmsOptions = {}, options: DaemonOptions = {}): Promise<Daemon> {
   const zoomApi = config.zoomApi ? new ZoomApiClient(config.zoomApi, log) : undefined;
   let current = config;
   let stopping: Promise<void> | undefined;
@@ -101,7 +109,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   // One record of failed attempts for every port: guessing a token on one counts on the others.
   const throttle = new FailureThrottle();
   // How late the event loop runs and how long it waits for a CPU: with cloud engines, the signs of a process short of CPU.
-  const load = new ProcessLoadMonitor().start();
+  const load: ProcessLoad & { close?(): void } = options.load ?? NO_PROCESS_LOAD;
   // When the machine cannot keep up, meetings under way go on and new ones are sent elsewhere (capacity.ts).
   // In a fleet, a publisher of a meeting running elsewhere brings it here (arriving.ts) unless this process cannot take it.
   const refusal = (id: string): string | undefined => (fleet && !registry.get(id) ? fleet.publisherRefusal(id) : streamRefusal(meetings(), id, load));
@@ -252,7 +260,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
         const wrapUp = AbortSignal.timeout(deadline.aborted ? SHUTDOWN_WRAP_UP_MS : SHUTDOWN_WRAP_UP_MS * 4);
         await Promise.race([Promise.all([flushed, http.close(), closingRtmp, metricsListener?.close()]), once(wrapUp, 'abort')]);
         etcd?.client.close();
-        load.close();
+        load.close?.();
         log.info('stopped');
       })();
       return stopping;

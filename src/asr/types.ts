@@ -58,7 +58,20 @@ export interface RecognizerCapabilities {
    * revise less than most (pocketsphinx's come from its final's own pass); `segmenter.stableMs` in the config wins.
    */
   settleAfterMs?: number;
+  /**
+   * How long a caption block waits for more words with this engine, when `display.maxHoldMs` is unset: an engine
+   * that settles words one by one fills blocks slowly and needs longer to reach readable blocks; one whose words
+   * come in bursts a second apart has already waited. Unset: DEFAULT_DISPLAY_OPTIONS.maxHoldMs (docs/measurements.md,
+   * "Readability on talk nobody tuned for").
+   */
+  blockHoldMs?: number;
 }
+
+/**
+ * The block hold for engines that send an interim with every new word (measured with a perfect engine on two talks
+ * nobody tuned on: 31-32 characters a POST, no sentence end alone, word p95 ~3.0 s, where 1.6 s gave ~24 characters).
+ */
+export const WORD_BY_WORD_BLOCK_HOLD_MS = 2_400;
 
 /** One engine instance for one meeting. Streams are transcribed one after another, never at once. */
 export interface SpeechRecognizer {

@@ -6,7 +6,8 @@ import { DEFAULT_DISPLAY_OPTIONS } from './types.js';
 export const displayOptions = z.strictObject({
   maxLineChars: z.coerce.number().int().min(10).max(80).optional(),
   maxLines: z.coerce.number().int().min(1).max(4).optional(),
-  maxHoldMs: milliseconds(0, 10_000).default(DEFAULT_DISPLAY_OPTIONS.maxHoldMs),
+  /** Unset: the engine's (RecognizerCapabilities.blockHoldMs), else DEFAULT_DISPLAY_OPTIONS.maxHoldMs. */
+  maxHoldMs: milliseconds(0, 10_000).optional(),
   minShowMs: milliseconds(0, 10_000).default(DEFAULT_DISPLAY_OPTIONS.minShowMs),
   maxCharsPerSecond: z.coerce.number().min(5).max(60).default(DEFAULT_DISPLAY_OPTIONS.maxCharsPerSecond),
   maxLagMs: milliseconds(0, 30_000).default(DEFAULT_DISPLAY_OPTIONS.maxLagMs),

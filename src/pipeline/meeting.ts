@@ -11,7 +11,7 @@ import { PCM_SAMPLE_RATE, FINALIZE, MAX_BACKLOG_SECONDS, type AudioItem, type Au
 import type { Logger } from '../log.js';
 import { createDisplay } from '../display/create.js';
 import { displayPosts } from '../display/stream.js';
-import type { DisplayMode, DisplayPost } from '../display/types.js';
+import { DEFAULT_DISPLAY_OPTIONS, type DisplayMode, type DisplayOptions, type DisplayPost } from '../display/types.js';
 import { DEFAULT_SEGMENTER_OPTIONS, Segmenter, type SettledPiece } from '../segmenter/segmenter.js';
 import { TextRules } from '../segmenter/text-rules.js';
 import { settleWords } from '../segmenter/stream.js';
@@ -120,6 +120,12 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     return run;
   }
 
+  /** The meeting's display settings, a block hold left unset taken from the engine (as the segmenter's settle time is). */
+  private displayOptions(): DisplayOptions {
+    const { maxHoldMs = this.recognizer.capabilities.blockHoldMs ?? DEFAULT_DISPLAY_OPTIONS.maxHoldMs, ...rest } = this.config.display;
+    return { ...rest, maxHoldMs };
+  }
+
   private async transcribeStream(audio: AudioStream, publisher: string, recognized: () => void, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary> {
     const streamStart = Date.now();
     const offset = (streamStart - this.epoch) / 1000;
@@ -138,7 +144,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     const shows = modes.map(async (mode, i) => {
       const destinations = this.destinations.filter((d) => d.mode === mode);
       try {
-        for await (const post of displayPosts(feeds[i]!, createDisplay(mode, this.config.display))) {
+        for await (const post of displayPosts(feeds[i]!, createDisplay(mode, this.displayOptions()))) {
           const outgoing = toOutgoing(post, streamStart, offset);
           if (i === 0) {
             summary.captions += 1;

@@ -83,7 +83,7 @@ describe('caption-bridge engines --check: every configured engine tried before t
     }
     expect(lineOf(first.lines, 'meetings[3].asr (wrong-key)')).toMatch(/^FAIL deepgram .*reached yes, accepted no; the key was refused/);
     expect(lineOf(first.lines, 'meetings[4].asr (down)')).toMatch(/^FAIL vosk-server .*reached no, accepted no; the connection was refused/);
-    expect(lineOf(first.lines, 'meetings[5].asr (no-dns)')).toMatch(/^FAIL vosk-server .*reached no, accepted no; the host name does not resolve \(DNS\)/);
+    expect(lineOf(first.lines, 'meetings[5].asr (no-dns)')).toMatch(/^FAIL vosk-server .*reached no, accepted no; the host name does not resolve \(DNS/);
     expect(first.stdout).toContain('3 engines failed');
 
     const second = await check(

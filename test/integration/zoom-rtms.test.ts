@@ -265,7 +265,7 @@ meetings:
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(foreign.counts.signaling).toBe(1);
     expect(foreign.handshakes).toEqual([{ socket: 'signaling', status: 3 }]);
-    expect(logs.text()).toContain("the signature does not match: zoomApi.clientId / clientSecret must be the Zoom app's own");
+    expect(logs.text()).toContain("the signature does not match: the handshake is signed with the client id and secret of the app that has RTMS (rtmsApp, or zoomApi without it)");
 
     // The right app's stream for the same meeting still works, and ends when Zoom terminates it.
     const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech.subarray(0, 16_000 * 9), { keepAliveMs: 500 }));

@@ -36,11 +36,13 @@ describe('admission: whether a meeting takes a new stream now', () => {
   });
 
   it('when the process is short of CPU for seconds (its loop late, or waiting for a core), new meetings are sent elsewhere too', () => {
-    const load = (loopDelayMs: number, cpuWaitMs = 0): ProcessLoad => ({ loopDelayMs: () => loopDelayMs, cpuWaitMs: () => cpuWaitMs });
+    const load = (loopDelayMs: number, cpuWaitMs = 0, cpuBusyMs = 400): ProcessLoad => ({ loopDelayMs: () => loopDelayMs, cpuWaitMs: () => cpuWaitMs, cpuBusyMs: () => cpuBusyMs });
     const meetings = [meeting('busy', 'streaming'), meeting('new', 'ready')];
     expect(streamRefusal(meetings, 'new', load(PROCESS_LOAD.LOOP_DELAY_MS, PROCESS_LOAD.CPU_WAIT_MS_PER_SECOND), NOW)).toBeUndefined();
     expect(streamRefusal(meetings, 'new', load(PROCESS_LOAD.LOOP_DELAY_MS + 50), NOW)).toMatch(/^overloaded: the process is short of CPU \(its event loop runs 150 ms late\)/);
-    expect(streamRefusal(meetings, 'new', load(0, 400), NOW)).toMatch(/^overloaded: the process is short of CPU \(it waits for one 400 ms of every second\)/);
+    expect(streamRefusal(meetings, 'new', load(0, 400), NOW)).toMatch(/^overloaded: the process is short of CPU \(busy, it waits for one 400 ms of every second\)/);
+    // A process with little to do on a crowded machine waits too, and its meetings do not suffer: not overloaded.
+    expect(streamRefusal(meetings, 'new', load(0, 400, 100), NOW)).toBeUndefined();
     expect(streamRefusal(meetings, 'busy', load(PROCESS_LOAD.LOOP_DELAY_MS + 50, 400), NOW)).toBeUndefined();
     expect(capacityOf(meetings, load(400, 10))).toMatchObject({ overloaded: true, loopDelayMs: 400, cpuWaitMs: 10 });
   });
@@ -65,21 +67,24 @@ describe('admission: whether a meeting takes a new stream now', () => {
     }
   });
 
-  it("counts the CPU wait a second from the thread's running total, sustained over the windows, and none where the system does not say", () => {
-    let total = 1_000;
-    const monitor = new ProcessLoadMonitor(2, () => total);
+  it("counts the CPU wait and busy time a second from the thread's running totals, sustained over the windows, and none where the system does not say", () => {
+    const times = { runMs: 5_000, waitMs: 1_000 };
+    const monitor = new ProcessLoadMonitor(2, () => ({ ...times }));
     const unknown = new ProcessLoadMonitor(2, () => undefined);
     monitor.sample(); // the baseline
-    total += 300;
+    times.waitMs += 300;
+    times.runMs += 400;
     monitor.sample();
     expect(monitor.cpuWaitMs()).toBe(0); // one window seen, two needed
-    total += 500;
+    times.waitMs += 500;
+    times.runMs += 600;
     monitor.sample();
-    expect(monitor.cpuWaitMs()).toBe(300); // the lesser of 300 and 500
-    total += 100;
+    expect([monitor.cpuWaitMs(), monitor.cpuBusyMs()]).toEqual([300, 400]); // the lesser of the two windows
+    times.waitMs += 100;
+    times.runMs += 100;
     monitor.sample();
-    expect(monitor.cpuWaitMs()).toBe(100);
+    expect([monitor.cpuWaitMs(), monitor.cpuBusyMs()]).toEqual([100, 100]);
     for (let i = 0; i < 3; i++) unknown.sample();
-    expect(unknown.cpuWaitMs()).toBe(0);
+    expect([unknown.cpuWaitMs(), unknown.cpuBusyMs()]).toEqual([0, 0]);
   });
 });

@@ -3,7 +3,7 @@ import { PCM_SAMPLE_RATE } from '../../audio.js';
 import type { Logger } from '../../log.js';
 import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
 import type { WireReply, WireSession } from '../remote/wire-stream.js';
-import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
+import { WORD_BY_WORD_BLOCK_HOLD_MS, type RecognizedWord, type RecognizerCapabilities } from '../types.js';
 import { withWrittenForms } from '../written-forms.js';
 // The vendor's own published types (assemblyai 4.41.5, a dev dependency read by the type checker only): a message or
 // connection parameter that drifts from AssemblyAI's fails `npm run typecheck`.
@@ -46,7 +46,7 @@ export class AssemblyAiRecognizer extends WebSocketRecognizer {
     log: Logger,
   ) {
     super(log);
-    this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language] };
+    this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language], blockHoldMs: WORD_BY_WORD_BLOCK_HOLD_MS };
     // The API takes 50 ms to 1 s of audio per message.
     this.chunkMs = 100;
     this.minChunkMs = 50;

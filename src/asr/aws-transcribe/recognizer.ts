@@ -4,7 +4,7 @@ import { BridgeError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { RequestStreamRecognizer } from '../remote/request-stream-recognizer.js';
 import type { WireReply } from '../remote/wire-stream.js';
-import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
+import { WORD_BY_WORD_BLOCK_HOLD_MS, type RecognizedWord, type RecognizerCapabilities } from '../types.js';
 import { wordsOfItems } from '../written-forms.js';
 
 export interface AwsTranscribeOptions {
@@ -48,7 +48,7 @@ export class AwsTranscribeRecognizer extends RequestStreamRecognizer {
     log: Logger,
   ) {
     super(log);
-    this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language] };
+    this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language], blockHoldMs: WORD_BY_WORD_BLOCK_HOLD_MS };
   }
 
   override async start(): Promise<void> {

@@ -5,7 +5,7 @@ import type { Logger } from '../../log.js';
 import { normalizeWords } from '../../util/wer.js';
 import { RequestStreamRecognizer } from '../remote/request-stream-recognizer.js';
 import type { WireReply } from '../remote/wire-stream.js';
-import { spreadWords, type RecognizedWord, type RecognizerCapabilities } from '../types.js';
+import { spreadWords, WORD_BY_WORD_BLOCK_HOLD_MS, type RecognizedWord, type RecognizerCapabilities } from '../types.js';
 import { withWrittenForms } from '../written-forms.js';
 
 export interface GoogleSpeechOptions {
@@ -63,7 +63,7 @@ export class GoogleSpeechRecognizer extends RequestStreamRecognizer {
     log: Logger,
   ) {
     super(log);
-    this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language] };
+    this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language], blockHoldMs: WORD_BY_WORD_BLOCK_HOLD_MS };
   }
 
   protected release(): void {

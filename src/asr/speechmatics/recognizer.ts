@@ -4,7 +4,7 @@ import type { Logger } from '../../log.js';
 import { WebSocketRecognizer, type CloudEngineOptions, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
 import { UtterancePieces } from '../remote/pieces.js';
 import type { WireReply, WireSession } from '../remote/wire-stream.js';
-import type { RecognizedWord, RecognizerCapabilities } from '../types.js';
+import { WORD_BY_WORD_BLOCK_HOLD_MS, type RecognizedWord, type RecognizerCapabilities } from '../types.js';
 import { wordsOfItems } from '../written-forms.js';
 
 /** The endpoint Speechmatics' own real-time client defaults to. */
@@ -45,7 +45,7 @@ export class SpeechmaticsRecognizer extends WebSocketRecognizer {
     log: Logger,
   ) {
     super(log);
-    this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language] };
+    this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language], blockHoldMs: WORD_BY_WORD_BLOCK_HOLD_MS };
   }
 
   protected endpoint(): WebSocketEndpoint {

@@ -3,7 +3,7 @@ import { PCM_SAMPLE_RATE } from '../../audio.js';
 import type { Logger } from '../../log.js';
 import { WebSocketRecognizer, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
 import type { WireSession } from '../remote/wire-stream.js';
-import type { RecognizerCapabilities } from '../types.js';
+import { WORD_BY_WORD_BLOCK_HOLD_MS, type RecognizerCapabilities } from '../types.js';
 
 /** vosk-server compares this text exactly (spaces included) to end a stream. */
 const EOF_MESSAGE = '{"eof" : 1}';
@@ -22,7 +22,7 @@ interface VoskReply {
  */
 export class VoskServerRecognizer extends WebSocketRecognizer {
   readonly engine = 'vosk-server';
-  readonly capabilities: RecognizerCapabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [] };
+  readonly capabilities: RecognizerCapabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [], blockHoldMs: WORD_BY_WORD_BLOCK_HOLD_MS };
 
   constructor(
     private readonly url: string,

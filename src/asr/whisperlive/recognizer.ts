@@ -4,7 +4,7 @@ import type { Logger } from '../../log.js';
 import { normalizeWords } from '../../util/wer.js';
 import { WebSocketRecognizer, type WebSocketEndpoint } from '../remote/websocket-recognizer.js';
 import type { WireReply, WireSession } from '../remote/wire-stream.js';
-import { spreadWords, type RecognizedWord, type RecognizerCapabilities } from '../types.js';
+import { spreadWords, WORD_BY_WORD_BLOCK_HOLD_MS, type RecognizedWord, type RecognizerCapabilities } from '../types.js';
 import { withWrittenForms } from '../written-forms.js';
 
 export interface WhisperLiveOptions {
@@ -55,7 +55,7 @@ export class WhisperLiveRecognizer extends WebSocketRecognizer {
     log: Logger,
   ) {
     super(log);
-    this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language] };
+    this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language], blockHoldMs: WORD_BY_WORD_BLOCK_HOLD_MS };
   }
 
   protected endpoint(): WebSocketEndpoint {
