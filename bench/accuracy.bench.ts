@@ -59,7 +59,12 @@ const PROFILE = (process.env.BENCH_PROFILE ?? DEFAULT_PROFILE) as PocketsphinxPr
  * engine whose credentials come from there).
  */
 const PROTOCOLS: Record<string, () => { service: EngineStandIn; asr: (url: string) => string; env?: NodeJS.ProcessEnv }> = {
-  deepgram: () => ({ service: new FakeDeepgram('bench-key'), asr: (url) => `{ engine: deepgram, apiKey: bench-key, url: "${url}/v1/listen" }` }),
+  // BENCH_DEEPGRAM_PIECES=1: a long utterance finalised in is_final pieces as it goes (FakeDeepgram.piecesAsItGoes).
+  deepgram: () => {
+    const service = new FakeDeepgram('bench-key');
+    service.piecesAsItGoes = process.env.BENCH_DEEPGRAM_PIECES === '1';
+    return { service, asr: (url) => `{ engine: deepgram, apiKey: bench-key, url: "${url}/v1/listen" }` };
+  },
   assemblyai: () => ({ service: new FakeAssemblyAi('bench-key'), asr: (url) => `{ engine: assemblyai, apiKey: bench-key, url: "${url}" }` }),
   // gpt-4o-transcribe's timing (a turn's text once it is committed) or gpt-realtime-whisper's (deltas as it is said).
   openai: () => ({
@@ -180,7 +185,7 @@ it('caption accuracy against the same run\'s engine finals, blocks and roll-up, 
   };
   const measures = Object.keys(Object.values(results)[0]!);
   report(
-    ['accuracy', ENGINE === 'pocketsphinx' ? '' : ENGINE, HEARING === 'script' ? 'perfect-engine' : '', PROFILE === DEFAULT_PROFILE ? '' : PROFILE, CORPUS === 'meeting' ? '' : CORPUS, MAX_HOLD_MS ? `hold-${MAX_HOLD_MS}` : '', MEETINGS === 1 ? '' : `${MEETINGS}-meetings`].filter(Boolean).join('-'),
+    ['accuracy', ENGINE === 'pocketsphinx' ? '' : ENGINE, HEARING === 'script' ? 'perfect-engine' : '', PROFILE === DEFAULT_PROFILE ? '' : PROFILE, CORPUS === 'meeting' ? '' : CORPUS, MAX_HOLD_MS ? `hold-${MAX_HOLD_MS}` : '', process.env.BENCH_DEEPGRAM_PIECES === '1' ? 'pieces' : '', MEETINGS === 1 ? '' : `${MEETINGS}-meetings`].filter(Boolean).join('-'),
     measures.map((measure) => ({ measure, ...Object.fromEntries(Object.entries(results).map(([c, r]) => [c, r[measure]!])), target: targets[measure] ?? '' })),
     { rounds: ROUNDS, profile: PROFILE, meetings: MEETINGS, corpus: CORPUS, engine: ENGINE, hearing: HEARING, posts: shownPosts },
   );
