@@ -189,9 +189,10 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
     }
     log.info({ host: config.rtmp.host, port: rtmpPort }, 'listening: rtmp://HOST:PORT/live/<stream key>');
   }
-  const metricsListener = config.http.metricsPort === undefined ? undefined : new MetricsListener(metrics, log);
+  let metricsListener: MetricsListener | undefined;
   let metricsPort: number | undefined;
-  if (metricsListener && config.http.metricsPort !== undefined) {
+  if (config.http.metricsPort !== undefined) {
+    metricsListener = new MetricsListener(metrics, log);
     try {
       const at = await metricsListener.listen(config.http.metricsPort, config.http.host);
       metricsPort = at.port;

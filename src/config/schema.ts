@@ -95,6 +95,9 @@ const accountMeetings = z
   })
   .transform(withDisplayDefaults);
 
+/** An app section's rtmsHosts (see zoomApi.rtmsHosts). */
+const rtmsHosts = z.array(z.string().regex(/^[^\s/:]+$|^\[[0-9a-f:]+\]$/i, 'a host name or address, without scheme or port')).default([]);
+
 const configObject = z
   .strictObject({
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
@@ -148,7 +151,7 @@ const configObject = z
          * Hosts besides Zoom's own (wss:// on zoom.us) that RTMS server URLs may name, e.g. a stand-in for tests;
          * ws:// is dialled only for these. A webhook naming any other host is refused.
          */
-        rtmsHosts: z.array(z.string().regex(/^[^\s/:]+$|^\[[0-9a-f:]+\]$/i, 'a host name or address, without scheme or port')).default([]),
+        rtmsHosts,
       })
       .optional(),
     /**
@@ -161,7 +164,7 @@ const configObject = z
         clientSecret: z.string(),
         webhookSecret: z.string(),
         /** As zoomApi.rtmsHosts: hosts besides Zoom's that RTMS server URLs may name (a stand-in). */
-        rtmsHosts: z.array(z.string().regex(/^[^\s/:]+$|^\[[0-9a-f:]+\]$/i, 'a host name or address, without scheme or port')).default([]),
+        rtmsHosts,
       })
       .optional(),
     accountMeetings: accountMeetings.optional(),
@@ -176,7 +179,7 @@ const configObject = z
         webhookSecret: z.string().min(1, 'the Video SDK app\'s webhook secret token is empty'),
         apiBase: z.string().url().default(ZOOM_API_BASE),
         /** As zoomApi.rtmsHosts: hosts besides Zoom's that RTMS server URLs may name (a stand-in). */
-        rtmsHosts: z.array(z.string().regex(/^[^\s/:]+$|^\[[0-9a-f:]+\]$/i, 'a host name or address, without scheme or port')).default([]),
+        rtmsHosts,
       })
       .optional(),
     /** Several processes sharing the meetings through etcd (see docs/scale-out.md); omitted: this process runs them all. */

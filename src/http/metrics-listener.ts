@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BridgeMetrics } from '../metrics.js';
+import { listen } from '../util/listen.js';
 import { json } from './respond.js';
 
 /** The Prometheus text of every metric, or a 500 that says the collection failed. */
@@ -25,7 +26,10 @@ export class MetricsListener {
   private readonly server: Server;
   private closing: Promise<void> | undefined;
 
-  constructor(metrics: BridgeMetrics, log: Logger) {
+  constructor(
+    metrics: BridgeMetrics,
+    private readonly log: Logger,
+  ) {
     this.server = createServer((req, res) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
       if ((req.url ?? '').split('?')[0] !== '/metrics') return json(res, 404, { error: 'this port serves /metrics only' });
@@ -37,15 +41,8 @@ export class MetricsListener {
     this.server.maxConnections = 32;
   }
 
-  async listen(port: number, host: string): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return this.server.address() as AddressInfo;
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return listen(this.server, port, host, (err) => this.log.error({ err: errorMessage(err) }, 'metrics listener error'));
   }
 
   close(): Promise<void> {

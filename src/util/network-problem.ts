@@ -10,8 +10,3 @@ export function networkProblem(message: string): string {
   if (/ETIMEDOUT|timed? ?out|EHOSTUNREACH|ENETUNREACH|ECONNRESET|UND_ERR_CONNECT/i.test(message)) return `no answer (a firewall or a proxy in the way?): ${message}`;
   return message;
 }
-
-/** Whether a message is about the network rather than what the far end said. */
-export function isNetworkProblem(message: string): boolean {
-  return networkProblem(message) !== message;
-}

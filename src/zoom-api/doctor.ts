@@ -1,7 +1,7 @@
 import { captionUrlExpiry } from '../caption/caption-url.js';
 import { errorMessage, isBridgeError } from '../errors.js';
 import { redactUrl } from '../redact.js';
-import { isNetworkProblem, networkProblem } from '../util/network-problem.js';
+import { networkProblem } from '../util/network-problem.js';
 import { featureOf, type ApiFeature, type ZoomApiClient } from './client.js';
 import { describeTarget, type ZoomKind, type ZoomTarget } from './target.js';
 import { EVENT_SUBSCRIPTIONS, rtmsAudioScope } from './webhook.js';
@@ -47,7 +47,8 @@ export async function diagnose(client: ZoomApiClient, target: ZoomTarget | 'acco
     say('ok', `the app's credentials work (${client.edition === 'master' ? 'master-account edition, sub-account calls' : 'ordinary account'})`);
   } catch (err) {
     const message = errorMessage(err);
-    say('fix', isNetworkProblem(message) ? `cannot reach Zoom from here: ${networkProblem(message)}` : message);
+    const network = networkProblem(message);
+    say('fix', network === message ? message : `cannot reach Zoom from here: ${network}`);
     return { ...report, stopped: true };
   }
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { refuseOthers, type OnlyFrom } from './only-from.js';
 
 export interface FakeMeeting {
   started: boolean;
@@ -21,7 +21,7 @@ export interface FakeMeeting {
  * as Zoom would, and gives the failures the bridge must explain: expiring tokens, 401, 429 with Retry-After, not
  * started, does not exist, a missing scope, the caption API setting off, a deleted app.
  */
-export class FakeZoomApi {
+export class FakeZoomApi implements OnlyFrom {
   readonly accountId = 'acct-123';
   readonly subAccountId = 'sub-456';
   readonly clientId = 'client-abc';
@@ -64,11 +64,7 @@ export class FakeZoomApi {
 
   async start(): Promise<{ apiBase: string; oauthBase: string }> {
     this.server = createServer((req, res) => this.handle(req, res));
-    this.server.prependListener('connection', (socket: Socket) => {
-      if (this.onlyFrom === undefined || socket.remoteAddress === this.onlyFrom) return;
-      this.refusedDirect += 1;
-      socket.destroy();
-    });
+    refuseOthers(this.server, this);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const { port } = this.server.address() as AddressInfo;
     return { apiBase: `http://127.0.0.1:${port}/v2`, oauthBase: `http://127.0.0.1:${port}` };

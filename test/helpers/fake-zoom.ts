@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { refuseOthers, type OnlyFrom } from './only-from.js';
 
 /** What the next POST gets instead of a normal answer. */
 export type ZoomFault =
@@ -27,7 +28,7 @@ const CAPTION_PATH = '/closedcaption';
  * A strict stand-in for Zoom's caption endpoint. It enforces the rules from Zoom's REST API document and
  * records every breach instead of failing silently, so tests can assert "no violations" and see why not.
  */
-export class FakeZoom {
+export class FakeZoom implements OnlyFrom {
   readonly accepted: ReceivedCaption[] = [];
   readonly violations: Violation[] = [];
   readonly requests: { method: string; seq?: number; fault?: string; at: number }[] = [];
@@ -56,11 +57,7 @@ export class FakeZoom {
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.prependListener('connection', (socket: Socket) => {
-      if (this.onlyFrom === undefined || socket.remoteAddress === this.onlyFrom) return;
-      this.refusedDirect += 1;
-      socket.destroy();
-    });
+    refuseOthers(this.server, this);
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
