@@ -138,7 +138,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   };
   const fleet: Fleet | undefined =
     config.fleet && etcd
-      ? new (await import('./fleet/fleet.js')).Fleet({ options: config.fleet, client: etcd.client, registry, load, configured: () => current.meetings, account, metrics, log, replacePublisher })
+      ? (await import('./fleet/fleet.js')).fleetOnEtcd(etcd.client, { options: config.fleet, registry, load, configured: () => current.meetings, account, metrics, log, replacePublisher })
       : undefined;
   const host: MeetingHost = fleet ?? new LocalMeetings(registry, account);
   // Both apps may send their events to /zoom/webhook, each signed with its own Secret Token.

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { Etcd3, IKeyValue, Namespace, Watcher } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { runtimeMeetingId, type MeetingConfig } from '../config/schema.js';
 import { BridgeError, errorMessage } from '../errors.js';
 import type { PageElsewhere } from '../http/page-relay.js';
@@ -14,14 +13,17 @@ import type { StreamTarget } from '../pipeline/types.js';
 import { Backoff, pause } from '../util/backoff.js';
 import type { ZoomTarget } from '../zoom-api/target.js';
 import { FleetLease } from './lease.js';
+import { FleetMirror, type MirrorChange } from './mirror.js';
 import type { FleetOptions } from './options.js';
-import { KnownRevisions } from './revisions.js';
-import { KEYS, keyOf, readRecord, type KeyKind, type MemberRecord, type OwnerRecord, type RuntimeRecord, type StreamRecord, type WantRecord } from './records.js';
+import { planFleet, type Duty, type FleetAction, type OwnedMeeting } from './planner.js';
+import { KEYS, type MemberRecord, type OwnerRecord, type RuntimeRecord, type WantRecord } from './records.js';
+import { etcdFleetStore, type FleetStore } from './store.js';
 
 export interface FleetDeps {
   options: FleetOptions;
-  /** The process's etcd client (connectEtcd): the daemon owns and closes it. */
-  client: Etcd3;
+  /** Where the fleet's records are read and written (etcdFleetStore), and this process's lease in it. */
+  store: FleetStore;
+  lease: FleetLease;
   registry: MeetingRegistry;
   /** How loaded this process is: a process short of CPU claims no more meetings. */
   load: ProcessLoad;
@@ -33,6 +35,7 @@ export interface FleetDeps {
   log: Logger;
   /** A newer publisher reached another process: this one's publisher of the meeting is told so and disconnected. */
   replacePublisher(meetingId: string, reason: string): void;
+  now?: () => number;
 }
 
 /** What /meetings says of the fleet: its processes, and every meeting with its owner. */
@@ -45,88 +48,82 @@ export interface FleetView {
 
 /** How often the fleet's state is read whole, besides the watch (a watch that missed something is corrected). */
 const RESYNC_MS = 10_000;
-const RECONCILE_MS = 1_000;
+const PLAN_EVERY_MS = 1_000;
 /** A publisher waits for its meeting this long past a lease (its owner may have died and must expire first). */
 const TAKE_SPARE_MS = 15_000;
 
+interface Waiter {
+  /** etcd's revision of this publisher's request, once written. */
+  wantRevision?: bigint;
+  settle(outcome: StreamTarget | Error): void;
+}
+
+/** A fleet on the process's etcd client, under the configured prefix. */
+export function fleetOnEtcd(client: Etcd3, deps: Omit<FleetDeps, 'store' | 'lease'>): Fleet {
+  const namespace = client.namespace(deps.options.etcd.prefix);
+  const lease = new FleetLease(namespace, deps.options.leaseSeconds, deps.log);
+  return new Fleet({ ...deps, store: etcdFleetStore(namespace), lease });
+}
+
 /**
  * This process as one member of a fleet sharing etcd. Every meeting (listed in the config, or made at runtime from
- * the account template) has one owner at a time: the process whose lease holds owners/<meeting>. A process claims
- * unowned meetings while it has capacity and owns no more than the others (so meetings spread); it runs what it
- * owns in its registry, and acts on what the webhooks wrote for them (streams/, notices/). Whichever process a
- * webhook reaches writes it to etcd (this class as a MeetingHost); the owner carries it out.
+ * the account template) has one owner at a time: the process whose lease holds owners/<meeting>. Three parts:
+ * FleetMirror records what etcd says, planFleet decides (claim, release, lose, let go, hand off, apply a stream),
+ * and this shell carries the actions out against the store and the registry, and tells the planner what is under
+ * way. Whichever process a webhook reaches writes it to etcd (this class as a MeetingHost); the owner carries it out.
  *
  * Never two writers to one Caption URL: a process whose lease it could not renew stops posting (FleetLease.holds)
  * before etcd can expire the lease and hand the meeting to another; the taker resumes at Zoom's GET seq.
  */
 export class Fleet implements MeetingHost {
-  private readonly etcd: Namespace;
-  private readonly lease: FleetLease;
+  private readonly mirror = new FleetMirror();
   private readonly name: string;
-  private readonly members = new Map<string, MemberRecord>();
-  private readonly owners = new Map<string, OwnerRecord>();
-  private readonly runtime = new Map<string, RuntimeRecord>();
-  private readonly streams = new Map<string, StreamRecord>();
-  private readonly wants = new Map<string, WantRecord>();
-  /** Meetings running here as their owner: the revision of the claim, and when the stream record applied to each was written. */
+  private readonly now: () => number;
   private readonly owned = new Map<string, { claimRevision: bigint; appliedStreamAt: number }>();
-  private readonly claiming = new Set<string>();
+  private readonly underway = new Map<string, Duty>();
   /** Publishers of pushed audio waiting here for their meeting to run here (takeStream). */
-  private readonly arriving = new Map<string, { wantRevision?: bigint; settle: (outcome: StreamTarget | Error) => void }[]>();
-  /** The etcd revision of each meeting's request (wants/): which publisher is newer is etcd's order, not a clock. */
-  private readonly wantRevisions = new Map<string, bigint>();
-  /** Meetings this process is letting go because a publisher reached another process. */
-  private readonly handingOff = new Set<string>();
-  /** When an owner key went away: a takeover's time is measured from it. */
-  private readonly ownerGoneAt = new Map<string, number>();
-  /** Records that did not parse, said once each (key and revision). */
-  private readonly badRecords = new Set<string>();
-  private readonly known = new KnownRevisions();
-  private watcher: Watcher | undefined;
+  private readonly arriving = new Map<string, Waiter[]>();
+  private watch: { cancel(): Promise<void> } | undefined;
   private joined = false;
-  private accepting: boolean | undefined;
+  private announced: boolean | undefined;
+  private announcing = false;
   private stopping: Promise<void> | undefined;
-  private reconcileTimer: NodeJS.Timeout | undefined;
+  private planTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
-  private reconcileQueued = false;
   private joining: Promise<void> | undefined;
-  private handingOver = false;
   /** Aborted by stop(): a join waiting for etcd gives up. */
   private readonly leaving = new AbortController();
-  /** Where each kind of record is kept (notices are acted on, not kept). */
-  private readonly records: Record<Exclude<KeyKind, 'notices'>, Map<string, unknown>> = { members: this.members, owners: this.owners, meetings: this.runtime, streams: this.streams, wants: this.wants };
 
   constructor(private readonly deps: FleetDeps) {
-    const { etcd, name, leaseSeconds } = deps.options;
-    this.name = name;
-    this.etcd = deps.client.namespace(etcd.prefix);
-    this.lease = new FleetLease(this.etcd, leaseSeconds, deps.log);
-    this.lease.on('lost', (why) => void this.leaseLost(why));
+    this.name = deps.options.name;
+    this.now = deps.now ?? Date.now;
+    deps.lease.on('lost', (why) => void this.leaseLost(why));
   }
 
   /** Joins the fleet in the background (etcd may not be up yet); /readyz says not ready until it has. */
   start(): void {
     this.joinInBackground();
-    this.reconcileTimer = setInterval(() => this.reconcileSoon(), RECONCILE_MS);
+    this.planTimer = setInterval(() => this.act(), PLAN_EVERY_MS);
     this.resyncTimer = setInterval(() => void this.resync().catch(() => undefined), RESYNC_MS);
   }
 
   /** Why this process takes no meetings now (for /readyz), or undefined. */
   problem(): string | undefined {
     if (this.stopping) return 'leaving the fleet';
-    if (!this.joined || !this.lease.holds) return 'not a fleet member: etcd cannot be reached';
+    if (!this.member) return 'not a fleet member: etcd cannot be reached';
     return undefined;
   }
 
   view(): FleetView {
+    const { members, owners, runtime } = this.mirror;
     const byOwner = new Map<string, string[]>();
-    for (const [id, { owner }] of this.owners) byOwner.set(owner, [...(byOwner.get(owner) ?? []), id]);
-    const ids = new Set([...this.desired().keys(), ...this.owners.keys()]);
+    for (const [id, { owner }] of owners) byOwner.set(owner, [...(byOwner.get(owner) ?? []), id]);
+    const ids = new Set([...this.desired().keys(), ...owners.keys()]);
     return {
       process: this.name,
-      member: this.joined && this.lease.holds,
-      members: [...this.members.values()].map((m) => ({ name: m.name, url: m.url, accepting: m.accepting, meetings: byOwner.get(m.name) ?? [] })),
-      meetings: [...ids].sort().map((id) => ({ id, owner: this.owners.get(id)?.owner, runtime: this.runtime.has(id) })),
+      member: this.member,
+      members: [...members.values()].map((m) => ({ name: m.name, url: m.url, accepting: m.accepting, meetings: byOwner.get(m.name) ?? [] })),
+      meetings: [...ids].sort().map((id) => ({ id, owner: owners.get(id)?.owner, runtime: runtime.has(id) })),
     };
   }
 
@@ -135,8 +132,8 @@ export class Fleet implements MeetingHost {
    * viewer token. Undefined when it runs here, nobody runs it, or its owner advertises no address.
    */
   pageElsewhere(id: string): PageElsewhere | undefined {
-    const owner = this.owners.get(id)?.owner;
-    const ownerUrl = owner === undefined || owner === this.name ? undefined : this.members.get(owner)?.url;
+    const owner = this.mirror.owners.get(id)?.owner;
+    const ownerUrl = owner === undefined || owner === this.name ? undefined : this.mirror.members.get(owner)?.url;
     const page = ownerUrl === undefined ? undefined : this.desired().get(id)?.captions.find((c) => c.page)?.page;
     return page && ownerUrl ? { ownerUrl, token: page.token } : undefined;
   }
@@ -156,27 +153,28 @@ export class Fleet implements MeetingHost {
     if (this.desired().has(id)) return id;
     const account = this.deps.account;
     if (!account) return undefined;
-    const refusal = await account.refusal(target, this.runtime.size);
+    const refusal = await account.refusal(target, this.mirror.runtime.size);
     if (refusal) return void this.deps.log.info({ meeting: id }, `Zoom streams ${id} to the app, not captioned: ${refusal}`);
-    const record: RuntimeRecord = { kind: target.kind, id: target.id, at: Date.now() };
-    await this.etcd.if(KEYS.meetings + id, 'Create', '==', 0).then(this.etcd.put(KEYS.meetings + id).value(JSON.stringify(record))).commit();
-    this.runtime.set(id, record);
+    const record: RuntimeRecord = { kind: target.kind, id: target.id, at: this.now() };
+    const value = JSON.stringify(record);
+    const revision = await this.deps.store.create(KEYS.meetings + id, value);
+    if (revision !== undefined) this.known({ key: KEYS.meetings + id, value, revision });
     this.deps.log.info({ meeting: id }, 'account meeting added to the fleet: Zoom streams it to the app');
     return id;
   }
 
   async rtms(meetingId: string, signal: RtmsSignal): Promise<void> {
-    if (signal.what === 'stopped' && !signal.restarts && this.runtime.has(meetingId)) return this.endRuntime(meetingId, signal.why);
-    await this.etcd.put(KEYS.streams + meetingId).value(JSON.stringify({ ...signal, at: Date.now() }));
+    if (signal.what === 'stopped' && !signal.restarts && this.mirror.runtime.has(meetingId)) return this.endRuntime(meetingId, signal.why);
+    await this.deps.store.put(KEYS.streams + meetingId, JSON.stringify({ ...signal, at: this.now() }));
   }
 
   async zoomMeeting(meetingId: string, what: 'started' | 'ended'): Promise<void> {
-    await this.etcd.put(KEYS.notices + meetingId).value(JSON.stringify({ what, at: Date.now() }));
-    if (what === 'ended' && this.runtime.has(meetingId)) await this.endRuntime(meetingId, 'the Zoom meeting ended');
+    await this.deps.store.put(KEYS.notices + meetingId, JSON.stringify({ what, at: this.now() }));
+    if (what === 'ended' && this.mirror.runtime.has(meetingId)) await this.endRuntime(meetingId, 'the Zoom meeting ended');
   }
 
   streamEnded(meetingId: string): void {
-    if (this.runtime.has(meetingId)) void this.endRuntime(meetingId, 'its RTMS stream ended').catch((err: unknown) => this.deps.log.error({ meeting: meetingId, err: errorMessage(err) }, 'could not end the account meeting in etcd'));
+    if (this.mirror.runtime.has(meetingId)) void this.endRuntime(meetingId, 'its RTMS stream ended').catch((err: unknown) => this.deps.log.error({ meeting: meetingId, err: errorMessage(err) }, 'could not end the account meeting in etcd'));
   }
 
   /** Why a publisher that reached this process for a meeting not running here is refused now, or undefined. */
@@ -199,12 +197,10 @@ export class Fleet implements MeetingHost {
     const refusal = this.publisherRefusal(meetingId);
     if (refusal) throw new BridgeError('FLEET_NOT_MEMBER', refusal);
     const waitMs = this.deps.options.leaseSeconds * 1000 + TAKE_SPARE_MS;
-    const waiter: { wantRevision?: bigint; settle: (outcome: StreamTarget | Error) => void } = { settle: () => undefined };
+    const waiter: Waiter = { settle: () => undefined };
     const arrived = new Promise<StreamTarget>((resolve, reject) => {
-      const waiters = this.arriving.get(meetingId) ?? [];
-      this.arriving.set(meetingId, waiters);
-      const timer = setTimeout(() => settle(new BridgeError('FLEET_TAKE_FAILED', `meeting "${meetingId}" did not come to this process within ${waitMs / 1000} s`)), waitMs);
-      const settle = (outcome: StreamTarget | Error): void => {
+      const timer = setTimeout(() => waiter.settle(new BridgeError('FLEET_TAKE_FAILED', `meeting "${meetingId}" did not come to this process within ${waitMs / 1000} s`)), waitMs);
+      waiter.settle = (outcome) => {
         clearTimeout(timer);
         const left = (this.arriving.get(meetingId) ?? []).filter((w) => w !== waiter);
         if (left.length > 0) this.arriving.set(meetingId, left);
@@ -212,21 +208,20 @@ export class Fleet implements MeetingHost {
         if (outcome instanceof Error) reject(outcome);
         else resolve(outcome);
       };
-      waiter.settle = settle;
-      waiters.push(waiter);
+      this.arriving.set(meetingId, [...(this.arriving.get(meetingId) ?? []), waiter]);
     });
     const key = KEYS.wants + meetingId;
-    const want = JSON.stringify({ process: this.name, at: Date.now() } satisfies WantRecord);
+    const value = JSON.stringify({ process: this.name, at: this.now() } satisfies WantRecord);
     try {
-      const revision = await this.lease.put(key, want);
-      waiter.wantRevision = BigInt(revision);
+      const revision = BigInt(await this.deps.lease.put(key, value));
+      waiter.wantRevision = revision;
       // Known at once, as the watch would tell it (unless it already has).
-      if (this.known.isNews(key, revision)) this.store(key, want, revision);
-      this.deps.log.info({ meeting: meetingId, owner: this.owners.get(meetingId)?.owner }, 'a publisher reached this process: the meeting comes here');
+      this.known({ key, value, revision });
+      this.deps.log.info({ meeting: meetingId, owner: this.mirror.owners.get(meetingId)?.owner }, 'a publisher reached this process: the meeting comes here');
     } catch (err) {
       this.settleArriving(meetingId, new BridgeError('FLEET_NOT_MEMBER', `cannot ask etcd for meeting "${meetingId}": ${errorMessage(err)}`));
     }
-    this.reconcileSoon();
+    this.act();
     return arrived;
   }
 
@@ -234,9 +229,8 @@ export class Fleet implements MeetingHost {
   async reconfigure(): Promise<void> {
     const desired = this.desired();
     const wanted = [...this.owned.keys()].map((id) => desired.get(id)).filter((m): m is MeetingConfig => m !== undefined);
-    await this.deps.registry.apply(wanted, (id) => this.runtime.has(id));
-    for (const id of [...this.owned.keys()]) if (!desired.has(id)) await this.release(id);
-    this.reconcileSoon();
+    await this.deps.registry.apply(wanted, (id) => this.mirror.runtime.has(id));
+    this.act();
   }
 
   /**
@@ -245,16 +239,20 @@ export class Fleet implements MeetingHost {
    */
   stop(deadline?: AbortSignal): Promise<void> {
     this.stopping ??= (async () => {
-      clearInterval(this.reconcileTimer);
+      clearInterval(this.planTimer);
       clearInterval(this.resyncTimer);
       this.leaving.abort();
       for (const id of [...this.arriving.keys()]) this.settleArriving(id, new BridgeError('FLEET_NOT_MEMBER', 'this process is leaving the fleet: connect again'));
       await Promise.all([...this.owned.keys()].map((id) => this.letGo(id, deadline)));
-      await this.lease.revoke().catch((err: unknown) => this.deps.log.warn({ err: errorMessage(err) }, 'could not revoke the etcd lease: it expires by itself'));
-      await this.watcher?.cancel().catch(() => undefined);
+      await this.deps.lease.revoke().catch((err: unknown) => this.deps.log.warn({ err: errorMessage(err) }, 'could not revoke the etcd lease: it expires by itself'));
+      await this.watch?.cancel().catch(() => undefined);
       this.deps.log.info('left the fleet');
     })();
     return this.stopping;
+  }
+
+  private get member(): boolean {
+    return this.joined && this.deps.lease.holds;
   }
 
   // Membership
@@ -263,17 +261,22 @@ export class Fleet implements MeetingHost {
     const waits = new Backoff({ initialMs: 500, maxMs: 5_000 });
     while (!this.stopping) {
       try {
-        await this.lease.grant();
-        this.accepting = undefined;
-        await this.announce();
-        this.watcher ??= await this.watch();
+        await this.deps.lease.grant();
+        this.announced = undefined;
+        await this.announce(this.hasCapacity());
+        this.watch ??= await this.deps.store.watch({
+          put: (entry) => this.changed(this.mirror.put(entry)),
+          delete: (key, revision) => this.changed(this.mirror.delete(key, revision, this.now())),
+          reconnected: () => void this.resync().catch(() => undefined),
+          error: (err) => this.deps.log.warn({ err: errorMessage(err) }, 'etcd watch failed; it reconnects'),
+        });
         await this.resync();
         this.joined = true;
-        this.deps.log.info({ process: this.name, members: [...this.members.keys()] }, 'joined the fleet');
-        this.reconcileSoon();
+        this.deps.log.info({ process: this.name, members: [...this.mirror.members.keys()] }, 'joined the fleet');
+        this.act();
         return;
       } catch (err) {
-        this.lease.drop();
+        this.deps.lease.drop();
         const waitMs = waits.next()!;
         this.deps.log.warn({ err: errorMessage(err), retryInMs: waitMs }, 'cannot join the fleet: etcd unreachable');
         await pause(waitMs, this.leaving.signal);
@@ -281,17 +284,16 @@ export class Fleet implements MeetingHost {
     }
   }
 
-  /** Publishes whether this process takes meetings, when that changed. */
-  private async announce(): Promise<void> {
-    const accepting = this.hasCapacity();
-    if (accepting === this.accepting) return;
-    const record: MemberRecord = { name: this.name, url: this.deps.options.advertiseUrl, accepting, since: Date.now() };
-    await this.lease.put(KEYS.members + this.name, JSON.stringify(record));
-    this.accepting = accepting;
+  /** Publishes whether this process takes meetings. */
+  private async announce(accepting: boolean): Promise<void> {
+    const record: MemberRecord = { name: this.name, url: this.deps.options.advertiseUrl, accepting, since: this.now() };
+    await this.deps.lease.put(KEYS.members + this.name, JSON.stringify(record));
+    this.announced = accepting;
   }
 
   private hasCapacity(): boolean {
-    return this.owned.size + this.claiming.size < this.deps.options.maxMeetings && !capacityOf(this.deps.registry.views(), this.deps.load).overloaded;
+    const claiming = [...this.underway.values()].filter((duty) => duty === 'claiming').length;
+    return this.owned.size + claiming < this.deps.options.maxMeetings && !capacityOf(this.deps.registry.views(), this.deps.load).overloaded;
   }
 
   /**
@@ -303,7 +305,7 @@ export class Fleet implements MeetingHost {
     this.joined = false;
     const ids = [...this.owned.keys()];
     this.deps.log.error({ why, meetings: ids }, 'fleet lease lost: this process stops captioning its meetings (another takes them) and rejoins when etcd answers');
-    this.lease.drop();
+    this.deps.lease.drop();
     this.owned.clear();
     for (const id of [...this.arriving.keys()]) this.settleArriving(id, new BridgeError('FLEET_NOT_MEMBER', 'this process lost touch with etcd: connect again'));
     await Promise.all(ids.map((id) => this.deps.registry.fence(id)));
@@ -314,86 +316,105 @@ export class Fleet implements MeetingHost {
     this.joining ??= this.join().finally(() => (this.joining = undefined));
   }
 
-  // Ownership
+  // What etcd says
 
-  /** The meetings the fleet runs: the config's, and those made at runtime from the account template. */
-  private desired(): Map<string, MeetingConfig> {
-    const desired = new Map(this.deps.configured().map((m) => [m.id, m]));
-    const account = this.deps.account;
-    if (account) for (const [id, record] of this.runtime) if (!desired.has(id)) desired.set(id, account.settingsFor(record));
-    return desired;
+  /** Reads the whole fleet state again (at join, after a reconnect, and now and then). */
+  private async resync(): Promise<void> {
+    const { revision, entries } = await this.deps.store.readAll();
+    for (const change of this.mirror.read(entries, revision, this.now())) this.said(change);
+    this.act();
   }
 
-  private reconcileSoon(): void {
-    if (this.reconcileQueued) return;
-    this.reconcileQueued = true;
-    setImmediate(() => {
-      this.reconcileQueued = false;
-      void this.reconcile().catch((err: unknown) => this.deps.log.warn({ err: errorMessage(err) }, 'fleet reconcile failed'));
+  /** A change the watch reported: acted on at once (a lost claim stops its meeting before anything else runs). */
+  private changed(change: MirrorChange | undefined): void {
+    if (!change) return;
+    this.said(change);
+    if ('notice' in change) this.applyNotice(change.name, change.notice.what);
+    this.act();
+  }
+
+  /** This process's own write, known at once as the watch would tell it (unless it already has). */
+  private known(entry: { key: string; value: string; revision: bigint }): void {
+    const change = this.mirror.put(entry);
+    if (change) this.said(change);
+  }
+
+  private said(change: MirrorChange): void {
+    if ('problem' in change) this.deps.log.warn({ key: KEYS[change.kind] + change.name, problem: change.problem }, 'etcd record under the bridge prefix does not parse: skipped');
+  }
+
+  // Acting on it
+
+  /** Plans from what etcd says and what runs here, and carries the plan out. */
+  private act(): void {
+    const actions = planFleet({
+      self: this.name,
+      mirror: this.mirror,
+      desired: new Set(this.desired().keys()),
+      owned: this.ownedMeetings(),
+      underway: this.underway,
+      waiting: new Map([...this.arriving].map(([id, waiters]) => [id, waiters.map((w) => w.wantRevision)])),
+      hasCapacity: this.hasCapacity(),
+      announced: this.announced,
+      member: this.member,
+      stopping: this.stopping !== undefined,
     });
+    for (const action of actions) this.carryOut(action);
   }
 
-  /** Claims one unowned meeting if this process should: it has capacity and owns no more than any other member. */
-  private async reconcile(): Promise<void> {
-    if (this.stopping || !this.joined || !this.lease.holds) return;
-    await this.announce();
-    // etcd names this process for a meeting it does not run (it stopped it on news that turned out old): the claim
-    // goes, so the meeting is not left owned and silent. A claim of an earlier lease is left to expire.
-    for (const [id, { owner }] of this.owners) {
-      if (owner === this.name && !this.owned.has(id) && !this.claiming.has(id)) await this.release(id);
-    }
-    // A publisher waits here for these: each is claimed the moment it is free, whatever the spread.
-    for (const id of this.arriving.keys()) {
-      if (!this.owners.has(id) && !this.claiming.has(id) && this.wants.get(id)?.process === this.name) await this.claim(id);
-    }
-    const mine = this.owned.size + this.claiming.size;
-    const loads = new Map<string, number>();
-    for (const { owner } of this.owners.values()) loads.set(owner, (loads.get(owner) ?? 0) + 1);
-    const others = [...this.members.values()].filter((m) => m.name !== this.name && m.accepting).map((m) => loads.get(m.name) ?? 0);
-    const unowned = [...this.desired().keys()].filter((id) => !this.owners.has(id) && !this.claiming.has(id) && !this.wantedElsewhere(id));
-    if (unowned.length === 0 || !this.hasCapacity()) return this.evenOut(mine, others);
-    if (others.some((load) => load < mine)) return;
-    // Members that claim at the same moment start from different meetings.
-    const rank = (id: string): string => createHash('sha1').update(`${this.name}/${id}`).digest('hex');
-    const [next] = unowned.sort((a, b) => (rank(a) < rank(b) ? -1 : 1));
-    await this.claim(next!);
-    this.reconcileSoon();
+  private ownedMeetings(): Map<string, OwnedMeeting> {
+    return new Map([...this.owned].map(([id, owned]) => [id, { ...owned, idle: this.deps.registry.get(id)?.pipeline.state === 'ready' }]));
   }
 
-  /**
-   * A process that started first (or stayed when others restarted) owns more than its share: it hands a meeting
-   * that has no stream under way to the fleet, where the lightest process takes it. A meeting being captioned
-   * stays where it is: moving it would cost its readers a gap.
-   */
-  private async evenOut(mine: number, others: number[]): Promise<void> {
-    if (this.handingOver || others.length === 0 || mine < Math.min(...others) + 2) return;
-    const idle = [...this.owned.keys()].find((id) => this.deps.registry.get(id)?.pipeline.state === 'ready');
-    if (!idle) return;
-    this.handingOver = true;
-    this.deps.log.info({ meeting: idle, owned: mine, othersOwn: others }, 'handing an idle meeting to a process that owns fewer');
+  private carryOut(action: FleetAction): void {
+    const failed = (what: string) => (err: unknown) => this.deps.log.warn({ meeting: 'id' in action ? action.id : undefined, err: errorMessage(err) }, what);
+    switch (action.do) {
+      case 'announce':
+        if (this.announcing) return;
+        this.announcing = true;
+        void this.announce(action.accepting)
+          .catch(failed('could not tell the fleet whether this process takes meetings'))
+          .finally(() => (this.announcing = false));
+        return;
+      case 'lose':
+        return this.lose(action.id, action.why);
+      case 'release':
+        return void this.duty(action.id, 'releasing', () => this.release(action.id)).catch(failed('could not delete a claim in this process\'s name: it goes with the lease'));
+      case 'claim':
+        return void this.duty(action.id, 'claiming', () => this.claim(action.id)).catch(failed('could not claim the meeting'));
+      case 'let-go':
+        this.deps.log.info({ meeting: action.id, owned: this.owned.size }, `letting the meeting go: ${action.why}`);
+        return void this.letGo(action.id);
+      case 'hand-off':
+        this.deps.log.info({ meeting: action.id, to: action.to }, 'a newer publisher reached another process: this one flushes the meeting and lets go');
+        this.deps.replacePublisher(action.id, `replaced by a newer publisher (on ${action.to})`);
+        return void this.letGo(action.id);
+      case 'apply-stream':
+        return this.applyStream(action.id, action.record);
+      case 'refuse-waiters':
+        return this.settleArriving(action.id, new BridgeError('STREAM_REPLACED', `replaced by a newer publisher (on ${action.to})`), action.before);
+    }
+  }
+
+  /** Runs an etcd operation on a meeting, known to the planner as under way until it ends; then plans again. */
+  private async duty(id: string, duty: Duty, run: () => Promise<void>): Promise<void> {
+    this.underway.set(id, duty);
     try {
-      await this.letGo(idle);
+      await run();
     } finally {
-      this.handingOver = false;
+      this.underway.delete(id);
+      setImmediate(() => this.act());
     }
   }
 
   private async claim(id: string): Promise<void> {
-    this.claiming.add(id);
-    try {
-      const key = KEYS.owners + id;
-      const record: OwnerRecord = { owner: this.name, since: Date.now() };
-      const leaseId = await this.lease.id();
-      const { succeeded, header } = await this.etcd.if(key, 'Create', '==', 0).then(this.etcd.put(key).value(JSON.stringify(record)).lease(leaseId)).commit();
-      if (!succeeded) return;
-      this.known.isNews(key, header.revision);
-      this.owners.set(id, record);
-      this.owned.set(id, { claimRevision: BigInt(header.revision), appliedStreamAt: 0 });
-    } finally {
-      this.claiming.delete(id);
-    }
-    const goneAt = this.ownerGoneAt.get(id);
-    this.ownerGoneAt.delete(id);
+    const key = KEYS.owners + id;
+    const value = JSON.stringify({ owner: this.name, since: this.now() } satisfies OwnerRecord);
+    const goneAt = this.mirror.ownerGoneAt.get(id);
+    const revision = await this.deps.store.create(key, value, await this.deps.lease.id());
+    if (revision === undefined) return;
+    this.owned.set(id, { claimRevision: revision, appliedStreamAt: 0 });
+    this.known({ key, value, revision });
     this.deps.metrics.fleetClaim(goneAt === undefined ? 'new' : 'takeover');
     this.deps.log.info({ meeting: id, takeover: goneAt !== undefined }, 'meeting claimed: this process runs it');
     void this.run(id, goneAt);
@@ -405,7 +426,7 @@ export class Fleet implements MeetingHost {
     if (!config) return void (await this.release(id));
     const starting = this.deps.registry.add(config);
     // Zoom's audio is dialled while the engine loads (the stream waits for it): a takeover resumes that much sooner.
-    this.applyStream(id);
+    this.act();
     try {
       await starting;
     } catch (err) {
@@ -413,9 +434,9 @@ export class Fleet implements MeetingHost {
       return void this.deps.log.error({ meeting: id, err: errorMessage(err) }, 'claimed meeting could not start');
     }
     if (!this.owned.has(id)) return void (await this.deps.registry.fence(id));
-    if (ownerGoneAt !== undefined) this.deps.metrics.fleetTakeoverSeconds((Date.now() - ownerGoneAt) / 1000);
-    this.applyStream(id);
+    if (ownerGoneAt !== undefined) this.deps.metrics.fleetTakeoverSeconds((this.now() - ownerGoneAt) / 1000);
     this.arrived(id);
+    this.act();
   }
 
   /** The meeting runs here now: publishers waiting for it stream into it, and the request for it is withdrawn. */
@@ -423,10 +444,9 @@ export class Fleet implements MeetingHost {
     const here = this.runningHere(id);
     if (!here || !this.arriving.has(id)) return;
     this.settleArriving(id, here);
-    const want = this.wants.get(id);
+    const want = this.mirror.wants.get(id)?.record;
     if (want?.process !== this.name) return;
-    const key = KEYS.wants + id;
-    void this.etcd.if(key, 'Value', '==', JSON.stringify(want)).then(this.etcd.delete().key(key)).commit().catch(() => undefined);
+    void this.deps.store.deleteIfValue(KEYS.wants + id, JSON.stringify(want)).catch(() => undefined);
   }
 
   /** Settles the publishers waiting for a meeting (only those that asked before `revision`, when given). */
@@ -447,37 +467,11 @@ export class Fleet implements MeetingHost {
     return state === 'ready' || state === 'streaming' ? meeting : undefined;
   }
 
-  /** A live process asked for the meeting (a publisher reached it): the others leave it to that one. */
-  private wantedElsewhere(id: string): boolean {
-    const want = this.wants.get(id);
-    return want !== undefined && want.process !== this.name && this.members.has(want.process);
-  }
-
-  /**
-   * Someone asked for a meeting (wants/). A newer publisher reached another process: publishers waiting here give
-   * up, and if this process runs the meeting it tells its publisher, flushes, and lets go, so the newest publisher
-   * wins across the fleet as in one process. A request older than this process's claim is old news.
-   */
-  private onWanted(id: string): void {
-    const want = this.wants.get(id);
-    const revision = this.wantRevisions.get(id);
-    if (!want || revision === undefined || want.process === this.name) return;
-    this.settleArriving(id, new BridgeError('STREAM_REPLACED', `replaced by a newer publisher (on ${want.process})`), revision);
-    const owned = this.owned.get(id);
-    if (!owned || revision < owned.claimRevision || this.stopping || this.handingOff.has(id)) return;
-    this.handingOff.add(id);
-    this.deps.log.info({ meeting: id, to: want.process }, 'a newer publisher reached another process: this one flushes the meeting and lets go');
-    this.deps.replacePublisher(id, `replaced by a newer publisher (on ${want.process})`);
-    void this.letGo(id).finally(() => this.handingOff.delete(id));
-  }
-
   /** Lets a meeting go on purpose: only this process's own claim is deleted. */
   private async release(id: string): Promise<void> {
     this.owned.delete(id);
-    const key = KEYS.owners + id;
-    const leaseId = await this.lease.id().catch(() => undefined);
-    if (leaseId === undefined) return;
-    await this.etcd.if(key, 'Lease', '==', leaseId).then(this.etcd.delete().key(key)).commit();
+    const leaseId = await this.deps.lease.id().catch(() => undefined);
+    if (leaseId !== undefined) await this.deps.store.deleteIfLease(KEYS.owners + id, leaseId);
   }
 
   /** The meeting is not this process's any more (its claim is gone from etcd): it stops at once, posting nothing. */
@@ -487,128 +481,44 @@ export class Fleet implements MeetingHost {
     void this.deps.registry.fence(id);
   }
 
+  /** A meeting this process no longer runs: its last captions go out (until `deadline`), then its claim. */
+  private async letGo(id: string, deadline?: AbortSignal): Promise<void> {
+    this.underway.set(id, 'leaving');
+    try {
+      await this.deps.registry.remove(id, deadline);
+      await this.release(id).catch((err: unknown) => this.deps.log.warn({ meeting: id, err: errorMessage(err) }, 'could not delete the claim: it goes with the lease'));
+    } finally {
+      this.underway.delete(id);
+    }
+  }
+
   /** A runtime meeting is over: gone from etcd; its owner flushes it and lets it go. */
   private async endRuntime(id: string, why: string): Promise<void> {
     this.deps.log.info({ meeting: id, why }, 'account meeting ended: removed from the fleet');
-    await this.etcd.delete().key(KEYS.meetings + id);
-    await this.etcd.delete().key(KEYS.streams + id);
+    await this.deps.store.delete(KEYS.meetings + id);
+    await this.deps.store.delete(KEYS.streams + id);
   }
 
-  // What etcd says
-
-  private async watch(): Promise<Watcher> {
-    const watcher = await this.etcd.watch().prefix('').create();
-    watcher.on('put', (kv) => this.onKey(kv, 'put'));
-    watcher.on('delete', (kv) => this.onKey(kv, 'delete'));
-    // Reconnected after etcd was away: events in between may be compacted away; read everything again.
-    watcher.on('connected', () => void this.resync().catch(() => undefined));
-    watcher.on('error', (err) => this.deps.log.warn({ err: errorMessage(err) }, 'etcd watch failed; it reconnects'));
-    return watcher;
+  /** The meetings the fleet runs: the config's, and those made at runtime from the account template. */
+  private desired(): Map<string, MeetingConfig> {
+    const desired = new Map(this.deps.configured().map((m) => [m.id, m]));
+    const account = this.deps.account;
+    if (account) for (const [id, record] of this.mirror.runtime) if (!desired.has(id)) desired.set(id, account.settingsFor(record));
+    return desired;
   }
 
-  /** Reads the whole fleet state again (at join, after a reconnect, and now and then). */
-  private async resync(): Promise<void> {
-    const { header, kvs } = await this.etcd.getAll().prefix('').exec();
-    const readAt = BigInt(header.revision);
-    const present = new Set<string>();
-    for (const kv of kvs) {
-      const key = kv.key.toString();
-      present.add(key);
-      if (this.known.isNews(key, kv.mod_revision)) this.store(key, kv.value.toString(), kv.mod_revision);
-    }
-    // Gone as of the read, unless it came back since.
-    for (const [kind, kept] of Object.entries(this.records) as [KeyKind, Map<string, unknown>][]) {
-      for (const name of [...kept.keys()]) {
-        const key = KEYS[kind] + name;
-        if (!present.has(key) && this.known.goneAsOf(key, readAt)) this.forget(kind, name);
-      }
-    }
-    this.known.read(readAt);
-    for (const id of [...this.owned.keys()]) if (this.owners.get(id)?.owner !== this.name) this.lose(id, 'etcd no longer names this process as its owner');
-    for (const id of [...this.owned.keys()]) {
-      this.applyStream(id);
-      this.onWanted(id);
-    }
-    const desired = this.desired();
-    for (const id of [...this.owned.keys()]) if (!desired.has(id)) void this.letGo(id);
-    this.reconcileSoon();
-  }
-
-  private onKey(kv: IKeyValue, type: 'put' | 'delete'): void {
-    const key = kv.key.toString();
-    const parsed = keyOf(key);
-    if (!parsed) return;
-    const { kind, name } = parsed;
-    if (!this.known.isNews(key, kv.mod_revision)) return;
-    if (type === 'delete') {
-      this.forget(kind, name);
-    } else {
-      const stored = this.store(key, kv.value.toString(), kv.mod_revision);
-      if (!stored) return;
-      if (kind === 'owners' && this.owners.get(name)?.owner !== this.name) this.lose(name, `etcd names ${this.owners.get(name)?.owner} as its owner`);
-      if (kind === 'streams') this.applyStream(name);
-      if (kind === 'notices') this.applyNotice(name, kv.value.toString());
-      if (kind === 'wants') this.onWanted(name);
-    }
-    this.reconcileSoon();
-  }
-
-  /** Keeps a record in memory; a record that does not parse is said once and skipped. */
-  private store(key: string, value: string, revision: string): boolean {
-    const parsed = keyOf(key);
-    if (!parsed || parsed.kind === 'notices') return parsed !== undefined;
-    const read = readRecord(parsed.kind, value);
-    if ('problem' in read) {
-      const said = `${key}@${revision}`;
-      if (!this.badRecords.has(said)) this.deps.log.warn({ key, problem: read.problem }, 'etcd record under the bridge prefix does not parse: skipped');
-      this.badRecords.add(said);
-      this.records[parsed.kind].delete(parsed.name);
-      return false;
-    }
-    this.records[parsed.kind].set(parsed.name, read.record);
-    if (parsed.kind === 'wants') this.wantRevisions.set(parsed.name, BigInt(revision));
-    return true;
-  }
-
-  private forget(kind: KeyKind, name: string): void {
-    if (kind === 'members') this.members.delete(name);
-    if (kind === 'streams') this.streams.delete(name);
-    if (kind === 'wants') {
-      this.wants.delete(name);
-      this.wantRevisions.delete(name);
-    }
-    if (kind === 'owners') {
-      this.owners.delete(name);
-      if (this.owned.has(name)) this.lose(name, 'its claim was deleted from etcd');
-      else this.ownerGoneAt.set(name, Date.now());
-    }
-    if (kind === 'meetings') {
-      this.runtime.delete(name);
-      if (this.owned.has(name) && !this.desired().has(name)) void this.letGo(name);
-    }
-  }
-
-  /** A meeting this process no longer runs: its last captions go out (until `deadline`), then its claim. */
-  private async letGo(id: string, deadline?: AbortSignal): Promise<void> {
-    await this.deps.registry.remove(id, deadline);
-    await this.release(id).catch((err: unknown) => this.deps.log.warn({ meeting: id, err: errorMessage(err) }, 'could not delete the claim: it goes with the lease'));
-  }
-
-  /** Carries out what Zoom last said of an owned meeting's RTMS stream, once per record. */
-  private applyStream(id: string): void {
+  /** Carries out what Zoom last said of an owned meeting's RTMS stream, once per record (once the meeting is listed). */
+  private applyStream(id: string, record: RtmsSignal & { at: number }): void {
     const owned = this.owned.get(id);
-    const record = this.streams.get(id);
     const meeting = owned && this.deps.registry.get(id);
-    if (!owned || !record || !meeting || record.at <= owned.appliedStreamAt) return;
+    if (!owned || !meeting) return;
     owned.appliedStreamAt = record.at;
     void meeting.rtmsSignal(record).catch((err: unknown) => this.deps.log.error({ meeting: id, err: errorMessage(err) }, `handling rtms_${record.what} failed`));
   }
 
-  private applyNotice(id: string, value: string): void {
+  /** A notice is acted on when it arrives, by the meeting's owner; it is not kept. */
+  private applyNotice(id: string, what: 'started' | 'ended'): void {
     const meeting = this.owned.has(id) ? this.deps.registry.get(id) : undefined;
-    if (!meeting) return;
-    const read = readRecord('notices', value);
-    if ('problem' in read) return void this.deps.log.warn({ key: KEYS.notices + id, problem: read.problem }, 'etcd record under the bridge prefix does not parse: skipped');
-    void meeting.zoomMeeting(read.record.what).catch((err: unknown) => this.deps.log.error({ meeting: id, err: errorMessage(err) }, `handling meeting ${read.record.what} failed`));
+    void meeting?.zoomMeeting(what).catch((err: unknown) => this.deps.log.error({ meeting: id, err: errorMessage(err) }, `handling meeting ${what} failed`));
   }
 }
