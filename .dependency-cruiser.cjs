@@ -1,5 +1,5 @@
 /**
- * The import rules of the data path: ingest -> asr -> segmenter -> display -> sink. Stages depend on the neutral
+ * The import rules of the data path: ingest -> asr -> segmenter -> display -> sink, and of the control plane around it. Stages depend on the neutral
  * contracts (src/audio.ts, each stage's types), never back up the path; `npm run lint:deps` checks them.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -22,9 +22,23 @@ module.exports = {
     {
       name: 'ingest-feeds-an-interface',
       severity: 'error',
-      comment: 'Ingest feeds a stream target (an interface); it does not know the concrete pipeline class.',
+      comment: 'Ingest feeds a stream target, a contract it owns (ingest/target.ts) and the pipeline implements: it never imports the pipeline.',
       from: { path: '^src/ingest/' },
-      to: { path: '^src/pipeline/meeting\\.ts$' },
+      to: { path: '^src/pipeline/' },
+    },
+    {
+      name: 'one-meeting-does-not-know-the-control-plane',
+      severity: 'error',
+      comment: "pipeline/ is one meeting's data path; where meetings come from and go (control/: registry, hosts, webhooks, fleet) uses it, never the reverse.",
+      from: { path: '^src/pipeline/' },
+      to: { path: '^src/(control|http|daemon\\.ts|cli\\.ts)' },
+    },
+    {
+      name: 'control-plane-under-the-listeners',
+      severity: 'error',
+      comment: 'The control plane decides what runs; the HTTP server and the daemon show and compose it: control/ imports neither.',
+      from: { path: '^src/control/' },
+      to: { path: '^src/(http|daemon\\.ts|cli\\.ts)' },
     },
     {
       name: 'config-composes-feature-schemas',

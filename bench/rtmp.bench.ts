@@ -5,7 +5,7 @@ import { locateFfmpeg } from '../src/ingest/ffmpeg.js';
 import type { AudioItem } from '../src/audio.js';
 import { RtmpIngest } from '../src/ingest/rtmp.js';
 import { silentLogger } from '../src/log.js';
-import type { StreamTarget } from '../src/pipeline/types.js';
+import type { StreamTarget } from '../src/ingest/target.js';
 import { roomNoise } from '../test/helpers/speech.js';
 import { percentile, report } from './report.js';
 

@@ -51,3 +51,9 @@ export interface AudioStream extends AsyncIterable<AudioItem> {
    */
   saidAt?(seconds: number): number | undefined;
 }
+
+/**
+ * How far behind the audio a meeting's engine may be. Past WARN it is said once (and cleared under CLEAR); past
+ * OVERLOADED the machine takes no new meeting; past MAX_BACKLOG_SECONDS the oldest audio is dropped.
+ */
+export const BEHIND = { WARN_SECONDS: 3, CLEAR_SECONDS: 1, OVERLOADED_SECONDS: 5 } as const;

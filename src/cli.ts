@@ -7,7 +7,7 @@ import { createLogger } from './log.js';
 import { POST_GIVE_UP_AFTER_MS, postLines } from './post.js';
 import { installFailurePolicy } from './process-policy.js';
 import { useEnvironmentProxy } from './util/proxy.js';
-import { ProcessLoadMonitor } from './pipeline/capacity.js';
+import { ProcessLoadMonitor } from './control/capacity.js';
 import { describeScopes, featureOf, ZOOM_API_BASE, ZOOM_OAUTH_BASE, ZoomApiClient } from './zoom-api/client.js';
 import { targetOf } from './zoom-api/target.js';
 import { EVENT_SUBSCRIPTIONS, rtmsAudioScope } from './zoom-api/webhook.js';

@@ -1,13 +1,14 @@
 import { once, setMaxListeners } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { rtmsTargetOf, runtimeMeetingId, zoomTargetsOf, type Config, type MeetingConfig } from './config/schema.js';
-import { routesAcrossFleet } from './fleet/arriving.js';
-import type { Fleet } from './fleet/fleet.js';
+import type { Config, MeetingConfig } from './config/schema.js';
+import { routesAcrossFleet } from './control/fleet/arriving.js';
+import type { Fleet } from './control/fleet/fleet.js';
 import type { Routes } from './ingest/routes.js';
-import { rtmpRouteOf, websocketRouteOf } from './pipeline/running-meeting.js';
-import type { StreamTarget } from './pipeline/types.js';
-import { LocalMeetings } from './pipeline/local-meetings.js';
-import { rtmsSignalOf, type MeetingHost } from './pipeline/meeting-host.js';
+import { rtmpRouteOf, websocketRouteOf } from './control/running-meeting.js';
+import type { StreamTarget } from './ingest/target.js';
+import { LocalMeetings } from './control/local-meetings.js';
+import type { MeetingHost } from './control/meeting-host.js';
+import { onZoomEvent } from './control/zoom-events.js';
 import { sharedDecoderPool } from './asr/local/decoder-pool.js';
 import { errorMessage } from './errors.js';
 import { HttpServer } from './http/server.js';
@@ -15,26 +16,25 @@ import { MetricsListener } from './http/metrics-listener.js';
 import { locateFfmpeg } from './ingest/ffmpeg.js';
 import { RtmpIngest } from './ingest/rtmp.js';
 import { WebSocketIngest } from './ingest/websocket.js';
-import { NO_PROCESS_LOAD, streamRefusal, type ProcessLoad } from './pipeline/capacity.js';
+import { NO_PROCESS_LOAD, streamRefusal, type ProcessLoad } from './control/capacity.js';
 import type { Logger } from './log.js';
 import { BridgeMetrics } from './metrics.js';
 import { ZoomApiClient } from './zoom-api/client.js';
 import { ClientAddresses } from './security/client-address.js';
 import { FailureThrottle } from './security/throttle.js';
-import { readZoomEvent, ZoomWebhookVerifier, type SeenSignatures, type ZoomNotice, type ZoomWebhookEvent } from './zoom-api/webhook.js';
+import { ZoomWebhookVerifier, type SeenSignatures, type ZoomWebhookEvent } from './zoom-api/webhook.js';
 import { FileSeenSignatures, seenEverywhere } from './zoom-api/seen-signatures.js';
 import type { FeedHistory } from './caption/caption-feed.js';
-import type { FleetOptions } from './fleet/options.js';
+import type { FleetOptions } from './control/fleet/options.js';
 import type { Etcd3 } from 'etcd3';
 import { join } from 'node:path';
-import { AccountMeetings } from './pipeline/account-meetings.js';
-import { VideoSdkSessions } from './pipeline/video-sdk-sessions.js';
+import { AccountMeetings } from './control/account-meetings.js';
+import { VideoSdkSessions } from './control/video-sdk-sessions.js';
 import { VideoSdkApi } from './zoom-api/videosdk.js';
-import { MeetingRegistry } from './pipeline/registry.js';
+import { MeetingRegistry } from './control/registry.js';
 import type { MeetingView } from './pipeline/types.js';
 import type { RtmsOptions } from './ingest/zoom-rtms.js';
 import { MeetingInstances } from './zoom-api/instances.js';
-import { sameTarget } from './zoom-api/target.js';
 
 /** How long a shutdown may spend flushing captions before it gives up on them (Kubernetes grants 30 s by default). */
 export const SHUTDOWN_FLUSH_MS = 10_000;
@@ -83,42 +83,31 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   const videoSdkRtms = config.videoSdk
     ? { clientId: config.videoSdk.key, clientSecret: config.videoSdk.secret, allowedHosts: config.videoSdk.rtmsHosts, hostsSetting: 'videoSdk.rtmsHosts', ...rtmsOptions }
     : undefined;
-  const endStream = (id: string): void => {
-    ingest.endStream(id);
-    rtmp?.endStream(id);
-  };
-  const metrics: BridgeMetrics = new BridgeMetrics(() => registry.views());
   // Meetings that arrive at runtime (a fleet takeover, an account meeting Zoom starts) take a decoder opened ahead.
   sharedDecoderPool().keepSpares = config.fleet !== undefined || config.accountMeetings !== undefined;
   // In a fleet, one etcd client for membership and for what outlives an owner (caption page history, webhooks seen).
   // Loaded only for a fleet: the etcd client (gRPC) adds a quarter of a second to every start otherwise.
   const etcd = config.fleet ? await fleetData(config.fleet, log) : undefined;
   const feedHistory = etcd?.feedHistory;
-  const registry: MeetingRegistry = new MeetingRegistry({
-    stateDir: current.state.dir,
-    log,
-    zoomApi,
-    metrics,
-    rtms,
-    videoSdkRtms,
-    endStream,
-    rtmsEnded: (id) => host.streamEnded(id),
-    ...(feedHistory ? { feedHistory } : {}),
-  });
+  // Each part is made after what it needs and given it as an object, never through a closure over a name made
+  // further down: what a part tells those made after it (a stream to end, a publisher replaced) it emits, and they
+  // are wired to it once they exist (wireParts). Moving a line above what it uses is then a type error.
+  const metrics = new BridgeMetrics();
+  const registry = new MeetingRegistry({ stateDir: current.state.dir, log, zoomApi, metrics, rtms, videoSdkRtms, ...(feedHistory ? { feedHistory } : {}) });
+  metrics.readFrom(registry);
   const meetings = (): MeetingView[] => registry.views();
-  // One record of failed attempts for every port: guessing a token on one counts on the others.
-  const throttle = new FailureThrottle();
   // How late the event loop runs and how long it waits for a CPU: with cloud engines, the signs of a process short of CPU.
   const load: ProcessLoad & { close?(): void } = options.load ?? NO_PROCESS_LOAD;
-  // When the machine cannot keep up, meetings under way go on and new ones are sent elsewhere (capacity.ts).
-  // In a fleet, a publisher of a meeting running elsewhere brings it here (arriving.ts) unless this process cannot take it.
-  const refusal = (id: string): string | undefined => (fleet && !registry.get(id) ? fleet.publisherRefusal(id) : streamRefusal(meetings(), id, load));
+  const account = config.accountMeetings && zoomApi ? new AccountMeetings(config.accountMeetings, registry, zoomApi, log) : undefined;
+  const fleet: Fleet | undefined =
+    config.fleet && etcd ? (await import('./control/fleet/fleet.js')).fleetOnEtcd(etcd.client, { options: config.fleet, registry, load, configured: () => current.meetings, account, metrics, log }) : undefined;
+  const host: MeetingHost = fleet ?? new LocalMeetings(registry, account);
+  // One record of failed attempts for every port: guessing a token on one counts on the others.
+  const throttle = new FailureThrottle();
   const clientAddresses = new ClientAddresses(config.http.trustedProxies);
   const clientAddress = (req: IncomingMessage): string => clientAddresses.of(req);
-  const acrossFleet = <T>(here: Routes<T>, routeOf: (config: MeetingConfig, pipeline: StreamTarget) => T | undefined): Routes<T> =>
-    config.fleet ? routesAcrossFleet(here, () => current.meetings, routeOf, (id) => fleet!.takeStream(id)) : here;
-  const ingest = new WebSocketIngest(acrossFleet(registry.websocketRoutes, websocketRouteOf), log, { throttle, allowedOrigins: config.http.allowedOrigins, refusal, clientAddress });
-  const rtmp = config.rtmp ? new RtmpIngest(acrossFleet(registry.rtmpRoutes, (m, pipeline) => rtmpRouteOf(m, pipeline)), log, throttle, refusal) : undefined;
+  const { ingest, rtmp } = pushedAudioListeners(config, { registry, fleet, load, throttle, clientAddress, log, listed: () => current.meetings });
+  wireParts({ registry, fleet, host, ingest, rtmp });
   // Found before a meeting that needs it is added, so a machine without ffmpeg fails with the fix in the message, not
   // at the first publisher.
   const requireFfmpegFor = (meetings: readonly MeetingConfig[]): void => {
@@ -131,16 +120,6 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   // Settled from the start: a start that fails while the listeners open (or fail) is a result, not a stray rejection.
   // In a fleet, the meetings start where etcd says (each process claims its share once it has joined).
   const starting = config.fleet ? Promise.resolve([]) : Promise.allSettled(config.meetings.map((m) => registry.add(m)));
-  const account = config.accountMeetings && zoomApi ? new AccountMeetings(config.accountMeetings, registry, zoomApi, log) : undefined;
-  const replacePublisher = (id: string, reason: string): void => {
-    ingest.endStream(id, reason);
-    rtmp?.endStream(id);
-  };
-  const fleet: Fleet | undefined =
-    config.fleet && etcd
-      ? (await import('./fleet/fleet.js')).fleetOnEtcd(etcd.client, { options: config.fleet, registry, load, configured: () => current.meetings, account, metrics, log, replacePublisher })
-      : undefined;
-  const host: MeetingHost = fleet ?? new LocalMeetings(registry, account);
   // Both apps may send their events to /zoom/webhook, each signed with its own Secret Token.
   const webhookSecrets = [config.zoomApi?.webhookSecret, config.rtmsApp?.webhookSecret].filter((secret): secret is string => Boolean(secret));
   // A signed webhook is taken once: not again after a restart (the state dir), nor by another process (etcd).
@@ -269,10 +248,42 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
   };
 }
 
+/**
+ * The listeners of pushed audio (WebSocket, and RTMP when configured). When the machine cannot keep up, meetings
+ * under way go on and new ones are sent elsewhere (capacity.ts); in a fleet, a publisher of a meeting running
+ * elsewhere brings it here (arriving.ts) unless this process cannot take it.
+ */
+function pushedAudioListeners(
+  config: Config,
+  parts: { registry: MeetingRegistry; fleet: Fleet | undefined; load: ProcessLoad; throttle: FailureThrottle; clientAddress: (req: IncomingMessage) => string; log: Logger; listed: () => readonly MeetingConfig[] },
+): { ingest: WebSocketIngest; rtmp: RtmpIngest | undefined } {
+  const { registry, fleet, load, throttle, clientAddress, log } = parts;
+  const refusal = (id: string): string | undefined => (fleet && !registry.get(id) ? fleet.publisherRefusal(id) : streamRefusal(registry.views(), id, load));
+  const acrossFleet = <T>(here: Routes<T>, routeOf: (config: MeetingConfig, pipeline: StreamTarget) => T | undefined): Routes<T> =>
+    fleet ? routesAcrossFleet(here, parts.listed, routeOf, (id) => fleet.takeStream(id)) : here;
+  const ingest = new WebSocketIngest(acrossFleet(registry.websocketRoutes, websocketRouteOf), log, { throttle, allowedOrigins: config.http.allowedOrigins, refusal, clientAddress });
+  const rtmp = config.rtmp ? new RtmpIngest(acrossFleet(registry.rtmpRoutes, (m, pipeline) => rtmpRouteOf(m, pipeline)), log, throttle, refusal) : undefined;
+  return { ingest, rtmp };
+}
+
+/** What the registry and the fleet tell the parts made after them. */
+function wireParts(parts: { registry: MeetingRegistry; fleet: Fleet | undefined; host: MeetingHost; ingest: WebSocketIngest; rtmp: RtmpIngest | undefined }): void {
+  const { registry, fleet, host, ingest, rtmp } = parts;
+  registry.on('end-stream', (id) => {
+    ingest.endStream(id);
+    rtmp?.endStream(id);
+  });
+  registry.on('rtms-ended', (id) => host.streamEnded(id));
+  fleet?.on('replace-publisher', (id, reason) => {
+    ingest.endStream(id, reason);
+    rtmp?.endStream(id);
+  });
+}
+
 /** The fleet's etcd client, and the stores that keep what must outlive a meeting's owner in it. */
 async function fleetData(options: FleetOptions, log: Logger): Promise<{ client: Etcd3; feedHistory: (meetingId: string) => FeedHistory; seenSignatures: SeenSignatures }> {
-  const { connectEtcd, dataPrefix } = await import('./fleet/etcd-client.js');
-  const { EtcdFeedHistory, EtcdSeenSignatures } = await import('./fleet/etcd-data.js');
+  const { connectEtcd, dataPrefix } = await import('./control/fleet/etcd-client.js');
+  const { EtcdFeedHistory, EtcdSeenSignatures } = await import('./control/fleet/etcd-data.js');
   const client = connectEtcd(options.etcd);
   const data = client.namespace(dataPrefix(options.etcd.prefix));
   const historyLease = EtcdFeedHistory.leaseFor(data);
@@ -281,76 +292,4 @@ async function fleetData(options: FleetOptions, log: Logger): Promise<{ client: 
     feedHistory: (meetingId) => new EtcdFeedHistory(data, historyLease, meetingId, log),
     seenSignatures: new EtcdSeenSignatures(data, log),
   };
-}
-
-interface ZoomEventContext {
-  /** Where the events act: this process's meetings, or the fleet's owners through etcd. */
-  host: MeetingHost;
-  instances: MeetingInstances;
-  /** The account's meetings nobody listed (config accountMeetings), when the config has them. */
-  account: AccountMeetings | undefined;
-  log: Logger;
-}
-
-/**
- * meeting.started fetches the Caption URL at once and starts a live stream towards the bridge; meeting.ended
- * flushes the stream and drops the URL; rtms_started / _interrupted / _stopped drive zoom-rtms sources.
- */
-function onZoomEvent(event: ZoomWebhookEvent, context: ZoomEventContext): void {
-  const { instances, log } = context;
-  const notice = readZoomEvent(event);
-  if (notice.type === 'rtms') {
-    onRtmsEvent(notice, context).catch((err: unknown) => log.error({ event: event.event, err: errorMessage(err) }, 'RTMS webhook handling failed'));
-    return;
-  }
-  const zoomId = notice.type === 'lifecycle' ? notice.target.id : notice.zoomId;
-  if (zoomId !== undefined && notice.instanceUuid !== undefined) instances.learn(notice.instanceUuid, zoomId);
-  if (notice.type === 'other') {
-    if (notice.problem) log.warn({ event: event.event }, `${notice.problem}: ignored`);
-    else log.info({ event: event.event, zoomId }, 'Zoom webhook');
-    return;
-  }
-  void onLifecycle(notice, context).catch((err: unknown) => log.error({ event: event.event, err: errorMessage(err) }, 'Zoom webhook handling failed'));
-}
-
-async function onLifecycle(notice: Extract<ZoomNotice, { type: 'lifecycle' }>, context: ZoomEventContext): Promise<void> {
-  const { host, account, log } = context;
-  const concerned = host
-    .meetings()
-    .filter((m) => zoomTargetsOf(m).some((t) => sameTarget(t, notice.target)))
-    .map((m) => m.id);
-  // Without RTMS, a meeting of the account that starts is made here, and its live stream pointed at the bridge.
-  if (concerned.length === 0 && notice.what === 'started' && account?.source === 'zoom-livestream') {
-    const made = await host.take(notice.target);
-    if (made) concerned.push(made);
-  }
-  log.info({ event: `${notice.target.kind}.${notice.what}`, zoomId: notice.target.id, meetings: concerned }, 'Zoom webhook');
-  for (const id of concerned) {
-    void host.zoomMeeting(id, notice.what).catch((err: unknown) => log.error({ meeting: id, err: errorMessage(err) }, `handling meeting ${notice.what} failed`));
-  }
-}
-
-async function onRtmsEvent(notice: Extract<ZoomNotice, { type: 'rtms' }>, context: ZoomEventContext): Promise<void> {
-  const { host, instances, account, log } = context;
-  const event = `${notice.kind}.rtms_${notice.what}`;
-  const known = host.meetings();
-  const candidates = known.filter((m) => rtmsTargetOf(m)?.kind === notice.kind);
-  if (candidates.length === 0 && !account) return void log.info({ event }, 'RTMS webhook for no configured zoom-rtms meeting: ignored');
-  let zoomId = notice.zoomId;
-  try {
-    zoomId ??= await instances.idOf(notice.instanceUuid, notice.kind);
-  } catch (err) {
-    return void log.error({ event, err: errorMessage(err) }, 'cannot tell which meeting this RTMS stream belongs to');
-  }
-  // A listed meeting keeps its own settings; any other the account template may take (when its stream starts).
-  const listed = candidates.find((m) => rtmsTargetOf(m)?.id === zoomId)?.id;
-  const target = zoomId === undefined ? undefined : { kind: notice.kind, id: zoomId };
-  const takes = account?.source === 'zoom-rtms' && notice.what === 'started';
-  let meeting = listed;
-  if (!meeting && target) meeting = takes ? await host.take(target) : known.find((m) => m.id === runtimeMeetingId(target))?.id;
-  log.info({ event, zoomId, meeting, rtmsStream: notice.streamId }, 'Zoom RTMS webhook');
-  if (!meeting) return;
-  const signal = rtmsSignalOf(notice, { instanceUuid: notice.instanceUuid }, event);
-  if (!signal) return void log.warn({ event }, 'RTMS start without server URLs: ignored');
-  await host.rtms(meeting, signal);
 }

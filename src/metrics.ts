@@ -15,7 +15,11 @@ export class BridgeMetrics {
   readonly wordLatency: Histogram<'meeting'>;
   readonly streams: Counter<'meeting'>;
 
-  constructor(meetings: () => readonly MeetingView[]) {
+  /** Where running meetings are read at each scrape (the registry, once it exists). */
+  private source: { views(): readonly MeetingView[] } | undefined;
+
+  constructor() {
+    const meetings = (): readonly MeetingView[] => this.source?.views() ?? [];
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'caption_bridge_' });
     this.audioSeconds = new Counter({ name: 'caption_bridge_audio_seconds_total', help: 'Audio taken by the speech engine, in seconds', labelNames: ['meeting'], registers });
@@ -91,6 +95,11 @@ export class BridgeMetrics {
         for (const meeting of meetings()) this.inc({ meeting: meeting.id }, meeting.snapshot().recognizerCpuSeconds);
       },
     });
+  }
+
+  /** Reads the running meetings from `source` at each scrape. */
+  readFrom(source: { views(): readonly MeetingView[] }): void {
+    this.source = source;
   }
 
   /** A meeting that is gone: its series leave the scrape (the ones read from running meetings go by themselves). */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { asrOptions } from '../asr/options.js';
 import { archiveOptions, captionDestination, DEFAULT_MAX_READERS } from '../caption/options.js';
 import { displayOptions } from '../display/options.js';
-import { fleetOptions } from '../fleet/options.js';
+import { fleetOptions } from '../control/fleet/options.js';
 import { DEFAULT_DISPLAY_OPTIONS } from '../display/types.js';
 import { sourceOptions } from '../ingest/options.js';
 import { isAddressOrNetwork } from '../security/client-address.js';

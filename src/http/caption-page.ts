@@ -8,7 +8,8 @@ import type { Logger } from '../log.js';
 import { throttleKey, type FailureThrottle } from '../security/throttle.js';
 import { presentedToken, tokensMatch } from '../security/tokens.js';
 import { closeSocket, refuseUpgrade, sendIfOpen } from '../util/websocket.js';
-import { RELAY_HEADER, type PageElsewhere, type PageRelay } from './page-relay.js';
+import type { PageElsewhere } from '../control/fleet/fleet.js';
+import { RELAY_HEADER, type PageRelay } from './page-relay.js';
 import { decodeSegment, escapeHtml, json, PageAssets, pageSecurityHeaders } from './respond.js';
 
 /** public/ sits two levels above this file both in src/http and in dist/http. */

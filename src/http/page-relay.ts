@@ -8,15 +8,7 @@ import { bytesOf, closeSocket, refuseUpgrade, sendIfOpen } from '../util/websock
 import { socketAddress } from '../security/client-address.js';
 import { json } from './respond.js';
 import { httpOrigin } from '../util/origin.js';
-
-/**
- * A meeting's caption page served by another process of the fleet: where that process is reached, and the page's
- * viewer token (undefined: public), from the config every process shares.
- */
-export interface PageElsewhere {
-  ownerUrl: string;
-  token: string | undefined;
-}
+import type { PageElsewhere } from '../control/fleet/fleet.js';
 
 /**
  * Marks a request one process relays to another. The owner answers it only from its own meetings: a process that

@@ -12,13 +12,14 @@ import type { Logger } from '../log.js';
 import { listen } from '../util/listen.js';
 import type { MeetingControl, MeetingView } from '../pipeline/types.js';
 import { sendMetrics } from './metrics-listener.js';
-import { capacityOf, NO_PROCESS_LOAD, type ProcessLoad } from '../pipeline/capacity.js';
+import { capacityOf, NO_PROCESS_LOAD, type ProcessLoad } from '../control/capacity.js';
 import { OperatorConsole } from './console.js';
 import { decodeSegment, json, readBody } from './respond.js';
 import { CaptionPages, type ReaderBudget } from './caption-page.js';
 import type { AdminRefusal } from './console.js';
 import { DEFAULT_MAX_READERS } from '../caption/options.js';
-import { PageRelay, type PageElsewhere } from './page-relay.js';
+import { PageRelay } from './page-relay.js';
+import type { PageElsewhere } from '../control/fleet/fleet.js';
 import type { CaptionFeed } from '../caption/caption-feed.js';
 import type { Routes } from '../ingest/routes.js';
 import type { ZoomWebhookEvent, ZoomWebhookVerifier } from '../zoom-api/webhook.js';
@@ -46,7 +47,7 @@ const CONNECTIONS_BESIDES_READERS = 1_000;
 /** Zoom's webhook bodies are small JSON documents. */
 const MAX_WEBHOOK_BYTES = 64 * 1024;
 
-/** A fleet as the HTTP endpoints show it (src/fleet): why it takes no meetings now, and who owns what. */
+/** A fleet as the HTTP endpoints show it (src/control/fleet): why it takes no meetings now, and who owns what. */
 export interface FleetStatus {
   /** This process's name in the fleet. */
   readonly process: string;

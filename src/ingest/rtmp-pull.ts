@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { StreamTarget } from '../pipeline/types.js';
+import type { StreamTarget } from './target.js';
 import { redactStreamUrl, streamUrlSecrets } from '../redact.js';
 import { FfmpegAudio, privateInput } from './ffmpeg.js';
 import { StreamBuffer } from './stream-buffer.js';

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
-import type { StreamTarget } from '../pipeline/types.js';
+import type { StreamTarget } from './target.js';
 import { listen } from '../util/listen.js';
 import { FfmpegAudio } from './ffmpeg.js';
 import { StreamBuffer } from './stream-buffer.js';

@@ -1,4 +1,4 @@
-import type { StreamTarget } from '../pipeline/types.js';
+import type { StreamTarget } from './target.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { FINALIZE, MAX_BACKLOG_SECONDS, MAX_LEAD_SECONDS, PCM_SAMPLE_RATE, type AudioItem, type AudioStream } from '../audio.js';
 

@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { socketAddress } from '../security/client-address.js';
 import { FailureThrottle } from '../security/throttle.js';
 import { presentedToken, tokensMatch } from '../security/tokens.js';
-import type { StreamTarget } from '../pipeline/types.js';
+import type { StreamTarget } from './target.js';
 import type { AsyncQueue } from '../util/async-queue.js';
 import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../audio.js';
 import { createDecoder, ENCODINGS, type Encoding } from './decoders.js';

@@ -3,7 +3,7 @@ import { bytesOf } from '../util/websocket.js';
 import { PCM_SAMPLE_RATE, samplesFromBytes } from '../audio.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { StreamTarget } from '../pipeline/types.js';
+import type { StreamTarget } from './target.js';
 import { StreamBuffer } from './stream-buffer.js';
 import { Backoff, type RetryPolicy } from '../util/backoff.js';
 import { proxyAgentFor } from '../util/proxy.js';

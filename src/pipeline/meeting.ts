@@ -7,7 +7,7 @@ import type { CaptionSink, OutgoingCaption, SinkResult } from '../caption/sink.j
 import type { TranscriptFileSink } from '../caption/transcript-sink.js';
 import type { MeetingConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { PCM_SAMPLE_RATE, FINALIZE, MAX_BACKLOG_SECONDS, type AudioItem, type AudioStream } from '../audio.js';
+import { PCM_SAMPLE_RATE, FINALIZE, BEHIND, MAX_BACKLOG_SECONDS, type AudioItem, type AudioStream } from '../audio.js';
 import type { Logger } from '../log.js';
 import { createDisplay } from '../display/create.js';
 import { displayPosts } from '../display/stream.js';
@@ -16,9 +16,9 @@ import { DEFAULT_SEGMENTER_OPTIONS, Segmenter, type SettledPiece } from '../segm
 import { TextRules } from '../segmenter/text-rules.js';
 import { settleWords } from '../segmenter/stream.js';
 import { AsyncQueue } from '../util/async-queue.js';
-import { BEHIND } from './capacity.js';
 import { labelSpeakers } from './speakers.js';
-import type { MeetingEvents, MeetingSnapshot, MeetingState, MeetingStats, MeetingView, StreamSummary, StreamTarget } from './types.js';
+import type { MeetingEvents, MeetingSnapshot, MeetingStats, MeetingView } from './types.js';
+import type { MeetingState, StreamSummary, StreamTarget } from '../ingest/target.js';
 
 /** A caption destination with the display mode its POSTs follow, and the last thing it showed. */
 export interface Destination {

@@ -1,33 +1,12 @@
-import type { AudioStream } from '../audio.js';
-import type { SpeechEvent } from '../asr/types.js';
 import type { SenderStats, SinkResult } from '../caption/sink.js';
 import type { DisplayMode } from '../display/types.js';
+import type { MeetingState, StreamSummary } from '../ingest/target.js';
 
 /**
- * What the rest of the daemon may know of a meeting. Sources feed a `StreamTarget`; the HTTP server, metrics and
+ * What the rest of the daemon may know of a meeting. Sources feed a `StreamTarget` (ingest/target.ts); the HTTP server, metrics and
  * the console watch a `MeetingView` (its events and snapshot). Neither needs the pipeline class, so the data path
  * keeps flowing one way.
  */
-
-export type MeetingState = 'starting' | 'ready' | 'streaming' | 'failed' | 'closed';
-
-export interface StreamSummary {
-  captions: number;
-  words: number;
-  audioSeconds: number;
-}
-
-/** What ingest feeds: one publisher's audio at a time; a second stream waits until the first has flushed. */
-export interface StreamTarget {
-  readonly id: string;
-  readonly state: MeetingState;
-  /** Transcribe one stream; resolves after its last caption was delivered or given up. */
-  runStream(audio: AudioStream, publisher: string, onSpeech?: (event: SpeechEvent) => void): Promise<StreamSummary>;
-  /** Audio the source dropped because the recognizer fell behind (it never reached `runStream`). */
-  audioDropped(seconds: number): void;
-  /** What keeps the source from delivering audio, as a sentence saying what to change; undefined when fine. */
-  sourceProblem(sentence: string | undefined): void;
-}
 
 /** Typed events a meeting emits as things happen; watchers subscribe, the pipeline never calls them by name. */
 export interface MeetingEvents {

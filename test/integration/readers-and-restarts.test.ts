@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { readRecord } from '../../src/fleet/records.js';
+import { readRecord } from '../../src/control/fleet/records.js';
 import { PageRelay } from '../../src/http/page-relay.js';
 import { silentLogger } from '../../src/log.js';
 import { signWebhook } from '../helpers/fake-zoom-api.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FleetMirror } from '../../../src/fleet/mirror.js';
-import { planFleet, type Duty, type FleetSituation, type OwnedMeeting } from '../../../src/fleet/planner.js';
+import { FleetMirror } from '../../../../src/control/fleet/mirror.js';
+import { planFleet, type Duty, type FleetSituation, type OwnedMeeting } from '../../../../src/control/fleet/planner.js';
 
 /**
  * The races a fleet exists to win, each as the planner sees it: what etcd says (a mirror fed the entries a watch or

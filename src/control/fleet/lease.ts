@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Lease, Namespace } from 'etcd3';
-import { BridgeError, errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
+import { BridgeError, errorMessage } from '../../errors.js';
+import type { Logger } from '../../log.js';
 
 /** A renewal not answered in this long is given up (another is under way by then). */
 const MAX_RENEWAL_WAIT_MS = 1_000;

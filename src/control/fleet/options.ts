@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { httpOrigin } from '../util/origin.js';
+import { httpOrigin } from '../../util/origin.js';
 
 /**
  * Several bridge processes sharing one etcd cluster: each meeting has one owner process at a time (an etcd lease),

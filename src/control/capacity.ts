@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { MeetingView } from './types.js';
+import { BEHIND } from '../audio.js';
+import type { MeetingView } from '../pipeline/types.js';
 
-/**
- * How far behind the audio a meeting's engine may be. Past WARN it is said once (and cleared under CLEAR); past
- * OVERLOADED the machine takes no new meeting; past MAX_BACKLOG_SECONDS (audio.ts) the oldest audio is dropped.
- */
-export const BEHIND = { WARN_SECONDS: 3, CLEAR_SECONDS: 1, OVERLOADED_SECONDS: 5 } as const;
 /** A meeting whose stream ended this recently is still under way (its publisher reconnecting). */
 const RECONNECT_GRACE_MS = 120_000;
 

@@ -1,8 +1,8 @@
-import type { MeetingConfig } from '../config/schema.js';
-import type { Routes } from '../ingest/routes.js';
-import type { AudioStream } from '../audio.js';
-import type { SpeechEvent } from '../asr/types.js';
-import type { MeetingState, StreamSummary, StreamTarget } from '../pipeline/types.js';
+import type { MeetingConfig } from '../../config/schema.js';
+import type { Routes } from '../../ingest/routes.js';
+import type { AudioStream } from '../../audio.js';
+import type { SpeechEvent } from '../../asr/types.js';
+import type { MeetingState, StreamSummary, StreamTarget } from '../../ingest/target.js';
 
 /**
  * Pushed audio in a fleet: a publisher (WebSocket, RTMP) reaches whichever process the load balancer picked, and

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { CaptionFeed } from '../caption/caption-feed.js';
 import type { MeetingConfig } from '../config/schema.js';
 import { BridgeError, errorMessage } from '../errors.js';
@@ -6,10 +7,19 @@ import type { Routes } from '../ingest/routes.js';
 import type { IngestTarget } from '../ingest/websocket.js';
 import type { BridgeMetrics } from '../metrics.js';
 import { RunningMeeting, type RunningMeetingDeps } from './running-meeting.js';
-import type { MeetingControl, MeetingView } from './types.js';
+import type { MeetingControl, MeetingView } from '../pipeline/types.js';
 
-export interface RegistryDeps extends RunningMeetingDeps {
+export interface RegistryDeps extends Omit<RunningMeetingDeps, 'endStream' | 'rtmsEnded'> {
   metrics: BridgeMetrics;
+}
+
+/**
+ * What the registry's meetings ask of the listeners and the host, which are made after it: a meeting's stream is to
+ * end on every listener; a meeting's RTMS stream ended on its own.
+ */
+export interface RegistryEvents {
+  'end-stream': [meetingId: string];
+  'rtms-ended': [meetingId: string];
 }
 
 /**
@@ -18,7 +28,7 @@ export interface RegistryDeps extends RunningMeetingDeps {
  * the running meetings, so a removed meeting takes no new stream the moment it is removed; closing releases what
  * each meeting owns in order, once.
  */
-export class MeetingRegistry {
+export class MeetingRegistry extends EventEmitter<RegistryEvents> {
   private readonly running = new Map<string, RunningMeeting>();
   private closing: Promise<void> | undefined;
 
@@ -26,7 +36,12 @@ export class MeetingRegistry {
   readonly rtmpRoutes: Routes<RtmpTarget> = this.routes((meeting) => meeting.rtmpRoute);
   readonly captionFeeds: Routes<CaptionFeed> = this.routes((meeting) => meeting.captionFeed);
 
-  constructor(private readonly deps: RegistryDeps) {}
+  private readonly meetingDeps: RunningMeetingDeps;
+
+  constructor(private readonly deps: RegistryDeps) {
+    super();
+    this.meetingDeps = { ...deps, endStream: (id) => this.emit('end-stream', id), rtmsEnded: (id) => this.emit('rtms-ended', id) };
+  }
 
   /** In the order they were added. */
   list(): RunningMeeting[] {
@@ -49,7 +64,7 @@ export class MeetingRegistry {
   async add(config: MeetingConfig): Promise<RunningMeeting> {
     if (this.closing) throw new BridgeError('CLOSED', `meeting "${config.id}" not added: the bridge is shutting down`);
     if (this.running.has(config.id)) throw new BridgeError('CONFIG_INVALID', `meeting "${config.id}" is already running`);
-    const meeting = new RunningMeeting(config, this.deps, this.deps.log);
+    const meeting = new RunningMeeting(config, this.meetingDeps, this.deps.log);
     this.running.set(config.id, meeting);
     this.deps.metrics.watch(meeting.pipeline);
     await meeting.start();

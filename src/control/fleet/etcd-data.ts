@@ -1,10 +1,10 @@
 import type { Namespace } from 'etcd3';
-import type { FeedCaption, FeedHistory } from '../caption/caption-feed.js';
-import { readFeedLines } from '../caption/feed-history.js';
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
-import { signatureKey } from '../zoom-api/seen-signatures.js';
-import { WEBHOOK_WINDOW_MS, type SeenSignatures } from '../zoom-api/webhook.js';
+import type { FeedCaption, FeedHistory } from '../../caption/caption-feed.js';
+import { readFeedLines } from '../../caption/feed-history.js';
+import { errorMessage } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { signatureKey } from '../../zoom-api/seen-signatures.js';
+import { WEBHOOK_WINDOW_MS, type SeenSignatures } from '../../zoom-api/webhook.js';
 
 /**
  * A lease that keys are written under to expire on their own, whoever wrote them and whether or not that process

@@ -1,17 +1,17 @@
+import { EventEmitter } from 'node:events';
 import type { Etcd3 } from 'etcd3';
-import { runtimeMeetingId, type MeetingConfig } from '../config/schema.js';
-import { BridgeError, errorMessage } from '../errors.js';
-import type { PageElsewhere } from '../http/page-relay.js';
-import type { Logger } from '../log.js';
-import type { BridgeMetrics } from '../metrics.js';
-import type { AccountMeetings } from '../pipeline/account-meetings.js';
-import { capacityOf, type ProcessLoad } from '../pipeline/capacity.js';
-import type { MeetingHost, RtmsSignal } from '../pipeline/meeting-host.js';
-import type { MeetingRegistry } from '../pipeline/registry.js';
-import type { RunningMeeting } from '../pipeline/running-meeting.js';
-import type { StreamTarget } from '../pipeline/types.js';
-import { Backoff, pause } from '../util/backoff.js';
-import type { ZoomTarget } from '../zoom-api/target.js';
+import { runtimeMeetingId, type MeetingConfig } from '../../config/schema.js';
+import { BridgeError, errorMessage } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { BridgeMetrics } from '../../metrics.js';
+import type { AccountMeetings } from '../account-meetings.js';
+import { capacityOf, type ProcessLoad } from '../capacity.js';
+import type { MeetingHost, RtmsSignal } from '../meeting-host.js';
+import type { MeetingRegistry } from '../registry.js';
+import type { RunningMeeting } from '../running-meeting.js';
+import type { StreamTarget } from '../../ingest/target.js';
+import { Backoff, pause } from '../../util/backoff.js';
+import type { ZoomTarget } from '../../zoom-api/target.js';
 import { FleetLease } from './lease.js';
 import { FleetMirror, type MirrorChange } from './mirror.js';
 import type { FleetOptions } from './options.js';
@@ -33,9 +33,16 @@ export interface FleetDeps {
   account: AccountMeetings | undefined;
   metrics: BridgeMetrics;
   log: Logger;
-  /** A newer publisher reached another process: this one's publisher of the meeting is told so and disconnected. */
-  replacePublisher(meetingId: string, reason: string): void;
   now?: () => number;
+}
+
+/**
+ * A meeting's caption page served by another process of the fleet: where that process is reached, and the page's
+ * viewer token (undefined: public), from the config every process shares.
+ */
+export interface PageElsewhere {
+  ownerUrl: string;
+  token: string | undefined;
 }
 
 /** What /meetings says of the fleet: its processes, and every meeting with its owner. */
@@ -65,6 +72,11 @@ export function fleetOnEtcd(client: Etcd3, deps: Omit<FleetDeps, 'store' | 'leas
   return new Fleet({ ...deps, store: etcdFleetStore(namespace), lease });
 }
 
+export interface FleetEvents {
+  /** A newer publisher reached another process: this one's publisher of the meeting is told so and disconnected. */
+  'replace-publisher': [meetingId: string, reason: string];
+}
+
 /**
  * This process as one member of a fleet sharing etcd. Every meeting (listed in the config, or made at runtime from
  * the account template) has one owner at a time: the process whose lease holds owners/<meeting>. Three parts:
@@ -75,7 +87,7 @@ export function fleetOnEtcd(client: Etcd3, deps: Omit<FleetDeps, 'store' | 'leas
  * Never two writers to one Caption URL: a process whose lease it could not renew stops posting (FleetLease.holds)
  * before etcd can expire the lease and hand the meeting to another; the taker resumes at Zoom's GET seq.
  */
-export class Fleet implements MeetingHost {
+export class Fleet extends EventEmitter<FleetEvents> implements MeetingHost {
   private readonly mirror = new FleetMirror();
   private readonly name: string;
   private readonly now: () => number;
@@ -95,6 +107,7 @@ export class Fleet implements MeetingHost {
   private readonly leaving = new AbortController();
 
   constructor(private readonly deps: FleetDeps) {
+    super();
     this.name = deps.options.name;
     this.now = deps.now ?? Date.now;
     deps.lease.on('lost', (why) => void this.leaseLost(why));
@@ -387,7 +400,7 @@ export class Fleet implements MeetingHost {
         return void this.letGo(action.id);
       case 'hand-off':
         this.deps.log.info({ meeting: action.id, to: action.to }, 'a newer publisher reached another process: this one flushes the meeting and lets go');
-        this.deps.replacePublisher(action.id, `replaced by a newer publisher (on ${action.to})`);
+        this.emit('replace-publisher', action.id, `replaced by a newer publisher (on ${action.to})`);
         return void this.letGo(action.id);
       case 'apply-stream':
         return this.applyStream(action.id, action.record);

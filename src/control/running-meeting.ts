@@ -8,10 +8,11 @@ import { ZoomLivestream } from '../ingest/zoom-livestream.js';
 import { RtmsConnection, type RtmsCredentials, type RtmsOptions, type RtmsStart } from '../ingest/zoom-rtms.js';
 import type { Logger } from '../log.js';
 import { targetOf } from '../zoom-api/target.js';
-import { LiveView } from './live-view.js';
+import { LiveView } from '../pipeline/live-view.js';
 import type { RtmsSignal } from './meeting-host.js';
-import { MeetingPipeline, type MeetingDeps } from './meeting.js';
-import type { ConsoleAction, ConsoleView, MeetingControl, StreamTarget } from './types.js';
+import { MeetingPipeline, type MeetingDeps } from '../pipeline/meeting.js';
+import type { ConsoleAction, ConsoleView, MeetingControl } from '../pipeline/types.js';
+import type { StreamTarget } from '../ingest/target.js';
 
 /** What a meeting needs from the process that runs it. */
 export interface RunningMeetingDeps extends MeetingDeps {

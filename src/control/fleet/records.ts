@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpOrigin } from '../util/origin.js';
+import { httpOrigin } from '../../util/origin.js';
 
 /**
  * What the fleet keeps in etcd, under the configured prefix. Every value is JSON, checked on the way in: a record

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KnownRevisions } from '../../../src/fleet/revisions.js';
+import { KnownRevisions } from '../../../../src/control/fleet/revisions.js';
 
 describe('what the fleet knows of etcd, by revision', () => {
   it('ignores a deletion a reconnected watch replays after the key was claimed again', () => {
