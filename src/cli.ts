@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblem, loadConfig, loadConfigOffThread } from './config/load.js';
-import { SHUTDOWN_FLUSH_MS, startDaemon } from './daemon.js';
+import { startDaemon } from './daemon.js';
 import { BridgeError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { POST_GIVE_UP_AFTER_MS, postLines } from './post.js';
@@ -36,8 +36,6 @@ Usage:
 `;
 
 const DEFAULT_CONFIG = 'config/caption-bridge.yaml';
-/** SIGTERM to exit, at most: the flush deadline and a little less than a second to wrap up. */
-const SHUTDOWN_EXIT_MS = SHUTDOWN_FLUSH_MS + 900;
 
 /** The outbound proxy the environment names, for every command that reaches a network (undefined: none). */
 const PROXY = useEnvironmentProxy();
@@ -166,10 +164,11 @@ async function run(file: string): Promise<number> {
       log.info({ signal }, 'signal received');
       // The stop is bounded piece by piece; this bounds whatever was missed (a peer that never answers, a child
       // that ignores its signal), so a stopped daemon always exits.
+      const exitMs = daemon.stopDeadlineMs;
       setTimeout(() => {
-        log.error({ afterMs: SHUTDOWN_EXIT_MS }, 'stop did not finish in time: exiting anyway');
+        log.error({ afterMs: exitMs }, 'stop did not finish in time: exiting anyway');
         resolve();
-      }, SHUTDOWN_EXIT_MS).unref();
+      }, exitMs).unref();
       void daemon.stop().then(resolve);
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));

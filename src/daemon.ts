@@ -36,10 +36,10 @@ import type { MeetingView } from './pipeline/types.js';
 import type { RtmsOptions } from './ingest/zoom-rtms.js';
 import { MeetingInstances } from './zoom-api/instances.js';
 
-/** How long a shutdown may spend flushing captions before it gives up on them (Kubernetes grants 30 s by default). */
-export const SHUTDOWN_FLUSH_MS = 10_000;
 /** After the flush deadline: time for the destinations to record what never reached Zoom, and the listeners to close. */
 const SHUTDOWN_WRAP_UP_MS = 500;
+/** Past the flush deadline, the most a stop may take: the wrap-up and a little to spare before the process exits. */
+const SHUTDOWN_EXIT_SPARE_MS = 900;
 
 export interface Daemon {
   port: number;
@@ -59,6 +59,8 @@ export interface Daemon {
   removeMeeting(id: string): Promise<void>;
   /** Stop taking audio, flush the segmenters, deliver queued captions (bounded), persist state. Safe twice. */
   stop(): Promise<void>;
+  /** The longest stop() takes (shutdown.flushSeconds and the wrap-up): a process exits after it whatever is left. */
+  readonly stopDeadlineMs: number;
 }
 
 export interface DaemonOptions {
@@ -205,6 +207,9 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
       await registry.add(meeting);
     },
     removeMeeting: (id) => registry.remove(id),
+    get stopDeadlineMs() {
+      return current.shutdown.flushSeconds * 1000 + SHUTDOWN_EXIT_SPARE_MS;
+    },
     async reload(next) {
       const restartNeeded = (['http', 'rtmp', 'state', 'zoomApi', 'rtmsApp'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
       if (restartNeeded.length > 0) log.warn({ sections: restartNeeded }, 'these config sections change only on restart');
@@ -225,7 +230,8 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
         const closingRtmp = rtmp?.close();
         // Pulls end inside the flush deadline too: their ffmpeg is killed if it does not stop in time. At the deadline
         // the destinations stop waiting for Zoom, and what is unsent is counted, logged and noted in the archive.
-        const deadline = AbortSignal.timeout(SHUTDOWN_FLUSH_MS);
+        const flushMs = current.shutdown.flushSeconds * 1000;
+        const deadline = AbortSignal.timeout(flushMs);
         // Every meeting and destination listens to it: many listeners is the design, not a leak.
         setMaxListeners(0, deadline);
         // A fleet member lets each meeting go as soon as its captions are out, so another process takes it at once.
@@ -235,7 +241,7 @@ export async function startDaemon(config: Config, log: Logger, rtmsOptions: Rtms
         })();
         await Promise.race([flushed, once(deadline, 'abort')]);
         if (deadline.aborted) {
-          log.warn({ afterMs: SHUTDOWN_FLUSH_MS }, 'shutdown flush deadline reached: captions not yet delivered are recorded as never delivered');
+          log.warn({ afterMs: flushMs }, 'shutdown flush deadline reached: captions not yet delivered are recorded as never delivered');
         }
         const wrapUp = AbortSignal.timeout(deadline.aborted ? SHUTDOWN_WRAP_UP_MS : SHUTDOWN_WRAP_UP_MS * 4);
         await Promise.race([Promise.all([flushed, http.close(), closingRtmp, metricsListener?.close()]), once(wrapUp, 'abort')]);

@@ -129,6 +129,11 @@ const configObject = z
     rtmp: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(1935) }).optional(),
     state: z.strictObject({ dir: z.string().default('./state') }).default({ dir: './state' }),
     /**
+     * On SIGTERM, how long the last captions may take to reach Zoom before what is unsent is recorded as never
+     * delivered. Keep it under the platform's grace (Kubernetes 30 s, Docker's --stop-timeout) by a few seconds.
+     */
+    shutdown: z.strictObject({ flushSeconds: z.number().min(0.5).max(300).default(10) }).default({ flushSeconds: 10 }),
+    /**
      * A Zoom Server-to-Server OAuth app: the account-level API (Caption URLs for meetingId/webinarId and account
      * meetings, meeting reads, live streams) and its webhooks. Without rtmsApp, its client id and secret also sign
      * the RTMS handshake (where Zoom lets one app do both).
@@ -187,106 +192,123 @@ const configObject = z
     meetings: z.array(meeting).default([]),
   });
 
-export const configSchema = configObject.superRefine((config, ctx) => {
-  if (config.meetings.length === 0 && !config.accountMeetings) {
-    ctx.addIssue({ code: 'custom', path: ['meetings'], message: 'at least one meeting (or accountMeetings, to caption the account\'s meetings as Zoom streams them)' });
-  }
-  if (config.accountMeetings?.source.type === 'zoom-livestream' && !config.rtmp) {
-    ctx.addIssue({ code: 'custom', path: ['accountMeetings', 'source', 'type'], message: 'zoom-livestream needs the RTMP listener Zoom pushes to: add rtmp: { port: 1935 } at the top level' });
-  }
-  if (config.fleet?.etcd.password && !config.fleet.etcd.username) {
-    ctx.addIssue({ code: 'custom', path: ['fleet', 'etcd', 'password'], message: 'a password needs the username it belongs to (fleet.etcd.username)' });
-  }
-  config.meetings.forEach((m, index) => {
-    if (m.source.type === 'zoom-videosdk' && !config.videoSdk) {
-      ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'type'], message: 'zoom-videosdk needs a videoSdk section with the Video SDK app\'s key, secret and webhookSecret' });
-    }
-  });
-  zoomAppsNeeds(config, ctx);
-  // A port others can reach must not be guarded by an example's placeholder or a short secret.
-  const exposed = (host: string): string | undefined => (isLoopback(host) ? undefined : host);
-  const weak = (path: (string | number)[], value: string | undefined, host: string | undefined, what: string): void => {
-    const why = value === undefined || host === undefined ? undefined : weakSecret(value);
-    if (why) {
-      ctx.addIssue({
-        code: 'custom',
-        path,
-        message: `${what} is too weak for ${host}, which other machines can reach: ${why}. Use a long random value (openssl rand -hex 24), or listen on 127.0.0.1`,
-      });
-    }
-  };
-  weak(['http', 'adminToken'], config.http.adminToken, exposed(config.http.host), 'the admin token');
+/** A problem one rule finds: the YAML path it concerns and what to change. */
+interface ConfigIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+const RTMP_LISTENER_FIX = 'add rtmp: { port: 1935 } at the top level';
+/** A port others can reach: a secret guarding it must not be an example's placeholder or short. */
+const exposed = (host: string): string | undefined => (isLoopback(host) ? undefined : host);
+function weak(path: (string | number)[], value: string | undefined, host: string | undefined, what: string): ConfigIssue[] {
+  const why = value === undefined || host === undefined ? undefined : weakSecret(value);
+  return why ? [{ path, message: `${what} is too weak for ${host}, which other machines can reach: ${why}. Use a long random value (openssl rand -hex 24), or listen on 127.0.0.1` }] : [];
+}
+/** Every viewer token of the config, with its path. */
+const viewerTokens = (config: ParsedConfig): { path: (string | number)[]; token: string }[] =>
+  config.meetings.flatMap((m, index) => m.captions.flatMap((destination, c) => (destination.page?.token === undefined ? [] : [{ path: ['meetings', index, 'captions', c, 'page', 'token'], token: destination.page.token }])));
+
+/**
+ * What one section cannot say alone: each rule reads the whole config and names the YAML path of each problem. Rules
+ * are independent; every problem of every rule is reported at once.
+ */
+const CONFIG_RULES: Record<string, (config: ParsedConfig) => ConfigIssue[]> = {
+  somethingToCaption: (config) =>
+    config.meetings.length === 0 && !config.accountMeetings ? [{ path: ['meetings'], message: "at least one meeting (or accountMeetings, to caption the account's meetings as Zoom streams them)" }] : [],
+  rtmpListenerForPushedAudio: (config) => {
+    if (config.rtmp) return [];
+    const issues: ConfigIssue[] = [];
+    if (config.accountMeetings?.source.type === 'zoom-livestream') issues.push({ path: ['accountMeetings', 'source', 'type'], message: `zoom-livestream needs the RTMP listener Zoom pushes to: ${RTMP_LISTENER_FIX}` });
+    config.meetings.forEach((m, index) => {
+      const path = ['meetings', index, 'source', 'type'];
+      if (m.source.type === 'zoom-livestream') issues.push({ path, message: `zoom-livestream needs the RTMP listener Zoom pushes to: ${RTMP_LISTENER_FIX}` });
+      if (m.source.type === 'rtmp') issues.push({ path, message: `rtmp sources need the RTMP listener: ${RTMP_LISTENER_FIX}` });
+    });
+    return issues;
+  },
+  etcdPasswordWithItsUser: (config) =>
+    config.fleet?.etcd.password && !config.fleet.etcd.username ? [{ path: ['fleet', 'etcd', 'password'], message: 'a password needs the username it belongs to (fleet.etcd.username)' }] : [],
+  videoSdkSectionForSessions: (config) =>
+    config.videoSdk
+      ? []
+      : config.meetings.flatMap((m, index) =>
+          m.source.type === 'zoom-videosdk' ? [{ path: ['meetings', index, 'source', 'type'], message: "zoom-videosdk needs a videoSdk section with the Video SDK app's key, secret and webhookSecret" }] : [],
+        ),
+  zoomAppsForFeatures: zoomAppsNeeds,
+  strongSecretsOnReachablePorts: (config) => [
+    ...weak(['http', 'adminToken'], config.http.adminToken, exposed(config.http.host), 'the admin token'),
+    ...viewerTokens(config).flatMap(({ path, token }) => weak(path, token, exposed(config.http.host), 'the viewer token')),
+    ...config.meetings.flatMap((m, index) => {
+      if (m.source.type === 'websocket') return weak(['meetings', index, 'source', 'token'], m.source.token, exposed(config.http.host), 'the ingest token');
+      if (m.source.type === 'rtmp' && config.rtmp) return weak(['meetings', index, 'source', 'streamKey'], m.source.streamKey, exposed(config.rtmp.host), 'the stream key');
+      return [];
+    }),
+  ],
   // A viewer token is handed to readers: it must open the captions only, never any meeting's ingest, the console,
   // or a webhook signature (the Secret Token signs webhooks: a reader holding it could forge Zoom's events).
-  const secrets: { value: string | undefined; what: string }[] = [
-    { value: config.http.adminToken, what: 'http.adminToken (readers would be able to steer the bridge)' },
-    { value: config.zoomApi?.webhookSecret, what: 'zoomApi.webhookSecret (readers would be able to sign Zoom webhooks)' },
-    { value: config.zoomApi?.clientSecret, what: 'zoomApi.clientSecret (readers would hold the Zoom app\'s secret)' },
-    { value: config.rtmsApp?.webhookSecret, what: 'rtmsApp.webhookSecret (readers would be able to sign RTMS webhooks)' },
-    { value: config.rtmsApp?.clientSecret, what: 'rtmsApp.clientSecret (readers would hold the RTMS app\'s secret)' },
-    { value: config.videoSdk?.webhookSecret, what: 'videoSdk.webhookSecret (readers would be able to sign Video SDK webhooks)' },
-    { value: config.videoSdk?.secret, what: 'videoSdk.secret (readers would hold the Video SDK app\'s secret)' },
-    ...config.meetings.map((m, index) => ({
-      value: m.source.type === 'websocket' ? m.source.token : m.source.type === 'rtmp' ? m.source.streamKey : undefined,
-      what: `the ${m.source.type === 'rtmp' ? 'stream key' : 'ingest token'} of meetings[${index}] (readers would be able to publish audio)`,
-    })),
-  ];
-  config.meetings.forEach((m, index) =>
-    m.captions.forEach((destination, c) => {
-      const viewer = destination.page?.token;
-      if (viewer === undefined) return;
-      const path = ['meetings', index, 'captions', c, 'page', 'token'];
-      for (const secret of secrets) {
-        if (secret.value !== undefined && secret.value !== '' && viewer === secret.value) ctx.addIssue({ code: 'custom', path, message: `the viewer token must differ from ${secret.what}` });
-      }
-      weak(path, viewer, exposed(config.http.host), 'the viewer token');
-    }),
-  );
+  viewerTokensOpenOnlyCaptions: (config) => {
+    const secrets: { value: string | undefined; what: string }[] = [
+      { value: config.http.adminToken, what: 'http.adminToken (readers would be able to steer the bridge)' },
+      { value: config.zoomApi?.webhookSecret, what: 'zoomApi.webhookSecret (readers would be able to sign Zoom webhooks)' },
+      { value: config.zoomApi?.clientSecret, what: "zoomApi.clientSecret (readers would hold the Zoom app's secret)" },
+      { value: config.rtmsApp?.webhookSecret, what: 'rtmsApp.webhookSecret (readers would be able to sign RTMS webhooks)' },
+      { value: config.rtmsApp?.clientSecret, what: "rtmsApp.clientSecret (readers would hold the RTMS app's secret)" },
+      { value: config.videoSdk?.webhookSecret, what: 'videoSdk.webhookSecret (readers would be able to sign Video SDK webhooks)' },
+      { value: config.videoSdk?.secret, what: "videoSdk.secret (readers would hold the Video SDK app's secret)" },
+      ...config.meetings.map((m, index) => ({
+        value: m.source.type === 'websocket' ? m.source.token : m.source.type === 'rtmp' ? m.source.streamKey : undefined,
+        what: `the ${m.source.type === 'rtmp' ? 'stream key' : 'ingest token'} of meetings[${index}] (readers would be able to publish audio)`,
+      })),
+    ];
+    return viewerTokens(config).flatMap(({ path, token }) =>
+      secrets.filter((secret) => secret.value !== undefined && secret.value !== '' && token === secret.value).map((secret) => ({ path, message: `the viewer token must differ from ${secret.what}` })),
+    );
+  },
   // The OAuth call carries the client secret and every API call a bearer token: never over plain http, except to a
   // stand-in on this machine.
-  const plainHttp = (path: (string | number)[], value: string | undefined): void => {
-    if (value === undefined) return;
-    const url = URL.canParse(value) ? new URL(value) : undefined;
-    if (url?.protocol === 'http:' && !isLoopback(url.hostname.replace(/^\[|\]$/g, ''))) {
-      ctx.addIssue({ code: 'custom', path, message: 'must be https:// (it would carry the app\'s secret or access token unencrypted); http:// only to 127.0.0.1 or localhost' });
-    }
-  };
-  plainHttp(['zoomApi', 'apiBase'], config.zoomApi?.apiBase);
-  plainHttp(['zoomApi', 'oauthBase'], config.zoomApi?.oauthBase);
-  plainHttp(['videoSdk', 'apiBase'], config.videoSdk?.apiBase);
-  config.meetings.forEach((m, index) => {
-    if (m.source.type === 'websocket') weak(['meetings', index, 'source', 'token'], m.source.token, exposed(config.http.host), 'the ingest token');
-    if (m.source.type === 'rtmp' && config.rtmp) weak(['meetings', index, 'source', 'streamKey'], m.source.streamKey, exposed(config.rtmp.host), 'the stream key');
-  });
-  config.meetings.forEach((m, index) => {
-    if (m.source.type === 'zoom-livestream' && !config.rtmp) {
-      ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'type'], message: 'zoom-livestream needs the RTMP listener Zoom pushes to: add rtmp: { port: 1935 } at the top level' });
-    }
-  });
-  config.meetings.forEach((m, index) =>
-    m.captions.forEach((destination, c) => {
-      const wanted = destination.page?.maxReaders;
-      if (wanted !== undefined && wanted > config.http.maxReaders) {
-        ctx.addIssue({ code: 'custom', path: ['meetings', index, 'captions', c, 'page', 'maxReaders'], message: `more than the process serves (http.maxReaders: ${config.http.maxReaders}); raise that, or lower this` });
-      }
+  noSecretsOverPlainHttp: (config) =>
+    (
+      [
+        [['zoomApi', 'apiBase'], config.zoomApi?.apiBase],
+        [['zoomApi', 'oauthBase'], config.zoomApi?.oauthBase],
+        [['videoSdk', 'apiBase'], config.videoSdk?.apiBase],
+      ] as const
+    ).flatMap(([path, value]) => {
+      const url = value !== undefined && URL.canParse(value) ? new URL(value) : undefined;
+      const plain = url?.protocol === 'http:' && !isLoopback(url.hostname.replace(/^\[|\]$/g, ''));
+      return plain ? [{ path: [...path], message: "must be https:// (it would carry the app's secret or access token unencrypted); http:// only to 127.0.0.1 or localhost" }] : [];
     }),
-  );
-  const keys = new Map<string, number>();
-  config.meetings.forEach((m, index) => {
-    if (m.source.type !== 'rtmp') return;
-    if (!config.rtmp) ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'type'], message: 'rtmp sources need the RTMP listener: add rtmp: { port: 1935 } at the top level' });
-    const first = keys.get(m.source.streamKey);
-    if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['meetings', index, 'source', 'streamKey'], message: `the same stream key as meetings[${first}]: each meeting needs its own` });
-    keys.set(m.source.streamKey, index);
-  });
-  const seen = new Map<string, number>();
-  config.meetings.forEach((m, index) => {
-    const first = seen.get(m.id);
-    if (first !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['meetings', index, 'id'], message: `duplicate meeting id "${m.id}" (also meetings[${first}])` });
-    }
-    seen.set(m.id, index);
-  });
+  pageReadersWithinTheProcess: (config) =>
+    config.meetings.flatMap((m, index) =>
+      m.captions.flatMap((destination, c) => {
+        const wanted = destination.page?.maxReaders;
+        return wanted !== undefined && wanted > config.http.maxReaders
+          ? [{ path: ['meetings', index, 'captions', c, 'page', 'maxReaders'], message: `more than the process serves (http.maxReaders: ${config.http.maxReaders}); raise that, or lower this` }]
+          : [];
+      }),
+    ),
+  oneStreamKeyPerMeeting: (config) => {
+    const first = new Map<string, number>();
+    return config.meetings.flatMap((m, index) => {
+      if (m.source.type !== 'rtmp') return [];
+      const earlier = first.get(m.source.streamKey);
+      first.set(m.source.streamKey, index);
+      return earlier === undefined ? [] : [{ path: ['meetings', index, 'source', 'streamKey'], message: `the same stream key as meetings[${earlier}]: each meeting needs its own` }];
+    });
+  },
+  uniqueMeetingIds: (config) => {
+    const first = new Map<string, number>();
+    return config.meetings.flatMap((m, index) => {
+      const earlier = first.get(m.id);
+      if (earlier === undefined) first.set(m.id, index);
+      return earlier === undefined ? [] : [{ path: ['meetings', index, 'id'], message: `duplicate meeting id "${m.id}" (also meetings[${earlier}])` }];
+    });
+  },
+};
+
+export const configSchema = configObject.superRefine((config, ctx) => {
+  for (const rule of Object.values(CONFIG_RULES)) for (const issue of rule(config)) ctx.addIssue({ code: 'custom', ...issue });
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -344,7 +366,8 @@ const ZOOM_VARIABLES: Record<string, string> = {
  * the app whose webhooks drive a feature. An empty value (a Secret left blank) or an example's placeholder never
  * passes: Zoom would refuse every call, or the bridge every webhook, in the middle of the first meeting.
  */
-function zoomAppsNeeds(config: ParsedConfig, ctx: z.RefinementCtx): void {
+function zoomAppsNeeds(config: ParsedConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
   const features: { path: (string | number)[]; what: string; rest?: boolean; rtms?: boolean; webhooks?: 'rtms' | 'api' }[] = [];
   if (config.accountMeetings) {
     const rtms = config.accountMeetings.source.type === 'zoom-rtms';
@@ -366,7 +389,7 @@ function zoomAppsNeeds(config: ParsedConfig, ctx: z.RefinementCtx): void {
       if (reported.has(`${app}:${feature.what}`)) return;
       reported.add(`${app}:${feature.what}`);
       const appName = app === 'zoomApi' ? "a zoomApi section (the Server-to-Server OAuth app's accountId, clientId, clientSecret and webhookSecret)" : 'an rtmsApp section';
-      ctx.addIssue({ code: 'custom', path: feature.path, message: `${feature.what} needs ${appName}: ${role} (see docs/zoom.md)` });
+      issues.push({ path: feature.path, message: `${feature.what} needs ${appName}: ${role} (see docs/zoom.md)` });
       return;
     }
     const value = section[field];
@@ -375,7 +398,7 @@ function zoomAppsNeeds(config: ParsedConfig, ctx: z.RefinementCtx): void {
     reported.add(where);
     const variable = ZOOM_VARIABLES[where];
     const why = typeof value === 'string' && value !== '' ? `is not a Secret Token (${weakSecret(value)})` : `is empty${variable ? ` (set ${variable})` : ''}`;
-    ctx.addIssue({ code: 'custom', path: [app, field], message: `${where} ${why}: ${feature.what} needs it, ${role}` });
+    issues.push({ path: [app, field], message: `${where} ${why}: ${feature.what} needs it, ${role}` });
   };
   for (const feature of features) {
     if (feature.rest) for (const field of ['accountId', 'clientId', 'clientSecret']) need('zoomApi', field, feature, "the Server-to-Server OAuth app's credentials, for the account's API (Caption URLs)");
@@ -394,7 +417,8 @@ function zoomAppsNeeds(config: ParsedConfig, ctx: z.RefinementCtx): void {
   for (const app of ['zoomApi', 'rtmsApp'] as const) {
     const secret = config[app]?.webhookSecret;
     if (secret !== undefined && secret !== '' && weakSecret(secret) && !reported.has(`${app}.webhookSecret`)) {
-      ctx.addIssue({ code: 'custom', path: [app, 'webhookSecret'], message: `${app}.webhookSecret is not a Secret Token (${weakSecret(secret)}): copy the app's Secret Token from the Zoom Marketplace (Features > Access)` });
+      issues.push({ path: [app, 'webhookSecret'], message: `${app}.webhookSecret is not a Secret Token (${weakSecret(secret)}): copy the app's Secret Token from the Zoom Marketplace (Features > Access)` });
     }
   }
+  return issues;
 }

@@ -35,6 +35,7 @@ beforeAll(async () => {
 http: { host: 127.0.0.1, port: ${httpPort}, adminToken: fuzz-admin-token-0123456789, trustedProxies: ["127.0.0.1"] }
 rtmp: { host: 127.0.0.1, port: ${rtmpPort} }
 state: { dir: ${join(dir, 'state')} }
+shutdown: { flushSeconds: 3 }
 zoomApi: { accountId: acct, clientId: client, clientSecret: secret, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "http://127.0.0.1:9/v2", oauthBase: "http://127.0.0.1:9" }
 meetings:
   - id: live
@@ -396,7 +397,7 @@ describe('signed webhooks with odd RTMS fields', () => {
 });
 
 describe('stopping while Zoom is unreachable', () => {
-  it('SIGTERM mid-stream exits 0 within the flush deadline and a second, and records what never reached Zoom', async () => {
+  it('SIGTERM mid-stream exits 0 by the flush deadline (shutdown.flushSeconds), and records what never reached Zoom', async () => {
     zoom.outage = { kind: 'hang' };
     const clip = readWav(librivoxClips()[0]!.path).samples;
     const streaming = streamAudio(`ws://127.0.0.1:${httpPort}/ingest/live`, concatSamples([roomNoise(0.5), clip, roomNoise(1)]), { token: 'live-token-0123456789' }).catch(() => undefined);
@@ -407,7 +408,9 @@ describe('stopping while Zoom is unreachable', () => {
     await streaming;
     console.log(`stop while Zoom hangs: exit ${code} after ${tookMs} ms`);
     expect(code).toBe(0);
-    expect(tookMs).toBeLessThan(11_000 + 1_000); // the flush deadline (10 s) and a second; process exit included
+    // The stop honoured its own deadline: the command line's last-resort timer (flush + 0.9 s) did not have to end it.
+    expect(daemon.stderr()).toContain('shutdown flush deadline reached');
+    expect(daemon.stderr()).not.toContain('stop did not finish in time');
     const archiveDir = join(dir, 'state', 'transcripts', 'live');
     const vtt = (await readdir(archiveDir)).filter((f) => f.endsWith('.vtt'));
     const archive = (await Promise.all(vtt.map((f) => readFile(join(archiveDir, f), 'utf8')))).join('\n');
