@@ -1,3 +1,4 @@
+import { waitUntil } from '../helpers/wait.js';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,13 +145,12 @@ describe('daemon end to end: speech over WebSocket to Zoom captions', () => {
       (await fetch(`http://127.0.0.1:${port}/readyz`)).json() as Promise<{ meetings: Record<string, string> }>;
     await writeFile(configFile, `${original}  - id: second\n    source: { type: websocket, token: second-token-1 }\n    captions: [ { stdout: {} } ]\n`);
     daemon.child.kill('SIGHUP');
-    for (let i = 0; i < 100 && (await readyz()).meetings.second !== 'ready'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitUntil(async () => (await readyz()).meetings.second === 'ready', { timeoutMs: 10_000, what: 'the added meeting ready after SIGHUP' });
     expect((await readyz()).meetings).toEqual({ allhands: 'ready', second: 'ready' });
 
     await writeFile(configFile, 'meetings: [ oops');
     daemon.child.kill('SIGHUP');
-    for (let i = 0; i < 50 && !daemon.stderr().includes('config reload refused'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(daemon.stderr()).toContain('config reload refused');
+    await waitUntil(() => daemon.stderr().includes('config reload refused'), { timeoutMs: 5_000, what: 'the broken config refused' });
     expect((await readyz()).meetings).toEqual({ allhands: 'ready', second: 'ready' });
     await writeFile(configFile, original);
   });

@@ -1,3 +1,4 @@
+import { waitUntil } from '../helpers/wait.js';
 import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -200,8 +201,7 @@ describe('hostile requests', () => {
       execFile(locateFfmpeg(), ['-loglevel', 'error', '-re', '-i', clip, '-c:a', 'aac', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/pushed-key-0123456789`], (err) => resolve(err ? 1 : 0)),
     );
     expect(published).toBe(0);
-    for (let i = 0; i < 100 && !daemon.stdout().includes('[pushed]'); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(daemon.stdout()).toMatch(/\[pushed\] .*(john|leisure|consider|power)/i);
+    await waitUntil(() => /\[pushed\] .*(john|leisure|consider|power)/i.test(daemon.stdout()), { timeoutMs: 10_000, what: 'captions of the pushed RTMP stream' });
   });
 
   it('refuses a web page of another origin, and an address that keeps guessing tokens', async () => {

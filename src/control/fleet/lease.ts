@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Lease, Namespace } from 'etcd3';
 import { BridgeError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 
 /** A renewal not answered in this long is given up (another is under way by then). */
 const MAX_RENEWAL_WAIT_MS = 1_000;
@@ -26,7 +27,7 @@ const TICK_MS = 100;
 export class FleetLease extends EventEmitter<{ lost: [why: string] }> {
   private lease: Lease | undefined;
   private validUntil = 0;
-  private tickTimer: NodeJS.Timeout | undefined;
+  private ticking: { stop(): void } | undefined;
   private lastAttemptAt = 0;
   private inFlight = 0;
   private lostSaid = false;
@@ -35,9 +36,10 @@ export class FleetLease extends EventEmitter<{ lost: [why: string] }> {
   private readonly renewEveryMs: number;
 
   constructor(
-    private readonly etcd: Namespace,
+    private readonly etcd: Pick<Namespace, 'lease'>,
     private readonly ttlSeconds: number,
     private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
   ) {
     super();
     this.ttlMs = ttlSeconds * 1000;
@@ -47,7 +49,7 @@ export class FleetLease extends EventEmitter<{ lost: [why: string] }> {
 
   /** Whether this process may still act as the owner of what the lease holds. */
   get holds(): boolean {
-    return this.lease !== undefined && Date.now() < this.validUntil - this.marginMs;
+    return this.lease !== undefined && this.clock.now() < this.validUntil - this.marginMs;
   }
 
   /** etcd's id of the lease, for keys written in a transaction. */
@@ -64,7 +66,7 @@ export class FleetLease extends EventEmitter<{ lost: [why: string] }> {
   /** A new lease (the old one, if any, is left to expire). Rejects when etcd cannot be reached. */
   async grant(): Promise<void> {
     this.stopTimers();
-    const sentAt = Date.now();
+    const sentAt = this.clock.now();
     const lease = this.etcd.lease(this.ttlSeconds, { autoKeepAlive: false });
     // The client reports a failed grant both as a rejection and as 'lost'; the rejection is what we act on.
     lease.on('lost', () => undefined);
@@ -73,7 +75,7 @@ export class FleetLease extends EventEmitter<{ lost: [why: string] }> {
     this.validUntil = sentAt + this.ttlMs;
     this.lastAttemptAt = sentAt;
     this.lostSaid = false;
-    this.tickTimer = setInterval(() => this.tick(), TICK_MS);
+    this.ticking = this.clock.every(TICK_MS, () => this.tick());
   }
 
   /** Lets go at once: etcd deletes every key the lease holds, and other processes see it now, not at expiry. */
@@ -100,7 +102,7 @@ export class FleetLease extends EventEmitter<{ lost: [why: string] }> {
 
   private tick(): void {
     this.checkHeld();
-    const now = Date.now();
+    const now = this.clock.now();
     const lastRenewedAt = this.validUntil - this.ttlMs;
     const due = now - lastRenewedAt >= this.renewEveryMs && now - this.lastAttemptAt >= Math.min(RENEWAL_RETRY_MS, this.renewEveryMs);
     if (due && this.inFlight < MAX_RENEWALS_IN_FLIGHT) void this.renew();
@@ -109,11 +111,11 @@ export class FleetLease extends EventEmitter<{ lost: [why: string] }> {
   private async renew(): Promise<void> {
     const lease = this.lease;
     if (!lease) return;
-    const sentAt = Date.now();
+    const sentAt = this.clock.now();
     this.lastAttemptAt = sentAt;
     this.inFlight += 1;
     try {
-      const answer = await lease.keepaliveOnce({ deadline: new Date(sentAt + MAX_RENEWAL_WAIT_MS) });
+      const answer = await lease.keepaliveOnce({ deadline: new Date(Date.now() + MAX_RENEWAL_WAIT_MS) });
       const ttl = Number(answer.TTL);
       if (lease === this.lease && ttl > 0) this.validUntil = Math.max(this.validUntil, sentAt + ttl * 1000);
     } catch (err) {
@@ -126,10 +128,11 @@ export class FleetLease extends EventEmitter<{ lost: [why: string] }> {
   private checkHeld(): void {
     if (this.lease === undefined || this.holds || this.lostSaid) return;
     this.lostSaid = true;
-    this.emit('lost', `the etcd lease was not renewed for ${((Date.now() - (this.validUntil - this.ttlMs)) / 1000).toFixed(1)} s`);
+    this.emit('lost', `the etcd lease was not renewed for ${((this.clock.now() - (this.validUntil - this.ttlMs)) / 1000).toFixed(1)} s`);
   }
 
   private stopTimers(): void {
-    clearInterval(this.tickTimer);
+    this.ticking?.stop();
+    this.ticking = undefined;
   }
 }
