@@ -24,6 +24,16 @@ export function createRecognizer(asr: AsrConfig, log: Logger): SpeechRecognizer 
 // The schema checks each engine's required fields (url, apiKey, modelDir) before this runs.
 export function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger): SpeechRecognizer {
   const timing = { endpointSilenceMs: asr.endpointSilenceMs, partialIntervalMs: asr.partialIntervalMs, maxUtteranceMs: asr.maxUtteranceMs };
+  // What every streaming cloud service takes alike: its key, an endpoint (a stand-in or a region), its model, the
+  // language, when an utterance ends, and the words to boost.
+  const cloud = (defaultModel: string) => ({
+    apiKey: asr.apiKey!,
+    url: asr.url,
+    model: asr.model ?? defaultModel,
+    language: asr.language,
+    endpointSilenceMs: asr.endpointSilenceMs,
+    phrases: phraseTexts(phrases),
+  });
   switch (asr.engine) {
     case 'pocketsphinx':
       return new PocketsphinxRecognizer({ modelDir: asr.modelDir ?? DEFAULT_MODEL_DIR, ...timing, phrases, searchArgs: POCKETSPHINX_PROFILES[asr.profile] }, log);
@@ -33,33 +43,14 @@ export function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger):
       if (phrases.length > 0) log.warn({ engine: asr.engine }, 'the vosk-server protocol cannot boost words; asr.phrases are ignored for this engine');
       return new VoskServerRecognizer(asr.url!, log);
     case 'deepgram':
-      return new DeepgramRecognizer(
-        { apiKey: asr.apiKey!, url: asr.url, model: asr.model ?? 'nova-3', language: asr.language, endpointSilenceMs: asr.endpointSilenceMs, phrases: phraseTexts(phrases), diarize: asr.diarize },
-        log,
-      );
+      return new DeepgramRecognizer({ ...cloud('nova-3'), diarize: asr.diarize }, log);
     case 'assemblyai':
-      return new AssemblyAiRecognizer(
-        { apiKey: asr.apiKey!, url: asr.url, model: asr.model ?? 'universal-streaming-english', language: asr.language, endpointSilenceMs: asr.endpointSilenceMs, phrases: phraseTexts(phrases) },
-        log,
-      );
+      return new AssemblyAiRecognizer(cloud('universal-streaming-english'), log);
     case 'openai-realtime':
-      return new OpenAiRealtimeRecognizer(
-        {
-          apiKey: asr.apiKey ?? '',
-          url: asr.url,
-          model: asr.model ?? 'gpt-4o-transcribe',
-          language: asr.language,
-          endpointSilenceMs: asr.endpointSilenceMs,
-          phrases: phraseTexts(phrases),
-          sessionForm: asr.realtimeSession,
-        },
-        log,
-      );
+      // A self-hosted server may take no key.
+      return new OpenAiRealtimeRecognizer({ ...cloud('gpt-4o-transcribe'), apiKey: asr.apiKey ?? '', sessionForm: asr.realtimeSession }, log);
     case 'speechmatics':
-      return new SpeechmaticsRecognizer(
-        { apiKey: asr.apiKey!, url: asr.url, model: asr.model ?? 'enhanced', language: asr.language, endpointSilenceMs: asr.endpointSilenceMs, phrases: phraseTexts(phrases), diarize: asr.diarize },
-        log,
-      );
+      return new SpeechmaticsRecognizer({ ...cloud('enhanced'), diarize: asr.diarize }, log);
     case 'aws-transcribe':
       return new AwsTranscribeRecognizer(
         { region: asr.region, url: asr.url, language: asr.language, vocabularyName: asr.vocabularyName, diarize: asr.diarize, phrases: phraseTexts(phrases) },

@@ -1,7 +1,7 @@
 import type { SettledPiece, SettledToken } from '../segmenter/segmenter.js';
 import { breakLines, cutQuality, endsSentence, tokensThatFit } from './layout.js';
-import { OpenUtterance } from './open-utterance.js';
-import type { CaptionDisplay, DisplayOptions, DisplayPost } from './types.js';
+import { PacedDisplay } from './paced-display.js';
+import type { DisplayOptions, DisplayPost } from './types.js';
 
 /**
  * Pop-on blocks for Zoom's caption box, which shows the latest POST alone until the next one replaces it. Every
@@ -13,34 +13,24 @@ import type { CaptionDisplay, DisplayOptions, DisplayPost } from './types.js';
  * When speech outruns reading, reading wins until the oldest waiting word is `maxLagMs` late; from then the block
  * on screen may be replaced once it has been up `minShowMs`, so captions fall behind by a bounded amount.
  */
-export class BlockDisplay implements CaptionDisplay {
+export class BlockDisplay extends PacedDisplay {
   readonly mode = 'blocks' as const;
-  private pending: SettledToken[] = [];
-  private readonly open = new OpenUtterance();
-  private ended = false;
   private lastShownAt = -Infinity;
   private shownUntil = -Infinity;
-  private deadline: number | undefined;
-  private lastSpeaker: string | undefined;
   /** The last block ended inside a sentence: the sentence's last words must not follow alone. */
   private midSentence = false;
   /** About one line: a block this size may go out on the hold timer. */
   private readonly minBlockChars: number;
 
   constructor(private readonly options: DisplayOptions) {
+    super();
     this.minBlockChars = Math.round(options.maxLineChars * 0.75);
   }
 
-  push(piece: SettledPiece, now: number): DisplayPost[] {
-    this.open.take(this.pending, piece);
+  protected took(piece: SettledPiece): void {
     const last = this.pending.at(-1);
     // The utterance ended after words already settled (only fillers came last): the sentence still ends here.
     if (piece.endsUtterance && last && !endsSentence(last.text)) last.text += '.';
-    return this.release(now);
-  }
-
-  tick(now: number): DisplayPost[] {
-    return this.release(now);
   }
 
   /** How many of the first `count` tokens a block cut inside a sentence takes (see TAIL_WORDS). */
@@ -58,16 +48,7 @@ export class BlockDisplay implements CaptionDisplay {
     return late ? token.settledAt : token.settledAt + holdMs;
   }
 
-  end(now: number): DisplayPost[] {
-    this.ended = true;
-    return this.release(now);
-  }
-
-  nextDeadline(): number | undefined {
-    return this.deadline;
-  }
-
-  private release(now: number): DisplayPost[] {
+  protected release(now: number): DisplayPost[] {
     const { maxLineChars, maxLines, maxHoldMs, minShowMs, maxLagMs } = this.options;
     const posts: DisplayPost[] = [];
     this.deadline = undefined;

@@ -1,7 +1,7 @@
 import type { SettledPiece, SettledToken } from '../segmenter/segmenter.js';
 import { changesSpeaker } from './blocks.js';
-import { OpenUtterance } from './open-utterance.js';
-import type { CaptionDisplay, DisplayOptions, DisplayPost } from './types.js';
+import { PacedDisplay } from './paced-display.js';
+import type { DisplayOptions, DisplayPost } from './types.js';
 
 /**
  * Roll-up, as on broadcast TV: the last completed line(s) above the line being built. Words appear sooner than in
@@ -9,44 +9,26 @@ import type { CaptionDisplay, DisplayOptions, DisplayPost } from './types.js';
  * when the lower line gains words, at most every `rollupIntervalMs`; a full lower line moves up exactly as it was
  * last shown.
  */
-export class RollupDisplay implements CaptionDisplay {
+export class RollupDisplay extends PacedDisplay {
   readonly mode = 'rollup' as const;
-  private pending: SettledToken[] = [];
-  private readonly open = new OpenUtterance();
   /** Completed lines still on screen, oldest first. */
   private upper: string[] = [];
   /** The lower line as last posted. */
   private lower: string[] = [];
   private lastPostAt = -Infinity;
-  private deadline: number | undefined;
-  private lastSpeaker: string | undefined;
   /** The first this many waiting tokens are their utterance's final words: nothing will revise them. */
   private final = 0;
-  private ended = false;
 
-  constructor(private readonly options: DisplayOptions) {}
+  constructor(private readonly options: DisplayOptions) {
+    super();
+  }
 
-  push(piece: SettledPiece, now: number): DisplayPost[] {
-    // A revision replaces only the open utterance's tokens, which come after the final ones.
-    this.open.take(this.pending, piece);
+  // A revision replaces only the open utterance's tokens, which come after the final ones.
+  protected took(piece: SettledPiece): void {
     if (piece.endsUtterance) this.final = this.pending.length;
-    return this.release(now);
   }
 
-  tick(now: number): DisplayPost[] {
-    return this.release(now);
-  }
-
-  end(now: number): DisplayPost[] {
-    this.ended = true;
-    return this.release(now);
-  }
-
-  nextDeadline(): number | undefined {
-    return this.deadline;
-  }
-
-  private release(now: number): DisplayPost[] {
+  protected release(now: number): DisplayPost[] {
     const { maxLineChars, maxLines, rollupIntervalMs, rollupHoldMs } = this.options;
     this.deadline = undefined;
     if (this.pending.length === 0) return [];

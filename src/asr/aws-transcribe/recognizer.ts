@@ -38,10 +38,9 @@ const AUTH_ERRORS = new Set([
  * profile, container or instance role); nothing of them is logged. AWS has no "settle now" message, and ends a
  * request that gets no audio for 15 s (the base sends silence after 5 s).
  */
-export class AwsTranscribeRecognizer extends RequestStreamRecognizer {
+export class AwsTranscribeRecognizer extends RequestStreamRecognizer<TranscribeStreamingClient> {
   readonly engine = 'aws-transcribe';
   readonly capabilities: RecognizerCapabilities;
-  private client: Promise<TranscribeStreamingClient> | undefined;
 
   constructor(
     private readonly options: AwsTranscribeOptions,
@@ -58,8 +57,8 @@ export class AwsTranscribeRecognizer extends RequestStreamRecognizer {
     await super.start();
   }
 
-  protected release(): void {
-    this.client?.then((client) => client.destroy(), () => undefined);
+  protected releaseClient(client: TranscribeStreamingClient): void {
+    client.destroy();
   }
 
   protected async *request(frames: AsyncIterable<Int16Array>, signal: AbortSignal, atStart: boolean): AsyncIterable<WireReply[]> {
@@ -104,10 +103,8 @@ export class AwsTranscribeRecognizer extends RequestStreamRecognizer {
     }
   }
 
-  private sdkClient(): Promise<TranscribeStreamingClient> {
-    if (this.closed) return Promise.reject(new BridgeError('CLOSED', 'recognizer is closed'));
-    // The SDK is loaded only for meetings that use it.
-    this.client ??= import('@aws-sdk/client-transcribe-streaming').then(
+  protected makeClient(): Promise<TranscribeStreamingClient> {
+    return import('@aws-sdk/client-transcribe-streaming').then(
       ({ TranscribeStreamingClient }) =>
         new TranscribeStreamingClient({
           ...(this.options.region ? { region: this.options.region } : {}),
@@ -118,7 +115,6 @@ export class AwsTranscribeRecognizer extends RequestStreamRecognizer {
           logger: { trace: quiet, debug: quiet, info: quiet, warn: (...said: unknown[]) => this.log.debug({ engine: this.engine, sdk: said.map(String).join(' ') }, 'aws sdk'), error: quiet },
         }),
     );
-    return this.client;
   }
 
   /** What an SDK error means for the bridge: a person must act (credentials, options), or trying again may help. */

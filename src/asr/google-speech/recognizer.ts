@@ -53,10 +53,9 @@ const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, PERMISSION_DENIED: 7, FAILED_P
  * ends a stream after about five minutes (OUT_OF_RANGE): a stream is ended at a final after four minutes and the
  * next begins at once (and if Google's limit comes first, the next begins at once too).
  */
-export class GoogleSpeechRecognizer extends RequestStreamRecognizer {
+export class GoogleSpeechRecognizer extends RequestStreamRecognizer<SpeechClient> {
   readonly engine = 'google-speech';
   readonly capabilities: RecognizerCapabilities;
-  private client: Promise<SpeechClient> | undefined;
 
   constructor(
     private readonly options: GoogleSpeechOptions,
@@ -66,8 +65,8 @@ export class GoogleSpeechRecognizer extends RequestStreamRecognizer {
     this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language], blockHoldMs: WORD_BY_WORD_BLOCK_HOLD_MS };
   }
 
-  protected release(): void {
-    this.client?.then((client) => client.close(), () => undefined);
+  protected releaseClient(client: SpeechClient): void {
+    client.close().catch(() => undefined);
   }
 
   protected async *request(frames: AsyncIterable<Int16Array>, signal: AbortSignal, atStart: boolean): AsyncIterable<WireReply[]> {
@@ -138,10 +137,8 @@ export class GoogleSpeechRecognizer extends RequestStreamRecognizer {
     }
   }
 
-  private sdkClient(): Promise<SpeechClient> {
-    if (this.closed) return Promise.reject(new BridgeError('CLOSED', 'recognizer is closed'));
-    // The client and gRPC are loaded only for meetings that use them.
-    this.client ??= Promise.all([import('@google-cloud/speech'), import('google-gax')]).then(([speech, gax]) => {
+  protected makeClient(): Promise<SpeechClient> {
+    return Promise.all([import('@google-cloud/speech'), import('google-gax')]).then(([speech, gax]) => {
       const { url, location, apiKey } = this.options;
       const endpoint = new URL(url ?? `https://${location === 'global' ? '' : `${location}-`}speech.googleapis.com`);
       const plain = endpoint.protocol === 'http:';
@@ -153,7 +150,6 @@ export class GoogleSpeechRecognizer extends RequestStreamRecognizer {
         ...(plain || apiKey ? { sslCreds: plain ? gax.grpc.credentials.createInsecure() : gax.grpc.credentials.createSsl(), universeDomain: 'googleapis.com' } : {}),
       });
     });
-    return this.client;
   }
 
   /** What a gRPC error means for the bridge: a person must act (credentials, options), or trying again may help. */

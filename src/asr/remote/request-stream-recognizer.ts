@@ -19,7 +19,7 @@ const FRAME_SAMPLES = PCM_SAMPLE_RATE / 10;
  * timeline, and a probe at start so credentials and options are refused before a meeting, not during it.
  * An adapter only makes one request (`request`), mapping the SDK's answers to `WireReply`s.
  */
-export abstract class RequestStreamRecognizer implements SpeechRecognizer {
+export abstract class RequestStreamRecognizer<Client> implements SpeechRecognizer {
   abstract readonly engine: string;
   abstract readonly capabilities: RecognizerCapabilities;
   readonly stats = { audioSeconds: 0, cpuMs: 0 };
@@ -28,6 +28,8 @@ export abstract class RequestStreamRecognizer implements SpeechRecognizer {
   protected closed = false;
   /** Every stream's way to stop at once (close()). */
   private readonly stops = new Set<() => void>();
+  /** The vendor's SDK client: made at the first request (the SDK loads only for meetings that use it), let go at close(). */
+  private client: Promise<Client> | undefined;
 
   constructor(
     protected readonly log: Logger,
@@ -40,8 +42,18 @@ export abstract class RequestStreamRecognizer implements SpeechRecognizer {
    */
   protected abstract request(frames: AsyncIterable<Int16Array>, signal: AbortSignal, atStart: boolean): AsyncIterable<WireReply[]>;
 
-  /** The SDK's client is let go. */
-  protected abstract release(): void;
+  /** Makes the SDK's client. */
+  protected abstract makeClient(): Promise<Client>;
+
+  /** Lets the SDK's client go. */
+  protected abstract releaseClient(client: Client): void;
+
+  /** The SDK's client, made once; refused after close(). */
+  protected sdkClient(): Promise<Client> {
+    if (this.closed) return Promise.reject(new BridgeError('CLOSED', 'recognizer is closed'));
+    this.client ??= this.makeClient();
+    return this.client;
+  }
 
   /** One short request of silence: wrong credentials, region, language or vocabulary are refused now. */
   async start(): Promise<void> {
@@ -80,7 +92,7 @@ export abstract class RequestStreamRecognizer implements SpeechRecognizer {
   async close(): Promise<void> {
     this.closed = true;
     for (const stop of this.stops) stop();
-    this.release();
+    this.client?.then((client) => this.releaseClient(client), () => undefined);
   }
 
   /** One stream: requests one after another until the audio ends. */

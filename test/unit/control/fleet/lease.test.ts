@@ -37,12 +37,20 @@ function fakeEtcd(clock: ManualClock, ttlSeconds: number) {
   return { etcd, state };
 }
 
+/** A four-second lease granted on a fake etcd with a hand-moved clock, and the 'lost' events it emits. */
+async function grantedLease() {
+  const clock = new ManualClock();
+  const { etcd, state } = fakeEtcd(clock, 4);
+  const lease = new FleetLease(etcd, 4, logs.log, clock);
+  const lost: string[] = [];
+  lease.on('lost', (why) => lost.push(why));
+  await lease.grant();
+  return { clock, state, lease, lost };
+}
+
 describe('the fleet lease and its fence', () => {
   it('holds while renewals are answered', async () => {
-    const clock = new ManualClock();
-    const { etcd, state } = fakeEtcd(clock, 4);
-    const lease = new FleetLease(etcd, 4, logs.log, clock);
-    await lease.grant();
+    const { clock, state, lease } = await grantedLease();
     await clock.advance(30_000);
     expect(lease.holds).toBe(true);
     // Every half second (a quarter TTL when shorter).
@@ -52,12 +60,7 @@ describe('the fleet lease and its fence', () => {
   });
 
   it('stops holding before etcd can expire the lease, and says so once, when renewals go unanswered', async () => {
-    const clock = new ManualClock();
-    const { etcd, state } = fakeEtcd(clock, 4);
-    const lease = new FleetLease(etcd, 4, logs.log, clock);
-    const lost: string[] = [];
-    lease.on('lost', (why) => lost.push(why));
-    await lease.grant();
+    const { clock, state, lease, lost } = await grantedLease();
     await clock.advance(2_000);
     state.answering = false;
     const etcdExpiresAt = state.expiresAt;
@@ -76,12 +79,7 @@ describe('the fleet lease and its fence', () => {
   });
 
   it('survives a leader election: renewals that fail for a second and a half, then are answered, keep the lease', async () => {
-    const clock = new ManualClock();
-    const { etcd, state } = fakeEtcd(clock, 4);
-    const lease = new FleetLease(etcd, 4, logs.log, clock);
-    const lost: string[] = [];
-    lease.on('lost', (why) => lost.push(why));
-    await lease.grant();
+    const { clock, state, lease, lost } = await grantedLease();
     await clock.advance(1_000);
     state.answering = false;
     await clock.advance(1_500);
