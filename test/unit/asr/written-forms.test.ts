@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { wordsFromTokens } from '../../src/asr/sherpa-onnx/decoder.js';
-import { withWrittenForms, wordsOfItems } from '../../src/asr/written-forms.js';
+import { wordsFromTokens } from '../../../src/asr/sherpa-onnx/decoder.js';
+import { withWrittenForms, wordsOfItems } from '../../../src/asr/written-forms.js';
 
 const plain = (text: string) => text.split(' ').map((word, i) => ({ word, start: i, end: i + 0.5 }));
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { CaptionFeed, type FeedCaption, type FeedReader } from '../../src/caption/caption-feed.js';
-import type { OutgoingCaption } from '../../src/caption/sink.js';
+import { CaptionFeed, type FeedCaption, type FeedReader } from '../../../src/caption/caption-feed.js';
+import type { OutgoingCaption } from '../../../src/caption/sink.js';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileFeedHistory } from '../../src/caption/feed-history.js';
-import { cueText, noteText, TranscriptFileSink } from '../../src/caption/transcript-sink.js';
-import { captureLogs } from '../helpers/log-capture.js';
+import { FileFeedHistory } from '../../../src/caption/feed-history.js';
+import { cueText, noteText, TranscriptFileSink } from '../../../src/caption/transcript-sink.js';
+import { captureLogs } from '../../helpers/log-capture.js';
 
 const caption = (text: string, start: number, speaker?: string): OutgoingCaption => ({ text, words: text.split(' '), start, end: start + 1, releasedAt: 0, spokenAt: 0, wordsSpokenAt: [], ...(speaker ? { speaker } : {}) });
 

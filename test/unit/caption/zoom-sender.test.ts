@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseCaptionUrl } from '../../src/caption/caption-url.js';
-import { SeqStore } from '../../src/caption/seq-store.js';
-import { parseZoomTimestamp, ZoomCaptionSender, type ZoomSenderOptions } from '../../src/caption/zoom-sender.js';
-import { FakeZoom, type ZoomFault } from '../helpers/fake-zoom.js';
-import { captureLogs } from '../helpers/log-capture.js';
+import { parseCaptionUrl } from '../../../src/caption/caption-url.js';
+import { SeqStore } from '../../../src/caption/seq-store.js';
+import { parseZoomTimestamp, ZoomCaptionSender, type ZoomSenderOptions } from '../../../src/caption/zoom-sender.js';
+import { FakeZoom, type ZoomFault } from '../../helpers/fake-zoom.js';
+import { captureLogs } from '../../helpers/log-capture.js';
 
 let zoom: FakeZoom;
 let stateDir: string;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { StreamBuffer } from '../../src/ingest/stream-buffer.js';
+import { StreamBuffer } from '../../../src/ingest/stream-buffer.js';
 
 const second = (): Int16Array => new Int16Array(16_000);
 const target = { audioDropped: () => undefined };

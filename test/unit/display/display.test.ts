@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BlockDisplay, readingMs } from '../../src/display/blocks.js';
-import { breakLines, cutQuality, tokensThatFit } from '../../src/display/layout.js';
-import { RollupDisplay } from '../../src/display/rollup.js';
-import { displayPosts } from '../../src/display/stream.js';
-import { DEFAULT_DISPLAY_OPTIONS, type DisplayOptions, type DisplayPost } from '../../src/display/types.js';
-import type { SettledPiece, SettledToken } from '../../src/segmenter/segmenter.js';
+import { BlockDisplay, readingMs } from '../../../src/display/blocks.js';
+import { breakLines, cutQuality, tokensThatFit } from '../../../src/display/layout.js';
+import { RollupDisplay } from '../../../src/display/rollup.js';
+import { displayPosts } from '../../../src/display/stream.js';
+import { DEFAULT_DISPLAY_OPTIONS, type DisplayOptions, type DisplayPost } from '../../../src/display/types.js';
+import type { SettledPiece, SettledToken } from '../../../src/segmenter/segmenter.js';
 
 const options: DisplayOptions = { ...DEFAULT_DISPLAY_OPTIONS, maxHoldMs: 1_000, minShowMs: 1_500, maxCharsPerSecond: 20, maxLagMs: 3_000, rollupIntervalMs: 1_000 };
 

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { LiveView } from '../../src/pipeline/live-view.js';
-import type { MeetingView } from '../../src/pipeline/types.js';
+import { LiveView } from '../../../src/pipeline/live-view.js';
+import type { MeetingView } from '../../../src/pipeline/types.js';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OperatorConsole } from '../../src/http/console.js';
-import type { ConsoleView, MeetingControl } from '../../src/pipeline/types.js';
-import { captureLogs } from '../helpers/log-capture.js';
-import { waitUntil } from '../helpers/wait.js';
+import { OperatorConsole } from '../../../src/http/console.js';
+import type { ConsoleView, MeetingControl } from '../../../src/pipeline/types.js';
+import { captureLogs } from '../../helpers/log-capture.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES } from '../../src/asr/options.js';
-import { parseConfig } from '../../src/config/load.js';
-import { configProblems } from '../helpers/config-problems.js';
+import { ENGINES } from '../../../src/asr/options.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-const SHIPPED = fileURLToPath(new URL('../../config/caption-bridge.yaml', import.meta.url));
+const CLI = fileURLToPath(new URL('../../../dist/cli.js', import.meta.url));
+const SHIPPED = fileURLToPath(new URL('../../../config/caption-bridge.yaml', import.meta.url));
 
 
 const minimal = (captions = '[ { stdout: {} } ]') => `meetings:

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { SpeechEvent } from '../../src/asr/types.js';
-import { coveredPrefixLength } from '../../src/segmenter/align.js';
-import { DEFAULT_SEGMENTER_OPTIONS, Segmenter, type SettledToken } from '../../src/segmenter/segmenter.js';
-import { DEFAULT_TEXT_OPTIONS, TextRules } from '../../src/segmenter/text-rules.js';
+import type { SpeechEvent } from '../../../src/asr/types.js';
+import { coveredPrefixLength } from '../../../src/segmenter/align.js';
+import { DEFAULT_SEGMENTER_OPTIONS, Segmenter, type SettledToken } from '../../../src/segmenter/segmenter.js';
+import { DEFAULT_TEXT_OPTIONS, TextRules } from '../../../src/segmenter/text-rules.js';
 
 const interim = (text: string, time: number): SpeechEvent => ({ type: 'interim', text, time });
 const final = (text: string, time: number): SpeechEvent => ({

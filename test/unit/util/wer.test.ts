@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alignWords, normalizeWords, wordErrorRate } from '../../src/util/wer.js';
+import { alignWords, normalizeWords, wordErrorRate } from '../../../src/util/wer.js';
 
 describe('word error rate', () => {
   it('counts substitutions, deletions and insertions against the reference', () => {

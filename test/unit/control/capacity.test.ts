@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { capacityOf, NO_PROCESS_LOAD, PROCESS_LOAD, ProcessLoadMonitor, streamRefusal, type ProcessLoad } from '../../src/control/capacity.js';
-import type { MeetingSnapshot, MeetingView } from '../../src/pipeline/types.js';
-import type { MeetingState } from '../../src/ingest/target.js';
+import { capacityOf, NO_PROCESS_LOAD, PROCESS_LOAD, ProcessLoadMonitor, streamRefusal, type ProcessLoad } from '../../../src/control/capacity.js';
+import type { MeetingSnapshot, MeetingView } from '../../../src/pipeline/types.js';
+import type { MeetingState } from '../../../src/ingest/target.js';
 
 const NOW = 1_000_000;
 

@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { parseCaptionUrl } from '../../src/caption/caption-url.js';
-import { redactStreamUrl, streamUrlSecrets } from '../../src/redact.js';
-import { ClientAddresses, isAddressOrNetwork } from '../../src/security/client-address.js';
-import { FailureThrottle, throttleKey } from '../../src/security/throttle.js';
-import { closeReason } from '../../src/util/websocket.js';
-import { httpOrigin } from '../../src/util/origin.js';
+import { parseCaptionUrl } from '../../../src/caption/caption-url.js';
+import { redactStreamUrl, streamUrlSecrets } from '../../../src/redact.js';
+import { ClientAddresses, isAddressOrNetwork } from '../../../src/security/client-address.js';
+import { FailureThrottle, throttleKey } from '../../../src/security/throttle.js';
+import { closeReason } from '../../../src/util/websocket.js';
+import { httpOrigin } from '../../../src/util/origin.js';
 
 const request = (socketAddress: string, forwardedFor?: string): IncomingMessage =>
   ({ socket: { remoteAddress: socketAddress }, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } }) as unknown as IncomingMessage;

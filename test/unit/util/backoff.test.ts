@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff, pause } from '../../src/util/backoff.js';
+import { Backoff, pause } from '../../../src/util/backoff.js';
 
 describe('Backoff', () => {
   it('doubles up to its ceiling, draws a jittered wait below it, and ends when its attempts are spent', () => {

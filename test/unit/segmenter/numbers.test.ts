@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatNumber, matchNumber } from '../../src/segmenter/numbers.js';
+import { formatNumber, matchNumber } from '../../../src/segmenter/numbers.js';
 
 const digits = (text: string): string | undefined => {
   const match = matchNumber(text.split(' '));

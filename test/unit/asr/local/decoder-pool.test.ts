@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { usableCores } from '../../src/asr/local/decoder-pool.js';
-import { tempDirForTest } from '../helpers/cleanup.js';
+import { usableCores } from '../../../../src/asr/local/decoder-pool.js';
+import { tempDirForTest } from '../../../helpers/cleanup.js';
 
 describe('decoder threads follow the cores the process may use', () => {
   it("reads a container's CPU quota (cgroup v2 cpu.max), never above the machine's cores", async () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { AudioItem } from '../../src/audio.js';
-import { FallbackRecognizer } from '../../src/asr/fallback.js';
-import type { SpeechEvent, SpeechRecognizer } from '../../src/asr/types.js';
-import { BridgeError } from '../../src/errors.js';
-import { silentLogger } from '../../src/log.js';
-import { AsyncQueue } from '../../src/util/async-queue.js';
+import type { AudioItem } from '../../../src/audio.js';
+import { FallbackRecognizer } from '../../../src/asr/fallback.js';
+import type { SpeechEvent, SpeechRecognizer } from '../../../src/asr/types.js';
+import { BridgeError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/log.js';
+import { AsyncQueue } from '../../../src/util/async-queue.js';
 
 const CHUNK = 1_600; // 100 ms
 
