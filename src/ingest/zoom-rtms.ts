@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../util/clock.js';
 import WebSocket, { type RawData } from 'ws';
 import { bytesOf } from '../util/websocket.js';
 import { PCM_SAMPLE_RATE, samplesFromBytes } from '../audio.js';
@@ -50,6 +51,8 @@ export interface RtmsOptions {
   allowedHosts?: readonly string[];
   /** The config key that lists them, named when a URL is refused (the Zoom app's, or the Video SDK app's). */
   hostsSetting?: string;
+  /** What the reconnect schedule, the silence fill and the watchdog read time from (tests move it by hand). */
+  clock?: Clock;
 }
 
 const DEFAULT_RECONNECT: RetryPolicy = { initialMs: 3_000, maxMs: 30_000 };
@@ -83,14 +86,15 @@ export class RtmsConnection {
   private readonly speakerLabels = new Map<string, string>();
   private readonly reconnects: Backoff;
   /** Any message from the RTMS server, on either socket: Zoom pings only while no audio flows. */
-  private lastHeardAt = Date.now();
+  private lastHeardAt: number;
   private lastAudioAt = 0;
   /** Status 8 refusals in a row. */
   private readonly duplicateRefusals = new Backoff(DUPLICATE_SIGNAL_RETRIES);
   /** Zoom stopped the session (msg 9): a lost connection now ends the stream instead of being redialled. */
   private sessionStopped = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private readonly ticker: NodeJS.Timeout;
+  private reconnectTimer: { stop(): void } | undefined;
+  private readonly ticker: { stop(): void };
+  private readonly clock: Clock;
   private readonly log: Logger;
   private finish!: () => void;
 
@@ -102,11 +106,13 @@ export class RtmsConnection {
     private readonly options: RtmsOptions = {},
   ) {
     this.start = start;
+    this.clock = options.clock ?? systemClock;
+    this.lastHeardAt = this.clock.now();
     this.reconnects = new Backoff(options.reconnect ?? DEFAULT_RECONNECT);
     this.log = log.child({ meeting: target.id, rtmsStream: start.streamId });
     this.buffer = new StreamBuffer(target);
     this.done = new Promise((resolve) => (this.finish = resolve));
-    this.ticker = setInterval(() => this.tick(), SILENCE_TICK_MS);
+    this.ticker = this.clock.every(SILENCE_TICK_MS, () => this.tick());
   }
 
   /** Dials the stream's signaling socket (then its audio socket). Call once. */
@@ -146,8 +152,8 @@ export class RtmsConnection {
     if (!this.stopped) {
       this.stopped = true;
       this.log.info({ why }, 'rtms stream ended');
-      clearTimeout(this.reconnectTimer);
-      clearInterval(this.ticker);
+      this.reconnectTimer?.stop();
+      this.ticker.stop();
       this.signaling?.close(1000);
       this.media?.close(1000);
       this.buffer.audio.end();
@@ -176,7 +182,7 @@ export class RtmsConnection {
       void this.stop(`cannot dial the ${name} URL: ${errorMessage(err)}`);
       return undefined;
     }
-    ws.on('message', () => (this.lastHeardAt = Date.now()));
+    ws.on('message', () => (this.lastHeardAt = this.clock.now()));
     ws.on('open', () => {
       if (this.stopped) return void ws.close(1000);
       this.send(ws, {
@@ -201,7 +207,7 @@ export class RtmsConnection {
     if (!ws) return;
     this.signaling = ws;
     // A connection just made has not been silent yet: the watchdog counts from here, not from before the backoff.
-    ws.on('open', () => (this.lastHeardAt = Date.now()));
+    ws.on('open', () => (this.lastHeardAt = this.clock.now()));
     ws.on('close', (code) => {
       if (ws !== this.signaling || this.stopped) return;
       this.log.warn({ code }, 'rtms signaling connection lost; reconnecting');
@@ -275,10 +281,10 @@ export class RtmsConnection {
       // With signaling up, only the audio socket is redialled (after a short pause, so a refusing server is not hammered).
       if (this.signaling?.readyState === WebSocket.OPEN) {
         this.log.warn({ code }, 'rtms audio connection lost; redialling it');
-        this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = this.clock.after(this.delay(), () => {
           this.reconnectTimer = undefined;
           this.connectMedia();
-        }, this.delay());
+        });
       }
     });
   }
@@ -295,7 +301,7 @@ export class RtmsConnection {
         const mismatch = negotiated && (['sample_rate', 'channel', 'codec'] as const).filter((key) => negotiated[key] !== undefined && negotiated[key] !== AUDIO_PARAMS[key]);
         if (mismatch && mismatch.length > 0) return void this.stop(`the RTMS server changed the audio format (${mismatch.join(', ')}): only L16 16 kHz mono is read`);
         this.reconnects.reset();
-        this.mediaReadyAt = Date.now();
+        this.mediaReadyAt = this.clock.now();
         if (this.signaling?.readyState === WebSocket.OPEN) this.send(this.signaling, { msg_type: MSG.clientReadyAck, rtms_stream_id: this.start.streamId });
         this.log.info('rtms audio connected');
         return;
@@ -337,13 +343,13 @@ export class RtmsConnection {
       this.log.info('rtms audio flowing: meeting stream started');
       this.stream = this.target.runStream(this.buffer.stream, `zoom rtms ${this.start.streamId}`).catch(() => undefined);
     }
-    this.lastAudioAt = Date.now();
+    this.lastAudioAt = this.clock.now();
     this.buffer.push(samples);
   }
 
   /** Silence for the time a muted room (or a reconnect) sends nothing, and the signaling watchdog. */
   private tick(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.stream && now - this.lastAudioAt >= SILENCE_AFTER_MS) this.buffer.push(new Int16Array((PCM_SAMPLE_RATE * SILENCE_TICK_MS) / 1000));
     if (now - this.lastHeardAt > GIVE_UP_AFTER_MS) return void this.stop(`nothing from the RTMS server for ${GIVE_UP_AFTER_MS / 1000} s`);
     const watchdog = this.options.keepAliveWatchdogMs ?? 65_000;
@@ -382,17 +388,17 @@ export class RtmsConnection {
   private redialAll(delayMs = this.delay()): void {
     if (this.stopped) return;
     if (this.sessionStopped) return void this.stop('Zoom stopped the session; not reconnecting');
-    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer?.stop();
     for (const ws of [this.signaling, this.media]) {
       ws?.removeAllListeners('close');
       ws?.terminate();
     }
     this.signaling = undefined;
     this.media = undefined;
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.clock.after(delayMs, () => {
       this.reconnectTimer = undefined;
       this.connectSignaling();
-    }, delayMs);
+    });
   }
 
   private send(ws: WebSocket, message: Record<string, unknown>): void {

@@ -6,6 +6,8 @@ export interface Clock {
   now(): number;
   /** Calls `tick` every `ms` until stopped. */
   every(ms: number, tick: () => void): { stop(): void };
+  /** Calls `run` once, `ms` from now, unless stopped first. */
+  after(ms: number, run: () => void): { stop(): void };
 }
 
 export const systemClock: Clock = {
@@ -13,5 +15,9 @@ export const systemClock: Clock = {
   every(ms, tick) {
     const timer = setInterval(tick, ms);
     return { stop: () => clearInterval(timer) };
+  },
+  after(ms, run) {
+    const timer = setTimeout(run, ms);
+    return { stop: () => clearTimeout(timer) };
   },
 };

@@ -1,9 +1,10 @@
 import type { Clock } from '../../src/util/clock.js';
 
-/** A clock that moves only by advance(): the intervals due on the way fire in order, each at its own time. */
+/** A clock that moves only by advance(): the timers due on the way fire in order, each at its own time. */
 export class ManualClock implements Clock {
   private at: number;
-  private readonly timers = new Set<{ ms: number; next: number; tick: () => void }>();
+  /** `ms` undefined: a one-shot timer. */
+  private readonly timers = new Set<{ ms: number | undefined; next: number; tick: () => void }>();
 
   constructor(start = 1_000_000) {
     this.at = start;
@@ -19,6 +20,17 @@ export class ManualClock implements Clock {
     return { stop: () => this.timers.delete(timer) };
   }
 
+  after(ms: number, run: () => void): { stop(): void } {
+    const timer = { ms: undefined, next: this.at + ms, tick: run };
+    this.timers.add(timer);
+    return { stop: () => this.timers.delete(timer) };
+  }
+
+  /** Timers waiting to fire: a test sees that something is scheduled before it moves time to it. */
+  get pending(): number {
+    return this.timers.size;
+  }
+
   /** Moves time on by `ms`, firing what falls due, and lets the promises each tick starts settle in between. */
   async advance(ms: number): Promise<void> {
     const until = this.at + ms;
@@ -26,7 +38,8 @@ export class ManualClock implements Clock {
       const due = [...this.timers].filter((t) => t.next <= until).sort((a, b) => a.next - b.next)[0];
       if (!due) break;
       this.at = due.next;
-      due.next += due.ms;
+      if (due.ms === undefined) this.timers.delete(due);
+      else due.next += due.ms;
       due.tick();
       await new Promise((resolve) => setImmediate(resolve));
     }
