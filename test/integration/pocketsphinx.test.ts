@@ -1,3 +1,4 @@
+import { waitUntil } from '../helpers/wait.js';
 import koffi from 'koffi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_DIR, POCKETSPHINX_PROFILES, PocketsphinxDecoder } from '../../src/asr/pocketsphinx/binding.js';
@@ -262,7 +263,7 @@ describe('pocketsphinx decoders opened ahead (a fleet takeover starts on one)', 
     const pool = new DecoderPool({ threads: 1, keepSpares: true, spareAfterMs: 0 });
     const first = new PocketsphinxRecognizer(options, silentLogger, pool);
     await first.start();
-    await waitFor(() => pool.spareCount === 1);
+    await waitUntil(() => pool.spareCount === 1);
     expect(pool.load).toEqual([1]);
     const second = new PocketsphinxRecognizer(options, silentLogger, pool);
     await second.start();
@@ -270,7 +271,7 @@ describe('pocketsphinx decoders opened ahead (a fleet takeover starts on one)', 
     expect(pool.load).toEqual([2]);
     const samples = readWav(librivoxClips()[0]!.path).samples;
     expect(finalText(await collectEvents(second.transcribe(audioChunks(samples))))).toMatch(/leisure to consider/);
-    await waitFor(() => pool.spareCount === 1);
+    await waitUntil(() => pool.spareCount === 1);
     await Promise.all([first.close(), second.close()]);
     expect(pool.load).toEqual([]);
     expect(pool.spareCount).toBe(0);
@@ -284,10 +285,6 @@ describe('pocketsphinx decoders opened ahead (a fleet takeover starts on one)', 
   });
 });
 
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-  expect(condition()).toBe(true);
-}
 
 describe('pocketsphinx memory: the dictionary holds only words the language model knows', () => {
   it('recognises exactly what the whole dictionary does', () => {

@@ -281,7 +281,7 @@ meetings:
       const answer = await fetch(`http://127.0.0.1:${daemon.port}/meetings`, { headers: { authorization: 'Bearer admin-token-0123456789' } });
       return ((await answer.json()) as { meetings: { destinations: { problem?: string }[] }[] }).meetings[0]!.destinations[0]!;
     };
-    for (let i = 0; i < 50 && !(await destination()).problem; i++) await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(async () => (await destination()).problem !== undefined, { timeoutMs: 5_000, what: "the destination's problem shown" });
     expect((await destination()).problem).toMatch(/^Meeting 123456789 has not started: the host has to start it/);
 
     api.meetings.get(MEETING)!.started = true;
