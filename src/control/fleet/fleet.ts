@@ -18,6 +18,7 @@ import type { FleetOptions } from './options.js';
 import { planFleet, type Duty, type FleetAction, type OwnedMeeting } from './planner.js';
 import { KEYS, type MemberRecord, type OwnerRecord, type RuntimeRecord, type WantRecord } from './records.js';
 import { etcdFleetStore, type FleetStore } from './store.js';
+import { WaitingPublishers } from './waiting-publishers.js';
 
 export interface FleetDeps {
   options: FleetOptions;
@@ -59,12 +60,6 @@ const PLAN_EVERY_MS = 1_000;
 /** A publisher waits for its meeting this long past a lease (its owner may have died and must expire first). */
 const TAKE_SPARE_MS = 15_000;
 
-interface Waiter {
-  /** etcd's revision of this publisher's request, once written. */
-  wantRevision?: bigint;
-  settle(outcome: StreamTarget | Error): void;
-}
-
 /** A fleet on the process's etcd client, under the configured prefix. */
 export function fleetOnEtcd(client: Etcd3, deps: Omit<FleetDeps, 'store' | 'lease'>): Fleet {
   const namespace = client.namespace(deps.options.etcd.prefix);
@@ -93,8 +88,7 @@ export class Fleet extends EventEmitter<FleetEvents> implements MeetingHost {
   private readonly now: () => number;
   private readonly owned = new Map<string, { claimRevision: bigint; appliedStreamAt: number }>();
   private readonly underway = new Map<string, Duty>();
-  /** Publishers of pushed audio waiting here for their meeting to run here (takeStream). */
-  private readonly arriving = new Map<string, Waiter[]>();
+  private readonly arriving = new WaitingPublishers();
   private watch: { cancel(): Promise<void> } | undefined;
   private joined = false;
   private announced: boolean | undefined;
@@ -210,29 +204,17 @@ export class Fleet extends EventEmitter<FleetEvents> implements MeetingHost {
     const refusal = this.publisherRefusal(meetingId);
     if (refusal) throw new BridgeError('FLEET_NOT_MEMBER', refusal);
     const waitMs = this.deps.options.leaseSeconds * 1000 + TAKE_SPARE_MS;
-    const waiter: Waiter = { settle: () => undefined };
-    const arrived = new Promise<StreamTarget>((resolve, reject) => {
-      const timer = setTimeout(() => waiter.settle(new BridgeError('FLEET_TAKE_FAILED', `meeting "${meetingId}" did not come to this process within ${waitMs / 1000} s`)), waitMs);
-      waiter.settle = (outcome) => {
-        clearTimeout(timer);
-        const left = (this.arriving.get(meetingId) ?? []).filter((w) => w !== waiter);
-        if (left.length > 0) this.arriving.set(meetingId, left);
-        else this.arriving.delete(meetingId);
-        if (outcome instanceof Error) reject(outcome);
-        else resolve(outcome);
-      };
-      this.arriving.set(meetingId, [...(this.arriving.get(meetingId) ?? []), waiter]);
-    });
+    const { arrived, asked } = this.arriving.add(meetingId, waitMs);
     const key = KEYS.wants + meetingId;
     const value = JSON.stringify({ process: this.name, at: this.now() } satisfies WantRecord);
     try {
       const revision = BigInt(await this.deps.lease.put(key, value));
-      waiter.wantRevision = revision;
+      asked(revision);
       // Known at once, as the watch would tell it (unless it already has).
       this.known({ key, value, revision });
       this.deps.log.info({ meeting: meetingId, owner: this.mirror.owners.get(meetingId)?.owner }, 'a publisher reached this process: the meeting comes here');
     } catch (err) {
-      this.settleArriving(meetingId, new BridgeError('FLEET_NOT_MEMBER', `cannot ask etcd for meeting "${meetingId}": ${errorMessage(err)}`));
+      this.arriving.settle(meetingId, new BridgeError('FLEET_NOT_MEMBER', `cannot ask etcd for meeting "${meetingId}": ${errorMessage(err)}`));
     }
     this.act();
     return arrived;
@@ -255,7 +237,7 @@ export class Fleet extends EventEmitter<FleetEvents> implements MeetingHost {
       clearInterval(this.planTimer);
       clearInterval(this.resyncTimer);
       this.leaving.abort();
-      for (const id of [...this.arriving.keys()]) this.settleArriving(id, new BridgeError('FLEET_NOT_MEMBER', 'this process is leaving the fleet: connect again'));
+      this.arriving.refuseAll(new BridgeError('FLEET_NOT_MEMBER', 'this process is leaving the fleet: connect again'));
       await Promise.all([...this.owned.keys()].map((id) => this.letGo(id, deadline)));
       await this.deps.lease.revoke().catch((err: unknown) => this.deps.log.warn({ err: errorMessage(err) }, 'could not revoke the etcd lease: it expires by itself'));
       await this.watch?.cancel().catch(() => undefined);
@@ -320,7 +302,7 @@ export class Fleet extends EventEmitter<FleetEvents> implements MeetingHost {
     this.deps.log.error({ why, meetings: ids }, 'fleet lease lost: this process stops captioning its meetings (another takes them) and rejoins when etcd answers');
     this.deps.lease.drop();
     this.owned.clear();
-    for (const id of [...this.arriving.keys()]) this.settleArriving(id, new BridgeError('FLEET_NOT_MEMBER', 'this process lost touch with etcd: connect again'));
+    this.arriving.refuseAll(new BridgeError('FLEET_NOT_MEMBER', 'this process lost touch with etcd: connect again'));
     await Promise.all(ids.map((id) => this.deps.registry.fence(id)));
     this.joinInBackground();
   }
@@ -366,7 +348,7 @@ export class Fleet extends EventEmitter<FleetEvents> implements MeetingHost {
       desired: new Set(this.desired().keys()),
       owned: this.ownedMeetings(),
       underway: this.underway,
-      waiting: new Map([...this.arriving].map(([id, waiters]) => [id, waiters.map((w) => w.wantRevision)])),
+      waiting: this.arriving.revisions(),
       hasCapacity: this.hasCapacity(),
       announced: this.announced,
       member: this.member,
@@ -405,7 +387,7 @@ export class Fleet extends EventEmitter<FleetEvents> implements MeetingHost {
       case 'apply-stream':
         return this.applyStream(action.id, action.record);
       case 'refuse-waiters':
-        return this.settleArriving(action.id, new BridgeError('STREAM_REPLACED', `replaced by a newer publisher (on ${action.to})`), action.before);
+        return this.arriving.settle(action.id, new BridgeError('STREAM_REPLACED', `replaced by a newer publisher (on ${action.to})`), action.before);
     }
   }
 
@@ -456,17 +438,10 @@ export class Fleet extends EventEmitter<FleetEvents> implements MeetingHost {
   private arrived(id: string): void {
     const here = this.runningHere(id);
     if (!here || !this.arriving.has(id)) return;
-    this.settleArriving(id, here);
+    this.arriving.settle(id, here);
     const want = this.mirror.wants.get(id)?.record;
     if (want?.process !== this.name) return;
     void this.deps.store.deleteIfValue(KEYS.wants + id, JSON.stringify(want)).catch(() => undefined);
-  }
-
-  /** Settles the publishers waiting for a meeting (only those that asked before `revision`, when given). */
-  private settleArriving(id: string, outcome: StreamTarget | Error, revision?: bigint): void {
-    for (const waiter of [...(this.arriving.get(id) ?? [])]) {
-      if (revision === undefined || (waiter.wantRevision !== undefined && waiter.wantRevision < revision)) waiter.settle(outcome);
-    }
   }
 
   private runningHere(id: string): StreamTarget | undefined {
