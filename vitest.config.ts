@@ -4,11 +4,11 @@ import { defineConfig } from 'vitest/config';
  * Three projects. `unit`: pure logic and local servers, seconds (`npm run test:unit` on every save). `integration`:
  * real engines, ffmpeg, daemons, audio at real-time pace, three files at a time: a file mostly waits on its audio's
  * clock (the machine was 85% idle running them one by one), and no test asserts an absolute time, so sharing the
- * two cores changes no outcome. `alone`: the files that compare how the machine copes with a load they make
- * themselves (a meeting beside a flood, alone and flooded), run one at a time after the others so nothing else
- * loads the machine between their two halves. `npm test` runs all three.
+ * two cores changes no outcome. `alone`: the files whose outcome depends on the machine's pace, run one at a time
+ * after the others: capacity.test.ts compares a meeting alone and beside a flood it makes itself; fleet.test.ts runs
+ * etcd leases of a few seconds, which a process starved of CPU rightly loses. `npm test` runs all three.
  */
-const alone = ['test/integration/capacity.test.ts'];
+const alone = ['test/integration/capacity.test.ts', 'test/integration/fleet.test.ts'];
 const workers = 3;
 
 export default defineConfig({
