@@ -27,7 +27,10 @@ export interface Destination {
   lastPost?: { text: string; seq?: number; at: number };
 }
 
-export type MeetingDeps = DestinationDeps;
+export interface MeetingDeps extends DestinationDeps {
+  /** Makes the meeting's recognizer from its asr settings: createRecognizer, unless a program embedding the pipeline brings its own. */
+  recognizerFor?: (asr: MeetingConfig['asr'], log: Logger) => SpeechRecognizer;
+}
 
 /** Checked on a timer, not per chunk taken: an engine that has stalled takes no chunks, and that is when it matters. */
 const BEHIND_CHECK_MS = 250;
@@ -71,7 +74,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   ) {
     super();
     this.log = deps.log.child({ meeting: config.id });
-    this.recognizer = createRecognizer(config.asr, this.log);
+    this.recognizer = (deps.recognizerFor ?? createRecognizer)(config.asr, this.log);
     this.textRules = new TextRules(config.text);
     this.archiveDir = archiveDir(deps.stateDir, config.id);
     const planned = createDestinations(
