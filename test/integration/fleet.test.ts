@@ -242,7 +242,10 @@ ${meetingsYaml}
     const startedAt = Date.now();
     await waitUntil(async () => (await ownerOf(PUSHED.name, second!)) === first!.name, { timeoutMs: 15_000, what: `${PUSHED.name} moves from ${owner} to ${first!.name}, which the publisher reached` });
     const movedMs = Date.now() - startedAt;
-    await waitUntil(() => pushZoom.accepted.length >= 2, { timeoutMs: 20_000, what: 'captions from the pushed meeting' });
+    await waitUntil(() => pushZoom.accepted.length >= 2, { timeoutMs: 20_000, what: 'captions from the pushed meeting' }).catch(async (err: unknown) => {
+      await dumpFleet(startedAt, []);
+      throw err;
+    });
     const secondStream = streamAudio(url(second!), speech.subarray(0, 8 * 16_000), { token: PUSHED.token });
     const replaced = await firstStream;
     expect(replaced.code).toBe(4009);
