@@ -118,10 +118,13 @@ export function planFleet(s: FleetSituation): FleetAction[] {
 /**
  * A process that started first (or stayed when others restarted) owns more than its share: it hands a meeting that
  * has no stream under way to the fleet, where the lightest process takes it, one at a time. A meeting being
- * captioned stays where it is: moving it would cost its readers a gap.
+ * captioned stays where it is: moving it would cost its readers a gap; so does one a publisher here came for (its
+ * stream starts a moment after the meeting is ready here).
  */
 function evenOut(s: FleetSituation, mine: number, others: number[]): FleetAction[] {
   if (others.length === 0 || mine < Math.min(...others) + 2 || [...s.underway.values()].includes('leaving')) return [];
-  const idle = [...s.owned].find(([id, meeting]) => meeting.idle && !s.underway.has(id));
+  // A meeting a publisher here waits for, or asked for, is about to stream: it is not idle, whatever its state says.
+  const askedHere = (id: string): boolean => s.waiting.has(id) || s.mirror.wants.get(id)?.record.process === s.self;
+  const idle = [...s.owned].find(([id, meeting]) => meeting.idle && !s.underway.has(id) && !askedHere(id));
   return idle ? [{ do: 'let-go', id: idle[0], why: 'handing an idle meeting to a process that owns fewer' }] : [];
 }

@@ -212,6 +212,19 @@ describe('the fleet planner: who runs which meeting', () => {
     expect(a.plan().filter((x) => x.do === 'let-go')).toEqual([]);
   });
 
+  it('never hands over the meeting a publisher here came for, though it is ready and not yet streaming', () => {
+    const a = fleet('a');
+    a.member('b');
+    for (const id of ['m1', 'm2', 'm3']) a.run(id, at(), false);
+    a.run('m4', at(), true);
+    // m4 is idle: the one handed to b, which owns nothing...
+    expect(a.plan().filter((x) => x.do === 'let-go')).toEqual([{ do: 'let-go', id: 'm4', why: 'handing an idle meeting to a process that owns fewer' }]);
+    // ...unless a publisher here waits for it, or this process's request for it is still in etcd.
+    expect(a.plan({ waiting: new Map([['m4', [at()]]]) }).filter((x) => x.do === 'let-go')).toEqual([]);
+    a.want('m4', 'a');
+    expect(a.plan().filter((x) => x.do === 'let-go')).toEqual([]);
+  });
+
   it('a process that is not a member (lease not held) or is leaving claims and announces nothing, but still stops what it lost', () => {
     const a = fleet('a');
     a.run('m1', at());
