@@ -42,9 +42,9 @@ export interface AudioStream extends AsyncIterable<AudioItem> {
   readonly backlogSeconds?: number;
   /**
    * Who the source says was speaking at this point of the stream (seconds from its start), when it knows: Zoom
-   * names the active speaker over mixed meeting audio.
+   * tells the active speaker over mixed meeting audio.
    */
-  speakerAt?(seconds: number): string | undefined;
+  speakerAt?(seconds: number): SourceSpeaker | undefined;
   /**
    * When this point of the stream was said (wall-clock ms, this machine's clock), when the source stamps its audio:
    * Zoom does, so audio it replays after an interruption is known to be late however fast it arrives.
@@ -57,3 +57,12 @@ export interface AudioStream extends AsyncIterable<AudioItem> {
  * OVERLOADED the machine takes no new meeting; past MAX_BACKLOG_SECONDS the oldest audio is dropped.
  */
 export const BEHIND = { WARN_SECONDS: 3, CLEAR_SECONDS: 1, OVERLOADED_SECONDS: 5 } as const;
+
+/**
+ * A speaker as a source tells them: `id` tells speakers apart (an anonymous label, "speaker 2"); `name` is how people
+ * know them, given only where the meeting shows names (display.speakerNames: names are personal data).
+ */
+export interface SourceSpeaker {
+  id: string;
+  name?: string;
+}

@@ -103,7 +103,9 @@ function show(caption) {
   }
   const span = document.createElement('span');
   span.className = 'caption newest';
-  span.textContent = caption.text;
+  // The caption box shows who speaks inside the text ("Ana: ..."); here the paragraph's label says it already.
+  const said = caption.speaker && caption.text.startsWith(`${caption.speaker}: `) ? caption.text.slice(caption.speaker.length + 2) : caption.text;
+  span.textContent = said;
   captions.querySelector('.newest')?.classList.remove('newest');
   paragraph.append(span);
   last = caption;

@@ -8,8 +8,10 @@ export interface RecognizedWord {
   end: number;
   /** The engine's own written form, when it punctuates and cases ("Hello,"): `word` stays the plain word. */
   display?: string;
-  /** Who said it, when the engine tells speakers apart (diarization). */
+  /** Who said it, when the engine tells speakers apart (diarization) or the source does (Zoom's active speaker). */
   speaker?: string;
+  /** Their name, when the source gives it and the meeting shows names (display.speakerNames). */
+  speakerName?: string;
   /** The engine promises this word of an interim will not change any more (AWS's partial-result stabilisation). */
   stable?: boolean;
 }

@@ -26,6 +26,11 @@ export function cueText(text: string): string {
     .join('\n');
 }
 
+/** A speaker's name or label inside a WebVTT voice tag: its markup characters escaped, on one line. */
+function voiceName(speaker: string): string {
+  return cueText(speaker).replace(/\n/g, ' ').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 /** A NOTE block's text: one line (a NOTE ends at a blank line), and no "-->" (a NOTE may not hold one). */
 export function noteText(text: string): string {
   return cueText(text).replace(/\n/g, ' / ');
@@ -100,7 +105,8 @@ export class TranscriptFileSink implements CaptionSink {
     const end = Math.max(caption.end, start + 0.5);
     switch (this.format) {
       case 'vtt':
-        return `${timestamp(start, '.')} --> ${timestamp(end, '.')}\n${text}\n\n`;
+        // WebVTT's voice span says who speaks, for players and for anyone reading the archive back.
+        return `${timestamp(start, '.')} --> ${timestamp(end, '.')}\n${caption.speaker ? `<v ${voiceName(caption.speaker)}>` : ''}${text}\n\n`;
       case 'srt':
         return `${this.cueCount}\n${timestamp(start, ',')} --> ${timestamp(end, ',')}\n${text}\n\n`;
       case 'txt':

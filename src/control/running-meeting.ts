@@ -119,7 +119,7 @@ export class RunningMeeting implements MeetingControl {
       return this.rtms.failover(start);
     }
     void this.rtms?.stop('replaced by a new RTMS stream');
-    const connection = new RtmsConnection(this.pipeline, start, this.rtmsSettings, this.log, this.rtmsSettings);
+    const connection = new RtmsConnection(this.pipeline, start, this.rtmsSettings, this.log, { ...this.rtmsSettings, speakerNames: this.config.display.speakerNames });
     this.rtms = connection;
     // Stopped from here (webhook, operator, replacement, close) it is no longer this.rtms by the time it is done.
     void connection.done.then(() => {

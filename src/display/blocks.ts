@@ -1,6 +1,6 @@
 import type { SettledPiece, SettledToken } from '../segmenter/segmenter.js';
 import { breakLines, cutQuality, endsSentence, tokensThatFit } from './layout.js';
-import { PacedDisplay } from './paced-display.js';
+import { changesSpeaker, PacedDisplay } from './paced-display.js';
 import type { DisplayOptions, DisplayPost } from './types.js';
 
 /**
@@ -23,7 +23,7 @@ export class BlockDisplay extends PacedDisplay {
   private readonly minBlockChars: number;
 
   constructor(private readonly options: DisplayOptions) {
-    super();
+    super(options);
     this.minBlockChars = Math.round(options.maxLineChars * 0.75);
   }
 
@@ -54,9 +54,9 @@ export class BlockDisplay extends PacedDisplay {
     this.deadline = undefined;
     while (this.pending.length > 0) {
       const texts = this.pending.map((t) => t.text);
-      // A new speaker is marked at the start of their first block (CART's ">>").
-      const marked = this.options.speakerMarker !== '' && changesSpeaker(this.lastSpeaker, this.pending[0]!.speaker);
-      if (marked) texts[0] = `${this.options.speakerMarker} ${texts[0]}`;
+      // A new speaker is marked at the start of their first block (their name, or CART's ">>").
+      const mark = this.turnMark(this.pending[0]!);
+      if (mark) texts[0] = `${mark} ${texts[0]}`;
       // A change of speaker ends a block as a sentence end does.
       const turn = this.pending.findIndex((t, i) => i > 0 && changesSpeaker(this.pending[i - 1]!.speaker, t.speaker));
       const fit = Math.min(tokensThatFit(texts, maxLineChars, maxLines), turn > 0 ? turn : Infinity);
@@ -106,7 +106,7 @@ export class BlockDisplay extends PacedDisplay {
       this.open.shown(this.pending, count);
       const tokens = this.pending.splice(0, count);
       const text = breakLines(texts.slice(0, count), maxLineChars, maxLines).join('\n');
-      this.lastSpeaker = tokens.at(-1)!.speaker ?? this.lastSpeaker;
+      this.shownSpeaker(tokens.at(-1)!);
       this.midSentence = !endsSentence(tokens.at(-1)!.text);
       posts.push({ text, tokens, releasedAt: now });
       this.lastShownAt = now;
@@ -122,11 +122,6 @@ export class BlockDisplay extends PacedDisplay {
  * what goes is still about a line; if the sentence then ends at once, the next block has them and its end.
  */
 const TAIL_WORDS = 2;
-
-/** Both speakers known and different: engines without diarization never cause a change. */
-export function changesSpeaker(before: string | undefined, after: string | undefined): boolean {
-  return before !== undefined && after !== undefined && before !== after;
-}
 
 /** How long a block must stay up to be read. */
 export function readingMs(text: string, options: Pick<DisplayOptions, 'minShowMs' | 'maxCharsPerSecond'>): number {

@@ -14,4 +14,6 @@ export const displayOptions = z.strictObject({
   rollupIntervalMs: milliseconds(0, 10_000).optional(),
   rollupHoldMs: milliseconds(0, 10_000).default(DEFAULT_DISPLAY_OPTIONS.rollupHoldMs),
   speakerMarker: z.string().max(8).default(DEFAULT_DISPLAY_OPTIONS.speakerMarker),
+  /** Show who speaks by name at each turn, where Zoom names them (RTMS). Personal data: off unless a meeting opts in. */
+  speakerNames: z.boolean().default(DEFAULT_DISPLAY_OPTIONS.speakerNames),
 });

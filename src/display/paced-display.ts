@@ -1,6 +1,11 @@
 import type { SettledPiece, SettledToken } from '../segmenter/segmenter.js';
 import { OpenUtterance } from './open-utterance.js';
-import type { CaptionDisplay, DisplayPost } from './types.js';
+import type { CaptionDisplay, DisplayOptions, DisplayPost } from './types.js';
+
+/** Both speakers known and different: engines without diarization never cause a change. */
+export function changesSpeaker(before: string | undefined, after: string | undefined): boolean {
+  return before !== undefined && after !== undefined && before !== after;
+}
 
 /**
  * What every caption display shares: settled words wait in a queue (the open utterance's still revisable), each
@@ -14,6 +19,10 @@ export abstract class PacedDisplay implements CaptionDisplay {
   protected ended = false;
   protected deadline: number | undefined;
   protected lastSpeaker: string | undefined;
+  /** The name last shown with a turn (display.speakerNames). */
+  private lastSpeakerName: string | undefined;
+
+  constructor(private readonly marks: Pick<DisplayOptions, 'speakerMarker' | 'speakerNames'>) {}
 
   push(piece: SettledPiece, now: number): DisplayPost[] {
     this.open.take(this.pending, piece);
@@ -32,6 +41,22 @@ export abstract class PacedDisplay implements CaptionDisplay {
 
   nextDeadline(): number | undefined {
     return this.deadline;
+  }
+
+  /**
+   * What goes before `token` when it starts a speaker's turn on screen: their name ("Ana:") where the meeting shows
+   * names and the source gave one (the first speaker's too), else the marker (">>") at a change of speaker, else nothing.
+   */
+  protected turnMark(token: SettledToken): string | undefined {
+    if (this.marks.speakerNames && token.speakerName !== undefined && token.speakerName !== this.lastSpeakerName) return `${token.speakerName}:`;
+    if (this.marks.speakerMarker !== '' && changesSpeaker(this.lastSpeaker, token.speaker)) return this.marks.speakerMarker;
+    return undefined;
+  }
+
+  /** `token` is on screen: whose turn it is now. */
+  protected shownSpeaker(token: SettledToken): void {
+    this.lastSpeaker = token.speaker ?? this.lastSpeaker;
+    this.lastSpeakerName = token.speakerName ?? this.lastSpeakerName;
   }
 
   /** A piece has joined the queue. */

@@ -1,6 +1,5 @@
 import type { SettledPiece, SettledToken } from '../segmenter/segmenter.js';
-import { changesSpeaker } from './blocks.js';
-import { PacedDisplay } from './paced-display.js';
+import { changesSpeaker, PacedDisplay } from './paced-display.js';
 import type { DisplayOptions, DisplayPost } from './types.js';
 
 /**
@@ -20,7 +19,7 @@ export class RollupDisplay extends PacedDisplay {
   private final = 0;
 
   constructor(private readonly options: DisplayOptions) {
-    super();
+    super(options);
   }
 
   // A revision replaces only the open utterance's tokens, which come after the final ones.
@@ -40,7 +39,10 @@ export class RollupDisplay extends PacedDisplay {
     }
     // A new speaker starts a new line, marked when a marker is configured.
     const turn = (token: SettledToken): boolean => changesSpeaker(this.lastSpeaker, token.speaker);
-    const shown = (token: SettledToken): string => (turn(token) && this.options.speakerMarker ? `${this.options.speakerMarker} ${token.text}` : token.text);
+    const shown = (token: SettledToken): string => {
+      const mark = this.turnMark(token);
+      return mark ? `${mark} ${token.text}` : token.text;
+    };
     const fits = (token: SettledToken): boolean =>
       this.lower.length === 0 || (!turn(token) && this.lower.join(' ').length + 1 + token.text.length <= maxLineChars);
     if (!fits(this.pending[0]!)) {
@@ -53,7 +55,7 @@ export class RollupDisplay extends PacedDisplay {
       const token = this.pending.shift()!;
       this.final = Math.max(0, this.final - 1);
       this.lower.push(shown(token));
-      this.lastSpeaker = token.speaker ?? this.lastSpeaker;
+      this.shownSpeaker(token);
       added.push(token);
     }
     this.lastPostAt = now;

@@ -23,6 +23,11 @@ export interface DisplayOptions {
   rollupHoldMs: number;
   /** Put before the first words after a change of speaker (CART uses ">>"); empty: no marker. */
   speakerMarker: string;
+  /**
+   * Show who speaks by name ("Ana: ...") at each turn, where the source names them (Zoom RTMS). Off by default:
+   * names are personal data (docs/zoom.md, "Speaker names").
+   */
+  speakerNames: boolean;
 }
 
 /** Chosen with bench/display-sweep.bench.ts (results in bench/results/display-sweep-*.json). */
@@ -39,6 +44,7 @@ export const DEFAULT_DISPLAY_OPTIONS: DisplayOptions = {
   rollupIntervalMs: 600,
   rollupHoldMs: 250,
   speakerMarker: '',
+  speakerNames: false,
 };
 
 /** What one POST shows: the whole box as a viewer sees it, and the tokens that appear in it for the first time. */

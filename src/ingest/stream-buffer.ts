@@ -1,6 +1,6 @@
 import type { StreamTarget } from './target.js';
 import { AsyncQueue } from '../util/async-queue.js';
-import { FINALIZE, MAX_BACKLOG_SECONDS, MAX_LEAD_SECONDS, PCM_SAMPLE_RATE, type AudioItem, type AudioStream } from '../audio.js';
+import { FINALIZE, MAX_BACKLOG_SECONDS, MAX_LEAD_SECONDS, PCM_SAMPLE_RATE, type AudioItem, type AudioStream, type SourceSpeaker } from '../audio.js';
 
 const MAX_SPEAKER_CHANGES = 10_000;
 /** A stamp this close to where the last one puts it says nothing new (packets jitter by a few ms). */
@@ -22,7 +22,7 @@ export class StreamBuffer {
   private dropped = 0;
   private received = 0;
   /** Changes of speaker the source announced, in stream order (seconds from the stream's start). */
-  private readonly speakers: { at: number; name: string }[] = [];
+  private readonly speakers: { at: number; speaker: SourceSpeaker }[] = [];
   /** The source's own time (ms, its clock) of the audio at a stream second, kept where it stops running with the stream. */
   private readonly stamps: { at: number; stampMs: number }[] = [];
   /**
@@ -60,7 +60,7 @@ export class StreamBuffer {
       },
       // From the newest change back: the words asked about are the newest ones, so this stops at once.
       speakerAt: (seconds) => {
-        for (let i = speakers.length - 1; i >= 0; i--) if (speakers[i]!.at <= seconds) return speakers[i]!.name;
+        for (let i = speakers.length - 1; i >= 0; i--) if (speakers[i]!.at <= seconds) return speakers[i]!.speaker;
         return undefined;
       },
       saidAt: (seconds) => this.saidAt(seconds),
@@ -92,13 +92,13 @@ export class StreamBuffer {
     return undefined;
   }
 
-  /** The source says `name` speaks from `atSeconds` of this stream (default: from the audio received so far). */
-  speakerChanged(name: string, atSeconds = this.receivedSeconds): void {
+  /** The source says `speaker` speaks from `atSeconds` of this stream (default: from the audio received so far). */
+  speakerChanged(speaker: SourceSpeaker, atSeconds = this.receivedSeconds): void {
     const last = this.speakers.at(-1);
-    if (last?.name === name) return;
+    if (last?.speaker.id === speaker.id) return;
     // Announcements can arrive a little out of order with the audio: keep the timeline sorted.
     const at = Math.max(atSeconds, last?.at ?? 0);
-    this.speakers.push({ at, name });
+    this.speakers.push({ at, speaker });
     // A meeting's worth of turns is small; a source that flips every packet must not grow this without end.
     if (this.speakers.length > MAX_SPEAKER_CHANGES) this.speakers.splice(0, this.speakers.length - MAX_SPEAKER_CHANGES);
   }

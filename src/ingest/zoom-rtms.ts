@@ -53,6 +53,21 @@ export interface RtmsOptions {
   hostsSetting?: string;
   /** What the reconnect schedule, the silence fill and the watchdog read time from (tests move it by hand). */
   clock?: Clock;
+  /** The meeting shows who speaks by name (display.speakerNames): Zoom's display names go on with each change of speaker. */
+  speakerNames?: boolean;
+}
+
+/** The longest name shown: a display name is the participant's to choose, and a caption line is 32 characters. */
+const MAX_NAME_CHARS = 24;
+
+/** A display name as a caption may show it: one line of printable text, not too long; undefined when nothing is left. */
+export function shownName(raw: unknown): string | undefined {
+  if (typeof raw !== 'string') return undefined;
+  // Control and format characters (line breaks, bidi overrides) could break the caption box's layout or mislead.
+  const clean = raw.replace(/[\p{Cc}\p{Cf}]/gu, ' ').replace(/\s+/g, ' ').trim();
+  if (clean === '') return undefined;
+  const chars = [...clean];
+  return chars.length <= MAX_NAME_CHARS ? clean : `${chars.slice(0, MAX_NAME_CHARS - 1).join('').trimEnd()}…`;
 }
 
 const DEFAULT_RECONNECT: RetryPolicy = { initialMs: 3_000, maxMs: 30_000 };
@@ -326,15 +341,17 @@ export class RtmsConnection {
   private activeSpeaker(event: { timestamp?: number; user_id?: unknown; user_name?: unknown }): void {
     const who = event.user_id !== undefined ? `id ${String(event.user_id)}` : typeof event.user_name === 'string' && event.user_name ? `name ${event.user_name}` : undefined;
     if (!who) return;
-    // Names are personal data: only the change of speaker goes on, as "speaker 1", "speaker 2" in the order they
-    // first speak, so no name is shown (caption page), stored (its history, the archive) or logged.
+    // Names are personal data: unless the meeting shows names, only the change of speaker goes on, as "speaker 1",
+    // "speaker 2" in the order they first speak, so no name is shown (caption page), stored (its history, the
+    // archive) or logged.
     let label = this.speakerLabels.get(who);
     if (!label) {
       label = `speaker ${this.speakerLabels.size + 1}`;
       if (this.speakerLabels.size < MAX_SPEAKER_LABELS) this.speakerLabels.set(who, label);
     }
+    const name = this.options.speakerNames ? shownName(event.user_name) : undefined;
     const at = typeof event.timestamp === 'number' ? this.buffer.secondsAt(event.timestamp) : undefined;
-    this.buffer.speakerChanged(label, at);
+    this.buffer.speakerChanged(name === undefined ? { id: label } : { id: label, name }, at);
   }
 
   private push(samples: Int16Array): void {

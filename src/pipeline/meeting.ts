@@ -396,7 +396,8 @@ function toOutgoing(post: DisplayPost, streamStart: number, offset: number): Out
     releasedAt: post.releasedAt,
     spokenAt: streamStart + (last?.end ?? 0) * 1000,
     wordsSpokenAt: post.tokens.map((t) => streamStart + t.end * 1000),
-    ...(first?.speaker ? { speaker: first.speaker } : {}),
+    // Who said it as the audience may know them: their name where the meeting shows names, else the anonymous label.
+    ...((first?.speakerName ?? first?.speaker) ? { speaker: first!.speakerName ?? first!.speaker } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { SourceSpeaker } from '../audio.js';
 import type { RecognizedWord, SpeechEvent } from '../asr/types.js';
 
 /**
@@ -8,16 +9,17 @@ import type { RecognizedWord, SpeechEvent } from '../asr/types.js';
 const ANNOUNCEMENT_DELAY_SECONDS = 0.3;
 
 /**
- * Words the engine did not attribute get the speaker the source names for their time in the stream (RTMS over
- * mixed audio), so a change of speaker starts a new block, marked as `display.speakerMarker` says. Diarizing
- * engines' own labels win.
+ * Words get the speaker the source tells for their time in the stream (RTMS over mixed audio), so a change of
+ * speaker starts a new block, marked as the display says. A diarizing engine's own label wins over an anonymous
+ * one; a speaker the source names (display.speakerNames) wins over the engine's: the source knows who it is.
  */
-export async function* labelSpeakers(events: AsyncIterable<SpeechEvent>, speakerAt: (seconds: number) => string | undefined): AsyncIterable<SpeechEvent> {
+export async function* labelSpeakers(events: AsyncIterable<SpeechEvent>, speakerAt: (seconds: number) => SourceSpeaker | undefined): AsyncIterable<SpeechEvent> {
   const label = (words: RecognizedWord[]): RecognizedWord[] =>
     words.map((word) => {
-      if (word.speaker !== undefined) return word;
-      const speaker = speakerAt((word.start + word.end) / 2 + ANNOUNCEMENT_DELAY_SECONDS);
-      return speaker === undefined ? word : { ...word, speaker };
+      const said = speakerAt((word.start + word.end) / 2 + ANNOUNCEMENT_DELAY_SECONDS);
+      if (said?.name !== undefined) return { ...word, speaker: said.id, speakerName: said.name };
+      if (word.speaker !== undefined || said === undefined) return word;
+      return { ...word, speaker: said.id };
     });
   for await (const event of events) {
     if (event.type === 'final') yield { ...event, words: label(event.words) };

@@ -35,6 +35,8 @@ export interface SettledToken {
   saidAt?: number;
   /** Who said it, when the engine tells speakers apart. */
   speaker?: string;
+  /** Their name, when the source gives it (display.speakerNames). */
+  speakerName?: string;
 }
 
 /** What one engine event settles: new tokens, and whether the utterance (so the sentence) ended with them. */
@@ -182,8 +184,16 @@ export class Segmenter {
       const span = words.slice(token.from, token.to);
       let text = withEnginePunctuation(token.text, span);
       if (i === 0 && startsSentence) text = capitalize(text);
-      const speaker = span[0]!.speaker;
-      return { text, words: span.map((w) => w.word), start: span[0]!.start, end: span.at(-1)!.end, settledAt: now, ...(speaker === undefined ? {} : { speaker }) };
+      const { speaker, speakerName } = span[0]!;
+      return {
+        text,
+        words: span.map((w) => w.word),
+        start: span[0]!.start,
+        end: span.at(-1)!.end,
+        settledAt: now,
+        ...(speaker === undefined ? {} : { speaker }),
+        ...(speakerName === undefined ? {} : { speakerName }),
+      };
     });
     return { tokens: settled, consumed };
   }

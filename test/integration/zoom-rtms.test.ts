@@ -1,3 +1,5 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -33,6 +35,8 @@ describe('audio straight from Zoom: Realtime Media Streams', () => {
   let zoom: FakeZoom;
   let daemon: Daemon;
   let logs: ReturnType<typeof captureLogs>;
+  let configText: string;
+  let stateDir: string;
 
   beforeEach(async () => {
     logs = captureLogs('info');
@@ -40,8 +44,8 @@ describe('audio straight from Zoom: Realtime Media Streams', () => {
     zoom = new FakeZoom();
     const bases = await api.start();
     const dir = await tempDirForTest('cb-rtms-');
-    const config = parseConfig(
-      `http: { host: 127.0.0.1, port: 0 }
+    stateDir = dir;
+    configText = `http: { host: 127.0.0.1, port: 0 }
 state: { dir: ${dir} }
 zoomApi: { accountId: ${api.accountId}, clientId: ${api.clientId}, clientSecret: ${api.clientSecret}, webhookSecret: ${WEBHOOK_SECRET}, apiBase: "${bases.apiBase}", oauthBase: "${bases.oauthBase}", rtmsHosts: ["127.0.0.1"] }
 accountMeetings: { topic: "^team ", maxMeetings: 2, archive: false, asr: { profile: balanced } }
@@ -50,10 +54,8 @@ meetings:
     source: { type: zoom-rtms, meetingId: "${MEETING}" }
     captions: [ { zoom: { meetingId: "${MEETING}" } } ]
     display: { speakerMarker: ">>" }
-`,
-      'rtms.yaml',
-      {},
-    );
+`;
+    const config = parseConfig(configText, 'rtms.yaml', {});
     const captionUrl = await zoom.start();
     api.meetings.set(MEETING, { started: true, uuid: 'Pc3o/7lMTBaZ//vG0bIxdQ==', captionUrl: () => captionUrl });
     daemon = await startDaemon(config, logs.log, { reconnect: { initialMs: 200, maxMs: 800 }, keepAliveWatchdogMs: 2_000 });
@@ -207,24 +209,21 @@ meetings:
     expect(astray.counts).toMatchObject({ signaling: 1, media: 0 });
   });
 
-  it("Zoom's active speaker changes over the mixed audio start a new block, marked \">>\", where the new speaker's words begin", async () => {
+  /** Two participants over the mixed audio: the second becomes the active speaker in the quiet between two clips. */
+  const twoSpeakers = async (): Promise<string[]> => {
     const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500 }));
     const signalingUrl = await rtms.start();
     await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
-    // In the second of room noise between the two clips, another participant becomes the active speaker.
     const gapAt = 0.5 + readWav(clips[0]!.path).samples.length / 16_000 + 0.5;
     await waitUntil(() => rtms.sentSeconds >= gapAt, { timeoutMs: 20_000, what: 'the first clip sent' });
     rtms.activeSpeaker(33556610, 'Marianne Dashwood');
     await waitUntil(() => rtms.finishedSpeech, { timeoutMs: 40_000, what: 'all speech sent' });
     await webhook('meeting.rtms_stopped', { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, stop_reason: 6 });
     await waitUntil(() => logs.text().includes('stream ended'), { what: 'the meeting stream over' });
-
-    const posts = zoom.accepted.map((c) => c.body);
-    const marked = posts.flatMap((text, i) => (text.startsWith('>> ') ? [i] : []));
-    // One change of speaker: one marked block, and every word before it is the first speaker's (clip 1), every
-    // word from it on the second's (clip 4).
-    expect(marked).toHaveLength(1);
-    const [at] = marked as [number];
+    return zoom.accepted.map((c) => c.body);
+  };
+  /** Every word before the change is the first speaker's (clip 1), every word from it on the second's (clip 4). */
+  const splitAtTheChange = (posts: string[], at: number): void => {
     expect(at).toBeGreaterThan(0);
     const before = posts.slice(0, at).join(' ');
     const after = posts.slice(at).join(' ');
@@ -232,6 +231,33 @@ meetings:
     expect(before).not.toMatch(/married|respectable/i);
     expect(after).toMatch(/married|respectable/i);
     expect(after).not.toMatch(/leisure/);
+  };
+
+  it("Zoom's active speaker changes over the mixed audio start a new block, marked \">>\", where the new speaker's words begin; no name goes anywhere", async () => {
+    const posts = await twoSpeakers();
+    const marked = posts.flatMap((text, i) => (text.startsWith('>> ') ? [i] : []));
+    // One change of speaker: one marked block.
+    expect(marked).toHaveLength(1);
+    splitAtTheChange(posts, marked[0]!);
+    // Names are personal data: by default none reaches Zoom, the caption page's feed or the log.
+    const everything = [...posts, logs.text(), JSON.stringify(daemon.meetings.find((m) => m.id === 'allhands')!.snapshot())].join('\n');
+    expect(everything).not.toMatch(/Elinor Dashwood|Marianne Dashwood/);
+    expect(zoom.violations).toEqual([]);
+  });
+
+  it('with display.speakerNames, each turn starts with the speaker\'s name from Zoom, the first one too', async () => {
+    await daemon.reload(parseConfig(configText.replace('display: { speakerMarker: ">>" }', 'display: { speakerMarker: ">>", speakerNames: true }'), 'rtms.yaml', {}));
+    const posts = await twoSpeakers();
+    const named = posts.flatMap((text, i) => (/^(Elinor|Marianne) Dashwood: /.test(text) ? [[i, text.split(':')[0]]] : []));
+    expect(named.map(([, who]) => who)).toEqual(['Elinor Dashwood', 'Marianne Dashwood']);
+    expect(named[0]![0]).toBe(0);
+    splitAtTheChange(posts, named[1]![0] as number);
+    expect(posts.some((text) => text.startsWith('>> '))).toBe(false);
+    // The archive's cues say who speaks (WebVTT voice spans).
+    const archive = join(stateDir, 'transcripts', 'allhands');
+    const vtt = (await Promise.all((await readdir(archive)).filter((f) => f.endsWith('.vtt')).map((f) => readFile(join(archive, f), 'utf8')))).join('\n');
+    expect(vtt).toContain('<v Elinor Dashwood>');
+    expect(vtt).toContain('<v Marianne Dashwood>');
     expect(zoom.violations).toEqual([]);
   });
 

@@ -223,6 +223,28 @@ describe('speakers', () => {
     posts.push(...display.tick(display.nextDeadline()!));
     expect(texts(posts)).toEqual(['Any questions?', 'Any questions?\n>> Yes.']);
   });
+
+  const named = (phrase: string, at: number, speaker: string, speakerName: string): SettledPiece => {
+    const p = spoken(phrase, at, speaker);
+    return { ...p, tokens: p.tokens.map((t) => ({ ...t, speakerName })) };
+  };
+  it('blocks with speakerNames: every turn starts with who speaks, the first one too; without the option, names are never shown', () => {
+    const run = (display: BlockDisplay): string[] => {
+      const posts = [...display.push(named('Are there any questions?', 0, 'speaker 1', 'Ana'), 0)];
+      posts.push(...display.push(named('Yes, one.', 100, 'speaker 2', 'Ben'), 100), ...display.push(named('Go ahead.', 200, 'speaker 1', 'Ana'), 200), ...display.end(200));
+      for (let d = display.nextDeadline(); d !== undefined; d = display.nextDeadline()) posts.push(...display.tick(d));
+      return texts(posts);
+    };
+    expect(run(new BlockDisplay({ ...options, speakerMarker: '>>', speakerNames: true }))).toEqual(['Ana: Are there any questions?', 'Ben: Yes, one.', 'Ana: Go ahead.']);
+    expect(run(new BlockDisplay({ ...options, speakerMarker: '>>' }))).toEqual(['Are there any questions?', '>> Yes, one.', '>> Go ahead.']);
+  });
+  it('rollup with speakerNames: a new speaker\'s line starts with their name', () => {
+    const display = new RollupDisplay({ ...options, speakerNames: true });
+    const posts = [...display.push(named('Any questions?', 0, 'speaker 1', 'Ana'), 0)];
+    display.push(named('Yes.', 100, 'speaker 2', 'Ben'), 100);
+    posts.push(...display.tick(display.nextDeadline()!));
+    expect(texts(posts)).toEqual(['Ana: Any questions?', 'Ana: Any questions?\nBen: Yes.']);
+  });
 });
 
 describe('RollupDisplay', () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { AudioStream } from '../../../src/audio.js';
 import type { MeetingState, StreamSummary, StreamTarget } from '../../../src/ingest/target.js';
-import { RtmsConnection } from '../../../src/ingest/zoom-rtms.js';
+import { RtmsConnection, shownName } from '../../../src/ingest/zoom-rtms.js';
 import { rtmsSignature } from '../../../src/zoom-api/rtms-protocol.js';
 import { FakeRtms } from '../../helpers/fake-rtms.js';
 import { captureLogs } from '../../helpers/log-capture.js';
@@ -98,5 +98,16 @@ describe('RtmsConnection, on a clock the test moves', () => {
     await clock.advance(95_000);
     expect(connection.isStopped).toBe(true);
     expect(logs.text()).toContain('nothing from the RTMS server for 90 s');
+  });
+});
+
+describe('a display name as a caption may show it', () => {
+  it('is one line of printable text, at most 24 characters; nothing left is no name', () => {
+    expect(shownName('  Ana  María ')).toBe('Ana María');
+    expect(shownName('Ana\nMallory\u202Eevil')).toBe('Ana Mallory evil');
+    expect(shownName('Bartholomew Fitzwilliam-Montgomery III')).toBe('Bartholomew Fitzwilliam…');
+    expect([...shownName('Bartholomew Fitzwilliam-Montgomery III')!]).toHaveLength(24);
+    expect(shownName('\u0000\t ')).toBeUndefined();
+    expect(shownName(42)).toBeUndefined();
   });
 });
