@@ -65,6 +65,8 @@ export interface Segment {
   samples: Int16Array;
   transcript: string;
   kind: 'librivox' | 'espeak' | 'flite';
+  /** The synthetic voice that says it, where the set has several: a conversation's speakers (bench/speakers.bench.ts). */
+  voice?: string;
 }
 
 export interface Corpus {
@@ -72,7 +74,7 @@ export interface Corpus {
   transcript: string;
   speechSeconds: number;
   /** Sample offsets of each segment and what is said in it (a scripted hearing's script, see scriptOf). */
-  segments: { kind: string; start: number; end: number; transcript: string }[];
+  segments: { kind: string; start: number; end: number; transcript: string; voice?: string }[];
 }
 
 function espeak(text: string, dir: string, index: number, wordsPerMinute: number, voice = 'en-us'): Int16Array {
@@ -125,7 +127,7 @@ function heldOutSegments(dir: string, round: number): Segment[] {
     const voice = HELD_OUT_VOICES[(i + round) % HELD_OUT_VOICES.length]!;
     // Paces from a calm 140 to a brisk 190 words a minute (flite speaks at about 170).
     const stretch = [1.2, 1, 0.9][(i + round) % 3]!;
-    return { samples: flite(line, dir, 1_000 + round * 100 + i, voice, stretch), transcript: line, kind: 'flite' };
+    return { samples: flite(line, dir, 1_000 + round * 100 + i, voice, stretch), transcript: line, kind: 'flite', voice };
   });
 }
 
@@ -137,7 +139,7 @@ function untunedSegments(dir: string, round: number): Segment[] {
     const voice = UNTUNED_VOICES[(i + round) % UNTUNED_VOICES.length]!;
     // 150 to 195 words a minute, changing with every breath.
     const pace = [150, 175, 195][(i + 2 * round) % 3]!;
-    return { samples: espeak(line, dir, 2_000 + round * 100 + i, pace, voice), transcript: line, kind: 'espeak' };
+    return { samples: espeak(line, dir, 2_000 + round * 100 + i, pace, voice), transcript: line, kind: 'espeak', voice };
   });
 }
 
@@ -156,7 +158,7 @@ function assemble(segments: readonly Segment[], pauses: readonly number[]): Corp
   let speech = 0;
   segments.forEach((segment, i) => {
     parts.push(segment.samples);
-    placed.push({ kind: segment.kind, start: offset, end: offset + segment.samples.length, transcript: segment.transcript });
+    placed.push({ kind: segment.kind, start: offset, end: offset + segment.samples.length, transcript: segment.transcript, ...(segment.voice ? { voice: segment.voice } : {}) });
     offset += segment.samples.length;
     speech += segment.samples.length / 16_000;
     const pause = roomNoise(pauses[i % pauses.length]!, i + 7);

@@ -1,0 +1,154 @@
+import { it } from 'vitest';
+import type { RecognizedWord } from '../src/asr/types.js';
+import { parseConfig } from '../src/config/load.js';
+import { startDaemon } from '../src/daemon.js';
+import { alignWords, normalizeWords } from '../src/util/wer.js';
+import { tempDirForTest } from '../test/helpers/cleanup.js';
+import { FakeDeepgram } from '../test/helpers/fake-deepgram.js';
+import { FakeRtms } from '../test/helpers/fake-rtms.js';
+import { FakeZoom } from '../test/helpers/fake-zoom.js';
+import { FakeZoomApi, sendWebhook } from '../test/helpers/fake-zoom-api.js';
+import { captureLogs } from '../test/helpers/log-capture.js';
+import { scriptOf, ScriptedHearing } from '../test/helpers/scripted-hearing.js';
+import { waitUntil } from '../test/helpers/wait.js';
+import { buildCorpus } from './corpus.js';
+import { wordLatencies } from './measure.js';
+import { percentile, report } from './report.js';
+
+/**
+ * Who is speaking, by name (display.speakerNames), on a stand-in RTMS conversation: the untuned corpus's three
+ * voices take turns sentence by sentence (short turns: 0.15-0.8 s between them), and Zoom names each new speaker a
+ * little after their first word (BENCH_ANNOUNCE_MS, uniform, default 100-600 ms: Zoom names a speaker once they are
+ * the loudest). A perfect engine (Deepgram's protocol, a scripted hearing) hears the words, so every wrong name is
+ * the bridge's. Measured with names and without (the ">>" marker): captions whose every word is the named speaker's,
+ * words under the right name, turns marked, word latency, and the process's CPU for the run.
+ */
+const MEETING = '123456789';
+const SECRET = 'speakers-webhook-secret';
+const SHORT_TURNS = [0.3, 0.15, 0.8, 0.5];
+const [ANNOUNCE_MIN_MS, ANNOUNCE_MAX_MS] = (process.env.BENCH_ANNOUNCE_MS ?? '100,600').split(',').map(Number) as [number, number];
+const PEOPLE: Record<string, { id: number; name: string }> = {
+  'en-gb-x-rp': { id: 16778240, name: 'Ana Ruiz' },
+  'en-029': { id: 33556610, name: 'Ben Okafor' },
+  'en-gb-x-gbcwmd': { id: 50334980, name: 'Cleo Hart' },
+};
+
+/** A fixed sequence of announcement delays, so both variants meet the same Zoom. */
+function delays(count: number): number[] {
+  let seed = 7;
+  return Array.from({ length: count }, () => {
+    seed = (seed * 48_271) % 2_147_483_647;
+    return ANNOUNCE_MIN_MS + ((seed % 1_000) / 1_000) * (ANNOUNCE_MAX_MS - ANNOUNCE_MIN_MS);
+  });
+}
+
+async function conversation(names: boolean): Promise<Record<string, string | number>> {
+  const corpus = buildCorpus(1, SHORT_TURNS, 'untuned');
+  const script = scriptOf(corpus.samples, corpus.segments);
+  // Who says each word of the script, by the segment its time falls in.
+  const spoken: (RecognizedWord & { person: string })[] = script.flatMap((u) => u.words).map((w) => {
+    const segment = corpus.segments.find((s) => w.start * 16_000 >= s.start - 160 && w.end * 16_000 <= s.end + 160)!;
+    return { ...w, person: PEOPLE[segment.voice!]!.name };
+  });
+  const logs = captureLogs('info');
+  const api = new FakeZoomApi();
+  const zoom = new FakeZoom();
+  const engine = new FakeDeepgram('bench-key');
+  engine.hears = () => new ScriptedHearing(script);
+  const [bases, captionUrl, engineUrl] = await Promise.all([api.start(), zoom.start(), engine.start()]);
+  api.meetings.set(MEETING, { started: true, uuid: 'Pc3o/7lMTBaZ//vG0bIxdQ==', captionUrl: () => captionUrl });
+  const dir = await tempDirForTest('cb-speakers-');
+  const config = parseConfig(
+    `http: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nzoomApi: { accountId: ${api.accountId}, clientId: ${api.clientId}, clientSecret: ${api.clientSecret}, webhookSecret: ${SECRET}, apiBase: "${bases.apiBase}", oauthBase: "${bases.oauthBase}", rtmsHosts: ["127.0.0.1"] }
+meetings:
+  - id: council
+    source: { type: zoom-rtms, meetingId: "${MEETING}" }
+    asr: { engine: deepgram, apiKey: bench-key, url: "${engineUrl}/v1/listen" }
+    captions: [ { zoom: { meetingId: "${MEETING}" } } ]
+    display: { speakerMarker: ">>", speakerNames: ${names} }
+    archive: false
+`,
+    'speakers.yaml',
+    {},
+  );
+  const daemon = await startDaemon(config, logs.log);
+  const rtms = new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, corpus.samples, { keepAliveMs: 10_000, pingOnlyWhenIdle: true });
+  const signalingUrl = await rtms.start();
+  const cpuBefore = process.cpuUsage();
+  await sendWebhook(daemon.port, SECRET, 'meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+  // Zoom names each speaker once they are the loudest: a little after the first word of their turn.
+  const turns = corpus.segments.map((s, i) => ({ at: s.start / 16_000 + delays(corpus.segments.length)[i]! / 1000, person: PEOPLE[s.voice!]! }));
+  let next = 0;
+  let streamStartedAt: number | undefined;
+  const announcer = setInterval(() => {
+    if (streamStartedAt === undefined && rtms.sentSeconds > 0) streamStartedAt = Date.now() - rtms.sentSeconds * 1000;
+    while (next < turns.length && rtms.sentSeconds >= turns[next]!.at) {
+      const { person } = turns[next++]!;
+      rtms.activeSpeaker(person.id, person.name);
+    }
+  }, 10);
+  await waitUntil(() => rtms.finishedSpeech, { timeoutMs: (corpus.samples.length / 16_000 + 60) * 1000, intervalMs: 500, what: 'all speech sent' });
+  clearInterval(announcer);
+  await sendWebhook(daemon.port, SECRET, 'meeting.rtms_stopped', { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, stop_reason: 6 });
+  await waitUntil(() => logs.text().includes('stream ended') || daemon.meetings[0]?.state === 'ready', { timeoutMs: 30_000, what: 'the stream over' });
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const cpu = process.cpuUsage(cpuBefore);
+
+  // Each POST's words matched to the script's, and the speaker it shows: its name, or the turn it continues.
+  const posts = zoom.accepted.map((c) => ({ text: c.body, at: c.receivedAt }));
+  let shown: string | undefined;
+  const postWords = posts.flatMap((post, index) => {
+    const named = /^([^:\n]{1,30}): /.exec(post.text);
+    if (named) shown = named[1];
+    const text = post.text.replace(/^([^:\n]{1,30}): |^>> /, '');
+    return normalizeWords(text).map((word) => ({ word, post: index, shown }));
+  });
+  type Match = { op: 'match'; ref: number; hyp: number };
+  const steps = alignWords(spoken.map((w) => w.word), postWords.map((w) => w.word)).filter((s): s is Match => s.op === 'match');
+  const byPost = new Map<number, boolean[]>();
+  let wordsRight = 0;
+  let matched = 0;
+  for (const step of steps) {
+    matched += 1;
+    const said = postWords[step.hyp]!;
+    const right = said.shown === spoken[step.ref]!.person;
+    if (right) wordsRight += 1;
+    byPost.set(said.post, [...(byPost.get(said.post) ?? []), right]);
+  }
+  const captionsRight = [...byPost.values()].filter((words) => words.every(Boolean)).length;
+  // A POST starts a turn when its first word is another person's than the last word before it.
+  let turnStarts = 0;
+  let turnsMarked = 0;
+  let lastPerson: string | undefined;
+  for (const [index, post] of posts.entries()) {
+    const first = steps.find((s) => postWords[s.hyp]!.post === index);
+    const person = first && spoken[first.ref]!.person;
+    const marked = /^([^:\n]{1,30}): |^>> /.test(post.text);
+    if (person !== undefined && lastPerson !== undefined && person !== lastPerson) {
+      turnStarts += 1;
+      if (marked) turnsMarked += 1;
+    }
+    const lastMatch = [...steps].reverse().find((s) => postWords[s.hyp]!.post === index);
+    if (lastMatch) lastPerson = spoken[lastMatch.ref]!.person;
+  }
+  const latencies = wordLatencies(spoken, posts, streamStartedAt ?? 0).map((ms) => ms / 1000);
+  await daemon.stop();
+  await Promise.all([rtms.stop(), engine.stop(), zoom.stop(), api.stop()]);
+  return {
+    variant: names ? 'speakerNames: true' : 'speakerMarker ">>" (default labels)',
+    turns: corpus.segments.length,
+    captions: posts.length,
+    'captions all under the right name %': names ? Number(((captionsRight / byPost.size) * 100).toFixed(1)) : '-',
+    'words under the right name %': names ? Number(((wordsRight / matched) * 100).toFixed(1)) : '-',
+    'turn starts marked': `${turnsMarked} / ${turnStarts}`,
+    'words shown / said': `${matched} / ${spoken.length}`,
+    'word p50 (s)': Number(percentile(latencies, 50).toFixed(2)),
+    'word p95 (s)': Number(percentile(latencies, 95).toFixed(2)),
+    'process CPU (s)': Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+  };
+}
+
+it('speaker names on a stand-in RTMS conversation of three speakers', async () => {
+  const rows = [await conversation(false), await conversation(true)];
+  report('speakers', rows, { announceMs: [ANNOUNCE_MIN_MS, ANNOUNCE_MAX_MS], turnGapsSeconds: SHORT_TURNS });
+}, 600_000);
