@@ -28,9 +28,9 @@ const SECRET = 'speakers-webhook-secret';
 const SHORT_TURNS = [0.3, 0.15, 0.8, 0.5];
 const [ANNOUNCE_MIN_MS, ANNOUNCE_MAX_MS] = (process.env.BENCH_ANNOUNCE_MS ?? '100,600').split(',').map(Number) as [number, number];
 const PEOPLE: Record<string, { id: number; name: string }> = {
-  'en-gb-x-rp': { id: 16778240, name: 'Ana Ruiz' },
-  'en-029': { id: 33556610, name: 'Ben Okafor' },
-  'en-gb-x-gbcwmd': { id: 50334980, name: 'Cleo Hart' },
+  'en-gb-x-rp': { id: 1001, name: 'Ana Ruiz' },
+  'en-029': { id: 1002, name: 'Ben Okafor' },
+  'en-gb-x-gbcwmd': { id: 1003, name: 'Cleo Hart' },
 };
 
 /** A fixed sequence of announcement delays, so both variants meet the same Zoom. */
@@ -116,6 +116,9 @@ meetings:
     byPost.set(said.post, [...(byPost.get(said.post) ?? []), right]);
   }
   const captionsRight = [...byPost.values()].filter((words) => words.every(Boolean)).length;
+  // Each POST as shown, with who said each of its words: kept with the results for whoever reads why a name was wrong.
+  const attributed = posts.map((post, index) => ({ text: post.text, saidBy: steps.filter((s) => postWords[s.hyp]!.post === index).map((s) => spoken[s.ref]!.person) }));
+  if (names) wrongNames.push(...attributed.filter((p, i) => byPost.get(i)?.some((right) => !right)));
   // A POST starts a turn when its first word is another person's than the last word before it.
   let turnStarts = 0;
   let turnsMarked = 0;
@@ -148,7 +151,9 @@ meetings:
   };
 }
 
+const wrongNames: { text: string; saidBy: string[] }[] = [];
+
 it('speaker names on a stand-in RTMS conversation of three speakers', async () => {
   const rows = [await conversation(false), await conversation(true)];
-  report('speakers', rows, { announceMs: [ANNOUNCE_MIN_MS, ANNOUNCE_MAX_MS], turnGapsSeconds: SHORT_TURNS });
+  report('speakers', rows, { announceMs: [ANNOUNCE_MIN_MS, ANNOUNCE_MAX_MS], turnGapsSeconds: SHORT_TURNS, captionsWithAWrongName: wrongNames });
 }, 600_000);
