@@ -141,12 +141,14 @@ describe('Deepgram adapter', () => {
   });
 
   it('sends KeepAlive while the audio pauses, so Deepgram does not close the connection as idle', async () => {
-    server.idleTimeoutMs = 800;
+    // Keep-alives every 300 ms against an idle limit five times that: a busy machine (files side by side) delays a
+    // timer by a few hundred ms, not by seconds, so only a missing keep-alive lets the connection go idle.
+    server.idleTimeoutMs = 1_500;
     const recognizer = new DeepgramRecognizer({ apiKey: 'dg-key', url, model: 'nova-3', language: 'en-US', endpointSilenceMs: 500, phrases: [], keepAliveMs: 300 }, silentLogger);
     const before = server.connections;
     const audio = concatSamples([roomNoise(0.3), speech(0), roomNoise(0.5), speech(3), roomNoise(1)]);
-    // A two-second gap in the audio itself (a muted mixer), longer than the idle timeout.
-    const events = await collectEvents(recognizer.transcribe(paced(audio, { at: 16_000 * 8, ms: 2_000 })));
+    // A three-second gap in the audio itself (a muted mixer), twice the idle limit.
+    const events = await collectEvents(recognizer.transcribe(paced(audio, { at: 16_000 * 8, ms: 3_000 })));
     server.idleTimeoutMs = 10_000;
     expect(server.keepAlives).toBeGreaterThan(2);
     expect(server.connections).toBe(before + 1);

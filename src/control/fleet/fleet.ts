@@ -17,14 +17,14 @@ import { FleetMirror, type MirrorChange } from './mirror.js';
 import type { FleetOptions } from './options.js';
 import { planFleet, type Duty, type FleetAction, type OwnedMeeting } from './planner.js';
 import { KEYS, type MemberRecord, type OwnerRecord, type RuntimeRecord, type WantRecord } from './records.js';
-import { etcdFleetStore, type FleetStore } from './store.js';
+import { etcdFleetStore, type FleetStore, type MemberLease } from './store.js';
 import { WaitingPublishers } from './waiting-publishers.js';
 
 export interface FleetDeps {
   options: FleetOptions;
   /** Where the fleet's records are read and written (etcdFleetStore), and this process's lease in it. */
   store: FleetStore;
-  lease: FleetLease;
+  lease: MemberLease;
   registry: MeetingRegistry;
   /** How loaded this process is: a process short of CPU claims no more meetings. */
   load: ProcessLoad;

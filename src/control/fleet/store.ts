@@ -27,6 +27,21 @@ export interface FleetStore {
   deleteIfValue(key: string, value: string): Promise<void>;
 }
 
+/**
+ * This process's lease as the fleet uses it (FleetLease on etcd): keys written with it live as long as the process
+ * keeps renewing it; `holds` turns false before etcd could let it expire, and 'lost' says so once.
+ */
+export interface MemberLease {
+  readonly holds: boolean;
+  id(): Promise<string>;
+  /** Writes a key that lives as long as the lease; etcd's revision of the write. */
+  put(key: string, value: string): Promise<string>;
+  grant(): Promise<void>;
+  revoke(): Promise<void>;
+  drop(): void;
+  on(event: 'lost', listener: (why: string) => void): unknown;
+}
+
 export function etcdFleetStore(etcd: Namespace): FleetStore {
   return {
     async readAll() {
