@@ -88,8 +88,12 @@ describe('RtmsConnection, on a clock the test moves', () => {
     });
     cleanups.push(() => connection.stop('test over'));
     connection.connect();
-    await waitUntil(() => rtms.counts.signaling === 1 && rtms.handshakes.length >= 1, { what: 'connected' });
-    await clock.advance(20_100);
+    // Both sockets up and every message of the handshakes in (each one counts as heard): from here the server is silent.
+    await waitUntil(() => rtms.counts.readyAcks >= 1 && logs.text().includes('rtms audio connected'), { what: 'connected' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await clock.advance(19_000);
+    expect(logs.text()).not.toContain('nothing from the RTMS server (no audio, no keep-alive)');
+    await clock.advance(1_100);
     expect(logs.text()).toContain('nothing from the RTMS server (no audio, no keep-alive); reconnecting');
     await clock.advance(1_000);
     await waitUntil(() => rtms.counts.signaling === 2, { what: 'signaling redialled' });
