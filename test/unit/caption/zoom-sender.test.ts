@@ -244,7 +244,8 @@ describe('ZoomCaptionSender', () => {
     await new Promise((r) => setTimeout(r, 100));
     const closingAt = Date.now();
     await s.close(AbortSignal.abort());
-    expect(Date.now() - closingAt).toBeLessThan(200);
+    // Not its 5 s budget, nor the 2.5 s request in flight: a bound a busy machine cannot reach by being slow.
+    expect(Date.now() - closingAt).toBeLessThan(2_000);
     expect(await pending).toMatchObject({ status: 'unsent' });
   });
 
