@@ -2,7 +2,7 @@
 # Every RUN step is a command CI also runs on a plain Debian machine (scripts/setup, npm ci, npm run build).
 #   docker run --stop-timeout 20 -p 8080:8080 -e INGEST_TOKEN=$(openssl rand -hex 24) caption-bridge
 # --stop-timeout: longer than the bridge's shutdown flush (shutdown.flushSeconds, 10 s by default); Docker's own default is 10 s, so a plain
-# `docker stop` would SIGKILL it while the last captions are still on their way to Zoom).
+# `docker stop` would SIGKILL it while the last captions are still on their way to Zoom.
 # Your own config: -v $PWD/my.yaml:/etc/caption-bridge.yaml:ro and `--config /etc/caption-bridge.yaml` after the
 # image name; state (seq, transcripts, caption page history) lives in the /var/lib/caption-bridge volume.
 
