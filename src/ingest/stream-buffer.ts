@@ -95,7 +95,8 @@ export class StreamBuffer {
   /** The source says `speaker` speaks from `atSeconds` of this stream (default: from the audio received so far). */
   speakerChanged(speaker: SourceSpeaker, atSeconds = this.receivedSeconds): void {
     const last = this.speakers.at(-1);
-    if (last?.speaker.id === speaker.id) return;
+    // The same speaker again is no change; the same speaker under a new name (a participant who renamed) is.
+    if (last?.speaker.id === speaker.id && last.speaker.name === speaker.name) return;
     // Announcements can arrive a little out of order with the audio: keep the timeline sorted.
     const at = Math.max(atSeconds, last?.at ?? 0);
     this.speakers.push({ at, speaker });

@@ -32,3 +32,21 @@ describe('StreamBuffer: when the audio was said', () => {
     expect(buffer.stream.saidAt!(0.5)).toBeUndefined();
   });
 });
+
+describe('StreamBuffer: who speaks', () => {
+  it('keeps the changes of speaker in stream order; the same speaker again is no change, a new name is', () => {
+    const buffer = new StreamBuffer(target);
+    buffer.push(second());
+    buffer.speakerChanged({ id: 'speaker 1', name: 'Ana' });
+    buffer.push(second());
+    buffer.speakerChanged({ id: 'speaker 1', name: 'Ana' });
+    buffer.speakerChanged({ id: 'speaker 2', name: 'Ben' }, 1.5);
+    buffer.push(second());
+    buffer.speakerChanged({ id: 'speaker 2', name: 'Ben R.' });
+    const { speakerAt } = buffer.stream;
+    expect(speakerAt!(0.5)).toBeUndefined();
+    expect(speakerAt!(1.2)).toEqual({ id: 'speaker 1', name: 'Ana' });
+    expect(speakerAt!(2.5)).toEqual({ id: 'speaker 2', name: 'Ben' });
+    expect(speakerAt!(3.5)).toEqual({ id: 'speaker 2', name: 'Ben R.' });
+  });
+});
