@@ -275,15 +275,13 @@ function pushedAudioListeners(
 /** What the registry and the fleet tell the parts made after them. */
 function wireParts(parts: { registry: MeetingRegistry; fleet: Fleet | undefined; host: MeetingHost; ingest: WebSocketIngest; rtmp: RtmpIngest | undefined }): void {
   const { registry, fleet, host, ingest, rtmp } = parts;
-  registry.on('end-stream', (id) => {
-    ingest.endStream(id);
-    rtmp?.endStream(id);
-  });
-  registry.on('rtms-ended', (id) => host.streamEnded(id));
-  fleet?.on('replace-publisher', (id, reason) => {
+  const endStream = (id: string, reason?: string): void => {
     ingest.endStream(id, reason);
     rtmp?.endStream(id);
-  });
+  };
+  registry.on('end-stream', (id) => endStream(id));
+  registry.on('rtms-ended', (id) => host.streamEnded(id));
+  fleet?.on('replace-publisher', endStream);
 }
 
 /** The fleet's etcd client, and the stores that keep what must outlive a meeting's owner in it. */

@@ -15,7 +15,7 @@ import type { ZoomTarget } from '../../zoom-api/target.js';
 import { FleetLease } from './lease.js';
 import { FleetMirror, type MirrorChange } from './mirror.js';
 import type { FleetOptions } from './options.js';
-import { planFleet, type Duty, type FleetAction, type OwnedMeeting } from './planner.js';
+import { claimsUnderway, planFleet, type Duty, type FleetAction, type OwnedMeeting } from './planner.js';
 import { KEYS, type MemberRecord, type OwnerRecord, type RuntimeRecord, type WantRecord } from './records.js';
 import { etcdFleetStore, type FleetStore, type MemberLease } from './store.js';
 import { WaitingPublishers } from './waiting-publishers.js';
@@ -287,8 +287,7 @@ export class Fleet extends EventEmitter<FleetEvents> implements MeetingHost {
   }
 
   private hasCapacity(): boolean {
-    const claiming = [...this.underway.values()].filter((duty) => duty === 'claiming').length;
-    return this.owned.size + claiming < this.deps.options.maxMeetings && !capacityOf(this.deps.registry.views(), this.deps.load).overloaded;
+    return this.owned.size + claimsUnderway(this.underway) < this.deps.options.maxMeetings && !capacityOf(this.deps.registry.views(), this.deps.load).overloaded;
   }
 
   /**
@@ -470,14 +469,11 @@ export class Fleet extends EventEmitter<FleetEvents> implements MeetingHost {
   }
 
   /** A meeting this process no longer runs: its last captions go out (until `deadline`), then its claim. */
-  private async letGo(id: string, deadline?: AbortSignal): Promise<void> {
-    this.underway.set(id, 'leaving');
-    try {
+  private letGo(id: string, deadline?: AbortSignal): Promise<void> {
+    return this.duty(id, 'leaving', async () => {
       await this.deps.registry.remove(id, deadline);
       await this.release(id).catch((err: unknown) => this.deps.log.warn({ meeting: id, err: errorMessage(err) }, 'could not delete the claim: it goes with the lease'));
-    } finally {
-      this.underway.delete(id);
-    }
+    });
   }
 
   /** A runtime meeting is over: gone from etcd; its owner flushes it and lets it go. */

@@ -38,6 +38,8 @@ export class FleetMirror {
   readonly wants = new Map<string, Want>();
   /** When an owner key went away: a takeover's time is measured from it. */
   readonly ownerGoneAt = new Map<string, number>();
+  /** Where each kind of record is kept (notices are acted on, not kept). */
+  private readonly kept: Record<Exclude<KeyKind, 'notices'>, Map<string, unknown>> = { members: this.members, owners: this.owners, meetings: this.runtime, streams: this.streams, wants: this.wants };
   private readonly known = new KnownRevisions();
   /** Values that did not parse, reported once each (key and revision). */
   private readonly badValues = new Set<string>();
@@ -70,8 +72,8 @@ export class FleetMirror {
       const change = this.put(entry);
       if (change && !('notice' in change)) changes.push(change);
     }
-    for (const kind of ['members', 'owners', 'meetings', 'streams', 'wants'] as const) {
-      for (const name of [...this.kept(kind).keys()]) {
+    for (const [kind, records] of Object.entries(this.kept) as [Exclude<KeyKind, 'notices'>, Map<string, unknown>][]) {
+      for (const name of [...records.keys()]) {
         const key = KEYS[kind] + name;
         if (present.has(key) || !this.known.goneAsOf(key, readAt)) continue;
         this.forget(kind, name, now);
@@ -89,7 +91,7 @@ export class FleetMirror {
       const first = !this.badValues.has(said);
       this.badValues.add(said);
       // A record that does not parse is not trusted: the one it replaced is gone too.
-      if (kind !== 'notices') this.kept(kind).delete(name);
+      if (kind !== 'notices') this.kept[kind].delete(name);
       return first ? { kind, name, problem: read.problem } : undefined;
     }
     switch (kind) {
@@ -104,18 +106,13 @@ export class FleetMirror {
         this.owners.set(name, read.record as OwnerRecord);
         break;
       default:
-        this.kept(kind).set(name, read.record);
+        this.kept[kind].set(name, read.record);
     }
     return { kind, name, gone: false };
   }
 
   private forget(kind: Exclude<KeyKind, 'notices'>, name: string, now: number): void {
     if (kind === 'owners' && this.owners.has(name)) this.ownerGoneAt.set(name, now);
-    this.kept(kind).delete(name);
-  }
-
-  private kept(kind: Exclude<KeyKind, 'notices'>): Map<string, unknown> {
-    const maps = { members: this.members, owners: this.owners, meetings: this.runtime, streams: this.streams, wants: this.wants };
-    return maps[kind];
+    this.kept[kind].delete(name);
   }
 }

@@ -15,6 +15,11 @@ export interface OwnedMeeting {
 /** An etcd operation of this process on a meeting, under way: the planner does not start another on it. */
 export type Duty = 'claiming' | 'releasing' | 'leaving';
 
+/** Claims under way: meetings this process is about to own, counted as its own (capacity, the spread). */
+export function claimsUnderway(underway: ReadonlyMap<string, Duty>): number {
+  return [...underway.values()].filter((duty) => duty === 'claiming').length;
+}
+
 /** Everything the planner decides from: what etcd says, and what this process runs and is doing. */
 export interface FleetSituation {
   self: string;
@@ -98,8 +103,7 @@ export function planFleet(s: FleetSituation): FleetAction[] {
   // Each is claimed the moment it is free, whatever the spread; the spread is planned again once they are.
   if (forPublishers.length > 0) return [...actions, ...forPublishers.map((id): FleetAction => ({ do: 'claim', id, for: 'publisher' }))];
 
-  const claiming = [...s.underway.values()].filter((duty) => duty === 'claiming').length;
-  const mine = s.owned.size + claiming;
+  const mine = s.owned.size + claimsUnderway(s.underway);
   const loads = new Map<string, number>();
   for (const { owner } of mirror.owners.values()) loads.set(owner, (loads.get(owner) ?? 0) + 1);
   const others = [...mirror.members.values()].filter((m) => m.name !== self && m.accepting).map((m) => loads.get(m.name) ?? 0);
