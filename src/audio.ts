@@ -35,7 +35,33 @@ export const MAX_BACKLOG_SECONDS = 10;
 /** A client's request to settle what is being said now (Deepgram's Finalize), in order with the audio. */
 export const FINALIZE = Symbol('finalize');
 
-export type AudioItem = PcmChunk | typeof FINALIZE;
+/**
+ * A sentence of the source's own transcript (Zoom's, over RTMS), in order with the audio it came beside. Engines that
+ * hear audio pass it by; the `zoom-transcript` engine reads only these.
+ */
+export interface SourceTranscript {
+  readonly type: 'source-transcript';
+  /** Which sentence: a later piece with the same key revises it. */
+  readonly sentence: string;
+  /**
+   * new: a sentence begins (and may be revised); update: its newest text; delete: it was not speech; whole: complete
+   * as sent; unavailable: the source cannot send its transcript (`text` says why).
+   */
+  readonly change: 'new' | 'update' | 'delete' | 'whole' | 'unavailable';
+  readonly text: string;
+  /** Where it was said on this stream (seconds), when the source says. */
+  readonly start?: number;
+  readonly end?: number;
+  /** Who said it (labelled, and named only where the meeting shows names). */
+  readonly speaker?: SourceSpeaker;
+}
+
+export type AudioItem = PcmChunk | typeof FINALIZE | SourceTranscript;
+
+/** Samples to hear, as opposed to a request (FINALIZE) or the source's own text. */
+export function isSamples(item: AudioItem): item is PcmChunk {
+  return item instanceof Int16Array;
+}
 
 /** A live stream that can say how much of its audio is waiting to be taken: how far the recognizer is behind. */
 export interface AudioStream extends AsyncIterable<AudioItem> {

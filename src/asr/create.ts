@@ -15,6 +15,7 @@ import { SpeechmaticsRecognizer } from './speechmatics/recognizer.js';
 import type { SpeechRecognizer } from './types.js';
 import { VoskServerRecognizer } from './vosk-server/recognizer.js';
 import { WhisperLiveRecognizer } from './whisperlive/recognizer.js';
+import { ZoomTranscriptRecognizer } from './zoom-transcript/recognizer.js';
 
 export function createRecognizer(asr: AsrConfig, log: Logger): SpeechRecognizer {
   const engines = [asr, ...asr.fallback].map((engine) => createEngine(engine, asr.phrases, log));
@@ -61,6 +62,10 @@ export function createEngine(asr: EngineConfig, phrases: Phrase[], log: Logger):
         { project: asr.project!, location: asr.location, model: asr.model ?? 'long', language: asr.language, phrases: phraseTexts(phrases), apiKey: asr.apiKey, url: asr.url },
         log,
       );
+    case 'zoom-transcript':
+      // Zoom hears the meeting; the words to boost cannot reach its model.
+      if (phrases.length > 0) log.warn({ engine: asr.engine }, "Zoom's transcript takes no vocabulary; asr.phrases are ignored for this engine");
+      return new ZoomTranscriptRecognizer(log);
     case 'whisperlive':
       return new WhisperLiveRecognizer({ url: asr.url!, model: asr.model ?? 'small', language: asr.language, phrases: phraseTexts(phrases), diarize: asr.diarize }, log);
     default:

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { language, milliseconds, type OptionProblem } from '../util/schema.js';
 import { findSherpaModelFiles } from './sherpa-onnx/model-files.js';
+import { transcriptLanguageId, TRANSCRIPT_LANGUAGE_TAGS } from '../zoom-api/rtms-protocol.js';
+
+const ZOOM_TRANSCRIPT_LANGUAGE_LIST = TRANSCRIPT_LANGUAGE_TAGS.join(', ');
 
 /** Engines this build can run. */
-export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime', 'whisperlive', 'speechmatics', 'aws-transcribe', 'google-speech'] as const;
+export const ENGINES = ['pocketsphinx', 'vosk-server', 'deepgram', 'assemblyai', 'sherpa-onnx', 'openai-realtime', 'whisperlive', 'speechmatics', 'aws-transcribe', 'google-speech', 'zoom-transcript'] as const;
 /** Engines that tell speakers apart when asked (`diarize`). */
 const DIARIZING_ENGINES = ['deepgram', 'speechmatics', 'aws-transcribe', 'whisperlive'];
 /** Engines reached over HTTP (an SDK), whose `url` is an http(s) endpoint rather than a WebSocket. */
@@ -58,6 +61,8 @@ const engineFields = {
   project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'expected a Google Cloud project id like my-project-123').optional(),
   /** google-speech: global (default) or a region such as us-central1 or eu, whose endpoint is used. */
   location: z.string().regex(/^[a-z0-9-]+$/, 'expected a location like global, us-central1 or eu').default('global'),
+  /** zoom-transcript: Zoom may identify another language than `language` as people switch (its default). */
+  identifyLanguage: z.boolean().default(true),
 };
 const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; modelDir?: string; project?: string; diarize?: boolean; language?: string }, ctx: z.RefinementCtx): void => {
   if (asr.diarize && !DIARIZING_ENGINES.includes(asr.engine)) {
@@ -81,6 +86,9 @@ const engineNeeds = (asr: { engine: string; url?: string; apiKey?: string; model
       message: `the embedded engine's model is US English only: ${asr.language} speech would be captioned as English-sounding words. Use an engine that has ${asr.language} (deepgram, assemblyai, speechmatics, google-speech, aws-transcribe, openai-realtime, whisperlive), or a pocketsphinx model of that language (modelDir)`,
     });
   }
+  if (asr.engine === 'zoom-transcript' && asr.language && transcriptLanguageId(asr.language) === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['language'], message: `Zoom's transcript has no ${asr.language}; it has ${ZOOM_TRANSCRIPT_LANGUAGE_LIST}` });
+  }
   if (asr.engine === 'sherpa-onnx' && !asr.modelDir) ctx.addIssue({ code: 'custom', path: ['modelDir'], message: 'engine sherpa-onnx needs asr.modelDir, the folder of a streaming model' });
 };
 const engine = z.strictObject(engineFields).superRefine(engineNeeds);
@@ -101,6 +109,11 @@ export const asrOptions = z
 
 export type EngineConfig = z.output<typeof engine>;
 export type AsrConfig = z.output<typeof asrOptions>;
+
+/** The engine (first or a fallback) that reads Zoom's own transcript, when one does: the source must then carry it. */
+export function zoomTranscriptEngine(asr: AsrConfig): EngineConfig | undefined {
+  return [asr, ...asr.fallback].find((engine) => engine.engine === 'zoom-transcript');
+}
 
 /**
  * What the parser cannot know: whether an engine's files are there. Run by `--check` and at start (and reload),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { asrOptions } from '../asr/options.js';
+import { asrOptions, zoomTranscriptEngine } from '../asr/options.js';
 import { archiveOptions, captionDestination, DEFAULT_MAX_READERS } from '../caption/options.js';
 import { displayOptions } from '../display/options.js';
 import { fleetOptions } from '../control/fleet/options.js';
@@ -236,6 +236,15 @@ const CONFIG_RULES: Record<string, (config: ParsedConfig) => ConfigIssue[]> = {
           m.source.type === 'zoom-videosdk' ? [{ path: ['meetings', index, 'source', 'type'], message: "zoom-videosdk needs a videoSdk section with the Video SDK app's key, secret and webhookSecret" }] : [],
         ),
   zoomAppsForFeatures: zoomAppsNeeds,
+  // Zoom's transcript comes over RTMS only: any other source would leave the engine with nothing to read.
+  zoomTranscriptOverRtms: (config) => [
+    ...(config.accountMeetings && zoomTranscriptEngine(config.accountMeetings.asr) && config.accountMeetings.source.type !== 'zoom-rtms'
+      ? [{ path: ['accountMeetings', 'asr', 'engine'], message: 'zoom-transcript reads the transcript Zoom sends over RTMS: it needs source type zoom-rtms' }]
+      : []),
+    ...config.meetings.flatMap((m, index) =>
+      zoomTranscriptEngine(m.asr) && m.source.type !== 'zoom-rtms' ? [{ path: ['meetings', index, 'asr', 'engine'], message: `zoom-transcript reads the transcript Zoom sends over RTMS: this meeting's source is ${m.source.type}` }] : [],
+    ),
+  ],
   strongSecretsOnReachablePorts: (config) => [
     ...weak(['http', 'adminToken'], config.http.adminToken, exposed(config.http.host), 'the admin token'),
     ...viewerTokens(config).flatMap(({ path, token }) => weak(path, token, exposed(config.http.host), 'the viewer token')),

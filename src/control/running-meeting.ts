@@ -8,6 +8,8 @@ import { ZoomLivestream } from '../ingest/zoom-livestream.js';
 import { RtmsConnection, type RtmsCredentials, type RtmsOptions, type RtmsStart } from '../ingest/zoom-rtms.js';
 import type { Logger } from '../log.js';
 import { targetOf } from '../zoom-api/target.js';
+import { transcriptLanguageId, TRANSCRIPT_LANGUAGE_AUTO } from '../zoom-api/rtms-protocol.js';
+import { zoomTranscriptEngine, type AsrConfig } from '../asr/options.js';
 import { LiveView } from '../pipeline/live-view.js';
 import type { RtmsSignal } from './meeting-host.js';
 import { MeetingPipeline, type MeetingDeps } from '../pipeline/meeting.js';
@@ -119,7 +121,11 @@ export class RunningMeeting implements MeetingControl {
       return this.rtms.failover(start);
     }
     void this.rtms?.stop('replaced by a new RTMS stream');
-    const connection = new RtmsConnection(this.pipeline, start, this.rtmsSettings, this.log, { ...this.rtmsSettings, speakerNames: this.config.display.speakerNames });
+    const connection = new RtmsConnection(this.pipeline, start, this.rtmsSettings, this.log, {
+      ...this.rtmsSettings,
+      speakerNames: this.config.display.speakerNames,
+      ...zoomTranscriptOptions(this.config.asr),
+    });
     this.rtms = connection;
     // Stopped from here (webhook, operator, replacement, close) it is no longer this.rtms by the time it is done.
     void connection.done.then(() => {
@@ -237,4 +243,11 @@ export function websocketRouteOf(config: MeetingConfig, pipeline: StreamTarget):
 export function rtmpRouteOf(config: MeetingConfig, pipeline: StreamTarget, livestreamKey?: string): RtmpTarget | undefined {
   const streamKey = config.source.type === 'rtmp' ? config.source.streamKey : livestreamKey;
   return streamKey === undefined ? undefined : { pipeline, streamKey };
+}
+
+/** What the RTMS connection asks of Zoom's transcript when an engine of the meeting reads it (else nothing: it is billed). */
+function zoomTranscriptOptions(asr: AsrConfig): Pick<RtmsOptions, 'transcript'> {
+  const engine = zoomTranscriptEngine(asr);
+  if (!engine) return {};
+  return { transcript: { srcLanguage: transcriptLanguageId(engine.language) ?? TRANSCRIPT_LANGUAGE_AUTO, enableLid: engine.identifyLanguage } };
 }

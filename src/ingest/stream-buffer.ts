@@ -1,6 +1,6 @@
 import type { StreamTarget } from './target.js';
 import { AsyncQueue } from '../util/async-queue.js';
-import { FINALIZE, MAX_BACKLOG_SECONDS, MAX_LEAD_SECONDS, PCM_SAMPLE_RATE, type AudioItem, type AudioStream, type SourceSpeaker } from '../audio.js';
+import { isSamples, MAX_BACKLOG_SECONDS, MAX_LEAD_SECONDS, PCM_SAMPLE_RATE, type AudioItem, type AudioStream, type SourceSpeaker, type SourceTranscript } from '../audio.js';
 
 const MAX_SPEAKER_CHANGES = 10_000;
 /** A stamp this close to where the last one puts it says nothing new (packets jitter by a few ms). */
@@ -41,9 +41,9 @@ export class StreamBuffer {
   ) {
     this.audio = new AsyncQueue<AudioItem>({
       capacity: MAX_BACKLOG_SECONDS * PCM_SAMPLE_RATE,
-      sizeOf: (item) => (item === FINALIZE ? 0 : item.length),
+      sizeOf: (item) => (isSamples(item) ? item.length : 0),
       onDrop: (item) => {
-        if (item === FINALIZE) return;
+        if (!isSamples(item)) return;
         this.dropped += item.length;
         target.audioDropped(item.length / PCM_SAMPLE_RATE);
       },
@@ -102,6 +102,11 @@ export class StreamBuffer {
     this.speakers.push({ at, speaker });
     // A meeting's worth of turns is small; a source that flips every packet must not grow this without end.
     if (this.speakers.length > MAX_SPEAKER_CHANGES) this.speakers.splice(0, this.speakers.length - MAX_SPEAKER_CHANGES);
+  }
+
+  /** A sentence of the source's own transcript, placed after the audio received so far. */
+  transcript(piece: SourceTranscript): void {
+    if (!this.audio.isEnded) this.audio.push(piece);
   }
 
   get receivedSeconds(): number {

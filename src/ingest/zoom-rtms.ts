@@ -15,13 +15,16 @@ import {
   DUPLICATE_SIGNAL_STATUS,
   EVENT,
   firstWebSocketUrl,
+  MEDIA_TYPE,
   MSG,
   rtmsSignature,
   rtmsStatus,
   SESSION_STATE_STOPPED,
   STREAM_STATE_TERMINATED,
+  transcriptParams,
   type RtmsCredentials,
 } from '../zoom-api/rtms-protocol.js';
+import type { SourceSpeaker, SourceTranscript } from '../audio.js';
 
 export type { RtmsCredentials };
 
@@ -55,7 +58,18 @@ export interface RtmsOptions {
   clock?: Clock;
   /** The meeting shows who speaks by name (display.speakerNames): Zoom's display names go on with each change of speaker. */
   speakerNames?: boolean;
+  /**
+   * The meeting's engine reads Zoom's own transcript (asr.engine zoom-transcript): a transcript socket is opened beside
+   * the audio's, asking for this language (RTMS_TRANSCRIPT_LANGUAGE; -1: Zoom identifies it) and whether Zoom may
+   * identify another language as people switch.
+   */
+  transcript?: { srcLanguage: number; enableLid: boolean };
 }
+
+/** The sockets of one stream besides signaling: the audio always, Zoom's transcript when the engine reads it. */
+type MediaKind = 'audio' | 'transcript';
+/** RTMS_DATA_MESSAGE_ATTRIBUTE of a transcript message: 1 a sentence begins, 2 its newest text, 3 it is withdrawn. */
+const TRANSCRIPT_CHANGES: Record<number, SourceTranscript['change']> = { 1: 'new', 2: 'update', 3: 'delete' };
 
 /** The longest name shown: a display name is the participant's to choose, and a caption line is 32 characters. */
 const MAX_NAME_CHARS = 24;
@@ -90,10 +104,10 @@ export class RtmsConnection {
   readonly done: Promise<void>;
   private start: RtmsStart;
   private signaling: WebSocket | undefined;
-  private media: WebSocket | undefined;
-  private mediaUrl: string | undefined;
-  /** When the current audio socket's handshake succeeded (epoch ms). */
-  private mediaReadyAt = 0;
+  private readonly media = new Map<MediaKind, WebSocket>();
+  private readonly mediaUrls = new Map<MediaKind, string>();
+  /** When each media socket's handshake succeeded (epoch ms). */
+  private readonly mediaReadyAt = new Map<MediaKind, number>();
   private readonly buffer: StreamBuffer;
   private stream: Promise<unknown> | undefined;
   private stopped = false;
@@ -108,6 +122,7 @@ export class RtmsConnection {
   /** Zoom stopped the session (msg 9): a lost connection now ends the stream instead of being redialled. */
   private sessionStopped = false;
   private reconnectTimer: { stop(): void } | undefined;
+  private transcriptRetry: { stop(): void } | undefined;
   private readonly ticker: { stop(): void };
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -168,9 +183,10 @@ export class RtmsConnection {
       this.stopped = true;
       this.log.info({ why }, 'rtms stream ended');
       this.reconnectTimer?.stop();
+      this.transcriptRetry?.stop();
       this.ticker.stop();
       this.signaling?.close(1000);
-      this.media?.close(1000);
+      for (const ws of this.media.values()) ws.close(1000);
       this.buffer.audio.end();
       void (this.stream ?? Promise.resolve()).then(() => this.finish());
     }
@@ -181,7 +197,7 @@ export class RtmsConnection {
    * Opens one of the stream's sockets and sends its signed handshake first (both handshakes carry the same identity).
    * A URL outside the dial policy, or one the client cannot open, ends the stream with the reason: undefined.
    */
-  private dial(url: string, name: 'signaling' | 'audio', handshake: Record<string, unknown>, onMessage: (data: RawData) => void): WebSocket | undefined {
+  private dial(url: string, name: 'signaling' | MediaKind, handshake: Record<string, unknown>, onMessage: (data: RawData) => void): WebSocket | undefined {
     const refusal = dialRefusal(url, this.options.allowedHosts, this.options.hostsSetting);
     if (refusal) {
       this.log.error({ socket: name, url: url.slice(0, 200) }, `RTMS ${name} URL refused: ${refusal}`);
@@ -241,13 +257,23 @@ export class RtmsConnection {
         this.reconnects.reset();
         this.duplicateRefusals.reset();
         const servers = (message.media_server as { server_urls?: Record<string, string> } | undefined)?.server_urls;
-        this.mediaUrl = firstWebSocketUrl(servers?.audio) ?? firstWebSocketUrl(servers?.all);
-        if (!this.mediaUrl) return void this.stop('the RTMS server offered no audio connection (does the app have the audio scope?)');
+        const audioUrl = firstWebSocketUrl(servers?.audio) ?? firstWebSocketUrl(servers?.all);
+        if (!audioUrl) return void this.stop('the RTMS server offered no audio connection (does the app have the audio scope?)');
+        this.mediaUrls.set('audio', audioUrl);
         this.send(ws, {
           msg_type: MSG.eventSubscription,
           events: [EVENT.activeSpeakerChange, EVENT.participantJoin, EVENT.participantLeave].map((event_type) => ({ event_type, subscribe: true })),
         });
-        return this.connectMedia();
+        this.connectMedia('audio');
+        if (this.options.transcript) {
+          // Split sockets, as Zoom recommends: one per kind, each on its own URL.
+          const transcriptUrl = firstWebSocketUrl(servers?.transcript) ?? firstWebSocketUrl(servers?.all);
+          if (transcriptUrl) {
+            this.mediaUrls.set('transcript', transcriptUrl);
+            this.connectMedia('transcript');
+          } else this.transcriptUnavailable('the RTMS server offered no transcript connection (does the app have the transcript scope?)');
+        }
+        return;
       }
       case MSG.keepAliveReq:
         return this.send(ws, { msg_type: MSG.keepAliveResp, timestamp: message.timestamp });
@@ -263,10 +289,13 @@ export class RtmsConnection {
       case MSG.eventUpdate: {
         const event = (message.event ?? {}) as { event_type?: number; timestamp?: number; user_id?: unknown; user_name?: unknown };
         if (event.event_type === EVENT.activeSpeakerChange) return this.activeSpeaker(event);
-        // Only an audio socket older than the news: one already redialled must not be cut again.
-        if (event.event_type === EVENT.mediaConnectionInterrupted && (event.timestamp === undefined || this.mediaReadyAt < event.timestamp)) {
-          this.log.warn('rtms audio connection interrupted (Zoom said so); redialling it');
-          this.media?.terminate();
+        // Only media sockets older than the news: one already redialled must not be cut again.
+        if (event.event_type === EVENT.mediaConnectionInterrupted) {
+          for (const [kind, ws] of this.media) {
+            if (event.timestamp !== undefined && (this.mediaReadyAt.get(kind) ?? 0) >= event.timestamp) continue;
+            this.log.warn(`rtms ${kind} connection interrupted (Zoom said so); redialling it`);
+            ws.terminate();
+          }
         }
         return;
       }
@@ -276,47 +305,54 @@ export class RtmsConnection {
     }
   }
 
-  private connectMedia(): void {
-    const url = this.mediaUrl;
+  private connectMedia(kind: MediaKind): void {
+    const url = this.mediaUrls.get(kind);
     if (!url || this.stopped) return;
-    this.media?.removeAllListeners('close');
-    this.media?.terminate();
+    const old = this.media.get(kind);
+    old?.removeAllListeners('close');
+    old?.terminate();
+    const mediaParams = kind === 'audio' ? { audio: AUDIO_PARAMS } : { transcript: transcriptParams(this.options.transcript!.srcLanguage, this.options.transcript!.enableLid) };
     const ws = this.dial(
       url,
-      'audio',
-      { msg_type: MSG.dataHandshakeReq, sequence: 0, media_type: 1, payload_encryption: false, media_params: { audio: AUDIO_PARAMS } },
-      (data) => this.onMedia(ws!, data),
+      kind,
+      { msg_type: MSG.dataHandshakeReq, sequence: 0, media_type: MEDIA_TYPE[kind], payload_encryption: false, media_params: mediaParams },
+      (data) => this.onMedia(kind, ws!, data),
     );
     if (!ws) return;
-    this.media = ws;
+    this.media.set(kind, ws);
     ws.on('close', (code) => {
-      if (ws !== this.media || this.stopped) return;
-      this.media = undefined;
-      if (this.sessionStopped) return void this.stop('Zoom stopped the session and closed the audio connection');
-      // With signaling up, only the audio socket is redialled (after a short pause, so a refusing server is not hammered).
+      if (ws !== this.media.get(kind) || this.stopped) return;
+      this.media.delete(kind);
+      if (this.sessionStopped) return void this.stop(`Zoom stopped the session and closed the ${kind} connection`);
+      // With signaling up, only this socket is redialled (after a short pause, so a refusing server is not hammered).
       if (this.signaling?.readyState === WebSocket.OPEN) {
-        this.log.warn({ code }, 'rtms audio connection lost; redialling it');
+        this.log.warn({ code }, `rtms ${kind} connection lost; redialling it`);
         this.reconnectTimer = this.clock.after(this.delay(), () => {
           this.reconnectTimer = undefined;
-          this.connectMedia();
+          this.connectMedia(kind);
         });
       }
     });
   }
 
-  private onMedia(ws: WebSocket, data: RawData): void {
-    if (ws !== this.media) return;
+  private onMedia(kind: MediaKind, ws: WebSocket, data: RawData): void {
+    if (ws !== this.media.get(kind)) return;
     const message = parse(data);
-    if (!message) return this.log.warn('rtms audio socket sent a frame that is not JSON; ignored');
+    if (!message) return this.log.warn(`rtms ${kind} socket sent a frame that is not JSON; ignored`);
     switch (message.msg_type) {
       case MSG.dataHandshakeResp: {
         const status = numberOr(message.status_code ?? message.status, 0);
-        if (status !== 0) return this.refused('audio', status, message.reason);
+        if (status !== 0) return this.refused(kind, status, message.reason);
+        if (kind === 'transcript') {
+          this.mediaReadyAt.set(kind, this.clock.now());
+          this.log.info('rtms transcript connected');
+          return;
+        }
         const negotiated = (message.media_params as { audio?: Partial<typeof AUDIO_PARAMS> } | undefined)?.audio;
         const mismatch = negotiated && (['sample_rate', 'channel', 'codec'] as const).filter((key) => negotiated[key] !== undefined && negotiated[key] !== AUDIO_PARAMS[key]);
         if (mismatch && mismatch.length > 0) return void this.stop(`the RTMS server changed the audio format (${mismatch.join(', ')}): only L16 16 kHz mono is read`);
         this.reconnects.reset();
-        this.mediaReadyAt = this.clock.now();
+        this.mediaReadyAt.set(kind, this.clock.now());
         if (this.signaling?.readyState === WebSocket.OPEN) this.send(this.signaling, { msg_type: MSG.clientReadyAck, rtms_stream_id: this.start.streamId });
         this.log.info('rtms audio connected');
         return;
@@ -329,9 +365,43 @@ export class RtmsConnection {
         if (typeof content.timestamp === 'number') this.buffer.stamped(content.timestamp);
         return this.push(samplesFromBytes(Buffer.from(content.data, 'base64')));
       }
+      case MSG.mediaDataTranscript:
+        return this.transcribed((message.content ?? {}) as Record<string, unknown>);
       default:
         return;
     }
+  }
+
+  /**
+   * A sentence of Zoom's transcript, placed on the stream's timeline by Zoom's clock as the audio is. A revision
+   * names its sentence by `sentence_id` where Zoom sends one, else by who said it and when it began.
+   */
+  private transcribed(content: Record<string, unknown>): void {
+    if (typeof content.data !== 'string') return;
+    const user = content.user_id !== undefined ? `id ${String(content.user_id)}` : undefined;
+    const startMs = typeof content.start_time === 'number' ? content.start_time : undefined;
+    const endMs = typeof content.end_time === 'number' ? content.end_time : typeof content.timestamp === 'number' ? content.timestamp : undefined;
+    const id = content.sentence_id;
+    const sentence = typeof id === 'string' || typeof id === 'number' ? `s ${String(id)}` : `${user ?? 'someone'} at ${startMs ?? 'unknown'}`;
+    const start = startMs === undefined ? undefined : this.buffer.secondsAt(startMs);
+    const end = endMs === undefined ? undefined : this.buffer.secondsAt(endMs);
+    const speaker = user ? this.speakerOf(user, content.user_name) : undefined;
+    this.buffer.transcript({
+      type: 'source-transcript',
+      sentence,
+      change: TRANSCRIPT_CHANGES[numberOr(content.attribute, 0)] ?? 'whole',
+      // A sentence is a line of captions at most a few hundred characters long; Zoom's own are far shorter.
+      text: content.data.slice(0, 2_000),
+      ...(start === undefined ? {} : { start }),
+      ...(end === undefined ? {} : { end }),
+      ...(speaker ? { speaker } : {}),
+    });
+  }
+
+  /** The transcript cannot come (no scope, refused): the engine that reads it fails, so a fallback engine takes over. */
+  private transcriptUnavailable(why: string): void {
+    this.log.error(`Zoom's transcript is not available for this stream: ${why}`);
+    this.buffer.transcript({ type: 'source-transcript', sentence: '', change: 'unavailable', text: why });
   }
 
   /**
@@ -341,17 +411,23 @@ export class RtmsConnection {
   private activeSpeaker(event: { timestamp?: number; user_id?: unknown; user_name?: unknown }): void {
     const who = event.user_id !== undefined ? `id ${String(event.user_id)}` : typeof event.user_name === 'string' && event.user_name ? `name ${event.user_name}` : undefined;
     if (!who) return;
-    // Names are personal data: unless the meeting shows names, only the change of speaker goes on, as "speaker 1",
-    // "speaker 2" in the order they first speak, so no name is shown (caption page), stored (its history, the
-    // archive) or logged.
+    const at = typeof event.timestamp === 'number' ? this.buffer.secondsAt(event.timestamp) : undefined;
+    this.buffer.speakerChanged(this.speakerOf(who, event.user_name), at);
+  }
+
+  /**
+   * A participant as captions may show them. Names are personal data: unless the meeting shows names, only the
+   * change of speaker goes on, as "speaker 1", "speaker 2" in the order they first speak, so no name is shown (caption
+   * page), stored (its history, the archive) or logged.
+   */
+  private speakerOf(who: string, userName: unknown): SourceSpeaker {
     let label = this.speakerLabels.get(who);
     if (!label) {
       label = `speaker ${this.speakerLabels.size + 1}`;
       if (this.speakerLabels.size < MAX_SPEAKER_LABELS) this.speakerLabels.set(who, label);
     }
-    const name = this.options.speakerNames ? shownName(event.user_name) : undefined;
-    const at = typeof event.timestamp === 'number' ? this.buffer.secondsAt(event.timestamp) : undefined;
-    this.buffer.speakerChanged(name === undefined ? { id: label } : { id: label, name }, at);
+    const name = this.options.speakerNames ? shownName(userName) : undefined;
+    return name === undefined ? { id: label } : { id: label, name };
   }
 
   private push(samples: Int16Array): void {
@@ -376,9 +452,22 @@ export class RtmsConnection {
     }
   }
 
-  private refused(socket: 'signaling' | 'audio', status: number, reason: unknown): void {
+  private refused(socket: 'signaling' | MediaKind, status: number, reason: unknown): void {
     const meaning = rtmsStatus(status);
     const said = `${meaning.said}${typeof reason === 'string' && reason ? ` (Zoom said: ${reason.slice(0, 120)})` : ''}`;
+    if (socket === 'transcript') {
+      this.media.get('transcript')?.removeAllListeners('close');
+      this.media.delete('transcript');
+      // Without Zoom's transcript the audio still flows: only the engine that reads the transcript gives way.
+      if (meaning.fatal) return this.transcriptUnavailable(`Zoom refused the transcript connection: ${said}`);
+      this.log.warn({ socket, status }, `Zoom refused the RTMS transcript connection for now: ${said}; trying it again`);
+      this.transcriptRetry?.stop();
+      this.transcriptRetry = this.clock.after(this.delay(), () => {
+        this.transcriptRetry = undefined;
+        this.connectMedia('transcript');
+      });
+      return;
+    }
     if (meaning.fatal) {
       this.log.error({ socket, status }, `Zoom refused the RTMS ${socket} connection: ${said}`);
       void this.stop(`refused: ${said}`);
@@ -406,12 +495,13 @@ export class RtmsConnection {
     if (this.stopped) return;
     if (this.sessionStopped) return void this.stop('Zoom stopped the session; not reconnecting');
     this.reconnectTimer?.stop();
-    for (const ws of [this.signaling, this.media]) {
+    this.transcriptRetry?.stop();
+    for (const ws of [this.signaling, ...this.media.values()]) {
       ws?.removeAllListeners('close');
       ws?.terminate();
     }
     this.signaling = undefined;
-    this.media = undefined;
+    this.media.clear();
     this.reconnectTimer = this.clock.after(delayMs, () => {
       this.reconnectTimer = undefined;
       this.connectSignaling();

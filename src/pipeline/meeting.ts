@@ -7,7 +7,7 @@ import type { CaptionSink, OutgoingCaption, SinkResult } from '../caption/sink.j
 import type { TranscriptFileSink } from '../caption/transcript-sink.js';
 import type { MeetingConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { PCM_SAMPLE_RATE, FINALIZE, BEHIND, MAX_BACKLOG_SECONDS, type AudioItem, type AudioStream } from '../audio.js';
+import { PCM_SAMPLE_RATE, FINALIZE, isSamples, BEHIND, MAX_BACKLOG_SECONDS, type AudioItem, type AudioStream } from '../audio.js';
 import type { Logger } from '../log.js';
 import { createDisplay } from '../display/create.js';
 import { displayPosts } from '../display/stream.js';
@@ -233,7 +233,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     let settledForPause = false;
     this.current = audio;
     for await (const item of audio) {
-      if (item !== FINALIZE) {
+      if (isSamples(item)) {
         const seconds = item.length / PCM_SAMPLE_RATE;
         this.stats.audioSeconds += seconds;
         this.emit('audio', { seconds, levelDb: levelDb(item) });

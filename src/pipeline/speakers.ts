@@ -26,6 +26,8 @@ export async function* labelSpeakers(events: AsyncIterable<SpeechEvent>, speaker
   const label = (words: RecognizedWord[]): RecognizedWord[] => {
     let turn: SourceSpeaker | undefined;
     return words.map((word, i) => {
+      // The source named this word's speaker itself (Zoom's transcript, sentence by sentence): nothing to guess.
+      if (word.speakerName !== undefined) return word;
       const afterPause = i === 0 || word.start - words[i - 1]!.end >= TURN_PAUSE_SECONDS;
       const now = speakerAt((word.start + word.end) / 2 + ANNOUNCEMENT_DELAY_SECONDS);
       const soon = speakerAt(word.start + TURN_LOOKAHEAD_SECONDS + ANNOUNCEMENT_DELAY_SECONDS);

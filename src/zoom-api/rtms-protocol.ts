@@ -18,7 +18,10 @@ export const MSG = {
   keepAliveReq: 12,
   keepAliveResp: 13,
   mediaDataAudio: 14,
+  mediaDataTranscript: 17,
 } as const;
+/** MEDIA_DATA_TYPE: the kinds a media socket's handshake asks for. */
+export const MEDIA_TYPE = { audio: 1, transcript: 8 } as const;
 export const EVENT = { activeSpeakerChange: 2, participantJoin: 3, participantLeave: 4, mediaConnectionInterrupted: 7 } as const;
 export const STREAM_STATE_TERMINATED = 4;
 /** Session state STOPPED (msg 9): Zoom's own library stops reconnecting after it. */
@@ -46,17 +49,18 @@ const STATUS_NAMES = [
 ];
 /**
  * What a status means for this client: whether trying again can help, and what to say. Zoom's own library stops on
- * 1-7, 14, 17-43 and 46 (a bad request, a bad signature, a stream that is gone); audio not supported (9) cannot change
- * by retrying either, for a client that takes only audio. The rest (8, 15, 16: a connection in the way; 44, 45, 47)
- * may pass.
+ * 1-7, 14, 17-43 and 46 (a bad request, a bad signature, a stream that is gone); audio not supported (9) or transcript
+ * not supported (12) cannot change by retrying either: the app's settings decide. The rest (8, 15, 16: a connection in
+ * the way; 44, 45, 47) may pass.
  */
-const FATAL_STATUS = new Set([1, 2, 3, 4, 5, 6, 7, 9, 14, ...Array.from({ length: 27 }, (_, i) => i + 17), 46]);
+const FATAL_STATUS = new Set([1, 2, 3, 4, 5, 6, 7, 9, 12, 14, ...Array.from({ length: 27 }, (_, i) => i + 17), 46]);
 const STATUS_SENTENCES: Record<number, string> = {
   2: 'unknown stream',
   3: "the signature does not match: the handshake is signed with the client id and secret of the app that has RTMS (rtmsApp, or zoomApi without it)",
   8: 'another connection already holds this stream',
   9: "the stream carries no audio for this app: turn on audio in the Zoom app's Realtime Media Streams settings",
-  16: 'another audio connection already holds this stream',
+  12: "the stream carries no transcript for this app: turn on transcripts in the Zoom app's Realtime Media Streams settings",
+  16: 'another connection of this kind already holds this stream',
 };
 
 /** A status code as a person reads it, and whether trying again can help. */
@@ -67,6 +71,32 @@ export function rtmsStatus(code: number): { said: string; fatal: boolean } {
 }
 /** L16, 16 kHz, mono, the whole room mixed, 20 ms packets: the recognizer's own format, nothing to convert. */
 export const AUDIO_PARAMS = { content_type: 2, sample_rate: 1, channel: 1, codec: 1, data_opt: 1, send_rate: 20 };
+
+/**
+ * RTMS_TRANSCRIPT_LANGUAGE by language subtag (zoom/rtms src/rtms.h, v1.1.0, April 2026): the language Zoom's
+ * transcript hears. A region picks where Zoom has two (fr-CA, zh-TW); NONE (-1) asks Zoom to identify it.
+ */
+const TRANSCRIPT_LANGUAGES: Record<string, number> = {
+  ar: 0, bn: 1, yue: 2, ca: 3, zh: 4, 'zh-tw': 5, 'zh-hk': 2, 'zh-hant': 5, cs: 6, da: 7, nl: 8, en: 9, et: 10, fi: 11,
+  'fr-ca': 12, fr: 13, de: 14, he: 15, hi: 16, hu: 17, id: 18, it: 19, ja: 20, ko: 21, ms: 22, fa: 23, pl: 24, pt: 25,
+  ro: 26, ru: 27, es: 28, sv: 29, tl: 30, fil: 30, ta: 31, te: 32, th: 33, tr: 34, uk: 35, vi: 36,
+};
+/** Zoom identifies the language itself (after ~30 s of speech, by Zoom's SDK's notes). */
+export const TRANSCRIPT_LANGUAGE_AUTO = -1;
+/** The language tags Zoom's transcript takes. */
+export const TRANSCRIPT_LANGUAGE_TAGS = Object.keys(TRANSCRIPT_LANGUAGES);
+
+/** Zoom's transcript language id for a BCP 47 tag, or undefined when Zoom's transcript has no such language. */
+export function transcriptLanguageId(tag: string): number | undefined {
+  const lower = tag.toLowerCase();
+  const [primary, region] = lower.split('-');
+  return TRANSCRIPT_LANGUAGES[`${primary}-${region}`] ?? TRANSCRIPT_LANGUAGES[primary!];
+}
+
+/** The transcript handshake's media_params: TEXT content (5), the language Zoom should hear, and whether it may identify another. */
+export function transcriptParams(srcLanguage: number, enableLid: boolean): { content_type: 5; src_language: number; enable_lid: boolean } {
+  return { content_type: 5, src_language: srcLanguage, enable_lid: enableLid };
+}
 
 
 export interface RtmsCredentials {

@@ -14,6 +14,23 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 /** Zoom holds up to 60 s of an interruption's audio (20 ms frames). */
 const MAX_HELD_FRAMES = 3_000;
 
+/**
+ * A sentence of Zoom's transcript as the stand-in sends it: who said it and when (ms from the start of the speech).
+ * Zoom's timing is not known here (no real Zoom): the stand-in opens a sentence once its first word is said, revises
+ * it as each word is said (`attribute` 1 then 2; word times spread evenly over the line), and sends it complete
+ * `completeAfterMs` after its last word; with
+ * `whole`, each sentence comes once, complete (attribute 0), as older servers send it.
+ */
+export interface TranscriptLine {
+  userId: number;
+  userName: string;
+  text: string;
+  startMs: number;
+  endMs: number;
+  /** First hearings, by word index: a word is sent so while it is the newest, and corrected once the next one is said. */
+  misheard?: Record<number, string>;
+}
+
 export class FakeRtms {
   get meetingUuid(): string {
     return this.options.meetingUuid ?? 'Pc3o/7lMTBaZ//vG0bIxdQ==';
@@ -33,6 +50,12 @@ export class FakeRtms {
   private readonly wss = new WebSocketServer({ noServer: true });
   private signaling: WebSocket | undefined;
   private media: WebSocket | undefined;
+  private transcriptSocket: WebSocket | undefined;
+  /** The transcript handshakes' media_params.transcript, as sent. */
+  readonly transcriptRequests: Record<string, unknown>[] = [];
+  /** Transcript messages sent (msg 17). */
+  transcriptMessages = 0;
+  private transcriptSent = new Map<number, number>();
   private audioTimer: NodeJS.Timeout | undefined;
   private position = 0;
   private streamStart = 0;
@@ -66,6 +89,10 @@ export class FakeRtms {
        * lost, the worst case.
        */
       replayInterruptions?: boolean;
+      /** Zoom's transcript of the speech, for a client that opens a transcript socket (media_type 8). */
+      transcript?: { lines: TranscriptLine[]; completeAfterMs?: number; whole?: boolean; sentenceIds?: boolean };
+      /** The app may not take the meeting's transcript: the transcript handshake is refused with status 12. */
+      transcriptNotSupported?: boolean;
     } = {},
   ) {}
 
@@ -137,7 +164,13 @@ export class FakeRtms {
           sequence: 0,
           status_code: 0,
           reason: '',
-          media_server: { server_urls: { audio: this.options.mediaUrl ?? `${this.url}/media`, all: this.options.mediaUrl ?? `${this.url}/media` } },
+          media_server: {
+            server_urls: {
+              audio: this.options.mediaUrl ?? `${this.url}/media`,
+              ...(this.options.transcript || this.options.transcriptNotSupported ? { transcript: `${this.url}/media` } : {}),
+              all: this.options.mediaUrl ?? `${this.url}/media`,
+            },
+          },
         });
         send(ws, { msg_type: 9, rtms_session_id: 'session-1', state: 2, stop_reason: 0, timestamp: Date.now() });
         send(ws, { msg_type: 6, event: { event_type: 1, timestamp: Date.now() } });
@@ -166,6 +199,7 @@ export class FakeRtms {
       if (!message || message.msg_type !== 3) return void ws.close(1002, 'expected DATA_HAND_SHAKE_REQ');
       let status = this.checkIdentity(message);
       const type = Number(message.media_type);
+      if (type === 8) return this.onTranscriptHandshake(ws, message, status);
       if (status === 0 && !(type & 1) && type !== 32) status = 7;
       if (status === 0 && this.options.audioNotSupported) status = 9;
       const audio = ((message.media_params as { audio?: Record<string, number> } | undefined)?.audio ?? {}) as Record<string, number>;
@@ -191,6 +225,72 @@ export class FakeRtms {
     });
     ws.on('close', () => {
       if (this.media === ws) this.media = undefined;
+    });
+  }
+
+  /** A transcript socket (media_type 8): TEXT content, a language Zoom has (or -1), one socket per stream. */
+  private onTranscriptHandshake(ws: WebSocket, message: Record<string, unknown>, identity: number): void {
+    const params = ((message.media_params as { transcript?: Record<string, unknown> } | undefined)?.transcript ?? {}) as Record<string, unknown>;
+    this.transcriptRequests.push(params);
+    let status = identity;
+    if (status === 0 && this.options.transcriptNotSupported) status = 12;
+    if (status === 0 && params.content_type !== undefined && params.content_type !== 5) status = 37;
+    const language = params.src_language;
+    if (status === 0 && language !== undefined && !(Number.isInteger(language) && (language as number) >= -1 && (language as number) <= 36)) status = 43;
+    if (status === 0 && this.transcriptSocket && this.transcriptSocket.readyState === this.transcriptSocket.OPEN) status = 16;
+    this.handshakes.push({ socket: 'media', status });
+    if (status !== 0) {
+      send(ws, { msg_type: 4, protocol_version: 1, status_code: status, reason: 'refused', sequence: 0 });
+      return void ws.close(1000);
+    }
+    this.transcriptSocket = ws;
+    send(ws, { msg_type: 4, protocol_version: 1, status_code: 0, reason: '', sequence: 0, payload_encrypted: false, media_params: { transcript: { content_type: 5, ...params } } });
+    this.keepAlive(ws);
+    ws.on('close', () => {
+      if (this.transcriptSocket === ws) this.transcriptSocket = undefined;
+    });
+  }
+
+  /**
+   * What Zoom's transcript says by `atMs` of the speech: each line's newest state not yet sent. A line opens with its
+   * first word said, grows word by word (the misheard form first, if any), and is complete completeAfterMs after it ends.
+   */
+  private sendTranscript(atMs: number): void {
+    const script = this.options.transcript;
+    const ws = this.transcriptSocket;
+    if (!script || !ws || ws.readyState !== ws.OPEN) return;
+    const completeAfter = script.completeAfterMs ?? 600;
+    script.lines.forEach((line, index) => {
+      if (atMs < line.startMs) return;
+      const complete = atMs >= line.endMs + completeAfter;
+      const words = line.text.split(' ');
+      const said = complete ? words.length : Math.max(1, Math.ceil((words.length * (Math.min(atMs, line.endMs) - line.startMs)) / Math.max(1, line.endMs - line.startMs)));
+      // State: how many words went out, or 1000 once complete.
+      const state = complete ? 1_000 : said;
+      const before = this.transcriptSent.get(index);
+      if (before === state) return;
+      if (script.whole && !complete) return;
+      this.transcriptSent.set(index, state);
+      const heard = words.slice(0, said);
+      const newest = line.misheard?.[said - 1];
+      if (!complete && newest !== undefined) heard[said - 1] = newest;
+      const text = heard.join(' ');
+      const attribute = script.whole ? 0 : before === undefined ? 1 : 2;
+      this.transcriptMessages += 1;
+      send(ws, {
+        msg_type: 17,
+        content: {
+          user_id: line.userId,
+          user_name: line.userName,
+          start_time: this.streamStart + line.startMs,
+          end_time: this.streamStart + Math.min(atMs, line.endMs),
+          timestamp: this.streamStart + Math.min(atMs, line.endMs + completeAfter),
+          language: 9,
+          attribute,
+          ...(script.sentenceIds ? { sentence_id: `sentence-${index}` } : {}),
+          data: text,
+        },
+      });
     });
   }
 
@@ -240,7 +340,12 @@ export class FakeRtms {
         for (const late of this.held.splice(0)) this.sendFrame(this.media, late.frame, late.timestamp);
         this.sendFrame(this.media, frame, timestamp);
       }
-      if (this.position >= this.speech.length) clearInterval(this.audioTimer);
+      this.sendTranscript(this.framesDue * 20);
+      if (this.position >= this.speech.length) {
+        // Zoom completes the sentences still open once the speech has ended.
+        this.sendTranscript(Infinity);
+        clearInterval(this.audioTimer);
+      }
     }, 10);
   }
 
@@ -294,6 +399,7 @@ export class FakeRtms {
     clearInterval(this.audioTimer);
     for (const timer of this.pings) clearInterval(timer);
     for (const client of this.wss.clients) client.terminate();
+    this.transcriptSocket = undefined;
     this.wss.close();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

@@ -1,4 +1,4 @@
-import { FINALIZE, type AudioItem } from '../../src/audio.js';
+import { FINALIZE, isSamples, type AudioItem } from '../../src/audio.js';
 import type { RecognizerCapabilities, SpeechEvent, SpeechRecognizer } from '../../src/asr/types.js';
 import { BridgeError } from '../../src/errors.js';
 import type { Hearing } from './fake-engine-server.js';
@@ -23,7 +23,7 @@ export class HearingRecognizer implements SpeechRecognizer {
     try {
       for await (const item of audio) {
         if (item === FINALIZE) yield* hearing.finish();
-        else {
+        else if (isSamples(item)) {
           this.stats.audioSeconds += item.length / 16_000;
           yield* hearing.process(item);
         }

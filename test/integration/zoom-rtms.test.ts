@@ -10,7 +10,7 @@ import { rtmsSignature } from '../../src/zoom-api/rtms-protocol.js';
 import { ZoomWebhookVerifier } from '../../src/zoom-api/webhook.js';
 import { readWav } from '../../src/util/wav.js';
 import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
-import { FakeRtms } from '../helpers/fake-rtms.js';
+import { FakeRtms, type TranscriptLine } from '../helpers/fake-rtms.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
 import { FakeZoomApi, sendWebhook } from '../helpers/fake-zoom-api.js';
 import { captureLogs } from '../helpers/log-capture.js';
@@ -258,6 +258,69 @@ meetings:
     const vtt = (await Promise.all((await readdir(archive)).filter((f) => f.endsWith('.vtt')).map((f) => readFile(join(archive, f), 'utf8')))).join('\n');
     expect(vtt).toContain('<v Elinor Dashwood>');
     expect(vtt).toContain('<v Marianne Dashwood>');
+    expect(zoom.violations).toEqual([]);
+  });
+
+  /**
+   * Zoom's transcript of the two clips, sentence by sentence, as Zoom writes it (cased, punctuated), with a third
+   * participant who says a word over the start of the second sentence; a word of the first is misheard while it is
+   * the newest.
+   */
+  const transcriptLines = (): TranscriptLine[] => {
+    const written = (text: string): string => `${text.charAt(0).toUpperCase()}${text.slice(1).toLowerCase()}.`;
+    const firstEnd = 500 + (readWav(clips[0]!.path).samples.length / 16) ;
+    const secondStart = firstEnd + 1_000;
+    const secondEnd = secondStart + readWav(clips[3]!.path).samples.length / 16;
+    return [
+      { userId: 16778240, userName: 'Elinor Dashwood', text: written(clips[0]!.transcript), startMs: 500, endMs: firstEnd, misheard: { 2: 'lesion' } },
+      { userId: 33556610, userName: 'Marianne Dashwood', text: written(clips[3]!.transcript), startMs: secondStart, endMs: secondEnd },
+      { userId: 50331648, userName: 'Colonel Brandon', text: 'Indeed.', startMs: secondStart + 300, endMs: secondStart + 700 },
+    ];
+  };
+  const plain = (text: string): string => text.toLowerCase().replace(/[^a-z' ]+/g, ' ').replace(/\s+/g, ' ').trim();
+
+  it("engine zoom-transcript captions Zoom's own transcript: its words exactly, written as Zoom writes them, by name, overlapping speech in turn", async () => {
+    await daemon.reload(
+      parseConfig(configText.replace('display: { speakerMarker: ">>" }', 'display: { speakerMarker: ">>", speakerNames: true }\n    asr: { engine: zoom-transcript, language: en-GB }'), 'rtms.yaml', {}),
+    );
+    const lines = transcriptLines();
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500, transcript: { lines } }));
+    const signalingUrl = await rtms.start();
+    await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    await waitUntil(() => rtms.finishedSpeech, { timeoutMs: 40_000, what: 'all speech sent' });
+    await waitUntil(() => zoom.text().includes('Indeed.'), { timeoutMs: 10_000, what: 'the last sentence captioned' });
+    await webhook('meeting.rtms_stopped', { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, stop_reason: 6 });
+    await waitUntil(() => logs.text().includes('stream ended'), { what: 'the meeting stream over' });
+
+    // The bridge asked Zoom for the language it was told, as Zoom's own library does (content TEXT, language id, LID).
+    expect(rtms.transcriptRequests).toEqual([{ content_type: 5, src_language: 9, enable_lid: true }]);
+    expect(rtms.transcriptMessages).toBeGreaterThan(20);
+    const posts = zoom.accepted.map((c) => c.body);
+    // Every word of Zoom's transcript, once, in order: the revision of the misheard word reached the captions.
+    expect(plain(posts.join(' ').replace(/[A-Z][a-z]+ [A-Z][a-z]+: /g, ''))).toBe(plain(lines.map((l) => l.text).join(' ')));
+    expect(zoom.text()).not.toContain('lesion');
+    // Zoom's writing kept (the sentences' capitals and full stops), and each turn under its speaker's name.
+    expect(posts.join(' ')).toContain(lines[0]!.text.split(' ').slice(-2).join(' '));
+    expect(posts.flatMap((text) => /^([A-Z][a-z]+ [A-Z][a-z]+): /.exec(text)?.[1] ?? [])).toEqual(['Elinor Dashwood', 'Marianne Dashwood', 'Colonel Brandon']);
+    expect(zoom.violations).toEqual([]);
+  });
+
+  it('zoom-transcript falls back to an engine that hears the audio when Zoom will not send the transcript', async () => {
+    await daemon.reload(
+      parseConfig(configText.replace('display: { speakerMarker: ">>" }', 'display: { speakerMarker: ">>" }\n    asr: { engine: zoom-transcript, fallback: [ { engine: pocketsphinx } ] }'), 'rtms.yaml', {}),
+    );
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500, transcriptNotSupported: true }));
+    const signalingUrl = await rtms.start();
+    await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    await waitUntil(() => rtms.finishedSpeech, { timeoutMs: 40_000, what: 'all speech sent' });
+    await webhook('meeting.rtms_stopped', { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, stop_reason: 6 });
+    await waitUntil(() => logs.text().includes('stream ended'), { what: 'the meeting stream over' });
+    expect(logs.text()).toContain("the stream carries no transcript for this app: turn on transcripts in the Zoom app's Realtime Media Streams settings");
+    expect(logs.text()).toContain('speech engine failed: switching');
+    // The audio socket was never cut for it, and the embedded engine captioned the meeting.
+    expect(rtms.counts.media).toBe(2);
+    expect(rtms.handshakes.filter((h) => h.socket === 'media').map((h) => h.status).sort()).toEqual([0, 12]);
+    expect(zoom.text()).toMatch(/leisure|consider/i);
     expect(zoom.violations).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 import { BridgeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { FINALIZE, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
+import { FINALIZE, isSamples, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
 import { AsyncQueue } from '../../util/async-queue.js';
 import type { RecognizerCapabilities, RecognizerStats, SpeechEvent, SpeechRecognizer } from '../types.js';
 import { sharedDecoderPool, type DecoderPool, type DecoderRequest, type PooledDecoder } from './decoder-pool.js';
@@ -92,6 +92,7 @@ export class WorkerRecognizer implements SpeechRecognizer {
     const pump = async (): Promise<void> => {
       try {
         for await (const item of audio) {
+          if (item !== FINALIZE && !isSamples(item)) continue;
           while (inFlight >= MAX_CHUNKS_IN_FLIGHT && !this.failure && !abandoned) await new Promise<void>((r) => (creditWaiter = r));
           if (this.failure || abandoned) return;
           inFlight += 1;

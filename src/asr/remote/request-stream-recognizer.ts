@@ -1,4 +1,4 @@
-import { FINALIZE, joinSamples, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
+import { isSamples, joinSamples, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
 import { BridgeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { AsyncQueue } from '../../util/async-queue.js';
@@ -186,7 +186,7 @@ export abstract class RequestStreamRecognizer<Client> implements SpeechRecognize
         if (samples > 0) yield frame();
         return;
       }
-      if (next.value === FINALIZE) continue;
+      if (!isSamples(next.value)) continue;
       parts.push(next.value);
       samples += next.value.length;
       if (samples >= FRAME_SAMPLES) yield frame();

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { FINALIZE, joinSamples, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
+import { FINALIZE, isSamples, joinSamples, PCM_SAMPLE_RATE, type AudioItem } from '../../audio.js';
 import { BridgeError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { AsyncQueue } from '../../util/async-queue.js';
@@ -277,6 +277,7 @@ export class WireStream {
           if (this.session.finalizeMessage && this.ws?.readyState === WebSocket.OPEN) this.ws.send(this.session.finalizeMessage);
           continue;
         }
+        if (!isSamples(item)) continue;
         this.pending.push(item);
         this.pendingSamples += item.length;
         if (this.pendingSamples >= this.chunkSamples) this.flushPending();

@@ -111,6 +111,21 @@ meetings:
     ]);
   });
 
+  it("engine zoom-transcript reads Zoom's transcript over RTMS: any other source, or a language Zoom's transcript lacks, is refused", () => {
+    const app = 'zoomApi: { accountId: a, clientId: b, clientSecret: c, webhookSecret: wHsEcReT-Zoom-0123456789 }\n';
+    const meeting = (source: string, asr: string): string[] => configProblems(`${app}meetings:\n  - id: a\n    source: ${source}\n    asr: ${asr}\n    captions: [ { stdout: {} } ]\n`);
+    const rtms = '{ type: zoom-rtms, meetingId: "123456789" }';
+    expect(meeting(rtms, '{ engine: zoom-transcript }')).toEqual([]);
+    expect(meeting(rtms, '{ engine: deepgram, apiKey: k, fallback: [ { engine: zoom-transcript, language: pt-BR } ] }')).toEqual([]);
+    expect(meeting('{ type: websocket, token: a-long-random-ingest-token-0123 }', '{ engine: zoom-transcript }')).toEqual([
+      "5:20 meetings[0].asr.engine: zoom-transcript reads the transcript Zoom sends over RTMS: this meeting's source is websocket",
+    ]);
+    expect(meeting(rtms, '{ engine: zoom-transcript, language: sw }')).toEqual([expect.stringMatching(/^5:\d+ meetings\[0\]\.asr\.language: Zoom's transcript has no sw; it has ar, bn, /)]);
+    expect(configProblems(`${app}accountMeetings: { source: { type: zoom-livestream, rtmpUrl: "rtmp://bridge.example.com/live" }, asr: { engine: zoom-transcript } }\nrtmp: { host: 127.0.0.1 }\n`)).toEqual([
+      expect.stringMatching(/accountMeetings\.asr\.engine: zoom-transcript reads the transcript Zoom sends over RTMS: it needs source type zoom-rtms/),
+    ]);
+  });
+
   it("the two apps Zoom issues: the RTMS General app signs the handshake and its webhooks, the Server-to-Server app's API fetches Caption URLs", () => {
     const account = (apps: string): string[] => configProblems(`${apps}accountMeetings: { source: { type: zoom-rtms } }\n`);
     const s2s = 'zoomApi: { accountId: acct, clientId: s2s-id, clientSecret: s2s-secret }\n';

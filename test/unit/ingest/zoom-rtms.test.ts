@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { AudioStream } from '../../../src/audio.js';
+import { isSamples, type AudioStream } from '../../../src/audio.js';
 import type { MeetingState, StreamSummary, StreamTarget } from '../../../src/ingest/target.js';
 import { RtmsConnection, shownName } from '../../../src/ingest/zoom-rtms.js';
 import { rtmsSignature } from '../../../src/zoom-api/rtms-protocol.js';
@@ -23,7 +23,7 @@ function meeting(): StreamTarget & { samples: number } {
     state: 'ready' as MeetingState,
     samples: 0,
     async runStream(audio: AudioStream): Promise<StreamSummary> {
-      for await (const item of audio) if (typeof item !== 'symbol') target.samples += item.length;
+      for await (const item of audio) if (isSamples(item)) target.samples += item.length;
       return { captions: 0, words: 0, audioSeconds: target.samples / 16_000 };
     },
     audioDropped: () => undefined,
