@@ -2,7 +2,7 @@ import { it } from 'vitest';
 import type { RecognizedWord } from '../src/asr/types.js';
 import { parseConfig } from '../src/config/load.js';
 import { startDaemon } from '../src/daemon.js';
-import { alignWords, normalizeWords } from '../src/util/wer.js';
+import { alignWords, normalizeWords, wordErrorRate } from '../src/util/wer.js';
 import { tempDirForTest } from '../test/helpers/cleanup.js';
 import { FakeDeepgram } from '../test/helpers/fake-deepgram.js';
 import { FakeRtms } from '../test/helpers/fake-rtms.js';
@@ -42,7 +42,14 @@ function delays(count: number): number[] {
   });
 }
 
-async function conversation(names: boolean): Promise<Record<string, string | number>> {
+/**
+ * The engine: a perfect one behind Deepgram's protocol hearing the mixed audio, or Zoom's own transcript
+ * (zoom-transcript), which the RTMS stand-in sends sentence by sentence per speaker, revised as each word is said and
+ * complete 0.6 s after its last (an assumption: no real Zoom here).
+ */
+type Engine = 'deepgram' | 'zoom-transcript';
+
+async function conversation(names: boolean, engineName: Engine = 'deepgram'): Promise<Record<string, string | number>> {
   const corpus = buildCorpus(1, SHORT_TURNS, 'untuned');
   const script = scriptOf(corpus.samples, corpus.segments);
   // Who says each word of the script, by the segment its time falls in.
@@ -63,7 +70,7 @@ async function conversation(names: boolean): Promise<Record<string, string | num
 meetings:
   - id: council
     source: { type: zoom-rtms, meetingId: "${MEETING}" }
-    asr: { engine: deepgram, apiKey: bench-key, url: "${engineUrl}/v1/listen" }
+    asr: ${engineName === 'deepgram' ? `{ engine: deepgram, apiKey: bench-key, url: "${engineUrl}/v1/listen" }` : '{ engine: zoom-transcript }'}
     captions: [ { zoom: { meetingId: "${MEETING}" } } ]
     display: { speakerMarker: ">>", speakerNames: ${names} }
     archive: false
@@ -72,7 +79,19 @@ meetings:
     {},
   );
   const daemon = await startDaemon(config, logs.log);
-  const rtms = new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, corpus.samples, { keepAliveMs: 10_000, pingOnlyWhenIdle: true });
+  // Zoom's transcript: a sentence per segment, as its speaker said it, cased and punctuated as Zoom writes.
+  const lines = corpus.segments.map((s) => ({
+    userId: PEOPLE[s.voice!]!.id,
+    userName: PEOPLE[s.voice!]!.name,
+    text: `${s.transcript.charAt(0).toUpperCase()}${s.transcript.slice(1)}${/[.?!]$/.test(s.transcript) ? '' : '.'}`,
+    startMs: (s.start / 16_000) * 1000,
+    endMs: (s.end / 16_000) * 1000,
+  }));
+  const rtms = new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, corpus.samples, {
+    keepAliveMs: 10_000,
+    pingOnlyWhenIdle: true,
+    ...(engineName === 'zoom-transcript' ? { transcript: { lines } } : {}),
+  });
   const signalingUrl = await rtms.start();
   const cpuBefore = process.cpuUsage();
   await sendWebhook(daemon.port, SECRET, 'meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
@@ -138,7 +157,8 @@ meetings:
   await daemon.stop();
   await Promise.all([rtms.stop(), engine.stop(), zoom.stop(), api.stop()]);
   return {
-    variant: names ? 'speakerNames: true' : 'speakerMarker ">>" (default labels)',
+    variant: `${engineName}, ${names ? 'speakerNames: true' : 'speakerMarker ">>" (default labels)'}`,
+    'caption WER': Number(wordErrorRate(spoken.map((w) => w.word).join(' '), postWords.map((w) => w.word).join(' ')).wer.toFixed(3)),
     turns: corpus.segments.length,
     captions: posts.length,
     'captions all under the right name %': names ? Number(((captionsRight / byPost.size) * 100).toFixed(1)) : '-',
@@ -154,6 +174,9 @@ meetings:
 const wrongNames: { text: string; saidBy: string[] }[] = [];
 
 it('speaker names on a stand-in RTMS conversation of three speakers', async () => {
-  const rows = [await conversation(false), await conversation(true)];
+  // BENCH_ENGINES=zoom-transcript: only those engines' variants.
+  const engines = (process.env.BENCH_ENGINES ?? 'deepgram,zoom-transcript').split(',') as Engine[];
+  const rows: Record<string, string | number>[] = [];
+  for (const engine of engines) rows.push(await conversation(false, engine), await conversation(true, engine));
   report('speakers', rows, { announceMs: [ANNOUNCE_MIN_MS, ANNOUNCE_MAX_MS], turnGapsSeconds: SHORT_TURNS, captionsWithAWrongName: wrongNames });
 }, 600_000);
