@@ -35,6 +35,8 @@ export interface EngineCheck {
   firstInterimMs?: number;
   firstFinalMs?: number;
   problem?: string;
+  /** Nothing can be tried before a meeting (Zoom's own transcript): why, instead of a result. */
+  skipped?: string;
 }
 
 /** Every distinct engine of a config (each meeting's, each fallback, the account template's), with where it is used. */
@@ -66,6 +68,10 @@ export function engineLabel(engine: EngineConfig): string {
  */
 export async function checkEngine(engine: EngineConfig, phrases: AsrConfig['phrases'], where: string[], log: Logger, timeoutMs = 30_000): Promise<EngineCheck> {
   const check: EngineCheck = { engine: engineLabel(engine), where, ok: false, reached: false, accepted: false, heard: '' };
+  if (engine.engine === 'zoom-transcript') {
+    const skipped = "nothing to try before a meeting: Zoom's transcript comes with each meeting's RTMS stream (a stream whose transcript Zoom refuses is logged, and a fallback engine takes over)";
+    return { ...check, ok: true, skipped };
+  }
   let recognizer;
   try {
     recognizer = createEngine(engine, phrases, log);
@@ -126,6 +132,7 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
 
 /** One line per engine, as `engines --check` prints it. */
 export function formatCheck(check: EngineCheck): string {
+  if (check.skipped) return `skip ${check.engine} [${check.where.join(', ')}]: ${check.skipped}`;
   const mark = check.ok ? 'ok  ' : 'FAIL';
   const steps = `reached ${check.reached ? 'yes' : 'no'}, accepted ${check.accepted ? 'yes' : 'no'}`;
   const seconds = (ms: number | undefined): string => (ms === undefined ? 'none' : `${(ms / 1000).toFixed(1)} s`);
