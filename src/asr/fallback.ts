@@ -117,6 +117,10 @@ export class FallbackRecognizer implements SpeechRecognizer {
     }
   }
 
+  usePhrases(words: readonly string[]): void {
+    for (const engine of this.engines) engine.usePhrases?.(words);
+  }
+
   get activeEngine(): string {
     return this.engines[this.active]!.engine;
   }

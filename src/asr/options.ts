@@ -104,7 +104,16 @@ const phrase = z.union([
 ]);
 /** The preferred engine, and engines that take over, in order, when it fails (e.g. a GPU server, then the embedded one). */
 export const asrOptions = z
-  .strictObject({ ...engineFields, phrases: z.array(phrase).max(100).default([]), fallback: z.array(engine).default([]) })
+  .strictObject({
+    ...engineFields,
+    phrases: z.array(phrase).max(100).default([]),
+    /**
+     * The meeting's own words as vocabulary (Zoom meetings): its topic and agenda from the Zoom API, its participants'
+     * names as RTMS announces them. Names are personal data, sent to the engine: off unless a meeting opts in.
+     */
+    meetingWords: z.boolean().default(false),
+    fallback: z.array(engine).default([]),
+  })
   .superRefine(engineNeeds);
 
 export type EngineConfig = z.output<typeof engine>;

@@ -91,4 +91,10 @@ export interface SpeechRecognizer {
   readonly activeEngine?: string;
   /** Engines with fallbacks: move to the next available one (the operator's choice); its name, or undefined if none. */
   switchEngine?(): string | undefined;
+  /**
+   * The meeting's own words (topic, agenda, participants' names), besides the configured phrases, for engines that
+   * take a vocabulary while a meeting runs: asked for on every connection from now on, and a stream's connection is
+   * renewed at its next pause. Engines without it keep the vocabulary they started with.
+   */
+  usePhrases?(words: readonly string[]): void;
 }

@@ -1,5 +1,5 @@
 import { CaptionFeed } from '../caption/caption-feed.js';
-import type { MeetingConfig } from '../config/schema.js';
+import { zoomTargetsOf, type MeetingConfig } from '../config/schema.js';
 import { BridgeError, errorMessage } from '../errors.js';
 import { RtmpPull } from '../ingest/rtmp-pull.js';
 import type { RtmpTarget } from '../ingest/rtmp.js';
@@ -47,6 +47,7 @@ export class RunningMeeting implements MeetingControl {
   private readonly rtmsSettings: (RtmsCredentials & RtmsOptions) | undefined;
   private readonly endStream: () => void;
   private readonly rtmsEnded: ((meetingId: string) => void) | undefined;
+  private readonly zoomApi: RunningMeetingDeps['zoomApi'];
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -57,6 +58,7 @@ export class RunningMeeting implements MeetingControl {
     // A Video SDK session's stream is signed with the Video SDK app's key and secret, a meeting's with the Zoom app's.
     this.rtmsSettings = config.source.type === 'zoom-videosdk' ? deps.videoSdkRtms : deps.rtms;
     this.rtmsEnded = deps.rtmsEnded;
+    this.zoomApi = deps.zoomApi;
     this.endStream = () => deps.endStream(config.id);
     this.pipeline = new MeetingPipeline(config, deps);
     this.live = new LiveView(this.pipeline);
@@ -125,6 +127,7 @@ export class RunningMeeting implements MeetingControl {
       ...this.rtmsSettings,
       speakerNames: this.config.display.speakerNames,
       ...zoomTranscriptOptions(this.config.asr),
+      ...(this.config.asr.meetingWords ? { participantNames: (names: string[]) => this.pipeline.learnMeetingWords({ names }) } : {}),
     });
     this.rtms = connection;
     // Stopped from here (webhook, operator, replacement, close) it is no longer this.rtms by the time it is done.
@@ -191,6 +194,18 @@ export class RunningMeeting implements MeetingControl {
     }
   }
 
+  /** The Zoom meeting's topic and agenda, as vocabulary for its engine (asr.meetingWords), read once at start. */
+  private async readMeetingWords(): Promise<void> {
+    const target = zoomTargetsOf(this.config)[0];
+    if (!this.config.asr.meetingWords || !this.zoomApi || !target) return;
+    try {
+      const { topic, agenda } = await this.zoomApi.details(target);
+      if (!this.closing) this.pipeline.learnMeetingWords({ ...(topic ? { topic } : {}), ...(agenda ? { agenda } : {}) });
+    } catch (err) {
+      this.log.warn({ meeting: this.id, err: errorMessage(err) }, "the meeting's topic and agenda could not be read for its vocabulary");
+    }
+  }
+
   /** Load the engine and open the destinations; a pulled source starts once the meeting can take its audio. */
   async start(): Promise<void> {
     try {
@@ -203,6 +218,7 @@ export class RunningMeeting implements MeetingControl {
     }
     const { source } = this.config;
     if (source.type === 'rtmp-pull' && !this.closing) this.pull = new RtmpPull(this.pipeline, source.url, this.log);
+    void this.readMeetingWords();
     // The meeting may be running already (the bridge restarted mid-meeting); if not, meeting.started starts it.
     if (this.livestream) void this.livestream.start();
   }

@@ -64,6 +64,11 @@ export interface RtmsOptions {
    * identify another language as people switch.
    */
   transcript?: { srcLanguage: number; enableLid: boolean };
+  /**
+   * The meeting takes its participants' names as vocabulary (asr.meetingWords): told each name as Zoom announces a
+   * participant joining or speaking. Unset, no name leaves the connection this way.
+   */
+  participantNames?: (names: string[]) => void;
 }
 
 /** The sockets of one stream besides signaling: the audio always, Zoom's transcript when the engine reads it. */
@@ -86,6 +91,8 @@ export function shownName(raw: unknown): string | undefined {
 
 const DEFAULT_RECONNECT: RetryPolicy = { initialMs: 3_000, maxMs: 30_000 };
 
+/** A join event may list a whole webinar's audience: the vocabulary takes this many names of one event. */
+const MAX_NAMES_PER_EVENT = 200;
 /** Speakers labelled per stream; beyond this many (a webinar's audience) the later newcomers share one label. */
 const MAX_SPEAKER_LABELS = 1_000;
 /** After this long with nothing on the signaling socket, Zoom's window to come back has passed: give up. */
@@ -287,8 +294,14 @@ export class RtmsConnection {
         }
         return;
       case MSG.eventUpdate: {
-        const event = (message.event ?? {}) as { event_type?: number; timestamp?: number; user_id?: unknown; user_name?: unknown };
-        if (event.event_type === EVENT.activeSpeakerChange) return this.activeSpeaker(event);
+        const event = (message.event ?? {}) as { event_type?: number; timestamp?: number; user_id?: unknown; user_name?: unknown; participants?: unknown };
+        if (event.event_type === EVENT.activeSpeakerChange) {
+          this.tellNames([event.user_name]);
+          return this.activeSpeaker(event);
+        }
+        if (event.event_type === EVENT.participantJoin && Array.isArray(event.participants)) {
+          return this.tellNames(event.participants.slice(0, MAX_NAMES_PER_EVENT).map((p) => (p as { user_name?: unknown } | null)?.user_name));
+        }
         // Only media sockets older than the news: one already redialled must not be cut again.
         if (event.event_type === EVENT.mediaConnectionInterrupted) {
           for (const [kind, ws] of this.media) {
@@ -396,6 +409,12 @@ export class RtmsConnection {
       ...(end === undefined ? {} : { end }),
       ...(speaker ? { speaker } : {}),
     });
+  }
+
+  private tellNames(raw: unknown[]): void {
+    if (!this.options.participantNames) return;
+    const names = raw.map(shownName).filter((name): name is string => name !== undefined);
+    if (names.length > 0) this.options.participantNames(names);
   }
 
   /** The transcript cannot come (no scope, refused): the engine that reads it fails, so a fallback engine takes over. */

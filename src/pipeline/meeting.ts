@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createRecognizer } from '../asr/create.js';
+import { meetingWords, type MeetingWordSources } from '../asr/meeting-words.js';
 import type { SpeechEvent, SpeechRecognizer } from '../asr/types.js';
 import { pruneArchive } from '../caption/archive.js';
 import { archiveDir, createDestinations, type DestinationDeps } from '../caption/create.js';
@@ -26,6 +27,9 @@ export interface Destination {
   mode: DisplayMode;
   lastPost?: { text: string; seq?: number; at: number };
 }
+
+/** A webinar's audience can be thousands: the names kept for the vocabulary are the first this many. */
+const MAX_NAMES_TOLD = 500;
 
 export interface MeetingDeps extends DestinationDeps {
   /** Makes the meeting's recognizer from its asr settings: createRecognizer, unless a program embedding the pipeline brings its own. */
@@ -294,6 +298,31 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     void this.archive?.note(`console ${new Date().toISOString()} ${who} ${did}`);
     this.emit('operator', { who, did });
   }
+
+  /** What the meeting has told of itself so far (asr.meetingWords): its topic, agenda and participants' names. */
+  private readonly told: { topic?: string; agenda?: string; names: Set<string> } = { names: new Set() };
+
+  /**
+   * The meeting's own words (asr.meetingWords): its topic and agenda, participants' names as they join. The engine is
+   * asked to expect them from now on, where it takes a vocabulary while a meeting runs; nothing of it is shown.
+   */
+  learnMeetingWords(sources: MeetingWordSources): void {
+    if (!this.config.asr.meetingWords) return;
+    const before = this.told.names.size + (this.told.topic ?? '').length + (this.told.agenda ?? '').length;
+    if (sources.topic) this.told.topic = sources.topic;
+    if (sources.agenda) this.told.agenda = sources.agenda;
+    for (const name of sources.names ?? []) if (this.told.names.size < MAX_NAMES_TOLD) this.told.names.add(name);
+    if (this.told.names.size + (this.told.topic ?? '').length + (this.told.agenda ?? '').length === before) return;
+    if (!this.recognizer.usePhrases) {
+      if (!this.warnedNoVocabulary) this.log.info({ engine: this.recognizer.engine }, 'this engine takes no vocabulary while a meeting runs: asr.meetingWords has no effect on it');
+      this.warnedNoVocabulary = true;
+      return;
+    }
+    const words = meetingWords({ ...this.told, names: [...this.told.names] });
+    this.log.info({ words: words.length }, "the meeting's own words go to the engine");
+    this.recognizer.usePhrases(words);
+  }
+  private warnedNoVocabulary = false;
 
   private problemWithSource: string | undefined;
 

@@ -251,15 +251,17 @@ export class ZoomApiClient {
     return { feature: featureOf(target.kind, 'Livestream'), what: `the live stream of ${describeTarget(target)}` };
   }
 
-  /** What the bridge reads of a meeting or webinar: its topic, status and host (GET /meetings/{id}). */
-  async details(target: ZoomTarget): Promise<{ topic?: string; status?: string; hostId?: string; hostEmail?: string }> {
-    const body = await this.get<{ topic?: unknown; status?: unknown; host_id?: unknown; host_email?: unknown }>(`/${target.kind}s/${encodeURIComponent(target.id)}`, {
+  /** What the bridge reads of a meeting or webinar: its topic, agenda, status and host (GET /meetings/{id}). */
+  async details(target: ZoomTarget): Promise<{ topic?: string; agenda?: string; status?: string; hostId?: string; hostEmail?: string }> {
+    const body = await this.get<{ topic?: unknown; agenda?: unknown; status?: unknown; host_id?: unknown; host_email?: unknown }>(`/${target.kind}s/${encodeURIComponent(target.id)}`, {
       feature: featureOf(target.kind, 'Details'),
       what: describeTarget(target),
     });
     const text = (value: unknown): string | undefined => (typeof value === 'string' && value ? value : undefined);
     return {
       ...(text(body.topic) ? { topic: text(body.topic) } : {}),
+      // Zoom allows 2,000 characters; the vocabulary needs no more.
+      ...(text(body.agenda) ? { agenda: text(body.agenda)!.slice(0, 2_000) } : {}),
       ...(text(body.status) ? { status: text(body.status) } : {}),
       ...(text(body.host_id) ? { hostId: text(body.host_id) } : {}),
       ...(text(body.host_email) ? { hostEmail: text(body.host_email) } : {}),

@@ -147,3 +147,58 @@ export class ScriptedHearing implements Hearing {
     this.lastInterimAt = 0;
   }
 }
+
+/** Samples a connection's first audio is matched by: enough that room noise makes the match unique. */
+const ALIGN_SAMPLES = 480;
+
+/**
+ * A perfect hearing for a connection that may begin anywhere in the stream (a connection renewed at a pause hears
+ * the stream from there): it finds where by matching its first audio, sample for sample, in the stream's own
+ * samples, then hears the script from that point on its own timeline.
+ */
+export class AlignedHearing implements Hearing {
+  private inner: ScriptedHearing | undefined;
+  private readonly head: Int16Array[] = [];
+  /** Where in the stream this connection's audio began (samples), once found. */
+  offset: number | undefined;
+
+  constructor(
+    private readonly script: readonly ScriptedUtterance[],
+    private readonly stream: Int16Array,
+  ) {}
+
+  process(pcm: Int16Array): SpeechEvent[] {
+    if (this.inner) return this.inner.process(pcm);
+    this.head.push(pcm);
+    const received = this.head.reduce((n, p) => n + p.length, 0);
+    if (received < ALIGN_SAMPLES) return [];
+    const first = new Int16Array(received);
+    let at = 0;
+    for (const part of this.head) {
+      first.set(part, at);
+      at += part.length;
+    }
+    this.offset = findSamples(this.stream, first.subarray(0, ALIGN_SAMPLES));
+    if (this.offset < 0) throw new Error('AlignedHearing: this audio is not in the stream');
+    const from = this.offset / RATE;
+    const shifted = this.script
+      .map((u) => ({ words: u.words.filter((w) => w.start >= from - 0.01).map((w) => ({ ...w, start: w.start - from, end: w.end - from })) }))
+      .filter((u) => u.words.length > 0);
+    this.inner = new ScriptedHearing(shifted);
+    return this.inner.process(first);
+  }
+
+  finish(): SpeechEvent[] {
+    return this.inner?.finish() ?? [];
+  }
+
+  free(): void {}
+}
+
+function findSamples(haystack: Int16Array, needle: Int16Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}

@@ -53,7 +53,8 @@ export class AssemblyAiRecognizer extends WebSocketRecognizer {
   }
 
   protected endpoint(): WebSocketEndpoint {
-    const { model, endpointSilenceMs, phrases } = this.options;
+    const { model, endpointSilenceMs } = this.options;
+    const phrases = this.vocabulary(this.options.phrases);
     const streaming = {
       speech_model: model,
       sample_rate: PCM_SAMPLE_RATE,

@@ -50,7 +50,8 @@ export class DeepgramRecognizer extends WebSocketRecognizer {
   }
 
   protected endpoint(): WebSocketEndpoint {
-    const { model, language, endpointSilenceMs, diarize, phrases } = this.options;
+    const { model, language, endpointSilenceMs, diarize } = this.options;
+    const phrases = this.vocabulary(this.options.phrases);
     const listen = {
       model,
       language,

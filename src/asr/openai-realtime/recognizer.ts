@@ -175,7 +175,8 @@ export class OpenAiRealtimeRecognizer extends WebSocketRecognizer {
    * for self-hosted servers that still speak only it (speaches, SenseVoice servers).
    */
   private sessionUpdate(): SessionUpdateEvent | TranscriptionSessionUpdate {
-    const { model, language, endpointSilenceMs, phrases, sessionForm } = this.options;
+    const { model, language, endpointSilenceMs, sessionForm } = this.options;
+    const phrases = this.vocabulary(this.options.phrases);
     // OpenAI's types list three models; the service also takes newer ones (gpt-realtime-whisper), and a self-hosted
     // server its own model names: the name is the config's, the rest of the shape is checked.
     const transcription = {

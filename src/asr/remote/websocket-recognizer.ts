@@ -20,6 +20,9 @@ export interface CloudEngineOptions {
   phrases: string[];
 }
 
+/** The most words one engine connection is asked to expect (asr.phrases takes at most 100 too). */
+const MAX_VOCABULARY = 100;
+
 export interface WebSocketEndpoint {
   url: string;
   headers?: Record<string, string>;
@@ -43,6 +46,8 @@ export abstract class WebSocketRecognizer implements SpeechRecognizer {
   private closed = false;
   private readonly open = new Set<WebSocket>();
   private readonly streams = new Set<WireStream>();
+  /** The meeting's own words (its topic, agenda, participants), besides the configured phrases. */
+  private meetingWords: readonly string[] = [];
 
   constructor(
     protected readonly log: Logger,
@@ -54,6 +59,22 @@ export abstract class WebSocketRecognizer implements SpeechRecognizer {
   /** A close code by which the engine refuses this request for good (bad key, bad parameters): no reconnect. */
   protected refusal(_code: number, _reason: string): BridgeError | undefined {
     return undefined;
+  }
+
+  /**
+   * The words the engine is asked to expect: the configured phrases, then the meeting's own words, at most
+   * MAX_VOCABULARY (engines bound their lists; the configured ones come first).
+   */
+  protected vocabulary(configured: readonly string[]): string[] {
+    const seen = new Set(configured.map((phrase) => phrase.toLowerCase()));
+    return [...configured, ...this.meetingWords.filter((word) => !seen.has(word.toLowerCase()))].slice(0, MAX_VOCABULARY);
+  }
+
+  /** New meeting words: every connection from now on asks for them, and each stream's connection is renewed at a pause. */
+  usePhrases(words: readonly string[]): void {
+    if (words.length === this.meetingWords.length && words.every((w, i) => w === this.meetingWords[i])) return;
+    this.meetingWords = [...words];
+    for (const stream of this.streams) stream.renewAtPause();
   }
 
   /** Connects once and ends the session, so a wrong key or address is reported at start, not mid-meeting. */

@@ -90,6 +90,15 @@ export interface WireLink {
 
 /** Past this much unsent data on the socket, reading audio waits (backpressure to ingest, which drops oldest). */
 const MAX_BUFFERED_BYTES = 2 * PCM_SAMPLE_RATE * 2;
+/**
+ * Audio kept after it was sent, so a connection that takes over at a pause can hear again what the old one had not
+ * settled (the words after its last final).
+ */
+const REPLAY_SAMPLES = 15 * PCM_SAMPLE_RATE;
+/** A connection opened ahead of a renewal that keeps failing is given up on after this many tries. */
+const MAX_WARM_ATTEMPTS = 3;
+/** How often an idle connection opened ahead is kept alive (Deepgram closes one without audio after 10 s). */
+const WARM_KEEP_ALIVE_MS = 3_000;
 
 /**
  * One stream of audio through a WebSocket engine: chunking, keep-alives, Finalize, the end handshake, and
@@ -113,8 +122,17 @@ export class WireStream {
   private endTimer: NodeJS.Timeout | undefined;
   /** Wakes the audio pump when a lost connection is back or the stream is over. */
   private connectionChanged: (() => void) | undefined;
+  /** What to send once the engine has answered the opening (a renewal's replay). */
+  private onReady: (() => void) | undefined;
   private pending: Int16Array[] = [];
   private pendingSamples = 0;
+  /** Audio sent lately, oldest first, with the stream sample each chunk began at: what a renewal replays. */
+  private readonly sentRecently: { at: number; pcm: Int16Array }[] = [];
+  /** The engine's session changed (the meeting's words): a fresh connection takes over at the next pause. */
+  private renewal: { generation: number; socket?: WebSocket; keepAlive?: NodeJS.Timeout; attempts: number } | undefined;
+  private renewals = 0;
+  /** Where the last final's words ended (stream seconds), and whether the engine said anything since. */
+  private settledUntil: number | undefined;
 
   constructor(
     private readonly link: WireLink,
@@ -134,6 +152,85 @@ export class WireStream {
     this.ws?.close(1000);
   }
 
+  /**
+   * The engine's session changed (new words for its vocabulary): a connection made with it now is opened ahead and
+   * takes over at the next pause, right after a final with nothing heard since. It is first sent the audio after that
+   * final's last word, so nothing said meanwhile is lost or heard twice; the old connection is let go.
+   */
+  renewAtPause(): void {
+    if (this.finished || this.endSent) return;
+    this.dropRenewalSocket();
+    this.renewal = { generation: ++this.renewals, attempts: 0 };
+    void this.openAhead();
+  }
+
+  private async openAhead(): Promise<void> {
+    const renewal = this.renewal;
+    if (!renewal || renewal.socket || renewal.attempts >= MAX_WARM_ATTEMPTS) return;
+    renewal.attempts += 1;
+    let socket: WebSocket;
+    try {
+      socket = await this.link.connect();
+    } catch (err) {
+      this.link.log.warn({ engine: this.link.engine, err: errorMessage(err) }, 'a connection with the new vocabulary could not be opened; the current one goes on');
+      return;
+    }
+    if (this.renewal !== renewal || this.finished || this.endSent) return void socket.close(1000);
+    renewal.socket = socket;
+    const keepAliveMessage = this.session.keepAliveMessage;
+    if (keepAliveMessage) renewal.keepAlive = setInterval(() => socket.readyState === socket.OPEN && socket.send(keepAliveMessage), WARM_KEEP_ALIVE_MS);
+    socket.once('close', () => {
+      if (this.renewal !== renewal || renewal.socket !== socket) return;
+      clearInterval(renewal.keepAlive);
+      renewal.socket = undefined;
+      void this.openAhead();
+    });
+  }
+
+  private dropRenewalSocket(): void {
+    if (!this.renewal) return;
+    clearInterval(this.renewal.keepAlive);
+    const socket = this.renewal.socket;
+    this.renewal.socket = undefined;
+    socket?.removeAllListeners('close');
+    socket?.close(1000);
+  }
+
+  /** After a final: if a renewal is ready, its connection takes over now, from where the final's words end. */
+  private renewNow(): void {
+    const socket = this.renewal?.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN || this.settledUntil === undefined || this.endSent || this.finished) return;
+    const from = Math.round(this.settledUntil * PCM_SAMPLE_RATE);
+    const oldest = this.sentRecently[0]?.at ?? this.sentSamples;
+    // The words after the final are no longer all in the replay: not this pause.
+    if (from < oldest || from > this.sentSamples) return;
+    clearInterval(this.renewal!.keepAlive);
+    this.renewal = undefined;
+    const old = this.ws;
+    this.offsetSamples = from;
+    this.session = this.link.session();
+    this.ws = socket;
+    this.attach(socket);
+    old?.close(1000);
+    this.replayFrom(from);
+    this.link.log.info({ engine: this.link.engine, atSeconds: this.now, replayedSeconds: (this.sentSamples - from) / PCM_SAMPLE_RATE }, 'speech engine connection renewed with the new vocabulary');
+  }
+
+  /** Sends the new connection the audio from `from` on (not counted again: the stream's time goes on). */
+  private replayFrom(from: number): void {
+    const send = (): void => {
+      const socket = this.ws;
+      if (socket?.readyState !== WebSocket.OPEN) return;
+      for (const { at, pcm } of this.sentRecently) {
+        if (at + pcm.length <= from) continue;
+        const part = at >= from ? pcm : pcm.subarray(from - at);
+        socket.send(this.session.encodeAudio ? this.session.encodeAudio(part) : Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+      }
+    };
+    if (this.ready) send();
+    else this.onReady = send;
+  }
+
   private get now(): number {
     return this.sentSamples / PCM_SAMPLE_RATE;
   }
@@ -141,6 +238,8 @@ export class WireStream {
   private finish(err?: BridgeError): void {
     if (this.finished) return;
     this.finished = true;
+    this.dropRenewalSocket();
+    this.renewal = undefined;
     clearTimeout(this.endTimer);
     this.utterance.endOfSpeech(this.now);
     if (err) this.events.fail(err);
@@ -170,7 +269,8 @@ export class WireStream {
         }, Math.max(250, this.link.keepAliveMs / 2))
       : undefined;
     socket.on('message', (data, isBinary) => {
-      if (isBinary || this.finished) return;
+      // A connection let go at a renewal may still answer: the one that took over speaks for the stream now.
+      if (isBinary || this.finished || socket !== this.ws) return;
       let replies: WireReply[];
       try {
         replies = session.onMessage(String(data));
@@ -182,6 +282,8 @@ export class WireStream {
       if (!this.ready && socket === this.ws && session.answersOpen!(String(data))) {
         this.ready = true;
         clearTimeout(opening);
+        this.onReady?.();
+        this.onReady = undefined;
         this.wakePump();
       }
     });
@@ -208,8 +310,13 @@ export class WireStream {
   }
 
   private take(reply: WireReply, socket: WebSocket): void {
+    if (reply.kind === 'final') {
+      const last = reply.words.at(-1);
+      this.settledUntil = last ? last.end + this.offsetSamples / PCM_SAMPLE_RATE : undefined;
+    } else if (reply.kind === 'interim' && reply.text) this.settledUntil = undefined;
     if (reply.kind !== 'done') takeReply(this.utterance, reply, this.offsetSamples / PCM_SAMPLE_RATE, this.now);
-    else if (this.endSent) {
+    if (reply.kind === 'final') this.renewNow();
+    else if (reply.kind === 'done' && this.endSent) {
       socket.close(1000);
       this.finish();
     }
@@ -253,6 +360,11 @@ export class WireStream {
     const socket = this.ws;
     if (socket?.readyState !== WebSocket.OPEN) return;
     socket.send(this.session.encodeAudio ? this.session.encodeAudio(pcm) : Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+    if (this.renewal) {
+      this.sentRecently.push({ at: this.sentSamples, pcm });
+      let kept = this.sentRecently.reduce((n, c) => n + c.pcm.length, 0);
+      while (kept > REPLAY_SAMPLES && this.sentRecently.length > 1) kept -= this.sentRecently.shift()!.pcm.length;
+    } else this.sentRecently.length = 0;
     this.sentSamples += pcm.length;
     this.lastSentAt = Date.now();
     this.link.sent(pcm.length / PCM_SAMPLE_RATE);

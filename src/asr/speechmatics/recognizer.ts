@@ -98,7 +98,8 @@ export class SpeechmaticsRecognizer extends WebSocketRecognizer {
   }
 
   private startRecognition(): StartRecognition {
-    const { language, model, endpointSilenceMs, phrases, diarize } = this.options;
+    const { language, model, endpointSilenceMs, diarize } = this.options;
+    const phrases = this.vocabulary(this.options.phrases);
     const [base, region] = language.split('-');
     return {
       message: 'StartRecognition',

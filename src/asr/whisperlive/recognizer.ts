@@ -86,7 +86,7 @@ export class WhisperLiveRecognizer extends WebSocketRecognizer {
         model: this.options.model,
         use_vad: true,
         word_timestamps: true,
-        ...(this.options.phrases.length > 0 ? { hotwords: this.options.phrases.join(', ') } : {}),
+        ...(this.vocabulary(this.options.phrases).length > 0 ? { hotwords: this.vocabulary(this.options.phrases).join(', ') } : {}),
         ...(this.options.diarize ? { enable_diarization: true } : {}),
       }),
       answersOpen: (raw) => (JSON.parse(raw) as WhisperLiveMessage).message === 'SERVER_READY',
