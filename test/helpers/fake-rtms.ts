@@ -362,6 +362,13 @@ export class FakeRtms {
     if (this.signaling) send(this.signaling, { msg_type: 6, event: { event_type: 2, timestamp: this.streamStart + this.framesDue * 20, user_id: userId, user_name: userName } });
   }
 
+  /** Participants join (event 3), for a client that subscribed to it. */
+  participantJoin(participants: { userId: number; userName: string }[]): void {
+    if (this.signaling && this.subscribedEvents.includes(3)) {
+      send(this.signaling, { msg_type: 6, event: { event_type: 3, timestamp: Date.now(), participants: participants.map((p) => ({ user_id: p.userId, user_name: p.userName })) } });
+    }
+  }
+
   /** The audio socket breaks (no close frame); Zoom tells signaling with event 7. */
   dropMedia(): void {
     this.media?.terminate();

@@ -11,6 +11,7 @@ export interface FakeMeeting {
   captionUrl: () => string;
   /** What GET /meetings/{id} says of it (defaults: "Weekly all-hands", host host@example.org, id host-1). */
   topic?: string;
+  agenda?: string;
   hostEmail?: string;
 }
 
@@ -161,6 +162,7 @@ export class FakeZoomApi implements OnlyFrom {
     return send(200, {
       id: Number(id),
       topic: meeting.topic ?? 'Weekly all-hands',
+      ...(meeting.agenda ? { agenda: meeting.agenda } : {}),
       status: meeting.started ? 'started' : 'waiting',
       host_id: 'host-1',
       host_email: meeting.hostEmail ?? 'host@example.org',

@@ -11,6 +11,7 @@ import { ZoomWebhookVerifier } from '../../src/zoom-api/webhook.js';
 import { readWav } from '../../src/util/wav.js';
 import { stopAfterTest, tempDirForTest } from '../helpers/cleanup.js';
 import { FakeRtms, type TranscriptLine } from '../helpers/fake-rtms.js';
+import { FakeDeepgram } from '../helpers/fake-deepgram.js';
 import { FakeZoom } from '../helpers/fake-zoom.js';
 import { FakeZoomApi, sendWebhook } from '../helpers/fake-zoom-api.js';
 import { captureLogs } from '../helpers/log-capture.js';
@@ -321,6 +322,35 @@ meetings:
     expect(rtms.counts.media).toBe(2);
     expect(rtms.handshakes.filter((h) => h.socket === 'media').map((h) => h.status).sort()).toEqual([0, 12]);
     expect(zoom.text()).toMatch(/leisure|consider/i);
+    expect(zoom.violations).toEqual([]);
+  });
+
+  it("with asr.meetingWords, the meeting's topic, agenda and participants' names reach the cloud engine's vocabulary as they become known, and no name is logged", async () => {
+    const engine = stopAfterTest(new FakeDeepgram('dg-key'));
+    const engineUrl = await engine.start();
+    api.meetings.get(MEETING)!.topic = 'Norland Park estate review';
+    api.meetings.get(MEETING)!.agenda = 'Barton Cottage lease. The HVAC bids';
+    await daemon.reload(
+      parseConfig(configText.replace('display: { speakerMarker: ">>" }', `display: { speakerMarker: ">>" }\n    asr: { engine: deepgram, apiKey: dg-key, url: "${engineUrl}/v1/listen", phrases: [Dashwood], meetingWords: true }`), 'rtms.yaml', {}),
+    );
+    const rtms = stopAfterTest(new FakeRtms({ clientId: api.clientId, clientSecret: api.clientSecret }, speech, { keepAliveMs: 500 }));
+    const signalingUrl = await rtms.start();
+    await webhook('meeting.rtms_started', { meeting_uuid: rtms.meetingUuid, operator_id: 'op-1', rtms_stream_id: rtms.streamId, server_urls: signalingUrl });
+    await waitUntil(() => rtms.sentSeconds > 2, { timeoutMs: 20_000, what: 'the first words sent' });
+    rtms.participantJoin([{ userId: 16778240, userName: 'Marianne Dashwood' }, { userId: 16778241, userName: 'Colonel Brandon (he/him)' }]);
+    await waitUntil(() => rtms.finishedSpeech, { timeoutMs: 40_000, what: 'all speech sent' });
+    await webhook('meeting.rtms_stopped', { meeting_uuid: rtms.meetingUuid, rtms_stream_id: rtms.streamId, stop_reason: 6 });
+    await waitUntil(() => logs.text().includes('stream ended'), { what: 'the meeting stream over' });
+
+    const keyterms = engine.requests.map((r) => r.url.searchParams.getAll('keyterm'));
+    // The configured phrase first; the topic's and agenda's names once read; the participants' once they joined.
+    expect(keyterms.every((k) => k[0] === 'Dashwood')).toBe(true);
+    expect(keyterms.some((k) => ['Norland Park', 'Barton Cottage', 'HVAC'].every((term) => k.includes(term)))).toBe(true);
+    expect(keyterms.at(-1)).toEqual(expect.arrayContaining(['Norland Park', 'Barton Cottage', 'HVAC', 'Marianne Dashwood', 'Marianne', 'Colonel Brandon', 'Brandon']));
+    expect(logs.text()).toContain('speech engine connection renewed with the new vocabulary');
+    expect(zoom.text()).toMatch(/leisure|consider/i);
+    // Names are personal data: they go to the engine the meeting chose, not to the log.
+    expect(logs.text()).not.toMatch(/Marianne|Brandon/);
     expect(zoom.violations).toEqual([]);
   });
 
