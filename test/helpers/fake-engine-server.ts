@@ -13,7 +13,7 @@ export interface EngineStandIn {
   /** The next connection is cut after this many audio messages; with stopServer the whole server goes down too. */
   dropNextConnectionAfter(audioMessages: number, options?: { stopServer?: boolean }): void;
   /** What hears each connection's audio (see Hearing); set before connections arrive. */
-  hears: () => Hearing;
+  hears: (request: URL) => Hearing;
   /** Starts (again, on the same port); resolves with the base URL. */
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -40,7 +40,7 @@ export abstract class FakeEngineServer implements EngineStandIn {
    */
   searchArgs: readonly string[] = [];
   /** What hears each connection's audio: the pocketsphinx decoder by default, or a script (ScriptedHearing) that hears perfectly. */
-  hears: () => Hearing = () => new PocketsphinxHearing(this.searchArgs);
+  hears: (request: URL) => Hearing = () => new PocketsphinxHearing(this.searchArgs);
   /** Only connections from this address are taken (a proxy's outbound address): the others are refused with 403. */
   onlyFrom: string | undefined;
   /** Connections refused for coming from elsewhere (see onlyFrom). */
@@ -85,7 +85,7 @@ export abstract class FakeEngineServer implements EngineStandIn {
           this.drops += 1;
           if (drop?.stopServer) void this.stop();
         },
-        this.hears(),
+        this.hears(url),
       );
       this.dropNext = undefined;
       ws.on('close', () => session.free());
