@@ -88,6 +88,8 @@ meetings:
     'name and term mentions right': `${right} / ${mentions}`,
     '%': Number(((right / mentions) * 100).toFixed(1)),
     'connection renewed at (s)': renewedAt.map((s) => s.toFixed(1)).join(', ') || '-',
+    connections: engine.requests.map((r) => r.url.searchParams.getAll('keyterm').length).join(', '),
+    captions: zoom.accepted.map((c) => c.body.replace(/\n/g, ' ')).join(' | ').slice(0, 2_000),
     'first name said at (s)': (script.flatMap((u) => u.words).find((w) => MISHEARD[w.word] && w.word !== 'falcon')?.start ?? 0).toFixed(1),
   };
 }

@@ -178,8 +178,11 @@ export class AlignedHearing implements Hearing {
       first.set(part, at);
       at += part.length;
     }
-    this.offset = findSamples(this.stream, first.subarray(0, ALIGN_SAMPLES));
-    if (this.offset < 0) throw new Error('AlignedHearing: this audio is not in the stream');
+    // Room noise repeats between sentences: the match must be the only one, else more audio decides.
+    const matches = findSamples(this.stream, first);
+    if (matches.length === 0) throw new Error('AlignedHearing: this audio is not in the stream');
+    if (matches.length > 1) return [];
+    this.offset = matches[0]!;
     const from = this.offset / RATE;
     const shifted = this.script
       .map((u) => ({ words: u.words.filter((w) => w.start >= from - 0.01).map((w) => ({ ...w, start: w.start - from, end: w.end - from })) }))
@@ -195,10 +198,12 @@ export class AlignedHearing implements Hearing {
   free(): void {}
 }
 
-function findSamples(haystack: Int16Array, needle: Int16Array): number {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+/** Where `needle` occurs in `haystack` (at most two places: enough to tell one from several). */
+function findSamples(haystack: Int16Array, needle: Int16Array): number[] {
+  const found: number[] = [];
+  outer: for (let i = 0; i + needle.length <= haystack.length && found.length < 2; i++) {
     for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
+    found.push(i);
   }
-  return -1;
+  return found;
 }

@@ -31,7 +31,8 @@ function speechWithPauses(): { samples: Int16Array; pieces: { start: number; end
 }
 
 describe("the meeting's own words reach a cloud engine while it listens", () => {
-  it('new words renew the connection at the next pause: the new one asks for them, hears from the last final on, and no word is lost or heard twice', async () => {
+  /** The stream at four times real time through Deepgram's protocol, the meeting's words told at audio chunk `wordsAt`. */
+  async function stream(wordsAt: number) {
     const { log, text } = captureLogs('info');
     const { samples, pieces } = speechWithPauses();
     const script = scriptOf(samples, pieces);
@@ -47,17 +48,21 @@ describe("the meeting's own words reach a cloud engine while it listens", () => 
     const recognizer = new DeepgramRecognizer({ apiKey: 'dg-key', url: `${url}/v1/listen`, model: 'nova-3', language: 'en-US', endpointSilenceMs: 500, phrases: ['Dashwood'] }, log);
     onTestFinished(() => recognizer.close());
     await recognizer.start();
-    // Twice real time, in 100 ms chunks; the meeting's words arrive while the first sentence is being said.
+    // Four times real time, in 100 ms chunks; the meeting's words arrive while the first sentence is being said.
     async function* audio(): AsyncIterable<AudioItem> {
       for (let at = 0; at < samples.length; at += 1_600) {
-        if (at === 1_600 * 20) recognizer.usePhrases(['Marianne Dashwood', 'Norland Park']);
+        if (at === 1_600 * wordsAt) recognizer.usePhrases(['Marianne Dashwood', 'Norland Park']);
         yield samples.subarray(at, at + 1_600);
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, 25));
       }
     }
     const events: SpeechEvent[] = [];
     for await (const event of recognizer.transcribe(audio())) events.push(event);
+    return { events, engine, hearings, pieces, text };
+  }
 
+  it('new words renew the connection at the next pause: the new one asks for them, hears from the last final on, and no word is lost or heard twice', async () => {
+    const { events, engine, hearings, pieces, text } = await stream(20);
     const keyterms = engine.requests.map((r) => r.url.searchParams.getAll('keyterm'));
     // The start check, the stream's first connection, and the one that took over at a pause.
     expect(keyterms).toEqual([['Dashwood'], ['Dashwood'], ['Dashwood', 'Marianne Dashwood', 'Norland Park']]);
@@ -70,5 +75,13 @@ describe("the meeting's own words reach a cloud engine while it listens", () => 
     // On the stream's timeline: the second sentence's words where they were said.
     const second = finals.find((w) => w.word.toLowerCase().startsWith(normalizeWords(pieces[1]!.transcript)[0]!));
     expect(second!.start).toBeCloseTo(pieces[1]!.start / 16_000, 0);
+  });
+
+  it('words told before anyone spoke renew the connection at once, before the first word', async () => {
+    const { events, engine, hearings, pieces } = await stream(2);
+    expect(engine.requests.map((r) => r.url.searchParams.getAll('keyterm'))).toEqual([['Dashwood'], ['Dashwood'], ['Dashwood', 'Marianne Dashwood', 'Norland Park']]);
+    expect(hearings[2]!.offset! / 16_000).toBeLessThan(pieces[0]!.start / 16_000);
+    const finals = events.flatMap((e) => (e.type === 'final' ? e.words : []));
+    expect(finals.map((w) => w.word.toLowerCase().replace(/[^a-z']/g, ''))).toEqual(pieces.flatMap((p) => normalizeWords(p.transcript)));
   });
 });

@@ -95,6 +95,11 @@ const MAX_BUFFERED_BYTES = 2 * PCM_SAMPLE_RATE * 2;
  * settled (the words after its last final).
  */
 const REPLAY_SAMPLES = 15 * PCM_SAMPLE_RATE;
+/**
+ * Audio kept at all times: a connection that has said nothing yet has heard no speech older than an engine's interim
+ * cadence (a second or so), so a renewal may take over at once, replaying this much.
+ */
+const REPLAY_IDLE_SAMPLES = 3 * PCM_SAMPLE_RATE;
 /** A connection opened ahead of a renewal that keeps failing is given up on after this many tries. */
 const MAX_WARM_ATTEMPTS = 3;
 /** How often an idle connection opened ahead is kept alive (Deepgram closes one without audio after 10 s). */
@@ -133,6 +138,9 @@ export class WireStream {
   private renewals = 0;
   /** Where the last final's words ended (stream seconds), and whether the engine said anything since. */
   private settledUntil: number | undefined;
+  /** The current connection has said something (an interim or a final): it may be hearing speech. */
+  private heardOnConnection = false;
+  private replayKept = 0;
 
   constructor(
     private readonly link: WireLink,
@@ -177,6 +185,8 @@ export class WireStream {
     }
     if (this.renewal !== renewal || this.finished || this.endSent) return void socket.close(1000);
     renewal.socket = socket;
+    // Nothing heard yet on this connection (the words came before anyone spoke): no need to wait for a pause.
+    if (!this.heardOnConnection) return this.renewNow(true);
     const keepAliveMessage = this.session.keepAliveMessage;
     if (keepAliveMessage) renewal.keepAlive = setInterval(() => socket.readyState === socket.OPEN && socket.send(keepAliveMessage), WARM_KEEP_ALIVE_MS);
     socket.once('close', () => {
@@ -196,12 +206,17 @@ export class WireStream {
     socket?.close(1000);
   }
 
-  /** After a final: if a renewal is ready, its connection takes over now, from where the final's words end. */
-  private renewNow(): void {
+  /**
+   * After a final (or, `idle`, while the connection has said nothing): if a renewal is ready, its connection takes
+   * over now, from where the final's words end (or from the audio kept).
+   */
+  private renewNow(idle = false): void {
     const socket = this.renewal?.socket;
-    if (!socket || socket.readyState !== WebSocket.OPEN || this.settledUntil === undefined || this.endSent || this.finished) return;
-    const from = Math.round(this.settledUntil * PCM_SAMPLE_RATE);
+    if (!socket || socket.readyState !== WebSocket.OPEN || this.endSent || this.finished) return;
     const oldest = this.sentRecently[0]?.at ?? this.sentSamples;
+    if (!idle && this.settledUntil === undefined) return;
+    // Idle: what this connection heard, as far as it is kept (audio before it went to an earlier connection).
+    const from = idle ? Math.max(oldest, this.offsetSamples) : Math.round(this.settledUntil! * PCM_SAMPLE_RATE);
     // The words after the final are no longer all in the replay: not this pause.
     if (from < oldest || from > this.sentSamples) return;
     clearInterval(this.renewal!.keepAlive);
@@ -210,6 +225,7 @@ export class WireStream {
     this.offsetSamples = from;
     this.session = this.link.session();
     this.ws = socket;
+    this.heardOnConnection = false;
     this.attach(socket);
     old?.close(1000);
     this.replayFrom(from);
@@ -313,7 +329,11 @@ export class WireStream {
     if (reply.kind === 'final') {
       const last = reply.words.at(-1);
       this.settledUntil = last ? last.end + this.offsetSamples / PCM_SAMPLE_RATE : undefined;
-    } else if (reply.kind === 'interim' && reply.text) this.settledUntil = undefined;
+      this.heardOnConnection ||= reply.text !== '';
+    } else if (reply.kind === 'interim' && reply.text) {
+      this.settledUntil = undefined;
+      this.heardOnConnection = true;
+    }
     if (reply.kind !== 'done') takeReply(this.utterance, reply, this.offsetSamples / PCM_SAMPLE_RATE, this.now);
     if (reply.kind === 'final') this.renewNow();
     else if (reply.kind === 'done' && this.endSent) {
@@ -332,6 +352,7 @@ export class WireStream {
         const socket = await this.link.connect();
         if (this.finished) return void socket.close();
         this.offsetSamples = this.sentSamples;
+        this.heardOnConnection = false;
         this.session = this.link.session();
         this.ws = socket;
         this.attach(socket);
@@ -360,11 +381,10 @@ export class WireStream {
     const socket = this.ws;
     if (socket?.readyState !== WebSocket.OPEN) return;
     socket.send(this.session.encodeAudio ? this.session.encodeAudio(pcm) : Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
-    if (this.renewal) {
-      this.sentRecently.push({ at: this.sentSamples, pcm });
-      let kept = this.sentRecently.reduce((n, c) => n + c.pcm.length, 0);
-      while (kept > REPLAY_SAMPLES && this.sentRecently.length > 1) kept -= this.sentRecently.shift()!.pcm.length;
-    } else this.sentRecently.length = 0;
+    this.sentRecently.push({ at: this.sentSamples, pcm });
+    this.replayKept += pcm.length;
+    const keep = this.renewal ? REPLAY_SAMPLES : REPLAY_IDLE_SAMPLES;
+    while (this.replayKept - this.sentRecently[0]!.pcm.length >= keep) this.replayKept -= this.sentRecently.shift()!.pcm.length;
     this.sentSamples += pcm.length;
     this.lastSentAt = Date.now();
     this.link.sent(pcm.length / PCM_SAMPLE_RATE);

@@ -30,6 +30,10 @@ describe("a meeting's own words", () => {
     ]);
   });
 
+  it("takes a title's first word when titles do not begin with it", () => {
+    expect(meetingWords({ topic: 'Falcon budget review', agenda: 'Kestrel migration. Weekly sync. Status of the Norland lease' })).toEqual(['Falcon', 'Kestrel', 'Norland']);
+  });
+
   it('keeps at most MAX_MEETING_WORDS, names first', () => {
     const names = Array.from({ length: 80 }, (_, i) => `Person${String.fromCharCode(65 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))} Smith`);
     const words = meetingWords({ names, topic: 'Project Falcon' });
