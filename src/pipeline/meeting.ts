@@ -79,6 +79,8 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     super();
     this.log = deps.log.child({ meeting: config.id });
     this.recognizer = (deps.recognizerFor ?? createRecognizer)(config.asr, this.log);
+    // Told now that words will come, an engine keeps what it needs to take them at once (asr.meetingWords).
+    if (config.asr.meetingWords) this.recognizer.usePhrases?.([]);
     this.textRules = new TextRules(config.text);
     this.archiveDir = archiveDir(deps.stateDir, config.id);
     const planned = createDestinations(

@@ -48,6 +48,8 @@ export abstract class WebSocketRecognizer implements SpeechRecognizer {
   private readonly streams = new Set<WireStream>();
   /** The meeting's own words (its topic, agenda, participants), besides the configured phrases. */
   private meetingWords: readonly string[] = [];
+  /** Told meeting words at least once (asr.meetingWords): streams keep a little audio to renew at once. */
+  private expectsMeetingWords = false;
 
   constructor(
     protected readonly log: Logger,
@@ -72,6 +74,7 @@ export abstract class WebSocketRecognizer implements SpeechRecognizer {
 
   /** New meeting words: every connection from now on asks for them, and each stream's connection is renewed at a pause. */
   usePhrases(words: readonly string[]): void {
+    this.expectsMeetingWords = true;
     if (words.length === this.meetingWords.length && words.every((w, i) => w === this.meetingWords[i])) return;
     this.meetingWords = [...words];
     for (const stream of this.streams) stream.renewAtPause();
@@ -121,6 +124,7 @@ export abstract class WebSocketRecognizer implements SpeechRecognizer {
       session: () => this.session(),
       refusal: (code, reason) => this.refusal(code, reason),
       sent: (seconds) => (this.stats.audioSeconds += seconds),
+      expectsNewWords: () => this.expectsMeetingWords,
     };
     const stream = new WireStream(link, first, audio);
     this.streams.add(stream);

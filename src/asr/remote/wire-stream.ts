@@ -86,6 +86,8 @@ export interface WireLink {
   refusal(code: number, reason: string): BridgeError | undefined;
   /** Audio that went out to the engine, for its real-time factor. */
   sent(seconds: number): void;
+  /** The meeting expects words while it runs (asr.meetingWords): keep the last seconds of audio for a renewal. */
+  expectsNewWords(): boolean;
 }
 
 /** Past this much unsent data on the socket, reading audio waits (backpressure to ingest, which drops oldest). */
@@ -383,8 +385,8 @@ export class WireStream {
     socket.send(this.session.encodeAudio ? this.session.encodeAudio(pcm) : Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
     this.sentRecently.push({ at: this.sentSamples, pcm });
     this.replayKept += pcm.length;
-    const keep = this.renewal ? REPLAY_SAMPLES : REPLAY_IDLE_SAMPLES;
-    while (this.replayKept - this.sentRecently[0]!.pcm.length >= keep) this.replayKept -= this.sentRecently.shift()!.pcm.length;
+    const keep = this.renewal ? REPLAY_SAMPLES : this.link.expectsNewWords() ? REPLAY_IDLE_SAMPLES : 0;
+    while (this.sentRecently.length > 0 && this.replayKept - this.sentRecently[0]!.pcm.length >= keep) this.replayKept -= this.sentRecently.shift()!.pcm.length;
     this.sentSamples += pcm.length;
     this.lastSentAt = Date.now();
     this.link.sent(pcm.length / PCM_SAMPLE_RATE);

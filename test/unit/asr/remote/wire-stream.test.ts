@@ -80,6 +80,7 @@ function link(url: string, overrides: Partial<WireLink> = {}): WireLink {
     session,
     refusal: (code) => (code === 4001 ? new BridgeError('ASR_AUTH_FAILED', 'toy refused the key') : undefined),
     sent: () => undefined,
+    expectsNewWords: () => false,
     ...overrides,
   };
 }
