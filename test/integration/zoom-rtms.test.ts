@@ -17,6 +17,7 @@ import { FakeZoomApi, sendWebhook } from '../helpers/fake-zoom-api.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { concatSamples, librivoxClips, roomNoise } from '../helpers/speech.js';
 import { waitUntil } from '../helpers/wait.js';
+import { launchChromium } from '../helpers/browser.js';
 
 const MEETING = '123456789';
 const WEBHOOK_SECRET = 'rtms-webhook-secret';
@@ -53,7 +54,7 @@ accountMeetings: { topic: "^team ", maxMeetings: 2, archive: false, asr: { profi
 meetings:
   - id: allhands
     source: { type: zoom-rtms, meetingId: "${MEETING}" }
-    captions: [ { zoom: { meetingId: "${MEETING}" } } ]
+    captions: [ { zoom: { meetingId: "${MEETING}" } }, { page: { public: true } } ]
     display: { speakerMarker: ">>" }
 `;
     const config = parseConfig(configText, 'rtms.yaml', {});
@@ -259,6 +260,20 @@ meetings:
     const vtt = (await Promise.all((await readdir(archive)).filter((f) => f.endsWith('.vtt')).map((f) => readFile(join(archive, f), 'utf8')))).join('\n');
     expect(vtt).toContain('<v Elinor Dashwood>');
     expect(vtt).toContain('<v Marianne Dashwood>');
+    // The caption page labels each turn with the name once, as a label beside the words, not inside them.
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${daemon.port}/captions/allhands`);
+      await page.waitForSelector('.speaker');
+      const labels = await page.locator('.speaker').allTextContents();
+      expect(labels).toEqual(['Elinor Dashwood:', 'Marianne Dashwood:']);
+      const text = await page.locator('#captions').innerText();
+      expect(text.match(/Marianne Dashwood/g)).toHaveLength(1);
+      expect(text.match(/Elinor Dashwood/g)).toHaveLength(1);
+    } finally {
+      await browser.close();
+    }
     expect(zoom.violations).toEqual([]);
   });
 
