@@ -3,7 +3,8 @@
  * sure it only ever leaves the process in a form that identifies the destination without authorising it.
  */
 
-const SECRET_QUERY_PARAMS = ['signature', 'token', 'access_token', 'key', 'ns'];
+// cid: a YouTube caption ingestion URL's stream credential.
+const SECRET_QUERY_PARAMS = ['signature', 'token', 'access_token', 'key', 'ns', 'cid'];
 const SECRET_PARAM_PATTERN = new RegExp(`([?&](?:${SECRET_QUERY_PARAMS.join('|')})=)[^&\\s"']*`, 'gi');
 
 export const REDACTED = '[REDACTED]';

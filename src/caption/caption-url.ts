@@ -6,36 +6,47 @@ import { isLoopback } from '../security/tokens.js';
 /** Query parameters the sender owns; every other parameter of the caption URL is kept exactly as given. */
 const SENDER_PARAMS = ['seq', 'lang'];
 
+/** The services that take captions by HTTP POST, each with its own URL, body and rules. */
+export type CaptionService = 'Zoom' | 'Teams' | 'YouTube';
+
+/**
+ * Where one destination's captions are POSTed, and how: the sender's rules (one POST in flight, in order, retries
+ * within a budget) are the same for every service; what differs is here.
+ */
 export interface CaptionUrl {
+  readonly service: CaptionService;
   /** Printable form with the signature removed. */
   readonly redacted: string;
   /** Stable file-name-safe key for this destination's state (derived from the whole URL, never reversible). */
   readonly stateKey: string;
+  /**
+   * Whether the service orders POSTs by seq (Zoom, YouTube): a POST keeps its seq until it is settled, retries
+   * carry the same one. Without it (Teams) a POST whose captions were given up is simply dropped.
+   */
+  readonly ordersBySeq: boolean;
+  readonly contentType: string;
   postUrl(seq: number, lang: string): string;
-  seqUrl(): string;
+  /** Where the service says the last seq it took (Zoom's GET .../seq); undefined where it cannot say. */
+  seqUrl(): string | undefined;
+  /** One POST's body for captions settled at `at` (epoch ms). */
+  body(texts: readonly string[], at: number): string;
+  /** What the service means by an HTTP status, in words a user can act on ('' when it says nothing more). */
+  statusMeans(status: number): string;
 }
+
+/** What Zoom's caption API means by a status (its REST API document), for whoever reads the log or `post`'s output. */
+const ZOOM_STATUS_MEANS: Record<number, string> = {
+  400: ' (Zoom: the meeting has not started, or has ended)',
+  403: ' (Zoom refuses this Caption URL: it has expired, belongs to another meeting, or was cut off while copying; get a new one from the meeting)',
+  405: ' (Zoom: not a POST; a proxy on the way may have changed the request)',
+};
 
 /**
  * `stateKey` names the destination for seq persistence; by default it is derived from the URL. A URL fetched from
  * the Zoom API is renewed with a new signature for the same meeting, so it passes a key derived from the meeting.
  */
 export function parseCaptionUrl(raw: string, stateKey?: string): CaptionUrl {
-  let url: URL;
-  try {
-    url = new URL(raw.trim());
-  } catch {
-    throw new BridgeError('CAPTION_URL_INVALID', `caption URL is not a valid URL: ${redactUrl(raw)}`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new BridgeError('CAPTION_URL_INVALID', `caption URL must be https, got ${url.protocol}`);
-  }
-  // Zoom's Caption URLs are https; plain http would send the signature in the clear. A local stand-in may use it.
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-    throw new BridgeError('CAPTION_URL_INVALID', `caption URL must be https (Zoom's are); http is allowed only for a local test server, not ${url.hostname}`);
-  }
-  if (url.username || url.password) {
-    throw new BridgeError('CAPTION_URL_INVALID', 'caption URL must not carry user credentials');
-  }
+  const url = postableUrl(raw, 'caption URL', "Zoom's are");
   const missing = missingZoomParts(url);
   if (missing) throw new BridgeError('CAPTION_URL_INVALID', missing);
   const base = new URL(url.toString());
@@ -43,8 +54,13 @@ export function parseCaptionUrl(raw: string, stateKey?: string): CaptionUrl {
   const key = stateKey ?? hashKey(base.toString());
 
   return {
+    service: 'Zoom',
     redacted: redactUrl(base),
     stateKey: key,
+    ordersBySeq: true,
+    contentType: 'text/plain; charset=utf-8',
+    body: (texts) => texts.join('\n'),
+    statusMeans: (status) => ZOOM_STATUS_MEANS[status] ?? '',
     postUrl(seq, lang) {
       const post = new URL(base.toString());
       post.searchParams.set('seq', String(seq));
@@ -56,6 +72,105 @@ export function parseCaptionUrl(raw: string, stateKey?: string): CaptionUrl {
       seqUrl.pathname = `${seqUrl.pathname.replace(/\/$/, '')}/seq`;
       return seqUrl.toString();
     },
+  };
+}
+
+/**
+ * A URL captions may be POSTed to: https (it carries the destination's credential; plain http would send it in the
+ * clear), or http for a local test server only; no user credentials in it.
+ */
+function postableUrl(raw: string, what: string, whose: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new BridgeError('CAPTION_URL_INVALID', `${what} is not a valid URL: ${redactUrl(raw)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new BridgeError('CAPTION_URL_INVALID', `${what} must be https, got ${url.protocol}`);
+  }
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new BridgeError('CAPTION_URL_INVALID', `${what} must be https (${whose}); http is allowed only for a local test server, not ${url.hostname}`);
+  }
+  if (url.username || url.password) {
+    throw new BridgeError('CAPTION_URL_INVALID', `${what} must not carry user credentials`);
+  }
+  return url;
+}
+
+/** What Teams means by a status (Microsoft's "Send real-time captions API", meeting-apps-apis.md). */
+const TEAMS_STATUS_MEANS: Record<number, string> = {
+  400: ' (Teams: a required part of the CART link is missing: copy the whole link again)',
+  401: ' (Teams: the CART link is wrong or expired: in the meeting options, generate a new one and put it in the config)',
+  404: ' (Teams: the meeting has not started, or nobody has turned on live captions in it yet)',
+};
+
+/**
+ * A Microsoft Teams CART link (the meeting organiser's "Provide CART captions" in the meeting options): POSTed as
+ * copied, "you don't need to modify the CART URL", with `meetingid` and `token`; each POST is a new line of captions,
+ * plain UTF-8 text, best 80-120 characters (Microsoft's meeting apps API reference). Teams has no seq: it shows
+ * lines in the order they arrive. Teams shows CART captions only to readers whose captions language is the CART
+ * language: `lang` (the link's own, else the destination's) says which.
+ */
+export function parseTeamsCartUrl(raw: string): CaptionUrl {
+  const url = postableUrl(raw, 'CART link', "Microsoft's are");
+  const missing = ['meetingid', 'token'].filter((name) => !url.searchParams.get(name));
+  if (missing.length > 0) {
+    throw new BridgeError('CAPTION_URL_INVALID', `CART link has no ${missing.map((name) => `\`${name}\``).join(', ')}: copy the whole link from the meeting options (Provide CART captions, Copy link)`);
+  }
+  return {
+    service: 'Teams',
+    redacted: redactUrl(url),
+    stateKey: hashKey(url.toString()),
+    ordersBySeq: false,
+    contentType: 'text/plain; charset=utf-8',
+    // Each POST is one line on Teams: a block's lines go as one line of text.
+    body: (texts) => texts.join(' ').replace(/\s*\n\s*/g, ' '),
+    statusMeans: (status) => TEAMS_STATUS_MEANS[status] ?? '',
+    postUrl(_seq, lang) {
+      if (url.searchParams.get('lang')) return url.toString();
+      const post = new URL(url.toString());
+      post.searchParams.set('lang', lang.toLowerCase());
+      return post.toString();
+    },
+    seqUrl: () => undefined,
+  };
+}
+
+/** YouTube's times: UTC, to the millisecond, without a zone ("2012-12-24T00:00:06.873"). */
+export function youTubeTime(at: number): string {
+  return new Date(at).toISOString().replace(/Z$/, '');
+}
+
+/**
+ * A YouTube Live caption ingestion URL (YouTube Studio, the stream's settings: closed captions over HTTP POST).
+ * "Closed Captions over HTTP for YouTube Live Streams" (support.google.com/youtube/answer/6077032): a `seq` counter
+ * on every POST, up by one for new caption data and unchanged on retries; the body one or more `<UTC time>` lines
+ * each followed by its text, a line break inside a caption written `<br>`. YouTube lists `http://` ingestion URLs:
+ * they are sent over https (the `cid` in them is the stream's credential).
+ */
+export function parseYouTubeCaptionUrl(raw: string): CaptionUrl {
+  const given = new URL(raw.trim());
+  if (given.protocol === 'http:' && /(^|\.)youtube\.com$/i.test(given.hostname)) given.protocol = 'https:';
+  const url = postableUrl(given.toString(), 'YouTube caption URL', "YouTube's take https");
+  if (!url.searchParams.get('cid') && !url.searchParams.get('id')) {
+    throw new BridgeError('CAPTION_URL_INVALID', 'YouTube caption URL has no `cid`: copy the whole caption ingestion URL from the stream settings in YouTube Studio');
+  }
+  url.searchParams.delete('seq');
+  return {
+    service: 'YouTube',
+    redacted: redactUrl(url),
+    stateKey: hashKey(url.toString()),
+    ordersBySeq: true,
+    contentType: 'text/plain',
+    body: (texts, at) => texts.map((text) => `${youTubeTime(at)}\n${text.replace(/\n/g, '<br>')}\n`).join(''),
+    statusMeans: (status) => (status === 403 || status === 401 ? ' (YouTube refuses this caption URL: copy it again from YouTube Studio; it changes with the stream key)' : ''),
+    postUrl(seq) {
+      const post = new URL(url.toString());
+      post.searchParams.set('seq', String(seq));
+      return post.toString();
+    },
+    seqUrl: () => undefined,
   };
 }
 

@@ -67,6 +67,17 @@ export function createDestinations(options: DestinationOptions, { stateDir, log,
         log,
       );
       destinations.push({ sink, mode: zoom.display });
+    } else if (destination.teams || destination.youtube) {
+      const [service, posted] = destination.teams ? (['Teams', destination.teams] as const) : (['YouTube', destination.youtube!] as const);
+      if (posted.url === '') {
+        log.warn(`${service} caption URL is empty (optional): captions go to the other destinations only`);
+        continue;
+      }
+      const sink = new ZoomSink(
+        { source: { url: posted.url }, service, lang: posted.lang ?? options.language, stateDir: join(stateDir, 'seq'), requestTimeoutMs: posted.requestTimeoutMs, giveUpAfterMs: posted.giveUpAfterMs, maxLines: options.maxLines },
+        log,
+      );
+      destinations.push({ sink, mode: posted.display });
     } else if (destination.file) {
       destinations.push({ sink: new TranscriptFileSink(destination.file.path, log), mode: 'blocks' });
     } else if (destination.stdout) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { language, milliseconds } from '../util/schema.js';
 import { DEFAULT_ARCHIVE_RETENTION, type ArchiveRetention } from './archive.js';
-import { parseCaptionUrl } from './caption-url.js';
+import { parseCaptionUrl, parseTeamsCartUrl, parseYouTubeCaptionUrl } from './caption-url.js';
 import { DEFAULT_GIVE_UP_AFTER_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './zoom-sender.js';
 import { zoomTargetFields } from '../zoom-api/target.js';
 
@@ -31,6 +31,30 @@ const zoomDestination = z
       ctx.addIssue({ code: 'custom', path: ['url'], message: (err as Error).message });
     }
   });
+/**
+ * Another service that takes captions by POST, at a URL a person copies from it: Microsoft Teams' CART link, YouTube
+ * Live's caption ingestion URL. Checked when the config loads (the shape of the URL), posted by Zoom's rules.
+ */
+const postedDestination = (parse: (raw: string) => unknown) =>
+  z
+    .strictObject({
+      url: z.string(),
+      /** Teams: the CART language readers must choose (the link's own lang wins); default the meeting's language. */
+      lang: language.optional(),
+      display: z.enum(['blocks', 'rollup']).default('blocks'),
+      optional: z.boolean().default(false),
+      requestTimeoutMs: milliseconds(100, 30_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
+      giveUpAfterMs: milliseconds(500, 60_000).default(DEFAULT_GIVE_UP_AFTER_MS),
+    })
+    .superRefine((destination, ctx) => {
+      if (destination.url === '' && destination.optional) return;
+      try {
+        parse(destination.url);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['url'], message: (err as Error).message });
+      }
+    });
+
 const fileDestination = z.strictObject({
   path: z.string().regex(/\.(vtt|srt|txt)$/, 'transcript file must end in .vtt, .srt or .txt'),
 });
@@ -63,12 +87,19 @@ const pageDestination = z
     }
   });
 
-/** One key per entry (zoom, file, stdout or page); an object rather than a union so errors name the exact field. */
+/** One key per entry (zoom, teams, youtube, file, stdout or page); an object rather than a union so errors name the exact field. */
 export const captionDestination = z
-  .strictObject({ zoom: zoomDestination.optional(), file: fileDestination.optional(), stdout: z.strictObject({}).optional(), page: pageDestination.optional() })
+  .strictObject({
+    zoom: zoomDestination.optional(),
+    teams: postedDestination(parseTeamsCartUrl).optional(),
+    youtube: postedDestination(parseYouTubeCaptionUrl).optional(),
+    file: fileDestination.optional(),
+    stdout: z.strictObject({}).optional(),
+    page: pageDestination.optional(),
+  })
   .superRefine((entry, ctx) => {
     const kinds = Object.keys(entry).filter((key) => entry[key as keyof typeof entry] !== undefined);
-    if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `each caption destination needs exactly one of zoom, file, stdout, page (got ${kinds.join(', ') || 'none'})` });
+    if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `each caption destination needs exactly one of zoom, teams, youtube, file, stdout, page (got ${kinds.join(', ') || 'none'})` });
   });
 
 /** WebVTT and SRT of everything captioned, in the state dir, one pair per meeting per run, trimmed at start. */

@@ -79,8 +79,9 @@ interface OpenPost {
 }
 
 /**
- * Posts captions to one Zoom caption URL following Zoom's rules: one POST in flight, in order; seq +1 per new
- * POST and unchanged (same body) on retries; randomized binary exponential backoff.
+ * Posts captions to one caption URL (Zoom's; Teams' and YouTube's follow the same rules, see CaptionUrl) following
+ * Zoom's rules: one POST in flight, in order; seq +1 per new POST and unchanged (same body) on retries; randomized
+ * binary exponential backoff.
  *
  * Nothing is lost and no seq is skipped (Zoom answers an out-of-order seq with 403, so a gap can lock the URL
  * out). When a POST's retry budget runs out, Zoom's GET seq decides: if Zoom has it, only the answer was lost; if
@@ -200,10 +201,11 @@ export class ZoomCaptionSender {
   private async fetchRemoteSeq(): Promise<number | undefined> {
     const { log } = this.options;
     const url = this.url;
-    if (this.halted) return undefined;
+    const seqUrl = url.seqUrl();
+    if (this.halted || seqUrl === undefined) return undefined;
     const deadline = deadlineSignal(this.requestTimeoutMs, this.halt.signal);
     try {
-      const response = await request(url.seqUrl(), { method: 'GET', signal: deadline.signal });
+      const response = await request(seqUrl, { method: 'GET', signal: deadline.signal });
       const body = (await response.body.text()).trim();
       if (response.statusCode !== 200) {
         log.info({ destination: url.redacted, status: response.statusCode }, 'Zoom did not answer GET seq');
@@ -230,6 +232,11 @@ export class ZoomCaptionSender {
       if (!post) return;
       // A POST whose captions were already given up only holds its seq: Zoom's GET seq settles it without showing
       // readers text that old, and only when Zoom cannot say is it sent again, unchanged.
+      if (post.captions.length === 0 && !this.url.ordersBySeq) {
+        // A service without seq needs no POST kept for its seq: nothing of it is worth showing any more.
+        this.open = undefined;
+        continue;
+      }
       if (post.captions.length === 0 && this.releaseHeldSeq(post, await this.fetchRemoteSeq())) continue;
       if (this.halted) return;
       const outcome = await this.postWithRetries(post);
@@ -257,7 +264,7 @@ export class ZoomCaptionSender {
       }
       log.warn(
         { destination: this.url.redacted, seq: post.seq, zoomSeq, attempts: outcome.attempts, code: outcome.error.code, err: outcome.error.message },
-        zoomSeq === undefined ? 'caption not confirmed and Zoom cannot say whether it has it: retrying the same POST' : 'caption not delivered: it goes out with the next one',
+        zoomSeq === undefined ? `caption not confirmed and ${this.url.service} cannot say whether it has it: retrying the same POST` : 'caption not delivered: it goes out with the next one',
       );
       this.scheduleRetry();
       return;
@@ -314,7 +321,7 @@ export class ZoomCaptionSender {
       // Captions matter more than the crash-safety of one seq; Zoom's GET seq is the backstop on restart.
       this.options.log.error({ err, destination: this.url.redacted, seq }, 'could not persist seq; posting anyway');
     }
-    return { seq, body: captions.map((c) => c.text).join('\n'), captions };
+    return { seq, body: this.url.body(captions.map((c) => c.text), captions[0]!.enqueuedAt), captions };
   }
 
   private settle(post: OpenPost, attempts: number, acceptedAt: number): void {
@@ -334,10 +341,10 @@ export class ZoomCaptionSender {
   /** Settles captions that will never reach Zoom, each counted under what happened to it. */
   private drop(captions: QueuedCaption[], status: 'skipped' | 'unsent', why: string): void {
     this.stats[status] += captions.length;
-    this.options.log.warn({ destination: this.url.redacted, captions: captions.length, why }, `captions ${status}: they never reached Zoom`);
+    this.options.log.warn({ destination: this.url.redacted, captions: captions.length, why }, `captions ${status}: they never reached ${this.url.service}`);
     for (const caption of captions) {
       this.carriedTexts.delete(caption);
-      const error = new BridgeError(status === 'skipped' ? 'ZOOM_CAPTION_SKIPPED' : 'ZOOM_CAPTION_UNSENT', `never reached Zoom: ${why}`);
+      const error = new BridgeError(status === 'skipped' ? 'ZOOM_CAPTION_SKIPPED' : 'ZOOM_CAPTION_UNSENT', `never reached ${this.url.service}: ${why}`);
       caption.settle({ status, text: caption.text, attempts: 0, enqueuedAt: caption.enqueuedAt, error });
     }
   }
@@ -378,7 +385,7 @@ export class ZoomCaptionSender {
     try {
       const response = await request(postUrl, {
         method: 'POST',
-        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        headers: { 'content-type': this.url.contentType },
         body: text,
         signal,
       });
@@ -390,7 +397,7 @@ export class ZoomCaptionSender {
       }
       return {
         ok: false,
-        error: new BridgeError('ZOOM_HTTP_STATUS', `Zoom answered ${response.statusCode}: ${body.slice(0, 200).trim()}${ZOOM_STATUS_MEANS[response.statusCode] ?? ''}`),
+        error: new BridgeError('ZOOM_HTTP_STATUS', `${this.url.service} answered ${response.statusCode}: ${body.slice(0, 200).trim()}${this.url.statusMeans(response.statusCode)}`),
       };
     } catch (err) {
       if (this.halted) return { ok: false, error: new BridgeError('CLOSED', 'the sender closed while the request was under way') };
@@ -414,13 +421,6 @@ export class ZoomCaptionSender {
     this.stats.clockOffsetMs = Math.round(best.offsetMs);
   }
 }
-
-/** What Zoom's caption API means by a status (its REST API document), for whoever reads the log or `post`'s output. */
-const ZOOM_STATUS_MEANS: Record<number, string> = {
-  400: ' (Zoom: the meeting has not started, or has ended)',
-  403: ' (Zoom refuses this Caption URL: it has expired, belongs to another meeting, or was cut off while copying; get a new one from the meeting)',
-  405: ' (Zoom: not a POST; a proxy on the way may have changed the request)',
-};
 
 function lineCount(text: string): number {
   return text.split('\n').length;

@@ -2,7 +2,9 @@ import { errorMessage, isBridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ZoomApiClient } from '../zoom-api/client.js';
 import { describeTarget, fieldsOf, type ZoomTarget } from '../zoom-api/target.js';
-import { captionUrlExpiry, hashKey, parseCaptionUrl, type CaptionUrl } from './caption-url.js';
+import { captionUrlExpiry, hashKey, parseCaptionUrl, parseTeamsCartUrl, parseYouTubeCaptionUrl, type CaptionService, type CaptionUrl } from './caption-url.js';
+
+const URL_PARSERS: Record<CaptionService, (raw: string) => CaptionUrl> = { Zoom: (raw) => parseCaptionUrl(raw), Teams: parseTeamsCartUrl, YouTube: parseYouTubeCaptionUrl };
 import { SeqStore } from './seq-store.js';
 import { emptySenderStats, type CaptionSink, type OutgoingCaption, type SenderStats, type SinkResult } from './sink.js';
 import { ZoomCaptionSender } from './zoom-sender.js';
@@ -16,6 +18,8 @@ export type CaptionUrlSource = { url: string } | { target: ZoomTarget; api: Zoom
 
 export interface ZoomSinkOptions {
   source: CaptionUrlSource;
+  /** The service a given URL belongs to (Zoom unless said): Teams' CART link and YouTube's ingestion URL post alike. */
+  service?: CaptionService;
   lang: string;
   stateDir: string;
   requestTimeoutMs: number;
@@ -40,7 +44,8 @@ const RENEW_AT_LIFETIME_SHARE = 0.8;
  * wait for it up to `maxUrlWaitMs` while the meeting has not started.
  */
 export class ZoomSink implements CaptionSink {
-  readonly kind = 'zoom';
+  /** zoom, teams or youtube. */
+  readonly kind: string;
   private sender: ZoomCaptionSender | undefined;
   private haveUrl = false;
   private urlWaiters: (() => void)[] = [];
@@ -62,10 +67,11 @@ export class ZoomSink implements CaptionSink {
     private readonly log: Logger,
   ) {
     const { source } = options;
+    this.kind = (options.service ?? 'Zoom').toLowerCase();
     if ('url' in source) {
       this.fetchFrom = undefined;
       this.stateKey = undefined;
-      this.sender = this.newSender(parseCaptionUrl(source.url));
+      this.sender = this.newSender(URL_PARSERS[options.service ?? 'Zoom'](source.url));
       this.haveUrl = true;
       return;
     }
@@ -75,7 +81,7 @@ export class ZoomSink implements CaptionSink {
   }
 
   get description(): string {
-    return this.fetchFrom ? `zoom ${describeTarget(this.fetchFrom.target)}` : `zoom ${this.sender!.destination}`;
+    return this.fetchFrom ? `zoom ${describeTarget(this.fetchFrom.target)}` : `${this.kind} ${this.sender!.destination}`;
   }
 
   /** A given URL: resume its seq. From the API: does not wait for the meeting; the URL is fetched in the background. */

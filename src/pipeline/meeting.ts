@@ -28,6 +28,9 @@ export interface Destination {
   lastPost?: { text: string; seq?: number; at: number };
 }
 
+/** Destinations that POST to a service (whose deliveries are logged, and what never got there noted in the archive). */
+const POSTED_KINDS = new Set(['zoom', 'teams', 'youtube']);
+
 /** A webinar's audience can be thousands: the names kept for the vocabulary are the first this many. */
 const MAX_NAMES_TOLD = 500;
 
@@ -345,9 +348,9 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     this.emit('delivered', { kind: sink.kind, index: this.destinations.indexOf(destination), text: caption.text, result, wordLatencies });
     // What its audience reads now, whatever the destination: the console shows it.
     if (result.status === 'accepted' || result.status === 'written') destination.lastPost = { text: caption.text, seq: result.seq, at: confirmedAt ?? Date.now() };
-    if (sink.kind !== 'zoom') return;
+    if (!POSTED_KINDS.has(sink.kind)) return;
     if (result.status === 'skipped' || result.status === 'unsent') {
-      this.log.warn({ destination: sink.description, words: caption.words.length }, 'caption never reached Zoom');
+      this.log.warn({ destination: sink.description, words: caption.words.length }, sink.kind === 'zoom' ? 'caption never reached Zoom' : `caption never reached ${sink.description}`);
       void this.archive?.note(`never reached ${sink.description}: ${caption.text}`);
     }
     const latencyMs = confirmedAt === undefined ? undefined : confirmedAt - caption.spokenAt;

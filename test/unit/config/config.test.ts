@@ -65,7 +65,7 @@ meetings:
       '5:10 meetings[0].asr: Unrecognized key: "langauge"',
       '7:22 meetings[0].captions[0].zoom.url: caption URL is not a valid URL: [REDACTED]',
       '8:23 meetings[0].captions[1].file.path: transcript file must end in .vtt, .srt or .txt',
-      '9:9 meetings[0].captions[2]: each caption destination needs exactly one of zoom, file, stdout, page (got none)',
+      '9:9 meetings[0].captions[2]: each caption destination needs exactly one of zoom, teams, youtube, file, stdout, page (got none)',
     ]);
   });
 
