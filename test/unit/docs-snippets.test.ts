@@ -19,7 +19,11 @@ const REST_OF_THE_FILE = {
 /** A value for every ${VAR} a snippet names, as a user would set it (a Caption URL for a Caption URL). */
 function environmentFor(text: string): Record<string, string> {
   const names = [...text.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]!);
-  return Object.fromEntries(names.map((name) => [name, name.endsWith('CAPTION_URL') ? FULL_CAPTION_URL : name.endsWith('_URL') ? 'http://10.0.0.7:8080' : name === 'ETCD_ENDPOINTS' ? 'http://127.0.0.1:2379' : `filled-in-${name.toLowerCase()}-0123456789`]));
+  const examples: Record<string, string> = {
+    TEAMS_CART_URL: 'https://api.captions.office.microsoft.com/cartcaption?meetingid=04751eac-30e6&token=04751eac&lang=en-us',
+    YOUTUBE_CAPTION_URL: 'http://upload.youtube.com/closedcaption?cid=abcd-efgh-ijkl-mnop',
+  };
+  return Object.fromEntries(names.map((name) => [name, examples[name] ?? (name.endsWith('CAPTION_URL') ? FULL_CAPTION_URL : name.endsWith('_URL') ? 'http://10.0.0.7:8080' : name === 'ETCD_ENDPOINTS' ? 'http://127.0.0.1:2379' : `filled-in-${name.toLowerCase()}-0123456789`)]));
 }
 
 describe('the docs show configs the bridge takes', () => {
