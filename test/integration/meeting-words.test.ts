@@ -31,8 +31,11 @@ function speechWithPauses(): { samples: Int16Array; pieces: { start: number; end
 }
 
 describe("the meeting's own words reach a cloud engine while it listens", () => {
-  /** The stream at four times real time through Deepgram's protocol, the meeting's words told at audio chunk `wordsAt`. */
-  async function stream(wordsAt: number) {
+  /**
+   * The stream at four times real time through Deepgram's protocol, the meeting's words told at audio chunk `wordsAt`;
+   * `lagSeconds`: the engine says nothing for that much audio, then everything at once (an engine behind).
+   */
+  async function stream(wordsAt: number, lagSeconds = 0) {
     const { log, text } = captureLogs('info');
     const { samples, pieces } = speechWithPauses();
     const script = scriptOf(samples, pieces);
@@ -43,11 +46,32 @@ describe("the meeting's own words reach a cloud engine while it listens", () => 
       hearings.push(hearing);
       return hearing;
     };
+    if (lagSeconds > 0) {
+      // The stream's first connection lags: its events come only once lagSeconds of audio have arrived.
+      const made = engine.hears;
+      engine.hears = (request) => {
+        const hearing = made(request);
+        if (hearings.length !== 2) return hearing;
+        let heard = 0;
+        const held: SpeechEvent[] = [];
+        return {
+          process: (pcm) => {
+            heard += pcm.length;
+            held.push(...hearing.process(pcm));
+            return heard / 16_000 < lagSeconds ? [] : held.splice(0);
+          },
+          finish: () => [...held.splice(0), ...hearing.finish()],
+          free: () => hearing.free(),
+        };
+      };
+    }
     const url = await engine.start();
     onTestFinished(() => engine.stop());
     const recognizer = new DeepgramRecognizer({ apiKey: 'dg-key', url: `${url}/v1/listen`, model: 'nova-3', language: 'en-US', endpointSilenceMs: 500, phrases: ['Dashwood'] }, log);
     onTestFinished(() => recognizer.close());
     await recognizer.start();
+    // As the pipeline does for a meeting with asr.meetingWords: words will come.
+    recognizer.usePhrases([]);
     // Four times real time, in 100 ms chunks; the meeting's words arrive while the first sentence is being said.
     async function* audio(): AsyncIterable<AudioItem> {
       for (let at = 0; at < samples.length; at += 1_600) {
@@ -75,6 +99,13 @@ describe("the meeting's own words reach a cloud engine while it listens", () => 
     // On the stream's timeline: the second sentence's words where they were said.
     const second = finals.find((w) => w.word.toLowerCase().startsWith(normalizeWords(pieces[1]!.transcript)[0]!));
     expect(second!.start).toBeCloseTo(pieces[1]!.start / 16_000, 0);
+  });
+
+  it('a connection that has said nothing but is older than the audio kept (an engine behind) waits for a pause: nothing it heard is lost', async () => {
+    const { events, engine, pieces } = await stream(40, 6);
+    expect(engine.requests).toHaveLength(3);
+    const finals = events.flatMap((e) => (e.type === 'final' ? e.words : []));
+    expect(finals.map((w) => w.word.toLowerCase().replace(/[^a-z']/g, ''))).toEqual(pieces.flatMap((p) => normalizeWords(p.transcript)));
   });
 
   it('words told before anyone spoke renew the connection at once, before the first word', async () => {

@@ -98,8 +98,8 @@ const MAX_BUFFERED_BYTES = 2 * PCM_SAMPLE_RATE * 2;
  */
 const REPLAY_SAMPLES = 15 * PCM_SAMPLE_RATE;
 /**
- * Audio kept at all times: a connection that has said nothing yet has heard no speech older than an engine's interim
- * cadence (a second or so), so a renewal may take over at once, replaying this much.
+ * Audio kept at all times (where the meeting expects new words): a connection younger than this that has said nothing
+ * yet can be replaced at once, everything it heard replayed to the new one.
  */
 const REPLAY_IDLE_SAMPLES = 3 * PCM_SAMPLE_RATE;
 /** A connection opened ahead of a renewal that keeps failing is given up on after this many tries. */
@@ -187,7 +187,8 @@ export class WireStream {
     }
     if (this.renewal !== renewal || this.finished || this.endSent) return void socket.close(1000);
     renewal.socket = socket;
-    // Nothing heard yet on this connection (the words came before anyone spoke): no need to wait for a pause.
+    // Nothing said yet on this connection (the words came before anyone spoke): no need to wait for a pause, as long as
+    // everything it heard can be replayed.
     if (!this.heardOnConnection) return this.renewNow(true);
     const keepAliveMessage = this.session.keepAliveMessage;
     if (keepAliveMessage) renewal.keepAlive = setInterval(() => socket.readyState === socket.OPEN && socket.send(keepAliveMessage), WARM_KEEP_ALIVE_MS);
@@ -217,8 +218,9 @@ export class WireStream {
     if (!socket || socket.readyState !== WebSocket.OPEN || this.endSent || this.finished) return;
     const oldest = this.sentRecently[0]?.at ?? this.sentSamples;
     if (!idle && this.settledUntil === undefined) return;
-    // Idle: what this connection heard, as far as it is kept (audio before it went to an earlier connection).
-    const from = idle ? Math.max(oldest, this.offsetSamples) : Math.round(this.settledUntil! * PCM_SAMPLE_RATE);
+    // Idle: all this connection heard, which must still be kept (checked below): an engine that lags may be hearing
+    // speech it has not yet said a word of, so a connection older than the audio kept waits for a pause instead.
+    const from = idle ? this.offsetSamples : Math.round(this.settledUntil! * PCM_SAMPLE_RATE);
     // The words after the final are no longer all in the replay: not this pause.
     if (from < oldest || from > this.sentSamples) return;
     clearInterval(this.renewal!.keepAlive);
