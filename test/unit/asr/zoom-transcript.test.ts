@@ -88,6 +88,15 @@ describe("Zoom's transcript as an engine", () => {
     expect(final.words.at(-1)!.end).toBeCloseTo(1.0);
   });
 
+  it('close is safe twice, and a closed engine takes no stream', async () => {
+    const recognizer = new ZoomTranscriptRecognizer(log);
+    await recognizer.start();
+    await recognizer.close();
+    await recognizer.close();
+    await expect(recognizer.start()).rejects.toThrow(/closed/);
+    expect(await run([tick(), piece('a', 'whole', 'Too late.')], recognizer)).toEqual([]);
+  });
+
   it('the transcript cannot come: the engine fails as an engine, so a fallback takes over; the audio it read is counted', async () => {
     const items: AudioItem[] = [tick(), piece('', 'unavailable', 'no transcript scope')];
     const failure = await run(items).catch((err: unknown) => err);
