@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readWav } from '../src/util/wav.js';
-import { concatSamples, librivoxClips, roomNoise } from '../test/helpers/speech.js';
+import { librivoxClips, roomNoise } from '../test/helpers/speech.js';
 
 /** Meeting-like talk for espeak-ng: short and long sentences, numbers, names, questions. */
 const MEETING_SCRIPT = [
@@ -171,19 +171,31 @@ function flite(text: string, dir: string, index: number, voice: string, stretch:
   return readWav(resampled).samples;
 }
 
+/**
+ * The segments one after another with a pause of room noise after each (seconds, in turn from `pauses`); a negative
+ * pause makes the next segment start that long before the previous one ends, the two voices mixed (people talking
+ * over each other).
+ */
 function assemble(segments: readonly Segment[], pauses: readonly number[]): Corpus {
-  const parts: Int16Array[] = [roomNoise(1)];
+  const pieces: { at: number; samples: Int16Array }[] = [{ at: 0, samples: roomNoise(1) }];
   const placed: Corpus['segments'] = [];
-  let offset = parts[0]!.length;
+  let offset = pieces[0]!.samples.length;
   let speech = 0;
   segments.forEach((segment, i) => {
-    parts.push(segment.samples);
+    pieces.push({ at: offset, samples: segment.samples });
     placed.push({ kind: segment.kind, start: offset, end: offset + segment.samples.length, transcript: segment.transcript, ...(segment.voice ? { voice: segment.voice } : {}) });
     offset += segment.samples.length;
     speech += segment.samples.length / 16_000;
-    const pause = roomNoise(pauses[i % pauses.length]!, i + 7);
-    parts.push(pause);
-    offset += pause.length;
+    const pause = pauses[i % pauses.length]!;
+    if (pause >= 0) {
+      const noise = roomNoise(pause, i + 7);
+      pieces.push({ at: offset, samples: noise });
+      offset += noise.length;
+    } else offset = Math.max(placed.at(-1)!.start + 1, offset + Math.round(pause * 16_000));
   });
-  return { samples: concatSamples(parts), transcript: segments.map((s) => s.transcript).join(' '), speechSeconds: speech, segments: placed };
+  const samples = new Int16Array(Math.max(...pieces.map((p) => p.at + p.samples.length)));
+  for (const { at, samples: part } of pieces) {
+    for (let i = 0; i < part.length; i++) samples[at + i] = Math.max(-32_768, Math.min(32_767, samples[at + i]! + part[i]!));
+  }
+  return { samples, transcript: segments.map((s) => s.transcript).join(' '), speechSeconds: speech, segments: placed };
 }

@@ -37,8 +37,11 @@ export function scriptOf(samples: Int16Array, pieces: readonly SpokenPiece[], en
     const last = utterances.at(-1)?.words;
     const gap = last && words[0] ? words[0].start - last.at(-1)!.end : Infinity;
     const length = last && words[0] ? words.at(-1)!.end - last[0]!.start : 0;
-    if (last && gap < endpointSeconds && length < maxUtteranceSeconds) last.push(...words);
-    else if (words.length > 0) utterances.push({ words });
+    if (last && gap < endpointSeconds && length < maxUtteranceSeconds) {
+      last.push(...words);
+      // Two people talking over each other: an engine hears their words in the order they are said.
+      if (gap < 0) last.sort((a, b) => a.start - b.start);
+    } else if (words.length > 0) utterances.push({ words });
   }
   return utterances;
 }
