@@ -28,7 +28,7 @@ export interface CaptionUrl {
   postUrl(seq: number, lang: string): string;
   /** Where the service says the last seq it took (Zoom's GET .../seq); undefined where it cannot say. */
   seqUrl(): string | undefined;
-  /** One POST's body for captions settled at `at` (epoch ms). */
+  /** One POST's body for captions whose first word was said at `at` (epoch ms). */
   body(texts: readonly string[], at: number): string;
   /** What the service means by an HTTP status, in words a user can act on ('' when it says nothing more). */
   statusMeans(status: number): string;

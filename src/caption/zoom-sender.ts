@@ -65,6 +65,8 @@ const CLOCK_SAMPLES_KEPT = 16;
 interface QueuedCaption {
   text: string;
   enqueuedAt: number;
+  /** When its first word was said (epoch ms), where known: a service that places captions by time (YouTube) uses it. */
+  saidAt?: number;
   settle: (result: DeliveryResult) => void;
 }
 
@@ -146,12 +148,15 @@ export class ZoomCaptionSender {
     return this.started;
   }
 
-  /** Queue a caption; resolves once Zoom has it, or once it is skipped (stale, or unsent at close). Never rejects. */
-  send(text: string): Promise<DeliveryResult> {
+  /**
+   * Queue a caption (`saidAt`: when its first word was said); resolves once Zoom has it, or once it is skipped (stale,
+   * or unsent at close). Never rejects.
+   */
+  send(text: string, saidAt?: number): Promise<DeliveryResult> {
     const enqueuedAt = Date.now();
     return new Promise((settle) => {
       if (this.closed) return this.drop([{ text, enqueuedAt, settle }], 'unsent', 'the sender was already closed');
-      this.backlog.push({ text, enqueuedAt, settle });
+      this.backlog.push({ text, enqueuedAt, settle, ...(saidAt === undefined ? {} : { saidAt }) });
       void this.queue.add(() => this.flush());
     });
   }
@@ -321,7 +326,7 @@ export class ZoomCaptionSender {
       // Captions matter more than the crash-safety of one seq; Zoom's GET seq is the backstop on restart.
       this.options.log.error({ err, destination: this.url.redacted, seq }, 'could not persist seq; posting anyway');
     }
-    return { seq, body: this.url.body(captions.map((c) => c.text), captions[0]!.enqueuedAt), captions };
+    return { seq, body: this.url.body(captions.map((c) => c.text), captions[0]!.saidAt ?? captions[0]!.enqueuedAt), captions };
   }
 
   private settle(post: OpenPost, attempts: number, acceptedAt: number): void {

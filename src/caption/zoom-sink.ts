@@ -114,7 +114,8 @@ export class ZoomSink implements CaptionSink {
       this.log.warn({ destination: this.description }, 'caption skipped: no Caption URL yet (meeting not started?)');
       return { status: 'skipped' };
     }
-    const result = await this.sender!.send(caption.text);
+    // When its first word was said: YouTube shows a caption at that moment of the video.
+    const result = await this.sender!.send(caption.text, caption.spokenAt - (caption.end - caption.start) * 1000);
     return { status: result.status, seq: result.seq, confirmedAt: result.acceptedAt };
   }
 

@@ -104,7 +104,8 @@ const YOUTUBE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}( region:\S+)?$
  */
 export class FakeYouTubeCaptions extends CaptionStandIn {
   readonly cid = 'abcd-efgh-ijkl-mnop';
-  readonly captions: { at: number; text: string; seq: number }[] = [];
+  /** `at`: the caption's own time; `receivedAt`: when it came. */
+  readonly captions: { at: number; receivedAt: number; text: string; seq: number }[] = [];
   private lastSeq = 0;
   private lastBody = '';
   private lastTime = 0;
@@ -140,9 +141,10 @@ export class FakeYouTubeCaptions extends CaptionStandIn {
       const at = Date.parse(`${lines[i]!.split(' ')[0]}Z`);
       if (at < this.lastTime) this.violations.push('a time before the last caption\'s');
       if (Math.abs(at - Date.now()) > 60_000) this.violations.push(`a time ${Math.round((at - Date.now()) / 1000)} s from now`);
+      if (at > Date.now() + 1_000) this.violations.push('a caption timed in the future');
       this.lastTime = Math.max(this.lastTime, at);
       if (lines[i + 1]!.includes('\n')) this.violations.push('a raw line break in a caption');
-      this.captions.push({ at, text: lines[i + 1]!.replace(/<br>/g, ' '), seq });
+      this.captions.push({ at, receivedAt: Date.now(), text: lines[i + 1]!.replace(/<br>/g, ' '), seq });
     }
     this.lastSeq = seq;
     this.lastBody = body;

@@ -80,6 +80,10 @@ meetings:
     expect(youtube.captions.map((c) => c.text)).toEqual(zoomLines);
     // YouTube's seq: one per caption, and a retry never counted as a new one.
     expect(youtube.captions.map((c) => c.seq)).toEqual(zoomLines.map((_, i) => i + 1));
+    // Each caption is timed when its first word was said, so YouTube shows it with that moment of the video: seconds
+    // before it could be posted (a caption is only posted once its words are settled and paced).
+    const early = youtube.captions.map((c) => c.receivedAt - c.at).sort((a, b) => a - b);
+    expect(early[Math.floor(early.length / 2)]).toBeGreaterThan(1_000);
     expect([teams.violations, youtube.violations, zoom.violations]).toEqual([[], [], []]);
     // Teams shows CART lines only in the captions language its readers chose: the meeting's, en-us.
     expect(teams.unseen).toBe(0);
