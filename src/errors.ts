@@ -59,6 +59,8 @@ const ERRORS = {
   ZOOM_API_NO_PERMISSION: { retryable: false },
   /** The object was closed while the call was under way. */
   CLOSED: { retryable: false },
+  /** A captioner's action the desk cannot take: the pen is another's, the caption has gone out, an edit left no words. */
+  DESK_REFUSED: { retryable: false },
 } satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERRORS;

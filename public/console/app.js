@@ -130,6 +130,59 @@ function fill(card, m) {
     return row;
   });
   $('.destinations tbody', card).replaceChildren(...rows);
+  fillDesk(card, m.desk);
+}
+
+/**
+ * The captioner's desk: each held caption an input the pen holder edits in place. The list is kept, not rebuilt, as
+ * the view refreshes: a caption being edited keeps its cursor and its unsaved words until Enter or Esc.
+ */
+function fillDesk(card, desk) {
+  const hold = $('.hold-ms', card);
+  if (document.activeElement !== hold) hold.value = String(desk.holdMs);
+  const mine = desk.pen !== undefined && desk.pen.startsWith(`${session.operator} (`);
+  $('.pen', card).textContent = desk.pen ? `${mine ? 'You hold' : `${desk.pen} holds`} the pen.` : 'Nobody holds the pen.';
+  $('.take-pen', card).hidden = mine;
+  const list = $('.held', card);
+  const present = new Set(desk.held.map((h) => String(h.id)));
+  for (const item of [...list.children]) if (!present.has(item.dataset.id)) item.remove();
+  for (const held of desk.held) {
+    let item = list.querySelector(`[data-id="${held.id}"]`);
+    if (!item) {
+      item = document.createElement('li');
+      item.dataset.id = String(held.id);
+      const input = Object.assign(document.createElement('input'), { className: 'held-text', value: held.text });
+      input.setAttribute('aria-label', `held caption ${held.id}`);
+      const left = Object.assign(document.createElement('span'), { className: 'left' });
+      item.append(input, left);
+      list.append(item);
+    }
+    const input = $('.held-text', item);
+    if (document.activeElement !== input || input.dataset.saved === undefined) {
+      if (document.activeElement !== input) input.value = held.text;
+      input.dataset.saved = held.text;
+    }
+    input.readOnly = !mine;
+    item.classList.toggle('edited', held.edited);
+    $('.left', item).textContent = ` ${Math.max(0, (held.goesAt - Date.now()) / 1000).toFixed(1)} s`;
+  }
+  const offers = $('.offers', card);
+  const key = JSON.stringify(desk.offers);
+  if (offers.dataset.key !== key) {
+    offers.dataset.key = key;
+    offers.replaceChildren(
+      ...desk.offers.map((offer) => {
+        const row = document.createElement('p');
+        row.append(`Corrected twice: always write "${offer.from}" as "${offer.to}"? `);
+        for (const [label, accept] of [['Yes', true], ['No', false]]) {
+          const button = Object.assign(document.createElement('button'), { type: 'button', textContent: label, className: accept ? 'offer-yes' : 'offer-no' });
+          button.addEventListener('click', () => card.act('answer-offer', { from: offer.from, to: offer.to, accept }));
+          row.append(button);
+        }
+        return row;
+      }),
+    );
+  }
 }
 
 function wire(card, id) {
@@ -148,7 +201,33 @@ function wire(card, id) {
       result.textContent = `failed: ${err.message ?? err}`;
     }
   };
+  card.act = act;
   $('.destination-pick', card).addEventListener('change', () => card.latest && fill(card, card.latest));
+  $('.hold-form', card).addEventListener('submit', (event) => {
+    event.preventDefault();
+    void act('hold', { ms: Number($('.hold-ms', card).value) || 0 });
+  });
+  $('.take-pen', card).addEventListener('click', () => act('take-pen'));
+  // Keyboard first: the held captions are a list of inputs; arrows move, Enter keeps, Esc undoes, Ctrl+Delete drops.
+  $('.held', card).addEventListener('keydown', (event) => {
+    const input = event.target;
+    if (!input.classList?.contains('held-text')) return;
+    const item = input.closest('li');
+    const id = Number(item.dataset.id);
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      if (input.value.trim() && input.value !== input.dataset.saved) void act('edit', { id, text: input.value.trim() });
+    } else if (event.key === 'Escape') {
+      input.value = input.dataset.saved ?? input.value;
+    } else if (event.key === 'Delete' && event.ctrlKey) {
+      event.preventDefault();
+      void act('drop', { id });
+    } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      const next = event.key === 'ArrowDown' ? item.nextElementSibling : item.previousElementSibling;
+      $('.held-text', next ?? item)?.focus();
+    }
+  });
   $('.pause', card).addEventListener('click', () => act('pause'));
   $('.resume', card).addEventListener('click', () => act('resume'));
   $('.end-stream', card).addEventListener('click', () => act('end-stream'));

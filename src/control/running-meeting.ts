@@ -160,7 +160,7 @@ export class RunningMeeting implements MeetingControl {
 
   consoleView(): ConsoleView {
     const { recognizer } = this.pipeline;
-    return this.live.view({ paused: this.pipeline.isPaused, canSwitchEngine: recognizer.switchEngine !== undefined, activeEngine: recognizer.activeEngine });
+    return this.live.view({ paused: this.pipeline.isPaused, canSwitchEngine: recognizer.switchEngine !== undefined, activeEngine: recognizer.activeEngine, desk: this.pipeline.desk.view() });
   }
 
   /** An operator's action from the console: done, logged with who, and written to the archive. */
@@ -191,6 +191,24 @@ export class RunningMeeting implements MeetingControl {
         if (!next) throw new BridgeError('ASR_ENGINE_UNAVAILABLE', 'no other engine is configured and running for this meeting (asr.fallback)');
         return record(`switched the speech engine to ${next}`);
       }
+      case 'hold':
+        this.pipeline.desk.setHold(action.ms);
+        return record(action.ms === 0 ? 'stopped holding captions for the desk' : `holds each caption ${action.ms} ms for the desk`);
+      case 'take-pen': {
+        const from = this.pipeline.desk.takePen(who);
+        return record(from && from !== who ? `took the pen from ${from}` : 'took the pen');
+      }
+      case 'edit': {
+        const { from, to } = this.pipeline.desk.edit(action.id, action.text, who);
+        return record(`corrected "${from}" to "${to}"`);
+      }
+      case 'drop':
+        return record(`dropped "${this.pipeline.desk.drop(action.id, who)}"`);
+      case 'answer-offer':
+        this.pipeline.desk.settleOffer(action.from);
+        if (!action.accept) return record(`declined always writing "${action.from}" as "${action.to}"`);
+        this.pipeline.addReplacement(action.from, action.to);
+        return record(`replacement "${action.from}" -> "${action.to}" (offered after two corrections; this meeting, until restart)`);
     }
   }
 

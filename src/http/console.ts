@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { errorMessage, isBridgeError } from '../errors.js';
+import { MAX_HOLD_MS } from '../pipeline/desk.js';
 import type { Logger } from '../log.js';
 import type { ConsoleAction, MeetingControl } from '../pipeline/types.js';
 import { decodeSegment, json, PageAssets, pageSecurityHeaders, readBody } from './respond.js';
@@ -29,6 +30,11 @@ const actionSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('next-engine') }),
   z.strictObject({ action: z.literal('caption'), text: z.string().trim().min(1).max(200) }),
   z.strictObject({ action: z.literal('replacement'), from: z.string().trim().min(1).max(60), to: z.string().trim().min(1).max(60) }),
+  z.strictObject({ action: z.literal('hold'), ms: z.number().int().min(0).max(MAX_HOLD_MS) }),
+  z.strictObject({ action: z.literal('take-pen') }),
+  z.strictObject({ action: z.literal('edit'), id: z.number().int().positive(), text: z.string().trim().min(1).max(300) }),
+  z.strictObject({ action: z.literal('drop'), id: z.number().int().positive() }),
+  z.strictObject({ action: z.literal('answer-offer'), from: z.string().trim().min(1).max(60), to: z.string().trim().min(1).max(60), accept: z.boolean() }),
 ]);
 
 /** An admin request refused: 401 for a missing or wrong token, 429 while the address is blocked for wrong ones. */

@@ -1,3 +1,4 @@
+import type { DeskView } from './desk.js';
 import type { CaptionPost, ConsoleView, MeetingView } from './types.js';
 
 const RECENT_POSTS = 50;
@@ -47,7 +48,7 @@ export class LiveView {
     });
   }
 
-  view(extra: { paused: boolean; canSwitchEngine: boolean; activeEngine?: string }): ConsoleView {
+  view(extra: { paused: boolean; canSwitchEngine: boolean; activeEngine?: string; desk: DeskView }): ConsoleView {
     const snapshot = this.meeting.snapshot();
     const now = Date.now();
     const recent = this.levels.filter((l) => now - l.at < LEVEL_WINDOW_MS);
@@ -56,6 +57,7 @@ export class LiveView {
       engine: extra.activeEngine && extra.activeEngine !== snapshot.engine ? `${extra.activeEngine} (of ${snapshot.engine})` : snapshot.engine,
       paused: extra.paused,
       canSwitchEngine: extra.canSwitchEngine,
+      desk: extra.desk,
       streaming: snapshot.state === 'streaming',
       audioLevelDb: recent.length > 0 ? Math.max(...recent.map((l) => l.db)) : -60,
       words: { settled: this.settled, interim: unsettledTail(this.interim, this.settledInUtterance) },

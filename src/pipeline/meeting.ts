@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createRecognizer } from '../asr/create.js';
 import { meetingWords, type MeetingWordSources } from '../asr/meeting-words.js';
+import { CaptionDesk } from './desk.js';
 import type { SpeechEvent, SpeechRecognizer } from '../asr/types.js';
 import { pruneArchive } from '../caption/archive.js';
 import { archiveDir, createDestinations, type DestinationDeps } from '../caption/create.js';
@@ -49,6 +50,8 @@ const BEHIND_CHECK_MS = 250;
 export class MeetingPipeline extends EventEmitter<MeetingEvents> implements StreamTarget, MeetingView {
   state: MeetingState = 'starting';
   readonly recognizer: SpeechRecognizer;
+  /** The captioner's desk: a hold before captions go out, and corrections meanwhile (the console). */
+  readonly desk = new CaptionDesk();
   readonly destinations: Destination[] = [];
   readonly stats: MeetingStats = { streams: 0, captions: 0, words: 0, audioSeconds: 0, droppedSeconds: 0 };
   /** Wall-clock ms the pipeline was created: transcript cue times count from here. */
@@ -157,13 +160,15 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       const destinations = this.destinations.filter((d) => d.mode === mode);
       try {
         for await (const post of displayPosts(feeds[i]!, createDisplay(mode, this.displayOptions()))) {
-          const outgoing = toOutgoing(post, streamStart, offset);
+          // The first display's captions pass the captioner's desk: held (when a hold is set), perhaps put right or
+          // dropped. A caption held goes to every destination of that display as the desk lets it go, in order.
+          const ready = i === 0 ? this.desk.hold(toOutgoing(post, streamStart, offset)) : Promise.resolve(toOutgoing(post, streamStart, offset));
           if (i === 0) {
             summary.captions += 1;
             this.stats.captions += 1;
           }
           for (const destination of destinations) {
-            const delivery = this.track(destination.sink.deliver(outgoing).then((result) => this.logDelivery(destination, outgoing, result)));
+            const delivery = this.track(ready.then((outgoing) => outgoing && destination.sink.deliver(outgoing).then((result) => this.logDelivery(destination, outgoing, result))));
             inFlight.add(delivery);
             void delivery.then(() => inFlight.delete(delivery));
           }
@@ -392,6 +397,8 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       const giveUp = (): void => void this.closeSinks(deadline);
       if (deadline?.aborted) giveUp();
       else deadline?.addEventListener('abort', giveUp, { once: true });
+      // Held captions go now, as they are: a closing meeting does not wait out the desk's hold.
+      this.desk.flush();
       await this.streamChain;
       this.state = 'closed';
       await this.closeSinks(deadline);

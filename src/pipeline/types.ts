@@ -1,3 +1,4 @@
+import type { DeskView } from './desk.js';
 import type { SenderStats, SinkResult } from '../caption/sink.js';
 import type { DisplayMode } from '../display/types.js';
 import type { MeetingState, StreamSummary } from '../ingest/target.js';
@@ -69,7 +70,13 @@ export type ConsoleAction =
   | { action: 'end-stream' }
   | { action: 'next-engine' }
   | { action: 'caption'; text: string }
-  | { action: 'replacement'; from: string; to: string };
+  | { action: 'replacement'; from: string; to: string }
+  // The captioner's desk (pipeline/desk.ts).
+  | { action: 'hold'; ms: number }
+  | { action: 'take-pen' }
+  | { action: 'edit'; id: number; text: string }
+  | { action: 'drop'; id: number }
+  | { action: 'answer-offer'; from: string; to: string; accept: boolean };
 
 export interface CaptionPost {
   seq?: number;
@@ -84,6 +91,8 @@ export interface ConsoleView extends Omit<MeetingSnapshot, 'destinations'> {
   /** A publisher (or Zoom) is sending audio now. */
   streaming: boolean;
   canSwitchEngine: boolean;
+  /** The captioner's desk: the hold, who holds the pen, the captions held now, words offered as replacements. */
+  desk: DeskView;
   /** Loudness of the last second of audio, dBFS (-60 when silent or none). */
   audioLevelDb: number;
   /** The newest settled words, and the words being recognised (not settled yet). */

@@ -127,6 +127,67 @@ describe('operator console', () => {
     }
   });
 
+  it("a captioner at the desk: captions held 3 s, put right with the keyboard before they go out; a second console takes the pen; nothing lost or doubled", async () => {
+    const signIn = async (name: string) => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`${base}/console`);
+      await page.fill('#token', ADMIN);
+      await page.fill('#operator', name);
+      await page.click('#signin button[type=submit]');
+      await page.waitForSelector('.meeting[data-meeting="stage"]');
+      return page;
+    };
+    const ada = await signIn('Ada');
+    const ben = await signIn('Ben');
+    await ada.fill('.meeting .hold-ms', '3000');
+    await ada.click('.meeting .hold-form button');
+    await waitUntil(async () => /holds each caption 3000 ms/.test((await ada.textContent('.meeting .action-result')) ?? ''), { what: 'the hold set' });
+    await ben.click('.meeting .take-pen');
+    await waitUntil(async () => (await ada.textContent('.meeting .pen')) === 'Ben (127.0.0.1) holds the pen.', { what: 'Ada sees who holds the pen' });
+    // Ada takes the pen over from Ben (the console shows who holds it; taking it is one click, seen by all).
+    await ada.click('.meeting .take-pen');
+    await waitUntil(async () => (await ben.textContent('.meeting .pen')) === 'Ada (127.0.0.1) holds the pen.', { what: 'Ben sees Ada took the pen' });
+
+    const before = zoom.accepted.length;
+    const seqBefore = zoom.lastAcceptedSeq;
+    const talking = stream(clip(1));
+    // The first held caption: Ada puts its first word right with the keyboard, and drops the second one.
+    const first = ada.locator('.meeting .held-text').first();
+    await first.waitFor({ timeout: 20_000 });
+    const heard = await first.inputValue();
+    const corrected = `CORRECTED ${heard.split(' ').slice(1).join(' ')}`.trim();
+    await first.click();
+    await first.fill(corrected);
+    await first.press('Enter');
+    await waitUntil(async () => /corrected/.test((await ada.textContent('.meeting .action-result')) ?? ''), { what: 'the correction taken' });
+    expect(zoom.accepted.slice(before).some((c) => c.body.includes('CORRECTED'))).toBe(false);
+    const second = ada.locator('.meeting .held-text').nth(1);
+    let dropped: string | undefined;
+    if (await second.count()) {
+      dropped = await second.inputValue();
+      await second.click();
+      await second.press('Control+Delete');
+      await waitUntil(async () => /dropped/.test((await ada.textContent('.meeting .action-result')) ?? ''), { what: 'the drop taken' });
+    }
+    // Ben cannot edit while Ada holds the pen: his list is read-only.
+    expect(await ben.locator('.meeting .held-text').first().getAttribute('readonly')).not.toBeNull();
+    await talking;
+    await waitUntil(async () => (await ada.locator('.meeting .held-text').count()) === 0, { timeoutMs: 15_000, what: 'every held caption gone out' });
+    await waitUntil(() => zoom.accepted.some((c) => c.body.replace(/\n/g, ' ') === corrected), { what: 'the correction at Zoom' });
+    const sent = zoom.accepted.slice(before).map((c) => c.body.replace(/\n/g, ' '));
+    // The correction went out instead of what was heard; the dropped caption never did; nothing twice; seq in order.
+    expect(sent).toContain(corrected);
+    expect(sent).not.toContain(heard);
+    if (dropped) expect(sent).not.toContain(dropped);
+    expect(new Set(sent).size).toBe(sent.length);
+    expect(zoom.accepted.slice(before).map((c) => c.seq)).toEqual(sent.map((_, i) => seqBefore + 1 + i));
+    expect(zoom.violations).toEqual([]);
+    await ada.fill('.meeting .hold-ms', '0');
+    await ada.click('.meeting .hold-form button');
+    await waitUntil(async () => /stopped holding/.test((await ada.textContent('.meeting .action-result')) ?? ''), { what: 'the hold off' });
+    await Promise.all([ada.close(), ben.close()]);
+  });
+
   it('needs the admin token for every request and refuses actions another site could forge', async () => {
     expect((await fetch(`${base}/console/api/events`)).status).toBe(401);
     expect((await fetch(`${base}/console/api/events`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);

@@ -41,7 +41,7 @@ describe('the console\'s words being recognised', () => {
     const meeting = new EventEmitter() as EventEmitter & MeetingView;
     Object.assign(meeting, { id: 'stage', state: 'streaming', snapshot: () => ({ engine: 'pocketsphinx', state: 'streaming', destinations: [] }) });
     const live = new LiveView(meeting);
-    const words = (): { settled: string; interim: string } => live.view({ paused: false, canSwitchEngine: false }).words;
+    const words = (): { settled: string; interim: string } => live.view({ paused: false, canSwitchEngine: false, desk: { holdMs: 0, held: [], offers: [] } }).words;
     meeting.emit('speech', { interim: 'the quick brown' });
     expect(words()).toEqual({ settled: '', interim: 'the quick brown' });
     meeting.emit('speech', { settled: 'The quick', settledWords: 2 });

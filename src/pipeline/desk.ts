@@ -1,0 +1,161 @@
+import { BridgeError } from '../errors.js';
+import type { OutgoingCaption } from '../caption/sink.js';
+
+/** The longest hold a captioner may set: readers wait this much more for every caption. */
+export const MAX_HOLD_MS = 10_000;
+/** A word put right this many times is offered as a replacement for the rest of the meeting. */
+const OFFER_AFTER = 2;
+
+/** A caption the captioner sees before it goes out. */
+export interface HeldCaption {
+  id: number;
+  text: string;
+  /** Epoch ms when it goes out as it is then. */
+  goesAt: number;
+  edited: boolean;
+}
+
+/** What the console shows of the desk. */
+export interface DeskView {
+  holdMs: number;
+  /** Who may edit now; anyone watching may take the pen. */
+  pen?: string;
+  held: HeldCaption[];
+  /** Words put right twice: "always write `from` as `to`?" */
+  offers: { from: string; to: string }[];
+}
+
+interface Waiting extends HeldCaption {
+  caption: OutgoingCaption;
+  release: (caption: OutgoingCaption | undefined) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * A captioner's desk: with a hold of a few seconds, each caption waits that long before it goes to the destinations,
+ * and whoever holds the pen may put it right (a word, a name) or drop it (a false start) meanwhile. A caption whose
+ * hold ends goes out as it is then, so readers never wait longer than the hold; captions go out in order. With no
+ * hold (the default) captions pass straight through.
+ */
+export class CaptionDesk {
+  private holdMs = 0;
+  private pen: string | undefined;
+  private nextId = 1;
+  private readonly waiting: Waiting[] = [];
+  /** When the last caption went (or goes) out: a shorter hold set later never lets one overtake another. */
+  private lastGoesAt = 0;
+  private readonly corrections = new Map<string, number>();
+  private readonly offered = new Map<string, string>();
+  /** Words whose offer was answered: not offered again. */
+  private readonly answered = new Set<string>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The caption as it is to go out, after its hold; undefined when the captioner dropped it. */
+  hold(caption: OutgoingCaption): Promise<OutgoingCaption | undefined> {
+    if (this.holdMs === 0 && this.waiting.length === 0) return Promise.resolve(caption);
+    const goesAt = Math.max(this.now() + this.holdMs, this.lastGoesAt);
+    this.lastGoesAt = goesAt;
+    return new Promise((release) => {
+      const entry: Waiting = { id: this.nextId++, text: caption.text, goesAt, edited: false, caption, release, timer: setTimeout(() => this.releaseDue(), Math.max(0, goesAt - this.now())) };
+      this.waiting.push(entry);
+    });
+  }
+
+  /** Sets the hold for captions from now on (0: none); those held keep theirs. */
+  setHold(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_HOLD_MS) throw new BridgeError('DESK_REFUSED', `a hold is 0 to ${MAX_HOLD_MS} ms`);
+    this.holdMs = Math.round(ms);
+  }
+
+  /** `who` takes the pen (from whoever held it: the console shows who has it, so a takeover is seen by all). */
+  takePen(who: string): string | undefined {
+    const before = this.pen;
+    this.pen = who;
+    return before;
+  }
+
+  /** Puts a held caption right; the edit is what goes out. */
+  edit(id: number, text: string, who: string): { from: string; to: string } {
+    const entry = this.heldBy(id, who);
+    const clean = text.replace(/\s+/g, ' ').trim();
+    if (clean === '') throw new BridgeError('DESK_REFUSED', 'an edit leaves words; to take a caption back, drop it');
+    const from = entry.text;
+    entry.text = clean;
+    entry.edited = true;
+    this.learn(from, clean);
+    return { from, to: clean };
+  }
+
+  /** Takes a held caption back: it never goes out. */
+  drop(id: number, who: string): string {
+    const entry = this.heldBy(id, who);
+    this.waiting.splice(this.waiting.indexOf(entry), 1);
+    clearTimeout(entry.timer);
+    entry.release(undefined);
+    return entry.text;
+  }
+
+  /** A replacement offered was taken (or refused): it is not offered again. */
+  settleOffer(from: string): void {
+    this.offered.delete(from.toLowerCase());
+    this.answered.add(from.toLowerCase());
+  }
+
+  view(): DeskView {
+    return {
+      holdMs: this.holdMs,
+      ...(this.pen ? { pen: this.pen } : {}),
+      held: this.waiting.map(({ id, text, goesAt, edited }) => ({ id, text, goesAt, edited })),
+      offers: [...this.offered].map(([from, to]) => ({ from, to })),
+    };
+  }
+
+  /** Everything held goes out now, as it is (the meeting closes, the stream ends). */
+  flush(): void {
+    for (const entry of this.waiting.splice(0)) {
+      clearTimeout(entry.timer);
+      entry.release(this.outgoing(entry));
+    }
+  }
+
+  private heldBy(id: number, who: string): Waiting {
+    if (this.pen !== who) throw new BridgeError('DESK_REFUSED', this.pen ? `${this.pen} holds the pen: take it first` : 'take the pen first');
+    const entry = this.waiting.find((w) => w.id === id);
+    if (!entry) throw new BridgeError('DESK_REFUSED', 'that caption has gone out already');
+    return entry;
+  }
+
+  /** In order: a caption goes once its time has come and every one before it has gone. */
+  private releaseDue(): void {
+    const now = this.now();
+    while (this.waiting.length > 0 && this.waiting[0]!.goesAt <= now) {
+      const entry = this.waiting.shift()!;
+      clearTimeout(entry.timer);
+      entry.release(this.outgoing(entry));
+    }
+  }
+
+  private outgoing(entry: Waiting): OutgoingCaption {
+    if (!entry.edited) return entry.caption;
+    return { ...entry.caption, text: entry.text, words: entry.text.split(/\s+/) };
+  }
+
+  /** Single words put right: the second time the same word is put right the same way, it is offered. */
+  private learn(from: string, to: string): void {
+    const before = from.split(/\s+/);
+    const after = to.split(/\s+/);
+    if (before.length !== after.length) return;
+    before.forEach((word, i) => {
+      const fixed = after[i]!;
+      const plain = (w: string): string => w.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
+      // The engine's word, whatever its case at a sentence's start ("prior", "Prior"), put right to the same word.
+      const heard = plain(word).toLowerCase();
+      if (!heard || !plain(fixed) || plain(word) === plain(fixed)) return;
+      const key = `${heard}\u0000${plain(fixed)}`;
+      const times = (this.corrections.get(key) ?? 0) + 1;
+      this.corrections.set(key, times);
+      if (times === OFFER_AFTER && !this.answered.has(heard)) this.offered.set(heard, plain(fixed));
+    });
+  }
+}
