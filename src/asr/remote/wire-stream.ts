@@ -136,8 +136,7 @@ export class WireStream {
   /** Audio sent lately, oldest first, with the stream sample each chunk began at: what a renewal replays. */
   private readonly sentRecently: { at: number; pcm: Int16Array }[] = [];
   /** The engine's session changed (the meeting's words): a fresh connection takes over at the next pause. */
-  private renewal: { generation: number; socket?: WebSocket; keepAlive?: NodeJS.Timeout; attempts: number } | undefined;
-  private renewals = 0;
+  private renewal: { socket?: WebSocket; keepAlive?: NodeJS.Timeout; attempts: number } | undefined;
   /** Where the last final's words ended (stream seconds), and whether the engine said anything since. */
   private settledUntil: number | undefined;
   /** The current connection has said something (an interim or a final): it may be hearing speech. */
@@ -170,7 +169,7 @@ export class WireStream {
   renewAtPause(): void {
     if (this.finished || this.endSent) return;
     this.dropRenewalSocket();
-    this.renewal = { generation: ++this.renewals, attempts: 0 };
+    this.renewal = { attempts: 0 };
     void this.openAhead();
   }
 
@@ -189,7 +188,9 @@ export class WireStream {
     renewal.socket = socket;
     // Nothing said yet on this connection (the words came before anyone spoke): no need to wait for a pause, as long as
     // everything it heard can be replayed.
-    if (!this.heardOnConnection) return this.renewNow(true);
+    if (!this.heardOnConnection) this.renewNow(true);
+    if (this.renewal !== renewal) return;
+    // Otherwise it waits for the next pause, kept alive, and is opened again if it drops meanwhile.
     const keepAliveMessage = this.session.keepAliveMessage;
     if (keepAliveMessage) renewal.keepAlive = setInterval(() => socket.readyState === socket.OPEN && socket.send(keepAliveMessage), WARM_KEEP_ALIVE_MS);
     socket.once('close', () => {
