@@ -87,6 +87,7 @@ function startsParagraph(caption) {
 function show(caption) {
   if (caption.seq <= lastSeq) return;
   lastSeq = caption.seq;
+  if (caption.corrects !== undefined) return correct(caption);
   const newParagraph = startsParagraph(caption);
   let paragraph = captions.lastElementChild;
   if (newParagraph || !paragraph) {
@@ -103,6 +104,7 @@ function show(caption) {
   }
   const span = document.createElement('span');
   span.className = 'caption newest';
+  span.dataset.seq = String(caption.seq);
   // The caption box shows who speaks inside the text ("Ana: ..."); here the paragraph's label says it already.
   const said = caption.speaker && caption.text.startsWith(`${caption.speaker}: `) ? caption.text.slice(caption.speaker.length + 2) : caption.text;
   span.textContent = said;
@@ -122,6 +124,16 @@ function show(caption) {
   } else {
     liveButton.hidden = false;
   }
+}
+
+/** A captioner put an earlier caption right: its words change in place, marked as corrected. */
+function correct(correction) {
+  const span = captions.querySelector(`.caption[data-seq="${correction.corrects}"]`);
+  if (!span) return;
+  const speaker = span.parentElement.querySelector('.speaker')?.textContent.replace(/:$/, '');
+  span.textContent = speaker && correction.text.startsWith(`${speaker}: `) ? correction.text.slice(speaker.length + 2) : correction.text;
+  span.classList.add('corrected');
+  span.title = 'corrected by the captioner';
 }
 
 function handleEvent(block) {

@@ -166,6 +166,26 @@ function fillDesk(card, desk) {
     item.classList.toggle('edited', held.edited);
     $('.left', item).textContent = ` ${Math.max(0, (held.goesAt - Date.now()) / 1000).toFixed(1)} s`;
   }
+  const sentList = $('.sent', card);
+  const sent = desk.sent ?? [];
+  $('.sent-title', card).hidden = sent.length === 0;
+  const sentKeys = new Set(sent.map((s) => String(s.seq)));
+  for (const item of [...sentList.children]) if (!sentKeys.has(item.dataset.seq)) item.remove();
+  for (const caption of sent) {
+    let item = sentList.querySelector(`[data-seq="${caption.seq}"]`);
+    if (!item) {
+      item = document.createElement('li');
+      item.dataset.seq = String(caption.seq);
+      const input = Object.assign(document.createElement('input'), { className: 'sent-text', value: caption.text });
+      input.setAttribute('aria-label', `caption ${caption.seq} on the caption page`);
+      item.append(input);
+      sentList.append(item);
+    }
+    const input = $('.sent-text', item);
+    if (document.activeElement !== input) input.value = caption.text;
+    input.dataset.saved = caption.text;
+    input.readOnly = !mine;
+  }
   const offers = $('.offers', card);
   const key = JSON.stringify(desk.offers);
   if (offers.dataset.key !== key) {
@@ -208,6 +228,14 @@ function wire(card, id) {
     void act('hold', { ms: Number($('.hold-ms', card).value) || 0 });
   });
   $('.take-pen', card).addEventListener('click', () => act('take-pen'));
+  $('.sent', card).addEventListener('keydown', (event) => {
+    const input = event.target;
+    if (!input.classList?.contains('sent-text')) return;
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      if (input.value.trim() && input.value !== input.dataset.saved) void act('correct-sent', { seq: Number(input.closest('li').dataset.seq), text: input.value.trim() });
+    } else if (event.key === 'Escape') input.value = input.dataset.saved ?? input.value;
+  });
   // Keyboard first: the held captions are a list of inputs; arrows move, Enter keeps, Esc undoes, Ctrl+Delete drops.
   $('.held', card).addEventListener('keydown', (event) => {
     const input = event.target;

@@ -14,6 +14,11 @@ export interface FeedCaption {
   speaker?: string;
   /** Wall-clock ms it was shown. */
   at: number;
+  /**
+   * A captioner put right an earlier caption (this seq): `text` replaces its text. A correction is an item of its own,
+   * numbered as the captions are, so a reader that reconnects after it still gets it.
+   */
+  corrects?: number;
 }
 
 /** Someone reading the captions (a page over server-sent events, a program over WebSocket). */
@@ -84,13 +89,43 @@ export class CaptionFeed implements CaptionSink {
   async deliver(caption: OutgoingCaption): Promise<SinkResult> {
     const at = Date.now();
     const shown: FeedCaption = { seq: ++this.seq, text: caption.text, start: round(caption.start), end: round(caption.end), ...(caption.speaker ? { speaker: caption.speaker } : {}), at };
-    this.history.push(shown);
-    if (this.history.length > this.options.keep) this.history.splice(0, this.history.length - this.options.keep);
-    void this.options.history?.append(shown);
-    for (const reader of [...this.readers.keys()]) {
-      if (!reader.send(shown)) this.drop(reader, 'too slow: the connection fell behind the captions (reconnect to catch up)');
-    }
+    this.publish(shown);
     return { status: 'written', seq: shown.seq, confirmedAt: at };
+  }
+
+  /** Kept (and stored) for readers to come, and sent to the readers now. */
+  private publish(item: FeedCaption): void {
+    this.history.push(item);
+    if (this.history.length > this.options.keep) this.history.splice(0, this.history.length - this.options.keep);
+    void this.options.history?.append(item);
+    for (const reader of [...this.readers.keys()]) {
+      if (!reader.send(item)) this.drop(reader, 'too slow: the connection fell behind the captions (reconnect to catch up)');
+    }
+  }
+
+  /**
+   * A captioner put right a caption already shown (`seq`): readers, and those who come later, get the correction as an
+   * item of its own. The text it had, or undefined when the feed no longer keeps that caption.
+   */
+  correct(seq: number, text: string): string | undefined {
+    const original = this.history.find((c) => c.seq === seq && c.corrects === undefined);
+    if (!original) return undefined;
+    const before = this.correctedText(seq) ?? original.text;
+    const correction: FeedCaption = { seq: ++this.seq, text, start: original.start, end: original.end, ...(original.speaker ? { speaker: original.speaker } : {}), at: Date.now(), corrects: seq };
+    this.publish(correction);
+    return before;
+  }
+
+  /** The newest captions shown (not corrections), as corrected: what a captioner may still put right. */
+  recent(count: number): { seq: number; text: string }[] {
+    const shown = this.history.filter((c) => c.corrects === undefined).slice(-count);
+    return shown.map((c) => ({ seq: c.seq, text: this.correctedText(c.seq) ?? c.text }));
+  }
+
+  /** The newest correction of caption `seq`, if it was put right. */
+  private correctedText(seq: number): string | undefined {
+    for (let i = this.history.length - 1; i >= 0; i--) if (this.history[i]!.corrects === seq) return this.history[i]!.text;
+    return undefined;
   }
 
   /**

@@ -13,6 +13,7 @@ export const feedCaptionRecord = z.object({
   end: z.number(),
   speaker: z.string().max(200).optional(),
   at: z.number(),
+  corrects: z.number().int().positive().optional(),
 });
 
 /** The captions of `lines` (JSON, one a line) that parse, in order of seq, at most the newest `keep`. */

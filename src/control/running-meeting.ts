@@ -160,7 +160,7 @@ export class RunningMeeting implements MeetingControl {
 
   consoleView(): ConsoleView {
     const { recognizer } = this.pipeline;
-    return this.live.view({ paused: this.pipeline.isPaused, canSwitchEngine: recognizer.switchEngine !== undefined, activeEngine: recognizer.activeEngine, desk: this.pipeline.desk.view() });
+    return this.live.view({ paused: this.pipeline.isPaused, canSwitchEngine: recognizer.switchEngine !== undefined, activeEngine: recognizer.activeEngine, desk: { ...this.pipeline.desk.view(), sent: this.captionFeed?.recent(SENT_SHOWN) ?? [] } });
   }
 
   /** An operator's action from the console: done, logged with who, and written to the archive. */
@@ -204,6 +204,14 @@ export class RunningMeeting implements MeetingControl {
       }
       case 'drop':
         return record(`dropped "${this.pipeline.desk.drop(action.id, who)}"`);
+      case 'correct-sent': {
+        this.pipeline.desk.requirePen(who);
+        const feed = this.captionFeed;
+        if (!feed) throw new BridgeError('DESK_REFUSED', "this meeting has no caption page: a caption already sent to Zoom cannot be changed in Zoom's box");
+        const before = feed.correct(action.seq, action.text);
+        if (before === undefined) throw new BridgeError('DESK_REFUSED', 'that caption is no longer kept by the caption page');
+        return record(`corrected sent caption ${action.seq} "${before}" to "${action.text}" (caption page and feed; Zoom's box keeps what it showed)`);
+      }
       case 'answer-offer':
         this.pipeline.desk.settleOffer(action.from);
         if (!action.accept) return record(`declined always writing "${action.from}" as "${action.to}"`);
@@ -278,6 +286,9 @@ export function rtmpRouteOf(config: MeetingConfig, pipeline: StreamTarget, lives
   const streamKey = config.source.type === 'rtmp' ? config.source.streamKey : livestreamKey;
   return streamKey === undefined ? undefined : { pipeline, streamKey };
 }
+
+/** Captions already on the caption page that the desk lists for correcting. */
+const SENT_SHOWN = 5;
 
 /** What the RTMS connection asks of Zoom's transcript when an engine of the meeting reads it (else nothing: it is billed). */
 function zoomTranscriptOptions(asr: AsrConfig): Pick<RtmsOptions, 'transcript'> {

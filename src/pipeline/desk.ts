@@ -23,6 +23,8 @@ export interface DeskView {
   held: HeldCaption[];
   /** Words put right twice: "always write `from` as `to`?" */
   offers: { from: string; to: string }[];
+  /** The newest captions already on the caption page, which the pen holder may still put right there. */
+  sent?: { seq: number; text: string }[];
 }
 
 interface Waiting extends HeldCaption {
@@ -119,8 +121,13 @@ export class CaptionDesk {
     }
   }
 
-  private heldBy(id: number, who: string): Waiting {
+  /** Only whoever holds the pen puts captions right. */
+  requirePen(who: string): void {
     if (this.pen !== who) throw new BridgeError('DESK_REFUSED', this.pen ? `${this.pen} holds the pen: take it first` : 'take the pen first');
+  }
+
+  private heldBy(id: number, who: string): Waiting {
+    this.requirePen(who);
     const entry = this.waiting.find((w) => w.id === id);
     if (!entry) throw new BridgeError('DESK_REFUSED', 'that caption has gone out already');
     return entry;

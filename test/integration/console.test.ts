@@ -32,7 +32,7 @@ describe('operator console', () => {
     dir = await mkdtemp(join(tmpdir(), 'cb-console-'));
     const captionUrl = await zoom.start();
     const config = parseConfig(
-      `http: { host: 127.0.0.1, port: 0, adminToken: ${ADMIN} }\nstate: { dir: ${dir} }\nmeetings:\n  - id: stage\n    source: { type: websocket, token: stage-token }\n    captions: [ { zoom: { url: "${captionUrl}" } } ]\n`,
+      `http: { host: 127.0.0.1, port: 0, adminToken: ${ADMIN} }\nstate: { dir: ${dir} }\nmeetings:\n  - id: stage\n    source: { type: websocket, token: stage-token }\n    captions: [ { zoom: { url: "${captionUrl}" } }, { page: { public: true } } ]\n`,
       'console.yaml',
       {},
     );
@@ -182,6 +182,22 @@ describe('operator console', () => {
     expect(new Set(sent).size).toBe(sent.length);
     expect(zoom.accepted.slice(before).map((c) => c.seq)).toEqual(sent.map((_, i) => seqBefore + 1 + i));
     expect(zoom.violations).toEqual([]);
+
+    // A caption already sent, put right on the caption page: Zoom keeps what it showed; the page and its feed change.
+    const sentItem = ada.locator('.meeting .sent-text').last();
+    await sentItem.waitFor();
+    const wasSent = await sentItem.inputValue();
+    await sentItem.click();
+    await sentItem.fill(`${wasSent} FIXED`);
+    await sentItem.press('Enter');
+    await waitUntil(async () => /corrected sent caption/.test((await ada.textContent('.meeting .action-result')) ?? ''), { what: 'the sent caption corrected' });
+    const reader = await browser.newPage();
+    await reader.goto(`${base}/captions/stage`);
+    await reader.waitForSelector('.caption.corrected');
+    expect(await reader.locator('.caption.corrected').last().textContent()).toBe(`${wasSent} FIXED`);
+    expect(await reader.locator('.caption.corrected').last().getAttribute('title')).toBe('corrected by the captioner');
+    expect(zoom.text()).not.toContain('FIXED');
+    await reader.close();
     await ada.fill('.meeting .hold-ms', '0');
     await ada.click('.meeting .hold-form button');
     await waitUntil(async () => /stopped holding/.test((await ada.textContent('.meeting .action-result')) ?? ''), { what: 'the hold off' });

@@ -77,6 +77,35 @@ describe('a caption feed across restarts, and its readers by address', () => {
     expect(feed.readerCount).toBe(3);
   });
 
+  it("a captioner's correction of a caption already shown reaches readers now, readers who come later, and a restart", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cb-feed-'));
+    const logs = captureLogs('info');
+    try {
+      const feed = new CaptionFeed({ meetingId: 'm', token: undefined, maxReaders: 10, keep: 10, history: new FileFeedHistory(dir, 'm', logs.log) });
+      await feed.start();
+      const now = new Reader();
+      feed.join(now);
+      for (const text of ['Ask prior about it.', 'She agrees.']) await feed.deliver(caption(text, 0));
+      expect(feed.correct(1, 'Ask Priya about it.')).toBe('Ask prior about it.');
+      expect(feed.correct(1, 'Ask Priya about the lease.')).toBe('Ask Priya about it.');
+      expect(feed.correct(99, 'gone')).toBeUndefined();
+      // An item of its own, numbered on: a reader that resumes after caption 2 still gets it.
+      expect(now.got.map((c) => [c.seq, c.corrects, c.text])).toEqual([[1, undefined, 'Ask prior about it.'], [2, undefined, 'She agrees.'], [3, 1, 'Ask Priya about it.'], [4, 1, 'Ask Priya about the lease.']]);
+      const resumed = new Reader();
+      feed.join(resumed, 2);
+      expect(resumed.got.map((c) => c.corrects)).toEqual([1, 1]);
+      expect(feed.recent(5)).toEqual([{ seq: 1, text: 'Ask Priya about the lease.' }, { seq: 2, text: 'She agrees.' }]);
+      await feed.close();
+      const after = new CaptionFeed({ meetingId: 'm', token: undefined, maxReaders: 10, keep: 10, history: new FileFeedHistory(dir, 'm', logs.log) });
+      await after.start();
+      expect(after.recent(5)).toEqual([{ seq: 1, text: 'Ask Priya about the lease.' }, { seq: 2, text: 'She agrees.' }]);
+      expect(await after.deliver(caption('Next.', 0))).toMatchObject({ seq: 5 });
+      await after.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('numbers on from the state dir after a restart, and a new reader scrolls back over the run before', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cb-feed-'));
     const logs = captureLogs('info');
