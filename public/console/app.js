@@ -158,10 +158,10 @@ function fillDesk(card, desk) {
       list.append(item);
     }
     const input = $('.held-text', item);
-    if (document.activeElement !== input || input.dataset.saved === undefined) {
-      if (document.activeElement !== input) input.value = held.text;
-      input.dataset.saved = held.text;
-    }
+    // Words typed and not yet kept stay; otherwise the caption shows what the desk has (a split, a join, a takeover).
+    const unsaved = input.dataset.saved !== undefined && input.value !== input.dataset.saved;
+    if (document.activeElement !== input || !unsaved) input.value = held.text;
+    input.dataset.saved = held.text;
     input.readOnly = !mine;
     item.classList.toggle('edited', held.edited);
     $('.left', item).textContent = ` ${Math.max(0, (held.goesAt - Date.now()) / 1000).toFixed(1)} s`;
@@ -182,7 +182,8 @@ function fillDesk(card, desk) {
       sentList.append(item);
     }
     const input = $('.sent-text', item);
-    if (document.activeElement !== input) input.value = caption.text;
+    const unsaved = input.dataset.saved !== undefined && input.value !== input.dataset.saved;
+    if (document.activeElement !== input || !unsaved) input.value = caption.text;
     input.dataset.saved = caption.text;
     input.readOnly = !mine;
   }
@@ -242,9 +243,17 @@ function wire(card, id) {
     if (!input.classList?.contains('held-text')) return;
     const item = input.closest('li');
     const id = Number(item.dataset.id);
-    if (event.key === 'Enter') {
+    if (event.key === 'Enter' && event.ctrlKey) {
+      // Split at the cursor (the words as saved: keep a correction with Enter first).
+      event.preventDefault();
+      void act('split', { id, at: input.selectionStart ?? 0 });
+    } else if (event.key === 'Enter') {
       event.preventDefault();
       if (input.value.trim() && input.value !== input.dataset.saved) void act('edit', { id, text: input.value.trim() });
+    } else if (event.key === 'Backspace' && input.selectionStart === 0 && input.selectionEnd === 0 && item.previousElementSibling) {
+      // At the very start of a caption, Backspace joins it to the one before, as in a text editor.
+      event.preventDefault();
+      void act('join', { id: Number(item.previousElementSibling.dataset.id) });
     } else if (event.key === 'Escape') {
       input.value = input.dataset.saved ?? input.value;
     } else if (event.key === 'Delete' && event.ctrlKey) {

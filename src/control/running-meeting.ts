@@ -204,6 +204,12 @@ export class RunningMeeting implements MeetingControl {
       }
       case 'drop':
         return record(`dropped "${this.pipeline.desk.drop(action.id, who)}"`);
+      case 'split': {
+        const [first, second] = this.pipeline.desk.split(action.id, action.at, who);
+        return record(`split a caption into "${first}" and "${second}"`);
+      }
+      case 'join':
+        return record(`joined two captions into "${this.pipeline.desk.join(action.id, who)}"`);
       case 'correct-sent': {
         this.pipeline.desk.requirePen(who);
         const feed = this.captionFeed;

@@ -34,6 +34,8 @@ const actionSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('take-pen') }),
   z.strictObject({ action: z.literal('edit'), id: z.number().int().positive(), text: z.string().trim().min(1).max(300) }),
   z.strictObject({ action: z.literal('drop'), id: z.number().int().positive() }),
+  z.strictObject({ action: z.literal('split'), id: z.number().int().positive(), at: z.number().int().min(0).max(2_000) }),
+  z.strictObject({ action: z.literal('join'), id: z.number().int().positive() }),
   z.strictObject({ action: z.literal('correct-sent'), seq: z.number().int().positive(), text: z.string().trim().min(1).max(300) }),
   z.strictObject({ action: z.literal('answer-offer'), from: z.string().trim().min(1).max(60), to: z.string().trim().min(1).max(60), accept: z.boolean() }),
 ]);

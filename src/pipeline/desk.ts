@@ -29,8 +29,15 @@ export interface DeskView {
 
 interface Waiting extends HeldCaption {
   caption: OutgoingCaption;
-  release: (caption: OutgoingCaption | undefined) => void;
-  timer: NodeJS.Timeout;
+  /**
+   * The caption's promise, for a caption that came from the display; undefined for a piece split off one (or one whose
+   * captions another was joined to): its words go out with `owner`'s.
+   */
+  release?: (captions: OutgoingCaption[]) => void;
+  owner?: Waiting;
+  timer?: NodeJS.Timeout;
+  /** Dropped, or joined to the one before: nothing of it goes out, but its promise is kept until its time. */
+  gone?: boolean;
 }
 
 /**
@@ -53,9 +60,12 @@ export class CaptionDesk {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** The caption as it is to go out, after its hold; undefined when the captioner dropped it. */
-  hold(caption: OutgoingCaption): Promise<OutgoingCaption | undefined> {
-    if (this.holdMs === 0 && this.waiting.length === 0) return Promise.resolve(caption);
+  /**
+   * The captions as they are to go out for this one, after its hold: itself (perhaps corrected), none (dropped, or joined
+   * to the one before), or several (split).
+   */
+  hold(caption: OutgoingCaption): Promise<OutgoingCaption[]> {
+    if (this.holdMs === 0 && this.waiting.length === 0) return Promise.resolve([caption]);
     const goesAt = Math.max(this.now() + this.holdMs, this.lastGoesAt);
     this.lastGoesAt = goesAt;
     return new Promise((release) => {
@@ -92,9 +102,33 @@ export class CaptionDesk {
   /** Takes a held caption back: it never goes out. */
   drop(id: number, who: string): string {
     const entry = this.heldBy(id, who);
-    this.waiting.splice(this.waiting.indexOf(entry), 1);
-    clearTimeout(entry.timer);
-    entry.release(undefined);
+    entry.gone = true;
+    return entry.text;
+  }
+
+  /** Splits a held caption at `at` (a character of its text): two captions, one after the other, at its time. */
+  split(id: number, at: number, who: string): [string, string] {
+    const entry = this.heldBy(id, who);
+    const first = entry.text.slice(0, at).trim();
+    const second = entry.text.slice(at).trim();
+    if (!first || !second) throw new BridgeError('DESK_REFUSED', 'a split leaves words on both sides');
+    entry.text = first;
+    entry.edited = true;
+    const piece: Waiting = { id: this.nextId++, text: second, goesAt: entry.goesAt, edited: true, caption: entry.caption, owner: entry.owner ?? entry };
+    this.waiting.splice(this.waiting.indexOf(entry) + 1, 0, piece);
+    return [first, second];
+  }
+
+  /** Joins a held caption with the next one held: one caption, at the first one's time. */
+  join(id: number, who: string): string {
+    const entry = this.heldBy(id, who);
+    const next = this.waiting.slice(this.waiting.indexOf(entry) + 1).find((w) => !w.gone);
+    if (!next) throw new BridgeError('DESK_REFUSED', 'there is no caption held after it to join');
+    entry.text = `${entry.text} ${next.text}`;
+    entry.edited = true;
+    next.gone = true;
+    const root = entry.owner ?? entry;
+    for (const w of this.waiting) if (w.owner === next) w.owner = root;
     return entry.text;
   }
 
@@ -108,17 +142,14 @@ export class CaptionDesk {
     return {
       holdMs: this.holdMs,
       ...(this.pen ? { pen: this.pen } : {}),
-      held: this.waiting.map(({ id, text, goesAt, edited }) => ({ id, text, goesAt, edited })),
+      held: this.waiting.filter((w) => !w.gone).map(({ id, text, goesAt, edited }) => ({ id, text, goesAt, edited })),
       offers: [...this.offered].map(([from, to]) => ({ from, to })),
     };
   }
 
   /** Everything held goes out now, as it is (the meeting closes, the stream ends). */
   flush(): void {
-    for (const entry of this.waiting.splice(0)) {
-      clearTimeout(entry.timer);
-      entry.release(this.outgoing(entry));
-    }
+    while (this.waiting.length > 0) this.releaseHead();
   }
 
   /** Only whoever holds the pen puts captions right. */
@@ -128,7 +159,7 @@ export class CaptionDesk {
 
   private heldBy(id: number, who: string): Waiting {
     this.requirePen(who);
-    const entry = this.waiting.find((w) => w.id === id);
+    const entry = this.waiting.find((w) => w.id === id && !w.gone);
     if (!entry) throw new BridgeError('DESK_REFUSED', 'that caption has gone out already');
     return entry;
   }
@@ -136,11 +167,17 @@ export class CaptionDesk {
   /** In order: a caption goes once its time has come and every one before it has gone. */
   private releaseDue(): void {
     const now = this.now();
-    while (this.waiting.length > 0 && this.waiting[0]!.goesAt <= now) {
-      const entry = this.waiting.shift()!;
-      clearTimeout(entry.timer);
-      entry.release(this.outgoing(entry));
-    }
+    while (this.waiting.length > 0 && this.waiting[0]!.goesAt <= now) this.releaseHead();
+  }
+
+  /** The first caption held goes, with the pieces it owns (split off it, or joined to it), in their order. */
+  private releaseHead(): void {
+    const head = this.waiting[0]!;
+    // A piece is never first: it follows its owner, which is earlier and goes no later.
+    const group = this.waiting.filter((w) => w === head || w.owner === head);
+    for (const w of group) this.waiting.splice(this.waiting.indexOf(w), 1);
+    clearTimeout(head.timer);
+    head.release?.(group.filter((w) => !w.gone).map((w) => this.outgoing(w)));
   }
 
   private outgoing(entry: Waiting): OutgoingCaption {

@@ -162,13 +162,14 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
         for await (const post of displayPosts(feeds[i]!, createDisplay(mode, this.displayOptions()))) {
           // The first display's captions pass the captioner's desk: held (when a hold is set), perhaps put right or
           // dropped. A caption held goes to every destination of that display as the desk lets it go, in order.
-          const ready = i === 0 ? this.desk.hold(toOutgoing(post, streamStart, offset)) : Promise.resolve(toOutgoing(post, streamStart, offset));
+          const ready = i === 0 ? this.desk.hold(toOutgoing(post, streamStart, offset)) : Promise.resolve([toOutgoing(post, streamStart, offset)]);
           if (i === 0) {
             summary.captions += 1;
             this.stats.captions += 1;
           }
           for (const destination of destinations) {
-            const delivery = this.track(ready.then((outgoing) => outgoing && destination.sink.deliver(outgoing).then((result) => this.logDelivery(destination, outgoing, result))));
+            // Each destination is given the captions in order at once: its sender keeps that order.
+            const delivery = this.track(ready.then((captions) => Promise.all(captions.map((outgoing) => destination.sink.deliver(outgoing).then((result) => this.logDelivery(destination, outgoing, result))))));
             inFlight.add(delivery);
             void delivery.then(() => inFlight.delete(delivery));
           }

@@ -76,6 +76,8 @@ export type ConsoleAction =
   | { action: 'take-pen' }
   | { action: 'edit'; id: number; text: string }
   | { action: 'drop'; id: number }
+  | { action: 'split'; id: number; at: number }
+  | { action: 'join'; id: number }
   | { action: 'correct-sent'; seq: number; text: string }
   | { action: 'answer-offer'; from: string; to: string; accept: boolean };
 

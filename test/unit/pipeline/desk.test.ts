@@ -4,6 +4,7 @@ import { CaptionDesk } from '../../../src/pipeline/desk.js';
 import { isBridgeError } from '../../../src/errors.js';
 
 const caption = (text: string): OutgoingCaption => ({ text, words: text.split(' '), start: 0, end: 1, releasedAt: 0, spokenAt: 0, wordsSpokenAt: [] });
+const texts = (captions: OutgoingCaption[]): string[] => captions.map((c) => c.text);
 
 describe("the captioner's desk", () => {
   beforeEach(() => vi.useFakeTimers());
@@ -11,43 +12,63 @@ describe("the captioner's desk", () => {
 
   it('without a hold, captions pass straight through', async () => {
     const desk = new CaptionDesk();
-    expect(await desk.hold(caption('Good morning.'))).toEqual(caption('Good morning.'));
+    expect(await desk.hold(caption('Good morning.'))).toEqual([caption('Good morning.')]);
     expect(desk.view()).toEqual({ holdMs: 0, held: [], offers: [] });
   });
 
   it('holds each caption, goes out in order as it is when its hold ends; the pen holder puts one right and drops another', async () => {
     const desk = new CaptionDesk(() => Date.now());
     desk.setHold(2_000);
-    const out: (string | undefined)[] = [];
-    const first = desk.hold(caption('Welcome to the budget meeting.')).then((c) => out.push(c?.text));
+    const out: string[] = [];
+    const first = desk.hold(caption('Welcome to the budget meeting.')).then((c) => out.push(...texts(c)));
     await vi.advanceTimersByTimeAsync(500);
-    const second = desk.hold(caption('Um, uh.')).then((c) => out.push(c?.text));
-    const third = desk.hold(caption('Priya will start.')).then((c) => out.push(c?.text));
+    const second = desk.hold(caption('Um, uh.')).then((c) => out.push(...texts(c)));
+    const third = desk.hold(caption('Priya will start.')).then((c) => out.push(...texts(c)));
     const [a, b, c] = desk.view().held;
     expect(() => desk.edit(a!.id, 'x', 'ana')).toThrow(/take the pen first/);
     desk.takePen('ana');
     desk.edit(c!.id, 'Pria will start.', 'ana');
     desk.edit(c!.id, 'Priya will start now.', 'ana');
     desk.drop(b!.id, 'ana');
+    expect(desk.view().held.map((h) => h.id)).toEqual([a!.id, c!.id]);
     expect(desk.takePen('bo')).toBe('ana');
     expect(() => desk.edit(a!.id, 'x', 'ana')).toThrow(/bo holds the pen/);
     // A hold made shorter later never lets a caption overtake one before it.
     desk.setHold(0);
-    const fourth = desk.hold(caption('Thank you.')).then((c) => out.push(c?.text));
+    const fourth = desk.hold(caption('Thank you.')).then((c) => out.push(...texts(c)));
     await vi.advanceTimersByTimeAsync(1_400);
-    // The dropped one is settled at once (nothing to send); the first waits out its 2 s.
-    expect(out).toEqual([undefined]);
+    expect(out).toEqual([]);
     await vi.advanceTimersByTimeAsync(200);
-    expect(out).toEqual([undefined, 'Welcome to the budget meeting.']);
+    expect(out).toEqual(['Welcome to the budget meeting.']);
     // The third's hold ends 2 s after it came (2.5 s); the fourth, held for 0 ms, waits for it.
     await vi.advanceTimersByTimeAsync(500);
     await Promise.all([first, second, third, fourth]);
-    expect(out).toEqual([undefined, 'Welcome to the budget meeting.', 'Priya will start now.', 'Thank you.']);
+    expect(out).toEqual(['Welcome to the budget meeting.', 'Priya will start now.', 'Thank you.']);
     try {
       desk.edit(a!.id, 'too late', 'bo');
     } catch (err) {
       expect(isBridgeError(err, 'DESK_REFUSED')).toBe(true);
     }
+  });
+
+  it('splits a block in two and joins two into one, in order, each at the first one\'s time', async () => {
+    const desk = new CaptionDesk();
+    desk.setHold(1_000);
+    desk.takePen('ana');
+    const got: string[][] = [];
+    const all = ['The budget is on the screen now. Can we see', "last year's next to it?", 'Yes.'].map((text) => desk.hold(caption(text)).then((c) => got.push(texts(c))));
+    const [one, two] = desk.view().held;
+    desk.split(one!.id, 'The budget is on the screen now.'.length, 'ana');
+    const piece = desk.view().held[1]!;
+    expect(piece.text).toBe('Can we see');
+    // The piece split off joins the next caption: one sentence, as it was said.
+    desk.join(piece.id, 'ana');
+    expect(desk.view().held.map((h) => h.text)).toEqual(['The budget is on the screen now.', "Can we see last year's next to it?", 'Yes.']);
+    expect(() => desk.split(two!.id, 3, 'ana')).toThrow(/gone out already/);
+    expect(() => desk.split(one!.id, 0, 'ana')).toThrow(/both sides/);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await Promise.all(all);
+    expect(got).toEqual([['The budget is on the screen now.', "Can we see last year's next to it?"], [], ['Yes.']]);
   });
 
   it('offers a word put right the same way twice as a replacement, once', async () => {
