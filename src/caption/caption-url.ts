@@ -98,6 +98,19 @@ function postableUrl(raw: string, what: string, whose: string): URL {
   return url;
 }
 
+/** `raw` with http:// made https:// on the hosts `secure` names (one that lists http URLs but takes https); else as given. */
+function overHttps(raw: string, secure: RegExp): string {
+  let given: URL;
+  try {
+    given = new URL(raw.trim());
+  } catch {
+    return raw; // postableUrl says what is wrong with it
+  }
+  if (given.protocol !== 'http:' || !secure.test(given.hostname)) return raw;
+  given.protocol = 'https:';
+  return given.toString();
+}
+
 /** What Teams means by a status (Microsoft's "Send real-time captions API", meeting-apps-apis.md). */
 const TEAMS_STATUS_MEANS: Record<number, string> = {
   400: ' (Teams: a required part of the CART link is missing: copy the whole link again)',
@@ -150,9 +163,7 @@ export function youTubeTime(at: number): string {
  * they are sent over https (the `cid` in them is the stream's credential).
  */
 export function parseYouTubeCaptionUrl(raw: string): CaptionUrl {
-  const given = new URL(raw.trim());
-  if (given.protocol === 'http:' && /(^|\.)youtube\.com$/i.test(given.hostname)) given.protocol = 'https:';
-  const url = postableUrl(given.toString(), 'YouTube caption URL', "YouTube's take https");
+  const url = postableUrl(overHttps(raw, /(^|\.)youtube\.com$/i), 'YouTube caption URL', "YouTube's take https");
   if (!url.searchParams.get('cid') && !url.searchParams.get('id')) {
     throw new BridgeError('CAPTION_URL_INVALID', 'YouTube caption URL has no `cid`: copy the whole caption ingestion URL from the stream settings in YouTube Studio');
   }

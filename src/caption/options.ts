@@ -5,18 +5,34 @@ import { parseCaptionUrl, parseTeamsCartUrl, parseYouTubeCaptionUrl } from './ca
 import { DEFAULT_GIVE_UP_AFTER_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './zoom-sender.js';
 import { zoomTargetFields } from '../zoom-api/target.js';
 
+/** What every destination that POSTs captions to a service takes besides where: Zoom's, Teams', YouTube's. */
+const postingFields = {
+  /** Zoom: the caption language; Teams: the CART language readers must choose (the link's own lang wins). Default: the meeting's. */
+  lang: language.optional(),
+  /** blocks: complete one- or two-line blocks paced for reading; rollup: two rolling lines (each line reaches Zoom's transcript twice). */
+  display: z.enum(['blocks', 'rollup']).default('blocks'),
+  /** An empty url turns this destination off instead of failing: for the quick start's ${ZOOM_CAPTION_URL:-}. */
+  optional: z.boolean().default(false),
+  requestTimeoutMs: milliseconds(100, 30_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
+  giveUpAfterMs: milliseconds(500, 60_000).default(DEFAULT_GIVE_UP_AFTER_MS),
+};
+
+/** A URL given in the config checked as its service reads it (an empty one of an optional destination is off). */
+function checkPostUrl(destination: { url?: string; optional: boolean }, parse: (raw: string) => unknown, ctx: z.RefinementCtx): void {
+  if (destination.url === undefined || (destination.url === '' && destination.optional)) return;
+  try {
+    parse(destination.url);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: (err as Error).message });
+  }
+}
+
 const zoomDestination = z
   .strictObject({
     /** The Caption URL itself, or the meeting/webinar whose Caption URL the bridge fetches from the Zoom API. */
     url: z.string().optional(),
     ...zoomTargetFields,
-    lang: language.optional(),
-    /** blocks: complete one- or two-line blocks paced for reading; rollup: two rolling lines (each line reaches Zoom's transcript twice). */
-    display: z.enum(['blocks', 'rollup']).default('blocks'),
-    /** An empty url turns this destination off instead of failing: for the quick start's ${ZOOM_CAPTION_URL:-}. */
-    optional: z.boolean().default(false),
-    requestTimeoutMs: milliseconds(100, 30_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
-    giveUpAfterMs: milliseconds(500, 60_000).default(DEFAULT_GIVE_UP_AFTER_MS),
+    ...postingFields,
   })
   .superRefine((zoom, ctx) => {
     const given = (['url', 'meetingId', 'webinarId'] as const).filter((key) => zoom[key] !== undefined);
@@ -24,36 +40,14 @@ const zoomDestination = z
       ctx.addIssue({ code: 'custom', message: `zoom needs exactly one of url, meetingId, webinarId (got ${given.join(', ') || 'none'})` });
       return;
     }
-    if (zoom.url === undefined || (zoom.url === '' && zoom.optional)) return;
-    try {
-      parseCaptionUrl(zoom.url);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: (err as Error).message });
-    }
+    checkPostUrl(zoom, (raw) => parseCaptionUrl(raw), ctx);
   });
 /**
  * Another service that takes captions by POST, at a URL a person copies from it: Microsoft Teams' CART link, YouTube
  * Live's caption ingestion URL. Checked when the config loads (the shape of the URL), posted by Zoom's rules.
  */
 const postedDestination = (parse: (raw: string) => unknown) =>
-  z
-    .strictObject({
-      url: z.string(),
-      /** Teams: the CART language readers must choose (the link's own lang wins); default the meeting's language. */
-      lang: language.optional(),
-      display: z.enum(['blocks', 'rollup']).default('blocks'),
-      optional: z.boolean().default(false),
-      requestTimeoutMs: milliseconds(100, 30_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
-      giveUpAfterMs: milliseconds(500, 60_000).default(DEFAULT_GIVE_UP_AFTER_MS),
-    })
-    .superRefine((destination, ctx) => {
-      if (destination.url === '' && destination.optional) return;
-      try {
-        parse(destination.url);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['url'], message: (err as Error).message });
-      }
-    });
+  z.strictObject({ url: z.string(), ...postingFields }).superRefine((destination, ctx) => checkPostUrl(destination, parse, ctx));
 
 const fileDestination = z.strictObject({
   path: z.string().regex(/\.(vtt|srt|txt)$/, 'transcript file must end in .vtt, .srt or .txt'),

@@ -3,8 +3,6 @@ import type { Logger } from '../log.js';
 import type { ZoomApiClient } from '../zoom-api/client.js';
 import { describeTarget, fieldsOf, type ZoomTarget } from '../zoom-api/target.js';
 import { captionUrlExpiry, hashKey, parseCaptionUrl, parseTeamsCartUrl, parseYouTubeCaptionUrl, type CaptionService, type CaptionUrl } from './caption-url.js';
-
-const URL_PARSERS: Record<CaptionService, (raw: string) => CaptionUrl> = { Zoom: (raw) => parseCaptionUrl(raw), Teams: parseTeamsCartUrl, YouTube: parseYouTubeCaptionUrl };
 import { SeqStore } from './seq-store.js';
 import { emptySenderStats, type CaptionSink, type OutgoingCaption, type SenderStats, type SinkResult } from './sink.js';
 import { ZoomCaptionSender } from './zoom-sender.js';
@@ -31,6 +29,9 @@ export interface ZoomSinkOptions {
   /** Never renew sooner than this after fetching (a URL with a very short life must not cause a request storm). */
   minRenewMs?: number;
 }
+
+/** How a URL given in the config is read, by the service it belongs to. */
+const URL_PARSERS: Record<CaptionService, (raw: string) => CaptionUrl> = { Zoom: (raw) => parseCaptionUrl(raw), Teams: parseTeamsCartUrl, YouTube: parseYouTubeCaptionUrl };
 
 /** Polling for a meeting that has not started: 5 s, doubling to at most a minute (the API limit is per account). */
 const NOT_STARTED_FIRST_WAIT_MS = 5_000;

@@ -128,8 +128,10 @@ export class RtmsConnection {
   private readonly duplicateRefusals = new Backoff(DUPLICATE_SIGNAL_RETRIES);
   /** Zoom stopped the session (msg 9): a lost connection now ends the stream instead of being redialled. */
   private sessionStopped = false;
+  /** Signaling (and with it every socket) being dialled again. */
   private reconnectTimer: { stop(): void } | undefined;
-  private transcriptRetry: { stop(): void } | undefined;
+  /** A media socket being dialled again on its own, while signaling stays: one timer per kind. */
+  private readonly mediaRedials = new Map<MediaKind, { stop(): void }>();
   private readonly ticker: { stop(): void };
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -180,8 +182,13 @@ export class RtmsConnection {
 
   /** rtms_interrupted: Zoom saw our signaling socket break; redial unless we already are. */
   interrupted(): void {
-    if (this.stopped || this.reconnectTimer) return;
+    if (this.stopped || this.redialPending) return;
     this.redialAll();
+  }
+
+  /** Signaling or the audio socket is being dialled again (a transcript retry does not hold the watchdog back). */
+  private get redialPending(): boolean {
+    return this.reconnectTimer !== undefined || this.mediaRedials.has('audio');
   }
 
   /** The stream is over: what was heard is still captioned. Safe twice. */
@@ -189,8 +196,7 @@ export class RtmsConnection {
     if (!this.stopped) {
       this.stopped = true;
       this.log.info({ why }, 'rtms stream ended');
-      this.reconnectTimer?.stop();
-      this.transcriptRetry?.stop();
+      this.stopRedials();
       this.ticker.stop();
       this.signaling?.close(1000);
       for (const ws of this.media.values()) ws.close(1000);
@@ -340,12 +346,28 @@ export class RtmsConnection {
       // With signaling up, only this socket is redialled (after a short pause, so a refusing server is not hammered).
       if (this.signaling?.readyState === WebSocket.OPEN) {
         this.log.warn({ code }, `rtms ${kind} connection lost; redialling it`);
-        this.reconnectTimer = this.clock.after(this.delay(), () => {
-          this.reconnectTimer = undefined;
-          this.connectMedia(kind);
-        });
+        this.redialMediaLater(kind);
       }
     });
+  }
+
+  /** Dials one media socket again after the backoff, signaling staying up. */
+  private redialMediaLater(kind: MediaKind): void {
+    this.mediaRedials.get(kind)?.stop();
+    this.mediaRedials.set(
+      kind,
+      this.clock.after(this.delay(), () => {
+        this.mediaRedials.delete(kind);
+        this.connectMedia(kind);
+      }),
+    );
+  }
+
+  private stopRedials(): void {
+    this.reconnectTimer?.stop();
+    this.reconnectTimer = undefined;
+    for (const timer of this.mediaRedials.values()) timer.stop();
+    this.mediaRedials.clear();
   }
 
   private onMedia(kind: MediaKind, ws: WebSocket, data: RawData): void {
@@ -465,7 +487,7 @@ export class RtmsConnection {
     if (this.stream && now - this.lastAudioAt >= SILENCE_AFTER_MS) this.buffer.push(new Int16Array((PCM_SAMPLE_RATE * SILENCE_TICK_MS) / 1000));
     if (now - this.lastHeardAt > GIVE_UP_AFTER_MS) return void this.stop(`nothing from the RTMS server for ${GIVE_UP_AFTER_MS / 1000} s`);
     const watchdog = this.options.keepAliveWatchdogMs ?? 65_000;
-    if (!this.reconnectTimer && this.signaling?.readyState === WebSocket.OPEN && now - this.lastHeardAt > watchdog) {
+    if (!this.redialPending && this.signaling?.readyState === WebSocket.OPEN && now - this.lastHeardAt > watchdog) {
       this.log.warn({ silentMs: now - this.lastHeardAt }, 'nothing from the RTMS server (no audio, no keep-alive); reconnecting');
       this.redialAll();
     }
@@ -480,12 +502,7 @@ export class RtmsConnection {
       // Without Zoom's transcript the audio still flows: only the engine that reads the transcript gives way.
       if (meaning.fatal) return this.transcriptUnavailable(`Zoom refused the transcript connection: ${said}`);
       this.log.warn({ socket, status }, `Zoom refused the RTMS transcript connection for now: ${said}; trying it again`);
-      this.transcriptRetry?.stop();
-      this.transcriptRetry = this.clock.after(this.delay(), () => {
-        this.transcriptRetry = undefined;
-        this.connectMedia('transcript');
-      });
-      return;
+      return this.redialMediaLater('transcript');
     }
     if (meaning.fatal) {
       this.log.error({ socket, status }, `Zoom refused the RTMS ${socket} connection: ${said}`);
@@ -513,8 +530,7 @@ export class RtmsConnection {
   private redialAll(delayMs = this.delay()): void {
     if (this.stopped) return;
     if (this.sessionStopped) return void this.stop('Zoom stopped the session; not reconnecting');
-    this.reconnectTimer?.stop();
-    this.transcriptRetry?.stop();
+    this.stopRedials();
     for (const ws of [this.signaling, ...this.media.values()]) {
       ws?.removeAllListeners('close');
       ws?.terminate();

@@ -162,14 +162,15 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
         for await (const post of displayPosts(feeds[i]!, createDisplay(mode, this.displayOptions()))) {
           // The first display's captions pass the captioner's desk: held (when a hold is set), perhaps put right or
           // dropped. A caption held goes to every destination of that display as the desk lets it go, in order.
-          const ready = i === 0 ? this.desk.hold(toOutgoing(post, streamStart, offset)) : Promise.resolve([toOutgoing(post, streamStart, offset)]);
+          const outgoing = toOutgoing(post, streamStart, offset);
+          const ready = i === 0 ? this.desk.hold(outgoing) : Promise.resolve([outgoing]);
           if (i === 0) {
             summary.captions += 1;
             this.stats.captions += 1;
           }
           for (const destination of destinations) {
             // Each destination is given the captions in order at once: its sender keeps that order.
-            const delivery = this.track(ready.then((captions) => Promise.all(captions.map((outgoing) => destination.sink.deliver(outgoing).then((result) => this.logDelivery(destination, outgoing, result))))));
+            const delivery = this.track(ready.then((captions) => Promise.all(captions.map((caption) => destination.sink.deliver(caption).then((result) => this.logDelivery(destination, caption, result))))));
             inFlight.add(delivery);
             void delivery.then(() => inFlight.delete(delivery));
           }
@@ -312,6 +313,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
 
   /** What the meeting has told of itself so far (asr.meetingWords): its topic, agenda and participants' names. */
   private readonly told: { topic?: string; agenda?: string; names: Set<string> } = { names: new Set() };
+  private warnedNoVocabulary = false;
 
   /**
    * The meeting's own words (asr.meetingWords): its topic and agenda, participants' names as they join. The engine is
@@ -319,11 +321,22 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
    */
   learnMeetingWords(sources: MeetingWordSources): void {
     if (!this.config.asr.meetingWords) return;
-    const before = this.told.names.size + (this.told.topic ?? '').length + (this.told.agenda ?? '').length;
-    if (sources.topic) this.told.topic = sources.topic;
-    if (sources.agenda) this.told.agenda = sources.agenda;
-    for (const name of sources.names ?? []) if (this.told.names.size < MAX_NAMES_TOLD) this.told.names.add(name);
-    if (this.told.names.size + (this.told.topic ?? '').length + (this.told.agenda ?? '').length === before) return;
+    const { told } = this;
+    let news = false;
+    if (sources.topic && sources.topic !== told.topic) {
+      told.topic = sources.topic;
+      news = true;
+    }
+    if (sources.agenda && sources.agenda !== told.agenda) {
+      told.agenda = sources.agenda;
+      news = true;
+    }
+    for (const name of sources.names ?? []) {
+      if (told.names.has(name) || told.names.size >= MAX_NAMES_TOLD) continue;
+      told.names.add(name);
+      news = true;
+    }
+    if (!news) return;
     if (!this.recognizer.usePhrases) {
       if (!this.warnedNoVocabulary) this.log.info({ engine: this.recognizer.engine }, 'this engine takes no vocabulary while a meeting runs: asr.meetingWords has no effect on it');
       this.warnedNoVocabulary = true;
@@ -333,7 +346,6 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     this.log.info({ words: words.length }, "the meeting's own words go to the engine");
     this.recognizer.usePhrases(words);
   }
-  private warnedNoVocabulary = false;
 
   private problemWithSource: string | undefined;
 

@@ -104,6 +104,7 @@ meetings:
     };
     expect(problems('{ teams: { url: "https://api.captions.office.microsoft.com/cartcaption?meetingid=abc" } }')).toContain('CART link has no `token`');
     expect(problems('{ youtube: { url: "http://upload.youtube.com/closedcaption" } }')).toContain('YouTube caption URL has no `cid`');
+    expect(problems('{ youtube: { url: "not a link" } }')).toContain('YouTube caption URL is not a valid URL');
     expect(problems('{ teams: { url: "http://api.captions.office.microsoft.com/cartcaption?meetingid=a&token=b" } }')).toContain('must be https');
     // YouTube lists its ingestion URLs as http: they are taken, and sent over https.
     expect(problems('{ youtube: { url: "http://upload.youtube.com/closedcaption?cid=abcd" } }')).toBe('');

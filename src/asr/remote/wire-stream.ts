@@ -245,7 +245,7 @@ export class WireStream {
       for (const { at, pcm } of this.sentRecently) {
         if (at + pcm.length <= from) continue;
         const part = at >= from ? pcm : pcm.subarray(from - at);
-        socket.send(this.session.encodeAudio ? this.session.encodeAudio(part) : Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+        socket.send(this.encode(part));
       }
     };
     if (this.ready) send();
@@ -381,11 +381,16 @@ export class WireStream {
     while ((!this.ws || !this.ready) && !this.finished) await new Promise<void>((resolve) => (this.connectionChanged = resolve));
   }
 
+  /** Audio as the engine takes it on the wire: the protocol's own encoding, else binary s16le. */
+  private encode(pcm: Int16Array): string | Buffer {
+    return this.session.encodeAudio ? this.session.encodeAudio(pcm) : Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+  }
+
   // Audio sent into a connection that is dropping is lost with it, like what the engine had not finalised.
   private send(pcm: Int16Array): void {
     const socket = this.ws;
     if (socket?.readyState !== WebSocket.OPEN) return;
-    socket.send(this.session.encodeAudio ? this.session.encodeAudio(pcm) : Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+    socket.send(this.encode(pcm));
     this.sentRecently.push({ at: this.sentSamples, pcm });
     this.replayKept += pcm.length;
     const keep = this.renewal ? REPLAY_SAMPLES : this.link.expectsNewWords() ? REPLAY_IDLE_SAMPLES : 0;

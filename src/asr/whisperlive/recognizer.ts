@@ -63,6 +63,7 @@ export class WhisperLiveRecognizer extends WebSocketRecognizer {
   }
 
   protected session(): WireSession {
+    const hotwords = this.vocabulary(this.options.phrases);
     // Completed segments come again in every message: the newest one taken, by its start on this connection.
     let lastCompletedStart = -1;
     let incomplete: Segment | undefined;
@@ -86,7 +87,7 @@ export class WhisperLiveRecognizer extends WebSocketRecognizer {
         model: this.options.model,
         use_vad: true,
         word_timestamps: true,
-        ...(this.vocabulary(this.options.phrases).length > 0 ? { hotwords: this.vocabulary(this.options.phrases).join(', ') } : {}),
+        ...(hotwords.length > 0 ? { hotwords: hotwords.join(', ') } : {}),
         ...(this.options.diarize ? { enable_diarization: true } : {}),
       }),
       answersOpen: (raw) => (JSON.parse(raw) as WhisperLiveMessage).message === 'SERVER_READY',

@@ -57,7 +57,7 @@ export class ZoomTranscriptRecognizer implements SpeechRecognizer {
     let heardAny = false;
 
     const words = (sentence: Sentence): RecognizedWord[] => {
-      const spoken = spreadWords(sentence.text, sentence.start, Math.max(sentence.end, sentence.start));
+      const spoken = spreadWords(sentence.text, sentence.start, sentence.end);
       const speaker = sentence.speaker ? { speaker: sentence.speaker.id, ...(sentence.speaker.name === undefined ? {} : { speakerName: sentence.speaker.name }) } : {};
       return withWrittenForms(spoken, sentence.text).map((word) => ({ ...word, ...speaker }));
     };
