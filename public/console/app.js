@@ -143,50 +143,15 @@ function fillDesk(card, desk) {
   const mine = desk.pen !== undefined && desk.pen.startsWith(`${session.operator} (`);
   $('.pen', card).textContent = desk.pen ? `${mine ? 'You hold' : `${desk.pen} holds`} the pen.` : 'Nobody holds the pen.';
   $('.take-pen', card).hidden = mine;
-  const list = $('.held', card);
-  const present = new Set(desk.held.map((h) => String(h.id)));
-  for (const item of [...list.children]) if (!present.has(item.dataset.id)) item.remove();
-  for (const held of desk.held) {
-    let item = list.querySelector(`[data-id="${held.id}"]`);
-    if (!item) {
-      item = document.createElement('li');
-      item.dataset.id = String(held.id);
-      const input = Object.assign(document.createElement('input'), { className: 'held-text', value: held.text });
-      input.setAttribute('aria-label', `held caption ${held.id}`);
-      const left = Object.assign(document.createElement('span'), { className: 'left' });
-      item.append(input, left);
-      list.append(item);
-    }
-    const input = $('.held-text', item);
-    // Words typed and not yet kept stay; otherwise the caption shows what the desk has (a split, a join, a takeover).
-    const unsaved = input.dataset.saved !== undefined && input.value !== input.dataset.saved;
-    if (document.activeElement !== input || !unsaved) input.value = held.text;
-    input.dataset.saved = held.text;
-    input.readOnly = !mine;
-    item.classList.toggle('edited', held.edited);
-    $('.left', item).textContent = ` ${Math.max(0, (held.goesAt - Date.now()) / 1000).toFixed(1)} s`;
+  const held = editableList($('.held', card), desk.held, { key: 'id', className: 'held-text', label: (h) => `held caption ${h.id}`, readOnly: !mine });
+  for (const [item, caption] of held) {
+    if (!item.querySelector('.left')) item.append(Object.assign(document.createElement('span'), { className: 'left' }));
+    item.classList.toggle('edited', caption.edited);
+    $('.left', item).textContent = ` ${Math.max(0, (caption.goesAt - Date.now()) / 1000).toFixed(1)} s`;
   }
-  const sentList = $('.sent', card);
   const sent = desk.sent ?? [];
   $('.sent-title', card).hidden = sent.length === 0;
-  const sentKeys = new Set(sent.map((s) => String(s.seq)));
-  for (const item of [...sentList.children]) if (!sentKeys.has(item.dataset.seq)) item.remove();
-  for (const caption of sent) {
-    let item = sentList.querySelector(`[data-seq="${caption.seq}"]`);
-    if (!item) {
-      item = document.createElement('li');
-      item.dataset.seq = String(caption.seq);
-      const input = Object.assign(document.createElement('input'), { className: 'sent-text', value: caption.text });
-      input.setAttribute('aria-label', `caption ${caption.seq} on the caption page`);
-      item.append(input);
-      sentList.append(item);
-    }
-    const input = $('.sent-text', item);
-    const unsaved = input.dataset.saved !== undefined && input.value !== input.dataset.saved;
-    if (document.activeElement !== input || !unsaved) input.value = caption.text;
-    input.dataset.saved = caption.text;
-    input.readOnly = !mine;
-  }
+  editableList($('.sent', card), sent, { key: 'seq', className: 'sent-text', label: (c) => `caption ${c.seq} on the caption page`, readOnly: !mine });
   const offers = $('.offers', card);
   const key = JSON.stringify(desk.offers);
   if (offers.dataset.key !== key) {
@@ -204,6 +169,36 @@ function fillDesk(card, desk) {
       }),
     );
   }
+}
+
+/**
+ * A list of captions as inputs, kept (not rebuilt) as the view refreshes: one per entry, keyed by `key`, in order.
+ * Words typed and not yet kept stay; otherwise each input shows what the desk has (a split, a join, a takeover).
+ */
+function editableList(list, entries, { key, className, label, readOnly }) {
+  const present = new Set(entries.map((entry) => String(entry[key])));
+  for (const item of [...list.children]) if (!present.has(item.dataset[key])) item.remove();
+  let previous = null;
+  return entries.map((entry) => {
+    let item = list.querySelector(`[data-${key}="${entry[key]}"]`);
+    if (!item) {
+      item = document.createElement('li');
+      item.dataset[key] = String(entry[key]);
+      const input = Object.assign(document.createElement('input'), { className, value: entry.text });
+      input.setAttribute('aria-label', label(entry));
+      item.append(input);
+    }
+    // In the desk's order (a piece split off goes right after its caption), moving only what is out of place.
+    const wanted = previous ? previous.nextElementSibling : list.firstElementChild;
+    if (wanted !== item) list.insertBefore(item, wanted);
+    previous = item;
+    const input = item.querySelector('input');
+    const unsaved = input.dataset.saved !== undefined && input.value !== input.dataset.saved;
+    if (document.activeElement !== input || !unsaved) input.value = entry.text;
+    input.dataset.saved = entry.text;
+    input.readOnly = readOnly;
+    return [item, entry];
+  });
 }
 
 function wire(card, id) {
