@@ -59,6 +59,9 @@ export class BlockDisplay extends PacedDisplay {
       if (mark) texts[0] = `${mark} ${texts[0]}`;
       // A change of speaker ends a block as a sentence end does.
       const turn = this.pending.findIndex((t, i) => i > 0 && changesSpeaker(this.pending[i - 1]!.speaker, t.speaker));
+      // The screen, not the hold, kept these words waiting: the speaker is outrunning the reader, so no block may be
+      // cut short for a better break (see bestCut).
+      const shortest = this.holdEnd(this.pending[0]!, maxHoldMs) < this.shownUntil ? this.minBlockChars : 0;
       const fit = Math.min(tokensThatFit(texts, maxLineChars, maxLines), turn > 0 ? turn : Infinity);
       const full = fit < texts.length && fit !== turn;
       let count = fit === turn ? turn : lastSentenceEnd(texts, fit);
@@ -70,7 +73,7 @@ export class BlockDisplay extends PacedDisplay {
           this.deadline = holdUntil;
           break;
         }
-        if (texts.length > count) count = full ? bestCut(texts, fit) : fit;
+        if (texts.length > count) count = full ? bestCut(texts, fit, shortest) : fit;
       }
       // A short sentence ("Thank you.") waits a moment for the next one to share its block, unless the block is
       // full anyway or nothing more will come.
@@ -85,7 +88,7 @@ export class BlockDisplay extends PacedDisplay {
       if (count === 0) {
         // A full block keeps its last words back only when the sentence is known to end just after it.
         const endsJustAfter = texts.slice(fit, fit + TAIL_WORDS).some(endsSentence);
-        count = full ? bestCut(texts, endsJustAfter ? this.keepingTail(texts, fit) : fit) : fit;
+        count = full ? bestCut(texts, endsJustAfter ? this.keepingTail(texts, fit) : fit, shortest) : fit;
         if (!full && !this.ended) {
           const chars = texts.slice(0, count).join(' ').length;
           // A block of about a line goes on the hold timer; a shorter one waits twice as long for more words.
@@ -95,7 +98,7 @@ export class BlockDisplay extends PacedDisplay {
             this.deadline = holdUntil;
             break;
           }
-          count = bestCut(texts, this.keepingTail(texts, count));
+          count = bestCut(texts, this.keepingTail(texts, count), shortest);
         }
       }
       const earliest = Math.min(this.shownUntil, Math.max(this.lastShownAt + minShowMs, this.pending[0]!.settledAt + maxLagMs));
@@ -134,11 +137,21 @@ function lastSentenceEnd(texts: readonly string[], limit: number): number {
   return 0;
 }
 
-/** Where to end a block of at most `limit` tokens: the best cut in its second half, the longer of equals. */
-function bestCut(texts: readonly string[], limit: number): number {
+/**
+ * Where to end a block of at most `limit` tokens: the best cut in its second half, the longer of equals, but never
+ * short of `minChars` when the words allow (unless only a shorter block avoids a dangling "for"). Used when words already wait for the screen: a block cut short for a
+ * clause ("than we planned") still stays up minShowMs, so in speech that runs on without a pause those short blocks
+ * made the display slower than the speaker and every later word waited for them (Deepgram, continuous talk: word p95 3.65 s, 3.01 s with the floor; replayed in
+ * bench/display-sweep, docs/measurements.md "A speaker who never pauses").
+ */
+function bestCut(texts: readonly string[], limit: number, minChars: number): number {
+  let shortest = Math.ceil(limit / 2);
+  while (shortest < limit && texts.slice(0, shortest).join(' ').length < minChars) shortest++;
   let best = limit;
   let bestQuality = cutQuality(texts, limit);
   for (let count = limit - 1; count >= Math.ceil(limit / 2); count--) {
+    // Shorter than minChars only to avoid ending on a word that leans on the next ("for").
+    if (count < shortest && bestQuality > 0) break;
     const quality = cutQuality(texts, count);
     if (quality > bestQuality) {
       best = count;

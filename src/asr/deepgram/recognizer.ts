@@ -45,7 +45,19 @@ export class DeepgramRecognizer extends WebSocketRecognizer {
     log: Logger,
   ) {
     super(log);
-    this.capabilities = { streaming: true, interimResults: true, wordTimings: true, languages: [options.language] };
+    this.capabilities = {
+      streaming: true,
+      interimResults: true,
+      wordTimings: true,
+      languages: [options.language],
+      // Interims come about a second apart, so waiting for a word to repeat in the next one (the default 200 ms of
+      // agreement) costs a second; a word settled on its first interim still takes the engine's newer answers until
+      // a display shows it, and the newest word is held back as with every engine. Its blocks then fill in bursts,
+      // and 1.8 s is the shortest hold with no sentence end left alone on the tuning talk (docs/measurements.md,
+      // "A speaker who never pauses").
+      settleAfterMs: 0,
+      blockHoldMs: 1_800,
+    };
     this.keepAliveMs = options.keepAliveMs ?? 4_000;
   }
 

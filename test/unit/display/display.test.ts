@@ -148,6 +148,22 @@ describe('BlockDisplay', () => {
     expect(texts(replayed.tick(11_500))).toEqual(['who would be a good fit']);
   });
 
+  it('cuts a block short for a clause only while the words wait for company, not when they wait for the screen', () => {
+    // Nothing on screen: the block goes when its hold ends, cut before the clause ("because") as a reader would.
+    const fresh = new BlockDisplay(options);
+    expect(fresh.push(piece('than we planned because two vendors', 0), 0)).toEqual([]);
+    expect(texts(fresh.tick(fresh.nextDeadline()!))).toEqual(['than we planned']);
+    // The same words after their hold, still waiting for a long block to be read: the speaker outruns the reader,
+    // and a 15-character block would stay up minShowMs and hold every later word back longer still.
+    const behind = new BlockDisplay(options);
+    const first = behind.push(piece('We have three topics today so let us get started.', 0, true), 0);
+    expect(first).toHaveLength(1);
+    expect(behind.push(piece('than we planned because two vendors', 300), 300)).toEqual([]);
+    expect(behind.tick(behind.nextDeadline()!)).toEqual([]);
+    expect(behind.nextDeadline()).toBe(readingMs(first[0]!.text, options));
+    expect(texts(behind.tick(behind.nextDeadline()!))).toEqual(['than we planned\nbecause two vendors']);
+  });
+
   it('keeps a block up for its reading time; words meanwhile gather into the next block', () => {
     const display = new BlockDisplay(options);
     const first = display.push(piece('We have three topics today so let us get started.', 0, true), 0);
