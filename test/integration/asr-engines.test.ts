@@ -282,6 +282,10 @@ describe('OpenAI realtime transcription adapter', () => {
     expect(interims.length).toBeGreaterThan(2);
     expect(interims.some((e) => /^[A-Z]/.test(e.words?.[0]?.display ?? ''))).toBe(true);
     expect(interims.every((e) => (e.words ?? []).every((w) => w.word === w.word.toLowerCase()))).toBe(true);
+    // Deltas only add: every word but the newest (which the next delta may still lengthen) is the engine's last word on it.
+    const longer = interims.filter((e) => (e.words ?? []).length > 1);
+    expect(longer.length).toBeGreaterThan(0);
+    for (const interim of longer) expect(interim.words!.map((w) => w.stable === true)).toEqual(interim.words!.map((_, i, all) => i < all.length - 1));
     await recognizer.close();
 
     // What a client that still asks for the beta interface gets from the service: refused before any session.

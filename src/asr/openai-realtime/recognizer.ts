@@ -123,8 +123,12 @@ export class OpenAiRealtimeRecognizer extends WebSocketRecognizer {
             const turn = item(event.item_id);
             turn.text += event.delta ?? '';
             const text = turn.text.trim();
-            // The deltas are written text (cased, punctuated): the interim's words keep it, as the final's do.
-            return text ? [{ kind: 'interim', text, words: withWrittenForms(words(text, turn), text) }] : [];
+            // The deltas are written text (cased, punctuated): the interim's words keep it, as the final's do. Deltas
+            // only add (OpenAI never revises one), so every word but one a delta may have cut short is the engine's
+            // last word on it: stable, settled without waiting to be seen again.
+            const complete = /\s$/.test(turn.text) ? Infinity : -1;
+            const heard = withWrittenForms(words(text, turn), text).map((w, i, all) => (i < all.length + complete ? { ...w, stable: true } : w));
+            return text ? [{ kind: 'interim', text, words: heard }] : [];
           }
           case 'conversation.item.input_audio_transcription.completed': {
             const turn = item(event.item_id);
