@@ -69,6 +69,8 @@ export class CaptionFeed implements CaptionSink {
   private readonly perAddress = new Map<string, number>();
   private seq = 0;
   private closed = false;
+  /** The caption each item shown in this run came from, so a correction can reach the other destinations that had it. */
+  private readonly shownFrom = new Map<number, OutgoingCaption>();
 
   constructor(readonly options: CaptionFeedOptions) {
     this.description = `caption page (${options.token === undefined ? 'public' : 'viewer token'})`;
@@ -89,6 +91,7 @@ export class CaptionFeed implements CaptionSink {
   async deliver(caption: OutgoingCaption): Promise<SinkResult> {
     const at = Date.now();
     const shown: FeedCaption = { seq: ++this.seq, text: caption.text, start: round(caption.start), end: round(caption.end), ...(caption.speaker ? { speaker: caption.speaker } : {}), at };
+    this.shownFrom.set(shown.seq, caption);
     this.publish(shown);
     return { status: 'written', seq: shown.seq, confirmedAt: at };
   }
@@ -96,7 +99,9 @@ export class CaptionFeed implements CaptionSink {
   /** Kept (and stored) for readers to come, and sent to the readers now. */
   private publish(item: FeedCaption): void {
     this.history.push(item);
-    if (this.history.length > this.options.keep) this.history.splice(0, this.history.length - this.options.keep);
+    if (this.history.length > this.options.keep) {
+      for (const gone of this.history.splice(0, this.history.length - this.options.keep)) this.shownFrom.delete(gone.seq);
+    }
     void this.options.history?.append(item);
     for (const reader of [...this.readers.keys()]) {
       if (!reader.send(item)) this.drop(reader, 'too slow: the connection fell behind the captions (reconnect to catch up)');
@@ -114,6 +119,11 @@ export class CaptionFeed implements CaptionSink {
     const correction: FeedCaption = { seq: ++this.seq, text, start: original.start, end: original.end, ...(original.speaker ? { speaker: original.speaker } : {}), at: Date.now(), corrects: seq };
     this.publish(correction);
     return before;
+  }
+
+  /** The caption that item `seq` was shown from, when it was shown in this run and is still kept. */
+  captionOf(seq: number): OutgoingCaption | undefined {
+    return this.shownFrom.get(seq);
   }
 
   /** The newest captions shown (not corrections), as corrected: what a captioner may still put right. */

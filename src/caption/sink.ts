@@ -72,4 +72,9 @@ export interface CaptionSink {
    * this moment (a fleet whose lease lapsed), and two writers would reuse seq. What waits is counted as unsent.
    */
   fence?(): void;
+  /**
+   * A captioner put right a caption this destination already has (a file can; Zoom's box cannot): its text becomes
+   * `text`. True when it was rewritten, false when this destination never had that caption or no longer can.
+   */
+  rewrite?(caption: OutgoingCaption, text: string): Promise<boolean>;
 }

@@ -1,4 +1,5 @@
 import { CaptionFeed } from '../caption/caption-feed.js';
+import { oneLine } from '../pipeline/desk.js';
 import { zoomTargetsOf, type MeetingConfig } from '../config/schema.js';
 import { BridgeError, errorMessage } from '../errors.js';
 import { RtmpPull } from '../ingest/rtmp-pull.js';
@@ -160,7 +161,7 @@ export class RunningMeeting implements MeetingControl {
 
   consoleView(): ConsoleView {
     const { recognizer } = this.pipeline;
-    return this.live.view({ paused: this.pipeline.isPaused, canSwitchEngine: recognizer.switchEngine !== undefined, activeEngine: recognizer.activeEngine, desk: { ...this.pipeline.desk.view(), sent: this.captionFeed?.recent(SENT_SHOWN) ?? [] } });
+    return this.live.view({ paused: this.pipeline.isPaused, canSwitchEngine: recognizer.switchEngine !== undefined, activeEngine: recognizer.activeEngine, desk: { ...this.pipeline.desk.view(), sent: (this.captionFeed?.recent(SENT_SHOWN) ?? []).map(({ seq, text }) => ({ seq, text: oneLine(text) })) } });
   }
 
   /** An operator's action from the console: done, logged with who, and written to the archive. */
@@ -216,7 +217,12 @@ export class RunningMeeting implements MeetingControl {
         if (!feed) throw new BridgeError('DESK_REFUSED', "this meeting has no caption page: a caption already sent to Zoom cannot be changed in Zoom's box");
         const before = feed.correct(action.seq, action.text);
         if (before === undefined) throw new BridgeError('DESK_REFUSED', 'that caption is no longer kept by the caption page');
-        return record(`corrected sent caption ${action.seq} "${before}" to "${action.text}" (caption page and feed; Zoom's box keeps what it showed)`);
+        // The archive and transcript files that had it are rewritten too (a caption of an earlier run is not: its
+        // file is that run's); this record, a NOTE in the archive, keeps what it said before.
+        const caption = feed.captionOf(action.seq);
+        const rewritten = caption ? await this.pipeline.rewriteSent(caption, action.text) : [];
+        const where = ['caption page and feed', ...rewritten].join(', ');
+        return record(`corrected sent caption ${action.seq} "${before}" to "${action.text}" (${where}; Zoom's box keeps what it showed)`);
       }
       case 'answer-offer':
         this.pipeline.desk.settleOffer(action.from);

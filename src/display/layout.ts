@@ -78,6 +78,16 @@ export function breakLines(texts: readonly string[], maxLineChars: number, maxLi
   return best?.lines ?? greedyLines(texts, maxLineChars, maxLines);
 }
 
+/**
+ * Text a captioner typed, as a block's lines: broken as the display breaks its blocks when it fits their lines, else
+ * in as many lines as it needs (a captioner's words are never cut off).
+ */
+export function captionerLines(text: string, maxLineChars: number, maxLines: number): string {
+  const words = text.split(/\s+/).filter(Boolean);
+  const lines = breakLines(words, maxLineChars, maxLines);
+  return (lines.join(' ') === words.join(' ') ? lines : breakLines(words, maxLineChars, Number.MAX_SAFE_INTEGER)).join('\n');
+}
+
 function greedyLines(texts: readonly string[], maxLineChars: number, maxLines: number): string[] {
   const lines: string[] = [];
   for (const text of texts) {

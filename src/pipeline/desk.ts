@@ -58,7 +58,11 @@ export class CaptionDesk {
   /** Words whose offer was answered: not offered again. */
   private readonly answered = new Set<string>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    /** An edited caption's text as the lines it goes out in (the display's line breaking). */
+    private readonly lines: (text: string) => string = (text) => text,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * The captions as they are to go out for this one, after its hold: itself (perhaps corrected), none (dropped, or joined
@@ -69,7 +73,9 @@ export class CaptionDesk {
     const goesAt = Math.max(this.now() + this.holdMs, this.lastGoesAt);
     this.lastGoesAt = goesAt;
     return new Promise((release) => {
-      const entry: Waiting = { id: this.nextId++, text: caption.text, goesAt, edited: false, caption, release, timer: setTimeout(() => this.releaseDue(), Math.max(0, goesAt - this.now())) };
+      // Shown and edited as one line: a text box has no line breaks, and one that drops them would glue the words
+      // either side together ("lowered\ntheir" edited as "loweredtheir"); an edit goes out broken into lines again.
+      const entry: Waiting = { id: this.nextId++, text: oneLine(caption.text), goesAt, edited: false, caption, release, timer: setTimeout(() => this.releaseDue(), Math.max(0, goesAt - this.now())) };
       this.waiting.push(entry);
     });
   }
@@ -182,7 +188,7 @@ export class CaptionDesk {
 
   private outgoing(entry: Waiting): OutgoingCaption {
     if (!entry.edited) return entry.caption;
-    return { ...entry.caption, text: entry.text, words: entry.text.split(/\s+/) };
+    return { ...entry.caption, text: this.lines(entry.text), words: entry.text.split(/\s+/) };
   }
 
   /** Single words put right: the second time the same word is put right the same way, it is offered. */
@@ -202,4 +208,9 @@ export class CaptionDesk {
       if (times === OFFER_AFTER && !this.answered.has(heard)) this.offered.set(heard, plain(fixed));
     });
   }
+}
+
+/** A caption's lines as one line, as the desk shows and edits it. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createRecognizer } from '../asr/create.js';
 import { meetingWords, type MeetingWordSources } from '../asr/meeting-words.js';
 import { CaptionDesk } from './desk.js';
+import { captionerLines } from '../display/layout.js';
 import type { SpeechEvent, SpeechRecognizer } from '../asr/types.js';
 import { pruneArchive } from '../caption/archive.js';
 import { archiveDir, createDestinations, type DestinationDeps } from '../caption/create.js';
@@ -51,7 +52,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   state: MeetingState = 'starting';
   readonly recognizer: SpeechRecognizer;
   /** The captioner's desk: a hold before captions go out, and corrections meanwhile (the console). */
-  readonly desk = new CaptionDesk();
+  readonly desk: CaptionDesk;
   readonly destinations: Destination[] = [];
   readonly stats: MeetingStats = { streams: 0, captions: 0, words: 0, audioSeconds: 0, droppedSeconds: 0 };
   /** Wall-clock ms the pipeline was created: transcript cue times count from here. */
@@ -88,6 +89,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
     // Told now that words will come, an engine keeps what it needs to take them at once (asr.meetingWords).
     if (config.asr.meetingWords) this.recognizer.usePhrases?.([]);
     this.textRules = new TextRules(config.text);
+    this.desk = new CaptionDesk((text) => captionerLines(text, config.display.maxLineChars, config.display.maxLines));
     this.archiveDir = archiveDir(deps.stateDir, config.id);
     const planned = createDestinations(
       { meetingId: config.id, captions: config.captions, archive: config.archive, language: config.asr.language, epoch: this.epoch, maxLines: config.display.maxLines },
@@ -302,6 +304,15 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   /** A spoken phrase shown as other text from now on (the console; not written to the config file). */
   addReplacement(spoken: string, shown: string): void {
     this.textRules.addReplacement(spoken, shown);
+  }
+
+  /**
+   * A captioner's correction of a caption already sent, to every destination that can change what it has (the
+   * archive, transcript files); Zoom's box cannot. Says which were rewritten.
+   */
+  async rewriteSent(caption: OutgoingCaption, text: string): Promise<string[]> {
+    const rewritten = await Promise.all(this.sinks.map(async (sink) => ((await sink.rewrite?.(caption, text)) ? sink.description : undefined)));
+    return rewritten.filter((description): description is string => description !== undefined);
   }
 
   /** Writes an operator's action to the log and the archive (a WebVTT NOTE), and tells watchers. */

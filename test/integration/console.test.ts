@@ -211,6 +211,18 @@ describe('operator console', () => {
     expect(await reader.locator('.caption.corrected').last().getAttribute('title')).toBe('corrected by the captioner');
     expect(zoom.text()).not.toContain('FIXED');
     await reader.close();
+    // The archive keeps the corrected words in the caption's own cue (WebVTT and its SRT twin), and a NOTE of what
+    // the caption said before.
+    const archive = join(dir, 'transcripts', 'stage');
+    const newest = async (ext: string): Promise<string> => readFile(join(archive, (await readdir(archive)).filter((name) => name.endsWith(ext)).sort().at(-1)!), 'utf8');
+    const cues = (file: string): string[] =>
+      file.split('\n\n').filter((block) => block.includes(' --> ')).map((block) => block.split('\n').filter((line) => !line.includes(' --> ') && !/^\d+$/.test(line)).join(' ').replace(/^<v [^>]*>/, ''));
+    await waitUntil(async () => (await newest('.vtt')).includes(`to "${wasSent} FIXED"`), { what: "the correction's NOTE in the archive" });
+    expect(await newest('.vtt')).toContain(`corrected sent caption`);
+    for (const ext of ['.vtt', '.srt']) {
+      expect(cues(await newest(ext)), ext).toContain(`${wasSent} FIXED`);
+      expect(cues(await newest(ext)), ext).not.toContain(wasSent);
+    }
     await ada.fill('.meeting .hold-ms', '0');
     await ada.click('.meeting .hold-form button');
     await waitUntil(async () => /stopped holding/.test((await ada.textContent('.meeting .action-result')) ?? ''), { what: 'the hold off' });

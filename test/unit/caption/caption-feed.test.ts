@@ -27,7 +27,11 @@ class Reader implements FeedReader {
 describe('a meeting caption feed', () => {
   it('numbers the captions, keeps what it is told to for readers who join late, and says who spoke', async () => {
     const feed = new CaptionFeed({ meetingId: 'm', token: undefined, maxReaders: 10, keep: 3 });
-    for (const [i, text] of ['one', 'two', 'three', 'four'].entries()) expect(await feed.deliver(caption(text, i, i === 3 ? 'Ana' : undefined))).toMatchObject({ status: 'written', seq: i + 1 });
+    const sent = ['one', 'two', 'three', 'four'].map((text, i) => caption(text, i, i === 3 ? 'Ana' : undefined));
+    for (const [i, c] of sent.entries()) expect(await feed.deliver(c)).toMatchObject({ status: 'written', seq: i + 1 });
+    // Which caption each kept item came from (a correction reaches the files that had it); none for what is not kept.
+    expect(feed.captionOf(4)).toBe(sent[3]);
+    expect(feed.captionOf(1)).toBeUndefined();
     const late = new Reader();
     expect(feed.join(late)).toEqual({ caughtUp: 3 });
     expect(late.got.map((c) => [c.seq, c.text, c.speaker])).toEqual([[2, 'two', undefined], [3, 'three', undefined], [4, 'four', 'Ana']]);
@@ -154,6 +158,51 @@ describe('transcript files', () => {
       }
       expect(cueText('a --> b ---> c -----> d\r\n\r\ne')).toBe('a -> b -> c -> d\ne');
       expect(noteText('x\r\r--->y')).toBe('x / ->y');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("rewrite a caption a captioner corrected after it was written: its cue, same number and times, and every later one intact", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cb-rewrite-'));
+    const logs = captureLogs('info');
+    try {
+      for (const format of ['vtt', 'srt', 'txt']) {
+        const path = join(dir, `t.${format}`);
+        // An earlier run's cues stay as they are, and the numbering goes on after them.
+        await appendFile(path, format === 'vtt' ? 'WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nAsk prior about it.\n\n' : format === 'srt' ? '1\n00:00:00,000 --> 00:00:01,000\nAsk prior about it.\n\n' : 'Ask prior about it.\n');
+        const sink = new TranscriptFileSink(path, logs.log);
+        await sink.start();
+        const sent = [caption('Ask prior about it.', 1, 'Ana'), caption('She agrees.', 2), caption('Ask prior about it.', 3)];
+        for (const c of sent) await sink.deliver(c);
+        await sink.note('a remark');
+        // Longer, then shorter: the cues after each rewritten one move, and are still found.
+        expect(await sink.rewrite(sent[0]!, 'Ask Priya about it, please.')).toBe(true);
+        expect(await sink.rewrite(sent[2]!, 'Ask Priya.')).toBe(true);
+        expect(await sink.rewrite(sent[0]!, 'Ask Priya about the lease.')).toBe(true);
+        expect(await sink.rewrite(caption('never written', 9), 'x')).toBe(false);
+        await sink.deliver(caption('Thank you.', 4));
+        await sink.close();
+        const text = await readFile(path, 'utf8');
+        const expected = {
+          vtt: 'WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nAsk prior about it.\n\n00:00:01.000 --> 00:00:02.000\n<v Ana>Ask Priya about the lease.\n\n00:00:02.000 --> 00:00:03.000\nShe agrees.\n\n00:00:03.000 --> 00:00:04.000\nAsk Priya.\n\nNOTE a remark\n\n00:00:04.000 --> 00:00:05.000\nThank you.\n\n',
+          srt: '1\n00:00:00,000 --> 00:00:01,000\nAsk prior about it.\n\n2\n00:00:01,000 --> 00:00:02,000\nAsk Priya about the lease.\n\n3\n00:00:02,000 --> 00:00:03,000\nShe agrees.\n\n4\n00:00:03,000 --> 00:00:04,000\nAsk Priya.\n\n5\n00:00:04,000 --> 00:00:05,000\nThank you.\n\n',
+          txt: 'Ask prior about it.\nAsk Priya about the lease.\nShe agrees.\nAsk Priya.\nThank you.\n',
+        }[format];
+        expect(text, format).toBe(expected);
+      }
+      // A plain-text transcript changed under the sink: its line is not guessed at (the same words stand twice).
+      const path = join(dir, 'changed.txt');
+      const sink = new TranscriptFileSink(path, logs.log);
+      await sink.start();
+      const first = caption('Ask prior.', 1);
+      await sink.deliver(first);
+      await sink.deliver(caption('Ask prior.', 2));
+      await rm(path);
+      await appendFile(path, 'Someone else wrote this.\nAsk prior.\n');
+      expect(await sink.rewrite(first, 'Ask Priya.')).toBe(false);
+      expect(await readFile(path, 'utf8')).toBe('Someone else wrote this.\nAsk prior.\n');
+      await sink.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OutgoingCaption } from '../../../src/caption/sink.js';
 import { CaptionDesk } from '../../../src/pipeline/desk.js';
+import { captionerLines } from '../../../src/display/layout.js';
 import { isBridgeError } from '../../../src/errors.js';
 
 const caption = (text: string): OutgoingCaption => ({ text, words: text.split(' '), start: 0, end: 1, releasedAt: 0, spokenAt: 0, wordsSpokenAt: [] });
@@ -17,7 +18,7 @@ describe("the captioner's desk", () => {
   });
 
   it('holds each caption, goes out in order as it is when its hold ends; the pen holder puts one right and drops another', async () => {
-    const desk = new CaptionDesk(() => Date.now());
+    const desk = new CaptionDesk(undefined, () => Date.now());
     desk.setHold(2_000);
     const out: string[] = [];
     const first = desk.hold(caption('Welcome to the budget meeting.')).then((c) => out.push(...texts(c)));
@@ -49,6 +50,26 @@ describe("the captioner's desk", () => {
     } catch (err) {
       expect(isBridgeError(err, 'DESK_REFUSED')).toBe(true);
     }
+  });
+
+  it('shows a two-line block as one line (a text box drops line breaks, gluing the words), and breaks an edit into lines again', async () => {
+    const desk = new CaptionDesk((text) => captionerLines(text, 32, 2));
+    desk.setHold(1_000);
+    desk.takePen('ana');
+    const block = 'because two vendors lowered\ntheir prices the design';
+    const untouched = desk.hold(caption(block));
+    const edited = desk.hold(caption(block));
+    const split = desk.hold(caption(block));
+    const [a, b, c] = desk.view().held;
+    expect(a!.text).toBe('because two vendors lowered their prices the design');
+    desk.edit(b!.id, 'because two vendors lowered their prices. The design', 'ana');
+    // The cursor after "prices" in what the captioner sees: words on both sides stay whole.
+    expect(desk.split(c!.id, c!.text.indexOf(' the design'), 'ana')).toEqual(['because two vendors lowered their prices', 'the design']);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(texts(await untouched)).toEqual([block]);
+    expect(texts(await edited)).toEqual(['because two vendors lowered\ntheir prices. The design']);
+    expect(texts(await split)).toEqual(['because two vendors\nlowered their prices', 'the design']);
+    expect(captionerLines('a captioner may write more than the two lines a block has room for, and none of it is lost', 32, 2).split('\n')).toHaveLength(3);
   });
 
   it('splits a block in two and joins two into one, in order, each at the first one\'s time', async () => {
