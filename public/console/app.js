@@ -143,6 +143,9 @@ function fillDesk(card, desk) {
   const mine = desk.pen !== undefined && desk.pen.startsWith(`${session.operator} (`);
   $('.pen', card).textContent = desk.pen ? `${mine ? 'You hold' : `${desk.pen} holds`} the pen.` : 'Nobody holds the pen.';
   $('.take-pen', card).hidden = mine;
+  const notHeld = desk.notHeld ?? [];
+  $('.not-held', card).hidden = notHeld.length === 0;
+  $('.not-held', card).textContent = `Not held (roll-up: the words as they come, uncorrected): ${notHeld.join(', ')}.`;
   const held = editableList($('.held', card), desk.held, { key: 'id', className: 'held-text', label: (h) => `held caption ${h.id}`, readOnly: !mine });
   for (const [item, caption] of held) {
     if (!item.querySelector('.left')) item.append(Object.assign(document.createElement('span'), { className: 'left' }));

@@ -161,7 +161,7 @@ export class RunningMeeting implements MeetingControl {
 
   consoleView(): ConsoleView {
     const { recognizer } = this.pipeline;
-    return this.live.view({ paused: this.pipeline.isPaused, canSwitchEngine: recognizer.switchEngine !== undefined, activeEngine: recognizer.activeEngine, desk: { ...this.pipeline.desk.view(), sent: (this.captionFeed?.recent(SENT_SHOWN) ?? []).map(({ seq, text }) => ({ seq, text: oneLine(text) })) } });
+    return this.live.view({ paused: this.pipeline.isPaused, canSwitchEngine: recognizer.switchEngine !== undefined, activeEngine: recognizer.activeEngine, desk: { ...this.pipeline.desk.view(), sent: (this.captionFeed?.recent(SENT_SHOWN) ?? []).map(({ seq, text }) => ({ seq, text: oneLine(text) })), notHeld: this.pipeline.destinationsNotHeld } });
   }
 
   /** An operator's action from the console: done, logged with who, and written to the archive. */

@@ -25,6 +25,8 @@ export interface DeskView {
   offers: { from: string; to: string }[];
   /** The newest captions already on the caption page, which the pen holder may still put right there. */
   sent?: { seq: number; text: string }[];
+  /** Destinations not held (roll-up): the words reach them as they come, uncorrected. */
+  notHeld?: string[];
 }
 
 interface Waiting extends HeldCaption {

@@ -162,10 +162,11 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       const destinations = this.destinations.filter((d) => d.mode === mode);
       try {
         for await (const post of displayPosts(feeds[i]!, createDisplay(mode, this.displayOptions()))) {
-          // The first display's captions pass the captioner's desk: held (when a hold is set), perhaps put right or
-          // dropped. A caption held goes to every destination of that display as the desk lets it go, in order.
+          // Blocks pass the captioner's desk: held (when a hold is set), perhaps put right or dropped; a caption held
+          // goes to every blocks destination as the desk lets it go, in order. Roll-up is not held: its POSTs repeat
+          // the lines on screen, so a held correction would be undone by the next one (see destinationsNotHeld).
           const outgoing = toOutgoing(post, streamStart, offset);
-          const ready = i === 0 ? this.desk.hold(outgoing) : Promise.resolve([outgoing]);
+          const ready = mode === 'blocks' ? this.desk.hold(outgoing) : Promise.resolve([outgoing]);
           if (i === 0) {
             summary.captions += 1;
             this.stats.captions += 1;
@@ -304,6 +305,11 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
   /** A spoken phrase shown as other text from now on (the console; not written to the config file). */
   addReplacement(spoken: string, shown: string): void {
     this.textRules.addReplacement(spoken, shown);
+  }
+
+  /** Destinations the captioner's desk does not hold (roll-up): they get the words as they come, uncorrected. */
+  get destinationsNotHeld(): string[] {
+    return this.destinations.filter((d) => d.mode !== 'blocks').map((d) => d.sink.description);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { normalizeWords } from '../../../src/util/wer.js';
 import { FakeZoom } from '../../helpers/fake-zoom.js';
 import { HearingRecognizer } from '../../helpers/hearing-recognizer.js';
 import { captureLogs } from '../../helpers/log-capture.js';
+import { freshText } from '../../helpers/viewer.js';
 import { ScriptedHearing, type ScriptedUtterance } from '../../helpers/scripted-hearing.js';
 
 const logs = captureLogs();
@@ -43,14 +44,14 @@ function audioOf(seconds: number): AudioStream {
   })();
 }
 
-async function pipelineTo(zoomUrl: string, hearing: () => ScriptedHearing): Promise<{ pipeline: MeetingPipeline; recognizer: HearingRecognizer }> {
+async function pipelineTo(zoomUrl: string, hearing: () => ScriptedHearing, captions = `[ { zoom: { url: "${zoomUrl}" } } ]`): Promise<{ pipeline: MeetingPipeline; recognizer: HearingRecognizer; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'cb-pipeline-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const config = parseConfig(`state: { dir: ${dir} }\nmeetings:\n  - id: room\n    source: { type: websocket, token: room-token-0123456789 }\n    captions: [ { zoom: { url: "${zoomUrl}" } } ]\n    archive: false\n`, 'room.yaml', {});
+  const config = parseConfig(`state: { dir: ${dir} }\nmeetings:\n  - id: room\n    source: { type: websocket, token: room-token-0123456789 }\n    captions: ${captions.replaceAll('DIR', dir)}\n    archive: false\n`, 'room.yaml', {});
   let recognizer!: HearingRecognizer;
   const pipeline = new MeetingPipeline(config.meetings[0]!, { stateDir: dir, log: logs.log, recognizerFor: () => (recognizer = new HearingRecognizer(hearing)) });
   cleanups.push(() => pipeline.close());
-  return { pipeline, recognizer };
+  return { pipeline, recognizer, dir };
 }
 
 describe('MeetingPipeline: one meeting from an engine\'s events to Zoom', () => {
@@ -93,6 +94,38 @@ describe('MeetingPipeline: one meeting from an engine\'s events to Zoom', () => 
     await Promise.all([first, second]);
     const heard = normalizeWords(zoom.accepted.map((c) => c.body).join(' '));
     expect(heard).toEqual(normalizeWords(`${SENTENCES[0]} ${SENTENCES[0]}`));
+    expect(zoom.violations).toEqual([]);
+  });
+
+  it("the captioner's desk holds blocks, not roll-up: a correction reaches the blocks destinations; roll-up gets every word as it comes", async () => {
+    const zoom = new FakeZoom();
+    const url = await zoom.start();
+    cleanups.push(() => zoom.stop());
+    const { utterances, seconds } = script();
+    const { pipeline, dir } = await pipelineTo(url, () => new ScriptedHearing(utterances), `[ { zoom: { url: "${url}", display: rollup } }, { file: { path: DIR/room.txt } } ]`);
+    await pipeline.start();
+    expect(pipeline.destinationsNotHeld).toHaveLength(1);
+    expect(pipeline.destinationsNotHeld[0]).toMatch(/zoom/i);
+    pipeline.desk.setHold(2_000);
+    pipeline.desk.takePen('ana');
+    const running = pipeline.runStream(audioOf(seconds), 'test');
+    let corrected = false;
+    while (!corrected) {
+      const held = pipeline.desk.view().held.find((h) => h.text.includes('budget'));
+      if (held) {
+        pipeline.desk.edit(held.id, held.text.replace('budget', 'BUDGET'), 'ana');
+        corrected = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await running;
+    await pipeline.close();
+    const file = await readFile(join(dir, 'room.txt'), 'utf8');
+    expect(normalizeWords(file)).toEqual(normalizeWords(SENTENCES.join(' ').replace('budget', 'BUDGET')));
+    // Zoom's roll-up box: every word once, as heard (it was never held), and never the held correction.
+    const shown = zoom.accepted.map((c, i) => freshText(zoom.accepted[i - 1]?.body, c.body).fresh).join(' ');
+    expect(normalizeWords(shown)).toEqual(normalizeWords(SENTENCES.join(' ')));
+    expect(zoom.text()).not.toContain('BUDGET');
     expect(zoom.violations).toEqual([]);
   });
 });
