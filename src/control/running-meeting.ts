@@ -228,7 +228,8 @@ export class RunningMeeting implements MeetingControl {
         this.pipeline.desk.settleOffer(action.from);
         if (!action.accept) return record(`declined always writing "${action.from}" as "${action.to}"`);
         this.pipeline.addReplacement(action.from, action.to);
-        return record(`replacement "${action.from}" -> "${action.to}" (offered after two corrections; this meeting, until restart)`);
+        const expected = this.pipeline.expectWord(action.to) ? `; the engine is asked to expect "${action.to}"` : '; this engine takes no vocabulary mid-meeting';
+        return record(`replacement "${action.from}" -> "${action.to}" (offered after two corrections; this meeting, until restart${expected})`);
     }
   }
 

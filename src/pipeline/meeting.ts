@@ -35,6 +35,8 @@ const POSTED_KINDS = new Set(['zoom', 'teams', 'youtube']);
 
 /** A webinar's audience can be thousands: the names kept for the vocabulary are the first this many. */
 const MAX_NAMES_TOLD = 500;
+/** Words a captioner keeps asking the engine for; past this the meeting's own words would have no room left. */
+const MAX_DESK_WORDS = 40;
 
 export interface MeetingDeps extends DestinationDeps {
   /** Makes the meeting's recognizer from its asr settings: createRecognizer, unless a program embedding the pipeline brings its own. */
@@ -330,7 +332,29 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
 
   /** What the meeting has told of itself so far (asr.meetingWords): its topic, agenda and participants' names. */
   private readonly told: { topic?: string; agenda?: string; names: Set<string> } = { names: new Set() };
+  /** Words the captioner put right twice and chose to keep (the desk's offer): the engine is asked to expect them. */
+  private readonly deskWords = new Set<string>();
   private warnedNoVocabulary = false;
+
+  /**
+   * A word the captioner chose to keep writing their way: besides the replacement, the engine is asked to expect it
+   * from now on, where it takes a vocabulary while a meeting runs. False when this engine cannot.
+   */
+  expectWord(word: string): boolean {
+    if (!this.recognizer.usePhrases) return false;
+    if (this.deskWords.has(word) || this.deskWords.size >= MAX_DESK_WORDS) return true;
+    this.deskWords.add(word);
+    this.tellEngine();
+    return true;
+  }
+
+  /** The words this meeting asks its engine to expect now: the captioner's first, then the meeting's own. */
+  private tellEngine(): void {
+    const own = this.config.asr.meetingWords ? meetingWords({ ...this.told, names: [...this.told.names] }) : [];
+    const words = [...new Set([...this.deskWords, ...own])];
+    this.log.info({ words: words.length }, 'words the meeting expects go to the engine');
+    this.recognizer.usePhrases?.(words);
+  }
 
   /**
    * The meeting's own words (asr.meetingWords): its topic and agenda, participants' names as they join. The engine is
@@ -359,9 +383,7 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
       this.warnedNoVocabulary = true;
       return;
     }
-    const words = meetingWords({ ...this.told, names: [...this.told.names] });
-    this.log.info({ words: words.length }, "the meeting's own words go to the engine");
-    this.recognizer.usePhrases(words);
+    this.tellEngine();
   }
 
   private problemWithSource: string | undefined;

@@ -129,3 +129,39 @@ describe('MeetingPipeline: one meeting from an engine\'s events to Zoom', () => 
     expect(zoom.violations).toEqual([]);
   });
 });
+
+describe("MeetingPipeline: words the captioner keeps", () => {
+  class ListeningRecognizer extends HearingRecognizer {
+    readonly asked: string[][] = [];
+    usePhrases(words: readonly string[]): void {
+      this.asked.push([...words]);
+    }
+  }
+
+  it('asks the engine to expect a word the captioner chose to keep, before the meeting\'s own words; not where it cannot', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cb-pipeline-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const yaml = (meetingWords: boolean): string =>
+      `state: { dir: ${dir} }\nmeetings:\n  - id: room\n    source: { type: websocket, token: room-token-0123456789 }\n    asr: { meetingWords: ${meetingWords} }\n    captions: [ { stdout: {} } ]\n    archive: false\n`;
+    const hearing = (): ScriptedHearing => new ScriptedHearing([]);
+    let listening!: ListeningRecognizer;
+    const pipeline = new MeetingPipeline(parseConfig(yaml(true), 'room.yaml', {}).meetings[0]!, { stateDir: dir, log: logs.log, recognizerFor: () => (listening = new ListeningRecognizer(hearing)) });
+    cleanups.push(() => pipeline.close());
+    pipeline.learnMeetingWords({ names: ['Ana Lima'] });
+    expect(pipeline.expectWord('Priya')).toBe(true);
+    expect(pipeline.expectWord('Priya')).toBe(true);
+    pipeline.learnMeetingWords({ names: ['Bo Chen'] });
+    // The first call is the pipeline saying words will come (asr.meetingWords), before any.
+    expect(listening.asked.slice(1).map((words) => words.filter((w) => ['Priya', 'Ana Lima', 'Bo Chen'].includes(w)))).toEqual([['Ana Lima'], ['Priya', 'Ana Lima'], ['Priya', 'Ana Lima', 'Bo Chen']]);
+
+    // Without asr.meetingWords the captioner's word still goes; an engine that takes no vocabulary mid-meeting says so.
+    let plain!: ListeningRecognizer;
+    const optedOut = new MeetingPipeline(parseConfig(yaml(false), 'room.yaml', {}).meetings[0]!, { stateDir: dir, log: logs.log, recognizerFor: () => (plain = new ListeningRecognizer(hearing)) });
+    cleanups.push(() => optedOut.close());
+    expect(optedOut.expectWord('Priya')).toBe(true);
+    expect(plain.asked).toEqual([['Priya']]);
+    const deaf = new MeetingPipeline(parseConfig(yaml(false), 'room.yaml', {}).meetings[0]!, { stateDir: dir, log: logs.log, recognizerFor: () => new HearingRecognizer(hearing) });
+    cleanups.push(() => deaf.close());
+    expect(deaf.expectWord('Priya')).toBe(false);
+  });
+});
