@@ -228,7 +228,7 @@ export class RunningMeeting implements MeetingControl {
         this.pipeline.desk.settleOffer(action.from);
         if (!action.accept) return record(`declined always writing "${action.from}" as "${action.to}"`);
         this.pipeline.addReplacement(action.from, action.to);
-        const expected = this.pipeline.expectWord(action.to) ? `; the engine is asked to expect "${action.to}"` : '; this engine takes no vocabulary mid-meeting';
+        const expected = this.pipeline.expectWord(action.to) ? `; the engine is asked to expect "${action.to}"` : '; not asked of the engine (it takes no vocabulary mid-meeting, or 40 such words are asked already)';
         return record(`replacement "${action.from}" -> "${action.to}" (offered after two corrections; this meeting, until restart${expected})`);
     }
   }

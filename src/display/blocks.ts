@@ -138,11 +138,12 @@ function lastSentenceEnd(texts: readonly string[], limit: number): number {
 }
 
 /**
- * Where to end a block of at most `limit` tokens: the best cut in its second half, the longer of equals, but never
- * short of `minChars` when the words allow (unless only a shorter block avoids a dangling "for"). Used when words already wait for the screen: a block cut short for a
- * clause ("than we planned") still stays up minShowMs, so in speech that runs on without a pause those short blocks
- * made the display slower than the speaker and every later word waited for them (Deepgram, continuous talk: word p95 3.65 s, 3.01 s with the floor; replayed in
- * bench/display-sweep, docs/measurements.md "A speaker who never pauses").
+ * Where to end a block of at most `limit` tokens: the best cut in its second half, the longer of equals, but not
+ * short of `minChars` when the words allow (a shorter block only to avoid ending on a word that leans on the next,
+ * like "for"). The floor is for words that already wait for the screen: a block cut short for a clause ("than we
+ * planned") still stays up minShowMs, so in talk without a pause such blocks made the display slower than the
+ * speaker and every later word waited longer (Deepgram's cadence, held-out talk: word p95 3.65 s without the floor,
+ * 3.01 s with it; docs/measurements.md, "A speaker who never pauses").
  */
 function bestCut(texts: readonly string[], limit: number, minChars: number): number {
   let shortest = Math.ceil(limit / 2);

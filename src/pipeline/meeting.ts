@@ -338,11 +338,13 @@ export class MeetingPipeline extends EventEmitter<MeetingEvents> implements Stre
 
   /**
    * A word the captioner chose to keep writing their way: besides the replacement, the engine is asked to expect it
-   * from now on, where it takes a vocabulary while a meeting runs. False when this engine cannot.
+   * from now on, where it takes a vocabulary while a meeting runs. False when this engine cannot, or the captioner's
+   * MAX_DESK_WORDS are taken.
    */
   expectWord(word: string): boolean {
     if (!this.recognizer.usePhrases) return false;
-    if (this.deskWords.has(word) || this.deskWords.size >= MAX_DESK_WORDS) return true;
+    if (this.deskWords.has(word)) return true;
+    if (this.deskWords.size >= MAX_DESK_WORDS) return false;
     this.deskWords.add(word);
     this.tellEngine();
     return true;

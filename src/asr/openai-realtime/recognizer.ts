@@ -126,8 +126,8 @@ export class OpenAiRealtimeRecognizer extends WebSocketRecognizer {
             // The deltas are written text (cased, punctuated): the interim's words keep it, as the final's do. Deltas
             // only add (OpenAI never revises one), so every word but one a delta may have cut short is the engine's
             // last word on it: stable, settled without waiting to be seen again.
-            const complete = /\s$/.test(turn.text) ? Infinity : -1;
-            const heard = withWrittenForms(words(text, turn), text).map((w, i, all) => (i < all.length + complete ? { ...w, stable: true } : w));
+            const lastWordEnded = /\s$/.test(turn.text);
+            const heard = withWrittenForms(words(text, turn), text).map((w, i, all) => (lastWordEnded || i < all.length - 1 ? { ...w, stable: true } : w));
             return text ? [{ kind: 'interim', text, words: heard }] : [];
           }
           case 'conversation.item.input_audio_transcription.completed': {
