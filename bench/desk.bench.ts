@@ -1,5 +1,10 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { it } from 'vitest';
 import type { OutgoingCaption } from '../src/caption/sink.js';
+import { TranscriptFileSink } from '../src/caption/transcript-sink.js';
+import { silentLogger } from '../src/log.js';
 import { CaptionDesk } from '../src/pipeline/desk.js';
 import { report } from './report.js';
 
@@ -52,3 +57,42 @@ it("the captioner's desk: CPU and memory per caption held and per correction", a
     },
   ], { holdMs: HOLD_MS, gcExposed: typeof global.gc === 'function' });
 }, 120_000);
+
+/**
+ * A correction of a caption already sent rewrites its cue in the archive's WebVTT and SRT (each file replaced whole):
+ * the cost grows with the archive, so it is measured for a short meeting, a long one, and a day's worth of cues.
+ */
+it('a correction of a sent caption: the archive rewritten, CPU and time per correction by archive size', async () => {
+  const rows = [];
+  for (const cues of [1_000, 5_000, 20_000]) {
+    const dir = await mkdtemp(join(tmpdir(), 'cb-bench-rewrite-'));
+    try {
+      const sinks = ['vtt', 'srt'].map((format) => new TranscriptFileSink(join(dir, `archive.${format}`), silentLogger));
+      for (const sink of sinks) await sink.start();
+      const sent: OutgoingCaption[] = [];
+      for (let i = 0; i < cues; i++) {
+        const c = caption(i);
+        sent.push(c);
+        await Promise.all(sinks.map((sink) => sink.deliver(c)));
+      }
+      const corrections = 50;
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      // The newest captions, as a captioner corrects what is still on the caption page.
+      for (let i = 0; i < corrections; i++) await Promise.all(sinks.map((sink) => sink.rewrite(sent[cues - 1 - (i % 10)]!, `Caption corrected ${i}, with a few words, as a block holds`)));
+      const ms = (performance.now() - started) / corrections;
+      const used = process.cpuUsage(cpu);
+      const bytes = (await stat(join(dir, 'archive.vtt'))).size + (await stat(join(dir, 'archive.srt'))).size;
+      rows.push({
+        'cues in the archive': cues,
+        'archive size (KiB, VTT + SRT)': Math.round(bytes / 1024),
+        'time per correction (ms)': Number(ms.toFixed(2)),
+        'CPU per correction (ms)': Number(((used.user + used.system) / corrections / 1000).toFixed(2)),
+      });
+      for (const sink of sinks) await sink.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  report('desk-rewrite', rows, { corrections: 50, files: 'archive.vtt + archive.srt' });
+}, 300_000);
