@@ -1,5 +1,6 @@
 import { BridgeError } from '../errors.js';
 import type { OutgoingCaption } from '../caption/sink.js';
+import { leans } from '../display/layout.js';
 
 /** The longest hold a captioner may set: readers wait this much more for every caption. */
 export const MAX_HOLD_MS = 10_000;
@@ -193,22 +194,37 @@ export class CaptionDesk {
     return { ...entry.caption, text: this.lines(entry.text), words: entry.text.split(/\s+/) };
   }
 
-  /** Single words put right: the second time the same word is put right the same way, it is offered. */
+  /**
+   * Words put right: the second time the same words are put right the same way, they are offered. A change of words
+   * that lean on the next ("and" put right to "Anne" in "and Lee") is counted with the word after it ("and lee" ->
+   * "Anne Lee"): offering "always write 'and' as 'Anne'" would rewrite every "and" of the meeting.
+   */
   private learn(from: string, to: string): void {
     const before = from.split(/\s+/);
     const after = to.split(/\s+/);
     if (before.length !== after.length) return;
-    before.forEach((word, i) => {
-      const fixed = after[i]!;
-      const plain = (w: string): string => w.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
-      // The engine's word, whatever its case at a sentence's start ("prior", "Prior"), put right to the same word.
-      const heard = plain(word).toLowerCase();
-      if (!heard || !plain(fixed) || plain(word) === plain(fixed)) return;
-      const key = `${heard}\u0000${plain(fixed)}`;
+    const plain = (w: string): string => w.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
+    const changed = before.map((word, i) => plain(word) !== plain(after[i]!));
+    for (let first = 0; first < before.length; first++) {
+      if (!changed[first]) continue;
+      let last = first;
+      while (last + 1 < before.length && changed[last + 1]) last++;
+      const run = { from: first, to: last };
+      first = last;
+      if (before.slice(run.from, run.to + 1).every(leans)) {
+        if (run.to + 1 < before.length) run.to += 1;
+        else if (run.from > 0) run.from -= 1;
+        else continue;
+      }
+      // The engine's words, whatever their case at a sentence's start ("prior", "Prior"), put right the same way.
+      const heard = before.slice(run.from, run.to + 1).map(plain).join(' ').toLowerCase();
+      const fixed = after.slice(run.from, run.to + 1).map(plain).join(' ');
+      if (!heard.trim() || !fixed.trim()) continue;
+      const key = `${heard}\u0000${fixed}`;
       const times = (this.corrections.get(key) ?? 0) + 1;
       this.corrections.set(key, times);
-      if (times === OFFER_AFTER && !this.answered.has(heard)) this.offered.set(heard, plain(fixed));
-    });
+      if (times === OFFER_AFTER && !this.answered.has(heard)) this.offered.set(heard, fixed);
+    }
   }
 }
 

@@ -108,6 +108,22 @@ describe("the captioner's desk", () => {
     desk.flush();
   });
 
+  it('offers a small word put right only with the word after it, never alone', async () => {
+    const desk = new CaptionDesk();
+    desk.setHold(1_000);
+    desk.takePen('ana');
+    for (const text of ['We thank and Lee.', 'So and Lee agrees.', 'The end, and']) void desk.hold(caption(text));
+    const [one, two, three] = desk.view().held;
+    desk.edit(one!.id, 'We thank Anne Lee.', 'ana');
+    desk.edit(two!.id, 'So Anne Lee agrees.', 'ana');
+    // "always write 'and' as 'Anne'" would rewrite every "and" of the meeting.
+    expect(desk.view().offers).toEqual([{ from: 'and lee', to: 'Anne Lee' }]);
+    // At a caption's end the word before it is taken instead.
+    desk.edit(three!.id, 'The end, Anne', 'ana');
+    expect(desk.view().offers.map((o) => o.from)).not.toContain('and');
+    desk.flush();
+  });
+
   it('refuses a hold out of range and an edit that leaves no words', () => {
     const desk = new CaptionDesk();
     expect(() => desk.setHold(60_000)).toThrow(/0 to 10000 ms/);
