@@ -10,12 +10,18 @@ import { waitUntil } from '../helpers/wait.js';
 import { publishRtmp } from '../helpers/rtmp-publish.js';
 import { refusedUpgrade, streamAudio } from '../helpers/ws-client.js';
 
+/** How many times the overloaded machine is looked at before the test gives up (each with meetings of its own). */
+const ATTEMPTS = 3;
+
 describe('when the machine cannot keep up, it says so', () => {
   it('a recognizer seconds behind shows in /readyz (503 overloaded), /metrics and the log; a new meeting is refused, the busy one keeps its streams; all clears when it catches up', async () => {
     const dir = await tempDirForTest('cb-capacity-');
     const logs = captureLogs('info');
     const config = parseConfig(
-      `http: { host: 127.0.0.1, port: 0 }\nrtmp: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: busy\n    source: { type: websocket, token: busy-token }\n    asr: { profile: balanced }\n    captions: [ { stdout: {} } ]\n    archive: false\n  - id: fresh\n    source: { type: websocket, token: fresh-token }\n    captions: [ { stdout: {} } ]\n    archive: false\n  - id: stage\n    source: { type: rtmp, streamKey: stage-key-0123456789 }\n    captions: [ { stdout: {} } ]\n    archive: false\n`,
+      `http: { host: 127.0.0.1, port: 0 }\nrtmp: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${dir} }\nmeetings:\n  - id: busy\n    source: { type: websocket, token: busy-token }\n    asr: { profile: balanced }\n    captions: [ { stdout: {} } ]\n    archive: false\n  - id: fresh\n    source: { type: websocket, token: fresh-token }\n    captions: [ { stdout: {} } ]\n    archive: false\n` +
+        // Meetings never started, one pair for each look at an overloaded machine (a meeting that was let in is one
+        // under way, which a second look would rightly let in again).
+        Array.from({ length: ATTEMPTS }, (_, i) => `  - id: new${i}\n    source: { type: websocket, token: new${i}-token }\n    captions: [ { stdout: {} } ]\n    archive: false\n  - id: stage${i}\n    source: { type: rtmp, streamKey: stage${i}-key-0123456789 }\n    captions: [ { stdout: {} } ]\n    archive: false\n`).join(''),
       'capacity.yaml',
       {},
     );
@@ -28,27 +34,38 @@ describe('when the machine cannot keep up, it says so', () => {
     const flood = concatSamples([...Array.from({ length: 2 }, () => clips).flat(), roomNoise(10)]);
     const streaming = streamAudio(`${base.replace('http', 'ws')}/ingest/busy`, flood, { token: 'busy-token', speed: 14 });
 
-    let overloaded: { status: number; body: { status: string; behindSeconds?: Record<string, number> } } | undefined;
-    await waitUntil(async () => {
-      const response = await fetch(`${base}/readyz`);
-      overloaded = { status: response.status, body: (await response.json()) as { status: string; behindSeconds?: Record<string, number> } };
-      return response.status === 503;
-    }, { what: '/readyz saying overloaded' });
-    expect(overloaded!.body.status).toBe('overloaded');
-    expect(overloaded!.body.behindSeconds!.busy).toBeGreaterThan(5);
-    // The backlog lasts only while the flood does (a few seconds): what must see it is asked at once, together. A
-    // meeting not under way is not started here while the engine is behind: every meeting's captions would lag more.
-    const [metrics, refused, publisher] = await Promise.all([
-      fetch(`${base}/metrics`).then((response) => response.text()),
-      refusedUpgrade(`${base.replace('http', 'ws')}/ingest/fresh`, { Authorization: 'Bearer fresh-token' }),
-      // The same for an RTMP publisher (real ffmpeg): the publish is refused with the reason.
-      publishRtmp(`rtmp://127.0.0.1:${daemon.rtmpPort}/live/stage-key-0123456789`, librivoxClips()[0]!.path),
-    ]);
-    expect(Number(/caption_bridge_behind_seconds\{meeting="busy"\} ([\d.]+)/.exec(metrics)?.[1])).toBeGreaterThan(1);
-    expect(refused.status).toBe(503);
-    expect(refused.body).toMatch(/^overloaded: the speech engine is \d+ s behind .*another instance/);
-    expect(publisher.code).not.toBe(0);
-    expect(publisher.stderr).toMatch(/overloaded: the speech engine is \d+ s behind/);
+    // The engine's backlog is read when each request comes, and may dip under the limit for a moment as the decoder
+    // takes a batch: each look waits for /readyz to say overloaded and asks everything that must see it at once; a
+    // look in which the backlog dipped is tried again with meetings not yet tried.
+    const looks: string[] = [];
+    let seen: { behind: number; metric: number; refused: { status: number; body: string }; publisher: { code: number | null; stderr: string } } | undefined;
+    for (let i = 0; i < ATTEMPTS && !seen; i++) {
+      let behind = 0;
+      let most = 0;
+      await waitUntil(async () => {
+        const response = await fetch(`${base}/readyz`);
+        const body = (await response.json()) as { status: string; behindSeconds?: Record<string, number> };
+        behind = body.behindSeconds?.busy ?? 0;
+        most = Math.max(most, behind);
+        return response.status === 503 && body.status === 'overloaded' && behind > 6;
+      }, { what: '/readyz saying overloaded, the busy meeting more than 6 s behind' }).catch((err: unknown) => {
+        throw new Error(`${String(err)} (the most it was behind: ${most.toFixed(1)} s; looks so far: ${looks.join('; ') || 'none'})`);
+      });
+      const [metrics, refused, publisher] = await Promise.all([
+        fetch(`${base}/metrics`).then((response) => response.text()),
+        refusedUpgrade(`${base.replace('http', 'ws')}/ingest/new${i}`, { Authorization: `Bearer new${i}-token` }).catch((err: unknown) => ({ status: 101, body: String(err) })),
+        // The same for an RTMP publisher (real ffmpeg): the publish is refused with the reason (the shortest clip: one
+        // let in plays at the pace of speech).
+        publishRtmp(`rtmp://127.0.0.1:${daemon.rtmpPort}/live/stage${i}-key-0123456789`, librivoxClips()[1]!.path),
+      ]);
+      const metric = Number(/caption_bridge_behind_seconds\{meeting="busy"\} ([\d.]+)/.exec(metrics)?.[1]);
+      looks.push(`behind ${behind.toFixed(1)} s: upgrade ${refused.status}, RTMP exit ${publisher.code}, metric ${metric}`);
+      if (refused.status === 503 && publisher.code !== 0 && metric > 1) seen = { behind, metric, refused, publisher };
+    }
+    console.log(`[capacity] looks at the overloaded machine: ${looks.join('; ')}`);
+    expect(seen, looks.join('; ')).toBeDefined();
+    expect(seen!.refused.body).toMatch(/^overloaded: the speech engine is \d+ s behind .*another instance/);
+    expect(seen!.publisher.stderr).toMatch(/overloaded: the speech engine is \d+ s behind/);
     // Checked on a timer (every 250 ms): it may come a moment after /readyz says so.
     await waitUntil(() => logs.text().includes('this machine cannot keep up with its meetings'), { timeoutMs: 2_000, what: 'the warning' });
     // The busy meeting's publisher reconnecting is taken (it replaces the connection it left behind).
