@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import type { Logger } from '../log.js';
 import { errorMessage } from '../errors.js';
@@ -133,8 +133,14 @@ export class TranscriptFileSink implements CaptionSink {
       const cue = { ...known.cue, text: cueText(text) || '...' };
       const after = Buffer.from(this.entry(cue));
       const temporary = `${this.path}.rewrite-${process.pid}`;
-      await writeFile(temporary, Buffer.concat([content.subarray(0, at), after, content.subarray(at + before.length)]));
-      await rename(temporary, this.path);
+      try {
+        await writeFile(temporary, Buffer.concat([content.subarray(0, at), after, content.subarray(at + before.length)]));
+        await rename(temporary, this.path);
+      } catch (err) {
+        // A full disk leaves no half-written copy beside the transcript.
+        await rm(temporary, { force: true });
+        throw err;
+      }
       const moved = after.length - before.length;
       for (const other of this.cues.values()) if (other.offset > at) other.offset += moved;
       this.bytes += moved;

@@ -61,7 +61,7 @@ export class BlockDisplay extends PacedDisplay {
       const turn = this.pending.findIndex((t, i) => i > 0 && changesSpeaker(this.pending[i - 1]!.speaker, t.speaker));
       // The screen, not the hold, kept these words waiting: the speaker is outrunning the reader, so no block may be
       // cut short for a better break (see bestCut).
-      const shortest = this.holdEnd(this.pending[0]!, maxHoldMs) < this.shownUntil ? this.minBlockChars : 0;
+      const shortestBlockChars = this.holdEnd(this.pending[0]!, maxHoldMs) < this.shownUntil ? this.minBlockChars : 0;
       const fit = Math.min(tokensThatFit(texts, maxLineChars, maxLines), turn > 0 ? turn : Infinity);
       const full = fit < texts.length && fit !== turn;
       let count = fit === turn ? turn : lastSentenceEnd(texts, fit);
@@ -73,7 +73,7 @@ export class BlockDisplay extends PacedDisplay {
           this.deadline = holdUntil;
           break;
         }
-        if (texts.length > count) count = full ? bestCut(texts, fit, shortest) : fit;
+        if (texts.length > count) count = full ? bestCut(texts, fit, shortestBlockChars) : fit;
       }
       // A short sentence ("Thank you.") waits a moment for the next one to share its block, unless the block is
       // full anyway or nothing more will come.
@@ -88,7 +88,7 @@ export class BlockDisplay extends PacedDisplay {
       if (count === 0) {
         // A full block keeps its last words back only when the sentence is known to end just after it.
         const endsJustAfter = texts.slice(fit, fit + TAIL_WORDS).some(endsSentence);
-        count = full ? bestCut(texts, endsJustAfter ? this.keepingTail(texts, fit) : fit, shortest) : fit;
+        count = full ? bestCut(texts, endsJustAfter ? this.keepingTail(texts, fit) : fit, shortestBlockChars) : fit;
         if (!full && !this.ended) {
           const chars = texts.slice(0, count).join(' ').length;
           // A block of about a line goes on the hold timer; a shorter one waits twice as long for more words.
@@ -98,7 +98,7 @@ export class BlockDisplay extends PacedDisplay {
             this.deadline = holdUntil;
             break;
           }
-          count = bestCut(texts, this.keepingTail(texts, count), shortest);
+          count = bestCut(texts, this.keepingTail(texts, count), shortestBlockChars);
         }
       }
       const earliest = Math.min(this.shownUntil, Math.max(this.lastShownAt + minShowMs, this.pending[0]!.settledAt + maxLagMs));

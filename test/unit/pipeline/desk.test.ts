@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OutgoingCaption } from '../../../src/caption/sink.js';
-import { CaptionDesk } from '../../../src/pipeline/desk.js';
+import { CaptionDesk, type HeldCaption } from '../../../src/pipeline/desk.js';
 import { captionerLines } from '../../../src/display/layout.js';
 import { isBridgeError } from '../../../src/errors.js';
 
@@ -92,12 +92,17 @@ describe("the captioner's desk", () => {
     expect(got).toEqual([['The budget is on the screen now.', "Can we see last year's next to it?"], [], ['Yes.']]);
   });
 
-  it('offers a word put right the same way twice as a replacement, once', async () => {
+  /** A desk holding `texts` for a second, with ana holding the pen. */
+  const penHeld = (texts: string[]): { desk: CaptionDesk; held: HeldCaption[] } => {
     const desk = new CaptionDesk();
     desk.setHold(1_000);
     desk.takePen('ana');
-    for (const text of ['Ask prior about it.', 'Prior agrees.', 'Then prior left.']) void desk.hold(caption(text));
-    const [one, two, three] = desk.view().held;
+    for (const text of texts) void desk.hold(caption(text));
+    return { desk, held: desk.view().held };
+  };
+
+  it('offers a word put right the same way twice as a replacement, once', async () => {
+    const { desk, held: [one, two, three] } = penHeld(['Ask prior about it.', 'Prior agrees.', 'Then prior left.']);
     desk.edit(one!.id, 'Ask Priya about it.', 'ana');
     expect(desk.view().offers).toEqual([]);
     desk.edit(two!.id, 'Priya agrees.', 'ana');
@@ -109,11 +114,7 @@ describe("the captioner's desk", () => {
   });
 
   it('offers a small word put right only with the word after it, never alone', async () => {
-    const desk = new CaptionDesk();
-    desk.setHold(1_000);
-    desk.takePen('ana');
-    for (const text of ['We thank and Lee.', 'So and Lee agrees.', 'The end, and']) void desk.hold(caption(text));
-    const [one, two, three] = desk.view().held;
+    const { desk, held: [one, two, three] } = penHeld(['We thank and Lee.', 'So and Lee agrees.', 'The end, and']);
     desk.edit(one!.id, 'We thank Anne Lee.', 'ana');
     desk.edit(two!.id, 'So Anne Lee agrees.', 'ana');
     // "always write 'and' as 'Anne'" would rewrite every "and" of the meeting.
